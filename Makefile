@@ -1,0 +1,78 @@
+# nnk — two commands: `make demo` and `make test`.  Each installs what is missing
+# (Debian packages with apt-get, Python packages into .venv), builds, and runs.
+
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+ARCH   := $(shell uname -m)
+# root runs apt-get directly; anyone else through sudo
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+EXT_SRC := $(shell find csrc -name '*.c' -o -name '*.h' -o -name '*.txt') setup.py
+EXT_STAMP := build/.ext-built
+
+.PHONY: all demo test test-py test-c test-neon bench clean deps-sys
+
+all: $(EXT_STAMP)
+
+# ---- set-up ------------------------------------------------------------------
+# apt-get update runs once per machine (stamp in build/), only if a package is missing.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then \
+	    echo "error: need root or sudo to install$$missing (apt-get install$$missing)"; exit 1; fi; \
+	  $(APT) update -qq && $(APT) install -y -qq $$missing >/dev/null || \
+	    { echo "error: could not install$$missing with apt-get"; exit 1; }; \
+	fi
+endef
+
+deps-sys:
+	$(call apt_install,libsleef-dev pkg-config)
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# The extension, rebuilt only when a C source, the flags or setup.py changed.
+$(EXT_STAMP): $(EXT_SRC) | deps-sys $(VENV)/.installed
+	$(VPY) setup.py -q build_clib build_ext --inplace 2>&1 | grep -Ev "UserWarning|FutureWarning|warnings.warn" || true
+	@test -n "$$(ls nnk/_C*.so 2>/dev/null)" || { echo "error: the extension did not build"; exit 1; }
+	@mkdir -p build && touch $@
+
+# ---- run ---------------------------------------------------------------------
+demo: $(EXT_STAMP)
+	$(VPY) -m nnk info
+	PYTHONPATH=$(CURDIR) $(VPY) examples/demo.py
+
+# The pytest suite once per ISA this CPU runs, then the C driver.
+test: test-c test-py
+
+test-py: $(EXT_STAMP)
+	@isas=$$($(VPY) -c 'import nnk; print(*nnk.cpu_info()["available"])'); \
+	for isa in $$isas; do \
+	  echo "== pytest with NNK_ISA=$$isa"; \
+	  NNK_ISA=$$isa $(VPY) -m pytest -q tests || exit 1; \
+	done
+
+build/ctest: $(EXT_SRC) csrc/tests/driver.c | deps-sys
+	@mkdir -p build
+	csrc/tests/build.sh cc $(ARCH) $@ csrc/tests/driver.c
+
+test-c: build/ctest
+	./build/ctest
+
+# NEON kernels cross-compiled for aarch64 and run under qemu against the scalar ones.
+test-neon:
+	@dpkg --print-foreign-architectures | grep -qx arm64 || $(SUDO) dpkg --add-architecture arm64
+	$(call apt_install,gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsleef-dev:arm64)
+	@mkdir -p build
+	csrc/tests/build.sh aarch64-linux-gnu-gcc aarch64 build/ctest-aarch64 csrc/tests/driver.c
+	qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu \
+	  build/ctest-aarch64 --single-thread
+
+clean:
+	rm -rf build nnk/_C*.so *.egg-info

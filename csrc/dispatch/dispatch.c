@@ -1,0 +1,131 @@
+/*
+ * Runtime dispatch: detect the CPU once, pick the best ISA, let callers switch.
+ * The tables themselves are compile-time constants (tables.c); switching ISA is one
+ * atomic pointer store, so a kernel call racing with a switch sees one whole table.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpu.h"
+#include "nnk.h"
+#include "nnk_kernels.h"
+#include "tables.h"
+
+static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
+static nnk_cpu cpu;
+static char feature_string[128];
+static nnk_isa best_isa = NNK_ISA_SCALAR;
+static _Atomic(const nnk_kernel_table *) current_table;
+static atomic_int num_threads;
+
+static const char *const isa_names[NNK_ISA_COUNT] = {"scalar", "avx2", "neon"};
+
+const nnk_kernel_table *nnk_kernels_for(nnk_isa isa)
+{
+  switch (isa) {
+  case NNK_ISA_SCALAR: return &nnk_table_scalar;
+#if NNK_BUILD_AVX2
+  case NNK_ISA_AVX2: return &nnk_table_avx2;
+#endif
+#if NNK_BUILD_NEON
+  case NNK_ISA_NEON: return &nnk_table_neon;
+#endif
+  default: return NULL;
+  }
+}
+
+static bool cpu_runs(nnk_isa isa)
+{
+  switch (isa) {
+  case NNK_ISA_SCALAR: return true;
+  case NNK_ISA_AVX2: return cpu.avx2_usable;
+  case NNK_ISA_NEON: return cpu.asimd;
+  default: return false;
+  }
+}
+
+static void detect(void)
+{
+  nnk_detect_cpu(&cpu);
+  nnk_cpu_feature_string(&cpu, feature_string, sizeof feature_string);
+  for (int i = NNK_ISA_COUNT - 1; i > NNK_ISA_SCALAR; i--)
+    if (nnk_kernels_for((nnk_isa)i) && cpu_runs((nnk_isa)i)) {
+      best_isa = (nnk_isa)i;
+      break;
+    }
+  atomic_store(&current_table, nnk_kernels_for(best_isa));
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  atomic_store(&num_threads, cores > 0 ? (int)cores : 1);
+}
+
+static void ensure_detected(void) { pthread_once(&detect_once, detect); }
+
+const nnk_kernel_table *nnk_kernels(void)
+{
+  ensure_detected();
+  return atomic_load_explicit(&current_table, memory_order_acquire);
+}
+
+const char *nnk_isa_name(nnk_isa isa)
+{
+  return (unsigned)isa < NNK_ISA_COUNT ? isa_names[isa] : "unknown";
+}
+
+int nnk_isa_from_name(const char *name)
+{
+  for (int i = 0; i < NNK_ISA_COUNT; i++)
+    if (strcmp(name, isa_names[i]) == 0) return i;
+  return -1;
+}
+
+bool nnk_isa_available(nnk_isa isa)
+{
+  ensure_detected();
+  return nnk_kernels_for(isa) != NULL && cpu_runs(isa);
+}
+
+nnk_isa nnk_isa_best(void)
+{
+  ensure_detected();
+  return best_isa;
+}
+
+nnk_status nnk_set_isa(nnk_isa isa)
+{
+  if (!nnk_isa_available(isa)) return NNK_EINVAL;
+  atomic_store_explicit(&current_table, nnk_kernels_for(isa), memory_order_release);
+  return NNK_OK;
+}
+
+nnk_isa nnk_get_isa(void) { return nnk_kernels()->isa; }
+
+const char *nnk_cpu_features(void)
+{
+  ensure_detected();
+  return feature_string;
+}
+
+const char *nnk_arch(void)
+{
+#if defined(__x86_64__)
+  return "x86_64";
+#elif defined(__aarch64__)
+  return "aarch64";
+#else
+  return "unknown";
+#endif
+}
+
+void nnk_set_num_threads(int n)
+{
+  ensure_detected();
+  atomic_store(&num_threads, n > 0 ? n : 1);
+}
+
+int nnk_get_num_threads(void)
+{
+  ensure_detected();
+  return atomic_load(&num_threads);
+}

@@ -1,0 +1,38 @@
+/* nnk_sgemm / nnk_dgemm: argument checks, trivial cases, and the blocked driver. */
+#include <stdint.h>
+#include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "nnk.h"
+#include "nnk_kernels.h"
+#include "ukernels.h"
+
+/* Below this m*n*k the reference loops win: packing two tiny operands costs more
+ * than the arithmetic (measured with bench/gemm, e.g. the sheets' 2x2 and 4x4). */
+#define NNK_GEMM_SMALL_MNK (16.0 * 16.0 * 16.0)
+/* From this m*n*k on, threads pay for their start-up (about 2 ms of work on one core). */
+#define NNK_GEMM_THREADS_MNK (192.0 * 192.0 * 192.0)
+
+#define T float
+#define FN(name) nnk_f32_##name
+#define PUBLIC(name) nnk_s##name
+#define CONFIG nnk_f32_gemm_config
+#define TABLE_GEMM f32_gemm
+#define REF nnk_f32_gemm_ref__scalar
+#include "gemm_impl.h"
+#undef T
+#undef FN
+#undef PUBLIC
+#undef CONFIG
+#undef TABLE_GEMM
+#undef REF
+
+#define T double
+#define FN(name) nnk_f64_##name
+#define PUBLIC(name) nnk_d##name
+#define CONFIG nnk_f64_gemm_config
+#define TABLE_GEMM f64_gemm
+#define REF nnk_f64_gemm_ref__scalar
+#include "gemm_impl.h"

@@ -1,0 +1,186 @@
+/*
+ * The portable GEMM driver, written once for both dtypes: gemm.c includes it with
+ *   T             float or double
+ *   FN(name)      nnk_f32_##name / nnk_f64_##name   (internal names)
+ *   CONFIG        nnk_f32_gemm_config / nnk_f64_gemm_config
+ *   TABLE_GEMM    the table field holding this dtype's config
+ *   REF           the scalar reference GEMM
+ *   PUBLIC(name)  nnk_s##name / nnk_d##name         (public names)
+ *
+ * BLIS's five loops around a microkernel:
+ *   jc over n by NC   | pc over k by KC: pack B[pc:pc+KC, jc:jc+NC] into NR-wide panels
+ *   ic over m by MC   | pack A[ic:ic+MC, pc:pc+KC] into MR-tall panels (one buffer per thread)
+ *   jr over NC by NR, ir over MC by MR: the microkernel on one MR x NR tile of C.
+ * Threads split the ic loop (and the B packing); each C tile has exactly one writer,
+ * so the result does not depend on the thread count.
+ */
+
+static inline const T *FN(at)(const T *base, size_t i, ptrdiff_t rs, size_t j, ptrdiff_t cs)
+{
+  return base + (ptrdiff_t)i * rs + (ptrdiff_t)j * cs;
+}
+
+/* A block (mc x kc) -> ceil(mc/mr) panels, each kc columns of mr values, zero-padded. */
+static void FN(pack_a)(size_t mc, size_t kc, size_t mr, const T *a, ptrdiff_t rs_a,
+                       ptrdiff_t cs_a, T *restrict ap)
+{
+  for (size_t i0 = 0; i0 < mc; i0 += mr) {
+    size_t mb = mc - i0 < mr ? mc - i0 : mr;
+    for (size_t i = 0; i < mb; i++) {
+      const T *src = FN(at)(a, i0 + i, rs_a, 0, cs_a);
+      for (size_t p = 0; p < kc; p++) ap[p * mr + i] = src[(ptrdiff_t)p * cs_a];
+    }
+    for (size_t i = mb; i < mr; i++)
+      for (size_t p = 0; p < kc; p++) ap[p * mr + i] = 0;
+    ap += mr * kc;
+  }
+}
+
+/* One NR-wide panel of B (kc x nb, nb <= nr) -> kc rows of nr values, zero-padded. */
+static void FN(pack_b_panel)(size_t kc, size_t nb, size_t nr, const T *b, ptrdiff_t rs_b,
+                             ptrdiff_t cs_b, T *restrict bp)
+{
+  for (size_t p = 0; p < kc; p++) {
+    const T *src = FN(at)(b, p, rs_b, 0, cs_b);
+    size_t j = 0;
+    if (cs_b == 1)
+      for (; j < nb; j++) bp[j] = src[j];
+    else
+      for (; j < nb; j++) bp[j] = src[(ptrdiff_t)j * cs_b];
+    for (; j < nr; j++) bp[j] = 0;
+    bp += nr;
+  }
+}
+
+/* All tiles of one (MC x KC) x (KC x NC) block product into C. */
+static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc, T alpha,
+                             const T *ap, const T *bp, T beta, T *c, ptrdiff_t rs_c,
+                             ptrdiff_t cs_c)
+{
+  const size_t mr = cfg->mr, nr = cfg->nr;
+  for (size_t jr = 0; jr < nc; jr += nr) {
+    size_t nb = nc - jr < nr ? nc - jr : nr;
+    for (size_t ir = 0; ir < mc; ir += mr) {
+      size_t mb = mc - ir < mr ? mc - ir : mr;
+      T *cij = (T *)FN(at)(c, ir, rs_c, jr, cs_c);
+      const T *a = ap + ir * kc, *b = bp + jr * kc;
+      if (mb == mr && nb == nr && cs_c == 1) {
+        cfg->ukernel(kc, alpha, a, b, beta, cij, rs_c);
+        continue;
+      }
+      /* Edge or strided tile: the microkernel writes a private full tile, and only
+       * the mb x nb part that exists is merged into C. */
+      T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
+      cfg->ukernel(kc, alpha, a, b, 0, tile, (ptrdiff_t)nr);
+      for (size_t i = 0; i < mb; i++)
+        for (size_t j = 0; j < nb; j++) {
+          T *cp = (T *)FN(at)(cij, i, rs_c, j, cs_c);
+          *cp = beta == 0 ? tile[i * nr + j] : tile[i * nr + j] + beta * *cp;
+        }
+    }
+  }
+}
+
+static inline size_t FN(round_up)(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, size_t n,
+                                   size_t k, T alpha, const T *a, ptrdiff_t rs_a,
+                                   ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b, ptrdiff_t cs_b,
+                                   T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  const size_t mr = cfg->mr, nr = cfg->nr;
+  size_t KC = k < cfg->kc ? k : cfg->kc;
+  size_t NC = FN(round_up)(n, nr) < cfg->nc ? FN(round_up)(n, nr) : cfg->nc;
+  size_t MC = FN(round_up)(m, mr) < cfg->mc ? FN(round_up)(m, mr) : cfg->mc;
+  /* With several threads, make sure there are at least as many A blocks as threads. */
+  if (nthreads > 1) {
+    size_t share = FN(round_up)((m + (size_t)nthreads - 1) / (size_t)nthreads, mr);
+    if (share < MC) MC = share;
+  }
+  T *bp = aligned_alloc(64, FN(round_up)(KC * NC * sizeof(T), 64));
+  T *ap = aligned_alloc(64, (size_t)nthreads * FN(round_up)(MC * KC * sizeof(T), 64));
+  if (!bp || !ap) {
+    free(bp);
+    free(ap);
+    return NNK_ENOMEM;
+  }
+  const size_t a_stride = FN(round_up)(MC * KC * sizeof(T), 64) / sizeof(T);
+
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+  {
+    int tid = 0;
+#ifdef _OPENMP
+    tid = omp_get_thread_num();
+#endif
+    T *my_ap = ap + (size_t)tid * a_stride;
+    for (size_t jc = 0; jc < n; jc += NC) {
+      size_t nc = n - jc < NC ? n - jc : NC;
+      for (size_t pc = 0; pc < k; pc += KC) {
+        size_t kc = k - pc < KC ? k - pc : KC;
+        T beta_eff = pc == 0 ? beta : (T)1; /* later k blocks accumulate */
+        size_t npanels = (nc + nr - 1) / nr;
+#pragma omp for schedule(static)
+        for (size_t jp = 0; jp < npanels; jp++) {
+          size_t j0 = jp * nr, nb = nc - j0 < nr ? nc - j0 : nr;
+          FN(pack_b_panel)(kc, nb, nr, FN(at)(b, pc, rs_b, jc + j0, cs_b), rs_b, cs_b,
+                           bp + j0 * kc);
+        }
+        size_t nblocks = (m + MC - 1) / MC;
+#pragma omp for schedule(static)
+        for (size_t blk = 0; blk < nblocks; blk++) {
+          size_t ic = blk * MC, mc = m - ic < MC ? m - ic : MC;
+          FN(pack_a)(mc, kc, mr, FN(at)(a, ic, rs_a, pc, cs_a), rs_a, cs_a, my_ap);
+          FN(macro_kernel)(cfg, mc, nc, kc, alpha, my_ap, bp, beta_eff,
+                           (T *)FN(at)(c, ic, rs_c, jc, cs_c), rs_c, cs_c);
+        }
+      }
+    }
+  }
+  free(bp);
+  free(ap);
+  return NNK_OK;
+}
+
+static void FN(scale_c)(size_t m, size_t n, T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) {
+      T *cp = (T *)FN(at)(c, i, rs_c, j, cs_c);
+      *cp = beta == 0 ? 0 : beta * *cp; /* beta == 0 drops NaN in C, as BLAS does */
+    }
+}
+
+nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *a,
+                                ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b,
+                                ptrdiff_t cs_b, T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  if (m == 0 || n == 0) return NNK_OK;
+  if (k == 0 || alpha == 0) {
+    FN(scale_c)(m, n, beta, c, rs_c, cs_c);
+    return NNK_OK;
+  }
+  const CONFIG *cfg = &nnk_kernels()->TABLE_GEMM;
+  double flops = (double)m * (double)n * (double)k;
+  if (!cfg->ukernel || flops <= NNK_GEMM_SMALL_MNK) {
+    /* Scalar ISA, or a problem so small that packing costs more than it saves. */
+    REF(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
+    return NNK_OK;
+  }
+  int nthreads = flops >= NNK_GEMM_THREADS_MNK ? nnk_get_num_threads() : 1;
+  return FN(gemm_blocked)(cfg, nthreads, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c,
+                          rs_c, cs_c);
+}
+
+nnk_status PUBLIC(gemm)(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, T alpha,
+                        const T *a, size_t lda, const T *b, size_t ldb, T beta, T *c,
+                        size_t ldc)
+{
+  /* Stored row lengths: A is m x k (k x m when transposed), B is k x n (n x k). */
+  size_t a_row = trans_a ? m : k, b_row = trans_b ? k : n;
+  if (lda < (a_row ? a_row : 1) || ldb < (b_row ? b_row : 1) || ldc < (n ? n : 1))
+    return NNK_EINVAL;
+  if (lda > PTRDIFF_MAX || ldb > PTRDIFF_MAX || ldc > PTRDIFF_MAX) return NNK_EINVAL;
+  ptrdiff_t sa = (ptrdiff_t)lda, sb = (ptrdiff_t)ldb;
+  return PUBLIC(gemm_strided)(m, n, k, alpha, a, trans_a ? 1 : sa, trans_a ? sa : 1, b,
+                              trans_b ? 1 : sb, trans_b ? sb : 1, beta, c, (ptrdiff_t)ldc, 1);
+}

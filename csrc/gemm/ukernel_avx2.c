@@ -1,0 +1,106 @@
+/*
+ * AVX2+FMA GEMM microkernels.  Twelve YMM accumulators hold the C tile; per k step
+ * two loads of B and six broadcasts of A feed twelve FMAs (Zen and Haswell issue two
+ * FMAs a cycle with latency 4-5, so twelve independent chains keep both pipes busy).
+ */
+#include <immintrin.h>
+#include <stddef.h>
+
+#include "ukernels.h"
+
+/* C row := alpha * acc + beta * C row, without reading C when beta == 0. */
+#define STORE_ROW_F32(row, lo, hi)                                                 \
+  do {                                                                             \
+    float *cr = c + (row) * rs_c;                                                  \
+    __m256 l = _mm256_mul_ps(va, lo), h = _mm256_mul_ps(va, hi);                   \
+    if (beta != 0) {                                                               \
+      l = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), l);                             \
+      h = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), h);                         \
+    }                                                                              \
+    _mm256_storeu_ps(cr, l);                                                       \
+    _mm256_storeu_ps(cr + 8, h);                                                   \
+  } while (0)
+
+void nnk_f32_gemm_ukernel_6x16__avx2(size_t kc, float alpha, const float *a, const float *b,
+                                     float beta, float *c, ptrdiff_t rs_c)
+{
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (size_t p = 0; p < kc; p++) {
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    __m256 ai;
+    ai = _mm256_broadcast_ss(a + 0);
+    c00 = _mm256_fmadd_ps(ai, b0, c00), c01 = _mm256_fmadd_ps(ai, b1, c01);
+    ai = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(ai, b0, c10), c11 = _mm256_fmadd_ps(ai, b1, c11);
+    ai = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(ai, b0, c20), c21 = _mm256_fmadd_ps(ai, b1, c21);
+    ai = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(ai, b0, c30), c31 = _mm256_fmadd_ps(ai, b1, c31);
+    ai = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(ai, b0, c40), c41 = _mm256_fmadd_ps(ai, b1, c41);
+    ai = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(ai, b0, c50), c51 = _mm256_fmadd_ps(ai, b1, c51);
+    a += 6;
+    b += 16;
+  }
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  STORE_ROW_F32(0, c00, c01);
+  STORE_ROW_F32(1, c10, c11);
+  STORE_ROW_F32(2, c20, c21);
+  STORE_ROW_F32(3, c30, c31);
+  STORE_ROW_F32(4, c40, c41);
+  STORE_ROW_F32(5, c50, c51);
+}
+
+#define STORE_ROW_F64(row, lo, hi)                                                 \
+  do {                                                                             \
+    double *cr = c + (row) * rs_c;                                                 \
+    __m256d l = _mm256_mul_pd(va, lo), h = _mm256_mul_pd(va, hi);                  \
+    if (beta != 0) {                                                               \
+      l = _mm256_fmadd_pd(vb, _mm256_loadu_pd(cr), l);                             \
+      h = _mm256_fmadd_pd(vb, _mm256_loadu_pd(cr + 4), h);                         \
+    }                                                                              \
+    _mm256_storeu_pd(cr, l);                                                       \
+    _mm256_storeu_pd(cr + 4, h);                                                   \
+  } while (0)
+
+void nnk_f64_gemm_ukernel_6x8__avx2(size_t kc, double alpha, const double *a, const double *b,
+                                    double beta, double *c, ptrdiff_t rs_c)
+{
+  __m256d c00 = _mm256_setzero_pd(), c01 = _mm256_setzero_pd();
+  __m256d c10 = _mm256_setzero_pd(), c11 = _mm256_setzero_pd();
+  __m256d c20 = _mm256_setzero_pd(), c21 = _mm256_setzero_pd();
+  __m256d c30 = _mm256_setzero_pd(), c31 = _mm256_setzero_pd();
+  __m256d c40 = _mm256_setzero_pd(), c41 = _mm256_setzero_pd();
+  __m256d c50 = _mm256_setzero_pd(), c51 = _mm256_setzero_pd();
+  for (size_t p = 0; p < kc; p++) {
+    __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4);
+    __m256d ai;
+    ai = _mm256_broadcast_sd(a + 0);
+    c00 = _mm256_fmadd_pd(ai, b0, c00), c01 = _mm256_fmadd_pd(ai, b1, c01);
+    ai = _mm256_broadcast_sd(a + 1);
+    c10 = _mm256_fmadd_pd(ai, b0, c10), c11 = _mm256_fmadd_pd(ai, b1, c11);
+    ai = _mm256_broadcast_sd(a + 2);
+    c20 = _mm256_fmadd_pd(ai, b0, c20), c21 = _mm256_fmadd_pd(ai, b1, c21);
+    ai = _mm256_broadcast_sd(a + 3);
+    c30 = _mm256_fmadd_pd(ai, b0, c30), c31 = _mm256_fmadd_pd(ai, b1, c31);
+    ai = _mm256_broadcast_sd(a + 4);
+    c40 = _mm256_fmadd_pd(ai, b0, c40), c41 = _mm256_fmadd_pd(ai, b1, c41);
+    ai = _mm256_broadcast_sd(a + 5);
+    c50 = _mm256_fmadd_pd(ai, b0, c50), c51 = _mm256_fmadd_pd(ai, b1, c51);
+    a += 6;
+    b += 8;
+  }
+  const __m256d va = _mm256_set1_pd(alpha), vb = _mm256_set1_pd(beta);
+  STORE_ROW_F64(0, c00, c01);
+  STORE_ROW_F64(1, c10, c11);
+  STORE_ROW_F64(2, c20, c21);
+  STORE_ROW_F64(3, c30, c31);
+  STORE_ROW_F64(4, c40, c41);
+  STORE_ROW_F64(5, c50, c51);
+}

@@ -1,0 +1,82 @@
+/*
+ * nnk — neural-network kernels: the public C API.
+ *
+ * Everything here is plain C: no Python, no allocation visible to callers beyond
+ * what a function documents.  Matrices are row-major; sizes are size_t.
+ * Functions that can fail return an nnk_status.
+ */
+#ifndef NNK_H
+#define NNK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  NNK_OK = 0,
+  NNK_ENOMEM = 1,  /* a workspace allocation failed */
+  NNK_EINVAL = 2,  /* an argument is out of its domain (e.g. ld < row length) */
+} nnk_status;
+
+/* ---- Instruction sets and dispatch ------------------------------------ */
+
+typedef enum {
+  NNK_ISA_SCALAR = 0, /* portable C reference: the oracle every SIMD path is tested against */
+  NNK_ISA_AVX2 = 1,   /* x86-64 with AVX2 + FMA and OS-enabled YMM state */
+  NNK_ISA_NEON = 2,   /* aarch64 Advanced SIMD */
+  NNK_ISA_COUNT
+} nnk_isa;
+
+const char *nnk_isa_name(nnk_isa isa);
+/* -1 when the name is not an ISA nnk knows. */
+int nnk_isa_from_name(const char *name);
+/* Whether this build contains the ISA's kernels and this CPU can run them. */
+bool nnk_isa_available(nnk_isa isa);
+/* The best available ISA (detected once, thread-safely). */
+nnk_isa nnk_isa_best(void);
+/* Switch the process-wide kernel table; NNK_EINVAL if not available. */
+nnk_status nnk_set_isa(nnk_isa isa);
+nnk_isa nnk_get_isa(void);
+/* Space-separated list of the CPU features detection found (e.g. "sse2 avx avx2 fma osxsave"). */
+const char *nnk_cpu_features(void);
+const char *nnk_arch(void);
+
+/* Threads used by kernels that parallelise (GEMM); default: the number of cores. */
+void nnk_set_num_threads(int n);
+int nnk_get_num_threads(void);
+
+/* ---- GEMM ------------------------------------------------------------- */
+/*
+ * C := alpha * op(A) @ op(B) + beta * C, BLAS semantics, row-major.
+ * op(A) is m×k, op(B) is k×n, C is m×n.  lda/ldb/ldc are leading dimensions
+ * (elements between rows) and must be at least the stored row length.
+ * k == 0 or alpha == 0 scales C by beta; beta == 0 overwrites C without reading it
+ * (NaN in C does not propagate).
+ */
+nnk_status nnk_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha,
+                     const float *a, size_t lda, const float *b, size_t ldb, float beta,
+                     float *c, size_t ldc);
+nnk_status nnk_dgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, double alpha,
+                     const double *a, size_t lda, const double *b, size_t ldb, double beta,
+                     double *c, size_t ldc);
+
+/*
+ * The general form behind both: op(A)(i,p) = a[i*rs_a + p*cs_a], and likewise for B
+ * and C (strides in elements, any sign).  This is what lets the Python binding take
+ * transposed or sliced NumPy views without copying.
+ */
+nnk_status nnk_sgemm_strided(size_t m, size_t n, size_t k, float alpha, const float *a,
+                             ptrdiff_t rs_a, ptrdiff_t cs_a, const float *b, ptrdiff_t rs_b,
+                             ptrdiff_t cs_b, float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c);
+nnk_status nnk_dgemm_strided(size_t m, size_t n, size_t k, double alpha, const double *a,
+                             ptrdiff_t rs_a, ptrdiff_t cs_a, const double *b, ptrdiff_t rs_b,
+                             ptrdiff_t cs_b, double beta, double *c, ptrdiff_t rs_c,
+                             ptrdiff_t cs_c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNK_H */

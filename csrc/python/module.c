@@ -1,0 +1,482 @@
+/*
+ * nnk._C — the CPython binding.  Buffers in, pointers and strides out, errors raised,
+ * GIL released for work big enough to pay for it.  No math here: every number is
+ * computed by a kernel behind the dispatch table.
+ *
+ * The Python package (nnk/) converts inputs with NumPy and allocates outputs; this
+ * layer still re-checks everything it relies on (dtype, shape, contiguity, writability)
+ * so that no call from Python can make a kernel read or write out of bounds.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <sleef.h>
+
+#include "nnk.h"
+#include "nnk_kernels.h"
+
+/* Elementwise calls below this many elements keep the GIL: releasing it costs more. */
+#define RELEASE_GIL_ELEMENTS 8192
+/* GEMMs below this m*n*k keep the GIL. */
+#define RELEASE_GIL_MNK (32.0 * 32.0 * 32.0)
+
+typedef struct {
+  PyObject *isa_names; /* tuple of str, indexed by nnk_isa */
+} module_state;
+
+static module_state *get_state(PyObject *module) { return PyModule_GetState(module); }
+
+/* ---- Buffers ------------------------------------------------------------ */
+
+typedef enum { DT_F32, DT_F64 } dtype;
+
+/* An acquired buffer and what it holds; release with buf_release on every path. */
+typedef struct {
+  Py_buffer view;
+  int held;
+  dtype dt;
+} buf;
+
+static void buf_release(buf *b)
+{
+  if (b->held) PyBuffer_Release(&b->view);
+  b->held = 0;
+}
+
+static int format_dtype(const Py_buffer *v, dtype *dt)
+{
+  const char *f = v->format ? v->format : "B";
+  if (*f == '<' || *f == '=' || *f == '@') f++;
+  if (f[0] == 'f' && f[1] == '\0' && v->itemsize == 4) return *dt = DT_F32, 0;
+  if (f[0] == 'd' && f[1] == '\0' && v->itemsize == 8) return *dt = DT_F64, 0;
+  PyErr_Format(PyExc_TypeError, "nnk kernels take float32 or float64 buffers, got format '%s'",
+               v->format ? v->format : "B");
+  return -1;
+}
+
+/* Acquire obj as a buffer: C-contiguous when contig, else with strides; writable on request. */
+static int buf_get(PyObject *obj, buf *b, int writable, int contig, const char *what)
+{
+  int flags = PyBUF_FORMAT | (contig ? PyBUF_C_CONTIGUOUS : PyBUF_STRIDES);
+  if (writable) flags |= PyBUF_WRITABLE;
+  b->held = 0;
+  if (PyObject_GetBuffer(obj, &b->view, flags) < 0) {
+    PyErr_Clear();
+    PyErr_Format(PyExc_ValueError, "%s must be a %s%sfloat32/float64 buffer", what,
+                 writable ? "writable " : "", contig ? "C-contiguous " : "");
+    return -1;
+  }
+  b->held = 1;
+  if (format_dtype(&b->view, &b->dt) < 0) {
+    buf_release(b);
+    return -1;
+  }
+  return 0;
+}
+
+static size_t buf_count(const buf *b) { return (size_t)(b->view.len / b->view.itemsize); }
+
+static int same_dtype(const buf *a, const buf *b)
+{
+  if (a->dt == b->dt) return 0;
+  PyErr_SetString(PyExc_TypeError, "nnk kernel operands must share one dtype");
+  return -1;
+}
+
+static int same_count(const buf *a, const buf *b)
+{
+  if (buf_count(a) == buf_count(b)) return 0;
+  PyErr_Format(PyExc_ValueError, "operands hold %zu and %zu elements", buf_count(a),
+               buf_count(b));
+  return -1;
+}
+
+static int op_index(int op, int count)
+{
+  if (op >= 0 && op < count) return 0;
+  PyErr_Format(PyExc_ValueError, "unknown kernel index %d", op);
+  return -1;
+}
+
+/* Release the GIL only for work that pays for the round trip; NULL means "kept". */
+static PyThreadState *release_gil_if(int big) { return big ? PyEval_SaveThread() : NULL; }
+static void reacquire_gil(PyThreadState *ts)
+{
+  if (ts) PyEval_RestoreThread(ts);
+}
+
+static void release_all(buf *b, int count)
+{
+  for (int i = 0; i < count; i++) buf_release(&b[i]);
+}
+
+/* The operands of an elementwise kernel: `count` C-contiguous buffers of one dtype and
+ * one element count, the last one the writable output.  On failure nothing is held. */
+static int get_elementwise(PyObject *const *objs, int count, buf *b)
+{
+  static const char *const names[] = {"x", "grad", "out"};
+  for (int i = 0; i < count; i++) {
+    int out = i == count - 1;
+    if (buf_get(objs[i], &b[i], out, 1, out ? "out" : names[i]) ||
+        (i > 0 && (same_dtype(&b[0], &b[i]) || same_count(&b[0], &b[i])))) {
+      release_all(b, i + 1);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* ---- Elementwise -------------------------------------------------------- */
+
+/* vunary(op, x, out): out = f_op(x) over all elements. */
+static PyObject *py_vunary(PyObject *self, PyObject *args)
+{
+  int op;
+  PyObject *o[2];
+  buf b[2];
+  if (!PyArg_ParseTuple(args, "iOO:vunary", &op, &o[0], &o[1]) ||
+      op_index(op, NNK_VUNARY_COUNT) || get_elementwise(o, 2, b))
+    return NULL;
+  const nnk_kernel_table *t = nnk_kernels();
+  size_t n = buf_count(&b[0]);
+  PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
+  if (b[0].dt == DT_F32)
+    t->f32_vunary[op](n, b[0].view.buf, b[1].view.buf);
+  else
+    t->f64_vunary[op](n, b[0].view.buf, b[1].view.buf);
+  reacquire_gil(ts);
+  release_all(b, 2);
+  Py_RETURN_NONE;
+}
+
+/* vgrad(op, u, grad, out): out = f_op'(u) * grad. */
+static PyObject *py_vgrad(PyObject *self, PyObject *args)
+{
+  int op;
+  PyObject *o[3];
+  buf b[3];
+  if (!PyArg_ParseTuple(args, "iOOO:vgrad", &op, &o[0], &o[1], &o[2]) ||
+      op_index(op, NNK_VGRAD_COUNT) || get_elementwise(o, 3, b))
+    return NULL;
+  const nnk_kernel_table *t = nnk_kernels();
+  size_t n = buf_count(&b[0]);
+  PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
+  if (b[0].dt == DT_F32)
+    t->f32_vgrad[op](n, b[0].view.buf, b[1].view.buf, b[2].view.buf);
+  else
+    t->f64_vgrad[op](n, b[0].view.buf, b[1].view.buf, b[2].view.buf);
+  reacquire_gil(ts);
+  release_all(b, 3);
+  Py_RETURN_NONE;
+}
+
+/* leaky_relu(x, out, slope). */
+static PyObject *py_leaky_relu(PyObject *self, PyObject *args)
+{
+  PyObject *o[2];
+  double slope;
+  buf b[2];
+  if (!PyArg_ParseTuple(args, "OOd:leaky_relu", &o[0], &o[1], &slope) ||
+      get_elementwise(o, 2, b))
+    return NULL;
+  const nnk_kernel_table *t = nnk_kernels();
+  size_t n = buf_count(&b[0]);
+  PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
+  if (b[0].dt == DT_F32)
+    t->f32_vleaky_relu(n, b[0].view.buf, b[1].view.buf, (float)slope);
+  else
+    t->f64_vleaky_relu(n, b[0].view.buf, b[1].view.buf, slope);
+  reacquire_gil(ts);
+  release_all(b, 2);
+  Py_RETURN_NONE;
+}
+
+/* leaky_relu_grad(x, grad, out, slope). */
+static PyObject *py_leaky_relu_grad(PyObject *self, PyObject *args)
+{
+  PyObject *o[3];
+  double slope;
+  buf b[3];
+  if (!PyArg_ParseTuple(args, "OOOd:leaky_relu_grad", &o[0], &o[1], &o[2], &slope) ||
+      get_elementwise(o, 3, b))
+    return NULL;
+  const nnk_kernel_table *t = nnk_kernels();
+  size_t n = buf_count(&b[0]);
+  PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
+  if (b[0].dt == DT_F32)
+    t->f32_vleaky_relu_grad(n, b[0].view.buf, b[1].view.buf, b[2].view.buf, (float)slope);
+  else
+    t->f64_vleaky_relu_grad(n, b[0].view.buf, b[1].view.buf, b[2].view.buf, slope);
+  reacquire_gil(ts);
+  release_all(b, 3);
+  Py_RETURN_NONE;
+}
+
+/* ---- Softmax family over rows -------------------------------------------- */
+
+enum { ROWS_SOFTMAX = 0, ROWS_LOG_SOFTMAX = 1, ROWS_LOGSUMEXP = 2 };
+
+/* rows(kind, x, out, n): x holds rows of n contiguous values; out is like x, or one
+ * value per row for logsumexp. */
+static PyObject *py_rows(PyObject *self, PyObject *args)
+{
+  int kind;
+  Py_ssize_t n_in;
+  PyObject *xo, *yo;
+  buf x = {0}, y = {0};
+  if (!PyArg_ParseTuple(args, "iOOn:rows", &kind, &xo, &yo, &n_in) || op_index(kind, 3))
+    return NULL;
+  if (buf_get(xo, &x, 0, 1, "x") || buf_get(yo, &y, 1, 1, "out") || same_dtype(&x, &y))
+    goto fail;
+  size_t total = buf_count(&x), n = (size_t)n_in;
+  if (n_in < 0 || (n == 0 ? total != 0 : total % n != 0)) {
+    PyErr_Format(PyExc_ValueError, "%zu elements do not split into rows of %zd", total, n_in);
+    goto fail;
+  }
+  size_t rows = n ? total / n : 0;
+  if (kind == ROWS_LOGSUMEXP ? buf_count(&y) < rows : buf_count(&y) != total) {
+    PyErr_SetString(PyExc_ValueError, "out has the wrong number of elements");
+    goto fail;
+  }
+  const nnk_kernel_table *t = nnk_kernels();
+  PyThreadState *ts = release_gil_if(total >= RELEASE_GIL_ELEMENTS);
+  if (x.dt == DT_F32) {
+    if (kind == ROWS_LOGSUMEXP)
+      t->f32_logsumexp_rows(rows, n, x.view.buf, y.view.buf);
+    else
+      (kind == ROWS_SOFTMAX ? t->f32_softmax_rows : t->f32_log_softmax_rows)(rows, n, x.view.buf,
+                                                                             y.view.buf);
+  } else {
+    if (kind == ROWS_LOGSUMEXP)
+      t->f64_logsumexp_rows(rows, n, x.view.buf, y.view.buf);
+    else
+      (kind == ROWS_SOFTMAX ? t->f64_softmax_rows : t->f64_log_softmax_rows)(rows, n, x.view.buf,
+                                                                             y.view.buf);
+  }
+  reacquire_gil(ts);
+  buf_release(&x);
+  buf_release(&y);
+  Py_RETURN_NONE;
+fail:
+  buf_release(&x);
+  buf_release(&y);
+  return NULL;
+}
+
+/* ---- GEMM ---------------------------------------------------------------- */
+
+/* Element strides of a 2-D strided buffer; -1 when a stride is not a whole element. */
+static int strides_2d(const buf *b, const char *what, ptrdiff_t *rs, ptrdiff_t *cs)
+{
+  if (b->view.ndim != 2) {
+    PyErr_Format(PyExc_ValueError, "%s must be 2-D, got %d-D", what, b->view.ndim);
+    return -1;
+  }
+  Py_ssize_t isz = b->view.itemsize;
+  if (b->view.strides[0] % isz || b->view.strides[1] % isz) {
+    PyErr_Format(PyExc_ValueError, "%s has strides that are not whole elements", what);
+    return -1;
+  }
+  *rs = b->view.strides[0] / isz;
+  *cs = b->view.strides[1] / isz;
+  return 0;
+}
+
+/* gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c, any strides. */
+static PyObject *py_gemm(PyObject *self, PyObject *args)
+{
+  PyObject *ao, *bo, *co;
+  double alpha, beta;
+  int ta, tb;
+  buf a = {0}, b = {0}, c = {0};
+  if (!PyArg_ParseTuple(args, "OOOddpp:gemm", &ao, &bo, &co, &alpha, &beta, &ta, &tb))
+    return NULL;
+  ptrdiff_t rsa, csa, rsb, csb, rsc, csc;
+  if (buf_get(ao, &a, 0, 0, "a") || buf_get(bo, &b, 0, 0, "b") || buf_get(co, &c, 1, 0, "c") ||
+      same_dtype(&a, &b) || same_dtype(&a, &c) || strides_2d(&a, "a", &rsa, &csa) ||
+      strides_2d(&b, "b", &rsb, &csb) || strides_2d(&c, "c", &rsc, &csc))
+    goto fail;
+  size_t m = (size_t)a.view.shape[ta ? 1 : 0], k = (size_t)a.view.shape[ta ? 0 : 1];
+  size_t kb = (size_t)b.view.shape[tb ? 1 : 0], n = (size_t)b.view.shape[tb ? 0 : 1];
+  if (ta) { ptrdiff_t s = rsa; rsa = csa; csa = s; }
+  if (tb) { ptrdiff_t s = rsb; rsb = csb; csb = s; }
+  if (k != kb || (size_t)c.view.shape[0] != m || (size_t)c.view.shape[1] != n) {
+    PyErr_Format(PyExc_ValueError,
+                 "gemm shapes do not fit: op(a) is (%zu, %zu), op(b) (%zu, %zu), c (%zd, %zd)",
+                 m, k, kb, n, c.view.shape[0], c.view.shape[1]);
+    goto fail;
+  }
+  nnk_status st;
+  PyThreadState *ts = release_gil_if((double)m * (double)n * (double)k >= RELEASE_GIL_MNK);
+  if (a.dt == DT_F32)
+    st = nnk_sgemm_strided(m, n, k, (float)alpha, a.view.buf, rsa, csa, b.view.buf, rsb, csb,
+                           (float)beta, c.view.buf, rsc, csc);
+  else
+    st = nnk_dgemm_strided(m, n, k, alpha, a.view.buf, rsa, csa, b.view.buf, rsb, csb, beta,
+                           c.view.buf, rsc, csc);
+  reacquire_gil(ts);
+  if (st == NNK_ENOMEM) {
+    PyErr_NoMemory();
+    goto fail;
+  }
+  if (st != NNK_OK) {
+    PyErr_SetString(PyExc_ValueError, "gemm rejected its arguments");
+    goto fail;
+  }
+  buf_release(&a);
+  buf_release(&b);
+  buf_release(&c);
+  Py_RETURN_NONE;
+fail:
+  buf_release(&a);
+  buf_release(&b);
+  buf_release(&c);
+  return NULL;
+}
+
+/* ---- Dispatch and machine ----------------------------------------------- */
+
+static PyObject *py_set_isa(PyObject *self, PyObject *arg)
+{
+  const char *name = PyUnicode_AsUTF8(arg);
+  if (!name) return NULL;
+  int isa = nnk_isa_from_name(name);
+  if (isa < 0) {
+    PyErr_Format(PyExc_ValueError, "unknown ISA %R: expected one of 'scalar', 'avx2', 'neon'",
+                 arg);
+    return NULL;
+  }
+  if (nnk_set_isa((nnk_isa)isa) != NNK_OK) {
+    PyErr_Format(PyExc_RuntimeError, "ISA '%s' cannot run on this CPU (%s, features: %s)", name,
+                 nnk_arch(), nnk_cpu_features());
+    return NULL;
+  }
+  Py_RETURN_NONE;
+}
+
+static PyObject *py_get_isa(PyObject *self, PyObject *unused)
+{
+  PyObject *r = PyTuple_GET_ITEM(get_state(self)->isa_names, nnk_get_isa());
+  return Py_NewRef(r);
+}
+
+static PyObject *py_available_isas(PyObject *self, PyObject *unused)
+{
+  PyObject *names = get_state(self)->isa_names, *out = PyList_New(0);
+  if (!out) return NULL;
+  for (int i = 0; i < NNK_ISA_COUNT; i++)
+    if (nnk_isa_available((nnk_isa)i) && PyList_Append(out, PyTuple_GET_ITEM(names, i)) < 0) {
+      Py_DECREF(out);
+      return NULL;
+    }
+  Py_SETREF(out, PyList_AsTuple(out));
+  return out;
+}
+
+static PyObject *py_machine(PyObject *self, PyObject *unused)
+{
+  char sleef[32];
+  snprintf(sleef, sizeof sleef, "%d.%d.%d", SLEEF_VERSION_MAJOR, SLEEF_VERSION_MINOR,
+           SLEEF_VERSION_PATCHLEVEL);
+  return Py_BuildValue("{s:s,s:s,s:s}", "arch", nnk_arch(), "features", nnk_cpu_features(),
+                       "sleef", sleef);
+}
+
+static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
+{
+  long n = PyLong_AsLong(arg);
+  if (n == -1 && PyErr_Occurred()) return NULL;
+  if (n < 1 || n > 4096) {
+    PyErr_Format(PyExc_ValueError, "number of threads must be between 1 and 4096, got %ld", n);
+    return NULL;
+  }
+  nnk_set_num_threads((int)n);
+  Py_RETURN_NONE;
+}
+
+static PyObject *py_get_num_threads(PyObject *self, PyObject *unused)
+{
+  return PyLong_FromLong(nnk_get_num_threads());
+}
+
+static PyObject *names_tuple(const char *const *names, int count)
+{
+  PyObject *t = PyTuple_New(count);
+  for (int i = 0; t && i < count; i++) {
+    PyObject *s = PyUnicode_InternFromString(names[i]);
+    if (!s) {
+      Py_CLEAR(t);
+      break;
+    }
+    PyTuple_SET_ITEM(t, i, s);
+  }
+  return t;
+}
+
+static PyMethodDef methods[] = {
+  {"vunary", py_vunary, METH_VARARGS, "vunary(op, x, out): out = f_op(x), elementwise."},
+  {"vgrad", py_vgrad, METH_VARARGS, "vgrad(op, u, grad, out): out = f_op'(u) * grad."},
+  {"leaky_relu", py_leaky_relu, METH_VARARGS, "leaky_relu(x, out, slope)."},
+  {"leaky_relu_grad", py_leaky_relu_grad, METH_VARARGS, "leaky_relu_grad(x, grad, out, slope)."},
+  {"rows", py_rows, METH_VARARGS,
+   "rows(kind, x, out, n): softmax (0), log_softmax (1) or logsumexp (2) over rows of n."},
+  {"gemm", py_gemm, METH_VARARGS,
+   "gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c."},
+  {"set_isa", py_set_isa, METH_O, "Switch the kernel table to an ISA by name."},
+  {"get_isa", py_get_isa, METH_NOARGS, "The ISA of the current kernel table."},
+  {"available_isas", py_available_isas, METH_NOARGS, "ISAs this build and CPU can run."},
+  {"machine", py_machine, METH_NOARGS, "arch, detected features and SLEEF version."},
+  {"set_num_threads", py_set_num_threads, METH_O, "Threads for parallel kernels."},
+  {"get_num_threads", py_get_num_threads, METH_NOARGS, "Threads for parallel kernels."},
+  {NULL, NULL, 0, NULL},
+};
+
+static int module_exec(PyObject *m)
+{
+  static const char *const isa_names[NNK_ISA_COUNT] = {"scalar", "avx2", "neon"};
+  static const char *const unary_names[] = NNK_VUNARY_NAMES;
+  static const char *const grad_names[] = NNK_VGRAD_NAMES;
+  module_state *st = get_state(m);
+  st->isa_names = names_tuple(isa_names, NNK_ISA_COUNT);
+  if (!st->isa_names) return -1;
+  PyObject *unary = names_tuple(unary_names, NNK_VUNARY_COUNT);
+  PyObject *grad = names_tuple(grad_names, NNK_VGRAD_COUNT);
+  int err = !unary || !grad || PyModule_AddObjectRef(m, "UNARY_OPS", unary) < 0 ||
+            PyModule_AddObjectRef(m, "GRAD_OPS", grad) < 0 ||
+            PyModule_AddStringConstant(m, "BEST_ISA", nnk_isa_name(nnk_isa_best())) < 0;
+  Py_XDECREF(unary);
+  Py_XDECREF(grad);
+  return err ? -1 : 0;
+}
+
+static int module_traverse(PyObject *m, visitproc visit, void *arg)
+{
+  Py_VISIT(get_state(m)->isa_names);
+  return 0;
+}
+
+static int module_clear(PyObject *m)
+{
+  Py_CLEAR(get_state(m)->isa_names);
+  return 0;
+}
+
+static void module_free(void *m) { module_clear((PyObject *)m); }
+
+static PyModuleDef_Slot slots[] = {
+  {Py_mod_exec, module_exec},
+  {0, NULL},
+};
+
+static struct PyModuleDef moduledef = {
+  PyModuleDef_HEAD_INIT,
+  .m_name = "nnk._C",
+  .m_doc = "nnk kernels: the thin binding over the C library.",
+  .m_size = sizeof(module_state),
+  .m_methods = methods,
+  .m_slots = slots,
+  .m_traverse = module_traverse,
+  .m_clear = module_clear,
+  .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__C(void) { return PyModuleDef_Init(&moduledef); }

@@ -1,0 +1,28 @@
+/* Helper layer: float, AArch64 NEON, 4 lanes. */
+#include <arm_neon.h>
+#include <sleef.h>
+#define T float
+#define W 4
+#define KNAME(op) nnk_f32_##op##__neon
+typedef float32x4_t V;
+typedef uint32x4_t M;
+static inline V v_load(const T *p) { return vld1q_f32(p); }
+static inline void v_store(T *p, V v) { vst1q_f32(p, v); }
+static inline V v_set1(T x) { return vdupq_n_f32(x); }
+static inline V v_add(V a, V b) { return vaddq_f32(a, b); }
+static inline V v_sub(V a, V b) { return vsubq_f32(a, b); }
+static inline V v_mul(V a, V b) { return vmulq_f32(a, b); }
+static inline V v_div(V a, V b) { return vdivq_f32(a, b); }
+static inline V v_max(V a, V b) { return vmaxq_f32(a, b); }
+static inline V v_neg(V a) { return vnegq_f32(a); }
+static inline V v_abs(V a) { return vabsq_f32(a); }
+static inline M v_lt(V a, V b) { return vcltq_f32(a, b); }
+static inline M v_gt(V a, V b) { return vcgtq_f32(a, b); }
+static inline M v_ge(V a, V b) { return vcgeq_f32(a, b); }
+static inline V v_select(M m, V a, V b) { return vbslq_f32(m, a, b); }
+static inline V v_exp(V a) { return Sleef_expf4_u10advsimd(a); }
+static inline V v_log(V a) { return Sleef_logf4_u10advsimd(a); }
+static inline V v_tanh(V a) { return Sleef_tanhf4_u10advsimd(a); }
+static inline V v_erfc(V a) { return Sleef_erfcf4_u15advsimd(a); }
+static inline T v_hsum(V a) { return vaddvq_f32(a); }
+static inline T v_hmax(V a) { return vmaxvq_f32(a); }

@@ -1,0 +1,27 @@
+/* Helper layer: float, scalar (width 1).  The reference every SIMD layer is tested against. */
+#include <sleef.h>
+#define T float
+#define W 1
+#define KNAME(op) nnk_f32_##op##__scalar
+typedef float V;
+typedef int M;
+static inline V v_load(const T *p) { return *p; }
+static inline void v_store(T *p, V v) { *p = v; }
+static inline V v_set1(T x) { return x; }
+static inline V v_add(V a, V b) { return a + b; }
+static inline V v_sub(V a, V b) { return a - b; }
+static inline V v_mul(V a, V b) { return a * b; }
+static inline V v_div(V a, V b) { return a / b; }
+static inline V v_max(V a, V b) { return a > b ? a : b; }
+static inline V v_neg(V a) { return -a; }
+static inline V v_abs(V a) { return __builtin_fabsf(a); }
+static inline M v_lt(V a, V b) { return a < b; }
+static inline M v_gt(V a, V b) { return a > b; }
+static inline M v_ge(V a, V b) { return a >= b; }
+static inline V v_select(M m, V a, V b) { return m ? a : b; }
+static inline V v_exp(V a) { return Sleef_expf_u10(a); }
+static inline V v_log(V a) { return Sleef_logf_u10(a); }
+static inline V v_tanh(V a) { return Sleef_tanhf_u10(a); }
+static inline V v_erfc(V a) { return Sleef_erfcf_u15(a); }
+static inline T v_hsum(V a) { return a; }
+static inline T v_hmax(V a) { return a; }

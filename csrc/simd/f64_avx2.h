@@ -1,0 +1,36 @@
+/* Helper layer: double, AVX2+FMA, 4 lanes. */
+#include <immintrin.h>
+#include <sleef.h>
+#define T double
+#define W 4
+#define KNAME(op) nnk_f64_##op##__avx2
+typedef __m256d V;
+typedef __m256d M;
+static inline V v_load(const T *p) { return _mm256_loadu_pd(p); }
+static inline void v_store(T *p, V v) { _mm256_storeu_pd(p, v); }
+static inline V v_set1(T x) { return _mm256_set1_pd(x); }
+static inline V v_add(V a, V b) { return _mm256_add_pd(a, b); }
+static inline V v_sub(V a, V b) { return _mm256_sub_pd(a, b); }
+static inline V v_mul(V a, V b) { return _mm256_mul_pd(a, b); }
+static inline V v_div(V a, V b) { return _mm256_div_pd(a, b); }
+static inline V v_max(V a, V b) { return _mm256_max_pd(a, b); }
+static inline V v_neg(V a) { return _mm256_xor_pd(a, _mm256_set1_pd(-0.0)); }
+static inline V v_abs(V a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
+static inline M v_lt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+static inline M v_gt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+static inline M v_ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
+static inline V v_select(M m, V a, V b) { return _mm256_blendv_pd(b, a, m); }
+static inline V v_exp(V a) { return Sleef_expd4_u10avx2(a); }
+static inline V v_log(V a) { return Sleef_logd4_u10avx2(a); }
+static inline V v_tanh(V a) { return Sleef_tanhd4_u10avx2(a); }
+static inline V v_erfc(V a) { return Sleef_erfcd4_u15avx2(a); }
+static inline T v_hsum(V a)
+{
+  __m128d s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+static inline T v_hmax(V a)
+{
+  __m128d s = _mm_max_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+  return _mm_cvtsd_f64(_mm_max_sd(s, _mm_unpackhi_pd(s, s)));
+}

@@ -1,0 +1,28 @@
+/* Helper layer: double, AArch64 NEON, 2 lanes. */
+#include <arm_neon.h>
+#include <sleef.h>
+#define T double
+#define W 2
+#define KNAME(op) nnk_f64_##op##__neon
+typedef float64x2_t V;
+typedef uint64x2_t M;
+static inline V v_load(const T *p) { return vld1q_f64(p); }
+static inline void v_store(T *p, V v) { vst1q_f64(p, v); }
+static inline V v_set1(T x) { return vdupq_n_f64(x); }
+static inline V v_add(V a, V b) { return vaddq_f64(a, b); }
+static inline V v_sub(V a, V b) { return vsubq_f64(a, b); }
+static inline V v_mul(V a, V b) { return vmulq_f64(a, b); }
+static inline V v_div(V a, V b) { return vdivq_f64(a, b); }
+static inline V v_max(V a, V b) { return vmaxq_f64(a, b); }
+static inline V v_neg(V a) { return vnegq_f64(a); }
+static inline V v_abs(V a) { return vabsq_f64(a); }
+static inline M v_lt(V a, V b) { return vcltq_f64(a, b); }
+static inline M v_gt(V a, V b) { return vcgtq_f64(a, b); }
+static inline M v_ge(V a, V b) { return vcgeq_f64(a, b); }
+static inline V v_select(M m, V a, V b) { return vbslq_f64(m, a, b); }
+static inline V v_exp(V a) { return Sleef_expd2_u10advsimd(a); }
+static inline V v_log(V a) { return Sleef_logd2_u10advsimd(a); }
+static inline V v_tanh(V a) { return Sleef_tanhd2_u10advsimd(a); }
+static inline V v_erfc(V a) { return Sleef_erfcd2_u15advsimd(a); }
+static inline T v_hsum(V a) { return vaddvq_f64(a); }
+static inline T v_hmax(V a) { return vmaxvq_f64(a); }

@@ -1,0 +1,27 @@
+/* Helper layer: double, scalar (width 1). */
+#include <sleef.h>
+#define T double
+#define W 1
+#define KNAME(op) nnk_f64_##op##__scalar
+typedef double V;
+typedef int M;
+static inline V v_load(const T *p) { return *p; }
+static inline void v_store(T *p, V v) { *p = v; }
+static inline V v_set1(T x) { return x; }
+static inline V v_add(V a, V b) { return a + b; }
+static inline V v_sub(V a, V b) { return a - b; }
+static inline V v_mul(V a, V b) { return a * b; }
+static inline V v_div(V a, V b) { return a / b; }
+static inline V v_max(V a, V b) { return a > b ? a : b; }
+static inline V v_neg(V a) { return -a; }
+static inline V v_abs(V a) { return __builtin_fabs(a); }
+static inline M v_lt(V a, V b) { return a < b; }
+static inline M v_gt(V a, V b) { return a > b; }
+static inline M v_ge(V a, V b) { return a >= b; }
+static inline V v_select(M m, V a, V b) { return m ? a : b; }
+static inline V v_exp(V a) { return Sleef_exp_u10(a); }
+static inline V v_log(V a) { return Sleef_log_u10(a); }
+static inline V v_tanh(V a) { return Sleef_tanh_u10(a); }
+static inline V v_erfc(V a) { return Sleef_erfc_u15(a); }
+static inline T v_hsum(V a) { return a; }
+static inline T v_hmax(V a) { return a; }

@@ -1,0 +1,113 @@
+/*
+ * Row-wise softmax family through the log-sum-exp identity, written once over the
+ * helper layer.  Per row: a max pass, an exp-and-sum pass of exp(x - max), then a
+ * scale pass (softmax) or a shift pass (log-softmax).  Subtracting the max first means
+ * no finite input overflows; x - max <= 0 so exp never exceeds 1.
+ *
+ * Special rows (the same on every ISA): a row with NaN gives NaN; -inf entries give 0
+ * (log: -inf) beside finite ones; a row of all -inf gives NaN for softmax and
+ * log-softmax (-inf - -inf, as PyTorch) and -inf for log-sum-exp (log 0); a row holding
+ * +inf gives NaN.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "nnk_kernels.h"
+
+static T row_max(size_t n, const T *x)
+{
+  size_t i = 0;
+  T m = -INFINITY;
+  if (n >= W) {
+    V vm = v_load(x);
+    for (i = W; i + W <= n; i += W) vm = v_max(vm, v_load(x + i));
+    m = v_hmax(vm);
+  }
+  for (; i < n; i++) m = x[i] > m ? x[i] : m;
+  /* A NaN may be dropped here (max ignores it on x86); it still reaches the sum
+   * through exp(NaN - m), so the row comes out NaN without a separate scan. */
+  return m;
+}
+
+/* sum_i exp(x_i - m); stores the exponentials to e when e != NULL (e may alias x). */
+static T row_exp_sum(size_t n, const T *x, T m, T *e)
+{
+  V vm = v_set1(m), acc = v_set1(0);
+  size_t i = 0;
+  for (; i + W <= n; i += W) {
+    V v = v_exp(v_sub(v_load(x + i), vm));
+    if (e) v_store(e + i, v);
+    acc = v_add(acc, v);
+  }
+  T s = v_hsum(acc);
+  if (i < n) {
+    T b[W];
+    for (size_t j = 0; j < W; j++) b[j] = -INFINITY; /* pads contribute exp(-inf) = 0 */
+    memcpy(b, x + i, (n - i) * sizeof(T));
+    V v = v_exp(v_sub(v_load(b), vm));
+    v_store(b, v);
+    if (e) memcpy(e + i, b, (n - i) * sizeof(T));
+    for (size_t j = 0; j < n - i; j++) s += b[j];
+  }
+  return s;
+}
+
+/* y = x * s or y = x + s over a row, by vectors then a buffered tail. */
+static void row_scale(size_t n, T *y, T s, int add)
+{
+  V vs = v_set1(s);
+  size_t i = 0;
+  for (; i + W <= n; i += W) v_store(y + i, add ? v_add(v_load(y + i), vs) : v_mul(v_load(y + i), vs));
+  if (i < n) {
+    T b[W] = {0};
+    memcpy(b, y + i, (n - i) * sizeof(T));
+    v_store(b, add ? v_add(v_load(b), vs) : v_mul(v_load(b), vs));
+    memcpy(y + i, b, (n - i) * sizeof(T));
+  }
+}
+
+void KNAME(softmax_rows)(size_t rows, size_t n, const T *x, T *y)
+{
+  for (size_t r = 0; r < rows; r++, x += n, y += n) {
+    T m = row_max(n, x);
+    T s = row_exp_sum(n, x, m, y);
+    row_scale(n, y, (T)1 / s, 0);
+  }
+}
+
+/* log of one value through the ISA's own SLEEF log, so every path uses one function. */
+static T scalar_log(T s)
+{
+  T b[W];
+  for (size_t j = 0; j < W; j++) b[j] = s;
+  v_store(b, v_log(v_load(b)));
+  return b[0];
+}
+
+void KNAME(log_softmax_rows)(size_t rows, size_t n, const T *x, T *y)
+{
+  for (size_t r = 0; r < rows; r++, x += n, y += n) {
+    T m = row_max(n, x);
+    T ls = scalar_log(row_exp_sum(n, x, m, NULL));
+    /* (x - m) - log(s): m first, so equal huge inputs cancel exactly (log_softmax([1e8, 1e8])) */
+    if (y != x) memcpy(y, x, n * sizeof(T));
+    row_scale(n, y, -m, 1);
+    row_scale(n, y, -ls, 1);
+  }
+}
+
+void KNAME(logsumexp_rows)(size_t rows, size_t n, const T *x, T *out)
+{
+  for (size_t r = 0; r < rows; r++, x += n) {
+    T m = row_max(n, x);
+    if (m == -INFINITY) { /* empty or all -inf: log(0) = -inf, unless a NaN hides there */
+      T v = -INFINITY;
+      for (size_t j = 0; j < n; j++)
+        if (x[j] != x[j]) v = x[j];
+      out[r] = v;
+      continue;
+    }
+    out[r] = m + scalar_log(row_exp_sum(n, x, m, NULL));
+  }
+}

@@ -1,0 +1,418 @@
+/*
+ * The C test driver: every SIMD kernel in the table of every ISA this CPU runs is
+ * compared with the scalar kernel (the oracle), and every GEMM with a double-precision
+ * reference.  Outputs are pre-filled with NaN so an unwritten element shows, and carry
+ * guard elements past the end that must come back untouched.  Built natively, under
+ * sanitizers, and for aarch64 under qemu (make test-c / test-asan / test-neon).
+ *
+ * Exit status 1 on any failure; the last line is "N passed, N failed".
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnk.h"
+#include "nnk_kernels.h"
+
+static long passed, failed;
+
+#define CHECK(cond, ...)                                                           \
+  do {                                                                             \
+    if (cond) {                                                                    \
+      passed++;                                                                    \
+    } else {                                                                       \
+      if (failed++ < 40) {                                                         \
+        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
+        fprintf(stderr, __VA_ARGS__);                                              \
+        fputc('\n', stderr);                                                       \
+      }                                                                            \
+    }                                                                              \
+  } while (0)
+
+/* ---- deterministic inputs ------------------------------------------------ */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static double uniform(double lo, double hi)
+{
+  rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
+  return lo + (hi - lo) * ((double)(rng_state >> 11) / 9007199254740992.0);
+}
+
+/* ---- ULP distance -------------------------------------------------------- */
+static int64_t ordered64(double x)
+{
+  int64_t i;
+  memcpy(&i, &x, 8);
+  return i < 0 ? INT64_MIN - i : i;
+}
+static int64_t ordered32(float x)
+{
+  int32_t i;
+  memcpy(&i, &x, 4);
+  return i < 0 ? (int64_t)INT32_MIN - i : i;
+}
+/* Distance in ULPs of the given type; NaN vs NaN is 0, NaN vs number is huge. */
+static int64_t ulps(double a, double b, int is_f32)
+{
+  if (isnan(a) || isnan(b)) return isnan(a) && isnan(b) ? 0 : INT64_MAX;
+  if (a == b) return 0;
+  int64_t d = is_f32 ? ordered32((float)a) - ordered32((float)b) : ordered64(a) - ordered64(b);
+  return d < 0 ? -d : d;
+}
+
+/* ---- buffers with guards ------------------------------------------------- */
+#define GUARD 16
+static const uint8_t GUARD_BYTE = 0xA5;
+
+/* n elements of size esz followed by GUARD elements of guard bytes; contents NaN. */
+static void *guarded(size_t n, size_t esz)
+{
+  uint8_t *p = malloc((n + GUARD) * esz);
+  if (!p) abort();
+  for (size_t i = 0; i < n; i++) {
+    if (esz == 4) ((float *)p)[i] = NAN;
+    else ((double *)p)[i] = NAN;
+  }
+  memset(p + n * esz, GUARD_BYTE, GUARD * esz);
+  return p;
+}
+static int guard_intact(const void *p, size_t n, size_t esz)
+{
+  const uint8_t *g = (const uint8_t *)p + n * esz;
+  for (size_t i = 0; i < GUARD * esz; i++)
+    if (g[i] != GUARD_BYTE) return 0;
+  return 1;
+}
+
+/* ---- elementwise ------------------------------------------------------- */
+static const char *const unary_names[] = NNK_VUNARY_NAMES;
+static const char *const grad_names[] = NNK_VGRAD_NAMES;
+
+/* A fair input range per op, plus special values appended by fill(). */
+static void unary_range(int op, double *lo, double *hi)
+{
+  switch (op) {
+  case NNK_VEXP: *lo = -110, *hi = 100; break; /* crosses f32 under- and overflow */
+  case NNK_VLOG: *lo = 0, *hi = 1e6; break;
+  case NNK_VTANH: *lo = -12, *hi = 12; break;
+  case NNK_VSIGMOID: *lo = -120, *hi = 120; break;
+  default: *lo = -9, *hi = 9; break;
+  }
+}
+
+static const double specials[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 1e-40, -1e-40,
+                                  1e30, -1e30, 88.7, -103.9, 709.8, -745.2, 0.5, -0.5};
+#define NSPECIALS (sizeof specials / sizeof specials[0])
+
+static void fill(double *x, size_t n, double lo, double hi)
+{
+  for (size_t i = 0; i < n; i++) x[i] = uniform(lo, hi);
+  /* every few lengths, specials take the first slots so tails see them too */
+  for (size_t i = 0; i < n && i < NSPECIALS; i++)
+    if ((n + i) % 3 == 0) x[i] = specials[(n + i) % NSPECIALS];
+}
+
+/* ULP bounds between an ISA and scalar: both are SLEEF u10 (<= 1 ULP each from the
+ * truth) for exp/log/tanh; erfc is u15; composites add a rounding or two. */
+static int64_t unary_bound(int op)
+{
+  switch (op) {
+  case NNK_VRELU: return 0;
+  case NNK_VEXP: case NNK_VLOG: case NNK_VTANH: return 2;
+  case NNK_VSIGMOID: return 4;
+  default: return 8; /* gelu: erfc (1.5 ULP) of a rounded argument */
+  }
+}
+
+#define MAXN 67 /* every tail length of every vector width, and some whole vectors */
+
+static void test_unary(const nnk_kernel_table *ref, const nnk_kernel_table *t)
+{
+  for (int op = 0; op < NNK_VUNARY_COUNT; op++)
+    for (size_t n = 0; n <= MAXN; n++) {
+      double lo, hi, xd[MAXN];
+      unary_range(op, &lo, &hi);
+      fill(xd, n, lo, hi);
+      float xf[MAXN], *yf = guarded(n, 4), *rf = guarded(n, 4);
+      double *yd = guarded(n, 8), *rd = guarded(n, 8);
+      for (size_t i = 0; i < n; i++) xf[i] = (float)xd[i];
+      t->f32_vunary[op](n, xf, yf);
+      ref->f32_vunary[op](n, xf, rf);
+      t->f64_vunary[op](n, xd, yd);
+      ref->f64_vunary[op](n, xd, rd);
+      int64_t worst32 = 0, worst64 = 0;
+      size_t at32 = 0, at64 = 0;
+      for (size_t i = 0; i < n; i++) {
+        int64_t u32 = ulps(yf[i], rf[i], 1), u64 = ulps(yd[i], rd[i], 0);
+        if (u32 > worst32) worst32 = u32, at32 = i;
+        if (u64 > worst64) worst64 = u64, at64 = i;
+      }
+      CHECK(worst32 <= unary_bound(op), "%s f32 %s n=%zu: %lld ULP at x=%.9g (%.9g vs %.9g)",
+            nnk_isa_name(t->isa), unary_names[op], n, (long long)worst32, xf[at32], yf[at32],
+            rf[at32]);
+      CHECK(worst64 <= unary_bound(op), "%s f64 %s n=%zu: %lld ULP at x=%.17g (%.17g vs %.17g)",
+            nnk_isa_name(t->isa), unary_names[op], n, (long long)worst64, xd[at64], yd[at64],
+            rd[at64]);
+      CHECK(guard_intact(yf, n, 4) && guard_intact(yd, n, 8), "%s %s n=%zu wrote past the end",
+            nnk_isa_name(t->isa), unary_names[op], n);
+      /* in place gives the same as out of place */
+      double inplace[MAXN];
+      memcpy(inplace, xd, n * sizeof(double));
+      t->f64_vunary[op](n, inplace, inplace);
+      CHECK(n == 0 || memcmp(inplace, yd, n * sizeof(double)) == 0, "%s %s in place differs",
+            nnk_isa_name(t->isa), unary_names[op]);
+      free(yf), free(rf), free(yd), free(rd);
+    }
+}
+
+/* Gradients: close in ULPs, or close relative to the size of the terms. */
+static int grad_close(double a, double b, double x, double dy, int is_f32)
+{
+  if (ulps(a, b, is_f32) <= 4) return 1;
+  double eps = is_f32 ? 1.2e-7 : 2.3e-16;
+  return fabs(a - b) <= 16 * eps * fabs(dy) * (1 + fabs(x));
+}
+
+static void test_grads(const nnk_kernel_table *ref, const nnk_kernel_table *t)
+{
+  for (int op = 0; op <= NNK_VGRAD_COUNT; op++) /* the last round is leaky_relu_grad */
+    for (size_t n = 0; n <= MAXN; n++) {
+      double ud[MAXN], gd[MAXN];
+      int from_output = op == NNK_VTANH_GRAD || op == NNK_VSIGMOID_GRAD;
+      fill(ud, n, from_output ? -1 : -9, from_output ? 1 : 9);
+      fill(gd, n, -3, 3);
+      float uf[MAXN], gf[MAXN], *yf = guarded(n, 4), *rf = guarded(n, 4);
+      double *yd = guarded(n, 8), *rd = guarded(n, 8);
+      for (size_t i = 0; i < n; i++) uf[i] = (float)ud[i], gf[i] = (float)gd[i];
+      const char *name = op < NNK_VGRAD_COUNT ? grad_names[op] : "leaky_relu_grad";
+      if (op < NNK_VGRAD_COUNT) {
+        t->f32_vgrad[op](n, uf, gf, yf), ref->f32_vgrad[op](n, uf, gf, rf);
+        t->f64_vgrad[op](n, ud, gd, yd), ref->f64_vgrad[op](n, ud, gd, rd);
+      } else {
+        t->f32_vleaky_relu_grad(n, uf, gf, yf, 0.01f), ref->f32_vleaky_relu_grad(n, uf, gf, rf, 0.01f);
+        t->f64_vleaky_relu_grad(n, ud, gd, yd, 0.01), ref->f64_vleaky_relu_grad(n, ud, gd, rd, 0.01);
+      }
+      int ok = 1;
+      for (size_t i = 0; i < n; i++)
+        ok &= grad_close(yf[i], rf[i], uf[i], gf[i], 1) && grad_close(yd[i], rd[i], ud[i], gd[i], 0);
+      CHECK(ok, "%s %s n=%zu differs from scalar", nnk_isa_name(t->isa), name, n);
+      CHECK(guard_intact(yf, n, 4) && guard_intact(yd, n, 8), "%s %s n=%zu wrote past the end",
+            nnk_isa_name(t->isa), name, n);
+      free(yf), free(rf), free(yd), free(rd);
+    }
+  /* leaky_relu itself */
+  for (size_t n = 0; n <= MAXN; n++) {
+    double xd[MAXN];
+    fill(xd, n, -5, 5);
+    double *yd = guarded(n, 8), *rd = guarded(n, 8);
+    t->f64_vleaky_relu(n, xd, yd, 0.2), ref->f64_vleaky_relu(n, xd, rd, 0.2);
+    CHECK(n == 0 || memcmp(yd, rd, n * 8) == 0, "%s leaky_relu n=%zu", nnk_isa_name(t->isa), n);
+    CHECK(guard_intact(yd, n, 8), "%s leaky_relu n=%zu wrote past the end", nnk_isa_name(t->isa), n);
+    free(yd), free(rd);
+  }
+}
+
+static void test_rows(const nnk_kernel_table *ref, const nnk_kernel_table *t)
+{
+  const size_t rows = 3;
+  for (size_t n = 0; n <= 41; n++) {
+    size_t total = rows * n;
+    double xd[3 * 41];
+    float xf[3 * 41];
+    fill(xd, total, -30, 30);
+    for (size_t i = 0; i < total; i++) {
+      if (isnan(xd[i]) || xd[i] == INFINITY) xd[i] = 1.0; /* specials are tested from Python */
+      xf[i] = (float)xd[i];
+    }
+    for (int kind = 0; kind < 3; kind++) {
+      size_t outn = kind == 2 ? rows : total;
+      double *yd = guarded(outn, 8), *rd = guarded(outn, 8);
+      float *yf = guarded(outn, 4), *rf = guarded(outn, 4);
+      if (kind == 0) {
+        t->f64_softmax_rows(rows, n, xd, yd), ref->f64_softmax_rows(rows, n, xd, rd);
+        t->f32_softmax_rows(rows, n, xf, yf), ref->f32_softmax_rows(rows, n, xf, rf);
+      } else if (kind == 1) {
+        t->f64_log_softmax_rows(rows, n, xd, yd), ref->f64_log_softmax_rows(rows, n, xd, rd);
+        t->f32_log_softmax_rows(rows, n, xf, yf), ref->f32_log_softmax_rows(rows, n, xf, rf);
+      } else {
+        t->f64_logsumexp_rows(rows, n, xd, yd), ref->f64_logsumexp_rows(rows, n, xd, rd);
+        t->f32_logsumexp_rows(rows, n, xf, yf), ref->f32_logsumexp_rows(rows, n, xf, rf);
+      }
+      int ok = 1;
+      for (size_t i = 0; i < outn; i++) {
+        /* sums of n terms in another order: n + 4 roundings, relative to the value */
+        double tol64 = (n + 4) * 2.3e-16 * (fabs(rd[i]) + (kind ? 1 : 0)) + 1e-300;
+        double tol32 = (n + 4) * 1.2e-7 * (fabs(rf[i]) + (kind ? 1 : 0)) + 1e-38;
+        ok &= (ulps(yd[i], rd[i], 0) == 0 || fabs(yd[i] - rd[i]) <= tol64) &&
+              (ulps(yf[i], rf[i], 1) == 0 || fabs(yf[i] - rf[i]) <= tol32);
+      }
+      CHECK(ok, "%s rows kind %d n=%zu differ from scalar", nnk_isa_name(t->isa), kind, n);
+      CHECK(guard_intact(yd, outn, 8) && guard_intact(yf, outn, 4), "%s rows kind %d n=%zu overran",
+            nnk_isa_name(t->isa), kind, n);
+      free(yd), free(rd), free(yf), free(rf);
+    }
+  }
+}
+
+/* ---- GEMM --------------------------------------------------------------- */
+
+/* C = alpha op(A) op(B) + beta C in double, and the bound sum |alpha a b| + |beta c|. */
+static void gemm_expect(int ta, int tb, size_t m, size_t n, size_t k, double alpha,
+                        const double *a, size_t lda, const double *b, size_t ldb, double beta,
+                        const double *c, size_t ldc, double *exp, double *mag)
+{
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) {
+      double s = 0, sa = 0;
+      for (size_t p = 0; p < k; p++) {
+        double av = ta ? a[p * lda + i] : a[i * lda + p];
+        double bv = tb ? b[j * ldb + p] : b[p * ldb + j];
+        s += av * bv, sa += fabs(av * bv);
+      }
+      double cv = beta == 0 ? 0 : beta * c[i * ldc + j];
+      exp[i * n + j] = alpha * s + cv;
+      mag[i * n + j] = fabs(alpha) * sa + fabs(cv);
+    }
+}
+
+static void test_gemm_case(nnk_isa isa, int is_f32, int ta, int tb, size_t m, size_t n, size_t k,
+                           double alpha, double beta)
+{
+  const size_t pad = 3; /* leading dimensions longer than the rows */
+  size_t ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+  size_t lda = ac + pad, ldb = bc + pad, ldc = n + pad;
+  size_t na = ar * lda, nb = br * ldb, nc = m * ldc;
+  double *a = malloc((na + 1) * 8), *b = malloc((nb + 1) * 8), *c = malloc((nc + 1) * 8);
+  double *exp = malloc((m * n + 1) * 8), *mag = malloc((m * n + 1) * 8);
+  for (size_t i = 0; i < na; i++) a[i] = uniform(-1, 1);
+  for (size_t i = 0; i < nb; i++) b[i] = uniform(-1, 1);
+  for (size_t i = 0; i < nc; i++) c[i] = uniform(-1, 1);
+  if (beta == 0)
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < n; j++) c[i * ldc + j] = NAN; /* beta = 0 must ignore it */
+  if (is_f32) /* the reference sees exactly the float inputs */
+    for (size_t i = 0; i < na; i++) a[i] = (float)a[i];
+  if (is_f32)
+    for (size_t i = 0; i < nb; i++) b[i] = (float)b[i];
+  gemm_expect(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, exp, mag);
+
+  size_t esz = is_f32 ? 4 : 8;
+  void *A = guarded(na, esz), *B = guarded(nb, esz), *C = guarded(nc, esz);
+  for (size_t i = 0; i < na; i++) is_f32 ? (((float *)A)[i] = (float)a[i]) : (((double *)A)[i] = a[i]);
+  for (size_t i = 0; i < nb; i++) is_f32 ? (((float *)B)[i] = (float)b[i]) : (((double *)B)[i] = b[i]);
+  for (size_t i = 0; i < nc; i++) is_f32 ? (((float *)C)[i] = (float)c[i]) : (((double *)C)[i] = c[i]);
+  void *A0 = malloc(na * esz + 1), *B0 = malloc(nb * esz + 1);
+  memcpy(A0, A, na * esz), memcpy(B0, B, nb * esz);
+
+  nnk_set_isa(isa);
+  if (getenv("NNK_TRACE"))
+    printf("\n%s %s ta=%d tb=%d m=%zu n=%zu k=%zu", nnk_isa_name(isa), is_f32 ? "f32" : "f64", ta,
+           tb, m, n, k);
+  nnk_status st = is_f32 ? nnk_sgemm(ta, tb, m, n, k, (float)alpha, A, lda, B, ldb, (float)beta, C, ldc)
+                         : nnk_dgemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+  double eps = is_f32 ? 6e-8 : 1.2e-16;
+  int ok = st == NNK_OK, pad_ok = 1;
+  size_t bad_i = 0, bad_j = 0;
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < ldc; j++) {
+      double got = is_f32 ? ((float *)C)[i * ldc + j] : ((double *)C)[i * ldc + j];
+      if (j >= n) { /* padding of C must be unchanged */
+        double was = is_f32 ? (double)(float)c[i * ldc + j] : c[i * ldc + j];
+        pad_ok &= got == was;
+        continue;
+      }
+      double e = exp[i * n + j], tol = (k + 3) * eps * mag[i * n + j] + 1e-30;
+      if (!(fabs(got - e) <= tol) && ok) ok = 0, bad_i = i, bad_j = j;
+    }
+  CHECK(ok, "%s %s gemm ta=%d tb=%d m=%zu n=%zu k=%zu alpha=%g beta=%g: wrong at (%zu,%zu)",
+        nnk_isa_name(isa), is_f32 ? "f32" : "f64", ta, tb, m, n, k, alpha, beta, bad_i, bad_j);
+  CHECK(pad_ok && guard_intact(C, nc, esz), "%s gemm m=%zu n=%zu k=%zu touched C's padding",
+        nnk_isa_name(isa), m, n, k);
+  CHECK(memcmp(A0, A, na * esz) == 0 && memcmp(B0, B, nb * esz) == 0,
+        "%s gemm m=%zu n=%zu k=%zu changed an input", nnk_isa_name(isa), m, n, k);
+  free(a), free(b), free(c), free(exp), free(mag), free(A), free(B), free(C), free(A0), free(B0);
+}
+
+/* qemu-user (7.2) hangs creating threads in dynamically linked programs, so the
+ * emulated run passes --single-thread; the threaded driver code is the same portable C
+ * on every ISA and is exercised by the native runs. */
+static int max_threads = 2;
+
+static void test_gemm(nnk_isa isa)
+{
+  /* Sizes around every tile (MR 4/6/8, NR 8/12/16) and the small-path threshold;
+   * k beyond KC (256) splits the k loop. */
+  static const size_t ms[] = {0, 1, 2, 3, 5, 6, 7, 8, 9, 13, 17, 33};
+  static const size_t ns[] = {0, 1, 3, 7, 8, 9, 12, 13, 16, 17, 25, 33};
+  static const size_t ks[] = {0, 1, 2, 9, 33, 257};
+  static const double ab[][2] = {{1, 0}, {0.7, 1.3}, {1, 1}, {0, 1.3}};
+  for (int is_f32 = 0; is_f32 < 2; is_f32++)
+    for (int ta = 0; ta < 2; ta++)
+      for (int tb = 0; tb < 2; tb++)
+        for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
+          for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+            for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+              size_t c = (mi + ni + ki) % 4; /* a rotating alpha/beta keeps the grid small */
+              test_gemm_case(isa, is_f32, ta, tb, ms[mi], ns[ni], ks[ki], ab[c][0], ab[c][1]);
+            }
+  /* blocks: several MC and NC panels, k split, both threaded and not */
+  for (int threads = 1; threads <= max_threads; threads++) {
+    nnk_set_num_threads(threads);
+    test_gemm_case(isa, 1, 0, 0, 301, 211, 300, 1, 0);
+    test_gemm_case(isa, 0, 1, 1, 203, 97, 513, 0.7, 1.3);
+    test_gemm_case(isa, 1, 1, 0, 190, 257, 260, 1, 1);
+  }
+}
+
+/* Two thread counts give bitwise the same C: each tile has one writer and one k order. */
+static void test_gemm_threads_deterministic(nnk_isa isa)
+{
+  if (max_threads < 2) return;
+  size_t m = 257, n = 263, k = 300;
+  float *a = malloc(m * k * 4), *b = malloc(k * n * 4), *c1 = malloc(m * n * 4), *c2 = malloc(m * n * 4);
+  for (size_t i = 0; i < m * k; i++) a[i] = (float)uniform(-1, 1);
+  for (size_t i = 0; i < k * n; i++) b[i] = (float)uniform(-1, 1);
+  nnk_set_isa(isa);
+  nnk_set_num_threads(1);
+  nnk_sgemm(0, 0, m, n, k, 1, a, k, b, n, 0, c1, n);
+  nnk_set_num_threads(2);
+  nnk_sgemm(0, 0, m, n, k, 1, a, k, b, n, 0, c2, n);
+  CHECK(memcmp(c1, c2, m * n * 4) == 0, "%s gemm differs between 1 and 2 threads", nnk_isa_name(isa));
+  free(a), free(b), free(c1), free(c2);
+}
+
+int main(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--single-thread") == 0) max_threads = 1;
+  nnk_set_num_threads(max_threads);
+  setvbuf(stdout, NULL, _IONBF, 0); /* progress shows even if a run is cut short */
+  const nnk_kernel_table *ref = nnk_kernels_for(NNK_ISA_SCALAR);
+  printf("nnk C driver on %s (features: %s)\n", nnk_arch(), nnk_cpu_features());
+  for (int isa = 0; isa < NNK_ISA_COUNT; isa++) {
+    if (!nnk_kernels_for((nnk_isa)isa)) continue;
+    if (!nnk_isa_available((nnk_isa)isa)) {
+      printf("SKIP %s: this CPU cannot run it\n", nnk_isa_name((nnk_isa)isa));
+      continue;
+    }
+    const nnk_kernel_table *t = nnk_kernels_for((nnk_isa)isa);
+    long before = failed;
+    printf("%s:", nnk_isa_name((nnk_isa)isa));
+    if (isa != NNK_ISA_SCALAR) {
+      test_unary(ref, t);
+      printf(" unary");
+      test_grads(ref, t);
+      printf(" grads");
+      test_rows(ref, t);
+      printf(" rows");
+    }
+    test_gemm((nnk_isa)isa);
+    printf(" gemm");
+    test_gemm_threads_deterministic((nnk_isa)isa);
+    printf(" threads\n");
+    printf("%-6s %s\n", nnk_isa_name((nnk_isa)isa), failed == before ? "ok" : "FAILED");
+  }
+  printf("%ld passed, %ld failed\n", passed, failed);
+  return failed ? 1 : 0;
+}

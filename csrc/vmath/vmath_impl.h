@@ -1,0 +1,123 @@
+/*
+ * Elementwise kernels, written once over the helper layer (csrc/simd/): the including
+ * file picks the ISA and dtype.  Every map runs whole vectors, then the tail (n mod W
+ * elements) through a zero-padded stack buffer: the same vector code, and never a
+ * load or store outside [0, n).  Outputs may alias inputs.
+ *
+ * Stability choices, the same on every ISA:
+ *   sigmoid(x)   = (x >= 0 ? 1 : e) / (1 + e), e = exp(-|x|): no overflow, exactly 0.5 at 0
+ *   gelu(x)      = x/2 * erfc(-x/sqrt2): erfc, not 1 + erf, so there is no cancellation for x < 0
+ *   gelu_tanh(x) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), since 1 + tanh(u) = 2 sigmoid(2u)
+ *   GELU and its gradients beyond |x| > 40 take their limits (0 or x; 0 or 1), so that
+ *   +-inf give the right answer instead of inf * 0.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "nnk_kernels.h"
+
+#define MAP1(OP)                                                                   \
+  size_t i = 0;                                                                    \
+  for (; i + W <= n; i += W) v_store(y + i, OP(v_load(x + i)));                   \
+  if (i < n) {                                                                     \
+    T bx[W] = {0};                                                                 \
+    memcpy(bx, x + i, (n - i) * sizeof(T));                                        \
+    v_store(bx, OP(v_load(bx)));                                                   \
+    memcpy(y + i, bx, (n - i) * sizeof(T));                                        \
+  }
+
+#define MAP2(OP)                                                                   \
+  size_t i = 0;                                                                    \
+  for (; i + W <= n; i += W) v_store(dx + i, OP(v_load(u + i), v_load(dy + i)));  \
+  if (i < n) {                                                                     \
+    T bu[W] = {0}, bd[W] = {0};                                                    \
+    memcpy(bu, u + i, (n - i) * sizeof(T));                                        \
+    memcpy(bd, dy + i, (n - i) * sizeof(T));                                       \
+    v_store(bd, OP(v_load(bu), v_load(bd)));                                       \
+    memcpy(dx + i, bd, (n - i) * sizeof(T));                                       \
+  }
+
+#define GELU_FAR ((T)40) /* |x| beyond which GELU's Phi(x) is 0 or 1 in double */
+
+static inline V op_relu(V x) { return v_select(v_lt(x, v_set1(0)), v_set1(0), x); }
+static inline V op_exp(V x) { return v_exp(x); }
+static inline V op_log(V x) { return v_log(x); }
+static inline V op_tanh(V x) { return v_tanh(x); }
+static inline V op_sigmoid(V x)
+{
+  V e = v_exp(v_neg(v_abs(x)));
+  return v_div(v_select(v_ge(x, v_set1(0)), v_set1(1), e), v_add(v_set1(1), e));
+}
+static inline V op_gelu(V x)
+{
+  V phi = v_erfc(v_mul(v_neg(x), v_set1((T)0.70710678118654752440)));
+  V y = v_mul(v_mul(v_set1((T)0.5), x), phi);
+  return v_select(v_lt(x, v_set1(-GELU_FAR)), v_set1(0), y);
+}
+static inline V gelu_tanh_arg(V x) /* 2u */
+{
+  V x3 = v_mul(x, v_mul(x, x));
+  return v_mul(v_set1((T)1.59576912160573071176), v_add(x, v_mul(v_set1((T)0.044715), x3)));
+}
+static inline V op_gelu_tanh(V x)
+{
+  V y = v_mul(x, op_sigmoid(gelu_tanh_arg(x)));
+  return v_select(v_lt(x, v_set1(-GELU_FAR)), v_set1(0), y);
+}
+
+static inline V op_relu_grad(V x, V dy) { return v_select(v_gt(x, v_set1(0)), dy, v_set1(0)); }
+static inline V op_tanh_grad(V y, V dy) { return v_mul(dy, v_sub(v_set1(1), v_mul(y, y))); }
+static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_set1(1), y))); }
+static inline V op_gelu_grad(V x, V dy)
+{
+  /* d/dx x Phi(x) = Phi(x) + x phi(x) */
+  V Phi = v_mul(v_set1((T)0.5), v_erfc(v_mul(v_neg(x), v_set1((T)0.70710678118654752440))));
+  V phi = v_mul(v_set1((T)0.39894228040143267794), v_exp(v_mul(v_set1((T)-0.5), v_mul(x, x))));
+  V xphi = v_select(v_gt(v_abs(x), v_set1(GELU_FAR)), v_set1(0), v_mul(x, phi));
+  return v_mul(dy, v_add(Phi, xphi));
+}
+static inline V op_gelu_tanh_grad(V x, V dy)
+{
+  /* y = x s, s = sigmoid(2u): y' = s + x * 2 s (1 - s) * u',  u' = sqrt(2/pi)(1 + 3c x^2) */
+  V s = op_sigmoid(gelu_tanh_arg(x));
+  V du2 = v_mul(v_set1((T)1.59576912160573071176),
+                v_add(v_set1(1), v_mul(v_set1((T)(3 * 0.044715)), v_mul(x, x))));
+  V term = v_mul(v_mul(x, du2), v_mul(s, v_sub(v_set1(1), s)));
+  term = v_select(v_gt(v_abs(x), v_set1(GELU_FAR)), v_set1(0), term);
+  return v_mul(dy, v_add(s, term));
+}
+
+#define DEFINE_MAP1(name)                                                          \
+  void KNAME(v##name)(size_t n, const T *x, T *y) { MAP1(op_##name) }
+#define DEFINE_MAP2(name)                                                          \
+  void KNAME(v##name)(size_t n, const T *u, const T *dy, T *dx) { MAP2(op_##name) }
+
+DEFINE_MAP1(relu)
+DEFINE_MAP1(exp)
+DEFINE_MAP1(log)
+DEFINE_MAP1(tanh)
+DEFINE_MAP1(sigmoid)
+DEFINE_MAP1(gelu)
+DEFINE_MAP1(gelu_tanh)
+DEFINE_MAP2(relu_grad)
+DEFINE_MAP2(tanh_grad)
+DEFINE_MAP2(sigmoid_grad)
+DEFINE_MAP2(gelu_grad)
+DEFINE_MAP2(gelu_tanh_grad)
+
+/* Leaky ReLU carries its slope through a vector the maps close over. */
+void KNAME(vleaky_relu)(size_t n, const T *x, T *y, T slope)
+{
+  V vs = v_set1(slope);
+#define OP_LEAKY(v) v_select(v_lt(v, v_set1(0)), v_mul(v, vs), v)
+  MAP1(OP_LEAKY)
+#undef OP_LEAKY
+}
+
+void KNAME(vleaky_relu_grad)(size_t n, const T *u, const T *dy, T *dx, T slope)
+{
+  V vs = v_set1(slope);
+#define OP_LEAKY_GRAD(x, g) v_select(v_gt(x, v_set1(0)), g, v_mul(g, vs))
+  MAP2(OP_LEAKY_GRAD)
+#undef OP_LEAKY_GRAD
+}

@@ -1,0 +1,26 @@
+"""nnk — neural-network kernels.
+
+Hand-vectorised C kernels (scalar reference, AVX2+FMA, NEON) behind runtime CPU dispatch,
+with NumPy arrays in and out::
+
+    import nnk
+    nnk.relu([-2.3, 5.7, -5.0])              # array([0. , 5.7, 0. ])
+    nnk.matmul(W, x)                          # GEMM through the best ISA
+    with nnk.use_isa("scalar"): ...           # the reference path
+"""
+from ._dispatch import (cpu_info, get_isa, get_num_threads, set_isa, set_num_threads,
+                        use_isa)
+from .elementwise import (exp, gelu, gelu_grad, identity, leaky_relu, leaky_relu_grad, log,
+                          relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad)
+from .linalg import gemm, linear, matmul
+from .softmax import log_softmax, logsumexp, softmax
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "cpu_info", "get_isa", "set_isa", "use_isa", "get_num_threads", "set_num_threads",
+    "gemm", "matmul", "linear",
+    "exp", "log", "tanh", "sigmoid", "relu", "leaky_relu", "gelu", "identity",
+    "relu_grad", "leaky_relu_grad", "tanh_grad", "sigmoid_grad", "gelu_grad",
+    "softmax", "log_softmax", "logsumexp",
+]

@@ -1,0 +1,129 @@
+"""GEMM and what is built on it: matmul, linear.
+
+Operands go to the kernel with their strides (transposed or sliced views need no copy);
+the kernel writes C in place, so ``out=`` costs nothing when it is a plain array.
+"""
+import numpy as np
+
+from . import _C
+from ._arrays import as_floats, check_out, deliver
+
+
+def _gemm_into(a, b, c, alpha, beta, trans_a, trans_b):
+    """c := alpha op(a) op(b) + beta c, with c a writable 2-D array of the right dtype."""
+    if np.shares_memory(c, a) or np.shares_memory(c, b):
+        tmp = c.copy()
+        _C.gemm(a, b, tmp, alpha, beta, trans_a, trans_b)
+        c[...] = tmp
+    else:
+        _C.gemm(a, b, c, alpha, beta, trans_a, trans_b)
+    return c
+
+
+def _op_shape(x, trans):
+    return x.shape[::-1] if trans else x.shape
+
+
+def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out=None):
+    """alpha * op(a) @ op(b) + beta * c, with op(x) = x.T when trans_x; 2-D operands.
+
+    ``c`` (shape (m, n), or anything that broadcasts to it) is not modified unless it is
+    also ``out``.  beta = 0 ignores what ``c`` holds, NaN included (BLAS semantics).
+    """
+    operands = [a, b] + ([c] if c is not None else [])
+    names = ["a", "b", "c"][: len(operands)]
+    arrs, dtype = as_floats(*operands, names=names)
+    a, b = arrs[0], arrs[1]
+    for name, x in (("a", a), ("b", b)):
+        if x.ndim != 2:
+            raise ValueError(f"gemm: {name} must be 2-D, got shape {x.shape}")
+    (m, k), (k2, n) = _op_shape(a, trans_a), _op_shape(b, trans_b)
+    if k != k2:
+        raise ValueError(
+            f"gemm: op(a) has shape {(m, k)} and op(b) has shape {(k2, n)}: inner sizes differ"
+        )
+    alpha, beta = float(alpha), float(beta)
+    if out is not None:
+        check_out(out, (m, n), dtype)
+        target = out
+    else:
+        target = np.empty((m, n), dtype)
+    if c is not None and beta != 0.0:
+        cc = arrs[2]
+        try:
+            cc = np.broadcast_to(cc, (m, n))
+        except ValueError:
+            raise ValueError(f"gemm: c has shape {arrs[2].shape}, expected {(m, n)}") from None
+        if cc is not target:
+            target[...] = cc
+    elif c is not None and np.broadcast_shapes(arrs[2].shape, (m, n)) != (m, n):
+        raise ValueError(f"gemm: c has shape {arrs[2].shape}, expected {(m, n)}")
+    else:
+        beta = 0.0
+    return _gemm_into(a, b, target, alpha, beta, bool(trans_a), bool(trans_b))
+
+
+def matmul(a, b, *, out=None):
+    """``numpy.matmul`` semantics for 1-D, 2-D and stacked (batched) operands."""
+    (a, b), dtype = as_floats(a, b, names=("a", "b"))
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul: operands must be at least 1-D (use * for scalars)")
+    a2 = a[np.newaxis, :] if a.ndim == 1 else a
+    b2 = b[:, np.newaxis] if b.ndim == 1 else b
+    if a2.shape[-1] != b2.shape[-2]:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not fit "
+            f"(inner sizes {a2.shape[-1]} and {b2.shape[-2]})"
+        )
+    m, n = a2.shape[-2], b2.shape[-1]
+    try:
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
+    shape = batch + (m, n)
+    squeeze = ()
+    if a.ndim == 1:
+        squeeze += (-2,)
+    if b.ndim == 1:
+        squeeze += (-1,)
+    final_shape = tuple(s for i, s in enumerate(shape) if i - len(shape) not in squeeze)
+    if out is not None:
+        check_out(out, final_shape, dtype)
+    result = np.empty(shape, dtype)
+    if batch:
+        ab = np.broadcast_to(a2, batch + a2.shape[-2:])
+        bb = np.broadcast_to(b2, batch + b2.shape[-2:])
+        for idx in np.ndindex(*batch):  # one kernel call per matrix of the stack
+            _C.gemm(ab[idx], bb[idx], result[idx], 1.0, 0.0, False, False)
+    else:
+        _C.gemm(a2, b2, result, 1.0, 0.0, False, False)
+    return deliver(result.reshape(final_shape), out)
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, weight of shape (out_features, in_features).
+
+    x is (..., in_features) and gives (..., out_features); a 1-D x is one sample, W x + b.
+    The bias is added by the same GEMM call (beta = 1 on a broadcast copy).
+    """
+    operands = [x, weight] + ([bias] if bias is not None else [])
+    arrs, dtype = as_floats(*operands, names=["x", "weight", "bias"][: len(operands)])
+    x, w = arrs[0], arrs[1]
+    if w.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got {w.shape}")
+    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ValueError(
+            f"linear: x has shape {x.shape} but weight has shape {w.shape} "
+            f"(x's last size must be in_features = {w.shape[1]})"
+        )
+    rows = x.reshape(-1, w.shape[1])
+    out = np.empty((rows.shape[0], w.shape[0]), dtype)
+    beta = 0.0
+    if bias is not None:
+        b = arrs[2]
+        if b.shape not in ((w.shape[0],), ()):
+            raise ValueError(f"linear: bias has shape {b.shape}, expected {(w.shape[0],)}")
+        out[...] = b
+        beta = 1.0
+    _C.gemm(rows, w, out, 1.0, beta, False, True)
+    return out.reshape(x.shape[:-1] + (w.shape[0],))

@@ -1,0 +1,62 @@
+"""Softmax, log-softmax and log-sum-exp along any axis, via the log-sum-exp kernels.
+
+The kernels work on contiguous rows; another axis is moved last (one copy) and back.
+"""
+import numpy as np
+
+from . import _C
+from ._arrays import as_float, check_out, contiguous, deliver
+
+try:  # NumPy >= 2
+    from numpy.lib.array_utils import normalize_axis_index
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.multiarray import normalize_axis_index
+
+_SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = 0, 1, 2
+
+
+def _rows_last(x, axis):
+    x = as_float(x)
+    if x.ndim == 0:
+        x = x.reshape(1)
+        axis = 0
+    axis = normalize_axis_index(axis, x.ndim)
+    return x, axis, contiguous(np.moveaxis(x, axis, -1))
+
+
+def _map_rows(kind, x, axis, out):
+    x, axis, rows = _rows_last(x, axis)
+    if out is not None:
+        check_out(out, x.shape, x.dtype)
+    y = np.empty_like(rows)
+    _C.rows(kind, rows, y, rows.shape[-1])
+    return deliver(np.moveaxis(y, -1, axis), out)
+
+
+def softmax(x, axis=-1, *, out=None):
+    """exp(x - logsumexp(x)) along ``axis``; exact 0 for -inf entries, no overflow.
+
+    A slice that is all -inf has no defined softmax and gives NaN (as in PyTorch).
+    """
+    return _map_rows(_SOFTMAX, x, axis, out)
+
+
+def log_softmax(x, axis=-1, *, out=None):
+    """x - logsumexp(x) along ``axis``, computed as (x - max) - log(sum exp(x - max))."""
+    return _map_rows(_LOG_SOFTMAX, x, axis, out)
+
+
+def logsumexp(x, axis=-1, *, keepdims=False, out=None):
+    """log(sum(exp(x))) along ``axis`` without overflow; -inf for an empty or all -inf slice."""
+    x, axis, rows = _rows_last(x, axis)
+    shape = rows.shape[:-1]
+    if rows.shape[-1] == 0:
+        result = np.full(shape, -np.inf, dtype=x.dtype)
+    else:
+        result = np.empty(shape, dtype=x.dtype)
+        _C.rows(_LOGSUMEXP, rows, result, rows.shape[-1])
+    if keepdims:
+        result = np.expand_dims(result, axis)
+    if out is not None:
+        check_out(out, result.shape, x.dtype)
+    return deliver(result, out)

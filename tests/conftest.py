@@ -1,0 +1,26 @@
+"""The suite runs once per ISA (make test sets NNK_ISA); these helpers are shared."""
+import numpy as np
+import pytest
+
+import nnk
+
+
+def pytest_report_header(config):
+    info = nnk.cpu_info()
+    return f"nnk ISA: {info['isa']} (available: {', '.join(info['available'])}), cpu: {info['cpu']}"
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["f32", "f64"])
+def dtype(request):
+    return np.dtype(request.param)
+
+
+def ulp_error(y, ref, dtype):
+    """|y - ref| in units of the last place of ``dtype`` at ref (ref in higher precision)."""
+    ref = np.asarray(ref, dtype=np.longdouble)
+    y = np.asarray(y, dtype=np.longdouble)
+    spacing = np.spacing(np.abs(ref).astype(dtype)).astype(np.longdouble)
+    spacing = np.maximum(spacing, np.longdouble(np.finfo(dtype).smallest_subnormal))
+    both_inf = np.isinf(y) & np.isinf(ref) & (np.sign(y) == np.sign(ref))
+    err = np.where(both_inf | (y == ref), 0, np.abs(y - ref) / spacing)
+    return np.where(np.isnan(y) | np.isnan(ref), np.where(np.isnan(y) & np.isnan(ref), 0, np.inf), err)

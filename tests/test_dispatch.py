@@ -1,0 +1,126 @@
+"""Runtime dispatch: detection, NNK_ISA, set_isa / use_isa, cpu_info, threads."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nnk
+
+
+def run_python(code, **env):
+    full = dict(os.environ, **env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full,
+                          timeout=60)
+
+
+def test_cpu_info_contract():
+    info = nnk.cpu_info()
+    for key in ("arch", "isa", "available", "features", "sleef", "threads"):
+        assert key in info
+    assert info["isa"] in info["available"]
+    assert "scalar" in info["available"]
+    assert isinstance(info["available"], tuple) and isinstance(info["features"], tuple)
+    assert info["sleef"].count(".") == 2
+    assert info["threads"] == nnk.get_num_threads() >= 1
+
+
+def test_best_isa_matches_cpu_features():
+    info = nnk.cpu_info()
+    if info["arch"] == "x86_64":
+        has = set(info["features"]) >= {"avx2", "fma", "ymm_os"}
+        assert ("avx2" in info["available"]) == has
+        assert info["best"] == ("avx2" if has else "scalar")
+    elif info["arch"] == "aarch64":
+        assert info["best"] == "neon"
+
+
+def test_env_selects_scalar():
+    r = run_python("import nnk; print(nnk.get_isa())", NNK_ISA="scalar")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "scalar"
+
+
+def test_env_auto_picks_best():
+    r = run_python("import nnk; print(nnk.get_isa(), nnk.cpu_info()['best'])", NNK_ISA="auto")
+    assert r.returncode == 0, r.stderr
+    got, best = r.stdout.split()
+    assert got == best
+
+
+def test_env_unknown_isa_fails_clearly():
+    r = run_python("import nnk", NNK_ISA="sse9")
+    assert r.returncode != 0
+    assert "ValueError" in r.stderr and "sse9" in r.stderr
+
+
+def test_set_isa_unknown_name():
+    with pytest.raises(ValueError, match="unknown ISA"):
+        nnk.set_isa("avx9000")
+    with pytest.raises(TypeError):
+        nnk.set_isa(3)
+
+
+def test_set_isa_unavailable_raises_runtime_error():
+    missing = [isa for isa in ("avx2", "neon") if isa not in nnk.cpu_info()["available"]]
+    assert missing, "a machine runs at most one of avx2 and neon"
+    before = nnk.get_isa()
+    with pytest.raises(RuntimeError, match=missing[0]):
+        nnk.set_isa(missing[0])
+    assert nnk.get_isa() == before
+
+
+def test_use_isa_switches_and_restores():
+    before = nnk.get_isa()
+    with nnk.use_isa("scalar"):
+        assert nnk.get_isa() == "scalar"
+    assert nnk.get_isa() == before
+    with pytest.raises(KeyError):
+        with nnk.use_isa("scalar"):
+            raise KeyError("inside")
+    assert nnk.get_isa() == before
+
+
+@pytest.mark.parametrize("isa", nnk.cpu_info()["available"])
+def test_every_available_isa_computes(isa):
+    x = np.array([-2.3, 5.7, -5.0])
+    with nnk.use_isa(isa):
+        assert nnk.get_isa() == isa
+        np.testing.assert_array_equal(nnk.relu(x), [0.0, 5.7, 0.0])
+
+
+def test_threads_setting():
+    before = nnk.get_num_threads()
+    try:
+        nnk.set_num_threads(1)
+        assert nnk.get_num_threads() == 1
+        with pytest.raises(ValueError):
+            nnk.set_num_threads(0)
+        with pytest.raises(TypeError):
+            nnk.set_num_threads(1.5)
+    finally:
+        nnk.set_num_threads(before)
+
+
+def test_cli_info():
+    r = subprocess.run([sys.executable, "-m", "nnk", "info"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert nnk.get_isa() in r.stdout and "SLEEF" in r.stdout and "threads" in r.stdout
+
+
+def test_baseline_objects_have_no_avx_instructions():
+    """Code that runs before detection is compiled without ISA flags: no YMM anywhere in it."""
+    import glob
+    import shutil
+
+    if nnk.cpu_info()["arch"] != "x86_64" or not shutil.which("objdump"):
+        pytest.skip("x86-64 with objdump only")
+    objs = [o for o in glob.glob("build/temp*/csrc/**/*.o", recursive=True)
+            if not o.endswith("_avx2.o")]
+    if not objs:
+        pytest.skip("no object files of an in-place build here")
+    for obj in objs:
+        asm = subprocess.run(["objdump", "-d", obj], capture_output=True, text=True).stdout
+        assert "%ymm" not in asm, f"{obj} uses YMM registers but runs before dispatch"

@@ -1,0 +1,194 @@
+"""Elementwise maps and their gradients: ULPs against high-precision references,
+special values, tails, in place, and agreement with the scalar path."""
+import numpy as np
+import pytest
+from conftest import ulp_error
+
+import nnk
+
+LD = np.longdouble
+
+
+def grid(dtype, lo, hi, n=20001):
+    return np.linspace(lo, hi, n).astype(dtype)
+
+
+# reference functions in long double (64-bit mantissa on x86-64: 11 bits beyond float64)
+def ref_sigmoid(x):
+    x = x.astype(LD)
+    return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
+
+
+def exact_gelu(x):
+    """x/2 erfc(-x/sqrt 2) in 50-digit arithmetic from the exact input."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    f = lambda v: float(mpmath.mpf(float(v)) / 2 * mpmath.erfc(-mpmath.mpf(float(v)) / mpmath.sqrt(2)))
+    return np.array([f(v) for v in np.ravel(x)]).reshape(np.shape(x))
+
+
+REFERENCES = {
+    "exp": (lambda x: np.exp(x.astype(LD)), (-100, 88), (-740, 709), 1.0),
+    "log": (lambda x: np.log(x.astype(LD)), (1e-30, 1e6), (1e-300, 1e300), 1.0),
+    "tanh": (lambda x: np.tanh(x.astype(LD)), (-10, 10), (-20, 20), 1.0),
+    "sigmoid": (ref_sigmoid, (-80, 80), (-700, 700), 3.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_ulp_against_long_double(name, dtype):
+    ref, r32, r64, bound = REFERENCES[name]
+    lo, hi = r32 if dtype == np.float32 else r64
+    x = grid(dtype, lo, hi)
+    if name == "log":  # log-spaced, across many binades
+        x = np.geomspace(lo, hi, 20001).astype(dtype)
+    y = getattr(nnk, name)(x)
+    err = ulp_error(y, ref(x), dtype)
+    worst = int(np.argmax(err))
+    assert err[worst] <= bound, f"{name}: {err[worst]:.2f} ULP at x={x[worst]!r}"
+
+
+def test_gelu_accuracy(dtype):
+    """Exact GELU = x/2 erfc(-x/sqrt 2), checked against mpmath."""
+    x = grid(dtype, -12, 12, 2001)
+    ref = exact_gelu(x)
+    y = nnk.gelu(x)
+    scale = np.maximum(np.abs(ref), np.finfo(dtype).tiny)
+    # Stated bound: (8 + x^2) ULP relative.  GELU's condition number for x << 0 is about
+    # x^2 (erfc(z) falls like exp(-z^2)), so one rounding of x/sqrt2 costs x^2/2 ULP in
+    # any float algorithm; near 0 and for x > 0 the error is a few ULP.
+    bound = (8 + x.astype(np.float64) ** 2) * np.finfo(dtype).eps
+    assert np.all(np.abs(y - ref) / scale <= bound)
+    small = np.abs(x) <= 2
+    assert np.max((np.abs(y - ref) / scale)[small]) <= 12 * np.finfo(dtype).eps
+
+
+def test_gelu_tanh_matches_formula(dtype):
+    x = grid(dtype, -10, 10, 4001).astype(np.float64)
+    ref = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    y = nnk.gelu(x.astype(dtype), approximate="tanh")
+    assert np.max(np.abs(y - ref)) <= 8 * np.finfo(dtype).eps * np.max(np.abs(x))
+
+
+def test_special_values(dtype):
+    inf, nan = np.inf, np.nan
+    x = np.array([0.0, -0.0, inf, -inf, nan], dtype)
+    with np.errstate(all="raise"):  # nnk raises no floating-point warnings through NumPy
+        y = nnk.exp(x)
+        np.testing.assert_array_equal(y, [1, 1, inf, 0, nan])
+        np.testing.assert_array_equal(nnk.exp(np.array([1000.0, -1000.0], dtype)), [inf, 0])
+        t = nnk.tanh(x)
+        np.testing.assert_array_equal(t, [0, -0.0, 1, -1, nan])
+        assert np.signbit(t[1])  # tanh(-0) = -0
+        np.testing.assert_array_equal(nnk.log(np.array([0, 1, inf, -1, nan], dtype)),
+                                      [-inf, 0, inf, nan, nan])
+        s = nnk.sigmoid(np.array([-1000, 0, 1000, -inf, inf, nan], dtype))
+        np.testing.assert_array_equal(s, [0, 0.5, 1, 0, 1, nan])
+        np.testing.assert_array_equal(nnk.relu(x), [0, -0.0, inf, 0, nan])
+        g = nnk.gelu(np.array([-inf, inf, 0, nan], dtype))
+        np.testing.assert_array_equal(g, [0, inf, 0, nan])
+        g = nnk.gelu(np.array([-inf, inf, 0, nan], dtype), approximate="tanh")
+        np.testing.assert_array_equal(g, [0, inf, 0, nan])
+
+
+def test_sigmoid_range_and_midpoint(dtype):
+    x = grid(dtype, -200, 200)
+    s = nnk.sigmoid(x)
+    assert np.all((s >= 0) & (s <= 1))
+    assert nnk.sigmoid(np.zeros(3, dtype))[0] == 0.5
+    assert np.all(np.diff(s) >= 0)  # monotone
+
+
+def test_subnormal_inputs(dtype):
+    tiny = np.finfo(dtype).smallest_subnormal
+    x = np.array([tiny, -tiny, 4 * tiny], dtype)
+    np.testing.assert_array_equal(nnk.exp(x), [1, 1, 1])
+    np.testing.assert_array_equal(nnk.tanh(x), x)  # tanh(x) = x for tiny x
+    np.testing.assert_array_equal(nnk.relu(x), [tiny, 0, 4 * tiny])
+
+
+@pytest.mark.parametrize("name", ["relu", "exp", "log", "tanh", "sigmoid", "gelu"])
+def test_every_tail_length_agrees_with_scalar(name, dtype):
+    rng = np.random.default_rng(3)
+    f = getattr(nnk, name)
+    for n in range(66):
+        x = rng.uniform(0.01 if name == "log" else -6, 6, n).astype(dtype)
+        y = f(x)
+        with nnk.use_isa("scalar"):
+            r = f(x)
+        assert y.shape == x.shape and y.dtype == dtype
+        assert np.all(ulp_error(y, r, dtype) <= 4), (name, n)
+
+
+def test_in_place_out(dtype):
+    x = np.linspace(-3, 3, 37).astype(dtype)
+    expect = nnk.tanh(x)
+    res = nnk.tanh(x, out=x)
+    assert res is x
+    np.testing.assert_array_equal(x, expect)
+
+
+def test_non_contiguous_input_and_out(dtype):
+    base = np.linspace(-3, 3, 200).astype(dtype).reshape(10, 20)
+    view = base[::2, ::-3]
+    np.testing.assert_array_equal(nnk.relu(view), np.maximum(view, 0))
+    out = np.zeros((10, 40), dtype)[:, ::2]
+    nnk.sigmoid(base, out=out)
+    np.testing.assert_array_equal(out, nnk.sigmoid(base))
+
+
+def test_leaky_relu_and_identity(dtype):
+    x = np.array([-2.0, -0.5, 0.0, 3.0], dtype)
+    np.testing.assert_array_equal(nnk.leaky_relu(x), np.array([-0.02, -0.005, 0, 3], dtype))
+    np.testing.assert_array_equal(nnk.leaky_relu(x, 0.5), np.array([-1, -0.25, 0, 3], dtype))
+    y = nnk.identity(x)
+    np.testing.assert_array_equal(y, x)
+    assert y is not x
+
+
+def test_gradients_match_central_differences():
+    x = np.linspace(-4, 4, 801)
+    x = x[np.abs(x) > 1e-3]  # keep ReLU's kink out of the difference quotient
+    h = 1e-6
+    dy = np.random.default_rng(5).uniform(-2, 2, x.size)
+    pairs = [
+        (nnk.relu, lambda g: nnk.relu_grad(x, g)),
+        (lambda v: nnk.leaky_relu(v, 0.1), lambda g: nnk.leaky_relu_grad(x, g, 0.1)),
+        (nnk.tanh, lambda g: nnk.tanh_grad(nnk.tanh(x), g)),
+        (nnk.sigmoid, lambda g: nnk.sigmoid_grad(nnk.sigmoid(x), g)),
+        (nnk.gelu, lambda g: nnk.gelu_grad(x, g)),
+        (lambda v: nnk.gelu(v, "tanh"), lambda g: nnk.gelu_grad(x, g, "tanh")),
+    ]
+    for f, grad in pairs:
+        numeric = (f(x + h) - f(x - h)) / (2 * h) * dy
+        np.testing.assert_allclose(grad(dy), numeric, atol=1e-7)
+
+
+def test_gradient_formulas_by_hand():
+    # tanh' from the output: 1 - y^2; sigmoid': y(1 - y); at y = 0.5: 0.75 and 0.25
+    np.testing.assert_array_equal(nnk.tanh_grad([0.5], [2.0]), [1.5])
+    np.testing.assert_array_equal(nnk.sigmoid_grad([0.5], [2.0]), [0.5])
+    np.testing.assert_array_equal(nnk.relu_grad([-1.0, 0.0, 2.0], [3.0, 3.0, 3.0]), [0, 0, 3])
+    # GELU'(0) = Phi(0) = 1/2
+    np.testing.assert_array_equal(nnk.gelu_grad([0.0], [1.0]), [0.5])
+
+
+def test_errors():
+    with pytest.raises(TypeError, match="complex"):
+        nnk.exp(np.ones(3, complex))
+    with pytest.raises(TypeError):
+        nnk.relu(np.array(["a", "b"]))
+    with pytest.raises(TypeError):
+        nnk.relu(np.array([object(), 1]))
+    with pytest.raises(ValueError, match="shape"):
+        nnk.relu(np.ones(3), out=np.empty(4))
+    with pytest.raises(ValueError, match="dtype"):
+        nnk.relu(np.ones(3), out=np.empty(3, np.float32))
+    with pytest.raises(ValueError, match=r"\(3,\).*\(4,\)"):
+        nnk.relu_grad(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match="approximate"):
+        nnk.gelu(np.ones(3), approximate="erf")
+    assert nnk.exp(np.ones((0, 3))).shape == (0, 3)
+    np.testing.assert_array_equal(nnk.relu([True, False]), [1.0, 0.0])
+    assert nnk.relu([1, 2]).dtype == np.float64

@@ -1,0 +1,172 @@
+"""GEMM, matmul and linear against float64 NumPy, the scalar path, and by hand."""
+import itertools
+
+import numpy as np
+import pytest
+
+import nnk
+
+RNG = np.random.default_rng(7)
+SIZES = [0, 1, 2, 3, 5, 9, 6 - 1, 6, 6 + 1, 2 * 6 + 1, 16, 17, 100]
+
+
+def reference(a, b, c, alpha, beta, ta, tb):
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    r = alpha * ((a64.T if ta else a64) @ (b64.T if tb else b64))
+    if c is not None and beta != 0:
+        r = r + beta * c.astype(np.float64)
+    bound = abs(alpha) * (np.abs(a64.T if ta else a64) @ np.abs(b64.T if tb else b64))
+    if c is not None and beta != 0:
+        bound = bound + abs(beta) * np.abs(c.astype(np.float64))
+    return r, bound
+
+
+def check(got, a, b, c, alpha, beta, ta, tb, dtype):
+    ref, bound = reference(a, b, c, alpha, beta, ta, tb)
+    k = a.shape[0] if ta else a.shape[1]
+    tol = (k + 3) * np.finfo(dtype).eps * bound + np.finfo(dtype).tiny
+    assert got.dtype == dtype and got.shape == ref.shape
+    assert np.all(np.abs(got - ref) <= tol), np.max(np.abs(got - ref) - tol)
+
+
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
+def test_grid_against_float64(dtype, ta, tb):
+    for i, (m, n, k) in enumerate(itertools.product(SIZES, SIZES[::3], [0, 1, 7, 33, 257])):
+        alpha, beta = [(1.0, 0.0), (0.7, 1.3), (1.0, 1.0), (0.0, 1.3)][i % 4]
+        a = RNG.uniform(-1, 1, (k, m) if ta else (m, k)).astype(dtype)
+        b = RNG.uniform(-1, 1, (n, k) if tb else (k, n)).astype(dtype)
+        c = RNG.uniform(-1, 1, (m, n)).astype(dtype)
+        a0, b0, c0 = a.copy(), b.copy(), c.copy()
+        got = nnk.gemm(a, b, c, alpha=alpha, beta=beta, trans_a=ta, trans_b=tb)
+        check(got, a, b, c, alpha, beta, ta, tb, dtype)
+        # inputs untouched
+        np.testing.assert_array_equal(a, a0)
+        np.testing.assert_array_equal(b, b0)
+        np.testing.assert_array_equal(c, c0)
+
+
+def test_large_blocked_and_threaded(dtype):
+    """Shapes that cross MC, NC and KC blocks, on one and two threads, bitwise equal."""
+    a = RNG.standard_normal((301, 520)).astype(dtype)
+    b = RNG.standard_normal((520, 203)).astype(dtype)
+    before = nnk.get_num_threads()
+    try:
+        nnk.set_num_threads(1)
+        one = nnk.matmul(a, b)
+        nnk.set_num_threads(2)
+        two = nnk.matmul(a, b)
+    finally:
+        nnk.set_num_threads(before)
+    check(one, a, b, None, 1.0, 0.0, False, False, dtype)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_agrees_with_scalar_path(dtype):
+    a = RNG.standard_normal((67, 45)).astype(dtype)
+    b = RNG.standard_normal((45, 39)).astype(dtype)
+    got = nnk.matmul(a, b)
+    with nnk.use_isa("scalar"):
+        ref = nnk.matmul(a, b)
+    tol = 48 * np.finfo(dtype).eps * (np.abs(a) @ np.abs(b))
+    assert np.all(np.abs(got - ref) <= tol)
+
+
+def test_beta_zero_ignores_nan_in_c(dtype):
+    a = np.ones((20, 30), dtype)
+    b = np.ones((30, 25), dtype)
+    c = np.full((20, 25), np.nan, dtype)
+    got = nnk.gemm(a, b, c, beta=0.0)
+    np.testing.assert_array_equal(got, np.full((20, 25), 30, dtype))
+    out = np.full((20, 25), np.nan, dtype)
+    nnk.gemm(a, b, out=out)
+    np.testing.assert_array_equal(out, 30)
+
+
+def test_strided_views_without_copies(dtype):
+    """Transposed, sliced and reversed views give the right answer."""
+    big = RNG.standard_normal((40, 50)).astype(dtype)
+    views = [big[::2, 1::3], big.T[5:25, :17], big[::-1, ::-2][:17, :20]]
+    for a in views:
+        for b in (big[: a.shape[1], :13], big.T[: a.shape[1], 3:16:1], big[::-1][: a.shape[1], ::-3]):
+            check(nnk.matmul(a, b), a, b, None, 1.0, 0.0, False, False, dtype)
+
+
+def test_out_into_strided_view(dtype):
+    a = RNG.standard_normal((9, 4)).astype(dtype)
+    b = RNG.standard_normal((4, 7)).astype(dtype)
+    base = np.zeros((9, 14), dtype)
+    out = base[:, ::2]
+    res = nnk.matmul(a, b, out=out)
+    assert res is out
+    check(out, a, b, None, 1.0, 0.0, False, False, dtype)
+    np.testing.assert_array_equal(base[:, 1::2], 0)  # the gaps are untouched
+
+
+def test_out_aliasing_c_accumulates(dtype):
+    a = RNG.standard_normal((8, 5)).astype(dtype)
+    b = RNG.standard_normal((5, 6)).astype(dtype)
+    c = RNG.standard_normal((8, 6)).astype(dtype)
+    expect = a.astype(float) @ b + 2 * c
+    nnk.gemm(a, b, c, beta=2.0, out=c)
+    np.testing.assert_allclose(c, expect, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_out_aliasing_an_input():
+    a = RNG.standard_normal((6, 6))
+    expect = a @ a
+    nnk.matmul(a, a, out=a)
+    np.testing.assert_allclose(a, expect, rtol=1e-12)
+
+
+def test_matmul_shapes_like_numpy():
+    rng = np.random.default_rng(1)
+    cases = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
+             ((5, 2, 3), (3, 4)), ((2, 3), (5, 3, 4)), ((5, 2, 3), (5, 3, 4)), ((1, 2, 3), (4, 3, 2))]
+    for sa, sb in cases:
+        a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+        got, ref = nnk.matmul(a, b), np.matmul(a, b)
+        assert got.shape == ref.shape, (sa, sb)
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_dtype_rules():
+    a32 = np.ones((2, 2), np.float32)
+    a64 = np.ones((2, 2), np.float64)
+    assert nnk.matmul(a32, a32).dtype == np.float32
+    assert nnk.matmul(a32, a64).dtype == np.float64
+    assert nnk.matmul([[1, 2], [3, 4]], [[1], [1]]).dtype == np.float64
+    np.testing.assert_array_equal(nnk.matmul([[1, 2], [3, 4]], [[1], [1]]), [[3], [7]])
+    with pytest.raises(TypeError, match="complex"):
+        nnk.matmul(np.ones((2, 2), complex), a64)
+
+
+def test_shape_errors_name_both_shapes():
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(4, 5\)"):
+        nnk.matmul(np.ones((2, 3)), np.ones((4, 5)))
+    with pytest.raises(ValueError, match="2-D"):
+        nnk.gemm(np.ones(3), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        nnk.matmul(np.ones((2, 3)), np.ones((3, 4)), out=np.empty((2, 5)))
+    with pytest.raises(ValueError, match="dtype"):
+        nnk.matmul(np.ones((2, 3)), np.ones((3, 4)), out=np.empty((2, 4), np.float32))
+    with pytest.raises(ValueError, match="read-only"):
+        out = np.empty((2, 4))
+        out.flags.writeable = False
+        nnk.matmul(np.ones((2, 3)), np.ones((3, 4)), out=out)
+
+
+def test_zero_sizes():
+    assert nnk.matmul(np.ones((0, 3)), np.ones((3, 4))).shape == (0, 4)
+    np.testing.assert_array_equal(nnk.matmul(np.ones((2, 0)), np.ones((0, 4))), np.zeros((2, 4)))
+
+
+def test_linear_is_x_wt_plus_b_by_hand():
+    # Sheet-style: W x + b for one sample, worked by hand: [1*1+2*2+1, 3*1+4*2-1]
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    b = np.array([1.0, -1.0])
+    np.testing.assert_array_equal(nnk.linear([1.0, 2.0], W, b), [6.0, 10.0])
+    X = np.array([[1.0, 2.0], [0.0, -1.0], [2.0, 2.0]])
+    np.testing.assert_array_equal(nnk.linear(X, W, b), [[6, 10], [-1, -5], [7, 13]])
+    np.testing.assert_array_equal(nnk.linear(X, W), [[5, 11], [-2, -4], [6, 14]])
+    with pytest.raises(ValueError, match="in_features"):
+        nnk.linear(np.ones((3, 3)), W)
