@@ -52,6 +52,7 @@ demo: $(EXT_STAMP)
 test: test-c test-py
 
 test-py: $(EXT_STAMP)
+	$(if $(filter x86_64,$(ARCH)),$(call apt_install,qemu-user binutils))
 	@isas=$$($(VPY) -c 'import nnk; print(*nnk.cpu_info()["available"])'); \
 	for isa in $$isas; do \
 	  echo "== pytest with NNK_ISA=$$isa"; \

@@ -11,7 +11,8 @@ from ._arrays import as_floats, check_out, deliver
 
 def _gemm_into(a, b, c, alpha, beta, trans_a, trans_b):
     """c := alpha op(a) op(b) + beta c, with c a writable 2-D array of the right dtype."""
-    if np.shares_memory(c, a) or np.shares_memory(c, b):
+    # may_share_memory is a bounds check (cheap); an overlap it reports only costs a copy
+    if np.may_share_memory(c, a) or np.may_share_memory(c, b):
         tmp = c.copy()
         _C.gemm(a, b, tmp, alpha, beta, trans_a, trans_b)
         c[...] = tmp
@@ -63,8 +64,19 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out
     return _gemm_into(a, b, target, alpha, beta, bool(trans_a), bool(trans_b))
 
 
+_ndarray, _empty = np.ndarray, np.empty
+
+
 def matmul(a, b, *, out=None):
     """``numpy.matmul`` semantics for 1-D, 2-D and stacked (batched) operands."""
+    # Fast path for the common call (two 2-D float arrays of one dtype): per-call cost
+    # matters for the sheets' tiny matrices; the binding still checks everything.
+    if out is None and type(a) is _ndarray and type(b) is _ndarray:
+        dt = a.dtype
+        if dt is b.dtype and dt.char in "fd" and a.ndim == 2 == b.ndim:
+            c = _empty((a.shape[0], b.shape[1]), dt)
+            _C.gemm(a, b, c, 1.0, 0.0, False, False)  # checks the inner sizes itself
+            return c
     (a, b), dtype = as_floats(a, b, names=("a", "b"))
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: operands must be at least 1-D (use * for scalars)")

@@ -124,3 +124,26 @@ def test_baseline_objects_have_no_avx_instructions():
     for obj in objs:
         asm = subprocess.run(["objdump", "-d", obj], capture_output=True, text=True).stdout
         assert "%ymm" not in asm, f"{obj} uses YMM registers but runs before dispatch"
+
+
+def test_cpu_without_avx2_imports_and_picks_scalar():
+    """Under qemu's Nehalem (SSE4.2, no AVX) nnk imports, picks scalar, computes right."""
+    import shutil
+
+    qemu = shutil.which("qemu-x86_64")
+    if nnk.cpu_info()["arch"] != "x86_64" or qemu is None:
+        pytest.skip("needs x86-64 and qemu-x86_64 (Debian qemu-user)")
+    code = (
+        "import nnk, numpy as np\n"
+        "a = np.arange(12.).reshape(3, 4); b = np.arange(8.).reshape(4, 2)\n"
+        "assert np.array_equal(nnk.matmul(a, b), a @ b)\n"
+        "assert np.array_equal(nnk.relu([-1., 2.]), [0., 2.])\n"
+        "try:\n    nnk.set_isa('avx2')\nexcept RuntimeError as e:\n    print('refused', e)\n"
+        "print(nnk.get_isa(), *nnk.cpu_info()['available'])\n"
+    )
+    r = subprocess.run([qemu, "-cpu", "Nehalem", sys.executable, "-c", code], capture_output=True,
+                       text=True, timeout=300, env=dict(os.environ, NNK_ISA="auto"))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[-1] == "scalar scalar"
+    assert lines[0].startswith("refused") and "avx2" in lines[0]

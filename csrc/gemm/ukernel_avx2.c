@@ -2,6 +2,10 @@
  * AVX2+FMA GEMM microkernels.  Twelve YMM accumulators hold the C tile; per k step
  * two loads of B and six broadcasts of A feed twelve FMAs (Zen and Haswell issue two
  * FMAs a cycle with latency 4-5, so twelve independent chains keep both pipes busy).
+ *
+ * Prefetch, as BLIS's Haswell kernels do: the C tile is far out of cache when a kernel
+ * starts (it was last touched one KC block ago), so its lines are requested first and
+ * arrive while the k loop runs; A streams from L2 and is requested a few lines ahead.
  */
 #include <immintrin.h>
 #include <stddef.h>
@@ -21,9 +25,17 @@
     _mm256_storeu_ps(cr + 8, h);                                                   \
   } while (0)
 
+/* Both cache lines a row of the tile may straddle. */
+#define PREFETCH_C_ROWS(T, width)                                                  \
+  for (int i = 0; i < 6; i++) {                                                    \
+    _mm_prefetch((const char *)(c + i * rs_c), _MM_HINT_T0);                       \
+    _mm_prefetch((const char *)(c + i * rs_c + (width) - 1), _MM_HINT_T0);         \
+  }
+
 void nnk_f32_gemm_ukernel_6x16__avx2(size_t kc, float alpha, const float *a, const float *b,
                                      float beta, float *c, ptrdiff_t rs_c)
 {
+  PREFETCH_C_ROWS(float, 16)
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -33,6 +45,7 @@ void nnk_f32_gemm_ukernel_6x16__avx2(size_t kc, float alpha, const float *a, con
   for (size_t p = 0; p < kc; p++) {
     __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
     __m256 ai;
+    _mm_prefetch((const char *)(a + 64), _MM_HINT_T0);
     ai = _mm256_broadcast_ss(a + 0);
     c00 = _mm256_fmadd_ps(ai, b0, c00), c01 = _mm256_fmadd_ps(ai, b1, c01);
     ai = _mm256_broadcast_ss(a + 1);
@@ -72,6 +85,7 @@ void nnk_f32_gemm_ukernel_6x16__avx2(size_t kc, float alpha, const float *a, con
 void nnk_f64_gemm_ukernel_6x8__avx2(size_t kc, double alpha, const double *a, const double *b,
                                     double beta, double *c, ptrdiff_t rs_c)
 {
+  PREFETCH_C_ROWS(double, 8)
   __m256d c00 = _mm256_setzero_pd(), c01 = _mm256_setzero_pd();
   __m256d c10 = _mm256_setzero_pd(), c11 = _mm256_setzero_pd();
   __m256d c20 = _mm256_setzero_pd(), c21 = _mm256_setzero_pd();
@@ -81,6 +95,7 @@ void nnk_f64_gemm_ukernel_6x8__avx2(size_t kc, double alpha, const double *a, co
   for (size_t p = 0; p < kc; p++) {
     __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4);
     __m256d ai;
+    _mm_prefetch((const char *)(a + 32), _MM_HINT_T0);
     ai = _mm256_broadcast_sd(a + 0);
     c00 = _mm256_fmadd_pd(ai, b0, c00), c01 = _mm256_fmadd_pd(ai, b1, c01);
     ai = _mm256_broadcast_sd(a + 1);

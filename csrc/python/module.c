@@ -282,14 +282,19 @@ static int strides_2d(const buf *b, const char *what, ptrdiff_t *rs, ptrdiff_t *
 }
 
 /* gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c, any strides. */
-static PyObject *py_gemm(PyObject *self, PyObject *args)
+static PyObject *py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-  PyObject *ao, *bo, *co;
-  double alpha, beta;
-  int ta, tb;
-  buf a = {0}, b = {0}, c = {0};
-  if (!PyArg_ParseTuple(args, "OOOddpp:gemm", &ao, &bo, &co, &alpha, &beta, &ta, &tb))
+  /* FASTCALL: this is the per-call cost of every small matmul from Python. */
+  if (nargs != 7) {
+    PyErr_SetString(PyExc_TypeError, "gemm(a, b, c, alpha, beta, trans_a, trans_b)");
     return NULL;
+  }
+  PyObject *ao = args[0], *bo = args[1], *co = args[2];
+  double alpha = PyFloat_AsDouble(args[3]), beta = PyFloat_AsDouble(args[4]);
+  if ((alpha == -1.0 || beta == -1.0) && PyErr_Occurred()) return NULL;
+  int ta = PyObject_IsTrue(args[5]), tb = PyObject_IsTrue(args[6]);
+  if (ta < 0 || tb < 0) return NULL;
+  buf a = {0}, b = {0}, c = {0};
   ptrdiff_t rsa, csa, rsb, csb, rsc, csc;
   if (buf_get(ao, &a, 0, 0, "a") || buf_get(bo, &b, 0, 0, "b") || buf_get(co, &c, 1, 0, "c") ||
       same_dtype(&a, &b) || same_dtype(&a, &c) || strides_2d(&a, "a", &rsa, &csa) ||
@@ -419,7 +424,7 @@ static PyMethodDef methods[] = {
   {"leaky_relu_grad", py_leaky_relu_grad, METH_VARARGS, "leaky_relu_grad(x, grad, out, slope)."},
   {"rows", py_rows, METH_VARARGS,
    "rows(kind, x, out, n): softmax (0), log_softmax (1) or logsumexp (2) over rows of n."},
-  {"gemm", py_gemm, METH_VARARGS,
+  {"gemm", (PyCFunction)(void (*)(void))py_gemm, METH_FASTCALL,
    "gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c."},
   {"set_isa", py_set_isa, METH_O, "Switch the kernel table to an ISA by name."},
   {"get_isa", py_get_isa, METH_NOARGS, "The ISA of the current kernel table."},
