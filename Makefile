@@ -37,6 +37,11 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VPY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# PyTorch for the agreement tests; where it cannot be installed they skip, visibly.
+$(VENV)/.torch: requirements-torch.txt | $(VENV)/.installed
+	$(VPY) -m pip install -q -r requirements-torch.txt || echo "warning: PyTorch not installed; its tests will skip"
+	touch $@
+
 # The extension, rebuilt only when a C source, the flags or setup.py changed.
 $(EXT_STAMP): $(EXT_SRC) | deps-sys $(VENV)/.installed
 	$(VPY) setup.py -q build_clib build_ext --inplace 2>&1 | grep -Ev "UserWarning|FutureWarning|warnings.warn" || true
@@ -51,7 +56,7 @@ demo: $(EXT_STAMP)
 # The pytest suite once per ISA this CPU runs, then the C driver.
 test: test-c test-py
 
-test-py: $(EXT_STAMP)
+test-py: $(EXT_STAMP) $(VENV)/.torch
 	$(if $(filter x86_64,$(ARCH)),$(call apt_install,qemu-user binutils))
 	@isas=$$($(VPY) -c 'import nnk; print(*nnk.cpu_info()["available"])'); \
 	for isa in $$isas; do \

@@ -12,8 +12,12 @@ from ._dispatch import (cpu_info, get_isa, get_num_threads, set_isa, set_num_thr
                         use_isa)
 from .elementwise import (exp, gelu, gelu_grad, identity, leaky_relu, leaky_relu_grad, log,
                           relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad)
-from .linalg import gemm, linear, matmul
+from .linalg import gemm, linear, lstsq, matmul
+from .losses import bce_loss, bce_with_logits, cross_entropy, mae_loss, mse_loss
 from .softmax import log_softmax, logsumexp, softmax
+from ._random import manual_seed
+from .training import History, gradcheck, train
+from . import nn, optim  # noqa: E402  (modules of their own: nnk.nn, nnk.optim)
 
 __version__ = "0.1.0"
 
@@ -23,4 +27,6 @@ __all__ = [
     "exp", "log", "tanh", "sigmoid", "relu", "leaky_relu", "gelu", "identity",
     "relu_grad", "leaky_relu_grad", "tanh_grad", "sigmoid_grad", "gelu_grad",
     "softmax", "log_softmax", "logsumexp",
+    "mse_loss", "mae_loss", "bce_loss", "bce_with_logits", "cross_entropy",
+    "lstsq", "gradcheck", "train", "History", "manual_seed", "nn", "optim",
 ]

@@ -51,12 +51,11 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out
         target = np.empty((m, n), dtype)
     if c is not None and beta != 0.0:
         cc = arrs[2]
-        try:
-            cc = np.broadcast_to(cc, (m, n))
-        except ValueError:
-            raise ValueError(f"gemm: c has shape {arrs[2].shape}, expected {(m, n)}") from None
-        if cc is not target:
-            target[...] = cc
+        if cc is not target:  # accumulating into out=c needs no copy
+            try:
+                target[...] = np.broadcast_to(cc, (m, n))
+            except ValueError:
+                raise ValueError(f"gemm: c has shape {cc.shape}, expected {(m, n)}") from None
     elif c is not None and np.broadcast_shapes(arrs[2].shape, (m, n)) != (m, n):
         raise ValueError(f"gemm: c has shape {arrs[2].shape}, expected {(m, n)}")
     else:
@@ -139,3 +138,27 @@ def linear(x, weight, bias=None):
         beta = 1.0
     _C.gemm(rows, w, out, 1.0, beta, False, True)
     return out.reshape(x.shape[:-1] + (w.shape[0],))
+
+
+def lstsq(X, Y):
+    """Least-squares weights W minimising ||X W - Y||, the closed form (X^T X)^-1 X^T Y of
+    the notes, solved through a Cholesky factorisation of X^T X (no inverse is formed).
+
+    X is (N, p), Y is (N,) or (N, k).  Raises ValueError when X^T X is singular (the
+    columns of X are linearly dependent), as the closed form then has no unique answer.
+    """
+    (X, Y), dtype = as_floats(X, Y, names=("X", "Y"))
+    if X.ndim != 2 or Y.ndim not in (1, 2) or Y.shape[0] != X.shape[0]:
+        raise ValueError(f"lstsq: X must be (N, p) and Y (N,) or (N, k); got {X.shape} and {Y.shape}")
+    Y2 = Y.reshape(X.shape[0], -1)
+    xtx = gemm(X, X, trans_a=True)
+    xty = gemm(X, Y2, trans_a=True)
+    try:
+        L = np.linalg.cholesky(xtx)
+    except np.linalg.LinAlgError:
+        raise ValueError("lstsq: X^T X is singular (the columns of X are linearly dependent)") from None
+    d = np.abs(np.diag(L))
+    if d.size and d.min() <= np.sqrt(np.finfo(dtype).eps) * d.max():
+        raise ValueError("lstsq: X^T X is numerically singular (columns of X nearly dependent)")
+    W = np.linalg.solve(L.T, np.linalg.solve(L, xty))
+    return W.reshape((X.shape[1],) + Y.shape[1:]).astype(dtype, copy=False)

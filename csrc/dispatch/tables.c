@@ -12,7 +12,22 @@ NNK_DECLARE_ISA_KERNELS(scalar)
 #define F32_ENTRY_(E, name, isa) [NNK_V##E] = nnk_f32_v##name##__##isa,
 #define F64_ENTRY_(E, name, isa) [NNK_V##E] = nnk_f64_v##name##__##isa,
 
+#define F32_LOSS_(E, name, isa) [NNK_LOSS_##E] = nnk_f32_loss_##name##__##isa,
+#define F64_LOSS_(E, name, isa) [NNK_LOSS_##E] = nnk_f64_loss_##name##__##isa,
+#define F32_LOSS_GRAD_(E, name, isa) [NNK_LOSS_##E] = nnk_f32_loss_##name##_grad__##isa,
+#define F64_LOSS_GRAD_(E, name, isa) [NNK_LOSS_##E] = nnk_f64_loss_##name##_grad__##isa,
+
 #define NNK_TABLE_ELEMENTWISE(isa)                                              \
+  .f32_loss = {NNK_LOSS_LIST(F32_LOSS_, isa)},                                  \
+  .f64_loss = {NNK_LOSS_LIST(F64_LOSS_, isa)},                                  \
+  .f32_loss_grad = {NNK_LOSS_LIST(F32_LOSS_GRAD_, isa)},                        \
+  .f64_loss_grad = {NNK_LOSS_LIST(F64_LOSS_GRAD_, isa)},                        \
+  .f32_sgd_step = nnk_f32_sgd_step__##isa,                                      \
+  .f64_sgd_step = nnk_f64_sgd_step__##isa,                                      \
+  .f32_adam_step = nnk_f32_adam_step__##isa,                                    \
+  .f64_adam_step = nnk_f64_adam_step__##isa,                                    \
+  .f32_axpy = nnk_f32_axpy__##isa,                                              \
+  .f64_axpy = nnk_f64_axpy__##isa,                                              \
   .f32_vunary = {NNK_VUNARY_LIST(F32_ENTRY_, isa)},                             \
   .f64_vunary = {NNK_VUNARY_LIST(F64_ENTRY_, isa)},                             \
   .f32_vgrad = {NNK_VGRAD_LIST(F32_ENTRY_, isa)},                               \

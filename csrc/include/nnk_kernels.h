@@ -54,8 +54,29 @@ typedef void (*nnk_f64_vgrad_fn)(size_t n, const double *u, const double *dy, do
 #define NNK_DECL_VGRAD_(E, name, isa)                                                \
   void nnk_f32_v##name##__##isa(size_t n, const float *u, const float *dy, float *dx); \
   void nnk_f64_v##name##__##isa(size_t n, const double *u, const double *dy, double *dx);
+#define NNK_DECL_LOSS_(E, name, isa)                                                 \
+  float nnk_f32_loss_##name##__##isa(size_t n, const float *y, const float *t, float *each); \
+  double nnk_f64_loss_##name##__##isa(size_t n, const double *y, const double *t,    \
+                                      double *each);                                 \
+  void nnk_f32_loss_##name##_grad__##isa(size_t n, const float *y, const float *t,   \
+                                         float scale, float *dy);                    \
+  void nnk_f64_loss_##name##_grad__##isa(size_t n, const double *y, const double *t, \
+                                         double scale, double *dy);
 #define NNK_DECLARE_ISA_KERNELS(isa)                                                 \
   NNK_VUNARY_LIST(NNK_DECL_VUNARY_, isa)                                             \
+  NNK_LOSS_LIST(NNK_DECL_LOSS_, isa)                                                 \
+  void nnk_f32_sgd_step__##isa(size_t n, float *p, const float *g, float *v, float lr, \
+                               float mu, float wd, int nesterov);                    \
+  void nnk_f64_sgd_step__##isa(size_t n, double *p, const double *g, double *v,      \
+                               double lr, double mu, double wd, int nesterov);       \
+  void nnk_f32_adam_step__##isa(size_t n, float *p, const float *g, float *m, float *v, \
+                                float lr, float b1, float b2, float eps, float c1,   \
+                                float c2, float wd);                                 \
+  void nnk_f64_adam_step__##isa(size_t n, double *p, const double *g, double *m,     \
+                                double *v, double lr, double b1, double b2,          \
+                                double eps, double c1, double c2, double wd);        \
+  void nnk_f32_axpy__##isa(size_t n, float a, const float *x, float *y);             \
+  void nnk_f64_axpy__##isa(size_t n, double a, const double *x, double *y);          \
   NNK_VGRAD_LIST(NNK_DECL_VGRAD_, isa)                                               \
   void nnk_f32_vleaky_relu__##isa(size_t n, const float *x, float *y, float slope);  \
   void nnk_f64_vleaky_relu__##isa(size_t n, const double *x, double *y, double slope); \
@@ -70,6 +91,36 @@ typedef void (*nnk_f64_vgrad_fn)(size_t n, const double *u, const double *dy, do
                                        double *y);                                   \
   void nnk_f32_logsumexp_rows__##isa(size_t rows, size_t n, const float *x, float *out); \
   void nnk_f64_logsumexp_rows__##isa(size_t rows, size_t n, const double *x, double *out);
+
+/* ---- Pointwise losses: sum of l(y, t) (each l stored when each != NULL), and
+ * dy = scale * dl/dy.  See csrc/loss/loss_impl.h for the formulas. */
+#define NNK_LOSS_LIST(X, arg)                                                        \
+  X(MSE, mse, arg)                                                                   \
+  X(MAE, mae, arg)                                                                   \
+  X(BCE, bce, arg)                                                                   \
+  X(BCE_LOGITS, bce_logits, arg)
+#define NNK_LOSS_ENUM_(E, name, arg) NNK_LOSS_##E,
+typedef enum { NNK_LOSS_LIST(NNK_LOSS_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
+#define NNK_LOSS_NAMES {NNK_LOSS_LIST(NNK_NAME_ENTRY_, )}
+typedef float (*nnk_f32_loss_fn)(size_t n, const float *y, const float *t, float *each);
+typedef double (*nnk_f64_loss_fn)(size_t n, const double *y, const double *t, double *each);
+typedef void (*nnk_f32_loss_grad_fn)(size_t n, const float *y, const float *t, float scale,
+                                     float *dy);
+typedef void (*nnk_f64_loss_grad_fn)(size_t n, const double *y, const double *t, double scale,
+                                     double *dy);
+
+/* ---- Optimiser updates (csrc/optim/optim_impl.h) ---------------------- */
+typedef void (*nnk_f32_sgd_fn)(size_t n, float *p, const float *g, float *v, float lr, float mu,
+                               float wd, int nesterov);
+typedef void (*nnk_f64_sgd_fn)(size_t n, double *p, const double *g, double *v, double lr,
+                               double mu, double wd, int nesterov);
+typedef void (*nnk_f32_adam_fn)(size_t n, float *p, const float *g, float *m, float *v, float lr,
+                                float b1, float b2, float eps, float c1, float c2, float wd);
+typedef void (*nnk_f64_adam_fn)(size_t n, double *p, const double *g, double *m, double *v,
+                                double lr, double b1, double b2, double eps, double c1,
+                                double c2, double wd);
+typedef void (*nnk_f32_axpy_fn)(size_t n, float a, const float *x, float *y);
+typedef void (*nnk_f64_axpy_fn)(size_t n, double a, const double *x, double *y);
 
 /* Leaky ReLU and its gradient carry a parameter, the negative slope. */
 typedef void (*nnk_f32_vleaky_fn)(size_t n, const float *x, float *y, float slope);
@@ -124,6 +175,16 @@ typedef struct {
   nnk_f64_rows_fn f64_softmax_rows, f64_log_softmax_rows;
   nnk_f32_lse_fn f32_logsumexp_rows;
   nnk_f64_lse_fn f64_logsumexp_rows;
+  nnk_f32_loss_fn f32_loss[NNK_LOSS_COUNT];
+  nnk_f64_loss_fn f64_loss[NNK_LOSS_COUNT];
+  nnk_f32_loss_grad_fn f32_loss_grad[NNK_LOSS_COUNT];
+  nnk_f64_loss_grad_fn f64_loss_grad[NNK_LOSS_COUNT];
+  nnk_f32_sgd_fn f32_sgd_step;
+  nnk_f64_sgd_fn f64_sgd_step;
+  nnk_f32_adam_fn f32_adam_step;
+  nnk_f64_adam_fn f64_adam_step;
+  nnk_f32_axpy_fn f32_axpy;
+  nnk_f64_axpy_fn f64_axpy;
   nnk_f32_gemm_config f32_gemm;
   nnk_f64_gemm_config f64_gemm;
 } nnk_kernel_table;

@@ -125,6 +125,18 @@ static int get_elementwise(PyObject *const *objs, int count, buf *b)
   return 0;
 }
 
+/* Two read-only operands of one dtype and size (a loss without per-element output). */
+static int get_inputs2(PyObject *const *objs, buf *b)
+{
+  if (buf_get(objs[0], &b[0], 0, 1, "input")) return -1;
+  if (buf_get(objs[1], &b[1], 0, 1, "target") || same_dtype(&b[0], &b[1]) ||
+      same_count(&b[0], &b[1])) {
+    release_all(b, 2);
+    return -1;
+  }
+  return 0;
+}
+
 /* ---- Elementwise -------------------------------------------------------- */
 
 /* vunary(op, x, out): out = f_op(x) over all elements. */
@@ -208,6 +220,137 @@ static PyObject *py_leaky_relu_grad(PyObject *self, PyObject *args)
     t->f64_vleaky_relu_grad(n, b[0].view.buf, b[1].view.buf, b[2].view.buf, slope);
   reacquire_gil(ts);
   release_all(b, 3);
+  Py_RETURN_NONE;
+}
+
+/* ---- Losses and optimiser updates ---------------------------------------- */
+
+/* loss(op, y, t, each): returns sum l(y, t); `each` (writable, or None) gets each l. */
+static PyObject *py_loss(PyObject *self, PyObject *args)
+{
+  int op;
+  PyObject *o[3];
+  buf b[3];
+  if (!PyArg_ParseTuple(args, "iOOO:loss", &op, &o[0], &o[1], &o[2]) ||
+      op_index(op, NNK_LOSS_COUNT))
+    return NULL;
+  int with_each = o[2] != Py_None;
+  if (with_each ? get_elementwise(o, 3, b) : get_inputs2(o, b)) return NULL;
+  const nnk_kernel_table *t = nnk_kernels();
+  size_t n = buf_count(&b[0]);
+  double sum;
+  PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
+  if (b[0].dt == DT_F32)
+    sum = t->f32_loss[op](n, b[0].view.buf, b[1].view.buf, with_each ? b[2].view.buf : NULL);
+  else
+    sum = t->f64_loss[op](n, b[0].view.buf, b[1].view.buf, with_each ? b[2].view.buf : NULL);
+  reacquire_gil(ts);
+  release_all(b, with_each ? 3 : 2);
+  return PyFloat_FromDouble(sum);
+}
+
+/* loss_grad(op, y, t, scale, out): out = scale * dl/dy. */
+static PyObject *py_loss_grad(PyObject *self, PyObject *args)
+{
+  int op;
+  double scale;
+  PyObject *o[3];
+  buf b[3];
+  if (!PyArg_ParseTuple(args, "iOOdO:loss_grad", &op, &o[0], &o[1], &scale, &o[2]) ||
+      op_index(op, NNK_LOSS_COUNT) || get_elementwise(o, 3, b))
+    return NULL;
+  const nnk_kernel_table *t = nnk_kernels();
+  size_t n = buf_count(&b[0]);
+  PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
+  if (b[0].dt == DT_F32)
+    t->f32_loss_grad[op](n, b[0].view.buf, b[1].view.buf, (float)scale, b[2].view.buf);
+  else
+    t->f64_loss_grad[op](n, b[0].view.buf, b[1].view.buf, scale, b[2].view.buf);
+  reacquire_gil(ts);
+  release_all(b, 3);
+  Py_RETURN_NONE;
+}
+
+/* Parameter-shaped state: writable C-contiguous buffers of p's dtype and size. */
+static int get_state_buffer(PyObject *obj, const buf *p, buf *b, const char *what)
+{
+  if (buf_get(obj, b, 1, 1, what)) return -1;
+  if (same_dtype(p, b) || same_count(p, b)) {
+    buf_release(b);
+    return -1;
+  }
+  return 0;
+}
+
+/* sgd_step(p, g, v or None, lr, momentum, weight_decay, nesterov) */
+static PyObject *py_sgd_step(PyObject *self, PyObject *args)
+{
+  PyObject *po, *go, *vo;
+  double lr, mu, wd;
+  int nesterov;
+  buf p = {0}, g = {0}, v = {0};
+  if (!PyArg_ParseTuple(args, "OOOdddp:sgd_step", &po, &go, &vo, &lr, &mu, &wd, &nesterov))
+    return NULL;
+  if (buf_get(po, &p, 1, 1, "param")) return NULL;
+  if (buf_get(go, &g, 0, 1, "grad") || same_dtype(&p, &g) || same_count(&p, &g) ||
+      (vo != Py_None && get_state_buffer(vo, &p, &v, "momentum buffer"))) {
+    buf_release(&g);
+    buf_release(&p);
+    return NULL;
+  }
+  const nnk_kernel_table *t = nnk_kernels();
+  size_t n = buf_count(&p);
+  if (p.dt == DT_F32)
+    t->f32_sgd_step(n, p.view.buf, g.view.buf, v.held ? v.view.buf : NULL, (float)lr, (float)mu,
+                    (float)wd, nesterov);
+  else
+    t->f64_sgd_step(n, p.view.buf, g.view.buf, v.held ? v.view.buf : NULL, lr, mu, wd, nesterov);
+  buf_release(&p), buf_release(&g), buf_release(&v);
+  Py_RETURN_NONE;
+}
+
+/* adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay) */
+static PyObject *py_adam_step(PyObject *self, PyObject *args)
+{
+  PyObject *po, *go, *mo, *vo;
+  double lr, b1, b2, eps, c1, c2, wd;
+  buf p = {0}, g = {0}, m = {0}, v = {0};
+  if (!PyArg_ParseTuple(args, "OOOOddddddd:adam_step", &po, &go, &mo, &vo, &lr, &b1, &b2, &eps,
+                        &c1, &c2, &wd))
+    return NULL;
+  if (buf_get(po, &p, 1, 1, "param")) return NULL;
+  if (buf_get(go, &g, 0, 1, "grad") || same_dtype(&p, &g) || same_count(&p, &g) ||
+      get_state_buffer(mo, &p, &m, "first moment") || get_state_buffer(vo, &p, &v, "second moment")) {
+    buf_release(&p), buf_release(&g), buf_release(&m), buf_release(&v);
+    return NULL;
+  }
+  const nnk_kernel_table *t = nnk_kernels();
+  size_t n = buf_count(&p);
+  if (p.dt == DT_F32)
+    t->f32_adam_step(n, p.view.buf, g.view.buf, m.view.buf, v.view.buf, (float)lr, (float)b1,
+                     (float)b2, (float)eps, (float)c1, (float)c2, (float)wd);
+  else
+    t->f64_adam_step(n, p.view.buf, g.view.buf, m.view.buf, v.view.buf, lr, b1, b2, eps, c1, c2,
+                     wd);
+  buf_release(&p), buf_release(&g), buf_release(&m), buf_release(&v);
+  Py_RETURN_NONE;
+}
+
+/* axpy(a, x, y): y += a x */
+static PyObject *py_axpy(PyObject *self, PyObject *args)
+{
+  double a;
+  PyObject *o[2];
+  buf b[2];
+  if (!PyArg_ParseTuple(args, "dOO:axpy", &a, &o[0], &o[1]) || get_elementwise(o, 2, b))
+    return NULL;
+  const nnk_kernel_table *t = nnk_kernels();
+  size_t n = buf_count(&b[0]);
+  if (b[0].dt == DT_F32)
+    t->f32_axpy(n, (float)a, b[0].view.buf, b[1].view.buf);
+  else
+    t->f64_axpy(n, a, b[0].view.buf, b[1].view.buf);
+  release_all(b, 2);
   Py_RETURN_NONE;
 }
 
@@ -422,6 +565,13 @@ static PyMethodDef methods[] = {
   {"vgrad", py_vgrad, METH_VARARGS, "vgrad(op, u, grad, out): out = f_op'(u) * grad."},
   {"leaky_relu", py_leaky_relu, METH_VARARGS, "leaky_relu(x, out, slope)."},
   {"leaky_relu_grad", py_leaky_relu_grad, METH_VARARGS, "leaky_relu_grad(x, grad, out, slope)."},
+  {"loss", py_loss, METH_VARARGS, "loss(op, y, t, each): sum of l(y, t); each l into `each`."},
+  {"loss_grad", py_loss_grad, METH_VARARGS, "loss_grad(op, y, t, scale, out): scale * dl/dy."},
+  {"sgd_step", py_sgd_step, METH_VARARGS,
+   "sgd_step(p, g, v, lr, momentum, weight_decay, nesterov), in place."},
+  {"adam_step", py_adam_step, METH_VARARGS,
+   "adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay), in place."},
+  {"axpy", py_axpy, METH_VARARGS, "axpy(a, x, y): y += a x."},
   {"rows", py_rows, METH_VARARGS,
    "rows(kind, x, out, n): softmax (0), log_softmax (1) or logsumexp (2) over rows of n."},
   {"gemm", (PyCFunction)(void (*)(void))py_gemm, METH_FASTCALL,
@@ -440,16 +590,20 @@ static int module_exec(PyObject *m)
   static const char *const isa_names[NNK_ISA_COUNT] = {"scalar", "avx2", "neon"};
   static const char *const unary_names[] = NNK_VUNARY_NAMES;
   static const char *const grad_names[] = NNK_VGRAD_NAMES;
+  static const char *const loss_names[] = NNK_LOSS_NAMES;
   module_state *st = get_state(m);
   st->isa_names = names_tuple(isa_names, NNK_ISA_COUNT);
   if (!st->isa_names) return -1;
   PyObject *unary = names_tuple(unary_names, NNK_VUNARY_COUNT);
   PyObject *grad = names_tuple(grad_names, NNK_VGRAD_COUNT);
-  int err = !unary || !grad || PyModule_AddObjectRef(m, "UNARY_OPS", unary) < 0 ||
+  PyObject *loss = names_tuple(loss_names, NNK_LOSS_COUNT);
+  int err = !unary || !grad || !loss || PyModule_AddObjectRef(m, "UNARY_OPS", unary) < 0 ||
             PyModule_AddObjectRef(m, "GRAD_OPS", grad) < 0 ||
+            PyModule_AddObjectRef(m, "LOSS_OPS", loss) < 0 ||
             PyModule_AddStringConstant(m, "BEST_ISA", nnk_isa_name(nnk_isa_best())) < 0;
   Py_XDECREF(unary);
   Py_XDECREF(grad);
+  Py_XDECREF(loss);
   return err ? -1 : 0;
 }
 

@@ -25,6 +25,8 @@ static inline V v_exp(V a) { return Sleef_expf8_u10avx2(a); }
 static inline V v_log(V a) { return Sleef_logf8_u10avx2(a); }
 static inline V v_tanh(V a) { return Sleef_tanhf8_u10avx2(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf8_u15avx2(a); }
+static inline V v_log1p(V a) { return Sleef_log1pf8_u10avx2(a); }
+static inline V v_sqrt(V a) { return _mm256_sqrt_ps(a); }
 static inline T v_hsum(V a)
 {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));

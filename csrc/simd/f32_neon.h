@@ -24,5 +24,7 @@ static inline V v_exp(V a) { return Sleef_expf4_u10advsimd(a); }
 static inline V v_log(V a) { return Sleef_logf4_u10advsimd(a); }
 static inline V v_tanh(V a) { return Sleef_tanhf4_u10advsimd(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf4_u15advsimd(a); }
+static inline V v_log1p(V a) { return Sleef_log1pf4_u10advsimd(a); }
+static inline V v_sqrt(V a) { return vsqrtq_f32(a); }
 static inline T v_hsum(V a) { return vaddvq_f32(a); }
 static inline T v_hmax(V a) { return vmaxvq_f32(a); }

@@ -23,5 +23,7 @@ static inline V v_exp(V a) { return Sleef_expf_u10(a); }
 static inline V v_log(V a) { return Sleef_logf_u10(a); }
 static inline V v_tanh(V a) { return Sleef_tanhf_u10(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf_u15(a); }
+static inline V v_log1p(V a) { return Sleef_log1pf_u10(a); }
+static inline V v_sqrt(V a) { return __builtin_sqrtf(a); }
 static inline T v_hsum(V a) { return a; }
 static inline T v_hmax(V a) { return a; }

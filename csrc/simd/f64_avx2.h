@@ -24,6 +24,8 @@ static inline V v_exp(V a) { return Sleef_expd4_u10avx2(a); }
 static inline V v_log(V a) { return Sleef_logd4_u10avx2(a); }
 static inline V v_tanh(V a) { return Sleef_tanhd4_u10avx2(a); }
 static inline V v_erfc(V a) { return Sleef_erfcd4_u15avx2(a); }
+static inline V v_log1p(V a) { return Sleef_log1pd4_u10avx2(a); }
+static inline V v_sqrt(V a) { return _mm256_sqrt_pd(a); }
 static inline T v_hsum(V a)
 {
   __m128d s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));

@@ -24,5 +24,7 @@ static inline V v_exp(V a) { return Sleef_expd2_u10advsimd(a); }
 static inline V v_log(V a) { return Sleef_logd2_u10advsimd(a); }
 static inline V v_tanh(V a) { return Sleef_tanhd2_u10advsimd(a); }
 static inline V v_erfc(V a) { return Sleef_erfcd2_u15advsimd(a); }
+static inline V v_log1p(V a) { return Sleef_log1pd2_u10advsimd(a); }
+static inline V v_sqrt(V a) { return vsqrtq_f64(a); }
 static inline T v_hsum(V a) { return vaddvq_f64(a); }
 static inline T v_hmax(V a) { return vmaxvq_f64(a); }

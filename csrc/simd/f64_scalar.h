@@ -23,5 +23,7 @@ static inline V v_exp(V a) { return Sleef_exp_u10(a); }
 static inline V v_log(V a) { return Sleef_log_u10(a); }
 static inline V v_tanh(V a) { return Sleef_tanh_u10(a); }
 static inline V v_erfc(V a) { return Sleef_erfc_u15(a); }
+static inline V v_log1p(V a) { return Sleef_log1p_u10(a); }
+static inline V v_sqrt(V a) { return __builtin_sqrt(a); }
 static inline T v_hsum(V a) { return a; }
 static inline T v_hmax(V a) { return a; }

@@ -255,6 +255,74 @@ static void test_rows(const nnk_kernel_table *ref, const nnk_kernel_table *t)
   }
 }
 
+/* ---- losses and optimiser steps ----------------------------------------- */
+static const char *const loss_names[] = NNK_LOSS_NAMES;
+
+static void test_losses(const nnk_kernel_table *ref, const nnk_kernel_table *t)
+{
+  for (int op = 0; op < NNK_LOSS_COUNT; op++)
+    for (size_t n = 0; n <= MAXN; n++) {
+      double y[MAXN], tg[MAXN];
+      int prob = op == NNK_LOSS_BCE;
+      fill(y, n, prob ? 0 : -8, prob ? 1 : 8);
+      fill(tg, n, 0, 1);
+      for (size_t i = 0; i < n; i++) /* inputs in the loss's domain; specials by tests in Python */
+      {
+        if (!isfinite(y[i]) || fabs(y[i]) > 50 || (prob && (y[i] < 0 || y[i] > 1))) y[i] = 0.25;
+        if (!(tg[i] >= 0 && tg[i] <= 1)) tg[i] = 0.75; /* targets are probabilities */
+      }
+      double *ed = guarded(n, 8), *er = guarded(n, 8), *gd = guarded(n, 8), *gr = guarded(n, 8);
+      double sd = t->f64_loss[op](n, y, tg, ed), sr = ref->f64_loss[op](n, y, tg, er);
+      t->f64_loss_grad[op](n, y, tg, 0.5, gd), ref->f64_loss_grad[op](n, y, tg, 0.5, gr);
+      int ok = fabs(sd - sr) <= (n + 4) * 2.3e-16 * (fabs(sr) + 1);
+      /* 4 ULP, or relative to the terms, which cancel in bce_logits (max(x,0) - x t + ...) */
+      for (size_t i = 0; i < n; i++)
+        ok &= (ulps(ed[i], er[i], 0) <= 4 || fabs(ed[i] - er[i]) <= 8 * 2.3e-16 * (1 + fabs(y[i]))) &&
+              (ulps(gd[i], gr[i], 0) <= 4 || fabs(gd[i] - gr[i]) <= 8 * 2.3e-16 * (1 + fabs(y[i])));
+      CHECK(ok, "%s loss %s n=%zu differs from scalar", nnk_isa_name(t->isa), loss_names[op], n);
+      CHECK(guard_intact(ed, n, 8) && guard_intact(gd, n, 8), "%s loss %s n=%zu overran",
+            nnk_isa_name(t->isa), loss_names[op], n);
+      free(ed), free(er), free(gd), free(gr);
+    }
+}
+
+static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
+{
+  for (size_t n = 0; n <= MAXN; n++)
+    for (int variant = 0; variant < 4; variant++) {
+      /* 0: plain SGD, 1: momentum, 2: Nesterov + weight decay, 3: Adam */
+      double p0[MAXN], g[MAXN], m0[MAXN], v0[MAXN];
+      fill(p0, n, -1, 1), fill(g, n, -1, 1), fill(m0, n, -1, 1), fill(v0, n, 0, 1);
+      for (size_t i = 0; i < n; i++) {
+        if (!isfinite(p0[i])) p0[i] = 0.5;
+        if (!isfinite(g[i])) g[i] = 0.5;
+        if (!isfinite(m0[i])) m0[i] = 0.5;
+        v0[i] = fabs(v0[i]) > 1 || !isfinite(v0[i]) ? 0.5 : fabs(v0[i]);
+      }
+      double *p[2], *m[2], *v[2];
+      for (int k = 0; k < 2; k++) {
+        p[k] = guarded(n, 8), m[k] = guarded(n, 8), v[k] = guarded(n, 8);
+        memcpy(p[k], p0, n * 8), memcpy(m[k], m0, n * 8), memcpy(v[k], v0, n * 8);
+      }
+      const nnk_kernel_table *tab[2] = {t, ref};
+      for (int k = 0; k < 2; k++) {
+        if (variant == 3)
+          tab[k]->f64_adam_step(n, p[k], g, m[k], v[k], 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.01);
+        else
+          tab[k]->f64_sgd_step(n, p[k], g, variant ? v[k] : NULL, 0.1, 0.9, variant == 2 ? 0.01 : 0,
+                               variant == 2);
+      }
+      int ok = 1;
+      for (size_t i = 0; i < n; i++)
+        ok &= ulps(p[0][i], p[1][i], 0) <= 2 && ulps(m[0][i], m[1][i], 0) == 0 &&
+              ulps(v[0][i], v[1][i], 0) <= 1;
+      CHECK(ok, "%s optimiser variant %d n=%zu differs from scalar", nnk_isa_name(t->isa), variant, n);
+      CHECK(guard_intact(p[0], n, 8) && guard_intact(m[0], n, 8) && guard_intact(v[0], n, 8),
+            "%s optimiser variant %d n=%zu overran", nnk_isa_name(t->isa), variant, n);
+      for (int k = 0; k < 2; k++) free(p[k]), free(m[k]), free(v[k]);
+    }
+}
+
 /* ---- GEMM --------------------------------------------------------------- */
 
 /* C = alpha op(A) op(B) + beta C in double, and the bound sum |alpha a b| + |beta c|. */
@@ -406,6 +474,10 @@ int main(int argc, char **argv)
       printf(" grads");
       test_rows(ref, t);
       printf(" rows");
+      test_losses(ref, t);
+      printf(" losses");
+      test_optim(ref, t);
+      printf(" optim");
     }
     test_gemm((nnk_isa)isa);
     printf(" gemm");

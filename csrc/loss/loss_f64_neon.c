@@ -1,0 +1,3 @@
+/* Pointwise losses and their gradients, f64, neon. */
+#include "../simd/f64_neon.h"
+#include "loss_impl.h"

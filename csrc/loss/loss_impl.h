@@ -1,0 +1,93 @@
+/*
+ * Pointwise losses l(y, t) and their gradients dl/dy, written once over the helper
+ * layer.  The loss kernel returns the sum of l over n elements (and stores each l when
+ * `each` is not NULL, for reduction="none"); the gradient kernel writes scale * dl/dy,
+ * so a mean reduction passes scale = 1/n.
+ *
+ *   mse         (y - t)^2                     2 (y - t)
+ *   mae         |y - t|                       sign(y - t)   (0 at 0, NaN stays NaN)
+ *   bce         -(t log p + (1-t) log(1-p))   (p - t) / max(p (1 - p), 1e-12)
+ *               each log clamped at -100 as PyTorch does, so p = 0 or 1 stays finite
+ *   bce_logits  max(x,0) - x t + log1p(exp(-|x|))     sigmoid(x) - t
+ *               (no overflow for any logit: exp only ever sees -|x|)
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "nnk_kernels.h"
+
+static inline V l_mse(V y, V t) { V d = v_sub(y, t); return v_mul(d, d); }
+static inline V g_mse(V y, V t) { return v_mul(v_set1(2), v_sub(y, t)); }
+static inline V l_mae(V y, V t) { return v_abs(v_sub(y, t)); }
+static inline V g_mae(V y, V t)
+{
+  V d = v_sub(y, t);
+  V zero_or_nan = v_mul(d, v_set1(0));
+  return v_select(v_gt(d, v_set1(0)), v_set1(1), v_select(v_lt(d, v_set1(0)), v_set1(-1), zero_or_nan));
+}
+static inline V clamped_log(V x) { V l = v_log(x); return v_select(v_lt(l, v_set1(-100)), v_set1(-100), l); }
+static inline V l_bce(V p, V t)
+{
+  V lp = clamped_log(p), lq = clamped_log(v_sub(v_set1(1), p));
+  return v_neg(v_add(v_mul(t, lp), v_mul(v_sub(v_set1(1), t), lq)));
+}
+static inline V g_bce(V p, V t)
+{
+  V den = v_mul(p, v_sub(v_set1(1), p));
+  den = v_select(v_lt(den, v_set1((T)1e-12)), v_set1((T)1e-12), den);
+  return v_div(v_sub(p, t), den);
+}
+static inline V l_bce_logits(V x, V t)
+{
+  V pos = v_select(v_gt(x, v_set1(0)), x, v_set1(0));
+  return v_add(v_sub(pos, v_mul(x, t)), v_log1p(v_exp(v_neg(v_abs(x)))));
+}
+static inline V g_bce_logits(V x, V t)
+{
+  V e = v_exp(v_neg(v_abs(x))); /* the stable sigmoid of vmath_impl.h */
+  V s = v_div(v_select(v_ge(x, v_set1(0)), v_set1(1), e), v_add(v_set1(1), e));
+  return v_sub(s, t);
+}
+
+#define DEFINE_LOSS(name)                                                          \
+  T KNAME(loss_##name)(size_t n, const T *y, const T *t, T *each)                  \
+  {                                                                                \
+    V acc = v_set1(0);                                                             \
+    size_t i = 0;                                                                  \
+    for (; i + W <= n; i += W) {                                                   \
+      V l = l_##name(v_load(y + i), v_load(t + i));                                \
+      if (each) v_store(each + i, l);                                              \
+      acc = v_add(acc, l);                                                         \
+    }                                                                              \
+    T s = v_hsum(acc);                                                             \
+    if (i < n) {                                                                   \
+      T by[W], bt[W];                                                              \
+      for (size_t j = 0; j < W; j++) by[j] = (T)0.5, bt[j] = (T)0.5; /* in every domain */ \
+      memcpy(by, y + i, (n - i) * sizeof(T));                                      \
+      memcpy(bt, t + i, (n - i) * sizeof(T));                                      \
+      v_store(by, l_##name(v_load(by), v_load(bt)));                               \
+      if (each) memcpy(each + i, by, (n - i) * sizeof(T));                         \
+      for (size_t j = 0; j < n - i; j++) s += by[j];                               \
+    }                                                                              \
+    return s;                                                                      \
+  }                                                                                \
+  void KNAME(loss_##name##_grad)(size_t n, const T *y, const T *t, T scale, T *dy) \
+  {                                                                                \
+    V vs = v_set1(scale);                                                          \
+    size_t i = 0;                                                                  \
+    for (; i + W <= n; i += W)                                                     \
+      v_store(dy + i, v_mul(vs, g_##name(v_load(y + i), v_load(t + i))));          \
+    if (i < n) {                                                                   \
+      T by[W], bt[W];                                                              \
+      for (size_t j = 0; j < W; j++) by[j] = (T)0.5, bt[j] = (T)0.5;               \
+      memcpy(by, y + i, (n - i) * sizeof(T));                                      \
+      memcpy(bt, t + i, (n - i) * sizeof(T));                                      \
+      v_store(by, v_mul(vs, g_##name(v_load(by), v_load(bt))));                    \
+      memcpy(dy + i, by, (n - i) * sizeof(T));                                     \
+    }                                                                              \
+  }
+
+DEFINE_LOSS(mse)
+DEFINE_LOSS(mae)
+DEFINE_LOSS(bce)
+DEFINE_LOSS(bce_logits)

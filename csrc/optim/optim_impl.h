@@ -1,0 +1,98 @@
+/*
+ * Optimiser updates, written once over the helper layer; one pass over each parameter.
+ *
+ *   sgd:  g' = g + wd p;  v = mu v + g' (v == NULL: no momentum);
+ *         p -= lr (nesterov ? g' + mu v : v)          -- PyTorch's SGD (dampening 0)
+ *   adam: g' = g + wd p; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
+ *         p -= lr * (m / c1) / (sqrt(v / c2) + eps), c1 = 1 - b1^t, c2 = 1 - b2^t
+ *   axpy: y += a x
+ * Tails run through zero-padded buffers like every map.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "nnk_kernels.h"
+
+#define TAIL_COPY_IN(buf, src) \
+  T buf[W] = {0};              \
+  if (src) memcpy(buf, (src) + i, (n - i) * sizeof(T));
+
+void KNAME(sgd_step)(size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nesterov)
+{
+  const V vlr = v_set1(lr), vmu = v_set1(mu), vwd = v_set1(wd);
+  size_t i = 0;
+#define SGD_BODY(P, G, VEL)                                                        \
+  {                                                                                \
+    V gp = v_add(G, v_mul(vwd, P)), step = gp;                                     \
+    if (v) {                                                                       \
+      VEL = v_add(v_mul(vmu, VEL), gp);                                            \
+      step = nesterov ? v_add(gp, v_mul(vmu, VEL)) : VEL;                          \
+    }                                                                              \
+    P = v_sub(P, v_mul(vlr, step));                                                \
+  }
+  for (; i + W <= n; i += W) {
+    V pv = v_load(p + i), gv = v_load(g + i), vv = v ? v_load(v + i) : v_set1(0);
+    SGD_BODY(pv, gv, vv)
+    v_store(p + i, pv);
+    if (v) v_store(v + i, vv);
+  }
+  if (i < n) {
+    TAIL_COPY_IN(bp, p)
+    TAIL_COPY_IN(bg, g)
+    TAIL_COPY_IN(bv, v)
+    V pv = v_load(bp), gv = v_load(bg), vv = v_load(bv);
+    SGD_BODY(pv, gv, vv)
+    v_store(bp, pv), v_store(bv, vv);
+    memcpy(p + i, bp, (n - i) * sizeof(T));
+    if (v) memcpy(v + i, bv, (n - i) * sizeof(T));
+  }
+#undef SGD_BODY
+}
+
+void KNAME(adam_step)(size_t n, T *p, const T *g, T *m, T *v, T lr, T b1, T b2, T eps, T c1,
+                      T c2, T wd)
+{
+  const V vlr = v_set1(lr), vb1 = v_set1(b1), vb2 = v_set1(b2), veps = v_set1(eps);
+  const V v1b1 = v_set1(1 - b1), v1b2 = v_set1(1 - b2), vc1 = v_set1(c1), vc2 = v_set1(c2);
+  const V vwd = v_set1(wd);
+  size_t i = 0;
+#define ADAM_BODY(P, G, M, VV)                                                     \
+  {                                                                                \
+    V gp = v_add(G, v_mul(vwd, P));                                                \
+    M = v_add(v_mul(vb1, M), v_mul(v1b1, gp));                                     \
+    VV = v_add(v_mul(vb2, VV), v_mul(v1b2, v_mul(gp, gp)));                        \
+    V den = v_add(v_sqrt(v_div(VV, vc2)), veps);                                   \
+    P = v_sub(P, v_mul(vlr, v_div(v_div(M, vc1), den)));                           \
+  }
+  for (; i + W <= n; i += W) {
+    V pv = v_load(p + i), gv = v_load(g + i), mv = v_load(m + i), vv = v_load(v + i);
+    ADAM_BODY(pv, gv, mv, vv)
+    v_store(p + i, pv), v_store(m + i, mv), v_store(v + i, vv);
+  }
+  if (i < n) {
+    TAIL_COPY_IN(bp, p)
+    TAIL_COPY_IN(bg, g)
+    TAIL_COPY_IN(bm, m)
+    TAIL_COPY_IN(bv, v)
+    V pv = v_load(bp), gv = v_load(bg), mv = v_load(bm), vv = v_load(bv);
+    ADAM_BODY(pv, gv, mv, vv)
+    v_store(bp, pv), v_store(bm, mv), v_store(bv, vv);
+    memcpy(p + i, bp, (n - i) * sizeof(T));
+    memcpy(m + i, bm, (n - i) * sizeof(T));
+    memcpy(v + i, bv, (n - i) * sizeof(T));
+  }
+#undef ADAM_BODY
+}
+
+void KNAME(axpy)(size_t n, T a, const T *x, T *y)
+{
+  const V va = v_set1(a);
+  size_t i = 0;
+  for (; i + W <= n; i += W) v_store(y + i, v_add(v_load(y + i), v_mul(va, v_load(x + i))));
+  if (i < n) {
+    TAIL_COPY_IN(bx, x)
+    TAIL_COPY_IN(by, y)
+    v_store(by, v_add(v_load(by), v_mul(va, v_load(bx))));
+    memcpy(y + i, by, (n - i) * sizeof(T));
+  }
+}

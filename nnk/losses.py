@@ -1,0 +1,137 @@
+"""Loss functions and their gradients (functional forms).
+
+Each loss returns the reduced value; ``*_grad`` returns dL/d(input) for the same
+reduction.  Pointwise losses are one C kernel for the value and one for the gradient;
+cross-entropy is built on the log-sum-exp kernels.
+"""
+import numpy as np
+
+from . import _C
+from ._arrays import as_float, as_floats
+from .softmax import logsumexp, softmax
+
+_LOSS = {name: i for i, name in enumerate(_C.LOSS_OPS)}
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _pair(y, t, names):
+    (y, t), _ = as_floats(y, t, names=names)
+    if y.shape != t.shape:
+        raise ValueError(f"{names[0]} has shape {y.shape} but {names[1]} has shape {t.shape}")
+    return np.ascontiguousarray(y), np.ascontiguousarray(t)
+
+
+def _pointwise(op, y, t, reduction, names):
+    _check_reduction(reduction)
+    y, t = _pair(y, t, names)
+    if reduction == "none":
+        each = np.empty_like(y)
+        _C.loss(_LOSS[op], y, t, each)
+        return each
+    total = _C.loss(_LOSS[op], y, t, None)
+    if reduction == "sum":
+        return total
+    return total / y.size if y.size else float("nan")
+
+
+def _pointwise_grad(op, y, t, reduction, names, grad=None):
+    _check_reduction(reduction)
+    y, t = _pair(y, t, names)
+    scale = 1.0 / y.size if (reduction == "mean" and y.size) else 1.0
+    dy = np.empty_like(y)
+    _C.loss_grad(_LOSS[op], y, t, scale, dy)
+    if reduction == "none" and grad is not None:  # upstream gradient for each element
+        dy *= np.asarray(grad, dy.dtype)
+    return dy
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean (or sum) of (input - target)**2."""
+    return _pointwise("mse", input, target, reduction, ("input", "target"))
+
+
+def mae_loss(input, target, reduction="mean"):
+    """Mean (or sum) of |input - target|."""
+    return _pointwise("mae", input, target, reduction, ("input", "target"))
+
+
+def bce_loss(prob, target, reduction="mean"):
+    """Binary cross-entropy on probabilities; each log is clamped at -100 (as PyTorch)."""
+    return _pointwise("bce", prob, target, reduction, ("prob", "target"))
+
+
+def bce_with_logits(logits, target, reduction="mean"):
+    """Binary cross-entropy on logits, stable for any logit."""
+    return _pointwise("bce_logits", logits, target, reduction, ("logits", "target"))
+
+
+def mse_loss_grad(input, target, reduction="mean"):
+    return _pointwise_grad("mse", input, target, reduction, ("input", "target"))
+
+
+def mae_loss_grad(input, target, reduction="mean"):
+    return _pointwise_grad("mae", input, target, reduction, ("input", "target"))
+
+
+def bce_loss_grad(prob, target, reduction="mean"):
+    return _pointwise_grad("bce", prob, target, reduction, ("prob", "target"))
+
+
+def bce_with_logits_grad(logits, target, reduction="mean"):
+    return _pointwise_grad("bce_logits", logits, target, reduction, ("logits", "target"))
+
+
+def _ce_inputs(logits, target):
+    logits = as_float(logits, "logits")
+    if logits.ndim not in (1, 2):
+        raise ValueError(f"cross_entropy: logits must be (C,) or (N, C), got shape {logits.shape}")
+    x = logits.reshape(1, -1) if logits.ndim == 1 else logits
+    t = np.asarray(target)
+    n, c = x.shape
+    if t.dtype.kind in "iu":  # class indices
+        labels = t.reshape(-1)
+        if labels.shape[0] != n:
+            raise ValueError(f"cross_entropy: logits have shape {logits.shape} but target {t.shape}")
+        if labels.size and (labels.min() < 0 or labels.max() >= c):
+            raise ValueError(f"cross_entropy: class labels must lie in [0, {c}), got "
+                             f"{labels.min()}..{labels.max()}")
+        return x, labels, None
+    if t.size != x.size:  # a probability or one-hot matrix has the logits' shape
+        raise ValueError(f"cross_entropy: logits have shape {logits.shape} but target {t.shape}")
+    return x, None, as_float(t, "target").astype(x.dtype, copy=False).reshape(x.shape)
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """-log softmax(logits)[target] from class indices, or -sum p log softmax for a
+    probability / one-hot target; logits (N, C) or (C,).  Fused with log-sum-exp: no
+    overflow for any finite logits."""
+    _check_reduction(reduction)
+    x, labels, probs = _ce_inputs(logits, target)
+    lse = logsumexp(x, axis=1)
+    if labels is not None:
+        each = lse - x[np.arange(x.shape[0]), labels]
+    else:
+        each = lse * probs.sum(axis=1) - np.einsum("ij,ij->i", probs, x)
+    if reduction == "none":
+        return each if np.ndim(logits) == 2 else each[0]
+    total = float(each.sum())
+    return total if reduction == "sum" else total / x.shape[0]
+
+
+def cross_entropy_grad(logits, target, reduction="mean"):
+    """dL/dlogits of ``cross_entropy``: softmax - onehot (times sum p for soft targets)."""
+    _check_reduction(reduction)
+    x, labels, probs = _ce_inputs(logits, target)
+    g = softmax(x, axis=1)
+    if labels is not None:
+        g[np.arange(x.shape[0]), labels] -= 1
+    else:
+        g = g * probs.sum(axis=1, keepdims=True) - probs
+    if reduction == "mean" and x.shape[0]:
+        g /= x.shape[0]
+    return g.reshape(np.shape(logits))

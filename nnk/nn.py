@@ -1,0 +1,322 @@
+"""Layers with forward and explicit backward, PyTorch-shaped (DESIGN.md "Networks").
+
+``module(x)`` runs forward and keeps what backward needs; ``module.backward(grad)``
+returns dL/d(input) and *accumulates* parameter gradients into ``p.grad``.  Every
+numeric step is a kernel call (GEMM, activation maps and their gradients).
+"""
+import html
+import math
+from collections import OrderedDict
+
+import numpy as np
+
+from . import _random
+from ._arrays import as_float
+from .elementwise import (gelu, gelu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad,
+                          sigmoid, sigmoid_grad, tanh, tanh_grad)
+from .linalg import gemm, linear
+from .losses import (bce_loss, bce_loss_grad, bce_with_logits, bce_with_logits_grad,
+                     cross_entropy, cross_entropy_grad, mae_loss, mae_loss_grad, mse_loss,
+                     mse_loss_grad)
+from .softmax import softmax
+
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class Parameter:
+    """A trainable array: ``.data`` and its gradient ``.grad`` (same shape and dtype)."""
+
+    __slots__ = ("data", "grad")
+
+    def __init__(self, data):
+        self.data = np.ascontiguousarray(data)
+        if self.data.dtype not in _DTYPES:
+            raise TypeError(f"parameters are float32 or float64, got {self.data.dtype}")
+        self.grad = np.zeros_like(self.data)
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    def __repr__(self):
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class: forward, backward, parameters, state dicts, notebook display."""
+
+    def __call__(self, *args):
+        return self.forward(*args)
+
+    def forward(self, x):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def named_parameters(self, prefix=""):
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+            elif isinstance(value, Module):
+                yield from value.named_parameters(prefix + name + ".")
+            elif isinstance(value, (list, tuple)):
+                for i, m in enumerate(value):
+                    if isinstance(m, Module):
+                        yield from m.named_parameters(f"{prefix}{name}.{i}.")
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad[...] = 0
+
+    def state_dict(self):
+        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state):
+        params = dict(self.named_parameters())
+        missing, unexpected = set(params) - set(state), set(state) - set(params)
+        if missing or unexpected:
+            raise KeyError(f"state_dict mismatch: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+        for name, p in params.items():
+            value = np.asarray(state[name])
+            if value.shape != p.data.shape:
+                raise ValueError(f"{name}: expected shape {p.data.shape}, got {value.shape}")
+            p.data[...] = value
+
+    def _needs(self, attr):
+        value = getattr(self, attr, None)
+        if value is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return value
+
+    # display
+    def extra_repr(self):
+        return ""
+
+    def num_parameters(self):
+        return sum(p.data.size for p in self.parameters())
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def _repr_html_(self):
+        return (f"<code>{html.escape(repr(self))}</code> "
+                f"<small>({self.num_parameters():,} parameters)</small>")
+
+
+def _activation(name, fwd, grad, keep_output, extra=""):
+    """A parameter-free layer y = fwd(x) with dx = grad(u, dy), u = y or x."""
+
+    def forward(self, x):
+        y = fwd(self, as_float(x))
+        self._u = y if keep_output else as_float(x)
+        return y
+
+    def backward(self, g):
+        return grad(self, self._needs("_u"), g)
+
+    return type(name, (Module,), {"forward": forward, "backward": backward, "_u": None,
+                                  "__doc__": f"{name} activation{extra}."})
+
+
+ReLU = _activation("ReLU", lambda s, x: relu(x), lambda s, x, g: relu_grad(x, g), False)
+Sigmoid = _activation("Sigmoid", lambda s, x: sigmoid(x), lambda s, y, g: sigmoid_grad(y, g), True)
+Tanh = _activation("Tanh", lambda s, x: tanh(x), lambda s, y, g: tanh_grad(y, g), True)
+Identity = _activation("Identity", lambda s, x: x, lambda s, x, g: as_float(g), False)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope=0.01):
+        self.negative_slope, self._x = float(negative_slope), None
+
+    def forward(self, x):
+        self._x = as_float(x)
+        return leaky_relu(self._x, self.negative_slope)
+
+    def backward(self, g):
+        return leaky_relu_grad(self._needs("_x"), g, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class GELU(Module):
+    def __init__(self, approximate="none"):
+        self.approximate, self._x = approximate, None
+
+    def forward(self, x):
+        self._x = as_float(x)
+        return gelu(self._x, self.approximate)
+
+    def backward(self, g):
+        return gelu_grad(self._needs("_x"), g, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Softmax(Module):
+    """softmax along ``dim``; backward: dx = y * (g - sum(g * y))."""
+
+    def __init__(self, dim=-1):
+        self.dim, self._y = dim, None
+
+    def forward(self, x):
+        self._y = softmax(x, axis=self.dim)
+        return self._y
+
+    def backward(self, g):
+        y = self._needs("_y")
+        g = as_float(g)
+        return y * (g - np.sum(g * y, axis=self.dim, keepdims=True))
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Linear(Module):
+    """y = x W^T + b with W of shape (out_features, in_features).
+
+    Initialised like PyTorch's default, U(-1/sqrt(in), 1/sqrt(in)) for weight and bias,
+    from the generator that ``nnk.manual_seed`` seeds.  float64 by default.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float64):
+        dtype = np.dtype(dtype)
+        if dtype not in _DTYPES:
+            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        if in_features < 1 or out_features < 1:
+            raise ValueError("in_features and out_features must be >= 1")
+        bound = 1 / math.sqrt(in_features)
+        rng = _random.generator()
+        self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
+        self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
+        self._x = None
+
+    @classmethod
+    def from_weights(cls, weight, bias=None):
+        """A layer holding the given arrays (their dtype is kept)."""
+        weight = as_float(weight, "weight")
+        if weight.ndim != 2:
+            raise ValueError(f"weight must be 2-D (out_features, in_features), got {weight.shape}")
+        layer = cls.__new__(cls)
+        layer.weight = Parameter(weight.copy())
+        layer.bias = None
+        if bias is not None:
+            b = as_float(bias, "bias").astype(weight.dtype).reshape(-1)
+            if b.shape != (weight.shape[0],):
+                raise ValueError(f"bias must have shape ({weight.shape[0]},), got {b.shape}")
+            layer.bias = Parameter(b.copy())
+        layer._x = None
+        return layer
+
+    @property
+    def in_features(self):
+        return self.weight.data.shape[1]
+
+    @property
+    def out_features(self):
+        return self.weight.data.shape[0]
+
+    def forward(self, x):
+        x = as_float(x).astype(self.weight.data.dtype, copy=False)
+        self._x = x
+        return linear(x, self.weight.data, None if self.bias is None else self.bias.data)
+
+    def backward(self, g):
+        x = self._needs("_x")
+        g = as_float(g).astype(x.dtype, copy=False)
+        g2 = g.reshape(-1, self.out_features)
+        x2 = x.reshape(-1, self.in_features)
+        w = self.weight
+        gemm(g2, x2, w.grad, beta=1.0, trans_a=True, out=w.grad)   # dW += g^T x
+        if self.bias is not None:                                   # db += 1^T g
+            ones = np.ones((1, g2.shape[0]), g2.dtype)
+            gemm(ones, g2, self.bias.grad.reshape(1, -1), beta=1.0, out=self.bias.grad.reshape(1, -1))
+        return gemm(g2, w.data).reshape(x.shape)                    # dx = g W
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}, dtype={self.weight.data.dtype}")
+
+
+class Sequential(Module):
+    def __init__(self, *layers):
+        for layer in layers:
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential takes Modules, got {type(layer).__name__}")
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def backward(self, g):
+        for layer in reversed(self.layers):
+            g = layer.backward(g)
+        return g
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __repr__(self):
+        inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential(\n{inner}\n)"
+
+    def _repr_html_(self):
+        rows = "".join(
+            f"<tr><td>{i}</td><td>{type(m).__name__}</td><td><code>{html.escape(m.extra_repr())}</code></td>"
+            f"<td style='text-align:right'>{m.num_parameters():,}</td></tr>"
+            for i, m in enumerate(self.layers))
+        return ("<table><thead><tr><th>#</th><th>layer</th><th>shape</th><th>parameters</th></tr>"
+                f"</thead><tbody>{rows}</tbody><tfoot><tr><td colspan=3>total</td>"
+                f"<td style='text-align:right'>{self.num_parameters():,}</td></tr></tfoot></table>")
+
+
+# ---- losses ------------------------------------------------------------------
+
+class _Loss(Module):
+    _fn = _grad = None
+    _names = ("input", "target")
+
+    def __init__(self, reduction="mean"):
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        self.reduction, self._saved = reduction, None
+
+    def forward(self, input, target):
+        self._saved = (input, target)
+        value = type(self)._fn(input, target, self.reduction)
+        return value if self.reduction == "none" else float(value)
+
+    def backward(self, grad=None):
+        """dL/d(input); ``grad`` scales it (an array of them for reduction='none')."""
+        input, target = self._needs("_saved")
+        g = type(self)._grad(input, target, self.reduction)
+        if grad is not None:
+            g = g * np.asarray(grad, g.dtype)
+        return g
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"
+
+
+def _loss(name, fn, grad, doc):
+    return type(name, (_Loss,), {"_fn": staticmethod(fn), "_grad": staticmethod(grad), "__doc__": doc})
+
+
+MSELoss = _loss("MSELoss", mse_loss, mse_loss_grad, "Mean squared error, mean over all elements.")
+MAELoss = _loss("MAELoss", mae_loss, mae_loss_grad, "Mean absolute error.")
+L1Loss = MAELoss
+BCELoss = _loss("BCELoss", bce_loss, bce_loss_grad, "Binary cross-entropy on probabilities.")
+BCEWithLogitsLoss = _loss("BCEWithLogitsLoss", bce_with_logits, bce_with_logits_grad,
+                          "Binary cross-entropy on logits (stable).")
+CrossEntropyLoss = _loss("CrossEntropyLoss", cross_entropy, cross_entropy_grad,
+                         "Cross-entropy from logits; class indices or probability targets.")

@@ -1,0 +1,105 @@
+"""Optimisers and learning-rate schedules, PyTorch-shaped: ``step()`` updates every
+parameter in place with one C kernel call (sgd_step / adam_step) per parameter."""
+import math
+
+import numpy as np
+
+from . import _C
+
+
+class Optimizer:
+    def __init__(self, params, lr):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("optimizer got an empty parameter list")
+        if not lr >= 0:
+            raise ValueError(f"learning rate must be >= 0, got {lr}")
+        self.lr = float(lr)
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad[...] = 0
+
+
+class SGD(Optimizer):
+    """p -= lr * v with v = momentum * v + (g + weight_decay * p); Nesterov optional."""
+
+    def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(params, lr)
+        if momentum < 0 or weight_decay < 0:
+            raise ValueError("momentum and weight_decay must be >= 0")
+        if nesterov and momentum <= 0:
+            raise ValueError("Nesterov momentum needs momentum > 0")
+        self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
+        self._velocity = [np.zeros_like(p.data) for p in self.params] if momentum else None
+
+    def step(self):
+        for i, p in enumerate(self.params):
+            v = self._velocity[i] if self._velocity is not None else None
+            _C.sgd_step(p.data, p.grad, v, self.lr, self.momentum, self.weight_decay, self.nesterov)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with bias correction, as torch.optim.Adam (L2 weight decay)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr)
+        b1, b2 = betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"betas must lie in [0, 1), got {betas}")
+        self.betas, self.eps, self.weight_decay = (float(b1), float(b2)), float(eps), float(weight_decay)
+        self._m = [np.zeros_like(p.data) for p in self.params]
+        self._v = [np.zeros_like(p.data) for p in self.params]
+        self.t = 0
+
+    def step(self):
+        self.t += 1
+        b1, b2 = self.betas
+        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
+        for p, m, v in zip(self.params, self._m, self._v):
+            _C.adam_step(p.data, p.grad, m, v, self.lr, b1, b2, self.eps, c1, c2, self.weight_decay)
+
+
+class _Schedule:
+    def __init__(self, optimizer):
+        self.optimizer, self.base_lr, self.epoch = optimizer, optimizer.lr, 0
+
+    def step(self):
+        self.epoch += 1
+        self.optimizer.lr = self.lr_at(self.epoch)
+
+    def get_last_lr(self):
+        return self.optimizer.lr
+
+
+class StepLR(_Schedule):
+    """lr = base * gamma ** (epoch // step_size)."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        super().__init__(optimizer)
+        self.step_size, self.gamma = int(step_size), float(gamma)
+
+    def lr_at(self, epoch):
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class ExponentialLR(_Schedule):
+    """lr = base * gamma ** epoch."""
+
+    def __init__(self, optimizer, gamma):
+        super().__init__(optimizer)
+        self.gamma = float(gamma)
+
+    def lr_at(self, epoch):
+        return self.base_lr * self.gamma**epoch
+
+
+class CosineAnnealingLR(_Schedule):
+    """lr = eta_min + (base - eta_min) (1 + cos(pi epoch / T_max)) / 2."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0):
+        super().__init__(optimizer)
+        self.T_max, self.eta_min = int(T_max), float(eta_min)
+
+    def lr_at(self, epoch):
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2

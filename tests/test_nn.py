@@ -1,0 +1,228 @@
+"""Layers, losses, optimisers, schedules, the training loop, gradcheck and lstsq."""
+import math
+
+import numpy as np
+import pytest
+
+import nnk
+from nnk import nn, optim
+
+X5 = np.array([[0.5, 1.0], [1.5, 0.5], [0.0, 1.0], [1.0, 1.5], [1.0, 0.0]])
+Y5 = np.array([[1.5], [2.0], [1.0], [2.5], [1.0]])
+ACTIVATIONS = [nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Identity, lambda: nn.LeakyReLU(0.1),
+               nn.GELU, lambda: nn.GELU("tanh")]
+
+
+def mlp(act, dtype=np.float64, seed=0):
+    nnk.manual_seed(seed)
+    return nn.Sequential(nn.Linear(2, 3, dtype=dtype), act(), nn.Linear(3, 4, dtype=dtype), act(),
+                         nn.Linear(4, 1, dtype=dtype))
+
+
+def test_linear_forward_by_hand():
+    layer = nn.Linear.from_weights([[1.0, -2.0], [3.0, 1.0]], [0.0, -2.0])
+    np.testing.assert_array_equal(layer(np.array([2.0, -1.0])), [4.0, 3.0])  # sheet ex. 1.1
+    np.testing.assert_array_equal(layer(np.array([[2.0, -1.0], [0.0, 0.0]])), [[4, 3], [0, -2]])
+
+
+def test_linear_backward_by_hand():
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    layer = nn.Linear.from_weights(W, [0.5, -0.5])
+    x = np.array([[1.0, 2.0], [3.0, -1.0]])
+    g = np.array([[1.0, 0.0], [2.0, 1.0]])
+    layer(x)
+    dx = layer.backward(g)
+    np.testing.assert_array_equal(dx, g @ W)
+    np.testing.assert_array_equal(layer.weight.grad, g.T @ x)
+    np.testing.assert_array_equal(layer.bias.grad, g.sum(axis=0))
+    layer(x)
+    layer.backward(g)  # gradients accumulate, as in PyTorch
+    np.testing.assert_array_equal(layer.weight.grad, 2 * g.T @ x)
+    layer.zero_grad()
+    assert not layer.weight.grad.any() and not layer.bias.grad.any()
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_gradcheck_mlp_every_activation(act):
+    x = X5 + 0.01  # keep ReLU kinks away from the finite differences
+    assert nnk.gradcheck(mlp(act), x)
+
+
+def test_gradcheck_catches_a_wrong_gradient():
+    class Wrong(nn.Tanh):
+        def backward(self, g):
+            return super().backward(g) * 1.01
+
+    with pytest.raises(AssertionError, match="analytic"):
+        nnk.gradcheck(nn.Sequential(nn.Linear(2, 2), Wrong()), X5)
+
+
+def test_softmax_layer_gradcheck():
+    nnk.manual_seed(3)
+    assert nnk.gradcheck(nn.Sequential(nn.Linear(2, 4), nn.Softmax()), X5)
+
+
+def test_backward_before_forward_raises():
+    with pytest.raises(RuntimeError, match="before forward"):
+        nn.Linear(2, 2).backward(np.ones((1, 2)))
+    with pytest.raises(RuntimeError, match="before forward"):
+        nn.ReLU().backward(np.ones(2))
+    with pytest.raises(RuntimeError, match="before forward"):
+        nn.MSELoss().backward()
+
+
+def test_parameters_order_and_state_dict():
+    net = mlp(nn.ReLU)
+    names = [n for n, _ in net.named_parameters()]
+    assert names == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias",
+                     "layers.4.weight", "layers.4.bias"]
+    state = net.state_dict()
+    other = mlp(nn.ReLU, seed=99)
+    other.load_state_dict(state)
+    np.testing.assert_array_equal(other(X5), net(X5))
+    with pytest.raises(KeyError):
+        other.load_state_dict({"nope": 1})
+
+
+def test_seed_reproducible_and_dtype():
+    a, b = mlp(nn.Tanh, seed=5), mlp(nn.Tanh, seed=5)
+    np.testing.assert_array_equal(a(X5), b(X5))
+    f32 = mlp(nn.Tanh, dtype=np.float32)
+    assert f32(X5).dtype == np.float32
+    assert mlp(nn.Tanh)(X5).dtype == np.float64
+    assert nn.Linear.from_weights(np.ones((2, 2), np.float32)).weight.data.dtype == np.float32
+
+
+# ---- losses against their formulas ------------------------------------------------
+
+def test_losses_against_formulas():
+    y = np.array([0.2, 0.9, 0.5, 0.01])
+    t = np.array([0.0, 1.0, 1.0, 0.0])
+    assert nnk.mse_loss(y, t) == pytest.approx(np.mean((y - t) ** 2), rel=1e-15)
+    assert nnk.mae_loss(y, t) == pytest.approx(np.mean(np.abs(y - t)), rel=1e-15)
+    bce = -np.mean(t * np.log(y) + (1 - t) * np.log(1 - y))
+    assert nnk.bce_loss(y, t) == pytest.approx(bce, rel=1e-14)
+    z = np.array([-3.0, 0.0, 2.0, 40.0])
+    ref = np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z))))
+    assert nnk.bce_with_logits(z, t) == pytest.approx(ref, rel=1e-14)
+    assert nnk.mse_loss(y, t, reduction="sum") == pytest.approx(np.sum((y - t) ** 2), rel=1e-15)
+    np.testing.assert_allclose(nnk.mse_loss(y, t, reduction="none"), (y - t) ** 2, rtol=1e-15)
+
+
+def test_loss_stability():
+    with np.errstate(all="raise"):
+        assert nnk.bce_loss([0.0, 1.0], [1.0, 0.0]) == 100.0  # logs clamped at -100
+        v = nnk.bce_with_logits([1000.0, -1000.0], [0.0, 1.0])
+        assert v == 1000.0
+        assert nnk.cross_entropy(np.array([[1000.0, 0.0]]), np.array([1])) == 1000.0
+
+
+def test_cross_entropy_forms():
+    logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]])
+    labels = np.array([0, 1])
+    ref = np.mean([math.log(sum(math.exp(v) for v in row)) - row[c] for row, c in zip(logits, labels)])
+    assert nnk.cross_entropy(logits, labels) == pytest.approx(ref, rel=1e-14)
+    onehot = np.eye(3)[labels]
+    assert nnk.cross_entropy(logits, onehot) == pytest.approx(ref, rel=1e-14)
+    with pytest.raises(ValueError, match="labels"):
+        nnk.cross_entropy(logits, np.array([0, 3]))
+    with pytest.raises(ValueError, match="labels"):
+        nnk.cross_entropy(logits, np.array([-1, 0]))
+
+
+@pytest.mark.parametrize("loss_cls,target", [
+    (nn.MSELoss, Y5), (nn.MAELoss, Y5 + 0.3), (nn.BCEWithLogitsLoss, (Y5 > 1.5) * 1.0),
+])
+def test_loss_gradients_by_gradcheck(loss_cls, target):
+    loss = loss_cls()
+    y = Y5 * 0.9 + 0.05
+
+    def value_and_grad(y):
+        v = loss(y, target)
+        return v, [loss.backward()]
+
+    assert nnk.gradcheck(value_and_grad, y)
+
+
+def test_bce_and_ce_gradients_by_gradcheck():
+    p = np.array([0.2, 0.7, 0.4])
+    t = np.array([0.0, 1.0, 1.0])
+    bce = nn.BCELoss()
+    assert nnk.gradcheck(lambda p: (bce(p, t), [bce.backward()]), p)
+    ce = nn.CrossEntropyLoss()
+    logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]])
+    assert nnk.gradcheck(lambda z: (ce(z, np.array([2, 0])), [ce.backward()]), logits)
+    soft = np.array([[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]])
+    assert nnk.gradcheck(lambda z: (ce(z, soft), [ce.backward()]), logits)
+
+
+# ---- optimisers and schedules ----------------------------------------------------
+
+def test_sgd_momentum_by_hand():
+    p = nn.Parameter(np.array([1.0, -2.0]))
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad[...] = [1.0, 2.0]
+    opt.step()  # v = g, p -= 0.1 g
+    np.testing.assert_allclose(p.data, [0.9, -2.2], rtol=1e-15)
+    opt.step()  # v = 0.9 g + g = 1.9 g
+    np.testing.assert_allclose(p.data, [0.9 - 0.19, -2.2 - 0.38], rtol=1e-15)
+
+
+def test_adam_first_step_by_hand():
+    p = nn.Parameter(np.array([1.0, -2.0, 3.0]))
+    opt = optim.Adam([p], lr=0.01)
+    p.grad[...] = [0.5, -4.0, 1e-3]
+    opt.step()  # bias-corrected m = g, v = g^2: step = lr g / (|g| + eps)
+    g = np.array([0.5, -4.0, 1e-3])
+    np.testing.assert_allclose(p.data, [1.0, -2.0, 3.0] - 0.01 * g / (np.abs(g) + 1e-8), rtol=1e-12)
+
+
+def test_schedules_closed_forms():
+    p = nn.Parameter(np.zeros(1))
+    o = optim.SGD([p], lr=1.0)
+    s = optim.StepLR(o, step_size=2, gamma=0.5)
+    lrs = []
+    for _ in range(5):
+        s.step()
+        lrs.append(o.lr)
+    assert lrs == [1.0, 0.5, 0.5, 0.25, 0.25]
+    o.lr = 1.0
+    e = optim.ExponentialLR(o, gamma=0.9)
+    e.step(), e.step()
+    assert o.lr == pytest.approx(0.81)
+    o.lr = 1.0
+    c = optim.CosineAnnealingLR(o, T_max=4, eta_min=0.1)
+    for _ in range(2):
+        c.step()
+    assert o.lr == pytest.approx(0.1 + 0.9 * 0.5)
+
+
+def test_train_decreases_loss_and_is_reproducible():
+    def run():
+        net = mlp(nn.Tanh, seed=1)
+        nnk.manual_seed(2)
+        return nnk.train(net, nn.MSELoss(), optim.SGD(net.parameters(), lr=0.05, momentum=0.9),
+                         X5, Y5, epochs=60, batch_size=2, progress=False)
+
+    h1, h2 = run(), run()
+    assert h1.loss == h2.loss
+    assert h1.loss[-1] < 0.1 * h1.loss[0]
+    full = nnk.train(mlp(nn.Tanh), nn.MSELoss(), optim.Adam(mlp(nn.Tanh).parameters()), X5, Y5,
+                     epochs=3, progress=False)
+    assert len(full) == 3
+
+
+def test_lstsq():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 4))
+    Y = rng.standard_normal((50, 2))
+    np.testing.assert_allclose(nnk.lstsq(X, Y), np.linalg.lstsq(X, Y, rcond=None)[0], rtol=1e-10)
+    np.testing.assert_allclose(nnk.lstsq(X5, Y5[:, 0]), [1.0, 1.0], rtol=1e-12)  # notes, case 1
+    with pytest.raises(ValueError, match="singular"):
+        nnk.lstsq(np.c_[X, X[:, :1]], Y)
+
+
+def test_repr_html():
+    net = mlp(nn.ReLU)
+    assert "parameters" in net._repr_html_() and "Linear" in net._repr_html_()
+    assert "in_features=2" in repr(net)
