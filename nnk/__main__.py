@@ -16,12 +16,30 @@ def _info(args):
     return 0
 
 
+def _sheets(args):
+    from . import set_isa, sheets
+
+    if args.isa:
+        set_isa(args.isa)
+    if args.check:
+        found = sheets.check()
+        print(sheets.format_disagreements(found, args.format))
+        return 1 if found else 0
+    print(sheets.answer_key(args.format))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m nnk", description="nnk command line")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="the CPU, its features, the chosen ISA, SLEEF, threads")
+    sh = sub.add_parser("sheets", help="the course exercises: answer key, or --check the documents")
+    sh.add_argument("--check", action="store_true",
+                    help="list every printed value that disagrees with nnk's (exit status 1 if any)")
+    sh.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    sh.add_argument("--isa", help="compute on this ISA (scalar, avx2, neon)")
     args = parser.parse_args(argv)
-    return {"info": _info}[args.command](args)
+    return {"info": _info, "sheets": _sheets}[args.command](args)
 
 
 if __name__ == "__main__":
