@@ -11,7 +11,7 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 EXT_SRC := $(shell find csrc -name '*.c' -o -name '*.h' -o -name '*.txt') setup.py
 EXT_STAMP := build/.ext-built
 
-.PHONY: all demo test test-py test-c test-neon bench clean deps-sys
+.PHONY: all demo test test-py test-c test-neon test-asan bench clean deps-sys
 
 all: $(EXT_STAMP)
 
@@ -80,5 +80,42 @@ test-neon:
 	qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu \
 	  build/ctest-aarch64 --single-thread
 
+# AddressSanitizer + UndefinedBehaviorSanitizer: the C driver, then the extension (a
+# separate build in build-asan/) under the pytest suite with the runtimes preloaded into
+# Python (run from inside build-asan, so that its instrumented nnk is the one imported).
+# Any report fails the run.  Leak checking is off for the Python process
+# (the interpreter keeps objects until exit); the C driver runs with it on.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
+SAN_ENV := ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 NNK_SANITIZED=1 \
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)"
+ASAN_LIB = $(wildcard build-asan/lib*)
+
+test-asan: $(EXT_STAMP)
+	@mkdir -p build
+	csrc/tests/build.sh cc $(ARCH) build/ctest-asan csrc/tests/driver.c $(SAN_FLAGS)
+	ASAN_OPTIONS=detect_leaks=1 ./build/ctest-asan
+	CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(VPY) setup.py -q build --build-base build-asan 2>&1 \
+	  | grep -Ev "UserWarning|FutureWarning|warnings.warn" || true
+	@for isa in $$($(VPY) -c 'import nnk; print(*nnk.cpu_info()["available"])'); do \
+	  echo "== pytest under ASan+UBSan, NNK_ISA=$$isa"; \
+	  (cd $$(ls -d build-asan/lib*) && $(SAN_ENV) NNK_ISA=$$isa \
+	    $(CURDIR)/$(VPY) -m pytest -q -p no:cacheprovider --rootdir=$(CURDIR) -c $(CURDIR)/pyproject.toml \
+	    --ignore=$(CURDIR)/tests/test_torch_agreement.py --ignore=$(CURDIR)/tests/test_bench.py \
+	    $(CURDIR)/tests) || exit 1; \
+	done
+
+# C-level GEMM GFLOP/s per ISA (1 and all threads), then the Python-level tables; the
+# whole run is kept in bench/RESULTS.md, from which the README's table is taken.
+build/gemm_bench: $(EXT_SRC) bench/gemm_bench.c | deps-sys
+	@mkdir -p build
+	csrc/tests/build.sh cc $(ARCH) $@ bench/gemm_bench.c
+
+bench: $(EXT_STAMP) $(VENV)/.torch build/gemm_bench
+	{ PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --json build/bench.json --plot bench/bench.png; \
+	  echo; echo "## C-level GEMM (no Python), one thread"; echo; ./build/gemm_bench 1; \
+	  echo; echo "## C-level GEMM, all cores"; echo; ./build/gemm_bench $$(nproc) 256 1024 2048; \
+	} | tee bench/RESULTS.md
+
 clean:
-	rm -rf build nnk/_C*.so *.egg-info
+	rm -rf build build-asan nnk/_C*.so *.egg-info

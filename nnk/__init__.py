@@ -18,6 +18,12 @@ from .softmax import log_softmax, logsumexp, softmax
 from ._random import manual_seed
 from .training import History, gradcheck, train
 from . import nn, optim  # noqa: E402  (modules of their own: nnk.nn, nnk.optim)
+from . import seq as _seq
+from .seq import sample
+
+# the sequence layers live in nnk.nn with the others
+nn.Embedding, nn.RNN, nn.SelfAttention = _seq.Embedding, _seq.RNN, _seq.SelfAttention
+nn.Flatten, nn.FixedWindowLM = _seq.Flatten, _seq.FixedWindowLM
 
 __version__ = "0.1.0"
 
@@ -28,5 +34,5 @@ __all__ = [
     "relu_grad", "leaky_relu_grad", "tanh_grad", "sigmoid_grad", "gelu_grad",
     "softmax", "log_softmax", "logsumexp",
     "mse_loss", "mae_loss", "bce_loss", "bce_with_logits", "cross_entropy",
-    "lstsq", "gradcheck", "train", "History", "manual_seed", "nn", "optim",
+    "lstsq", "gradcheck", "train", "History", "manual_seed", "nn", "optim", "sample",
 ]

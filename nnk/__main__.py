@@ -38,7 +38,15 @@ def main(argv=None):
                     help="list every printed value that disagrees with nnk's (exit status 1 if any)")
     sh.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     sh.add_argument("--isa", help="compute on this ISA (scalar, avx2, neon)")
+    bn = sub.add_parser("bench", help="scalar vs SIMD vs NumPy / PyTorch, Markdown tables")
+    bn.add_argument("--quick", action="store_true", help="small sizes: seconds, not minutes")
+    bn.add_argument("--json", metavar="FILE", help="save the raw results")
+    bn.add_argument("--plot", metavar="FILE", help="draw GFLOP/s and speed-ups (matplotlib)")
+    bn.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        from . import bench
+        return bench.main(args)
     return {"info": _info, "sheets": _sheets}[args.command](args)
 
 

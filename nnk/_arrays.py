@@ -65,3 +65,10 @@ def kernel_target(out, shape, dtype):
     if out is not None and out.flags.c_contiguous:
         return out
     return np.empty(shape, dtype)
+
+
+def as_real(x, name):
+    """A keyword that must be a real number: TypeError for anything else (str, complex...)."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
+    return float(x)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import _C
-from ._arrays import as_float, as_floats, check_out, contiguous, deliver, kernel_target
+from ._arrays import as_float, as_floats, as_real, check_out, contiguous, deliver, kernel_target
 
 _UNARY = {name: i for i, name in enumerate(_C.UNARY_OPS)}
 _GRAD = {name: i for i, name in enumerate(_C.GRAD_OPS)}
@@ -78,7 +78,7 @@ def identity(x, *, out=None):
 def leaky_relu(x, negative_slope=0.01, *, out=None):
     """x for x >= 0, negative_slope * x below."""
     x = as_float(x)
-    slope = float(negative_slope)
+    slope = as_real(negative_slope, "negative_slope")
     if out is not None:
         check_out(out, x.shape, x.dtype)
     y = kernel_target(out, x.shape, x.dtype)
@@ -119,5 +119,5 @@ def leaky_relu_grad(x, grad, negative_slope=0.01, *, out=None):
     if out is not None:
         check_out(out, x.shape, dtype)
     dx = kernel_target(out, x.shape, dtype)
-    _C.leaky_relu_grad(contiguous(x), contiguous(grad), dx, float(negative_slope))
+    _C.leaky_relu_grad(contiguous(x), contiguous(grad), dx, as_real(negative_slope, "negative_slope"))
     return deliver(dx, out)

@@ -6,7 +6,7 @@ the kernel writes C in place, so ``out=`` costs nothing when it is a plain array
 import numpy as np
 
 from . import _C
-from ._arrays import as_floats, check_out, deliver
+from ._arrays import as_floats, as_real, check_out, deliver
 
 
 def _gemm_into(a, b, c, alpha, beta, trans_a, trans_b):
@@ -43,7 +43,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out
         raise ValueError(
             f"gemm: op(a) has shape {(m, k)} and op(b) has shape {(k2, n)}: inner sizes differ"
         )
-    alpha, beta = float(alpha), float(beta)
+    alpha, beta = as_real(alpha, "alpha"), as_real(beta, "beta")
     if out is not None:
         check_out(out, (m, n), dtype)
         target = out

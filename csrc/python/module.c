@@ -13,6 +13,7 @@
 
 #include "nnk.h"
 #include "nnk_kernels.h"
+#include "../rnn/rnn.h"
 
 /* Elementwise calls below this many elements keep the GIL: releasing it costs more. */
 #define RELEASE_GIL_ELEMENTS 8192
@@ -354,6 +355,153 @@ static PyObject *py_axpy(PyObject *self, PyObject *args)
   Py_RETURN_NONE;
 }
 
+/* ---- Sequence models ------------------------------------------------------ */
+
+/* An operand of exactly `count` elements of ref's dtype (or None when optional). */
+static int get_sized(PyObject *obj, buf *b, int writable, size_t count, const buf *ref,
+                     const char *what, int optional)
+{
+  b->held = 0;
+  if (optional && obj == Py_None) return 0;
+  if (buf_get(obj, b, writable, 1, what)) return -1;
+  if ((ref && same_dtype(ref, b)) || buf_count(b) != count) {
+    if (!PyErr_Occurred())
+      PyErr_Format(PyExc_ValueError, "%s holds %zu elements, expected %zu", what, buf_count(b),
+                   count);
+    buf_release(b);
+    return -1;
+  }
+  return 0;
+}
+
+static void *ptr_or_null(const buf *b) { return b->held ? b->view.buf : NULL; }
+
+static PyObject *status_result(nnk_status st)
+{
+  if (st == NNK_ENOMEM) return PyErr_NoMemory();
+  if (st != NNK_OK) {
+    PyErr_SetString(PyExc_ValueError, "kernel rejected its arguments");
+    return NULL;
+  }
+  Py_RETURN_NONE;
+}
+
+/* rnn_forward(B, T, I, H, x, wc, wh, b|None, h0|None, h): h = all hidden states. */
+static PyObject *py_rnn_forward(PyObject *self, PyObject *args)
+{
+  Py_ssize_t B, Tn, I, H;
+  PyObject *o[6];
+  buf b[6] = {{{0}}};
+  if (!PyArg_ParseTuple(args, "nnnnOOOOOO:rnn_forward", &B, &Tn, &I, &H, &o[0], &o[1], &o[2],
+                        &o[3], &o[4], &o[5]))
+    return NULL;
+  if (B < 0 || Tn < 0 || I < 1 || H < 1) {
+    PyErr_SetString(PyExc_ValueError, "rnn: sizes must be B, T >= 0 and I, H >= 1");
+    return NULL;
+  }
+  size_t bt = (size_t)B * (size_t)Tn;
+  if (get_sized(o[0], &b[0], 0, bt * (size_t)I, NULL, "x", 0) ||
+      get_sized(o[1], &b[1], 0, (size_t)H * I, &b[0], "weight_ih", 0) ||
+      get_sized(o[2], &b[2], 0, (size_t)H * H, &b[0], "weight_hh", 0) ||
+      get_sized(o[3], &b[3], 0, (size_t)H, &b[0], "bias", 1) ||
+      get_sized(o[4], &b[4], 0, (size_t)B * H, &b[0], "h0", 1) ||
+      get_sized(o[5], &b[5], 1, bt * (size_t)H, &b[0], "out", 0)) {
+    release_all(b, 6);
+    return NULL;
+  }
+  nnk_status st;
+  PyThreadState *ts = release_gil_if(bt * (size_t)H >= RELEASE_GIL_ELEMENTS);
+  if (b[0].dt == DT_F32)
+    st = nnk_f32_rnn_tanh_forward(B, Tn, I, H, b[0].view.buf, b[1].view.buf, b[2].view.buf,
+                                  ptr_or_null(&b[3]), ptr_or_null(&b[4]), b[5].view.buf);
+  else
+    st = nnk_f64_rnn_tanh_forward(B, Tn, I, H, b[0].view.buf, b[1].view.buf, b[2].view.buf,
+                                  ptr_or_null(&b[3]), ptr_or_null(&b[4]), b[5].view.buf);
+  reacquire_gil(ts);
+  release_all(b, 6);
+  return status_result(st);
+}
+
+/* rnn_backward(B, T, I, H, x, wc, wh, h0|None, h, dh, dx, dwc, dwh, db|None, dh0|None) */
+static PyObject *py_rnn_backward(PyObject *self, PyObject *args)
+{
+  Py_ssize_t B, Tn, I, H;
+  PyObject *o[11];
+  buf b[11] = {{{0}}};
+  if (!PyArg_ParseTuple(args, "nnnnOOOOOOOOOOO:rnn_backward", &B, &Tn, &I, &H, &o[0], &o[1],
+                        &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10]))
+    return NULL;
+  if (B < 0 || Tn < 0 || I < 1 || H < 1) {
+    PyErr_SetString(PyExc_ValueError, "rnn: sizes must be B, T >= 0 and I, H >= 1");
+    return NULL;
+  }
+  size_t bt = (size_t)B * (size_t)Tn;
+  if (get_sized(o[0], &b[0], 0, bt * I, NULL, "x", 0) ||
+      get_sized(o[1], &b[1], 0, (size_t)H * I, &b[0], "weight_ih", 0) ||
+      get_sized(o[2], &b[2], 0, (size_t)H * H, &b[0], "weight_hh", 0) ||
+      get_sized(o[3], &b[3], 0, (size_t)B * H, &b[0], "h0", 1) ||
+      get_sized(o[4], &b[4], 0, bt * H, &b[0], "h", 0) ||
+      get_sized(o[5], &b[5], 1, bt * H, &b[0], "grad", 0) ||
+      get_sized(o[6], &b[6], 1, bt * I, &b[0], "dx", 0) ||
+      get_sized(o[7], &b[7], 1, (size_t)H * I, &b[0], "dweight_ih", 0) ||
+      get_sized(o[8], &b[8], 1, (size_t)H * H, &b[0], "dweight_hh", 0) ||
+      get_sized(o[9], &b[9], 1, (size_t)H, &b[0], "dbias", 1) ||
+      get_sized(o[10], &b[10], 1, (size_t)B * H, &b[0], "dh0", 1)) {
+    release_all(b, 11);
+    return NULL;
+  }
+  nnk_status st;
+  PyThreadState *ts = release_gil_if(bt * (size_t)H >= RELEASE_GIL_ELEMENTS);
+  if (b[0].dt == DT_F32)
+    st = nnk_f32_rnn_tanh_backward(B, Tn, I, H, b[0].view.buf, b[1].view.buf, b[2].view.buf,
+                                   ptr_or_null(&b[3]), b[4].view.buf, b[5].view.buf,
+                                   b[6].view.buf, b[7].view.buf, b[8].view.buf,
+                                   ptr_or_null(&b[9]), ptr_or_null(&b[10]));
+  else
+    st = nnk_f64_rnn_tanh_backward(B, Tn, I, H, b[0].view.buf, b[1].view.buf, b[2].view.buf,
+                                   ptr_or_null(&b[3]), b[4].view.buf, b[5].view.buf,
+                                   b[6].view.buf, b[7].view.buf, b[8].view.buf,
+                                   ptr_or_null(&b[9]), ptr_or_null(&b[10]));
+  reacquire_gil(ts);
+  release_all(b, 11);
+  return status_result(st);
+}
+
+/* embedding_backward(ids (int64), dy (n, dim), dw (rows, dim)): dw[ids[i]] += dy[i] */
+static PyObject *py_embedding_backward(PyObject *self, PyObject *args)
+{
+  PyObject *io, *go, *wo;
+  buf ids = {0}, g = {0}, w = {0};
+  if (!PyArg_ParseTuple(args, "OOO:embedding_backward", &io, &go, &wo)) return NULL;
+  if (PyObject_GetBuffer(io, &ids.view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) return NULL;
+  ids.held = 1;
+  const char *f = ids.view.format ? ids.view.format : "B";
+  if (*f == '<' || *f == '=' || *f == '@') f++;
+  if (ids.view.itemsize != 8 || (f[0] != 'q' && f[0] != 'l') || f[1]) {
+    PyErr_SetString(PyExc_TypeError, "embedding ids must be int64");
+    goto fail;
+  }
+  size_t n = (size_t)(ids.view.len / 8);
+  if (buf_get(wo, &w, 1, 1, "weight grad") || w.view.ndim != 2) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "weight grad must be 2-D");
+    goto fail;
+  }
+  size_t rows = (size_t)w.view.shape[0], dim = (size_t)w.view.shape[1];
+  if (get_sized(go, &g, 0, n * dim, &w, "grad", 0)) goto fail;
+  nnk_status st = w.dt == DT_F32
+                      ? nnk_f32_embedding_backward(n, dim, rows, ids.view.buf, g.view.buf, w.view.buf)
+                      : nnk_f64_embedding_backward(n, dim, rows, ids.view.buf, g.view.buf, w.view.buf);
+  buf_release(&ids), buf_release(&g), buf_release(&w);
+  if (st != NNK_OK) {
+    PyErr_SetString(PyExc_IndexError, "embedding id out of range");
+    return NULL;
+  }
+  Py_RETURN_NONE;
+fail:
+  buf_release(&ids), buf_release(&g), buf_release(&w);
+  return NULL;
+}
+
 /* ---- Softmax family over rows -------------------------------------------- */
 
 enum { ROWS_SOFTMAX = 0, ROWS_LOG_SOFTMAX = 1, ROWS_LOGSUMEXP = 2 };
@@ -572,6 +720,12 @@ static PyMethodDef methods[] = {
   {"adam_step", py_adam_step, METH_VARARGS,
    "adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay), in place."},
   {"axpy", py_axpy, METH_VARARGS, "axpy(a, x, y): y += a x."},
+  {"rnn_forward", py_rnn_forward, METH_VARARGS,
+   "rnn_forward(B, T, I, H, x, w_ih, w_hh, b, h0, out): tanh RNN, all hidden states."},
+  {"rnn_backward", py_rnn_backward, METH_VARARGS,
+   "rnn_backward(B, T, I, H, x, w_ih, w_hh, h0, h, grad, dx, dw_ih, dw_hh, db, dh0): BPTT."},
+  {"embedding_backward", py_embedding_backward, METH_VARARGS,
+   "embedding_backward(ids, grad, weight_grad): weight_grad[ids[i]] += grad[i]."},
   {"rows", py_rows, METH_VARARGS,
    "rows(kind, x, out, n): softmax (0), log_softmax (1) or logsumexp (2) over rows of n."},
   {"gemm", (PyCFunction)(void (*)(void))py_gemm, METH_FASTCALL,

@@ -1,0 +1,320 @@
+"""``python -m nnk bench``: nnk's kernels on every ISA beside NumPy and PyTorch.
+
+Best of N after a warm-up, one thread each by default (nnk, OpenBLAS through
+threadpoolctl when installed, torch.set_num_threads), ratios beside absolute figures,
+the machine named at the top.  ``--json FILE`` keeps the raw results, ``--plot FILE``
+draws them.  The C-level harness (bench/*.c, ``make bench``) measures without Python.
+"""
+import json
+import os
+import platform
+import time
+import timeit
+
+import numpy as np
+
+from . import _dispatch, nn, optim
+from .elementwise import exp, gelu, relu, sigmoid, tanh
+from .linalg import matmul
+from .softmax import softmax
+
+
+def _best(fn, min_time=0.05, repeat=5):
+    """Best seconds per call: timeit's autorange, then the best of `repeat` runs."""
+    fn()
+    timer = timeit.Timer(fn)
+    number = 1
+    while True:
+        t = timer.timeit(number)
+        if t >= min_time or number >= 1 << 20:
+            break
+        number *= 2 if t == 0 else max(2, int(min_time / t) + 1)
+    return min(timer.repeat(repeat=repeat, number=number)) / number
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+class _Limits:
+    """One thread for every library (or all cores) for the duration."""
+
+    def __init__(self, threads):
+        self.threads = threads
+
+    def __enter__(self):
+        self.saved = _dispatch.get_num_threads()
+        _dispatch.set_num_threads(self.threads)
+        self.pool = None
+        try:
+            from threadpoolctl import threadpool_limits
+            self.pool = threadpool_limits(self.threads)
+        except ImportError:
+            pass
+        torch = _torch()
+        if torch is not None:
+            self.torch_saved = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+        return self
+
+    def __exit__(self, *exc):
+        _dispatch.set_num_threads(self.saved)
+        if self.pool is not None:
+            self.pool.unregister()
+        torch = _torch()
+        if torch is not None:
+            torch.set_num_threads(self.torch_saved)
+
+
+def _per_isa(fn):
+    out = {}
+    for isa in _dispatch.cpu_info()["available"]:
+        with _dispatch.use_isa(isa):
+            out[isa] = fn()
+    return out
+
+
+def bench_gemm(sizes, dtypes=("float32", "float64")):
+    torch = _torch()
+    rows = []
+    for dt in dtypes:
+        for n in sizes:
+            a = np.random.default_rng(0).standard_normal((n, n)).astype(dt)
+            b = np.random.default_rng(1).standard_normal((n, n)).astype(dt)
+            c = np.empty((n, n), dt)
+            flops = 2.0 * n**3
+            row = {"dtype": dt, "n": n}
+            for isa, t in _per_isa(lambda: _best(lambda: matmul(a, b, out=c)) if n <= 512 or
+                                   _dispatch.get_isa() != "scalar" else float("nan")).items():
+                row[isa] = flops / t / 1e9
+            row["numpy"] = flops / _best(lambda: np.matmul(a, b, out=c)) / 1e9
+            if torch is not None:
+                ta, tb, tc = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(c)
+                row["torch"] = flops / _best(lambda: torch.matmul(ta, tb, out=tc)) / 1e9
+            rows.append(row)
+    return rows
+
+
+def bench_elementwise(n):
+    torch = _torch()
+    x = np.random.default_rng(2).uniform(-5, 5, n).astype(np.float32)
+    out = np.empty_like(x)
+    tx, tout = (torch.from_numpy(x), torch.from_numpy(out)) if torch is not None else (None, None)
+    cases = {
+        "exp": (lambda: exp(x, out=out), lambda: np.exp(x, out=out),
+                torch and (lambda: torch.exp(tx, out=tout))),
+        "tanh": (lambda: tanh(x, out=out), lambda: np.tanh(x, out=out),
+                 torch and (lambda: torch.tanh(tx, out=tout))),
+        "sigmoid": (lambda: sigmoid(x, out=out), lambda: np.divide(1, 1 + np.exp(-x), out=out),
+                    torch and (lambda: torch.sigmoid(tx, out=tout))),
+        "gelu": (lambda: gelu(x, out=out), None,
+                 torch and (lambda: torch.nn.functional.gelu(tx))),
+        "relu": (lambda: relu(x, out=out), lambda: np.maximum(x, 0, out=out),
+                 torch and (lambda: torch.relu(tx))),
+    }
+    rows = []
+    for name, (ours, numpy_fn, torch_fn) in cases.items():
+        row = {"kernel": name, "n": n}
+        for isa, t in _per_isa(lambda: _best(ours)).items():
+            row[isa] = t / n * 1e9  # ns per element
+        if numpy_fn is not None:
+            row["numpy"] = _best(numpy_fn) / n * 1e9
+        if torch_fn:
+            row["torch"] = _best(torch_fn) / n * 1e9
+        rows.append(row)
+    return rows
+
+
+def bench_softmax(shape):
+    torch = _torch()
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+
+    def numpy_softmax():
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    row = {"kernel": "softmax", "shape": list(shape)}
+    for isa, t in _per_isa(lambda: _best(lambda: softmax(x))).items():
+        row[isa] = t * 1e6  # microseconds
+    row["numpy"] = _best(numpy_softmax) * 1e6
+    if torch is not None:
+        tx = torch.from_numpy(x)
+        row["torch"] = _best(lambda: torch.softmax(tx, dim=-1)) * 1e6
+    copy = np.empty_like(x)
+    row["copy"] = _best(lambda: np.copyto(copy, x)) * 1e6  # one read + one write of memory
+    return row
+
+
+def bench_overhead():
+    torch = _torch()
+    a = np.random.default_rng(4).standard_normal((4, 4))
+    v = np.random.default_rng(5).standard_normal(4)
+    rows = [{"call": "matmul 4x4", "nnk": _best(lambda: matmul(a, a)) * 1e6,
+             "numpy": _best(lambda: a @ a) * 1e6},
+            {"call": "relu 4", "nnk": _best(lambda: relu(v)) * 1e6,
+             "numpy": _best(lambda: np.maximum(v, 0)) * 1e6}]
+    if torch is not None:
+        ta, tv = torch.from_numpy(a), torch.from_numpy(v)
+        rows[0]["torch"] = _best(lambda: ta @ ta) * 1e6
+        rows[1]["torch"] = _best(lambda: torch.relu(tv)) * 1e6
+    return rows
+
+
+def _nnk_step(net, loss_fn, opt, X, Y):
+    loss_fn(net(X), Y)
+    net.zero_grad()
+    net.backward(loss_fn.backward())
+    opt.step()
+
+
+def bench_training():
+    """One SGD step: the notes' 2-3-4-1 net on 5 points (MSE); a 784-256-10 ReLU MLP,
+    batch 64, cross-entropy."""
+    torch = _torch()
+    rows = []
+    rng = np.random.default_rng(6)
+    cases = [("2-3-4-1, 5 points, MSE", [2, 3, 4, 1], rng.standard_normal((5, 2)),
+              rng.standard_normal((5, 1)), nn.Identity, nn.MSELoss),
+             ("784-256-10, batch 64, CE", [784, 256, 10], rng.standard_normal((64, 784)),
+              rng.integers(0, 10, 64), nn.ReLU, nn.CrossEntropyLoss)]
+    for name, sizes, X, Y, act, loss_cls in cases:
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(act())
+        net = nn.Sequential(*layers)
+        opt = optim.SGD(net.parameters(), lr=1e-3)
+        loss_fn = loss_cls()
+        row = {"step": name, "nnk": _best(lambda: _nnk_step(net, loss_fn, opt, X, Y)) * 1e6}
+        if torch is not None:
+            tl = []
+            for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+                tl.append(torch.nn.Linear(a, b))
+                if i < len(sizes) - 2:
+                    tl.append(torch.nn.ReLU() if act is nn.ReLU else torch.nn.Identity())
+            tnet = torch.nn.Sequential(*tl).double()
+            topt = torch.optim.SGD(tnet.parameters(), lr=1e-3)
+            tloss = torch.nn.MSELoss() if loss_cls is nn.MSELoss else torch.nn.CrossEntropyLoss()
+            tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
+
+            def torch_step():
+                topt.zero_grad()
+                tloss(tnet(tX), tY).backward()
+                topt.step()
+
+            row["torch"] = _best(torch_step) * 1e6
+        rows.append(row)
+    return rows
+
+
+def run(quick=False, threads=1):
+    info = _dispatch.cpu_info()
+    torch = _torch()
+    results = {"machine": {**info, "python": platform.python_version(), "numpy": np.__version__,
+                           "torch": getattr(torch, "__version__", None), "threads": threads,
+                           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}}
+    with _Limits(threads):
+        results["gemm"] = bench_gemm([4, 64, 256] if quick else [4, 16, 64, 256, 512, 1024, 2048])
+        results["elementwise"] = bench_elementwise(1 << 14 if quick else 1 << 20)
+        results["softmax"] = bench_softmax((64, 1000) if quick else (256, 1000))
+        if not quick:
+            results["softmax_large"] = bench_softmax((4096, 4096))
+        results["overhead"] = bench_overhead()
+        results["training"] = bench_training()
+    return results
+
+
+def _ratio(a, b):
+    return f"{a / b:.2f}x" if a and b and np.isfinite(a) and np.isfinite(b) else "-"
+
+
+def _num(v, fmt="{:.1f}"):
+    return fmt.format(v) if isinstance(v, (int, float)) and np.isfinite(v) else "-"
+
+
+def markdown(results):
+    m = results["machine"]
+    isas = list(m["available"])
+    simd = isas[-1]
+    lines = [f"# nnk benchmarks", "",
+             f"- machine: {m['cpu']} ({m['arch']}), features: {' '.join(m['features'])}",
+             f"- ISAs: {', '.join(isas)}; SLEEF {m['sleef']}; NumPy {m['numpy']}; "
+             f"PyTorch {m['torch'] or 'not installed'}; Python {m['python']}",
+             f"- threads: {m['threads']} for every library; best of 5 after a warm-up; {m['date']}", ""]
+    lines += ["## GEMM (GFLOP/s, higher is better)", "",
+              "| dtype | n | " + " | ".join(isas) + " | numpy | torch | SIMD/scalar | nnk/numpy | nnk/torch |",
+              "|---|---|" + "---|" * (len(isas) + 5)]
+    for r in results["gemm"]:
+        lines.append(f"| {r['dtype']} | {r['n']} | " + " | ".join(_num(r.get(i)) for i in isas) +
+                     f" | {_num(r.get('numpy'))} | {_num(r.get('torch'))} | {_ratio(r.get(simd), r.get('scalar'))}"
+                     f" | {_ratio(r.get(simd), r.get('numpy'))} | {_ratio(r.get(simd), r.get('torch'))} |")
+    lines += ["", f"## Elementwise, float32, n = {results['elementwise'][0]['n']:,} (ns/element, lower is better)", "",
+              "| kernel | " + " | ".join(isas) + " | numpy | torch | SIMD speed-up | vs numpy | vs torch |",
+              "|---|" + "---|" * (len(isas) + 5)]
+    for r in results["elementwise"]:
+        lines.append(f"| {r['kernel']} | " + " | ".join(_num(r.get(i), "{:.2f}") for i in isas) +
+                     f" | {_num(r.get('numpy'), '{:.2f}')} | {_num(r.get('torch'), '{:.2f}')} | "
+                     f"{_ratio(r.get('scalar'), r.get(simd))} | {_ratio(r.get('numpy'), r.get(simd))} | "
+                     f"{_ratio(r.get('torch'), r.get(simd))} |")
+    lines += ["", "## Softmax, float32 (microseconds, lower is better)", "",
+              "| shape | " + " | ".join(isas) + " | numpy | torch | copy | SIMD speed-up | nnk / copy |",
+              "|---|" + "---|" * (len(isas) + 5)]
+    for key in ("softmax", "softmax_large"):
+        if key in results:
+            r = results[key]
+            lines.append(f"| {r['shape'][0]}x{r['shape'][1]} | " + " | ".join(_num(r.get(i)) for i in isas) +
+                         f" | {_num(r.get('numpy'))} | {_num(r.get('torch'))} | {_num(r.get('copy'))} | "
+                         f"{_ratio(r.get('scalar'), r.get(simd))} | {_ratio(r.get(simd), r.get('copy'))} |")
+    lines += ["", "## Per-call overhead (microseconds)", "", "| call | nnk | numpy | torch | numpy/nnk |",
+              "|---|---|---|---|---|"]
+    for r in results["overhead"]:
+        lines.append(f"| {r['call']} | {_num(r['nnk'], '{:.2f}')} | {_num(r['numpy'], '{:.2f}')} | "
+                     f"{_num(r.get('torch'), '{:.2f}')} | {_ratio(r['numpy'], r['nnk'])} |")
+    lines += ["", "## One training step (microseconds)", "", "| network | nnk | torch | torch/nnk |",
+              "|---|---|---|---|"]
+    for r in results["training"]:
+        lines.append(f"| {r['step']} | {_num(r['nnk'])} | {_num(r.get('torch'))} | {_ratio(r.get('torch'), r['nnk'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    for dt in ("float32", "float64"):
+        rows = [r for r in results["gemm"] if r["dtype"] == dt]
+        for key in list(results["machine"]["available"]) + ["numpy", "torch"]:
+            if any(key in r for r in rows):
+                ax1.plot([r["n"] for r in rows], [r.get(key, np.nan) for r in rows], marker="o",
+                         label=f"{key} {dt}")
+    ax1.set_xscale("log", base=2)
+    ax1.set_xlabel("n (square GEMM)")
+    ax1.set_ylabel("GFLOP/s")
+    ax1.legend(fontsize=7)
+    isas = results["machine"]["available"]
+    names = [r["kernel"] for r in results["elementwise"]]
+    speed = [r["scalar"] / r[isas[-1]] for r in results["elementwise"]]
+    ax2.bar(names, speed)
+    ax2.set_ylabel(f"{isas[-1]} speed-up over scalar")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(args):
+    results = run(quick=args.quick, threads=args.threads)
+    text = markdown(results)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1, default=str)
+    if args.plot:
+        plot(results, args.plot)
+    return 0

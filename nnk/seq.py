@@ -1,0 +1,187 @@
+"""Sequence models of the course: embeddings, the tanh RNN, single-head self-attention,
+a fixed-window neural LM, and sampling from next-token probabilities."""
+import math
+
+import numpy as np
+
+from . import _C, _random
+from ._arrays import as_float
+from .linalg import gemm
+from .nn import Linear, Module, Parameter, Sequential, _DTYPES
+from .softmax import softmax
+
+
+class Embedding(Module):
+    """Integer ids of any shape -> (..., dim) vectors; backward accumulates rows (C kernel)."""
+
+    def __init__(self, num_embeddings, dim, dtype=np.float64):
+        dtype = np.dtype(dtype)
+        if dtype not in _DTYPES:
+            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        self.weight = Parameter(_random.generator().standard_normal((num_embeddings, dim)).astype(dtype))
+        self._ids = None
+
+    def forward(self, ids):
+        ids = np.asarray(ids)
+        if ids.dtype.kind not in "iu":
+            raise TypeError(f"Embedding takes integer ids, got dtype {ids.dtype}")
+        n = self.weight.data.shape[0]
+        if ids.size and (ids.min() < 0 or ids.max() >= n):
+            raise IndexError(f"Embedding ids must lie in [0, {n}), got {ids.min()}..{ids.max()}")
+        self._ids = np.ascontiguousarray(ids, dtype=np.int64)
+        return self.weight.data[self._ids]
+
+    def backward(self, g):
+        ids = self._needs("_ids")
+        dim = self.weight.data.shape[1]
+        g = np.ascontiguousarray(g, dtype=self.weight.data.dtype).reshape(-1, dim)
+        _C.embedding_backward(ids.reshape(-1), g, self.weight.grad)
+        return None  # ids have no gradient
+
+    def extra_repr(self):
+        return f"{self.weight.data.shape[0]}, {self.weight.data.shape[1]}"
+
+
+class RNN(Module):
+    """h_t = tanh(W_c c_t + W_h h_{t-1} + b), one layer, batch first.
+
+    (B, T, input) in, every hidden state (B, T, hidden) out; ``h0`` (B, hidden) optional.
+    The time loop and backpropagation through time run in C.  Parameters (state_dict):
+    ``weight_ih`` (hidden, input) = W_c, ``weight_hh`` (hidden, hidden) = W_h, ``bias``.
+    torch.nn.RNN has two biases; ours is their sum.
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float64):
+        dtype = np.dtype(dtype)
+        bound = 1 / math.sqrt(hidden_size)
+        rng = _random.generator()
+        self.weight_ih = Parameter(rng.uniform(-bound, bound, (hidden_size, input_size)).astype(dtype))
+        self.weight_hh = Parameter(rng.uniform(-bound, bound, (hidden_size, hidden_size)).astype(dtype))
+        self.bias = Parameter(rng.uniform(-bound, bound, hidden_size).astype(dtype)) if bias else None
+        self._saved = None
+
+    def forward(self, x, h0=None):
+        dt = self.weight_ih.data.dtype
+        x = np.ascontiguousarray(as_float(x), dtype=dt)
+        if x.ndim == 2:  # one sequence
+            return self.forward(x[None], None if h0 is None else np.asarray(h0)[None])[0]
+        H, I = self.weight_ih.data.shape
+        if x.ndim != 3 or x.shape[2] != I:
+            raise ValueError(f"RNN expects (B, T, {I}), got {x.shape}")
+        B, T = x.shape[:2]
+        if h0 is not None:
+            h0 = np.ascontiguousarray(as_float(h0), dtype=dt)
+            if h0.shape != (B, H):
+                raise ValueError(f"h0 must have shape {(B, H)}, got {h0.shape}")
+        h = np.empty((B, T, H), dt)
+        _C.rnn_forward(B, T, I, H, x, self.weight_ih.data, self.weight_hh.data,
+                       None if self.bias is None else self.bias.data, h0, h)
+        self._saved = (x, h0, h)
+        return h
+
+    def backward(self, g):
+        """Gradient w.r.t. the input sequence; parameter gradients accumulate.  The
+        gradient w.r.t. h0 (when h0 was given) is left in ``self.h0_grad``."""
+        x, h0, h = self._needs("_saved")
+        squeeze = np.ndim(g) == 2
+        g = np.array(g, dtype=h.dtype).reshape(h.shape)  # a copy: the kernel overwrites it
+        B, T, H = h.shape
+        I = x.shape[2]
+        dx = np.empty_like(x)
+        self.h0_grad = None if h0 is None else np.zeros_like(h0)
+        _C.rnn_backward(B, T, I, H, x, self.weight_ih.data, self.weight_hh.data, h0, h, g, dx,
+                        self.weight_ih.grad, self.weight_hh.grad,
+                        None if self.bias is None else self.bias.grad, self.h0_grad)
+        return dx[0] if squeeze else dx
+
+    def extra_repr(self):
+        H, I = self.weight_ih.data.shape
+        return f"{I}, {H}"
+
+
+class SelfAttention(Module):
+    """Single-head scaled dot-product self-attention, (B, T, dim) in and out.
+
+    Q, K, V = x Wq^T, x Wk^T, x Wv^T;  P = softmax(Q K^T / sqrt(dim)) with a causal mask
+    (position i sees j <= i, exactly: masked scores are -inf, so their weight is 0);
+    y = (P V) Wo^T.  Softmax runs through the log-sum-exp kernel; every product is a GEMM.
+    """
+
+    def __init__(self, dim, causal=True, dtype=np.float64):
+        self.q, self.k, self.v, self.o = (Linear(dim, dim, bias=False, dtype=dtype) for _ in range(4))
+        self.dim, self.causal, self._saved = dim, causal, None
+
+    def forward(self, x):
+        x = as_float(x)
+        if x.ndim == 2:
+            return self.forward(x[None])[0]
+        B, T, D = x.shape
+        if D != self.dim:
+            raise ValueError(f"SelfAttention({self.dim}) got input of shape {x.shape}")
+        Q, K, V = self.q(x), self.k(x), self.v(x)
+        S = np.empty((B, T, T), x.dtype)
+        for b in range(B):  # one GEMM per sequence of the batch
+            gemm(Q[b], K[b], alpha=1 / math.sqrt(D), trans_b=True, out=S[b])
+        if self.causal:
+            S[:, np.triu_indices(T, 1)[0], np.triu_indices(T, 1)[1]] = -np.inf
+        P = softmax(S, axis=-1)
+        O = np.empty_like(Q)
+        for b in range(B):
+            gemm(P[b], V[b], out=O[b])
+        self._saved = (Q, K, V, P)
+        return self.o(O)
+
+    def backward(self, g):
+        Q, K, V, P = self._needs("_saved")
+        squeeze = np.ndim(g) == 2
+        g = as_float(g).reshape(Q.shape)
+        dO = self.o.backward(g)
+        B, T, D = Q.shape
+        dQ, dK, dV = np.empty_like(Q), np.empty_like(K), np.empty_like(V)
+        for b in range(B):
+            dP = gemm(dO[b], V[b], trans_b=True)
+            gemm(P[b], dO[b], trans_a=True, out=dV[b])
+            dS = P[b] * (dP - np.sum(dP * P[b], axis=-1, keepdims=True))  # softmax backward
+            gemm(dS, K[b], alpha=1 / math.sqrt(D), out=dQ[b])
+            gemm(dS, Q[b], alpha=1 / math.sqrt(D), trans_a=True, out=dK[b])
+        dx = self.q.backward(dQ) + self.k.backward(dK) + self.v.backward(dV)
+        return dx[0] if squeeze else dx
+
+    def extra_repr(self):
+        return f"dim={self.dim}, causal={self.causal}"
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1*d2*...): concatenates a window's embeddings."""
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, g):
+        return np.asarray(g).reshape(self._needs("_shape"))
+
+
+class FixedWindowLM(Sequential):
+    """The fixed-window neural LM of the lecture: the embeddings of the previous `window`
+    tokens, concatenated -> Linear -> tanh -> Linear -> logits over the vocabulary."""
+
+    def __init__(self, vocab, window, dim=16, hidden=64, dtype=np.float64):
+        from .nn import Tanh
+
+        super().__init__(Embedding(vocab, dim, dtype), Flatten(), Linear(window * dim, hidden, dtype=dtype),
+                         Tanh(), Linear(hidden, vocab, dtype=dtype))
+        self.window = window
+
+
+def sample(logits, temperature=1.0, rng=None):
+    """A token id drawn from softmax(logits / temperature); temperature 0 is greedy."""
+    logits = as_float(logits)
+    if temperature < 0:
+        raise ValueError("temperature must be >= 0")
+    if temperature == 0:
+        return int(np.argmax(logits))
+    p = softmax(logits / temperature)
+    rng = rng or _random.generator()
+    return int(rng.choice(p.size, p=p / p.sum()))

@@ -1,0 +1,27 @@
+"""The benchmark harness itself runs and reports what it should (no timing assertions)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import nnk
+
+# The harness times every ISA itself: run it once, in the suite's pass for the best ISA.
+pytestmark = pytest.mark.skipif(nnk.get_isa() != nnk.cpu_info()["best"],
+                                reason="the bench harness covers all ISAs in one run")
+
+
+def test_bench_quick_runs_and_reports(tmp_path):
+    out = tmp_path / "bench.json"
+    r = subprocess.run([sys.executable, "-m", "nnk", "bench", "--quick", "--json", str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    for heading in ("## GEMM", "## Elementwise", "## Softmax", "## Per-call overhead",
+                    "## One training step"):
+        assert heading in r.stdout
+    data = json.loads(out.read_text())
+    assert data["machine"]["isa"] and data["machine"]["threads"] == 1
+    assert all(row["scalar"] > 0 for row in data["gemm"] if row["n"] <= 256)
+    assert {row["kernel"] for row in data["elementwise"]} >= {"exp", "tanh", "sigmoid", "relu"}

@@ -1,0 +1,179 @@
+"""Embedding, RNN (BPTT), self-attention, the fixed-window LM and next-token training."""
+import math
+
+import numpy as np
+import pytest
+
+import nnk
+from nnk import nn, optim
+from nnk.textdata import load_corpus, windows
+
+RNG = np.random.default_rng(9)
+
+
+def test_embedding_forward_backward():
+    nnk.manual_seed(0)
+    emb = nn.Embedding(5, 3)
+    ids = np.array([[1, 4], [1, 0]])
+    out = emb(ids)
+    np.testing.assert_array_equal(out, emb.weight.data[ids])
+    g = RNG.standard_normal((2, 2, 3))
+    emb.zero_grad()
+    assert emb.backward(g) is None
+    expect = np.zeros((5, 3))
+    np.add.at(expect, ids.reshape(-1), g.reshape(-1, 3))   # independent reference
+    np.testing.assert_allclose(emb.weight.grad, expect, rtol=1e-15)
+    with pytest.raises(IndexError):
+        emb(np.array([5]))
+    with pytest.raises(TypeError):
+        emb(np.array([0.5]))
+
+
+def test_embedding_gradcheck():
+    nnk.manual_seed(1)
+    emb = nn.Embedding(4, 3)
+    ids = np.array([0, 2, 2, 3])
+    R = RNG.standard_normal((4, 3))
+
+    def f(w):
+        emb.weight.data[...] = w
+        emb.zero_grad()
+        v = float(np.sum(emb(ids) * R))
+        emb.backward(R)
+        return v, [emb.weight.grad.copy()]
+
+    assert nnk.gradcheck(f, emb.weight.data.copy())
+
+
+def test_rnn_gradcheck_with_h0():
+    nnk.manual_seed(2)
+    rnn = nn.RNN(3, 4)
+    x = RNG.standard_normal((2, 5, 3))
+    assert nnk.gradcheck(rnn, x)
+    h0 = RNG.standard_normal((2, 4))
+    R = RNG.standard_normal((2, 5, 4))
+
+    def f(h0_):
+        v = float(np.sum(rnn(x, h0_) * R))
+        rnn.zero_grad()
+        rnn.backward(R)
+        return v, [rnn.h0_grad]
+
+    assert nnk.gradcheck(f, h0)
+
+
+def test_rnn_recurrence_by_hand():
+    rnn = nn.RNN(2, 2)
+    Wc, Wh, b = RNG.standard_normal((2, 2)), RNG.standard_normal((2, 2)), RNG.standard_normal(2)
+    rnn.weight_ih.data[...], rnn.weight_hh.data[...], rnn.bias.data[...] = Wc, Wh, b
+    x = RNG.standard_normal((1, 4, 2))
+    h = np.zeros(2)
+    expect = []
+    for t in range(4):
+        h = np.tanh(Wh @ h + Wc @ x[0, t] + b)
+        expect.append(h)
+    np.testing.assert_allclose(rnn(x)[0], expect, rtol=1e-13, atol=1e-15)
+
+
+def test_rnn_equals_torch():
+    torch = pytest.importorskip("torch")
+    nnk.manual_seed(3)
+    rnn = nn.RNN(3, 5)
+    t_rnn = torch.nn.RNN(3, 5, batch_first=True).double()
+    with torch.no_grad():
+        t_rnn.weight_ih_l0.copy_(torch.from_numpy(rnn.weight_ih.data))
+        t_rnn.weight_hh_l0.copy_(torch.from_numpy(rnn.weight_hh.data))
+        t_rnn.bias_ih_l0.copy_(torch.from_numpy(rnn.bias.data))
+        t_rnn.bias_hh_l0.zero_()
+    x = RNG.standard_normal((4, 7, 3))
+    h0 = RNG.standard_normal((4, 5))
+    g = RNG.standard_normal((4, 7, 5))
+    y = rnn(x, h0)
+    rnn.zero_grad()
+    dx = rnn.backward(g)
+    xt = torch.from_numpy(x).requires_grad_()
+    h0t = torch.from_numpy(h0[None].copy()).requires_grad_()
+    yt, _ = t_rnn(xt, h0t)
+    (yt * torch.from_numpy(g)).sum().backward()
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(rnn.h0_grad, h0t.grad.numpy()[0], rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(rnn.weight_ih.grad, t_rnn.weight_ih_l0.grad.numpy(), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(rnn.weight_hh.grad, t_rnn.weight_hh_l0.grad.numpy(), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(rnn.bias.grad, t_rnn.bias_ih_l0.grad.numpy(), rtol=1e-11, atol=1e-13)
+    assert list(rnn.state_dict()) == ["weight_ih", "weight_hh", "bias"]
+
+
+def test_rnn_float32():
+    nnk.manual_seed(4)
+    rnn = nn.RNN(3, 4, dtype=np.float32)
+    x = RNG.standard_normal((2, 6, 3)).astype(np.float32)
+    y = rnn(x)
+    assert y.dtype == np.float32
+    ref = nn.RNN(3, 4)
+    ref.load_state_dict({k: v.astype(np.float64) for k, v in rnn.state_dict().items()})
+    np.testing.assert_allclose(y, ref(x.astype(np.float64)), rtol=1e-5, atol=1e-6)
+
+
+def test_attention_gradcheck_and_causality():
+    nnk.manual_seed(5)
+    att = nn.SelfAttention(4, causal=True)
+    x = RNG.standard_normal((2, 5, 4))
+    assert nnk.gradcheck(att, x)
+    y = att(x)
+    x2 = x.copy()
+    x2[:, 3:] += RNG.standard_normal((2, 2, 4)) * 10  # change the later positions
+    y2 = att(x2)
+    np.testing.assert_array_equal(y[:, :3], y2[:, :3])   # earlier outputs exactly unchanged
+    assert not np.allclose(y[:, 3:], y2[:, 3:])
+    full = nn.SelfAttention(4, causal=False)
+    assert nnk.gradcheck(full, x)
+
+
+def test_attention_by_hand():
+    att = nn.SelfAttention(2, causal=True)
+    for lin in (att.q, att.k, att.v, att.o):
+        lin.weight.data[...] = np.eye(2)
+    x = np.array([[1.0, 0.0], [0.0, 1.0]])
+    y = att(x)
+    # row 0 sees itself only; row 1: scores (x1.x0, x1.x1)/sqrt2 = (0, 1/sqrt2)
+    w = np.exp([0.0, 1 / math.sqrt(2)])
+    w /= w.sum()
+    np.testing.assert_allclose(y, [[1.0, 0.0], w], rtol=1e-14)
+
+
+def test_fixed_window_lm_gradcheck():
+    nnk.manual_seed(6)
+    lm = nn.FixedWindowLM(vocab=7, window=3, dim=4, hidden=5)
+    ids = np.array([[1, 2, 3], [0, 6, 5]])
+    logits = lm(ids)
+    assert logits.shape == (2, 7)
+    loss = nn.CrossEntropyLoss()
+
+    def f(w):
+        lm[0].weight.data[...] = w
+        v = loss(lm(ids), np.array([4, 1]))
+        lm.zero_grad()
+        lm.backward(loss.backward())
+        return v, [lm[0].weight.grad.copy()]
+
+    assert nnk.gradcheck(f, lm[0].weight.data.copy())
+
+
+def test_next_token_training_beats_uniform_and_samples():
+    text, vocab = load_corpus()
+    ids = vocab.encode(text)
+    X, Y = windows(ids, 4)
+    nnk.manual_seed(7)
+    lm = nn.FixedWindowLM(len(vocab), window=4, dim=12, hidden=64)
+    h = nnk.train(lm, nn.CrossEntropyLoss(), optim.Adam(lm.parameters(), lr=0.01), X, Y,
+                  epochs=12, batch_size=64, progress=False)
+    uniform = math.log(len(vocab))
+    assert h.loss[0] > 0.8 * uniform
+    assert h.loss[-1] < 0.6 * uniform  # well below the uniform baseline ln V
+    context = list(vocab.encode("The "))
+    for _ in range(20):
+        context.append(nnk.sample(lm(np.array([context[-4:]]))[0], temperature=0.8))
+    assert len(vocab.decode(context)) == 24
+    greedy = nnk.sample(lm(np.array([vocab.encode("the ")]))[0], temperature=0)
+    assert 0 <= greedy < len(vocab)
