@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 
-CORPUS = Path(__file__).resolve().parent.parent / "examples" / "data" / "corpus.txt"
+CORPUS = Path(__file__).resolve().parent / "data" / "corpus.txt"  # shipped as package data
 
 
 class CharVocab:
