@@ -167,7 +167,7 @@ def bench_overhead():
 def _nnk_step(net, loss_fn, opt, X, Y):
     loss_fn(net(X), Y)
     net.zero_grad()
-    net.backward(loss_fn.backward())
+    net.backward(loss_fn.backward(), input_grad=False)  # like torch: X needs no gradient
     opt.step()
 
 

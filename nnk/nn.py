@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import _random
+from . import _C, _random
 from ._arrays import as_float
 from .elementwise import (gelu, gelu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad,
                           sigmoid, sigmoid_grad, tanh, tanh_grad)
@@ -222,21 +222,39 @@ class Linear(Module):
         return self.weight.data.shape[0]
 
     def forward(self, x):
-        x = as_float(x).astype(self.weight.data.dtype, copy=False)
+        w = self.weight.data
+        x = as_float(x).astype(w.dtype, copy=False)
+        if x.ndim == 0 or x.shape[-1] != w.shape[1]:
+            return linear(x, w)  # raises the shape error
         self._x = x
-        return linear(x, self.weight.data, None if self.bias is None else self.bias.data)
+        # The public linear() re-validates what this layer already knows; a training step
+        # is dominated by such per-call costs on small nets, so go to the kernel directly.
+        x2 = x.reshape(-1, w.shape[1])
+        y = np.empty((x2.shape[0], w.shape[0]), w.dtype)
+        if self.bias is not None:
+            y[...] = self.bias.data
+        _C.gemm(x2, w, y, 1.0, 0.0 if self.bias is None else 1.0, False, True)
+        return y.reshape(x.shape[:-1] + (w.shape[0],))
 
-    def backward(self, g):
+    def backward(self, g, input_grad=True):
+        """dL/dx (None when ``input_grad`` is False: the data needs none, and it costs a
+        third of the layer's backward work); dW and db accumulate."""
         x = self._needs("_x")
         g = as_float(g).astype(x.dtype, copy=False)
-        g2 = g.reshape(-1, self.out_features)
-        x2 = x.reshape(-1, self.in_features)
         w = self.weight
-        gemm(g2, x2, w.grad, beta=1.0, trans_a=True, out=w.grad)   # dW += g^T x
+        g2 = g.reshape(-1, w.data.shape[0])
+        x2 = x.reshape(-1, w.data.shape[1])
+        if g2.shape[0] != x2.shape[0]:
+            raise ValueError(f"Linear.backward: grad has shape {g.shape} for output of {x.shape[:-1] + (w.data.shape[0],)}")
+        _C.gemm(g2, x2, w.grad, 1.0, 1.0, True, False)              # dW += g^T x
         if self.bias is not None:                                   # db += 1^T g
             ones = np.ones((1, g2.shape[0]), g2.dtype)
-            gemm(ones, g2, self.bias.grad.reshape(1, -1), beta=1.0, out=self.bias.grad.reshape(1, -1))
-        return gemm(g2, w.data).reshape(x.shape)                    # dx = g W
+            _C.gemm(ones, g2, self.bias.grad.reshape(1, -1), 1.0, 1.0, False, False)
+        if not input_grad:
+            return None
+        dx = np.empty(x2.shape, x.dtype)
+        _C.gemm(g2, w.data, dx, 1.0, 0.0, False, False)             # dx = g W
+        return dx.reshape(x.shape)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -255,8 +273,13 @@ class Sequential(Module):
             x = layer(x)
         return x
 
-    def backward(self, g):
-        for layer in reversed(self.layers):
+    def backward(self, g, input_grad=True):
+        """dL/d(input) through every layer; with ``input_grad=False`` the first layer may
+        skip it (a Linear or Sequential does), as when the input is data."""
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            if i == 0 and not input_grad and isinstance(layer, (Linear, Sequential)):
+                return layer.backward(g, input_grad=False)
             g = layer.backward(g)
         return g
 

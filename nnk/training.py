@@ -45,6 +45,15 @@ def _progress(epochs, enabled):
     return bar, bar
 
 
+def _backward_params_only(net, grad):
+    """Backward for the parameters' sake: the data itself needs no gradient."""
+    from .nn import Linear, Sequential
+
+    if isinstance(net, (Linear, Sequential)):
+        return net.backward(grad, input_grad=False)
+    return net.backward(grad)
+
+
 def train(net, loss_fn, optimizer, X, Y, epochs, batch_size=None, shuffle=True, progress=True):
     """Fit ``net`` to (X, Y): full-batch gradient descent when batch_size is None,
     otherwise mini-batches (reshuffled each epoch when ``shuffle``; the order comes from
@@ -68,7 +77,7 @@ def train(net, loss_fn, optimizer, X, Y, epochs, batch_size=None, shuffle=True, 
         for xb, yb in batches:
             loss = loss_fn(net(xb), yb)
             net.zero_grad()
-            net.backward(loss_fn.backward())
+            _backward_params_only(net, loss_fn.backward())
             optimizer.step()
             total += loss * xb.shape[0]
         history.loss.append(total / n)

@@ -226,3 +226,14 @@ def test_repr_html():
     net = mlp(nn.ReLU)
     assert "parameters" in net._repr_html_() and "Linear" in net._repr_html_()
     assert "in_features=2" in repr(net)
+
+
+def test_input_grad_false_skips_only_the_input_gradient():
+    net, ref = mlp(nn.Tanh, seed=8), mlp(nn.Tanh, seed=8)
+    for m in (net, ref):
+        m(X5)
+        m.zero_grad()
+    assert net.backward(np.ones((5, 1)), input_grad=False) is None
+    assert ref.backward(np.ones((5, 1))).shape == X5.shape
+    for p, q in zip(net.parameters(), ref.parameters()):
+        np.testing.assert_array_equal(p.grad, q.grad)

@@ -26,12 +26,20 @@ static void FN(pack_a)(size_t mc, size_t kc, size_t mr, const T *a, ptrdiff_t rs
 {
   for (size_t i0 = 0; i0 < mc; i0 += mr) {
     size_t mb = mc - i0 < mr ? mc - i0 : mr;
-    for (size_t i = 0; i < mb; i++) {
-      const T *src = FN(at)(a, i0 + i, rs_a, 0, cs_a);
-      for (size_t p = 0; p < kc; p++) ap[p * mr + i] = src[(ptrdiff_t)p * cs_a];
+    if (rs_a == 1 && mb == mr) {
+      /* op(A) is a transposed view: its columns are contiguous, so read them whole. */
+      for (size_t p = 0; p < kc; p++) {
+        const T *src = FN(at)(a, i0, rs_a, p, cs_a);
+        for (size_t i = 0; i < mr; i++) ap[p * mr + i] = src[i];
+      }
+    } else {
+      for (size_t i = 0; i < mb; i++) { /* rows of A are contiguous (cs_a == 1) or neither */
+        const T *src = FN(at)(a, i0 + i, rs_a, 0, cs_a);
+        for (size_t p = 0; p < kc; p++) ap[p * mr + i] = src[(ptrdiff_t)p * cs_a];
+      }
+      for (size_t i = mb; i < mr; i++)
+        for (size_t p = 0; p < kc; p++) ap[p * mr + i] = 0;
     }
-    for (size_t i = mb; i < mr; i++)
-      for (size_t p = 0; p < kc; p++) ap[p * mr + i] = 0;
     ap += mr * kc;
   }
 }
@@ -50,6 +58,17 @@ static void FN(pack_b_panel)(size_t kc, size_t nb, size_t nr, const T *b, ptrdif
         bp[j] = v0, bp[j + 1] = v1, bp[j + 2] = v2, bp[j + 3] = v3;
       }
     }
+    return;
+  }
+  if (rs_b == 1) {
+    /* op(B) is a transposed view (x @ W^T): each of its columns is contiguous in memory,
+     * so walk down a column (p) innermost and write the panel with stride nr. */
+    for (size_t j = 0; j < nb; j++) {
+      const T *src = FN(at)(b, 0, rs_b, j, cs_b);
+      for (size_t p = 0; p < kc; p++) bp[p * nr + j] = src[p];
+    }
+    for (size_t j = nb; j < nr; j++)
+      for (size_t p = 0; p < kc; p++) bp[p * nr + j] = 0;
     return;
   }
   for (size_t p = 0; p < kc; p++) {
