@@ -11,7 +11,7 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 EXT_SRC := $(shell find csrc -name '*.c' -o -name '*.h' -o -name '*.txt') setup.py
 EXT_STAMP := build/.ext-built
 
-.PHONY: all demo test test-py test-c test-neon test-asan bench clean deps-sys
+.PHONY: all demo test test-py test-c test-neon test-asan test-asan-build test-valgrind fuzz bench clean deps-sys
 
 all: $(EXT_STAMP)
 
@@ -91,12 +91,14 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_nul
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)"
 ASAN_LIB = $(wildcard build-asan/lib*)
 
-test-asan: $(EXT_STAMP)
+test-asan-build: $(EXT_STAMP)
+	CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(VPY) setup.py -q build --build-base build-asan 2>&1 \
+	  | grep -Ev "UserWarning|FutureWarning|warnings.warn" || true
+
+test-asan: test-asan-build
 	@mkdir -p build
 	csrc/tests/build.sh cc $(ARCH) build/ctest-asan csrc/tests/driver.c $(SAN_FLAGS)
 	ASAN_OPTIONS=detect_leaks=1 ./build/ctest-asan
-	CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(VPY) setup.py -q build --build-base build-asan 2>&1 \
-	  | grep -Ev "UserWarning|FutureWarning|warnings.warn" || true
 	@for isa in $$($(VPY) -c 'import nnk; print(*nnk.cpu_info()["available"])'); do \
 	  echo "== pytest under ASan+UBSan, NNK_ISA=$$isa"; \
 	  (cd $$(ls -d build-asan/lib*) && $(SAN_ENV) NNK_ISA=$$isa \
@@ -104,6 +106,20 @@ test-asan: $(EXT_STAMP)
 	    --ignore=$(CURDIR)/tests/test_torch_agreement.py --ignore=$(CURDIR)/tests/test_bench.py \
 	    $(CURDIR)/tests) || exit 1; \
 	done
+
+# valgrind memcheck on the C driver: no invalid access, no uninitialised read, no
+# definite leak (libgomp keeps its pool's thread-local blocks: "possibly lost", not ours).
+test-valgrind: build/ctest
+	$(call apt_install,valgrind)
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./build/ctest
+
+# The binding under atheris for FUZZ_SECONDS (default 60; CI runs a short one) with the
+# sanitizer build, so a bad access is reported, not just a crash.
+FUZZ_SECONDS ?= 60
+fuzz: test-asan-build
+	lib=$$(ls -d $(CURDIR)/build-asan/lib*) && cd $$lib && $(SAN_ENV) PYTHONPATH=$$lib \
+	  $(CURDIR)/$(VPY) $(CURDIR)/tests/fuzz/fuzz_binding.py \
+	  -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1
 
 # C-level GEMM GFLOP/s per ISA (1 and all threads), then the Python-level tables; the
 # whole run is kept in bench/RESULTS.md, from which the README's table is taken.
