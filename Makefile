@@ -127,8 +127,15 @@ build/gemm_bench: $(EXT_SRC) bench/gemm_bench.c | deps-sys
 	@mkdir -p build
 	csrc/tests/build.sh cc $(ARCH) $@ bench/gemm_bench.c
 
-bench: $(EXT_STAMP) $(VENV)/.torch build/gemm_bench
+build/vmath_bench: $(EXT_SRC) bench/vmath_bench.c | deps-sys
+	@mkdir -p build
+	csrc/tests/build.sh cc $(ARCH) $@ bench/vmath_bench.c
+
+bench: $(EXT_STAMP) $(VENV)/.torch build/gemm_bench build/vmath_bench
 	{ PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --json build/bench.json --plot bench/bench.png; \
+	  echo; echo "## The same at all cores ($$(nproc) threads)"; echo; \
+	  PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --quick --threads $$(nproc) | sed -n '/^## GEMM/,/^## Elementwise/p' | sed '$$d'; \
+	  echo; echo "## C-level elementwise and the machine's limits"; echo; ./build/vmath_bench; \
 	  echo; echo "## C-level GEMM (no Python), one thread"; echo; ./build/gemm_bench 1; \
 	  echo; echo "## C-level GEMM, all cores"; echo; ./build/gemm_bench $$(nproc) 256 1024 2048; \
 	} | tee bench/RESULTS.md

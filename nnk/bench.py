@@ -212,6 +212,33 @@ def bench_training():
     return rows
 
 
+def bench_rnn(B=32, T=64, I=64, H=128):
+    """tanh RNN forward + backward through time, float32, nnk vs torch.nn.RNN."""
+    torch = _torch()
+    from .seq import RNN
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((B, T, I)).astype(np.float32)
+    g = rng.standard_normal((B, T, H)).astype(np.float32)
+    rnn = RNN(I, H, dtype=np.float32)
+
+    def ours():
+        rnn(x)
+        rnn.backward(g)
+
+    row = {"model": f"RNN B={B} T={T} I={I} H={H}, float32", "nnk": _best(ours) * 1e6}
+    if torch is not None:
+        t_rnn = torch.nn.RNN(I, H, batch_first=True)
+        tx, tg = torch.from_numpy(x).requires_grad_(), torch.from_numpy(g)
+
+        def theirs():
+            y, _ = t_rnn(tx)
+            y.backward(tg)
+
+        row["torch"] = _best(theirs) * 1e6
+    return row
+
+
 def run(quick=False, threads=1):
     info = _dispatch.cpu_info()
     torch = _torch()
@@ -226,6 +253,7 @@ def run(quick=False, threads=1):
             results["softmax_large"] = bench_softmax((4096, 4096))
         results["overhead"] = bench_overhead()
         results["training"] = bench_training()
+        results["rnn"] = bench_rnn(T=16 if quick else 64)
     return results
 
 
@@ -279,6 +307,10 @@ def markdown(results):
               "|---|---|---|---|"]
     for r in results["training"]:
         lines.append(f"| {r['step']} | {_num(r['nnk'])} | {_num(r.get('torch'))} | {_ratio(r.get('torch'), r['nnk'])} |")
+    r = results["rnn"]
+    lines += ["", "## RNN forward + backward through time (microseconds)", "",
+              "| model | nnk | torch | torch/nnk |", "|---|---|---|---|",
+              f"| {r['model']} | {_num(r['nnk'])} | {_num(r.get('torch'))} | {_ratio(r.get('torch'), r['nnk'])} |"]
     return "\n".join(lines) + "\n"
 
 

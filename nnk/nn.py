@@ -15,6 +15,7 @@ from ._arrays import as_float
 from .elementwise import (gelu, gelu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad,
                           sigmoid, sigmoid_grad, tanh, tanh_grad)
 from .linalg import gemm, linear
+from .losses import _pair
 from .losses import (bce_loss, bce_loss_grad, bce_with_logits, bce_with_logits_grad,
                      cross_entropy, cross_entropy_grad, mae_loss, mae_loss_grad, mse_loss,
                      mse_loss_grad)
@@ -213,6 +214,11 @@ class Linear(Module):
         layer._x = None
         return layer
 
+    def zero_grad(self):
+        self.weight.grad.fill(0)
+        if self.bias is not None:
+            self.bias.grad.fill(0)
+
     @property
     def in_features(self):
         return self.weight.data.shape[1]
@@ -283,6 +289,10 @@ class Sequential(Module):
             g = layer.backward(g)
         return g
 
+    def zero_grad(self):
+        for layer in self.layers:  # each layer knows its own parameters
+            layer.zero_grad()
+
     def __getitem__(self, i):
         return self.layers[i]
 
@@ -308,6 +318,7 @@ class Sequential(Module):
 class _Loss(Module):
     _fn = _grad = None
     _names = ("input", "target")
+    _pointwise = None  # the kernel's name for pointwise losses: operands converted once
 
     def __init__(self, reduction="mean"):
         if reduction not in ("mean", "sum", "none"):
@@ -315,6 +326,8 @@ class _Loss(Module):
         self.reduction, self._saved = reduction, None
 
     def forward(self, input, target):
+        if self._pointwise is not None:  # validate and convert once; backward reuses them
+            input, target = _pair(input, target, self._names)
         self._saved = (input, target)
         value = type(self)._fn(input, target, self.reduction)
         return value if self.reduction == "none" else float(value)
@@ -331,15 +344,16 @@ class _Loss(Module):
         return f"reduction={self.reduction!r}"
 
 
-def _loss(name, fn, grad, doc):
-    return type(name, (_Loss,), {"_fn": staticmethod(fn), "_grad": staticmethod(grad), "__doc__": doc})
+def _loss(name, fn, grad, doc, pointwise=None):
+    return type(name, (_Loss,), {"_fn": staticmethod(fn), "_grad": staticmethod(grad), "__doc__": doc,
+                                 "_pointwise": pointwise})
 
 
-MSELoss = _loss("MSELoss", mse_loss, mse_loss_grad, "Mean squared error, mean over all elements.")
-MAELoss = _loss("MAELoss", mae_loss, mae_loss_grad, "Mean absolute error.")
+MSELoss = _loss("MSELoss", mse_loss, mse_loss_grad, "Mean squared error, mean over all elements.", "mse")
+MAELoss = _loss("MAELoss", mae_loss, mae_loss_grad, "Mean absolute error.", "mae")
 L1Loss = MAELoss
-BCELoss = _loss("BCELoss", bce_loss, bce_loss_grad, "Binary cross-entropy on probabilities.")
+BCELoss = _loss("BCELoss", bce_loss, bce_loss_grad, "Binary cross-entropy on probabilities.", "bce")
 BCEWithLogitsLoss = _loss("BCEWithLogitsLoss", bce_with_logits, bce_with_logits_grad,
-                          "Binary cross-entropy on logits (stable).")
+                          "Binary cross-entropy on logits (stable).", "bce_logits")
 CrossEntropyLoss = _loss("CrossEntropyLoss", cross_entropy, cross_entropy_grad,
                          "Cross-entropy from logits; class indices or probability targets.")

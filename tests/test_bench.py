@@ -19,9 +19,10 @@ def test_bench_quick_runs_and_reports(tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     for heading in ("## GEMM", "## Elementwise", "## Softmax", "## Per-call overhead",
-                    "## One training step"):
+                    "## One training step", "## RNN forward"):
         assert heading in r.stdout
     data = json.loads(out.read_text())
     assert data["machine"]["isa"] and data["machine"]["threads"] == 1
     assert all(row["scalar"] > 0 for row in data["gemm"] if row["n"] <= 256)
     assert {row["kernel"] for row in data["elementwise"]} >= {"exp", "tanh", "sigmoid", "relu"}
+    assert data["rnn"]["nnk"] > 0

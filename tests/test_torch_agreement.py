@@ -85,3 +85,22 @@ def test_optimizer_trajectories_equal_torch(kind):
         o_t.step()
     for p_n, p_t in zip(ours.parameters(), theirs.parameters()):
         np.testing.assert_allclose(p_n.data, p_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_bce_on_probabilities_equals_torch():
+    ours, theirs = pair("tanh", out=1)
+    ours.layers.append(nn.Sigmoid())
+    theirs.append(torch.nn.Sigmoid())
+    target = (np.arange(X.shape[0]) % 2).astype(float).reshape(-1, 1)
+    y = ours(X)
+    lf = nn.BCELoss()
+    value = lf(y, target)
+    ours.zero_grad()
+    dx = ours.backward(lf.backward())
+    xt = torch.from_numpy(X.copy()).requires_grad_()
+    vt = torch.nn.BCELoss()(theirs(xt), torch.from_numpy(target))
+    vt.backward()
+    assert value == pytest.approx(vt.item(), rel=1e-13)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-14)
+    for p_n, p_t in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p_n.grad, p_t.grad.numpy(), rtol=1e-11, atol=1e-14)
