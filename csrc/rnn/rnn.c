@@ -1,4 +1,5 @@
 /* The tanh RNN's forward and backward-through-time loops, for both dtypes. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "nnk.h"

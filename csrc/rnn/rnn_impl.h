@@ -26,17 +26,23 @@ nnk_status FN(rnn_tanh_forward)(size_t B, size_t Tn, size_t I, size_t H, const T
   nnk_status st = GEMM(B * Tn, H, I, 1, x, (ptrdiff_t)I, 1, wc, 1, (ptrdiff_t)I, b ? 1 : 0, h,
                        (ptrdiff_t)H, 1);
   if (st != NNK_OK) return st;
-  for (size_t t = 0; t < Tn; t++) {
+  /* W_h^T once, contiguous: every step's GEMM then packs it with plain row copies
+   * instead of a strided transpose (measured: the packing is a third of a step). */
+  T *wht = malloc(H * H * sizeof(T) + 1);
+  if (!wht) return NNK_ENOMEM;
+  for (size_t i = 0; i < H; i++)
+    for (size_t j = 0; j < H; j++) wht[j * H + i] = wh[i * H + j];
+  for (size_t t = 0; t < Tn && st == NNK_OK; t++) {
     T *ht = h + t * H;
     const T *hp = t ? h + (t - 1) * H : h0;
     if (hp) { /* h_t += h_{t-1} W_h^T */
       ptrdiff_t rs_p = t ? rs_h : (ptrdiff_t)H;
-      st = GEMM(B, H, H, 1, hp, rs_p, 1, wh, 1, (ptrdiff_t)H, 1, ht, rs_h, 1);
-      if (st != NNK_OK) return st;
+      st = GEMM(B, H, H, 1, hp, rs_p, 1, wht, (ptrdiff_t)H, 1, 1, ht, rs_h, 1);
     }
-    for (size_t r = 0; r < B; r++) TANH(H, ht + r * Tn * H, ht + r * Tn * H);
+    for (size_t r = 0; r < B && st == NNK_OK; r++) TANH(H, ht + r * Tn * H, ht + r * Tn * H);
   }
-  return NNK_OK;
+  free(wht);
+  return st;
 }
 
 /* BPTT.  dh (B, T, H) is dL/dh from above and is overwritten with g (the
