@@ -149,3 +149,16 @@ def test_cpu_without_avx2_imports_and_picks_scalar():
     lines = r.stdout.splitlines()
     assert lines[-1] == "scalar scalar"
     assert lines[0].startswith("refused") and "avx2" in lines[0]
+
+
+def test_no_unsafe_or_machine_specific_flags():
+    """No fast-math (results), no -march=native (portability) anywhere in the build."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    files = [root / "setup.py", root / "Makefile", root / "pyproject.toml", root / "csrc/isa_flags.txt",
+             root / "csrc/tests/build.sh"]
+    for f in files:
+        text = f.read_text()
+        for flag in ("-ffast-math", "-Ofast", "-march=native", "-funsafe-math"):
+            assert flag not in text, f"{f.name} uses {flag}"
