@@ -6,7 +6,6 @@ the machine named at the top.  ``--json FILE`` keeps the raw results, ``--plot F
 draws them.  The C-level harness (bench/*.c, ``make bench``) measures without Python.
 """
 import json
-import os
 import platform
 import time
 import timeit
@@ -269,7 +268,7 @@ def markdown(results):
     m = results["machine"]
     isas = list(m["available"])
     simd = isas[-1]
-    lines = [f"# nnk benchmarks", "",
+    lines = ["# nnk benchmarks", "",
              f"- machine: {m['cpu']} ({m['arch']}), features: {' '.join(m['features'])}",
              f"- ISAs: {', '.join(isas)}; SLEEF {m['sleef']}; NumPy {m['numpy']}; "
              f"PyTorch {m['torch'] or 'not installed'}; Python {m['python']}",

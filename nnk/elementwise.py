@@ -1,5 +1,4 @@
 """Elementwise activations and their gradients, each one kernel call."""
-import numpy as np
 
 from . import _C
 from ._arrays import as_float, as_floats, as_real, check_out, contiguous, deliver, kernel_target

@@ -26,9 +26,8 @@ def _pair(y, t, names):
     return np.ascontiguousarray(y), np.ascontiguousarray(t)
 
 
-def _pointwise(op, y, t, reduction, names):
-    _check_reduction(reduction)
-    y, t = _pair(y, t, names)
+def _reduced(op, y, t, reduction):
+    """The loss of an already validated pair (see _pair): one kernel call."""
     if reduction == "none":
         each = np.empty_like(y)
         _C.loss(_LOSS[op], y, t, each)
@@ -39,15 +38,22 @@ def _pointwise(op, y, t, reduction, names):
     return total / y.size if y.size else float("nan")
 
 
-def _pointwise_grad(op, y, t, reduction, names, grad=None):
-    _check_reduction(reduction)
-    y, t = _pair(y, t, names)
+def _reduced_grad(op, y, t, reduction):
+    """dL/dy of an already validated pair: one kernel call."""
     scale = 1.0 / y.size if (reduction == "mean" and y.size) else 1.0
     dy = np.empty_like(y)
     _C.loss_grad(_LOSS[op], y, t, scale, dy)
-    if reduction == "none" and grad is not None:  # upstream gradient for each element
-        dy *= np.asarray(grad, dy.dtype)
     return dy
+
+
+def _pointwise(op, y, t, reduction, names):
+    _check_reduction(reduction)
+    return _reduced(op, *_pair(y, t, names), reduction)
+
+
+def _pointwise_grad(op, y, t, reduction, names):
+    _check_reduction(reduction)
+    return _reduced_grad(op, *_pair(y, t, names), reduction)
 
 
 def mse_loss(input, target, reduction="mean"):

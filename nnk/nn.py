@@ -14,11 +14,9 @@ from . import _C, _random
 from ._arrays import as_float
 from .elementwise import (gelu, gelu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad,
                           sigmoid, sigmoid_grad, tanh, tanh_grad)
-from .linalg import gemm, linear
-from .losses import _pair
-from .losses import (bce_loss, bce_loss_grad, bce_with_logits, bce_with_logits_grad,
-                     cross_entropy, cross_entropy_grad, mae_loss, mae_loss_grad, mse_loss,
-                     mse_loss_grad)
+from .linalg import linear
+from .losses import _pair, _reduced, _reduced_grad
+from .losses import cross_entropy, cross_entropy_grad
 from .softmax import softmax
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -326,16 +324,21 @@ class _Loss(Module):
         self.reduction, self._saved = reduction, None
 
     def forward(self, input, target):
-        if self._pointwise is not None:  # validate and convert once; backward reuses them
+        if self._pointwise is not None:  # validate and convert once; backward reuses the pair
             input, target = _pair(input, target, self._names)
+            value = _reduced(self._pointwise, input, target, self.reduction)
+        else:
+            value = type(self)._fn(input, target, self.reduction)
         self._saved = (input, target)
-        value = type(self)._fn(input, target, self.reduction)
         return value if self.reduction == "none" else float(value)
 
     def backward(self, grad=None):
         """dL/d(input); ``grad`` scales it (an array of them for reduction='none')."""
         input, target = self._needs("_saved")
-        g = type(self)._grad(input, target, self.reduction)
+        if self._pointwise is not None:
+            g = _reduced_grad(self._pointwise, input, target, self.reduction)
+        else:
+            g = type(self)._grad(input, target, self.reduction)
         if grad is not None:
             g = g * np.asarray(grad, g.dtype)
         return g
@@ -344,16 +347,17 @@ class _Loss(Module):
         return f"reduction={self.reduction!r}"
 
 
-def _loss(name, fn, grad, doc, pointwise=None):
-    return type(name, (_Loss,), {"_fn": staticmethod(fn), "_grad": staticmethod(grad), "__doc__": doc,
-                                 "_pointwise": pointwise})
+def _loss(name, doc, pointwise=None, fn=None, grad=None):
+    """A loss module: a pointwise kernel by name, or a functional form and its gradient."""
+    return type(name, (_Loss,), {"_fn": staticmethod(fn) if fn else None,
+                                 "_grad": staticmethod(grad) if grad else None,
+                                 "__doc__": doc, "_pointwise": pointwise})
 
 
-MSELoss = _loss("MSELoss", mse_loss, mse_loss_grad, "Mean squared error, mean over all elements.", "mse")
-MAELoss = _loss("MAELoss", mae_loss, mae_loss_grad, "Mean absolute error.", "mae")
+MSELoss = _loss("MSELoss", "Mean squared error, mean over all elements.", "mse")
+MAELoss = _loss("MAELoss", "Mean absolute error.", "mae")
 L1Loss = MAELoss
-BCELoss = _loss("BCELoss", bce_loss, bce_loss_grad, "Binary cross-entropy on probabilities.", "bce")
-BCEWithLogitsLoss = _loss("BCEWithLogitsLoss", bce_with_logits, bce_with_logits_grad,
-                          "Binary cross-entropy on logits (stable).", "bce_logits")
-CrossEntropyLoss = _loss("CrossEntropyLoss", cross_entropy, cross_entropy_grad,
-                         "Cross-entropy from logits; class indices or probability targets.")
+BCELoss = _loss("BCELoss", "Binary cross-entropy on probabilities.", "bce")
+BCEWithLogitsLoss = _loss("BCEWithLogitsLoss", "Binary cross-entropy on logits (stable).", "bce_logits")
+CrossEntropyLoss = _loss("CrossEntropyLoss", "Cross-entropy from logits; class indices or probability targets.",
+                         fn=cross_entropy, grad=cross_entropy_grad)

@@ -10,7 +10,6 @@ document's own printed inputs to that step (is the step itself done right, or is
 earlier error carried forward?).
 """
 import json
-import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 

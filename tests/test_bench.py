@@ -1,6 +1,5 @@
 """The benchmark harness itself runs and reports what it should (no timing assertions)."""
 import json
-import os
 import subprocess
 import sys
 
