@@ -123,7 +123,8 @@ class SelfAttention(Module):
         for b in range(B):  # one GEMM per sequence of the batch
             gemm(Q[b], K[b], alpha=1 / math.sqrt(D), trans_b=True, out=S[b])
         if self.causal:
-            S[:, np.triu_indices(T, 1)[0], np.triu_indices(T, 1)[1]] = -np.inf
+            later = np.triu_indices(T, 1)  # (i, j) with j > i: what position i may not see
+            S[:, later[0], later[1]] = -np.inf
         P = softmax(S, axis=-1)
         O = np.empty_like(Q)
         for b in range(B):

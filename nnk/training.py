@@ -58,7 +58,7 @@ def train(net, loss_fn, optimizer, X, Y, epochs, batch_size=None, shuffle=True, 
     """Fit ``net`` to (X, Y): full-batch gradient descent when batch_size is None,
     otherwise mini-batches (reshuffled each epoch when ``shuffle``; the order comes from
     the generator ``nnk.manual_seed`` seeds).  Returns a History of per-epoch losses."""
-    X, Y = as_float(X, "X") if np.asarray(X).dtype.kind != "i" else np.asarray(X), np.asarray(Y)
+    X, Y = np.asarray(X), np.asarray(Y)  # each layer converts its own input (ids stay ids)
     n = X.shape[0]
     if Y.shape[0] != n:
         raise ValueError(f"X has {n} samples but Y has {Y.shape[0]}")

@@ -177,3 +177,12 @@ def test_next_token_training_beats_uniform_and_samples():
     assert len(vocab.decode(context)) == 24
     greedy = nnk.sample(lm(np.array([vocab.encode("the ")]))[0], temperature=0)
     assert 0 <= greedy < len(vocab)
+
+
+def test_train_takes_unsigned_token_ids():
+    nnk.manual_seed(10)
+    lm = nn.FixedWindowLM(vocab=5, window=2, dim=3, hidden=4)
+    X = np.array([[0, 1], [1, 2], [2, 3], [3, 4]], dtype=np.uint8)
+    h = nnk.train(lm, nn.CrossEntropyLoss(), optim.SGD(lm.parameters(), lr=0.1), X, np.array([2, 3, 4, 0]),
+                  epochs=3, progress=False)
+    assert len(h) == 3
