@@ -138,6 +138,17 @@ static int get_inputs2(PyObject *const *objs, buf *b)
   return 0;
 }
 
+/* A kernel's status as a Python result: None, or MemoryError / ValueError. */
+static PyObject *status_result(nnk_status st)
+{
+  if (st == NNK_ENOMEM) return PyErr_NoMemory();
+  if (st != NNK_OK) {
+    PyErr_SetString(PyExc_ValueError, "kernel rejected its arguments");
+    return NULL;
+  }
+  Py_RETURN_NONE;
+}
+
 /* ---- Elementwise -------------------------------------------------------- */
 
 /* vunary(op, x, out): out = f_op(x) over all elements. */
@@ -376,14 +387,11 @@ static int get_sized(PyObject *obj, buf *b, int writable, size_t count, const bu
 
 static void *ptr_or_null(const buf *b) { return b->held ? b->view.buf : NULL; }
 
-static PyObject *status_result(nnk_status st)
+static int rnn_sizes_bad(Py_ssize_t B, Py_ssize_t Tn, Py_ssize_t I, Py_ssize_t H)
 {
-  if (st == NNK_ENOMEM) return PyErr_NoMemory();
-  if (st != NNK_OK) {
-    PyErr_SetString(PyExc_ValueError, "kernel rejected its arguments");
-    return NULL;
-  }
-  Py_RETURN_NONE;
+  if (B >= 0 && Tn >= 0 && I >= 1 && H >= 1) return 0;
+  PyErr_SetString(PyExc_ValueError, "rnn: sizes must be B, T >= 0 and I, H >= 1");
+  return 1;
 }
 
 /* rnn_forward(B, T, I, H, x, wc, wh, b|None, h0|None, h): h = all hidden states. */
@@ -395,10 +403,7 @@ static PyObject *py_rnn_forward(PyObject *self, PyObject *args)
   if (!PyArg_ParseTuple(args, "nnnnOOOOOO:rnn_forward", &B, &Tn, &I, &H, &o[0], &o[1], &o[2],
                         &o[3], &o[4], &o[5]))
     return NULL;
-  if (B < 0 || Tn < 0 || I < 1 || H < 1) {
-    PyErr_SetString(PyExc_ValueError, "rnn: sizes must be B, T >= 0 and I, H >= 1");
-    return NULL;
-  }
+  if (rnn_sizes_bad(B, Tn, I, H)) return NULL;
   size_t bt = (size_t)B * (size_t)Tn;
   if (get_sized(o[0], &b[0], 0, bt * (size_t)I, NULL, "x", 0) ||
       get_sized(o[1], &b[1], 0, (size_t)H * I, &b[0], "weight_ih", 0) ||
@@ -431,10 +436,7 @@ static PyObject *py_rnn_backward(PyObject *self, PyObject *args)
   if (!PyArg_ParseTuple(args, "nnnnOOOOOOOOOOO:rnn_backward", &B, &Tn, &I, &H, &o[0], &o[1],
                         &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10]))
     return NULL;
-  if (B < 0 || Tn < 0 || I < 1 || H < 1) {
-    PyErr_SetString(PyExc_ValueError, "rnn: sizes must be B, T >= 0 and I, H >= 1");
-    return NULL;
-  }
+  if (rnn_sizes_bad(B, Tn, I, H)) return NULL;
   size_t bt = (size_t)B * (size_t)Tn;
   if (get_sized(o[0], &b[0], 0, bt * I, NULL, "x", 0) ||
       get_sized(o[1], &b[1], 0, (size_t)H * I, &b[0], "weight_ih", 0) ||
@@ -610,18 +612,10 @@ static PyObject *py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     st = nnk_dgemm_strided(m, n, k, alpha, a.view.buf, rsa, csa, b.view.buf, rsb, csb, beta,
                            c.view.buf, rsc, csc);
   reacquire_gil(ts);
-  if (st == NNK_ENOMEM) {
-    PyErr_NoMemory();
-    goto fail;
-  }
-  if (st != NNK_OK) {
-    PyErr_SetString(PyExc_ValueError, "gemm rejected its arguments");
-    goto fail;
-  }
   buf_release(&a);
   buf_release(&b);
   buf_release(&c);
-  Py_RETURN_NONE;
+  return status_result(st);
 fail:
   buf_release(&a);
   buf_release(&b);
