@@ -65,8 +65,8 @@ libraries = [
 
 extension = Extension(
     "nnk._C",
-    sources=sorted(glob.glob("csrc/dispatch/*.c")) + ["csrc/gemm/gemm.c", "csrc/rnn/rnn.c",
-                                                       "csrc/python/module.c"],
+    sources=sorted(glob.glob("csrc/dispatch/*.c")) + ["csrc/gemm/gemm.c", "csrc/layers/linear.c",
+                                                       "csrc/rnn/rnn.c", "csrc/python/module.c"],
     include_dirs=INCLUDE,
     extra_compile_args=COMMON + FLAGS["base"],
     # Link arguments come after the static ISA libraries, which need SLEEF.

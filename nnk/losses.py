@@ -7,7 +7,7 @@ cross-entropy is built on the log-sum-exp kernels.
 import numpy as np
 
 from . import _C
-from ._arrays import as_float, as_floats
+from ._arrays import _NATIVE, as_float, as_floats
 from .softmax import logsumexp, softmax
 
 _LOSS = {name: i for i, name in enumerate(_C.LOSS_OPS)}
@@ -20,7 +20,9 @@ def _check_reduction(reduction):
 
 
 def _pair(y, t, names):
-    (y, t), _ = as_floats(y, t, names=names)
+    if not (type(y) is np.ndarray and type(t) is np.ndarray and y.dtype == t.dtype
+            and y.dtype in _NATIVE):  # the common case needs no conversion
+        (y, t), _ = as_floats(y, t, names=names)
     if y.shape != t.shape:
         raise ValueError(f"{names[0]} has shape {y.shape} but {names[1]} has shape {t.shape}")
     return np.ascontiguousarray(y), np.ascontiguousarray(t)

@@ -106,19 +106,30 @@ class Module:
                 f"<small>({self.num_parameters():,} parameters)</small>")
 
 
+class _ParameterFree(Module):
+    """A layer without parameters: nothing to list or zero (a step calls these often)."""
+
+    def named_parameters(self, prefix=""):
+        return iter(())
+
+    def zero_grad(self):
+        pass
+
+
 def _activation(name, fwd, grad, keep_output, extra=""):
     """A parameter-free layer y = fwd(x) with dx = grad(u, dy), u = y or x."""
 
     def forward(self, x):
-        y = fwd(self, as_float(x))
-        self._u = y if keep_output else as_float(x)
+        x = as_float(x)
+        y = fwd(self, x)
+        self._u = y if keep_output else x
         return y
 
     def backward(self, g):
         return grad(self, self._needs("_u"), g)
 
-    return type(name, (Module,), {"forward": forward, "backward": backward, "_u": None,
-                                  "__doc__": f"{name} activation{extra}."})
+    return type(name, (_ParameterFree,), {"forward": forward, "backward": backward, "_u": None,
+                                          "__doc__": f"{name} activation{extra}."})
 
 
 ReLU = _activation("ReLU", lambda s, x: relu(x), lambda s, x, g: relu_grad(x, g), False)
@@ -127,7 +138,7 @@ Tanh = _activation("Tanh", lambda s, x: tanh(x), lambda s, y, g: tanh_grad(y, g)
 Identity = _activation("Identity", lambda s, x: x, lambda s, x, g: as_float(g), False)
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_ParameterFree):
     def __init__(self, negative_slope=0.01):
         self.negative_slope, self._x = float(negative_slope), None
 
@@ -142,7 +153,7 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
-class GELU(Module):
+class GELU(_ParameterFree):
     def __init__(self, approximate="none"):
         self.approximate, self._x = approximate, None
 
@@ -157,7 +168,7 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class Softmax(Module):
+class Softmax(_ParameterFree):
     """softmax along ``dim``; backward: dx = y * (g - sum(g * y))."""
 
     def __init__(self, dim=-1):
@@ -227,38 +238,29 @@ class Linear(Module):
 
     def forward(self, x):
         w = self.weight.data
-        x = as_float(x).astype(w.dtype, copy=False)
+        if type(x) is not np.ndarray or x.dtype != w.dtype or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(as_float(x), dtype=w.dtype)
         if x.ndim == 0 or x.shape[-1] != w.shape[1]:
             return linear(x, w)  # raises the shape error
         self._x = x
-        # The public linear() re-validates what this layer already knows; a training step
-        # is dominated by such per-call costs on small nets, so go to the kernel directly.
-        x2 = x.reshape(-1, w.shape[1])
-        y = np.empty((x2.shape[0], w.shape[0]), w.dtype)
-        if self.bias is not None:
-            y[...] = self.bias.data
-        _C.gemm(x2, w, y, 1.0, 0.0 if self.bias is None else 1.0, False, True)
-        return y.reshape(x.shape[:-1] + (w.shape[0],))
+        # One kernel call: on small nets a training step is nothing but per-call costs.
+        y = np.empty(x.shape[:-1] + (w.shape[0],), w.dtype)
+        _C.linear_forward(x, w, None if self.bias is None else self.bias.data, y)
+        return y
 
     def backward(self, g, input_grad=True):
         """dL/dx (None when ``input_grad`` is False: the data needs none, and it costs a
         third of the layer's backward work); dW and db accumulate."""
         x = self._needs("_x")
-        g = as_float(g).astype(x.dtype, copy=False)
+        if type(g) is not np.ndarray or g.dtype != x.dtype or not g.flags.c_contiguous:
+            g = np.ascontiguousarray(as_float(g), dtype=x.dtype)
         w = self.weight
-        g2 = g.reshape(-1, w.data.shape[0])
-        x2 = x.reshape(-1, w.data.shape[1])
-        if g2.shape[0] != x2.shape[0]:
-            raise ValueError(f"Linear.backward: grad has shape {g.shape} for output of {x.shape[:-1] + (w.data.shape[0],)}")
-        _C.gemm(g2, x2, w.grad, 1.0, 1.0, True, False)              # dW += g^T x
-        if self.bias is not None:                                   # db += 1^T g
-            ones = np.ones((1, g2.shape[0]), g2.dtype)
-            _C.gemm(ones, g2, self.bias.grad.reshape(1, -1), 1.0, 1.0, False, False)
-        if not input_grad:
-            return None
-        dx = np.empty(x2.shape, x.dtype)
-        _C.gemm(g2, w.data, dx, 1.0, 0.0, False, False)             # dx = g W
-        return dx.reshape(x.shape)
+        if g.shape != x.shape[:-1] + (w.data.shape[0],):
+            raise ValueError(f"Linear.backward: grad has shape {g.shape} for output of "
+                             f"{x.shape[:-1] + (w.data.shape[0],)}")
+        dx = np.empty(x.shape, x.dtype) if input_grad else None
+        _C.linear_backward(x, w.data, g, w.grad, None if self.bias is None else self.bias.grad, dx)
+        return dx
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -274,7 +276,7 @@ class Sequential(Module):
 
     def forward(self, x):
         for layer in self.layers:
-            x = layer(x)
+            x = layer.forward(x)
         return x
 
     def backward(self, g, input_grad=True):

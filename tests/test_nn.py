@@ -42,6 +42,24 @@ def test_linear_backward_by_hand():
     assert not layer.weight.grad.any() and not layer.bias.grad.any()
 
 
+def test_linear_without_bias_and_batched_leading_dims():
+    rng = np.random.default_rng(3)
+    W = rng.standard_normal((4, 3)).astype(np.float32)
+    layer = nn.Linear.from_weights(W)
+    x = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    y = layer(x)
+    assert y.shape == (2, 5, 4) and y.dtype == np.float32
+    np.testing.assert_allclose(y, x @ W.T, rtol=1e-5, atol=1e-6)
+    g = rng.standard_normal((2, 5, 4)).astype(np.float32)
+    dx = layer.backward(g)
+    np.testing.assert_allclose(dx, g @ W, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer.weight.grad, g.reshape(-1, 4).T @ x.reshape(-1, 3),
+                               rtol=1e-5, atol=1e-5)
+    assert layer.backward(g, input_grad=False) is None
+    with pytest.raises(ValueError, match="grad has shape"):
+        layer.backward(g.reshape(10, 4))
+
+
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_gradcheck_mlp_every_activation(act):
     x = X5 + 0.01  # keep ReLU kinks away from the finite differences

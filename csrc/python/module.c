@@ -13,6 +13,7 @@
 
 #include "nnk.h"
 #include "nnk_kernels.h"
+#include "../layers/linear.h"
 #include "../rnn/rnn.h"
 
 /* Elementwise calls below this many elements keep the GIL: releasing it costs more. */
@@ -623,6 +624,85 @@ fail:
   return NULL;
 }
 
+/* ---- Fully connected layer ------------------------------------------------ */
+
+/* The layer's sizes from its weight (out, in) and x, which holds rows of `in` values. */
+static int linear_sizes(PyObject *xo, PyObject *wo, buf *x, buf *w, size_t *n, size_t *in,
+                        size_t *out)
+{
+  if (buf_get(wo, w, 0, 1, "weight")) return -1;
+  if (w->view.ndim != 2 || w->view.shape[0] < 1 || w->view.shape[1] < 1) {
+    PyErr_SetString(PyExc_ValueError, "weight must be 2-D (out_features, in_features), non-empty");
+    return -1;
+  }
+  *out = (size_t)w->view.shape[0], *in = (size_t)w->view.shape[1];
+  if (buf_get(xo, x, 0, 1, "x") || same_dtype(w, x)) return -1;
+  if (buf_count(x) % *in) {
+    PyErr_Format(PyExc_ValueError, "x holds %zu elements, not rows of %zu", buf_count(x), *in);
+    return -1;
+  }
+  *n = buf_count(x) / *in;
+  return 0;
+}
+
+/* linear_forward(x, w, b|None, y): y = x w^T + b. */
+static PyObject *py_linear_forward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+  if (nargs != 4) {
+    PyErr_SetString(PyExc_TypeError, "linear_forward(x, w, b, y)");
+    return NULL;
+  }
+  buf b[4] = {{{0}}}; /* w, x, bias, y */
+  size_t n, in, out;
+  if (linear_sizes(args[0], args[1], &b[1], &b[0], &n, &in, &out) ||
+      get_sized(args[2], &b[2], 0, out, &b[0], "bias", 1) ||
+      get_sized(args[3], &b[3], 1, n * out, &b[0], "out", 0)) {
+    release_all(b, 4);
+    return NULL;
+  }
+  nnk_status st;
+  PyThreadState *ts = release_gil_if((double)n * (double)in * (double)out >= RELEASE_GIL_MNK);
+  if (b[0].dt == DT_F32)
+    st = nnk_f32_linear_forward(n, in, out, b[1].view.buf, b[0].view.buf, ptr_or_null(&b[2]),
+                                b[3].view.buf);
+  else
+    st = nnk_f64_linear_forward(n, in, out, b[1].view.buf, b[0].view.buf, ptr_or_null(&b[2]),
+                                b[3].view.buf);
+  reacquire_gil(ts);
+  release_all(b, 4);
+  return status_result(st);
+}
+
+/* linear_backward(x, w, g, dw, db|None, dx|None): dw += g^T x, db += sum g, dx = g w. */
+static PyObject *py_linear_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+  if (nargs != 6) {
+    PyErr_SetString(PyExc_TypeError, "linear_backward(x, w, g, dw, db, dx)");
+    return NULL;
+  }
+  buf b[6] = {{{0}}}; /* w, x, g, dw, db, dx */
+  size_t n, in, out;
+  if (linear_sizes(args[0], args[1], &b[1], &b[0], &n, &in, &out) ||
+      get_sized(args[2], &b[2], 0, n * out, &b[0], "grad", 0) ||
+      get_sized(args[3], &b[3], 1, out * in, &b[0], "weight grad", 0) ||
+      get_sized(args[4], &b[4], 1, out, &b[0], "bias grad", 1) ||
+      get_sized(args[5], &b[5], 1, n * in, &b[0], "dx", 1)) {
+    release_all(b, 6);
+    return NULL;
+  }
+  nnk_status st;
+  PyThreadState *ts = release_gil_if((double)n * (double)in * (double)out >= RELEASE_GIL_MNK);
+  if (b[0].dt == DT_F32)
+    st = nnk_f32_linear_backward(n, in, out, b[1].view.buf, b[0].view.buf, b[2].view.buf,
+                                 b[3].view.buf, ptr_or_null(&b[4]), ptr_or_null(&b[5]));
+  else
+    st = nnk_f64_linear_backward(n, in, out, b[1].view.buf, b[0].view.buf, b[2].view.buf,
+                                 b[3].view.buf, ptr_or_null(&b[4]), ptr_or_null(&b[5]));
+  reacquire_gil(ts);
+  release_all(b, 6);
+  return status_result(st);
+}
+
 /* ---- Dispatch and machine ----------------------------------------------- */
 
 static PyObject *py_set_isa(PyObject *self, PyObject *arg)
@@ -724,6 +804,10 @@ static PyMethodDef methods[] = {
    "rows(kind, x, out, n): softmax (0), log_softmax (1) or logsumexp (2) over rows of n."},
   {"gemm", (PyCFunction)(void (*)(void))py_gemm, METH_FASTCALL,
    "gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c."},
+  {"linear_forward", (PyCFunction)(void (*)(void))py_linear_forward, METH_FASTCALL,
+   "linear_forward(x, w, b, y): y = x w^T + b (b may be None)."},
+  {"linear_backward", (PyCFunction)(void (*)(void))py_linear_backward, METH_FASTCALL,
+   "linear_backward(x, w, g, dw, db, dx): dw += g^T x, db += sum g, dx = g w (db, dx may be None)."},
   {"set_isa", py_set_isa, METH_O, "Switch the kernel table to an ISA by name."},
   {"get_isa", py_get_isa, METH_NOARGS, "The ISA of the current kernel table."},
   {"available_isas", py_available_isas, METH_NOARGS, "ISAs this build and CPU can run."},

@@ -22,6 +22,6 @@ case "$ARCH" in
   x86_64) for f in csrc/*/*_avx2.c; do compile "$f" avx2; done ;;
   aarch64) for f in csrc/*/*_neon.c; do compile "$f" neon; done ;;
 esac
-for f in csrc/dispatch/*.c csrc/gemm/gemm.c csrc/rnn/rnn.c "$MAIN"; do compile "$f" base; done
+for f in csrc/dispatch/*.c csrc/gemm/gemm.c csrc/layers/linear.c csrc/rnn/rnn.c "$MAIN"; do compile "$f" base; done
 # shellcheck disable=SC2086
 $CC $OBJS -o "$OUT" -fopenmp $EXTRA -lsleef -lm

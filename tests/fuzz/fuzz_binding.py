@@ -34,7 +34,7 @@ def scalar(fdp):
 
 def one_input(data):
     fdp = atheris.FuzzedDataProvider(data)
-    which = fdp.ConsumeIntInRange(0, 9)
+    which = fdp.ConsumeIntInRange(0, 11)
     try:
         if which == 0:
             _C.vunary(fdp.ConsumeIntInRange(-2, 9), array(fdp), array(fdp))
@@ -59,6 +59,12 @@ def one_input(data):
             dims = [fdp.ConsumeIntInRange(-1, 5) for _ in range(4)]
             _C.rnn_forward(*dims, *(array(fdp) for _ in range(3)),
                            *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)), array(fdp))
+        elif which == 9:
+            _C.linear_forward(array(fdp), array(fdp), array(fdp) if fdp.ConsumeBool() else None,
+                              array(fdp))
+        elif which == 10:
+            _C.linear_backward(*(array(fdp) for _ in range(4)),
+                               *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)))
         else:
             ids = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 6), -3, 12), dtype=np.int64)
             _C.embedding_backward(ids, array(fdp), array(fdp))

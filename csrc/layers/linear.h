@@ -1,0 +1,25 @@
+/* The fully connected layer y = x W^T + b and its backward, as single calls. */
+#ifndef NNK_LINEAR_H
+#define NNK_LINEAR_H
+
+#include <stddef.h>
+
+#include "nnk.h"
+
+/* y (n, out) = x (n, in) W^T + b; W is (out, in); b (out) may be NULL.  Row-major,
+ * contiguous.  Whatever y held is ignored. */
+nnk_status nnk_f32_linear_forward(size_t n, size_t in, size_t out, const float *x,
+                                  const float *w, const float *b, float *y);
+nnk_status nnk_f64_linear_forward(size_t n, size_t in, size_t out, const double *x,
+                                  const double *w, const double *b, double *y);
+
+/* From g = dL/dy (n, out): dw (out, in) += g^T x and db (out) += the column sums of g
+ * (db may be NULL); dx (n, in) = g W is written when dx is not NULL. */
+nnk_status nnk_f32_linear_backward(size_t n, size_t in, size_t out, const float *x,
+                                   const float *w, const float *g, float *dw, float *db,
+                                   float *dx);
+nnk_status nnk_f64_linear_backward(size_t n, size_t in, size_t out, const double *x,
+                                   const double *w, const double *g, double *dw, double *db,
+                                   double *dx);
+
+#endif
