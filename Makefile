@@ -16,9 +16,11 @@ EXT_STAMP := build/.ext-built
 all: $(EXT_STAMP)
 
 # ---- set-up ------------------------------------------------------------------
-# apt-get update runs once per machine (stamp in build/), only if a package is missing.
+# apt-get runs only if a package is missing (pkg:native counts: with the arm64 SLEEF for
+# the NEON tests installed too, a bare name is ambiguous to dpkg).
 define apt_install
-	@missing=""; for p in $(1); do dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@native=$$(dpkg --print-architecture); missing=""; for p in $(1); do \
+	  dpkg -s "$$p" >/dev/null 2>&1 || dpkg -s "$$p:$$native" >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" != 0 ] && ! command -v sudo >/dev/null; then \

@@ -11,13 +11,12 @@ from ._arrays import as_floats, as_real, check_out, deliver
 
 def _gemm_into(a, b, c, alpha, beta, trans_a, trans_b):
     """c := alpha op(a) op(b) + beta c, with c a writable 2-D array of the right dtype."""
-    # may_share_memory is a bounds check (cheap); an overlap it reports only costs a copy
-    if np.may_share_memory(c, a) or np.may_share_memory(c, b):
+    try:
+        _C.gemm(a, b, c, alpha, beta, trans_a, trans_b)
+    except _C.OverlapError:  # the binding's bounds test: c may share memory with a or b
         tmp = c.copy()
         _C.gemm(a, b, tmp, alpha, beta, trans_a, trans_b)
         c[...] = tmp
-    else:
-        _C.gemm(a, b, c, alpha, beta, trans_a, trans_b)
     return c
 
 
@@ -70,12 +69,16 @@ def matmul(a, b, *, out=None):
     """``numpy.matmul`` semantics for 1-D, 2-D and stacked (batched) operands."""
     # Fast path for the common call (two 2-D float arrays of one dtype): per-call cost
     # matters for the sheets' tiny matrices; the binding still checks everything.
-    if out is None and type(a) is _ndarray and type(b) is _ndarray:
+    if type(a) is _ndarray and type(b) is _ndarray:
         dt = a.dtype
         if dt is b.dtype and dt.char in "fd" and a.ndim == 2 == b.ndim:
-            c = _empty((a.shape[0], b.shape[1]), dt)
-            _C.gemm(a, b, c, 1.0, 0.0, False, False)  # checks the inner sizes itself
-            return c
+            if out is None:
+                c = _empty((a.shape[0], b.shape[1]), dt)
+                _C.gemm(a, b, c, 1.0, 0.0, False, False)  # checks the inner sizes itself
+                return c
+            if (type(out) is _ndarray and out.dtype is dt and out.flags.writeable
+                    and out.shape == (a.shape[0], b.shape[1]) and a.shape[1] == b.shape[0]):
+                return _gemm_into(a, b, out, 1.0, 0.0, False, False)  # copes with overlap
     (a, b), dtype = as_floats(a, b, names=("a", "b"))
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: operands must be at least 1-D (use * for scalars)")

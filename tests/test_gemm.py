@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import nnk
+from nnk import _C
 
 RNG = np.random.default_rng(7)
 SIZES = [0, 1, 2, 3, 5, 9, 6 - 1, 6, 6 + 1, 2 * 6 + 1, 16, 17, 100]
@@ -111,11 +112,31 @@ def test_out_aliasing_c_accumulates(dtype):
     np.testing.assert_allclose(c, expect, rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
-def test_out_aliasing_an_input():
-    a = RNG.standard_normal((6, 6))
+@pytest.mark.parametrize("n", [6, 64, 200])  # reference, direct and packed paths
+def test_out_aliasing_an_input(n):
+    a = RNG.standard_normal((n, n))
     expect = a @ a
     nnk.matmul(a, a, out=a)
-    np.testing.assert_allclose(a, expect, rtol=1e-12)
+    np.testing.assert_allclose(a, expect, rtol=1e-12, atol=1e-12)
+    big = RNG.standard_normal((2 * n, n))
+    top, bottom = big[:n], big[n:]  # out overlaps only b's buffer span, through a view
+    expect = top.T @ bottom
+    nnk.gemm(top, bottom.T, trans_a=True, trans_b=True, out=bottom.T)
+    np.testing.assert_allclose(bottom.T, expect, rtol=1e-12, atol=1e-12)
+
+
+def test_binding_refuses_an_output_that_overlaps_an_input():
+    a = np.ones((4, 4))
+    with pytest.raises(_C.OverlapError, match="shares memory"):
+        _C.gemm(a, a[::-1], a[:, ::-1], 1.0, 0.0, False, False)
+    w = np.ones((3, 4))
+    buf = np.zeros(20)
+    with pytest.raises(_C.OverlapError):
+        _C.linear_forward(buf[:8], w, None, buf[5:11])
+    _C.linear_forward(buf[:8], w, None, buf[8:14])  # adjacent is not overlapping
+    np.testing.assert_array_equal(buf[8:14], 0)
+    with pytest.raises(_C.OverlapError):
+        _C.linear_backward(np.ones(8), w, np.ones(6), w, None, None)
 
 
 def test_matmul_shapes_like_numpy():

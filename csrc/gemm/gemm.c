@@ -12,6 +12,11 @@
 /* Below this m*n*k the reference loops win: packing two tiny operands costs more
  * than the arithmetic (measured with bench/gemm, e.g. the sheets' 2x2 and 4x4). */
 #define NNK_GEMM_SMALL_MNK (16.0 * 16.0 * 16.0)
+/* Up to this m*n*k (and k <= KC), an ISA with a direct kernel skips packing: the
+ * operands fit in L1/L2 and packing them costs more than strided reads (bench/gemm). */
+#ifndef NNK_GEMM_DIRECT_MNK
+#define NNK_GEMM_DIRECT_MNK (160.0 * 160.0 * 160.0)
+#endif
 /* From this m*n*k on, threads pay for their start-up (about 2 ms of work on one core). */
 #define NNK_GEMM_THREADS_MNK (192.0 * 192.0 * 192.0)
 

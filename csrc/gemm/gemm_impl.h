@@ -169,6 +169,48 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
   return NNK_OK;
 }
 
+/* Small problems with unit column strides in A and B: every tile straight from the
+ * operands, nothing packed but a last partial panel of B's columns (zero-padded, so
+ * no read runs past a row).  Loop order jr, ir: a B panel stays in L1 while A streams. */
+static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t k, T alpha,
+                                  const T *a, ptrdiff_t rs_a, const T *b, ptrdiff_t rs_b,
+                                  T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  const size_t mr = cfg->mr, nr = cfg->nr;
+  T *edge = NULL;
+  if (n % nr) {
+    edge = aligned_alloc(64, FN(round_up)(k * nr * sizeof(T), 64));
+    if (!edge) return NNK_ENOMEM;
+  }
+  for (size_t jr = 0; jr < n; jr += nr) {
+    size_t nb = n - jr < nr ? n - jr : nr;
+    const T *bj = b + jr;
+    ptrdiff_t rs_bj = rs_b;
+    if (nb < nr) {
+      FN(pack_b_panel)(k, nb, nr, bj, rs_b, 1, edge);
+      bj = edge, rs_bj = (ptrdiff_t)nr;
+    }
+    for (size_t ir = 0; ir < m; ir += mr) {
+      size_t mb = m - ir < mr ? m - ir : mr;
+      const T *ai = a + (ptrdiff_t)ir * rs_a;
+      T *cij = (T *)FN(at)(c, ir, rs_c, jr, cs_c);
+      if (nb == nr && cs_c == 1) {
+        cfg->direct(mb, k, alpha, ai, rs_a, bj, rs_bj, beta, cij, rs_c);
+        continue;
+      }
+      T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
+      cfg->direct(mb, k, alpha, ai, rs_a, bj, rs_bj, 0, tile, (ptrdiff_t)nr);
+      for (size_t i = 0; i < mb; i++)
+        for (size_t j = 0; j < nb; j++) {
+          T *cp = (T *)FN(at)(cij, i, rs_c, j, cs_c);
+          *cp = beta == 0 ? tile[i * nr + j] : tile[i * nr + j] + beta * *cp;
+        }
+    }
+  }
+  free(edge);
+  return NNK_OK;
+}
+
 static void FN(scale_c)(size_t m, size_t n, T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
   for (size_t i = 0; i < m; i++)
@@ -194,6 +236,8 @@ nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *
     REF(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
     return NNK_OK;
   }
+  if (cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= NNK_GEMM_DIRECT_MNK)
+    return FN(gemm_direct)(cfg, m, n, k, alpha, a, rs_a, b, rs_b, beta, c, rs_c, cs_c);
   int nthreads = flops >= NNK_GEMM_THREADS_MNK ? nnk_get_num_threads() : 1;
   return FN(gemm_blocked)(cfg, nthreads, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c,
                           rs_c, cs_c);

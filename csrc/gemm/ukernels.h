@@ -17,16 +17,24 @@ void nnk_f32_gemm_ukernel_6x16__avx2(size_t kc, float alpha, const float *a, con
                                      float beta, float *c, ptrdiff_t rs_c);
 void nnk_f64_gemm_ukernel_6x8__avx2(size_t kc, double alpha, const double *a, const double *b,
                                     double beta, double *c, ptrdiff_t rs_c);
+void nnk_f32_gemm_direct_6x16__avx2(size_t mb, size_t kc, float alpha, const float *a,
+                                    ptrdiff_t rs_a, const float *b, ptrdiff_t rs_b,
+                                    float beta, float *c, ptrdiff_t rs_c);
+void nnk_f64_gemm_direct_6x8__avx2(size_t mb, size_t kc, double alpha, const double *a,
+                                   ptrdiff_t rs_a, const double *b, ptrdiff_t rs_b,
+                                   double beta, double *c, ptrdiff_t rs_c);
 void nnk_f32_gemm_ukernel_8x12__neon(size_t kc, float alpha, const float *a, const float *b,
                                      float beta, float *c, ptrdiff_t rs_c);
 void nnk_f64_gemm_ukernel_4x8__neon(size_t kc, double alpha, const double *a, const double *b,
                                     double beta, double *c, ptrdiff_t rs_c);
 
-/* {mr, nr, mc, kc, nc, ukernel} */
-#define NNK_F32_GEMM_CONFIG_AVX2 {6, 16, 168, 256, 4080, nnk_f32_gemm_ukernel_6x16__avx2}
-#define NNK_F64_GEMM_CONFIG_AVX2 {6, 8, 72, 256, 4080, nnk_f64_gemm_ukernel_6x8__avx2}
-#define NNK_F32_GEMM_CONFIG_NEON {8, 12, 120, 256, 4080, nnk_f32_gemm_ukernel_8x12__neon}
-#define NNK_F64_GEMM_CONFIG_NEON {4, 8, 64, 256, 4080, nnk_f64_gemm_ukernel_4x8__neon}
+/* {mr, nr, mc, kc, nc, ukernel, direct} */
+#define NNK_F32_GEMM_CONFIG_AVX2                                                   \
+  {6, 16, 168, 256, 4080, nnk_f32_gemm_ukernel_6x16__avx2, nnk_f32_gemm_direct_6x16__avx2}
+#define NNK_F64_GEMM_CONFIG_AVX2                                                   \
+  {6, 8, 72, 256, 4080, nnk_f64_gemm_ukernel_6x8__avx2, nnk_f64_gemm_direct_6x8__avx2}
+#define NNK_F32_GEMM_CONFIG_NEON {8, 12, 120, 256, 4080, nnk_f32_gemm_ukernel_8x12__neon, NULL}
+#define NNK_F64_GEMM_CONFIG_NEON {4, 8, 64, 256, 4080, nnk_f64_gemm_ukernel_4x8__neon, NULL}
 
 /* The largest tile any ISA uses: edge tiles are computed into a buffer this big. */
 #define NNK_GEMM_MAX_MR 8

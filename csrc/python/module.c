@@ -22,7 +22,8 @@
 #define RELEASE_GIL_MNK (32.0 * 32.0 * 32.0)
 
 typedef struct {
-  PyObject *isa_names; /* tuple of str, indexed by nnk_isa */
+  PyObject *isa_names;     /* tuple of str, indexed by nnk_isa */
+  PyObject *overlap_error; /* _C.OverlapError: an output shares memory with an input */
 } module_state;
 
 static module_state *get_state(PyObject *module) { return PyModule_GetState(module); }
@@ -137,6 +138,38 @@ static int get_inputs2(PyObject *const *objs, buf *b)
     return -1;
   }
   return 0;
+}
+
+/* The bytes [lo, hi) a buffer's elements span, whatever the signs of its strides. */
+static void buf_extent(const buf *b, const char **lo, const char **hi)
+{
+  const char *start = b->view.buf, *end = start + b->view.itemsize;
+  if (!b->view.strides) { /* C-contiguous: the buffer's length is its span */
+    *lo = start, *hi = start + b->view.len;
+    return;
+  }
+  for (int d = 0; d < b->view.ndim; d++) {
+    if (b->view.shape[d] == 0) {
+      *lo = *hi = start;
+      return;
+    }
+    Py_ssize_t step = b->view.strides[d] * (b->view.shape[d] - 1);
+    if (step < 0) start += step; else end += step;
+  }
+  *lo = start, *hi = end;
+}
+
+/* Raise OverlapError when output `out` may share memory with input `in` (a bounds
+ * test, as numpy.may_share_memory): kernels read inputs while they write outputs. */
+static int no_overlap(PyObject *module, const buf *out, const buf *in)
+{
+  if (!in->held) return 0;
+  const char *olo, *ohi, *ilo, *ihi;
+  buf_extent(out, &olo, &ohi);
+  buf_extent(in, &ilo, &ihi);
+  if (olo >= ihi || ilo >= ohi) return 0;
+  PyErr_SetString(get_state(module)->overlap_error, "an output shares memory with an input");
+  return -1;
 }
 
 /* A kernel's status as a Python result: None, or MemoryError / ValueError. */
@@ -592,7 +625,8 @@ static PyObject *py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs
   ptrdiff_t rsa, csa, rsb, csb, rsc, csc;
   if (buf_get(ao, &a, 0, 0, "a") || buf_get(bo, &b, 0, 0, "b") || buf_get(co, &c, 1, 0, "c") ||
       same_dtype(&a, &b) || same_dtype(&a, &c) || strides_2d(&a, "a", &rsa, &csa) ||
-      strides_2d(&b, "b", &rsb, &csb) || strides_2d(&c, "c", &rsc, &csc))
+      strides_2d(&b, "b", &rsb, &csb) || strides_2d(&c, "c", &rsc, &csc) ||
+      no_overlap(self, &c, &a) || no_overlap(self, &c, &b))
     goto fail;
   size_t m = (size_t)a.view.shape[ta ? 1 : 0], k = (size_t)a.view.shape[ta ? 0 : 1];
   size_t kb = (size_t)b.view.shape[tb ? 1 : 0], n = (size_t)b.view.shape[tb ? 0 : 1];
@@ -656,7 +690,8 @@ static PyObject *py_linear_forward(PyObject *self, PyObject *const *args, Py_ssi
   size_t n, in, out;
   if (linear_sizes(args[0], args[1], &b[1], &b[0], &n, &in, &out) ||
       get_sized(args[2], &b[2], 0, out, &b[0], "bias", 1) ||
-      get_sized(args[3], &b[3], 1, n * out, &b[0], "out", 0)) {
+      get_sized(args[3], &b[3], 1, n * out, &b[0], "out", 0) || no_overlap(self, &b[3], &b[0]) ||
+      no_overlap(self, &b[3], &b[1]) || no_overlap(self, &b[3], &b[2])) {
     release_all(b, 4);
     return NULL;
   }
@@ -673,6 +708,17 @@ static PyObject *py_linear_forward(PyObject *self, PyObject *const *args, Py_ssi
   return status_result(st);
 }
 
+/* dw, db and dx (b[3..5]) apart from the inputs w, x, g (b[0..2]) and from each other. */
+static int linear_outputs_apart(PyObject *self, const buf *b)
+{
+  for (int o = 3; o < 6; o++) {
+    if (!b[o].held) continue;
+    for (int i = 0; i < o; i++)
+      if (no_overlap(self, &b[o], &b[i])) return -1;
+  }
+  return 0;
+}
+
 /* linear_backward(x, w, g, dw, db|None, dx|None): dw += g^T x, db += sum g, dx = g w. */
 static PyObject *py_linear_backward(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -686,7 +732,7 @@ static PyObject *py_linear_backward(PyObject *self, PyObject *const *args, Py_ss
       get_sized(args[2], &b[2], 0, n * out, &b[0], "grad", 0) ||
       get_sized(args[3], &b[3], 1, out * in, &b[0], "weight grad", 0) ||
       get_sized(args[4], &b[4], 1, out, &b[0], "bias grad", 1) ||
-      get_sized(args[5], &b[5], 1, n * in, &b[0], "dx", 1)) {
+      get_sized(args[5], &b[5], 1, n * in, &b[0], "dx", 1) || linear_outputs_apart(self, b)) {
     release_all(b, 6);
     return NULL;
   }
@@ -826,6 +872,11 @@ static int module_exec(PyObject *m)
   module_state *st = get_state(m);
   st->isa_names = names_tuple(isa_names, NNK_ISA_COUNT);
   if (!st->isa_names) return -1;
+  st->overlap_error = PyErr_NewExceptionWithDoc(
+      "nnk._C.OverlapError", "An output array shares memory with an input.", PyExc_ValueError,
+      NULL);
+  if (!st->overlap_error || PyModule_AddObjectRef(m, "OverlapError", st->overlap_error) < 0)
+    return -1;
   PyObject *unary = names_tuple(unary_names, NNK_VUNARY_COUNT);
   PyObject *grad = names_tuple(grad_names, NNK_VGRAD_COUNT);
   PyObject *loss = names_tuple(loss_names, NNK_LOSS_COUNT);
@@ -842,12 +893,14 @@ static int module_exec(PyObject *m)
 static int module_traverse(PyObject *m, visitproc visit, void *arg)
 {
   Py_VISIT(get_state(m)->isa_names);
+  Py_VISIT(get_state(m)->overlap_error);
   return 0;
 }
 
 static int module_clear(PyObject *m)
 {
   Py_CLEAR(get_state(m)->isa_names);
+  Py_CLEAR(get_state(m)->overlap_error);
   return 0;
 }
 

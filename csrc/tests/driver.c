@@ -65,6 +65,17 @@ static int64_t ulps(double a, double b, int is_f32)
 #define GUARD 16
 static const uint8_t GUARD_BYTE = 0xA5;
 
+/* Under AddressSanitizer the guard is also poisoned: a kernel that *reads* past an
+ * operand's end (which the guard bytes alone cannot show) is reported at once. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 /* n elements of size esz followed by GUARD elements of guard bytes; contents NaN. */
 static void *guarded(size_t n, size_t esz)
 {
@@ -75,11 +86,13 @@ static void *guarded(size_t n, size_t esz)
     else ((double *)p)[i] = NAN;
   }
   memset(p + n * esz, GUARD_BYTE, GUARD * esz);
+  POISON(p + n * esz, GUARD * esz);
   return p;
 }
 static int guard_intact(const void *p, size_t n, size_t esz)
 {
   const uint8_t *g = (const uint8_t *)p + n * esz;
+  UNPOISON(g, GUARD * esz);
   for (size_t i = 0; i < GUARD * esz; i++)
     if (g[i] != GUARD_BYTE) return 0;
   return 1;
