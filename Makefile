@@ -140,6 +140,7 @@ bench: $(EXT_STAMP) $(VENV)/.torch build/gemm_bench build/vmath_bench
 	  echo; echo "## C-level elementwise and the machine's limits"; echo; ./build/vmath_bench; \
 	  echo; echo "## C-level GEMM (no Python), one thread"; echo; ./build/gemm_bench 1; \
 	  echo; echo "## C-level GEMM, all cores"; echo; ./build/gemm_bench $$(nproc) 256 1024 2048; \
+	  echo; echo "## C-level GEMM thread scaling"; echo; ./build/gemm_bench scaling $$(nproc) 1024 2048; \
 	} | tee bench/RESULTS.md
 
 clean:

@@ -1,6 +1,7 @@
 /*
  * C-level GEMM benchmark: GFLOP/s, best of N after a warm-up, for each ISA this CPU
  * runs, square sizes and the MLP shapes.  Usage: gemm_bench [threads] [sizes...]
+ * or gemm_bench scaling THREADS sizes... (one thread against THREADS, interleaved).
  * Prints a Markdown table.  Built by `make bench` with the extension's flags.
  */
 #include <stdio.h>
@@ -35,8 +36,39 @@ static double time_gemm(int f32, shape s, void *a, void *b, void *c, int reps)
   return best;
 }
 
+/* Thread scaling measured side by side: rounds alternate one thread and `threads`,
+ * best of each kept, so a noisy neighbour hits both alike. */
+static int scaling(int threads, int argc, char **argv)
+{
+  printf("GEMM thread scaling, best of 5 alternating rounds, %s\n\n", nnk_isa_name(nnk_get_isa()));
+  printf("| dtype | n | 1 thread GFLOP/s | %d threads GFLOP/s | speed-up |\n|---|---|---|---|---|\n",
+         threads);
+  for (int f32 = 1; f32 >= 0; f32--)
+    for (int i = 0; i < argc; i++) {
+      size_t n = strtoul(argv[i], NULL, 10), esz = f32 ? 4 : 8;
+      shape s = {n, n, n};
+      void *a = calloc(n * n, esz), *b = calloc(n * n, esz), *c = calloc(n * n, esz);
+      double best1 = 1e30, bestn = 1e30;
+      for (int round = 0; round < 5; round++) {
+        nnk_set_num_threads(1);
+        double t = time_gemm(f32, s, a, b, c, 2);
+        if (t < best1) best1 = t;
+        nnk_set_num_threads(threads);
+        t = time_gemm(f32, s, a, b, c, 2);
+        if (t < bestn) bestn = t;
+      }
+      double flops = 2.0 * n * n * n;
+      printf("| %s | %zu | %.1f | %.1f | %.2fx |\n", f32 ? "f32" : "f64", n, flops / best1 / 1e9,
+             flops / bestn / 1e9, best1 / bestn);
+      free(a), free(b), free(c);
+    }
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
+  if (argc > 2 && strcmp(argv[1], "scaling") == 0)
+    return scaling(atoi(argv[2]), argc - 3, argv + 3);
   int threads = argc > 1 ? atoi(argv[1]) : 1;
   shape shapes[32];
   int ns = 0;

@@ -11,8 +11,9 @@
  *   jc over n by NC   | pc over k by KC: pack B[pc:pc+KC, jc:jc+NC] into NR-wide panels
  *   ic over m by MC   | pack A[ic:ic+MC, pc:pc+KC] into MR-tall panels (one buffer per thread)
  *   jr over NC by NR, ir over MC by MR: the microkernel on one MR x NR tile of C.
- * Threads split the ic loop (and the B packing); each C tile has exactly one writer,
- * so the result does not depend on the thread count.
+ * Threads split the rows of C in equal shares of micro-panels, and the B packing; each
+ * C tile has exactly one writer and sums over k in one order, so the result does not
+ * depend on the thread count.
  */
 
 static inline const T *FN(at)(const T *base, size_t i, ptrdiff_t rs, size_t j, ptrdiff_t cs)
@@ -120,11 +121,6 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
   size_t KC = k < cfg->kc ? k : cfg->kc;
   size_t NC = FN(round_up)(n, nr) < cfg->nc ? FN(round_up)(n, nr) : cfg->nc;
   size_t MC = FN(round_up)(m, mr) < cfg->mc ? FN(round_up)(m, mr) : cfg->mc;
-  /* With several threads, make sure there are at least as many A blocks as threads. */
-  if (nthreads > 1) {
-    size_t share = FN(round_up)((m + (size_t)nthreads - 1) / (size_t)nthreads, mr);
-    if (share < MC) MC = share;
-  }
   T *bp = aligned_alloc(64, FN(round_up)(KC * NC * sizeof(T), 64));
   T *ap = aligned_alloc(64, (size_t)nthreads * FN(round_up)(MC * KC * sizeof(T), 64));
   if (!bp || !ap) {
@@ -136,9 +132,9 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
-    int tid = 0;
+    int tid = 0, team = 1; /* the team may be smaller than asked (OMP_THREAD_LIMIT) */
 #ifdef _OPENMP
-    tid = omp_get_thread_num();
+    tid = omp_get_thread_num(), team = omp_get_num_threads();
 #endif
     T *my_ap = ap + (size_t)tid * a_stride;
     for (size_t jc = 0; jc < n; jc += NC) {
@@ -153,14 +149,19 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
           FN(pack_b_panel)(kc, nb, nr, FN(at)(b, pc, rs_b, jc + j0, cs_b), rs_b, cs_b,
                            bp + j0 * kc);
         }
-        size_t nblocks = (m + MC - 1) / MC;
-#pragma omp for schedule(static)
-        for (size_t blk = 0; blk < nblocks; blk++) {
-          size_t ic = blk * MC, mc = m - ic < MC ? m - ic : MC;
+        /* Each thread takes an equal share of MR-row micro-panels (whole MC blocks
+         * would leave one thread a block more: 13 blocks of 168 rows at m = 2048). */
+        size_t panels = (m + mr - 1) / mr;
+        size_t lo = panels * (size_t)tid / (size_t)team * mr;
+        size_t hi = panels * (size_t)(tid + 1) / (size_t)team * mr;
+        if (hi > m) hi = m;
+        for (size_t ic = lo; ic < hi; ic += MC) {
+          size_t mc = hi - ic < MC ? hi - ic : MC;
           FN(pack_a)(mc, kc, mr, FN(at)(a, ic, rs_a, pc, cs_a), rs_a, cs_a, my_ap);
           FN(macro_kernel)(cfg, mc, nc, kc, alpha, my_ap, bp, beta_eff,
                            (T *)FN(at)(c, ic, rs_c, jc, cs_c), rs_c, cs_c);
         }
+#pragma omp barrier /* the next k block repacks B */
       }
     }
   }
