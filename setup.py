@@ -50,7 +50,7 @@ COMMON = FLAGS["common"] + SLEEF_CFLAGS
 machine = platform.machine().lower()
 isas = ["scalar"]
 if machine in ("x86_64", "amd64"):
-    isas.append("avx2")
+    isas += ["avx2", "avx512"]
 elif machine in ("aarch64", "arm64"):
     isas.append("neon")
 

@@ -89,10 +89,12 @@ int main(int argc, char **argv)
   printf("| dtype | m | n | k |");
   for (int isa = 0; isa < NNK_ISA_COUNT; isa++)
     if (nnk_isa_available((nnk_isa)isa)) printf(" %s |", nnk_isa_name((nnk_isa)isa));
-  printf(" SIMD/scalar |\n|---|---|---|---|");
+  for (int isa = 1; isa < NNK_ISA_COUNT; isa++)
+    if (nnk_isa_available((nnk_isa)isa)) printf(" %s/scalar |", nnk_isa_name((nnk_isa)isa));
+  printf("\n|---|---|---|---|");
   for (int isa = 0; isa < NNK_ISA_COUNT; isa++)
-    if (nnk_isa_available((nnk_isa)isa)) printf("---|");
-  printf("---|\n");
+    if (nnk_isa_available((nnk_isa)isa)) printf(isa ? "---|---|" : "---|");
+  printf("\n");
   for (int f32 = 1; f32 >= 0; f32--)
     for (int i = 0; i < ns; i++) {
       shape s = shapes[i];
@@ -103,7 +105,7 @@ int main(int argc, char **argv)
         f32 ? (((float *)a)[j] = (float)(j % 7) - 3) : (((double *)a)[j] = (double)(j % 7) - 3);
       for (size_t j = 0; j < s.k * s.n; j++)
         f32 ? (((float *)b)[j] = (float)(j % 5) - 2) : (((double *)b)[j] = (double)(j % 5) - 2);
-      double flops = 2.0 * s.m * s.n * s.k, gf[NNK_ISA_COUNT] = {0}, scalar = 0, simd = 0;
+      double flops = 2.0 * s.m * s.n * s.k, gf[NNK_ISA_COUNT] = {0};
       printf("| %s | %zu | %zu | %zu |", f32 ? "f32" : "f64", s.m, s.n, s.k);
       for (int isa = 0; isa < NNK_ISA_COUNT; isa++) {
         if (!nnk_isa_available((nnk_isa)isa)) continue;
@@ -114,10 +116,10 @@ int main(int argc, char **argv)
         reps = reps < 1 ? 1 : reps > 2000 ? 2000 : reps;
         gf[isa] = flops / time_gemm(f32, s, a, b, c, reps) / 1e9;
         printf(" %.1f |", gf[isa]);
-        if (isa == NNK_ISA_SCALAR) scalar = gf[isa];
-        else simd = gf[isa];
       }
-      printf(" %.1fx |\n", scalar > 0 ? simd / scalar : 0);
+      for (int isa = 1; isa < NNK_ISA_COUNT; isa++)
+        if (nnk_isa_available((nnk_isa)isa)) printf(" %.1fx |", gf[isa] / gf[NNK_ISA_SCALAR]);
+      printf("\n");
       free(a), free(b), free(c);
     }
   return 0;

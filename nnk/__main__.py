@@ -37,7 +37,7 @@ def main(argv=None):
     sh.add_argument("--check", action="store_true",
                     help="list every printed value that disagrees with nnk's (exit status 1 if any)")
     sh.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    sh.add_argument("--isa", help="compute on this ISA (scalar, avx2, neon)")
+    sh.add_argument("--isa", help="compute on this ISA (scalar, avx2, avx512, neon)")
     bn = sub.add_parser("bench", help="scalar vs SIMD vs NumPy / PyTorch, Markdown tables")
     bn.add_argument("--quick", action="store_true", help="small sizes: seconds, not minutes")
     bn.add_argument("--json", metavar="FILE", help="save the raw results")

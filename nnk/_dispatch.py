@@ -1,7 +1,7 @@
 """The ISA in use, the threads, and what the CPU is.
 
 The kernel table is chosen at import: the best ISA the CPU runs, or ``NNK_ISA`` from the
-environment (``scalar``, ``avx2``, ``neon`` or ``auto``).  Switching is process-wide.
+environment (``scalar``, ``avx2``, ``avx512``, ``neon`` or ``auto``).  Switching is process-wide.
 """
 import contextlib
 import operator
@@ -10,7 +10,7 @@ import platform
 
 from . import _C
 
-ISAS = ("scalar", "avx2", "neon")
+ISAS = ("scalar", "avx2", "avx512", "neon")
 
 
 def set_isa(name):

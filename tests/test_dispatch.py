@@ -30,8 +30,10 @@ def test_best_isa_matches_cpu_features():
     info = nnk.cpu_info()
     if info["arch"] == "x86_64":
         has = set(info["features"]) >= {"avx2", "fma", "ymm_os"}
+        has512 = has and set(info["features"]) >= {"avx512f", "zmm_os"}
         assert ("avx2" in info["available"]) == has
-        assert info["best"] == ("avx2" if has else "scalar")
+        assert ("avx512" in info["available"]) == has512
+        assert info["best"] == ("avx512" if has512 else "avx2" if has else "scalar")
     elif info["arch"] == "aarch64":
         assert info["best"] == "neon"
 
@@ -118,7 +120,7 @@ def test_baseline_objects_have_no_avx_instructions():
     if nnk.cpu_info()["arch"] != "x86_64" or not shutil.which("objdump"):
         pytest.skip("x86-64 with objdump only")
     objs = [o for o in glob.glob("build/temp*/csrc/**/*.o", recursive=True)
-            if not o.endswith("_avx2.o")]
+            if not o.endswith(("_avx2.o", "_avx512.o"))]
     if not objs:
         pytest.skip("no object files of an in-place build here")
     for obj in objs:
@@ -126,8 +128,11 @@ def test_baseline_objects_have_no_avx_instructions():
         assert "%ymm" not in asm, f"{obj} uses YMM registers but runs before dispatch"
 
 
-def test_cpu_without_avx2_imports_and_picks_scalar():
-    """Under qemu's Nehalem (SSE4.2, no AVX) nnk imports, picks scalar, computes right."""
+@pytest.mark.parametrize("model, best, refused", [("Nehalem", "scalar", "avx2"),
+                                                  ("Haswell", "avx2", "avx512")])
+def test_older_cpu_imports_and_picks_what_it_runs(model, best, refused):
+    """Under qemu's Nehalem (SSE4.2, no AVX) nnk imports, picks scalar and computes right;
+    under its Haswell (AVX2 + FMA, no AVX-512) it picks avx2."""
     import shutil
 
     qemu = shutil.which("qemu-x86_64")
@@ -139,16 +144,19 @@ def test_cpu_without_avx2_imports_and_picks_scalar():
         "import nnk, numpy as np\n"
         "a = np.arange(12.).reshape(3, 4); b = np.arange(8.).reshape(4, 2)\n"
         "assert np.array_equal(nnk.matmul(a, b), a @ b)\n"
+        "a = np.arange(70 * 50.).reshape(70, 50) % 7; b = np.arange(50 * 40.).reshape(50, 40) % 5\n"
+        "assert np.array_equal(nnk.matmul(a, b), a @ b)  # small integers: exact on any path\n"
         "assert np.array_equal(nnk.relu([-1., 2.]), [0., 2.])\n"
-        "try:\n    nnk.set_isa('avx2')\nexcept RuntimeError as e:\n    print('refused', e)\n"
+        f"try:\n    nnk.set_isa('{refused}')\nexcept RuntimeError as e:\n    print('refused', e)\n"
         "print(nnk.get_isa(), *nnk.cpu_info()['available'])\n"
     )
-    r = subprocess.run([qemu, "-cpu", "Nehalem", sys.executable, "-c", code], capture_output=True,
+    r = subprocess.run([qemu, "-cpu", model, sys.executable, "-c", code], capture_output=True,
                        text=True, timeout=300, env=dict(os.environ, NNK_ISA="auto"))
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[-1] == "scalar scalar"
-    assert lines[0].startswith("refused") and "avx2" in lines[0]
+    available = ["scalar", "avx2"][: ["scalar", "avx2"].index(best) + 1]
+    assert lines[-1].split() == [best, *available]
+    assert lines[0].startswith("refused") and refused in lines[0]
 
 
 def test_no_unsafe_or_machine_specific_flags():

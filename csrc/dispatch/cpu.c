@@ -1,7 +1,8 @@
 /*
  * CPU feature detection.  Compiled without ISA flags: it runs before anyone knows
  * whether AVX2 exists.  On x86 a feature bit is not enough: the OS must also save
- * the YMM registers on context switch (OSXSAVE + XCR0 bits 1 and 2), as NumPy checks.
+ * the YMM registers on context switch (OSXSAVE + XCR0 bits 1 and 2), and for AVX-512
+ * the opmask and ZMM registers too (XCR0 bits 5, 6 and 7), as NumPy checks.
  */
 #include "cpu.h"
 
@@ -32,12 +33,17 @@ void nnk_detect_cpu(nnk_cpu *cpu)
     cpu->avx2 = (b >> 5) & 1;
     cpu->avx512f = (b >> 16) & 1;
   }
-  if (cpu->osxsave)
-    cpu->ymm_os = (read_xcr0() & 0x6) == 0x6;
+  if (cpu->osxsave) {
+    unsigned long long xcr0 = read_xcr0();
+    cpu->ymm_os = (xcr0 & 0x6) == 0x6;
+    cpu->zmm_os = (xcr0 & 0xe6) == 0xe6;
+  }
   /* The compiler's own check (libgcc also tests XCR0) must agree with ours. */
   __builtin_cpu_init();
   bool builtin = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   cpu->avx2_usable = cpu->avx && cpu->avx2 && cpu->fma && cpu->ymm_os && builtin;
+  cpu->avx512_usable = cpu->avx2_usable && cpu->avx512f && cpu->zmm_os &&
+                       __builtin_cpu_supports("avx512f");
 }
 
 void nnk_cpu_feature_string(const nnk_cpu *cpu, char *buf, size_t size)
@@ -46,7 +52,7 @@ void nnk_cpu_feature_string(const nnk_cpu *cpu, char *buf, size_t size)
   struct { bool on; const char *name; } f[] = {
     {cpu->sse2, "sse2"}, {cpu->sse42, "sse4.2"}, {cpu->avx, "avx"}, {cpu->avx2, "avx2"},
     {cpu->fma, "fma"}, {cpu->avx512f, "avx512f"}, {cpu->osxsave, "osxsave"},
-    {cpu->ymm_os, "ymm_os"},
+    {cpu->ymm_os, "ymm_os"}, {cpu->zmm_os, "zmm_os"},
   };
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
     if (!f[i].on) continue;

@@ -7,8 +7,9 @@
 
 typedef struct {
   /* x86 */
-  bool sse2, sse42, avx, avx2, fma, avx512f, osxsave, ymm_os;
-  bool avx2_usable; /* AVX2 + FMA + OS support for YMM state: the avx2 ISA can run */
+  bool sse2, sse42, avx, avx2, fma, avx512f, osxsave, ymm_os, zmm_os;
+  bool avx2_usable;   /* AVX2 + FMA + OS support for YMM state: the avx2 ISA can run */
+  bool avx512_usable; /* that, AVX-512F and OS support for opmask and ZMM state */
   /* aarch64 */
   bool asimd;
 } nnk_cpu;

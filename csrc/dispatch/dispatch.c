@@ -30,7 +30,7 @@ static void after_fork_in_child(void)
   atomic_store(&num_threads, 1);
 }
 
-static const char *const isa_names[NNK_ISA_COUNT] = {"scalar", "avx2", "neon"};
+static const char *const isa_names[NNK_ISA_COUNT] = {"scalar", "avx2", "neon", "avx512"};
 
 const nnk_kernel_table *nnk_kernels_for(nnk_isa isa)
 {
@@ -38,6 +38,9 @@ const nnk_kernel_table *nnk_kernels_for(nnk_isa isa)
   case NNK_ISA_SCALAR: return &nnk_table_scalar;
 #if NNK_BUILD_AVX2
   case NNK_ISA_AVX2: return &nnk_table_avx2;
+#endif
+#if NNK_BUILD_AVX512
+  case NNK_ISA_AVX512: return &nnk_table_avx512;
 #endif
 #if NNK_BUILD_NEON
   case NNK_ISA_NEON: return &nnk_table_neon;
@@ -52,6 +55,7 @@ static bool cpu_runs(nnk_isa isa)
   case NNK_ISA_SCALAR: return true;
   case NNK_ISA_AVX2: return cpu.avx2_usable;
   case NNK_ISA_NEON: return cpu.asimd;
+  case NNK_ISA_AVX512: return cpu.avx512_usable;
   default: return false;
   }
 }

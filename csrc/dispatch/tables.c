@@ -61,6 +61,16 @@ const nnk_kernel_table nnk_table_avx2 = {
 };
 #endif
 
+#if NNK_BUILD_AVX512
+NNK_DECLARE_ISA_KERNELS(avx512)
+const nnk_kernel_table nnk_table_avx512 = {
+  .isa = NNK_ISA_AVX512,
+  NNK_TABLE_ELEMENTWISE(avx512),
+  .f32_gemm = NNK_F32_GEMM_CONFIG_AVX512,
+  .f64_gemm = NNK_F64_GEMM_CONFIG_AVX512,
+};
+#endif
+
 #if NNK_BUILD_NEON
 NNK_DECLARE_ISA_KERNELS(neon)
 const nnk_kernel_table nnk_table_neon = {

@@ -27,6 +27,7 @@ typedef enum {
   NNK_ISA_SCALAR = 0, /* portable C reference: the oracle every SIMD path is tested against */
   NNK_ISA_AVX2 = 1,   /* x86-64 with AVX2 + FMA and OS-enabled YMM state */
   NNK_ISA_NEON = 2,   /* aarch64 Advanced SIMD */
+  NNK_ISA_AVX512 = 3, /* x86-64 with AVX-512F (and AVX2 + FMA) and OS-enabled ZMM state */
   NNK_ISA_COUNT
 } nnk_isa;
 

@@ -19,7 +19,7 @@
 /* Elementwise calls below this many elements keep the GIL: releasing it costs more. */
 #define RELEASE_GIL_ELEMENTS 8192
 /* GEMMs below this m*n*k keep the GIL. */
-#define RELEASE_GIL_MNK (32.0 * 32.0 * 32.0)
+#define RELEASE_GIL_MNK (96.0 * 96.0 * 96.0)
 
 typedef struct {
   PyObject *isa_names;     /* tuple of str, indexed by nnk_isa */
@@ -865,7 +865,7 @@ static PyMethodDef methods[] = {
 
 static int module_exec(PyObject *m)
 {
-  static const char *const isa_names[NNK_ISA_COUNT] = {"scalar", "avx2", "neon"};
+  static const char *const isa_names[NNK_ISA_COUNT] = {"scalar", "avx2", "neon", "avx512"};
   static const char *const unary_names[] = NNK_VUNARY_NAMES;
   static const char *const grad_names[] = NNK_VGRAD_NAMES;
   static const char *const loss_names[] = NNK_LOSS_NAMES;

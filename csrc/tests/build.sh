@@ -19,7 +19,8 @@ compile() { # source, group
 }
 for f in csrc/*/*_scalar.c; do compile "$f" scalar; done
 case "$ARCH" in
-  x86_64) for f in csrc/*/*_avx2.c; do compile "$f" avx2; done ;;
+  x86_64) for f in csrc/*/*_avx2.c; do compile "$f" avx2; done
+          for f in csrc/*/*_avx512.c; do compile "$f" avx512; done ;;
   aarch64) for f in csrc/*/*_neon.c; do compile "$f" neon; done ;;
 esac
 for f in csrc/dispatch/*.c csrc/gemm/gemm.c csrc/layers/linear.c csrc/rnn/rnn.c "$MAIN"; do compile "$f" base; done

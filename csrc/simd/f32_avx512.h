@@ -1,0 +1,36 @@
+/* Helper layer: float, AVX-512F, 16 lanes.  Comparisons give mask registers; they are
+ * ordered and quiet, so a NaN lane compares false, as in the scalar layer.  Only
+ * AVX-512F is assumed (sign flips go through the integer domain, not AVX-512DQ). */
+#include <immintrin.h>
+#include <stdint.h>
+#include <sleef.h>
+#define T float
+#define W 16
+#define KNAME(op) nnk_f32_##op##__avx512
+typedef __m512 V;
+typedef __mmask16 M;
+static inline V v_load(const T *p) { return _mm512_loadu_ps(p); }
+static inline void v_store(T *p, V v) { _mm512_storeu_ps(p, v); }
+static inline V v_set1(T x) { return _mm512_set1_ps(x); }
+static inline V v_add(V a, V b) { return _mm512_add_ps(a, b); }
+static inline V v_sub(V a, V b) { return _mm512_sub_ps(a, b); }
+static inline V v_mul(V a, V b) { return _mm512_mul_ps(a, b); }
+static inline V v_div(V a, V b) { return _mm512_div_ps(a, b); }
+static inline V v_max(V a, V b) { return _mm512_max_ps(a, b); }
+static inline V v_neg(V a)
+{
+  return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi32(INT32_MIN)));
+}
+static inline V v_abs(V a) { return _mm512_abs_ps(a); }
+static inline M v_lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+static inline M v_gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+static inline M v_ge(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+static inline V v_select(M m, V a, V b) { return _mm512_mask_blend_ps(m, b, a); }
+static inline V v_exp(V a) { return Sleef_expf16_u10avx512f(a); }
+static inline V v_log(V a) { return Sleef_logf16_u10avx512f(a); }
+static inline V v_tanh(V a) { return Sleef_tanhf16_u10avx512f(a); }
+static inline V v_erfc(V a) { return Sleef_erfcf16_u15avx512f(a); }
+static inline V v_log1p(V a) { return Sleef_log1pf16_u10avx512f(a); }
+static inline V v_sqrt(V a) { return _mm512_sqrt_ps(a); }
+static inline T v_hsum(V a) { return _mm512_reduce_add_ps(a); }
+static inline T v_hmax(V a) { return _mm512_reduce_max_ps(a); }

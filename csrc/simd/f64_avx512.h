@@ -1,0 +1,34 @@
+/* Helper layer: double, AVX-512F, 8 lanes (see f32_avx512.h). */
+#include <immintrin.h>
+#include <stdint.h>
+#include <sleef.h>
+#define T double
+#define W 8
+#define KNAME(op) nnk_f64_##op##__avx512
+typedef __m512d V;
+typedef __mmask8 M;
+static inline V v_load(const T *p) { return _mm512_loadu_pd(p); }
+static inline void v_store(T *p, V v) { _mm512_storeu_pd(p, v); }
+static inline V v_set1(T x) { return _mm512_set1_pd(x); }
+static inline V v_add(V a, V b) { return _mm512_add_pd(a, b); }
+static inline V v_sub(V a, V b) { return _mm512_sub_pd(a, b); }
+static inline V v_mul(V a, V b) { return _mm512_mul_pd(a, b); }
+static inline V v_div(V a, V b) { return _mm512_div_pd(a, b); }
+static inline V v_max(V a, V b) { return _mm512_max_pd(a, b); }
+static inline V v_neg(V a)
+{
+  return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), _mm512_set1_epi64(INT64_MIN)));
+}
+static inline V v_abs(V a) { return _mm512_abs_pd(a); }
+static inline M v_lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+static inline M v_gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+static inline M v_ge(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
+static inline V v_select(M m, V a, V b) { return _mm512_mask_blend_pd(m, b, a); }
+static inline V v_exp(V a) { return Sleef_expd8_u10avx512f(a); }
+static inline V v_log(V a) { return Sleef_logd8_u10avx512f(a); }
+static inline V v_tanh(V a) { return Sleef_tanhd8_u10avx512f(a); }
+static inline V v_erfc(V a) { return Sleef_erfcd8_u15avx512f(a); }
+static inline V v_log1p(V a) { return Sleef_log1pd8_u10avx512f(a); }
+static inline V v_sqrt(V a) { return _mm512_sqrt_pd(a); }
+static inline T v_hsum(V a) { return _mm512_reduce_add_pd(a); }
+static inline T v_hmax(V a) { return _mm512_reduce_max_pd(a); }
