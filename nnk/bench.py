@@ -1,8 +1,8 @@
 """``python -m nnk bench``: nnk's kernels on every ISA beside NumPy and PyTorch.
 
-Best of N after a warm-up, one thread each by default (nnk, OpenBLAS through
-threadpoolctl when installed, torch.set_num_threads), ratios beside absolute figures,
-the machine named at the top.  ``--json FILE`` keeps the raw results, ``--plot FILE``
+Contenders are measured in turns (best round of five each), one thread each by default
+(nnk, OpenBLAS through threadpoolctl when installed, torch.set_num_threads), ratios
+beside absolute figures, the machine named at the top.  ``--json FILE`` keeps the raw results, ``--plot FILE``
 draws them.  The C-level harness (bench/*.c, ``make bench``) measures without Python.
 """
 import json
@@ -18,17 +18,35 @@ from .linalg import matmul
 from .softmax import softmax
 
 
-def _best(fn, min_time=0.05, repeat=5):
-    """Best seconds per call: timeit's autorange, then the best of `repeat` runs."""
-    fn()
-    timer = timeit.Timer(fn)
+def _calls_per_run(timer, min_time):
+    """timeit's autorange: enough calls for a run of at least min_time seconds."""
     number = 1
     while True:
         t = timer.timeit(number)
         if t >= min_time or number >= 1 << 20:
-            break
+            return number
         number *= 2 if t == 0 else max(2, int(min_time / t) + 1)
-    return min(timer.repeat(repeat=repeat, number=number)) / number
+
+
+def _side_by_side(cases, min_time=0.05, repeat=5):
+    """Best seconds per call of each case, ``{name: fn}`` or ``{name: (fn, isa)}``.
+
+    The cases take turns, one run each per round, and each keeps its best round: a noisy
+    neighbour on a shared machine slows all of them alike instead of one (the ratios
+    are what the tables report).  A case with an ISA runs on that ISA's kernels."""
+    timed = {}
+    for name, case in cases.items():
+        fn, isa = case if isinstance(case, tuple) else (case, None)
+        with _dispatch.use_isa(isa or _dispatch.get_isa()):
+            fn()  # warm-up
+            timer = timeit.Timer(fn)
+            timed[name] = (timer, _calls_per_run(timer, min_time), isa)
+    best = dict.fromkeys(timed, float("inf"))
+    for _ in range(repeat):
+        for name, (timer, number, isa) in timed.items():
+            with _dispatch.use_isa(isa or _dispatch.get_isa()):
+                best[name] = min(best[name], timer.timeit(number) / number)
+    return best
 
 
 def _torch():
@@ -69,12 +87,8 @@ class _Limits:
             torch.set_num_threads(self.torch_saved)
 
 
-def _per_isa(fn):
-    out = {}
-    for isa in _dispatch.cpu_info()["available"]:
-        with _dispatch.use_isa(isa):
-            out[isa] = fn()
-    return out
+def _isas():
+    return _dispatch.cpu_info()["available"]
 
 
 def bench_gemm(sizes, dtypes=("float32", "float64")):
@@ -85,15 +99,14 @@ def bench_gemm(sizes, dtypes=("float32", "float64")):
             a = np.random.default_rng(0).standard_normal((n, n)).astype(dt)
             b = np.random.default_rng(1).standard_normal((n, n)).astype(dt)
             c = np.empty((n, n), dt)
-            flops = 2.0 * n**3
-            row = {"dtype": dt, "n": n}
-            for isa, t in _per_isa(lambda: _best(lambda: matmul(a, b, out=c)) if n <= 512 or
-                                   _dispatch.get_isa() != "scalar" else float("nan")).items():
-                row[isa] = flops / t / 1e9
-            row["numpy"] = flops / _best(lambda: np.matmul(a, b, out=c)) / 1e9
+            cases = {isa: (lambda: matmul(a, b, out=c), isa) for isa in _isas()
+                     if n <= 512 or isa != "scalar"}  # the reference takes minutes above
+            cases["numpy"] = lambda: np.matmul(a, b, out=c)
             if torch is not None:
                 ta, tb, tc = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(c)
-                row["torch"] = flops / _best(lambda: torch.matmul(ta, tb, out=tc)) / 1e9
+                cases["torch"] = lambda: torch.matmul(ta, tb, out=tc)
+            row = {"dtype": dt, "n": n, "scalar": float("nan")}
+            row.update({k: 2.0 * n**3 / t / 1e9 for k, t in _side_by_side(cases).items()})
             rows.append(row)
     return rows
 
@@ -117,13 +130,13 @@ def bench_elementwise(n):
     }
     rows = []
     for name, (ours, numpy_fn, torch_fn) in cases.items():
-        row = {"kernel": name, "n": n}
-        for isa, t in _per_isa(lambda: _best(ours)).items():
-            row[isa] = t / n * 1e9  # ns per element
+        cases = {isa: (ours, isa) for isa in _isas()}
         if numpy_fn is not None:
-            row["numpy"] = _best(numpy_fn) / n * 1e9
+            cases["numpy"] = numpy_fn
         if torch_fn:
-            row["torch"] = _best(torch_fn) / n * 1e9
+            cases["torch"] = torch_fn
+        row = {"kernel": name, "n": n}
+        row.update({k: t / n * 1e9 for k, t in _side_by_side(cases).items()})  # ns/element
         rows.append(row)
     return rows
 
@@ -136,15 +149,15 @@ def bench_softmax(shape):
         e = np.exp(x - x.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
 
-    row = {"kernel": "softmax", "shape": list(shape)}
-    for isa, t in _per_isa(lambda: _best(lambda: softmax(x))).items():
-        row[isa] = t * 1e6  # microseconds
-    row["numpy"] = _best(numpy_softmax) * 1e6
+    cases = {isa: (lambda: softmax(x), isa) for isa in _isas()}
+    cases["numpy"] = numpy_softmax
     if torch is not None:
         tx = torch.from_numpy(x)
-        row["torch"] = _best(lambda: torch.softmax(tx, dim=-1)) * 1e6
+        cases["torch"] = lambda: torch.softmax(tx, dim=-1)
     copy = np.empty_like(x)
-    row["copy"] = _best(lambda: np.copyto(copy, x)) * 1e6  # one read + one write of memory
+    cases["copy"] = lambda: np.copyto(copy, x)  # one read + one write of memory
+    row = {"kernel": "softmax", "shape": list(shape)}
+    row.update({k: t * 1e6 for k, t in _side_by_side(cases).items()})  # microseconds
     return row
 
 
@@ -152,15 +165,14 @@ def bench_overhead():
     torch = _torch()
     a = np.random.default_rng(4).standard_normal((4, 4))
     v = np.random.default_rng(5).standard_normal(4)
-    rows = [{"call": "matmul 4x4", "nnk": _best(lambda: matmul(a, a)) * 1e6,
-             "numpy": _best(lambda: a @ a) * 1e6},
-            {"call": "relu 4", "nnk": _best(lambda: relu(v)) * 1e6,
-             "numpy": _best(lambda: np.maximum(v, 0)) * 1e6}]
+    calls = {"matmul 4x4": {"nnk": lambda: matmul(a, a), "numpy": lambda: a @ a},
+             "relu 4": {"nnk": lambda: relu(v), "numpy": lambda: np.maximum(v, 0)}}
     if torch is not None:
         ta, tv = torch.from_numpy(a), torch.from_numpy(v)
-        rows[0]["torch"] = _best(lambda: ta @ ta) * 1e6
-        rows[1]["torch"] = _best(lambda: torch.relu(tv)) * 1e6
-    return rows
+        calls["matmul 4x4"]["torch"] = lambda: ta @ ta
+        calls["relu 4"]["torch"] = lambda: torch.relu(tv)
+    return [{"call": call, **{k: t * 1e6 for k, t in _side_by_side(cases).items()}}
+            for call, cases in calls.items()]
 
 
 def _nnk_step(net, loss_fn, opt, X, Y):
@@ -189,7 +201,7 @@ def bench_training():
         net = nn.Sequential(*layers)
         opt = optim.SGD(net.parameters(), lr=1e-3)
         loss_fn = loss_cls()
-        row = {"step": name, "nnk": _best(lambda: _nnk_step(net, loss_fn, opt, X, Y)) * 1e6}
+        cases = {"nnk": lambda: _nnk_step(net, loss_fn, opt, X, Y)}
         if torch is not None:
             tl = []
             for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
@@ -206,8 +218,8 @@ def bench_training():
                 tloss(tnet(tX), tY).backward()
                 topt.step()
 
-            row["torch"] = _best(torch_step) * 1e6
-        rows.append(row)
+            cases["torch"] = torch_step
+        rows.append({"step": name, **{k: t * 1e6 for k, t in _side_by_side(cases).items()}})
     return rows
 
 
@@ -225,7 +237,7 @@ def bench_rnn(B=32, T=64, I=64, H=128):
         rnn(x)
         rnn.backward(g)
 
-    row = {"model": f"RNN B={B} T={T} I={I} H={H}, float32", "nnk": _best(ours) * 1e6}
+    cases = {"nnk": ours}
     if torch is not None:
         t_rnn = torch.nn.RNN(I, H, batch_first=True)
         tx, tg = torch.from_numpy(x).requires_grad_(), torch.from_numpy(g)
@@ -234,8 +246,9 @@ def bench_rnn(B=32, T=64, I=64, H=128):
             y, _ = t_rnn(tx)
             y.backward(tg)
 
-        row["torch"] = _best(theirs) * 1e6
-    return row
+        cases["torch"] = theirs
+    return {"model": f"RNN B={B} T={T} I={I} H={H}, float32",
+            **{k: t * 1e6 for k, t in _side_by_side(cases).items()}}
 
 
 def run(quick=False, threads=1):
@@ -267,36 +280,46 @@ def _num(v, fmt="{:.1f}"):
 def markdown(results):
     m = results["machine"]
     isas = list(m["available"])
-    simd = isas[-1]
+    simd = m.get("best", isas[-1])  # nnk as a user gets it
+    fast = isas[1:]  # every SIMD ISA gets its own speed-up column
+
+    def speedups(r, higher_is_better):
+        return " | ".join(_ratio(r.get(i), r.get("scalar")) if higher_is_better else
+                          _ratio(r.get("scalar"), r.get(i)) for i in fast)
+
+    speedup_heads = " | ".join(f"{i}/scalar" for i in fast)
     lines = ["# nnk benchmarks", "",
              f"- machine: {m['cpu']} ({m['arch']}), features: {' '.join(m['features'])}",
              f"- ISAs: {', '.join(isas)}; SLEEF {m['sleef']}; NumPy {m['numpy']}; "
              f"PyTorch {m['torch'] or 'not installed'}; Python {m['python']}",
-             f"- threads: {m['threads']} for every library; best of 5 after a warm-up; {m['date']}", ""]
+             f"- threads: {m['threads']} for every library; {m['date']}",
+             "- each row's contenders take turns, five rounds, best round each (side by side)", ""]
     lines += ["## GEMM (GFLOP/s, higher is better)", "",
-              "| dtype | n | " + " | ".join(isas) + " | numpy | torch | SIMD/scalar | nnk/numpy | nnk/torch |",
-              "|---|---|" + "---|" * (len(isas) + 5)]
+              f"nnk/numpy and nnk/torch: nnk on {simd}.", "",
+              "| dtype | n | " + " | ".join(isas) + f" | numpy | torch | {speedup_heads} | nnk/numpy | nnk/torch |",
+              "|---|---|" + "---|" * (len(isas) + len(fast) + 4)]
     for r in results["gemm"]:
         lines.append(f"| {r['dtype']} | {r['n']} | " + " | ".join(_num(r.get(i)) for i in isas) +
-                     f" | {_num(r.get('numpy'))} | {_num(r.get('torch'))} | {_ratio(r.get(simd), r.get('scalar'))}"
+                     f" | {_num(r.get('numpy'))} | {_num(r.get('torch'))} | {speedups(r, True)}"
                      f" | {_ratio(r.get(simd), r.get('numpy'))} | {_ratio(r.get(simd), r.get('torch'))} |")
     lines += ["", f"## Elementwise, float32, n = {results['elementwise'][0]['n']:,} (ns/element, lower is better)", "",
-              "| kernel | " + " | ".join(isas) + " | numpy | torch | SIMD speed-up | vs numpy | vs torch |",
-              "|---|" + "---|" * (len(isas) + 5)]
+              f"vs numpy and vs torch: speed of nnk on {simd} relative to theirs.", "",
+              "| kernel | " + " | ".join(isas) + f" | numpy | torch | {speedup_heads} | vs numpy | vs torch |",
+              "|---|" + "---|" * (len(isas) + len(fast) + 4)]
     for r in results["elementwise"]:
         lines.append(f"| {r['kernel']} | " + " | ".join(_num(r.get(i), "{:.2f}") for i in isas) +
                      f" | {_num(r.get('numpy'), '{:.2f}')} | {_num(r.get('torch'), '{:.2f}')} | "
-                     f"{_ratio(r.get('scalar'), r.get(simd))} | {_ratio(r.get('numpy'), r.get(simd))} | "
+                     f"{speedups(r, False)} | {_ratio(r.get('numpy'), r.get(simd))} | "
                      f"{_ratio(r.get('torch'), r.get(simd))} |")
     lines += ["", "## Softmax, float32 (microseconds, lower is better)", "",
-              "| shape | " + " | ".join(isas) + " | numpy | torch | copy | SIMD speed-up | nnk / copy |",
-              "|---|" + "---|" * (len(isas) + 5)]
+              "| shape | " + " | ".join(isas) + f" | numpy | torch | copy | {speedup_heads} | nnk / copy |",
+              "|---|" + "---|" * (len(isas) + len(fast) + 4)]
     for key in ("softmax", "softmax_large"):
         if key in results:
             r = results[key]
             lines.append(f"| {r['shape'][0]}x{r['shape'][1]} | " + " | ".join(_num(r.get(i)) for i in isas) +
                          f" | {_num(r.get('numpy'))} | {_num(r.get('torch'))} | {_num(r.get('copy'))} | "
-                         f"{_ratio(r.get('scalar'), r.get(simd))} | {_ratio(r.get(simd), r.get('copy'))} |")
+                         f"{speedups(r, False)} | {_ratio(r.get(simd), r.get('copy'))} |")
     lines += ["", "## Per-call overhead (microseconds)", "", "| call | nnk | numpy | torch | numpy/nnk |",
               "|---|---|---|---|---|"]
     for r in results["overhead"]:
@@ -332,9 +355,13 @@ def plot(results, path):
     ax1.legend(fontsize=7)
     isas = results["machine"]["available"]
     names = [r["kernel"] for r in results["elementwise"]]
-    speed = [r["scalar"] / r[isas[-1]] for r in results["elementwise"]]
-    ax2.bar(names, speed)
-    ax2.set_ylabel(f"{isas[-1]} speed-up over scalar")
+    width = 0.8 / max(1, len(isas) - 1)
+    for j, isa in enumerate(isas[1:]):
+        ax2.bar([i + j * width for i in range(len(names))],
+                [r["scalar"] / r[isa] for r in results["elementwise"]], width, label=isa)
+    ax2.set_xticks([i + width * (len(isas) - 2) / 2 for i in range(len(names))], names)
+    ax2.set_ylabel("speed-up over scalar")
+    ax2.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
