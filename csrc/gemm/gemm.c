@@ -9,9 +9,12 @@
 #include "nnk_kernels.h"
 #include "ukernels.h"
 
-/* Below this m*n*k the reference loops win: packing two tiny operands costs more
- * than the arithmetic (measured with bench/gemm, e.g. the sheets' 2x2 and 4x4). */
-#define NNK_GEMM_SMALL_MNK (16.0 * 16.0 * 16.0)
+/* Up to this m*n*k the reference loops win: even the direct tiles' set-up costs more
+ * than the arithmetic (measured with bench/gemm_bench: equal at 4^3, tiles ahead from 6^3;
+ * the sheets' 2x2 and 4x4 take this path). */
+#ifndef NNK_GEMM_SMALL_MNK
+#define NNK_GEMM_SMALL_MNK (5.0 * 5.0 * 5.0)
+#endif
 /* Up to this m*n*k (and k <= KC), an ISA with a direct kernel skips packing: the
  * operands fit in L1/L2 and packing them costs more than strided reads (bench/gemm). */
 #ifndef NNK_GEMM_DIRECT_MNK

@@ -178,9 +178,13 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
                                   T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
   const size_t mr = cfg->mr, nr = cfg->nr;
+  /* The edge panel lives on the stack when small (tiny GEMMs are all edge), else on
+   * the heap; 16 KiB is far below any thread's stack. */
+  T local[16384 / sizeof(T)] __attribute__((aligned(64)));
   T *edge = NULL;
   if (n % nr) {
-    edge = aligned_alloc(64, FN(round_up)(k * nr * sizeof(T), 64));
+    edge = k * nr <= sizeof local / sizeof(T) ? local
+                                              : aligned_alloc(64, FN(round_up)(k * nr * sizeof(T), 64));
     if (!edge) return NNK_ENOMEM;
   }
   for (size_t jr = 0; jr < n; jr += nr) {
@@ -208,7 +212,7 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
         }
     }
   }
-  free(edge);
+  if (edge != local) free(edge);
   return NNK_OK;
 }
 
