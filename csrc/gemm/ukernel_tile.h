@@ -1,0 +1,64 @@
+/*
+ * The body of an x86 GEMM microkernel, written once and instantiated per ISA and dtype
+ * (ukernel_avx2.c, ukernel_avx512.c): an MR x (2 vectors) tile of C in 2*MR vector
+ * accumulators; per k step two loads of B, MR broadcasts of A, 2*MR FMAs.
+ *
+ * One body serves both forms: packed A (row i of step p at a[i + p*MR]) and direct A
+ * (row i at a + i*rs_a, unit column stride, mb <= MR rows: missing rows repeat the last
+ * real one and are not stored).  B is read row by row at stride rs_b (NR when packed).
+ * The wrappers pass constants, so each form compiles to its own straight loop.
+ *
+ * Packed tiles prefetch, as BLIS's kernels do: C's rows (last touched a KC block ago)
+ * at the start, so they arrive while the k loop runs, and A a few lines ahead.
+ * A's values are broadcast with SET1(*p), not the broadcast intrinsics: the compiler
+ * emits the same broadcast from memory, and the load is a plain C access that
+ * AddressSanitizer checks (the builtins are opaque to it).
+ */
+#ifndef NNK_GEMM_UKERNEL_TILE_H
+#define NNK_GEMM_UKERNEL_TILE_H
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#define NNK_TILE_INLINE static inline __attribute__((always_inline))
+
+/* NAME(mb, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, prefetch) */
+#define NNK_DEFINE_TILE(NAME, T, V, MR, LANES, PF, SET1, LOAD, STORE, FMADD, MUL, ZERO)    \
+  NNK_TILE_INLINE void NAME(size_t mb, size_t kc, T alpha, const T *a, ptrdiff_t rs_a,     \
+                            ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b, T beta, T *c,       \
+                            ptrdiff_t rs_c, int prefetch)                                  \
+  {                                                                                       \
+    const T *ar[MR];                                                                      \
+    V acc0[MR], acc1[MR];                                                                 \
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                 \
+    {                                                                                     \
+      ar[i] = a + (ptrdiff_t)((size_t)i < mb ? (size_t)i : mb - 1) * rs_a;                \
+      acc0[i] = ZERO(), acc1[i] = ZERO();                                                 \
+      if (prefetch) {                                                                     \
+        _mm_prefetch((const char *)(c + i * rs_c), _MM_HINT_T0);                          \
+        _mm_prefetch((const char *)(c + i * rs_c + 2 * LANES - 1), _MM_HINT_T0);          \
+      }                                                                                   \
+    }                                                                                     \
+    for (size_t p = 0; p < kc; p++, b += rs_b) {                                           \
+      V b0 = LOAD(b), b1 = LOAD(b + LANES);                                               \
+      if (prefetch) _mm_prefetch((const char *)(ar[0] + (ptrdiff_t)p * cs_a + PF), _MM_HINT_T0); \
+      _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                               \
+      {                                                                                   \
+        V ai = SET1(ar[i][(ptrdiff_t)p * cs_a]);                                          \
+        acc0[i] = FMADD(ai, b0, acc0[i]), acc1[i] = FMADD(ai, b1, acc1[i]);               \
+      }                                                                                   \
+    }                                                                                     \
+    const V va = SET1(alpha), vb = SET1(beta);                                            \
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                 \
+    {                                                                                     \
+      if ((size_t)i >= mb) break;                                                         \
+      T *cr = c + i * rs_c;                                                               \
+      V lo = acc0[i], hi = acc1[i];                                                       \
+      if (alpha != 1) lo = MUL(va, lo), hi = MUL(va, hi);                                 \
+      if (beta != 0) /* beta == 0 must not read C: it may hold NaN */                     \
+        lo = FMADD(vb, LOAD(cr), lo), hi = FMADD(vb, LOAD(cr + LANES), hi);               \
+      STORE(cr, lo), STORE(cr + LANES, hi);                                               \
+    }                                                                                     \
+  }
+
+#endif
