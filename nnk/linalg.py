@@ -78,11 +78,7 @@ def matmul(a, b, *, out=None):
                 return c
             if (type(out) is _ndarray and out.dtype is dt and out.flags.writeable
                     and out.shape == (a.shape[0], b.shape[1]) and a.shape[1] == b.shape[0]):
-                try:
-                    _C.gemm(a, b, out, 1.0, 0.0, False, False)
-                    return out
-                except _C.OverlapError:
-                    return _gemm_into(a, b, out, 1.0, 0.0, False, False)
+                return _gemm_into(a, b, out, 1.0, 0.0, False, False)
     (a, b), dtype = as_floats(a, b, names=("a", "b"))
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: operands must be at least 1-D (use * for scalars)")

@@ -81,6 +81,17 @@ static void FN(pack_b_panel)(size_t kc, size_t nb, size_t nr, const T *b, ptrdif
   }
 }
 
+/* C[0:mb, 0:nb] := tile + beta C, from a full tile (row stride nr) computed aside. */
+static void FN(merge_tile)(size_t mb, size_t nb, size_t nr, const T *tile, T beta, T *c,
+                           ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  for (size_t i = 0; i < mb; i++)
+    for (size_t j = 0; j < nb; j++) {
+      T *cp = (T *)FN(at)(c, i, rs_c, j, cs_c);
+      *cp = beta == 0 ? tile[i * nr + j] : tile[i * nr + j] + beta * *cp;
+    }
+}
+
 /* All tiles of one (MC x KC) x (KC x NC) block product into C. */
 static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc, T alpha,
                              const T *ap, const T *bp, T beta, T *c, ptrdiff_t rs_c,
@@ -101,11 +112,7 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
        * the mb x nb part that exists is merged into C. */
       T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
       cfg->ukernel(kc, alpha, a, b, 0, tile, (ptrdiff_t)nr);
-      for (size_t i = 0; i < mb; i++)
-        for (size_t j = 0; j < nb; j++) {
-          T *cp = (T *)FN(at)(cij, i, rs_c, j, cs_c);
-          *cp = beta == 0 ? tile[i * nr + j] : tile[i * nr + j] + beta * *cp;
-        }
+      FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
     }
   }
 }
@@ -205,11 +212,7 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
       }
       T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
       cfg->direct(mb, k, alpha, ai, rs_a, bj, rs_bj, 0, tile, (ptrdiff_t)nr);
-      for (size_t i = 0; i < mb; i++)
-        for (size_t j = 0; j < nb; j++) {
-          T *cp = (T *)FN(at)(cij, i, rs_c, j, cs_c);
-          *cp = beta == 0 ? tile[i * nr + j] : tile[i * nr + j] + beta * *cp;
-        }
+      FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
     }
   }
   if (edge != local) free(edge);
