@@ -178,8 +178,9 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
 }
 
 /* Small problems with unit column strides in A and B: every tile straight from the
- * operands, nothing packed but a last partial panel of B's columns (zero-padded, so
- * no read runs past a row).  Loop order jr, ir: a B panel stays in L1 while A streams. */
+ * operands.  A last partial panel of B's columns is taken as it is where the kernel
+ * masks (direct_any_width), else packed zero-padded, so no read runs past a row.
+ * Loop order jr, ir: a B panel stays in L1 while A streams. */
 static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t k, T alpha,
                                   const T *a, ptrdiff_t rs_a, const T *b, ptrdiff_t rs_b,
                                   T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
@@ -189,16 +190,19 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
    * the heap; 16 KiB is far below any thread's stack. */
   T local[16384 / sizeof(T)] __attribute__((aligned(64)));
   T *edge = NULL;
-  if (n % nr) {
-    edge = k * nr <= sizeof local / sizeof(T) ? local
-                                              : aligned_alloc(64, FN(round_up)(k * nr * sizeof(T), 64));
+  if (n % nr && !cfg->direct_any_width) {
+    size_t bytes = FN(round_up)(k * nr * sizeof(T), 64);
+    edge = bytes <= sizeof local ? local : aligned_alloc(64, bytes);
     if (!edge) return NNK_ENOMEM;
   }
   for (size_t jr = 0; jr < n; jr += nr) {
     size_t nb = n - jr < nr ? n - jr : nr;
     const T *bj = b + jr;
     ptrdiff_t rs_bj = rs_b;
-    if (nb < nr) {
+    size_t width = nr; /* the columns the kernel computes */
+    if (nb < nr && cfg->direct_any_width) {
+      width = nb;
+    } else if (nb < nr) {
       FN(pack_b_panel)(k, nb, nr, bj, rs_b, 1, edge);
       bj = edge, rs_bj = (ptrdiff_t)nr;
     }
@@ -206,12 +210,12 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
       size_t mb = m - ir < mr ? m - ir : mr;
       const T *ai = a + (ptrdiff_t)ir * rs_a;
       T *cij = (T *)FN(at)(c, ir, rs_c, jr, cs_c);
-      if (nb == nr && cs_c == 1) {
-        cfg->direct(mb, k, alpha, ai, rs_a, bj, rs_bj, beta, cij, rs_c);
+      if (width == nb && cs_c == 1) {
+        cfg->direct(mb, nb, k, alpha, ai, rs_a, bj, rs_bj, beta, cij, rs_c);
         continue;
       }
       T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
-      cfg->direct(mb, k, alpha, ai, rs_a, bj, rs_bj, 0, tile, (ptrdiff_t)nr);
+      cfg->direct(mb, width, k, alpha, ai, rs_a, bj, rs_bj, 0, tile, (ptrdiff_t)nr);
       FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
     }
   }

@@ -2,39 +2,48 @@
  * AVX-512F GEMM microkernels: 8 x 32 (f32) and 8 x 16 (f64) tiles in sixteen ZMM
  * accumulators (of 32 registers).  Against AVX2's 6 x 16 the tile is 2.7x larger for
  * the same loop overhead, and 8 rows divide the sizes networks use (64, 256...).
+ * Direct tiles take any width up to NR through masks: a 10-wide output layer costs
+ * one masked vector, not a packed and merged 32-wide tile.
  * Body: ukernel_tile.h.
  */
 #include "ukernel_tile.h"
 #include "ukernels.h"
 
+/* The first n lanes (n <= 16) as a mask. */
+#define MASK16(n) ((__mmask16)((1u << (n)) - 1))
+#define MASK8(n) ((__mmask8)((1u << (n)) - 1))
+
 /* Prefetch distance for packed A: 512 (f32) and 1024 (f64) bytes ahead. */
 NNK_DEFINE_TILE(tile_f32, float, __m512, 8, 16, 128, _mm512_set1_ps, _mm512_loadu_ps,
-                _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_setzero_ps)
+                _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_setzero_ps,
+                1, __mmask16, MASK16, _mm512_maskz_loadu_ps, _mm512_mask_storeu_ps)
 NNK_DEFINE_TILE(tile_f64, double, __m512d, 8, 8, 128, _mm512_set1_pd, _mm512_loadu_pd,
-                _mm512_storeu_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd)
+                _mm512_storeu_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd,
+                1, __mmask8, MASK8, _mm512_maskz_loadu_pd, _mm512_mask_storeu_pd)
 
 void nnk_f32_gemm_ukernel_8x32__avx512(size_t kc, float alpha, const float *a, const float *b,
                                        float beta, float *c, ptrdiff_t rs_c)
 {
-  tile_f32(8, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, 1);
+  tile_f32(8, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, 1);
 }
 
 void nnk_f64_gemm_ukernel_8x16__avx512(size_t kc, double alpha, const double *a,
                                        const double *b, double beta, double *c, ptrdiff_t rs_c)
 {
-  tile_f64(8, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, 1);
+  tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, 1);
 }
 
-void nnk_f32_gemm_direct_8x32__avx512(size_t mb, size_t kc, float alpha, const float *a,
-                                      ptrdiff_t rs_a, const float *b, ptrdiff_t rs_b,
+void nnk_f32_gemm_direct_8x32__avx512(size_t mb, size_t nb, size_t kc, float alpha,
+                                      const float *a, ptrdiff_t rs_a, const float *b, ptrdiff_t rs_b,
                                       float beta, float *c, ptrdiff_t rs_c)
 {
-  tile_f32(mb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+  tile_f32(mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
 }
 
-void nnk_f64_gemm_direct_8x16__avx512(size_t mb, size_t kc, double alpha, const double *a,
-                                      ptrdiff_t rs_a, const double *b, ptrdiff_t rs_b,
+void nnk_f64_gemm_direct_8x16__avx512(size_t mb, size_t nb, size_t kc, double alpha,
+                                      const double *a, ptrdiff_t rs_a, const double *b,
+                                      ptrdiff_t rs_b,
                                       double beta, double *c, ptrdiff_t rs_c)
 {
-  tile_f64(mb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+  tile_f64(mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
 }

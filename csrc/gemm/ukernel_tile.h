@@ -8,6 +8,11 @@
  * real one and are not stored).  B is read row by row at stride rs_b (NR when packed).
  * The wrappers pass constants, so each form compiles to its own straight loop.
  *
+ * On an ISA with mask registers (MASKED = 1) a tile may also be narrower than NR: only
+ * the first nb columns of B are read and of C written (masked loads and stores touch
+ * nothing past them), and a tile of at most one vector's width runs a one-vector loop.
+ * Without masks nb is always NR and the masked forms compile away.
+ *
  * Packed tiles prefetch, as BLIS's kernels do: C's rows (last touched a KC block ago)
  * at the start, so they arrive while the k loop runs, and A a few lines ahead.
  * A's values are broadcast with SET1(*p), not the broadcast intrinsics: the compiler
@@ -22,14 +27,20 @@
 
 #define NNK_TILE_INLINE static inline __attribute__((always_inline))
 
-/* NAME(mb, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, prefetch) */
-#define NNK_DEFINE_TILE(NAME, T, V, MR, LANES, PF, SET1, LOAD, STORE, FMADD, MUL, ZERO)    \
-  NNK_TILE_INLINE void NAME(size_t mb, size_t kc, T alpha, const T *a, ptrdiff_t rs_a,     \
-                            ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b, T beta, T *c,       \
-                            ptrdiff_t rs_c, int prefetch)                                  \
+/* NAME(mb, nb, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, prefetch).
+ * MASKED, MASK_T, MASK(n) (the first n lanes), LOADM(m, p), STOREM(p, m, v): the mask
+ * forms; an ISA without masks passes 0 and plain stand-ins. */
+#define NNK_DEFINE_TILE(NAME, T, V, MR, LANES, PF, SET1, LOAD, STORE, FMADD, MUL, ZERO,    \
+                        MASKED, MASK_T, MASK, LOADM, STOREM)                              \
+  NNK_TILE_INLINE void NAME(size_t mb, size_t nb, size_t kc, T alpha, const T *a,          \
+                            ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b,     \
+                            T beta, T *c, ptrdiff_t rs_c, int prefetch)                    \
   {                                                                                       \
     const T *ar[MR];                                                                      \
     V acc0[MR], acc1[MR];                                                                 \
+    const MASK_T m0 = MASK(nb < LANES ? nb : LANES), m1 = MASK(nb > LANES ? nb - LANES : 0); \
+    const int two = !MASKED || nb > LANES; /* the second vector of columns exists */     \
+    (void)m0, (void)m1;                    /* unused where MASKED is 0 */               \
     _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                 \
     {                                                                                     \
       ar[i] = a + (ptrdiff_t)((size_t)i < mb ? (size_t)i : mb - 1) * rs_a;                \
@@ -39,15 +50,23 @@
         _mm_prefetch((const char *)(c + i * rs_c + 2 * LANES - 1), _MM_HINT_T0);          \
       }                                                                                   \
     }                                                                                     \
-    for (size_t p = 0; p < kc; p++, b += rs_b) {                                           \
-      V b0 = LOAD(b), b1 = LOAD(b + LANES);                                               \
-      if (prefetch) _mm_prefetch((const char *)(ar[0] + (ptrdiff_t)p * cs_a + PF), _MM_HINT_T0); \
-      _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                               \
-      {                                                                                   \
-        V ai = SET1(ar[i][(ptrdiff_t)p * cs_a]);                                          \
-        acc0[i] = FMADD(ai, b0, acc0[i]), acc1[i] = FMADD(ai, b1, acc1[i]);               \
+    if (two)                                                                              \
+      for (size_t p = 0; p < kc; p++, b += rs_b) {                                         \
+        V b0 = MASKED ? LOADM(m0, b) : LOAD(b);                                           \
+        V b1 = MASKED ? LOADM(m1, b + LANES) : LOAD(b + LANES);                           \
+        if (prefetch) _mm_prefetch((const char *)(ar[0] + (ptrdiff_t)p * cs_a + PF), _MM_HINT_T0); \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                             \
+        {                                                                                 \
+          V ai = SET1(ar[i][(ptrdiff_t)p * cs_a]);                                        \
+          acc0[i] = FMADD(ai, b0, acc0[i]), acc1[i] = FMADD(ai, b1, acc1[i]);             \
+        }                                                                                 \
       }                                                                                   \
-    }                                                                                     \
+    else                                                                                  \
+      for (size_t p = 0; p < kc; p++, b += rs_b) {                                         \
+        V b0 = LOADM(m0, b);                                                              \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                             \
+          acc0[i] = FMADD(SET1(ar[i][(ptrdiff_t)p * cs_a]), b0, acc0[i]);                 \
+      }                                                                                   \
     const V va = SET1(alpha), vb = SET1(beta);                                            \
     _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                 \
     {                                                                                     \
@@ -55,9 +74,18 @@
       T *cr = c + i * rs_c;                                                               \
       V lo = acc0[i], hi = acc1[i];                                                       \
       if (alpha != 1) lo = MUL(va, lo), hi = MUL(va, hi);                                 \
-      if (beta != 0) /* beta == 0 must not read C: it may hold NaN */                     \
-        lo = FMADD(vb, LOAD(cr), lo), hi = FMADD(vb, LOAD(cr + LANES), hi);               \
-      STORE(cr, lo), STORE(cr + LANES, hi);                                               \
+      if (!MASKED) {                                                                      \
+        if (beta != 0) /* beta == 0 must not read C: it may hold NaN */                   \
+          lo = FMADD(vb, LOAD(cr), lo), hi = FMADD(vb, LOAD(cr + LANES), hi);             \
+        STORE(cr, lo), STORE(cr + LANES, hi);                                             \
+        continue;                                                                         \
+      }                                                                                   \
+      if (beta != 0) lo = FMADD(vb, LOADM(m0, cr), lo);                                   \
+      STOREM(cr, m0, lo);                                                                 \
+      if (two) {                                                                          \
+        if (beta != 0) hi = FMADD(vb, LOADM(m1, cr + LANES), hi);                         \
+        STOREM(cr + LANES, m1, hi);                                                       \
+      }                                                                                   \
     }                                                                                     \
   }
 

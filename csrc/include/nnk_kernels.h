@@ -150,14 +150,15 @@ typedef void (*nnk_f64_gemm_ukernel_fn)(size_t kc, double alpha, const double *a
                                         ptrdiff_t rs_c);
 
 /* A direct (unpacked) tile for small problems: mb <= MR rows of A at a + i*rs_a with
- * unit column stride, B rows of NR values at stride rs_b; only mb rows of C are
- * stored.  beta == 0 must not read C. */
-typedef void (*nnk_f32_gemm_direct_fn)(size_t mb, size_t kc, float alpha, const float *a,
-                                       ptrdiff_t rs_a, const float *b, ptrdiff_t rs_b,
-                                       float beta, float *c, ptrdiff_t rs_c);
-typedef void (*nnk_f64_gemm_direct_fn)(size_t mb, size_t kc, double alpha, const double *a,
-                                       ptrdiff_t rs_a, const double *b, ptrdiff_t rs_b,
-                                       double beta, double *c, ptrdiff_t rs_c);
+ * unit column stride, B rows at stride rs_b; only mb rows and nb columns of C are
+ * stored, only nb columns of B read.  nb is NR unless the config says direct_any_width.
+ * beta == 0 must not read C. */
+typedef void (*nnk_f32_gemm_direct_fn)(size_t mb, size_t nb, size_t kc, float alpha,
+                                       const float *a, ptrdiff_t rs_a, const float *b,
+                                       ptrdiff_t rs_b, float beta, float *c, ptrdiff_t rs_c);
+typedef void (*nnk_f64_gemm_direct_fn)(size_t mb, size_t nb, size_t kc, double alpha,
+                                       const double *a, ptrdiff_t rs_a, const double *b,
+                                       ptrdiff_t rs_b, double beta, double *c, ptrdiff_t rs_c);
 
 /* A CPU's GEMM, BLIS-style: a microkernel and five block sizes (MC, NC multiples of
  * MR, NR).  ukernel == NULL means "no blocked path": use the scalar reference.
@@ -166,11 +167,13 @@ typedef struct {
   size_t mr, nr, mc, kc, nc;
   nnk_f32_gemm_ukernel_fn ukernel;
   nnk_f32_gemm_direct_fn direct;
+  bool direct_any_width; /* direct takes nb < NR (masks): no edge packing or merging */
 } nnk_f32_gemm_config;
 typedef struct {
   size_t mr, nr, mc, kc, nc;
   nnk_f64_gemm_ukernel_fn ukernel;
   nnk_f64_gemm_direct_fn direct;
+  bool direct_any_width;
 } nnk_f64_gemm_config;
 
 /* ---- The table -------------------------------------------------------- */
