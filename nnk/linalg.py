@@ -63,6 +63,7 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out
 
 
 _ndarray, _empty = np.ndarray, np.empty
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)  # native-order dtypes are singletons
 
 
 def matmul(a, b, *, out=None):
@@ -71,7 +72,7 @@ def matmul(a, b, *, out=None):
     # matters for the sheets' tiny matrices; the binding still checks everything.
     if type(a) is _ndarray and type(b) is _ndarray:
         dt = a.dtype
-        if dt is b.dtype and dt.char in "fd" and a.ndim == 2 == b.ndim:
+        if dt is b.dtype and (dt is _F64 or dt is _F32) and a.ndim == 2 == b.ndim:
             if out is None:
                 c = _empty((a.shape[0], b.shape[1]), dt)
                 _C.gemm(a, b, c, 1.0, 0.0, False, False)  # checks the inner sizes itself
