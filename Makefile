@@ -44,11 +44,19 @@ $(VENV)/.torch: requirements-torch.txt | $(VENV)/.installed
 	$(VPY) -m pip install -q -r requirements-torch.txt || echo "warning: PyTorch not installed; its tests will skip"
 	touch $@
 
-# The extension, rebuilt only when a C source, the flags or setup.py changed.
+# The extension, rebuilt only when a C source, the flags or setup.py changed.  The
+# build's own exit status decides (a compile error fails here, whatever module an earlier
+# build left behind); its log is shown without setuptools' deprecation chatter.
+QUIET_LOG = grep -Ev "UserWarning|FutureWarning|warnings.warn" $(1); :
+define build_logged
+	@mkdir -p build
+	$(1) > $(2) 2>&1 || { cat $(2); echo "error: the build failed (log above: $(2))"; exit 1; }
+	@$(call QUIET_LOG,$(2))
+endef
+
 $(EXT_STAMP): $(EXT_SRC) | deps-sys $(VENV)/.installed
-	$(VPY) setup.py -q build_clib build_ext --inplace 2>&1 | grep -Ev "UserWarning|FutureWarning|warnings.warn" || true
-	@test -n "$$(ls nnk/_C*.so 2>/dev/null)" || { echo "error: the extension did not build"; exit 1; }
-	@mkdir -p build && touch $@
+	$(call build_logged,$(VPY) setup.py -q build_clib build_ext --inplace,build/ext.log)
+	@touch $@
 
 # ---- run ---------------------------------------------------------------------
 demo: $(EXT_STAMP)
@@ -94,8 +102,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_nul
 ASAN_LIB = $(wildcard build-asan/lib*)
 
 test-asan-build: $(EXT_STAMP)
-	CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(VPY) setup.py -q build --build-base build-asan 2>&1 \
-	  | grep -Ev "UserWarning|FutureWarning|warnings.warn" || true
+	$(call build_logged,CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(VPY) setup.py -q build --build-base build-asan,build/asan-build.log)
 
 test-asan: test-asan-build
 	@mkdir -p build

@@ -46,6 +46,10 @@ def read_flags(path="csrc/isa_flags.txt"):
 
 INCLUDE = ["csrc/include"]
 FLAGS = read_flags()
+# Every header and the flags file: kernels are written once in *_impl.h and helper
+# headers, so an edit there must recompile the sources that include them (setuptools
+# compares objects with their sources only, unless told of more).
+DEPENDS = sorted(glob.glob("csrc/**/*.h", recursive=True)) + ["csrc/isa_flags.txt"]
 COMMON = FLAGS["common"] + SLEEF_CFLAGS
 machine = platform.machine().lower()
 isas = ["scalar"]
@@ -59,6 +63,7 @@ libraries = [
         "sources": sorted(glob.glob(f"csrc/*/*_{isa}.c")),
         "include_dirs": INCLUDE,
         "cflags": COMMON + FLAGS[isa],
+        "obj_deps": {"": DEPENDS},
     })
     for isa in isas
 ]
@@ -68,6 +73,7 @@ extension = Extension(
     sources=sorted(glob.glob("csrc/dispatch/*.c")) + ["csrc/gemm/gemm.c", "csrc/layers/linear.c",
                                                        "csrc/rnn/rnn.c", "csrc/python/module.c"],
     include_dirs=INCLUDE,
+    depends=DEPENDS,
     extra_compile_args=COMMON + FLAGS["base"],
     # Link arguments come after the static ISA libraries, which need SLEEF.
     extra_link_args=SLEEF_LIBS + ["-fopenmp"],
