@@ -1,8 +1,10 @@
 """``python -m nnk info``: what nnk sees of this machine."""
 import argparse
+import os
 import sys
 
 from . import cpu_info
+from ._dispatch import ISA_NAMES
 
 
 def _info(args):
@@ -37,7 +39,7 @@ def main(argv=None):
     sh.add_argument("--check", action="store_true",
                     help="list every printed value that disagrees with nnk's (exit status 1 if any)")
     sh.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    sh.add_argument("--isa", help="compute on this ISA (scalar, avx2, avx512, neon)")
+    sh.add_argument("--isa", choices=ISA_NAMES + ("auto",), help="compute on this ISA")
     bn = sub.add_parser("bench", help="scalar vs SIMD vs NumPy / PyTorch, Markdown tables")
     bn.add_argument("--quick", action="store_true", help="small sizes: seconds, not minutes")
     bn.add_argument("--json", metavar="FILE", help="save the raw results")
@@ -47,8 +49,23 @@ def main(argv=None):
     if args.command == "bench":
         from . import bench
         return bench.main(args)
-    return {"info": _info, "sheets": _sheets}[args.command](args)
+    try:
+        return {"info": _info, "sheets": _sheets}[args.command](args)
+    except RuntimeError as e:  # an ISA this CPU cannot run: a usage error, not a traceback
+        parser.error(str(e))
+
+
+def _run():
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head``): nothing more to say.  Point stdout at devnull
+        # so that the interpreter's own final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 1
+    sys.exit(status)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    _run()

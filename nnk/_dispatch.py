@@ -1,7 +1,8 @@
 """The ISA in use, the threads, and what the CPU is.
 
 The kernel table is chosen at import: the best ISA the CPU runs, or ``NNK_ISA`` from the
-environment (``scalar``, ``avx2``, ``avx512``, ``neon`` or ``auto``).  Switching is process-wide.
+environment (one of ``ISA_NAMES`` or ``auto``).  ``set_isa`` changes the process default;
+``use_isa`` overrides it for the calling thread only.
 """
 import contextlib
 import operator
@@ -10,41 +11,47 @@ import platform
 
 from . import _C
 
-ISAS = ("scalar", "avx2", "avx512", "neon")
+ISA_NAMES = _C.ISA_NAMES  # the C library's one list; messages and the CLI read it too
+
+
+def _name(name):
+    if not isinstance(name, str):
+        raise TypeError(f"ISA name must be a str, got {type(name).__name__}")
+    return name.strip().lower()
 
 
 def set_isa(name):
-    """Use the kernels of ISA ``name`` from now on, process-wide.
+    """Use the kernels of ISA ``name`` (or ``"auto"``: the best) from now on, in every
+    thread that has no ``use_isa`` block of its own.
 
     Raises ValueError for a name nnk does not know and RuntimeError for an ISA this CPU
     (or this build) cannot run.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"ISA name must be a str, got {type(name).__name__}")
-    name = name.strip().lower()
-    if name == "auto":
-        name = _C.BEST_ISA
-    _C.set_isa(name)
+    _C.set_isa(_name(name))
 
 
 def get_isa():
-    """The ISA whose kernels run now."""
+    """The ISA whose kernels the calling thread runs."""
     return _C.get_isa()
 
 
 @contextlib.contextmanager
 def use_isa(name):
-    """``with nnk.use_isa("scalar"): ...`` runs the block on one ISA, then restores."""
-    previous = get_isa()
-    set_isa(name)
+    """``with nnk.use_isa("scalar") as isa: ...`` runs the block's kernels on one ISA in
+    the calling thread only (other threads keep theirs), then restores the thread's
+    previous choice.  ``isa`` is the ISA picked (the best one for ``"auto"``)."""
+    previous = _C.thread_isa()
+    chosen = _C.set_thread_isa(_name(name))
     try:
-        yield name
+        yield chosen
     finally:
-        _C.set_isa(previous)
+        _C.set_thread_isa(previous)
 
 
 def set_num_threads(n):
     """Threads for kernels that parallelise (GEMM). Default: the number of cores."""
+    if isinstance(n, bool):
+        raise TypeError("number of threads must be an int, got bool")
     _C.set_num_threads(operator.index(n))
 
 
@@ -81,7 +88,10 @@ def cpu_info():
 def _apply_environment():
     requested = os.environ.get("NNK_ISA", "").strip()
     if requested:
-        set_isa(requested)
+        try:
+            set_isa(requested)
+        except (ValueError, RuntimeError) as e:
+            raise type(e)(f"environment variable NNK_ISA={requested!r}: {e}") from None
 
 
 _apply_environment()

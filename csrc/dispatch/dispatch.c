@@ -1,7 +1,9 @@
 /*
  * Runtime dispatch: detect the CPU once, pick the best ISA, let callers switch.
- * The tables themselves are compile-time constants (tables.c); switching ISA is one
- * atomic pointer store, so a kernel call racing with a switch sees one whole table.
+ * The tables themselves are compile-time constants (tables.c).  The process default is
+ * one atomic pointer, so a kernel call racing with a switch sees one whole table; a
+ * thread may override it for itself (a thread-local pointer read first), so that
+ * `with nnk.use_isa(...)` in one thread never changes what another thread runs.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,6 +20,8 @@ static nnk_cpu cpu;
 static char feature_string[128];
 static nnk_isa best_isa = NNK_ISA_SCALAR;
 static _Atomic(const nnk_kernel_table *) current_table;
+/* This thread's own choice over the process default; NULL: follow the default. */
+static _Thread_local const nnk_kernel_table *thread_table;
 static atomic_int num_threads;
 /* GNU OpenMP's thread pool does not survive fork(): a child that opens a parallel region
  * after its parent did waits forever for threads that were not copied.  So a forked
@@ -79,6 +83,8 @@ static void ensure_detected(void) { pthread_once(&detect_once, detect); }
 
 const nnk_kernel_table *nnk_kernels(void)
 {
+  const nnk_kernel_table *own = thread_table;
+  if (own) return own;
   ensure_detected();
   return atomic_load_explicit(&current_table, memory_order_acquire);
 }
@@ -92,6 +98,7 @@ int nnk_isa_from_name(const char *name)
 {
   for (int i = 0; i < NNK_ISA_COUNT; i++)
     if (strcmp(name, isa_names[i]) == 0) return i;
+  if (strcmp(name, NNK_ISA_AUTO_NAME) == 0) return (int)nnk_isa_best();
   return -1;
 }
 
@@ -113,6 +120,19 @@ nnk_status nnk_set_isa(nnk_isa isa)
   atomic_store_explicit(&current_table, nnk_kernels_for(isa), memory_order_release);
   return NNK_OK;
 }
+
+nnk_status nnk_set_thread_isa(int isa)
+{
+  if (isa < 0) {
+    thread_table = NULL;
+    return NNK_OK;
+  }
+  if (!nnk_isa_available((nnk_isa)isa)) return NNK_EINVAL;
+  thread_table = nnk_kernels_for((nnk_isa)isa);
+  return NNK_OK;
+}
+
+int nnk_thread_isa(void) { return thread_table ? (int)thread_table->isa : -1; }
 
 nnk_isa nnk_get_isa(void) { return nnk_kernels()->isa; }
 

@@ -31,15 +31,24 @@ typedef enum {
   NNK_ISA_COUNT
 } nnk_isa;
 
+/* "auto" names the best ISA the CPU runs, wherever an ISA is chosen by name. */
+#define NNK_ISA_AUTO_NAME "auto"
+
+/* The ISA's name ("scalar", "avx2", ...): the one list every message and binding uses. */
 const char *nnk_isa_name(nnk_isa isa);
-/* -1 when the name is not an ISA nnk knows. */
+/* The ISA of a name (NNK_ISA_AUTO_NAME: the best one); -1 when nnk knows no such name. */
 int nnk_isa_from_name(const char *name);
 /* Whether this build contains the ISA's kernels and this CPU can run them. */
 bool nnk_isa_available(nnk_isa isa);
 /* The best available ISA (detected once, thread-safely). */
 nnk_isa nnk_isa_best(void);
-/* Switch the process-wide kernel table; NNK_EINVAL if not available. */
+/* Switch the process-wide default kernel table; NNK_EINVAL if not available. */
 nnk_status nnk_set_isa(nnk_isa isa);
+/* Override the default for the calling thread only (isa < 0: follow the default again);
+ * NNK_EINVAL if not available.  nnk_thread_isa() is the override, or -1. */
+nnk_status nnk_set_thread_isa(int isa);
+int nnk_thread_isa(void);
+/* The ISA whose kernels the calling thread runs. */
 nnk_isa nnk_get_isa(void);
 /* Space-separated list of the CPU features detection found (e.g. "sse2 avx avx2 fma osxsave"). */
 const char *nnk_cpu_features(void);
