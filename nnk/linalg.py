@@ -1,23 +1,14 @@
 """GEMM and what is built on it: matmul, linear.
 
 Operands go to the kernel with their strides (transposed or sliced views need no copy);
-the kernel writes C in place, so ``out=`` costs nothing when it is a plain array.
+the kernel writes C in place, so ``out=`` costs nothing when it is a plain array.  An
+``out`` that shares memory with an operand is fine: the binding then gives the kernel a
+copy of that operand, so the result is as if the operands were read first (as NumPy).
 """
 import numpy as np
 
 from . import _C
 from ._arrays import as_floats, as_real, check_out, deliver
-
-
-def _gemm_into(a, b, c, alpha, beta, trans_a, trans_b):
-    """c := alpha op(a) op(b) + beta c, with c a writable 2-D array of the right dtype."""
-    try:
-        _C.gemm(a, b, c, alpha, beta, trans_a, trans_b)
-    except _C.OverlapError:  # the binding's bounds test: c may share memory with a or b
-        tmp = c.copy()
-        _C.gemm(a, b, tmp, alpha, beta, trans_a, trans_b)
-        c[...] = tmp
-    return c
 
 
 def _op_shape(x, trans):
@@ -59,7 +50,8 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out
         raise ValueError(f"gemm: c has shape {arrs[2].shape}, expected {(m, n)}")
     else:
         beta = 0.0
-    return _gemm_into(a, b, target, alpha, beta, bool(trans_a), bool(trans_b))
+    _C.gemm(a, b, target, alpha, beta, bool(trans_a), bool(trans_b))  # reads a, b first
+    return target
 
 
 _ndarray, _empty = np.ndarray, np.empty
@@ -79,7 +71,8 @@ def matmul(a, b, *, out=None):
                 return c
             if (type(out) is _ndarray and out.dtype is dt and out.flags.writeable
                     and out.shape == (a.shape[0], b.shape[1]) and a.shape[1] == b.shape[0]):
-                return _gemm_into(a, b, out, 1.0, 0.0, False, False)
+                _C.gemm(a, b, out, 1.0, 0.0, False, False)
+                return out
     (a, b), dtype = as_floats(a, b, names=("a", "b"))
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: operands must be at least 1-D (use * for scalars)")

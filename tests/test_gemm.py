@@ -125,18 +125,29 @@ def test_out_aliasing_an_input(n):
     np.testing.assert_allclose(bottom.T, expect, rtol=1e-12, atol=1e-12)
 
 
-def test_binding_refuses_an_output_that_overlaps_an_input():
-    a = np.ones((4, 4))
-    with pytest.raises(_C.OverlapError, match="shares memory"):
-        _C.gemm(a, a[::-1], a[:, ::-1], 1.0, 0.0, False, False)
-    w = np.ones((3, 4))
-    buf = np.zeros(20)
-    with pytest.raises(_C.OverlapError):
-        _C.linear_forward(buf[:8], w, None, buf[5:11])
-    _C.linear_forward(buf[:8], w, None, buf[8:14])  # adjacent is not overlapping
-    np.testing.assert_array_equal(buf[8:14], 0)
-    with pytest.raises(_C.OverlapError):
-        _C.linear_backward(np.ones(8), w, np.ones(6), w, None, None)
+def test_binding_reads_overlapping_operands_first():
+    """_C.gemm and the layer entries give what NumPy gives when an output shares memory
+    with an input (the binding hands the kernel a copy); outputs sharing memory with each
+    other are refused."""
+    buf = RNG.standard_normal(32)
+    a, b = buf[:16].reshape(4, 4), buf[8:24].reshape(4, 4)[::-1]
+    expect = a @ b
+    out = buf[4:20].reshape(4, 4)[:, ::-1]
+    _C.gemm(a, b, out, 1.0, 0.0, False, False)
+    np.testing.assert_allclose(out, expect, rtol=1e-12, atol=1e-12)
+    w = RNG.standard_normal((3, 4))
+    buf = RNG.standard_normal(20)
+    expect = buf[:8].reshape(2, 4) @ w.T
+    _C.linear_forward(buf[:8], w, None, buf[5:11])
+    np.testing.assert_allclose(buf[5:11].reshape(2, 3), expect, rtol=1e-12)
+    x, g = RNG.standard_normal(8), RNG.standard_normal(6)
+    dw = np.zeros_like(w)
+    w_before = w.copy()
+    _C.linear_backward(x, w, g, dw, None, w.reshape(-1)[:8])  # dx over w, which dx = g w reads
+    np.testing.assert_allclose(w.reshape(-1)[:8], (g.reshape(2, 3) @ w_before).reshape(-1), rtol=1e-12)
+    with pytest.raises(ValueError, match="outputs"):
+        both = np.zeros(20)
+        _C.linear_backward(x, w_before, g, both[:12], both[10:13], None)
 
 
 def test_matmul_shapes_like_numpy():

@@ -10,6 +10,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <sleef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "nnk.h"
 #include "nnk_kernels.h"
@@ -22,8 +24,7 @@
 #define RELEASE_GIL_MNK (96.0 * 96.0 * 96.0)
 
 typedef struct {
-  PyObject *isa_names;     /* tuple of str, indexed by nnk_isa */
-  PyObject *overlap_error; /* _C.OverlapError: an output shares memory with an input */
+  PyObject *isa_names; /* tuple of str, indexed by nnk_isa */
 } module_state;
 
 static module_state *get_state(PyObject *module) { return PyModule_GetState(module); }
@@ -32,17 +33,23 @@ static module_state *get_state(PyObject *module) { return PyModule_GetState(modu
 
 typedef enum { DT_F32, DT_F64 } dtype;
 
-/* An acquired buffer and what it holds; release with buf_release on every path. */
+/* An acquired buffer and what it holds; release with buf_release on every path.
+ * Kernels read `data`: the buffer itself, or a private copy of it (`scratch`) when an
+ * output shares its memory (see read_apart). */
 typedef struct {
   Py_buffer view;
   int held;
   dtype dt;
+  void *data;
+  void *scratch;
 } buf;
 
 static void buf_release(buf *b)
 {
   if (b->held) PyBuffer_Release(&b->view);
+  free(b->scratch);
   b->held = 0;
+  b->scratch = NULL;
 }
 
 static int format_dtype(const Py_buffer *v, dtype *dt)
@@ -62,6 +69,7 @@ static int buf_get(PyObject *obj, buf *b, int writable, int contig, const char *
   int flags = PyBUF_FORMAT | (contig ? PyBUF_C_CONTIGUOUS : PyBUF_STRIDES);
   if (writable) flags |= PyBUF_WRITABLE;
   b->held = 0;
+  b->scratch = NULL;
   if (PyObject_GetBuffer(obj, &b->view, flags) < 0) {
     PyErr_Clear();
     PyErr_Format(PyExc_ValueError, "%s must be a %s%sfloat32/float64 buffer", what,
@@ -69,12 +77,16 @@ static int buf_get(PyObject *obj, buf *b, int writable, int contig, const char *
     return -1;
   }
   b->held = 1;
+  b->data = b->view.buf;
   if (format_dtype(&b->view, &b->dt) < 0) {
     buf_release(b);
     return -1;
   }
   return 0;
 }
+
+/* An optional operand's pointer: NULL when it was not given (None). */
+static void *ptr_or_null(const buf *b) { return b->held ? b->data : NULL; }
 
 static size_t buf_count(const buf *b) { return (size_t)(b->view.len / b->view.itemsize); }
 
@@ -100,6 +112,15 @@ static int op_index(int op, int count)
   return -1;
 }
 
+/* *r = a * b, or OverflowError: every size product of the binding goes through here,
+ * so that no product can wrap around and pass a size check on a small buffer. */
+static int size_mul(size_t a, size_t b, size_t *r)
+{
+  if (!__builtin_mul_overflow(a, b, r)) return 0;
+  PyErr_Format(PyExc_OverflowError, "sizes %zu x %zu do not fit in memory", a, b);
+  return -1;
+}
+
 /* Release the GIL only for work that pays for the round trip; NULL means "kept". */
 static PyThreadState *release_gil_if(int big) { return big ? PyEval_SaveThread() : NULL; }
 static void reacquire_gil(PyThreadState *ts)
@@ -112,38 +133,10 @@ static void release_all(buf *b, int count)
   for (int i = 0; i < count; i++) buf_release(&b[i]);
 }
 
-/* The operands of an elementwise kernel: `count` C-contiguous buffers of one dtype and
- * one element count, the last one the writable output.  On failure nothing is held. */
-static int get_elementwise(PyObject *const *objs, int count, buf *b)
-{
-  static const char *const names[] = {"x", "grad", "out"};
-  for (int i = 0; i < count; i++) {
-    int out = i == count - 1;
-    if (buf_get(objs[i], &b[i], out, 1, out ? "out" : names[i]) ||
-        (i > 0 && (same_dtype(&b[0], &b[i]) || same_count(&b[0], &b[i])))) {
-      release_all(b, i + 1);
-      return -1;
-    }
-  }
-  return 0;
-}
-
-/* Two read-only operands of one dtype and size (a loss without per-element output). */
-static int get_inputs2(PyObject *const *objs, buf *b)
-{
-  if (buf_get(objs[0], &b[0], 0, 1, "input")) return -1;
-  if (buf_get(objs[1], &b[1], 0, 1, "target") || same_dtype(&b[0], &b[1]) ||
-      same_count(&b[0], &b[1])) {
-    release_all(b, 2);
-    return -1;
-  }
-  return 0;
-}
-
 /* The bytes [lo, hi) a buffer's elements span, whatever the signs of its strides. */
 static void buf_extent(const buf *b, const char **lo, const char **hi)
 {
-  const char *start = b->view.buf, *end = start + b->view.itemsize;
+  const char *start = b->data, *end = start + b->view.itemsize;
   if (!b->view.strides) { /* C-contiguous: the buffer's length is its span */
     *lo = start, *hi = start + b->view.len;
     return;
@@ -159,17 +152,86 @@ static void buf_extent(const buf *b, const char **lo, const char **hi)
   *lo = start, *hi = end;
 }
 
-/* Raise OverlapError when output `out` may share memory with input `in` (a bounds
- * test, as numpy.may_share_memory): kernels read inputs while they write outputs. */
-static int no_overlap(PyObject *module, const buf *out, const buf *in)
+static int buf_overlap(const buf *a, const buf *b)
 {
-  if (!in->held) return 0;
-  const char *olo, *ohi, *ilo, *ihi;
-  buf_extent(out, &olo, &ohi);
-  buf_extent(in, &ilo, &ihi);
-  if (olo >= ihi || ilo >= ohi) return 0;
-  PyErr_SetString(get_state(module)->overlap_error, "an output shares memory with an input");
-  return -1;
+  if (!a->held || !b->held) return 0;
+  const char *alo, *ahi, *blo, *bhi;
+  buf_extent(a, &alo, &ahi);
+  buf_extent(b, &blo, &bhi);
+  return alo < bhi && blo < ahi;
+}
+
+/* Input `in` as the kernel must see it while it writes `out`: when the two share memory
+ * the kernel reads a private copy of the input's span, as NumPy buffers overlapping
+ * operands (the result is as if the input were read first).  `in_place` kernels (maps,
+ * element by element) run on an exact alias (same start, same length) as it is. */
+static int read_apart(buf *in, const buf *out, int in_place)
+{
+  if (!buf_overlap(in, out)) return 0;
+  if (in_place && in->data == out->data && in->view.len == out->view.len) return 0;
+  const char *lo, *hi;
+  buf_extent(in, &lo, &hi);
+  size_t span = (size_t)(hi - lo);
+  char *copy = malloc(span);
+  if (!copy) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  memcpy(copy, lo, span);
+  free(in->scratch);
+  in->scratch = copy;
+  in->data = copy + ((const char *)in->data - lo);
+  return 0;
+}
+
+/* Every input apart from every output (see read_apart), and outputs apart from each
+ * other: two results written to one place have no meaning, so that is a ValueError. */
+static int operands_apart(buf *in, int n_in, buf *out, int n_out, int in_place)
+{
+  for (int o = 0; o < n_out; o++) {
+    for (int p = 0; p < o; p++)
+      if (buf_overlap(&out[o], &out[p])) {
+        PyErr_SetString(PyExc_ValueError, "two outputs of one call share memory");
+        return -1;
+      }
+    for (int i = 0; i < n_in; i++)
+      if (read_apart(&in[i], &out[o], in_place)) return -1;
+  }
+  return 0;
+}
+
+/* The operands of an elementwise kernel: `count` C-contiguous buffers of one dtype and
+ * one element count, the last one the writable output (which may be an input exactly,
+ * in place; an input it overlaps otherwise is read from a copy).  On failure nothing
+ * is held. */
+static int get_elementwise(PyObject *const *objs, int count, buf *b)
+{
+  static const char *const names[] = {"x", "grad", "out"};
+  for (int i = 0; i < count; i++) {
+    int out = i == count - 1;
+    if (buf_get(objs[i], &b[i], out, 1, out ? "out" : names[i]) ||
+        (i > 0 && (same_dtype(&b[0], &b[i]) || same_count(&b[0], &b[i])))) {
+      release_all(b, i + 1);
+      return -1;
+    }
+  }
+  if (operands_apart(b, count - 1, &b[count - 1], 1, 1)) {
+    release_all(b, count);
+    return -1;
+  }
+  return 0;
+}
+
+/* Two read-only operands of one dtype and size (a loss without per-element output). */
+static int get_inputs2(PyObject *const *objs, buf *b)
+{
+  if (buf_get(objs[0], &b[0], 0, 1, "input")) return -1;
+  if (buf_get(objs[1], &b[1], 0, 1, "target") || same_dtype(&b[0], &b[1]) ||
+      same_count(&b[0], &b[1])) {
+    release_all(b, 2);
+    return -1;
+  }
+  return 0;
 }
 
 /* A kernel's status as a Python result: None, or MemoryError / ValueError. */
@@ -198,9 +260,9 @@ static PyObject *py_vunary(PyObject *self, PyObject *args)
   size_t n = buf_count(&b[0]);
   PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
   if (b[0].dt == DT_F32)
-    t->f32_vunary[op](n, b[0].view.buf, b[1].view.buf);
+    t->f32_vunary[op](n, b[0].data, b[1].data);
   else
-    t->f64_vunary[op](n, b[0].view.buf, b[1].view.buf);
+    t->f64_vunary[op](n, b[0].data, b[1].data);
   reacquire_gil(ts);
   release_all(b, 2);
   Py_RETURN_NONE;
@@ -219,9 +281,9 @@ static PyObject *py_vgrad(PyObject *self, PyObject *args)
   size_t n = buf_count(&b[0]);
   PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
   if (b[0].dt == DT_F32)
-    t->f32_vgrad[op](n, b[0].view.buf, b[1].view.buf, b[2].view.buf);
+    t->f32_vgrad[op](n, b[0].data, b[1].data, b[2].data);
   else
-    t->f64_vgrad[op](n, b[0].view.buf, b[1].view.buf, b[2].view.buf);
+    t->f64_vgrad[op](n, b[0].data, b[1].data, b[2].data);
   reacquire_gil(ts);
   release_all(b, 3);
   Py_RETURN_NONE;
@@ -240,9 +302,9 @@ static PyObject *py_leaky_relu(PyObject *self, PyObject *args)
   size_t n = buf_count(&b[0]);
   PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
   if (b[0].dt == DT_F32)
-    t->f32_vleaky_relu(n, b[0].view.buf, b[1].view.buf, (float)slope);
+    t->f32_vleaky_relu(n, b[0].data, b[1].data, (float)slope);
   else
-    t->f64_vleaky_relu(n, b[0].view.buf, b[1].view.buf, slope);
+    t->f64_vleaky_relu(n, b[0].data, b[1].data, slope);
   reacquire_gil(ts);
   release_all(b, 2);
   Py_RETURN_NONE;
@@ -261,9 +323,9 @@ static PyObject *py_leaky_relu_grad(PyObject *self, PyObject *args)
   size_t n = buf_count(&b[0]);
   PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
   if (b[0].dt == DT_F32)
-    t->f32_vleaky_relu_grad(n, b[0].view.buf, b[1].view.buf, b[2].view.buf, (float)slope);
+    t->f32_vleaky_relu_grad(n, b[0].data, b[1].data, b[2].data, (float)slope);
   else
-    t->f64_vleaky_relu_grad(n, b[0].view.buf, b[1].view.buf, b[2].view.buf, slope);
+    t->f64_vleaky_relu_grad(n, b[0].data, b[1].data, b[2].data, slope);
   reacquire_gil(ts);
   release_all(b, 3);
   Py_RETURN_NONE;
@@ -287,9 +349,9 @@ static PyObject *py_loss(PyObject *self, PyObject *args)
   double sum;
   PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
   if (b[0].dt == DT_F32)
-    sum = t->f32_loss[op](n, b[0].view.buf, b[1].view.buf, with_each ? b[2].view.buf : NULL);
+    sum = t->f32_loss[op](n, b[0].data, b[1].data, with_each ? b[2].data : NULL);
   else
-    sum = t->f64_loss[op](n, b[0].view.buf, b[1].view.buf, with_each ? b[2].view.buf : NULL);
+    sum = t->f64_loss[op](n, b[0].data, b[1].data, with_each ? b[2].data : NULL);
   reacquire_gil(ts);
   release_all(b, with_each ? 3 : 2);
   return PyFloat_FromDouble(sum);
@@ -309,20 +371,32 @@ static PyObject *py_loss_grad(PyObject *self, PyObject *args)
   size_t n = buf_count(&b[0]);
   PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
   if (b[0].dt == DT_F32)
-    t->f32_loss_grad[op](n, b[0].view.buf, b[1].view.buf, (float)scale, b[2].view.buf);
+    t->f32_loss_grad[op](n, b[0].data, b[1].data, (float)scale, b[2].data);
   else
-    t->f64_loss_grad[op](n, b[0].view.buf, b[1].view.buf, scale, b[2].view.buf);
+    t->f64_loss_grad[op](n, b[0].data, b[1].data, scale, b[2].data);
   reacquire_gil(ts);
   release_all(b, 3);
   Py_RETURN_NONE;
 }
 
-/* Parameter-shaped state: writable C-contiguous buffers of p's dtype and size. */
-static int get_state_buffer(PyObject *obj, const buf *p, buf *b, const char *what)
+/* Optimiser operands: g (read) first, then the parameter and its state (written in
+ * place): `count` C-contiguous buffers of the parameter's dtype and size; a state of None
+ * stays unheld.  On failure nothing is held. */
+static int get_step_operands(PyObject *const *objs, int count, buf *b)
 {
-  if (buf_get(obj, b, 1, 1, what)) return -1;
-  if (same_dtype(p, b) || same_count(p, b)) {
-    buf_release(b);
+  static const char *const names[] = {"grad", "param", "first moment", "second moment"};
+  for (int i = 0; i < count; i++) b[i].held = 0, b[i].scratch = NULL;
+  if (buf_get(objs[1], &b[1], 1, 1, "param")) return -1;
+  for (int i = 0; i < count; i++) {
+    if (i == 1 || (i > 1 && objs[i] == Py_None)) continue;
+    if (buf_get(objs[i], &b[i], i > 0, 1, names[i]) || same_dtype(&b[1], &b[i]) ||
+        same_count(&b[1], &b[i])) {
+      release_all(b, count);
+      return -1;
+    }
+  }
+  if (operands_apart(b, 1, b + 1, count - 1, 1)) {
+    release_all(b, count);
     return -1;
   }
   return 0;
@@ -331,54 +405,54 @@ static int get_state_buffer(PyObject *obj, const buf *p, buf *b, const char *wha
 /* sgd_step(p, g, v or None, lr, momentum, weight_decay, nesterov) */
 static PyObject *py_sgd_step(PyObject *self, PyObject *args)
 {
-  PyObject *po, *go, *vo;
+  PyObject *o[3]; /* g, p, v */
   double lr, mu, wd;
   int nesterov;
-  buf p = {0}, g = {0}, v = {0};
-  if (!PyArg_ParseTuple(args, "OOOdddp:sgd_step", &po, &go, &vo, &lr, &mu, &wd, &nesterov))
+  buf b[3];
+  if (!PyArg_ParseTuple(args, "OOOdddp:sgd_step", &o[1], &o[0], &o[2], &lr, &mu, &wd,
+                        &nesterov) ||
+      get_step_operands(o, 3, b))
     return NULL;
-  if (buf_get(po, &p, 1, 1, "param")) return NULL;
-  if (buf_get(go, &g, 0, 1, "grad") || same_dtype(&p, &g) || same_count(&p, &g) ||
-      (vo != Py_None && get_state_buffer(vo, &p, &v, "momentum buffer"))) {
-    buf_release(&g);
-    buf_release(&p);
-    return NULL;
-  }
   const nnk_kernel_table *t = nnk_kernels();
-  size_t n = buf_count(&p);
-  if (p.dt == DT_F32)
-    t->f32_sgd_step(n, p.view.buf, g.view.buf, v.held ? v.view.buf : NULL, (float)lr, (float)mu,
-                    (float)wd, nesterov);
+  size_t n = buf_count(&b[1]);
+  PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
+  if (b[1].dt == DT_F32)
+    t->f32_sgd_step(n, (float *)b[1].data, (float *)b[0].data, ptr_or_null(&b[2]), (float)lr,
+                    (float)mu, (float)wd, nesterov);
   else
-    t->f64_sgd_step(n, p.view.buf, g.view.buf, v.held ? v.view.buf : NULL, lr, mu, wd, nesterov);
-  buf_release(&p), buf_release(&g), buf_release(&v);
+    t->f64_sgd_step(n, (double *)b[1].data, (double *)b[0].data, ptr_or_null(&b[2]), lr, mu, wd,
+                    nesterov);
+  reacquire_gil(ts);
+  release_all(b, 3);
   Py_RETURN_NONE;
 }
 
 /* adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay) */
 static PyObject *py_adam_step(PyObject *self, PyObject *args)
 {
-  PyObject *po, *go, *mo, *vo;
+  PyObject *o[4]; /* g, p, m, v */
   double lr, b1, b2, eps, c1, c2, wd;
-  buf p = {0}, g = {0}, m = {0}, v = {0};
-  if (!PyArg_ParseTuple(args, "OOOOddddddd:adam_step", &po, &go, &mo, &vo, &lr, &b1, &b2, &eps,
-                        &c1, &c2, &wd))
+  buf b[4];
+  if (!PyArg_ParseTuple(args, "OOOOddddddd:adam_step", &o[1], &o[0], &o[2], &o[3], &lr, &b1,
+                        &b2, &eps, &c1, &c2, &wd))
     return NULL;
-  if (buf_get(po, &p, 1, 1, "param")) return NULL;
-  if (buf_get(go, &g, 0, 1, "grad") || same_dtype(&p, &g) || same_count(&p, &g) ||
-      get_state_buffer(mo, &p, &m, "first moment") || get_state_buffer(vo, &p, &v, "second moment")) {
-    buf_release(&p), buf_release(&g), buf_release(&m), buf_release(&v);
+  if (o[2] == Py_None || o[3] == Py_None) {
+    PyErr_SetString(PyExc_TypeError, "adam_step needs both moment buffers");
     return NULL;
   }
+  if (get_step_operands(o, 4, b)) return NULL;
   const nnk_kernel_table *t = nnk_kernels();
-  size_t n = buf_count(&p);
-  if (p.dt == DT_F32)
-    t->f32_adam_step(n, p.view.buf, g.view.buf, m.view.buf, v.view.buf, (float)lr, (float)b1,
-                     (float)b2, (float)eps, (float)c1, (float)c2, (float)wd);
+  size_t n = buf_count(&b[1]);
+  PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
+  if (b[1].dt == DT_F32)
+    t->f32_adam_step(n, (float *)b[1].data, (float *)b[0].data, (float *)b[2].data,
+                     (float *)b[3].data, (float)lr, (float)b1, (float)b2, (float)eps, (float)c1,
+                     (float)c2, (float)wd);
   else
-    t->f64_adam_step(n, p.view.buf, g.view.buf, m.view.buf, v.view.buf, lr, b1, b2, eps, c1, c2,
-                     wd);
-  buf_release(&p), buf_release(&g), buf_release(&m), buf_release(&v);
+    t->f64_adam_step(n, (double *)b[1].data, (double *)b[0].data, (double *)b[2].data,
+                     (double *)b[3].data, lr, b1, b2, eps, c1, c2, wd);
+  reacquire_gil(ts);
+  release_all(b, 4);
   Py_RETURN_NONE;
 }
 
@@ -392,10 +466,12 @@ static PyObject *py_axpy(PyObject *self, PyObject *args)
     return NULL;
   const nnk_kernel_table *t = nnk_kernels();
   size_t n = buf_count(&b[0]);
+  PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
   if (b[0].dt == DT_F32)
-    t->f32_axpy(n, (float)a, b[0].view.buf, b[1].view.buf);
+    t->f32_axpy(n, (float)a, (float *)b[0].data, (float *)b[1].data);
   else
-    t->f64_axpy(n, a, b[0].view.buf, b[1].view.buf);
+    t->f64_axpy(n, a, (double *)b[0].data, (double *)b[1].data);
+  reacquire_gil(ts);
   release_all(b, 2);
   Py_RETURN_NONE;
 }
@@ -419,13 +495,23 @@ static int get_sized(PyObject *obj, buf *b, int writable, size_t count, const bu
   return 0;
 }
 
-static void *ptr_or_null(const buf *b) { return b->held ? b->view.buf : NULL; }
 
-static int rnn_sizes_bad(Py_ssize_t B, Py_ssize_t Tn, Py_ssize_t I, Py_ssize_t H)
+/* The element counts of an RNN's operands, each product checked for overflow. */
+typedef struct {
+  size_t x, wih, whh, h, bh, bias;
+} rnn_counts;
+
+static int rnn_sizes(Py_ssize_t B, Py_ssize_t Tn, Py_ssize_t I, Py_ssize_t H, rnn_counts *c)
 {
-  if (B >= 0 && Tn >= 0 && I >= 1 && H >= 1) return 0;
-  PyErr_SetString(PyExc_ValueError, "rnn: sizes must be B, T >= 0 and I, H >= 1");
-  return 1;
+  if (B < 0 || Tn < 0 || I < 1 || H < 1) {
+    PyErr_SetString(PyExc_ValueError, "rnn: sizes must be B, T >= 0 and I, H >= 1");
+    return -1;
+  }
+  size_t bt;
+  c->bias = (size_t)H;
+  return size_mul((size_t)B, (size_t)Tn, &bt) || size_mul(bt, (size_t)I, &c->x) ||
+         size_mul(bt, (size_t)H, &c->h) || size_mul((size_t)H, (size_t)I, &c->wih) ||
+         size_mul((size_t)H, (size_t)H, &c->whh) || size_mul((size_t)B, (size_t)H, &c->bh);
 }
 
 /* rnn_forward(B, T, I, H, x, wc, wh, b|None, h0|None, h): h = all hidden states. */
@@ -434,69 +520,73 @@ static PyObject *py_rnn_forward(PyObject *self, PyObject *args)
   Py_ssize_t B, Tn, I, H;
   PyObject *o[6];
   buf b[6] = {{{0}}};
+  rnn_counts n;
   if (!PyArg_ParseTuple(args, "nnnnOOOOOO:rnn_forward", &B, &Tn, &I, &H, &o[0], &o[1], &o[2],
-                        &o[3], &o[4], &o[5]))
+                        &o[3], &o[4], &o[5]) ||
+      rnn_sizes(B, Tn, I, H, &n))
     return NULL;
-  if (rnn_sizes_bad(B, Tn, I, H)) return NULL;
-  size_t bt = (size_t)B * (size_t)Tn;
-  if (get_sized(o[0], &b[0], 0, bt * (size_t)I, NULL, "x", 0) ||
-      get_sized(o[1], &b[1], 0, (size_t)H * I, &b[0], "weight_ih", 0) ||
-      get_sized(o[2], &b[2], 0, (size_t)H * H, &b[0], "weight_hh", 0) ||
-      get_sized(o[3], &b[3], 0, (size_t)H, &b[0], "bias", 1) ||
-      get_sized(o[4], &b[4], 0, (size_t)B * H, &b[0], "h0", 1) ||
-      get_sized(o[5], &b[5], 1, bt * (size_t)H, &b[0], "out", 0)) {
+  if (get_sized(o[0], &b[0], 0, n.x, NULL, "x", 0) ||
+      get_sized(o[1], &b[1], 0, n.wih, &b[0], "weight_ih", 0) ||
+      get_sized(o[2], &b[2], 0, n.whh, &b[0], "weight_hh", 0) ||
+      get_sized(o[3], &b[3], 0, n.bias, &b[0], "bias", 1) ||
+      get_sized(o[4], &b[4], 0, n.bh, &b[0], "h0", 1) ||
+      get_sized(o[5], &b[5], 1, n.h, &b[0], "out", 0) || operands_apart(b, 5, b + 5, 1, 0)) {
     release_all(b, 6);
     return NULL;
   }
   nnk_status st;
-  PyThreadState *ts = release_gil_if(bt * (size_t)H >= RELEASE_GIL_ELEMENTS);
+  PyThreadState *ts = release_gil_if(n.h >= RELEASE_GIL_ELEMENTS);
   if (b[0].dt == DT_F32)
-    st = nnk_f32_rnn_tanh_forward(B, Tn, I, H, b[0].view.buf, b[1].view.buf, b[2].view.buf,
-                                  ptr_or_null(&b[3]), ptr_or_null(&b[4]), b[5].view.buf);
+    st = nnk_f32_rnn_tanh_forward(B, Tn, I, H, (float *)b[0].data, (float *)b[1].data,
+                                  (float *)b[2].data, ptr_or_null(&b[3]), ptr_or_null(&b[4]),
+                                  (float *)b[5].data);
   else
-    st = nnk_f64_rnn_tanh_forward(B, Tn, I, H, b[0].view.buf, b[1].view.buf, b[2].view.buf,
-                                  ptr_or_null(&b[3]), ptr_or_null(&b[4]), b[5].view.buf);
+    st = nnk_f64_rnn_tanh_forward(B, Tn, I, H, (double *)b[0].data, (double *)b[1].data,
+                                  (double *)b[2].data, ptr_or_null(&b[3]), ptr_or_null(&b[4]),
+                                  (double *)b[5].data);
   reacquire_gil(ts);
   release_all(b, 6);
   return status_result(st);
 }
 
-/* rnn_backward(B, T, I, H, x, wc, wh, h0|None, h, dh, dx, dwc, dwh, db|None, dh0|None) */
+/* rnn_backward(B, T, I, H, x, wc, wh, h0|None, h, dh, dx, dwc, dwh, db|None, dh0|None);
+ * dh is overwritten (the kernel's workspace). */
 static PyObject *py_rnn_backward(PyObject *self, PyObject *args)
 {
   Py_ssize_t B, Tn, I, H;
   PyObject *o[11];
   buf b[11] = {{{0}}};
+  rnn_counts n;
   if (!PyArg_ParseTuple(args, "nnnnOOOOOOOOOOO:rnn_backward", &B, &Tn, &I, &H, &o[0], &o[1],
-                        &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10]))
+                        &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &o[10]) ||
+      rnn_sizes(B, Tn, I, H, &n))
     return NULL;
-  if (rnn_sizes_bad(B, Tn, I, H)) return NULL;
-  size_t bt = (size_t)B * (size_t)Tn;
-  if (get_sized(o[0], &b[0], 0, bt * I, NULL, "x", 0) ||
-      get_sized(o[1], &b[1], 0, (size_t)H * I, &b[0], "weight_ih", 0) ||
-      get_sized(o[2], &b[2], 0, (size_t)H * H, &b[0], "weight_hh", 0) ||
-      get_sized(o[3], &b[3], 0, (size_t)B * H, &b[0], "h0", 1) ||
-      get_sized(o[4], &b[4], 0, bt * H, &b[0], "h", 0) ||
-      get_sized(o[5], &b[5], 1, bt * H, &b[0], "grad", 0) ||
-      get_sized(o[6], &b[6], 1, bt * I, &b[0], "dx", 0) ||
-      get_sized(o[7], &b[7], 1, (size_t)H * I, &b[0], "dweight_ih", 0) ||
-      get_sized(o[8], &b[8], 1, (size_t)H * H, &b[0], "dweight_hh", 0) ||
-      get_sized(o[9], &b[9], 1, (size_t)H, &b[0], "dbias", 1) ||
-      get_sized(o[10], &b[10], 1, (size_t)B * H, &b[0], "dh0", 1)) {
+  if (get_sized(o[0], &b[0], 0, n.x, NULL, "x", 0) ||
+      get_sized(o[1], &b[1], 0, n.wih, &b[0], "weight_ih", 0) ||
+      get_sized(o[2], &b[2], 0, n.whh, &b[0], "weight_hh", 0) ||
+      get_sized(o[3], &b[3], 0, n.bh, &b[0], "h0", 1) ||
+      get_sized(o[4], &b[4], 0, n.h, &b[0], "h", 0) ||
+      get_sized(o[5], &b[5], 1, n.h, &b[0], "grad", 0) ||
+      get_sized(o[6], &b[6], 1, n.x, &b[0], "dx", 0) ||
+      get_sized(o[7], &b[7], 1, n.wih, &b[0], "dweight_ih", 0) ||
+      get_sized(o[8], &b[8], 1, n.whh, &b[0], "dweight_hh", 0) ||
+      get_sized(o[9], &b[9], 1, n.bias, &b[0], "dbias", 1) ||
+      get_sized(o[10], &b[10], 1, n.bh, &b[0], "dh0", 1) || operands_apart(b, 5, b + 5, 6, 0)) {
     release_all(b, 11);
     return NULL;
   }
   nnk_status st;
-  PyThreadState *ts = release_gil_if(bt * (size_t)H >= RELEASE_GIL_ELEMENTS);
+  PyThreadState *ts = release_gil_if(n.h >= RELEASE_GIL_ELEMENTS);
   if (b[0].dt == DT_F32)
-    st = nnk_f32_rnn_tanh_backward(B, Tn, I, H, b[0].view.buf, b[1].view.buf, b[2].view.buf,
-                                   ptr_or_null(&b[3]), b[4].view.buf, b[5].view.buf,
-                                   b[6].view.buf, b[7].view.buf, b[8].view.buf,
-                                   ptr_or_null(&b[9]), ptr_or_null(&b[10]));
+    st = nnk_f32_rnn_tanh_backward(B, Tn, I, H, (float *)b[0].data, (float *)b[1].data,
+                                   (float *)b[2].data, ptr_or_null(&b[3]), (float *)b[4].data,
+                                   (float *)b[5].data, (float *)b[6].data, (float *)b[7].data,
+                                   (float *)b[8].data, ptr_or_null(&b[9]), ptr_or_null(&b[10]));
   else
-    st = nnk_f64_rnn_tanh_backward(B, Tn, I, H, b[0].view.buf, b[1].view.buf, b[2].view.buf,
-                                   ptr_or_null(&b[3]), b[4].view.buf, b[5].view.buf,
-                                   b[6].view.buf, b[7].view.buf, b[8].view.buf,
+    st = nnk_f64_rnn_tanh_backward(B, Tn, I, H, (double *)b[0].data, (double *)b[1].data,
+                                   (double *)b[2].data, ptr_or_null(&b[3]), (double *)b[4].data,
+                                   (double *)b[5].data, (double *)b[6].data,
+                                   (double *)b[7].data, (double *)b[8].data,
                                    ptr_or_null(&b[9]), ptr_or_null(&b[10]));
   reacquire_gil(ts);
   release_all(b, 11);
@@ -507,34 +597,41 @@ static PyObject *py_rnn_backward(PyObject *self, PyObject *args)
 static PyObject *py_embedding_backward(PyObject *self, PyObject *args)
 {
   PyObject *io, *go, *wo;
-  buf ids = {0}, g = {0}, w = {0};
+  buf b[3] = {{{0}}}; /* ids, grad (read), weight grad (written) */
   if (!PyArg_ParseTuple(args, "OOO:embedding_backward", &io, &go, &wo)) return NULL;
-  if (PyObject_GetBuffer(io, &ids.view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) return NULL;
-  ids.held = 1;
-  const char *f = ids.view.format ? ids.view.format : "B";
+  if (PyObject_GetBuffer(io, &b[0].view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) return NULL;
+  b[0].held = 1;
+  b[0].data = b[0].view.buf;
+  const char *f = b[0].view.format ? b[0].view.format : "B";
   if (*f == '<' || *f == '=' || *f == '@') f++;
-  if (ids.view.itemsize != 8 || (f[0] != 'q' && f[0] != 'l') || f[1]) {
+  if (b[0].view.itemsize != 8 || (f[0] != 'q' && f[0] != 'l') || f[1]) {
     PyErr_SetString(PyExc_TypeError, "embedding ids must be int64");
     goto fail;
   }
-  size_t n = (size_t)(ids.view.len / 8);
-  if (buf_get(wo, &w, 1, 1, "weight grad") || w.view.ndim != 2) {
+  size_t n = (size_t)(b[0].view.len / 8), count;
+  if (buf_get(wo, &b[2], 1, 1, "weight grad") || b[2].view.ndim != 2) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "weight grad must be 2-D");
     goto fail;
   }
-  size_t rows = (size_t)w.view.shape[0], dim = (size_t)w.view.shape[1];
-  if (get_sized(go, &g, 0, n * dim, &w, "grad", 0)) goto fail;
-  nnk_status st = w.dt == DT_F32
-                      ? nnk_f32_embedding_backward(n, dim, rows, ids.view.buf, g.view.buf, w.view.buf)
-                      : nnk_f64_embedding_backward(n, dim, rows, ids.view.buf, g.view.buf, w.view.buf);
-  buf_release(&ids), buf_release(&g), buf_release(&w);
+  size_t rows = (size_t)b[2].view.shape[0], dim = (size_t)b[2].view.shape[1];
+  if (size_mul(n, dim, &count) || get_sized(go, &b[1], 0, count, &b[2], "grad", 0) ||
+      operands_apart(b, 2, b + 2, 1, 0))
+    goto fail;
+  PyThreadState *ts = release_gil_if(count >= RELEASE_GIL_ELEMENTS);
+  nnk_status st = b[2].dt == DT_F32
+                      ? nnk_f32_embedding_backward(n, dim, rows, (const long long *)b[0].data,
+                                                   (float *)b[1].data, (float *)b[2].data)
+                      : nnk_f64_embedding_backward(n, dim, rows, (const long long *)b[0].data,
+                                                   (double *)b[1].data, (double *)b[2].data);
+  reacquire_gil(ts);
+  release_all(b, 3);
   if (st != NNK_OK) {
     PyErr_SetString(PyExc_IndexError, "embedding id out of range");
     return NULL;
   }
   Py_RETURN_NONE;
 fail:
-  buf_release(&ids), buf_release(&g), buf_release(&w);
+  release_all(b, 3);
   return NULL;
 }
 
@@ -552,7 +649,8 @@ static PyObject *py_rows(PyObject *self, PyObject *args)
   buf x = {0}, y = {0};
   if (!PyArg_ParseTuple(args, "iOOn:rows", &kind, &xo, &yo, &n_in) || op_index(kind, 3))
     return NULL;
-  if (buf_get(xo, &x, 0, 1, "x") || buf_get(yo, &y, 1, 1, "out") || same_dtype(&x, &y))
+  if (buf_get(xo, &x, 0, 1, "x") || buf_get(yo, &y, 1, 1, "out") || same_dtype(&x, &y) ||
+      read_apart(&x, &y, 1))
     goto fail;
   size_t total = buf_count(&x), n = (size_t)n_in;
   if (n_in < 0 || (n == 0 ? total != 0 : total % n != 0)) {
@@ -568,16 +666,16 @@ static PyObject *py_rows(PyObject *self, PyObject *args)
   PyThreadState *ts = release_gil_if(total >= RELEASE_GIL_ELEMENTS);
   if (x.dt == DT_F32) {
     if (kind == ROWS_LOGSUMEXP)
-      t->f32_logsumexp_rows(rows, n, x.view.buf, y.view.buf);
+      t->f32_logsumexp_rows(rows, n, x.data, y.data);
     else
-      (kind == ROWS_SOFTMAX ? t->f32_softmax_rows : t->f32_log_softmax_rows)(rows, n, x.view.buf,
-                                                                             y.view.buf);
+      (kind == ROWS_SOFTMAX ? t->f32_softmax_rows : t->f32_log_softmax_rows)(rows, n, x.data,
+                                                                             y.data);
   } else {
     if (kind == ROWS_LOGSUMEXP)
-      t->f64_logsumexp_rows(rows, n, x.view.buf, y.view.buf);
+      t->f64_logsumexp_rows(rows, n, x.data, y.data);
     else
-      (kind == ROWS_SOFTMAX ? t->f64_softmax_rows : t->f64_log_softmax_rows)(rows, n, x.view.buf,
-                                                                             y.view.buf);
+      (kind == ROWS_SOFTMAX ? t->f64_softmax_rows : t->f64_log_softmax_rows)(rows, n, x.data,
+                                                                             y.data);
   }
   reacquire_gil(ts);
   buf_release(&x);
@@ -626,7 +724,7 @@ static PyObject *py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs
   if (buf_get(ao, &a, 0, 0, "a") || buf_get(bo, &b, 0, 0, "b") || buf_get(co, &c, 1, 0, "c") ||
       same_dtype(&a, &b) || same_dtype(&a, &c) || strides_2d(&a, "a", &rsa, &csa) ||
       strides_2d(&b, "b", &rsb, &csb) || strides_2d(&c, "c", &rsc, &csc) ||
-      no_overlap(self, &c, &a) || no_overlap(self, &c, &b))
+      read_apart(&a, &c, 0) || read_apart(&b, &c, 0))
     goto fail;
   size_t m = (size_t)a.view.shape[ta ? 1 : 0], k = (size_t)a.view.shape[ta ? 0 : 1];
   size_t kb = (size_t)b.view.shape[tb ? 1 : 0], n = (size_t)b.view.shape[tb ? 0 : 1];
@@ -641,11 +739,11 @@ static PyObject *py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs
   nnk_status st;
   PyThreadState *ts = release_gil_if((double)m * (double)n * (double)k >= RELEASE_GIL_MNK);
   if (a.dt == DT_F32)
-    st = nnk_sgemm_strided(m, n, k, (float)alpha, a.view.buf, rsa, csa, b.view.buf, rsb, csb,
-                           (float)beta, c.view.buf, rsc, csc);
+    st = nnk_sgemm_strided(m, n, k, (float)alpha, a.data, rsa, csa, b.data, rsb, csb,
+                           (float)beta, c.data, rsc, csc);
   else
-    st = nnk_dgemm_strided(m, n, k, alpha, a.view.buf, rsa, csa, b.view.buf, rsb, csb, beta,
-                           c.view.buf, rsc, csc);
+    st = nnk_dgemm_strided(m, n, k, alpha, a.data, rsa, csa, b.data, rsb, csb, beta,
+                           c.data, rsc, csc);
   reacquire_gil(ts);
   buf_release(&a);
   buf_release(&b);
@@ -676,7 +774,8 @@ static int linear_sizes(PyObject *xo, PyObject *wo, buf *x, buf *w, size_t *n, s
     return -1;
   }
   *n = buf_count(x) / *in;
-  return 0;
+  size_t unused;
+  return size_mul(*n, *out, &unused);
 }
 
 /* linear_forward(x, w, b|None, y): y = x w^T + b. */
@@ -690,33 +789,21 @@ static PyObject *py_linear_forward(PyObject *self, PyObject *const *args, Py_ssi
   size_t n, in, out;
   if (linear_sizes(args[0], args[1], &b[1], &b[0], &n, &in, &out) ||
       get_sized(args[2], &b[2], 0, out, &b[0], "bias", 1) ||
-      get_sized(args[3], &b[3], 1, n * out, &b[0], "out", 0) || no_overlap(self, &b[3], &b[0]) ||
-      no_overlap(self, &b[3], &b[1]) || no_overlap(self, &b[3], &b[2])) {
+      get_sized(args[3], &b[3], 1, n * out, &b[0], "out", 0) || operands_apart(b, 3, b + 3, 1, 0)) {
     release_all(b, 4);
     return NULL;
   }
   nnk_status st;
   PyThreadState *ts = release_gil_if((double)n * (double)in * (double)out >= RELEASE_GIL_MNK);
   if (b[0].dt == DT_F32)
-    st = nnk_f32_linear_forward(n, in, out, b[1].view.buf, b[0].view.buf, ptr_or_null(&b[2]),
-                                b[3].view.buf);
+    st = nnk_f32_linear_forward(n, in, out, b[1].data, b[0].data, ptr_or_null(&b[2]),
+                                b[3].data);
   else
-    st = nnk_f64_linear_forward(n, in, out, b[1].view.buf, b[0].view.buf, ptr_or_null(&b[2]),
-                                b[3].view.buf);
+    st = nnk_f64_linear_forward(n, in, out, b[1].data, b[0].data, ptr_or_null(&b[2]),
+                                b[3].data);
   reacquire_gil(ts);
   release_all(b, 4);
   return status_result(st);
-}
-
-/* dw, db and dx (b[3..5]) apart from the inputs w, x, g (b[0..2]) and from each other. */
-static int linear_outputs_apart(PyObject *self, const buf *b)
-{
-  for (int o = 3; o < 6; o++) {
-    if (!b[o].held) continue;
-    for (int i = 0; i < o; i++)
-      if (no_overlap(self, &b[o], &b[i])) return -1;
-  }
-  return 0;
 }
 
 /* linear_backward(x, w, g, dw, db|None, dx|None): dw += g^T x, db += sum g, dx = g w. */
@@ -732,18 +819,18 @@ static PyObject *py_linear_backward(PyObject *self, PyObject *const *args, Py_ss
       get_sized(args[2], &b[2], 0, n * out, &b[0], "grad", 0) ||
       get_sized(args[3], &b[3], 1, out * in, &b[0], "weight grad", 0) ||
       get_sized(args[4], &b[4], 1, out, &b[0], "bias grad", 1) ||
-      get_sized(args[5], &b[5], 1, n * in, &b[0], "dx", 1) || linear_outputs_apart(self, b)) {
+      get_sized(args[5], &b[5], 1, n * in, &b[0], "dx", 1) || operands_apart(b, 3, b + 3, 3, 0)) {
     release_all(b, 6);
     return NULL;
   }
   nnk_status st;
   PyThreadState *ts = release_gil_if((double)n * (double)in * (double)out >= RELEASE_GIL_MNK);
   if (b[0].dt == DT_F32)
-    st = nnk_f32_linear_backward(n, in, out, b[1].view.buf, b[0].view.buf, b[2].view.buf,
-                                 b[3].view.buf, ptr_or_null(&b[4]), ptr_or_null(&b[5]));
+    st = nnk_f32_linear_backward(n, in, out, b[1].data, b[0].data, b[2].data,
+                                 b[3].data, ptr_or_null(&b[4]), ptr_or_null(&b[5]));
   else
-    st = nnk_f64_linear_backward(n, in, out, b[1].view.buf, b[0].view.buf, b[2].view.buf,
-                                 b[3].view.buf, ptr_or_null(&b[4]), ptr_or_null(&b[5]));
+    st = nnk_f64_linear_backward(n, in, out, b[1].data, b[0].data, b[2].data,
+                                 b[3].data, ptr_or_null(&b[4]), ptr_or_null(&b[5]));
   reacquire_gil(ts);
   release_all(b, 6);
   return status_result(st);
@@ -751,28 +838,69 @@ static PyObject *py_linear_backward(PyObject *self, PyObject *const *args, Py_ss
 
 /* ---- Dispatch and machine ----------------------------------------------- */
 
+/* The ISA of a name from nnk's one list (nnk_isa_name) or "auto"; ValueError listing
+ * every name otherwise. */
+static int isa_of(PyObject *arg)
+{
+  if (!PyUnicode_Check(arg)) {
+    PyErr_Format(PyExc_TypeError, "ISA name must be a str, got %T", arg);
+    return -1;
+  }
+  const char *name = PyUnicode_AsUTF8(arg);
+  if (!name) return -1;
+  int isa = nnk_isa_from_name(name);
+  if (isa >= 0) return isa;
+  char known[160] = "";
+  for (int i = 0; i < NNK_ISA_COUNT; i++)
+    snprintf(known + strlen(known), sizeof known - strlen(known), "'%s', ",
+             nnk_isa_name((nnk_isa)i));
+  PyErr_Format(PyExc_ValueError, "unknown ISA %R: expected one of %s'%s'", arg, known,
+               NNK_ISA_AUTO_NAME);
+  return -1;
+}
+
+static PyObject *cannot_run(int isa)
+{
+  PyErr_Format(PyExc_RuntimeError, "ISA '%s' cannot run on this CPU (%s, features: %s)",
+               nnk_isa_name((nnk_isa)isa), nnk_arch(), nnk_cpu_features());
+  return NULL;
+}
+
+static PyObject *isa_name_object(PyObject *self, int isa)
+{
+  return Py_NewRef(PyTuple_GET_ITEM(get_state(self)->isa_names, isa));
+}
+
+/* set_isa(name): the process default. */
 static PyObject *py_set_isa(PyObject *self, PyObject *arg)
 {
-  const char *name = PyUnicode_AsUTF8(arg);
-  if (!name) return NULL;
-  int isa = nnk_isa_from_name(name);
-  if (isa < 0) {
-    PyErr_Format(PyExc_ValueError, "unknown ISA %R: expected one of 'scalar', 'avx2', 'neon'",
-                 arg);
-    return NULL;
-  }
-  if (nnk_set_isa((nnk_isa)isa) != NNK_OK) {
-    PyErr_Format(PyExc_RuntimeError, "ISA '%s' cannot run on this CPU (%s, features: %s)", name,
-                 nnk_arch(), nnk_cpu_features());
-    return NULL;
-  }
-  Py_RETURN_NONE;
+  int isa = isa_of(arg);
+  if (isa < 0) return NULL;
+  if (nnk_set_isa((nnk_isa)isa) != NNK_OK) return cannot_run(isa);
+  return isa_name_object(self, isa);
+}
+
+/* set_thread_isa(name | None): the calling thread's own choice (None: the default). */
+static PyObject *py_set_thread_isa(PyObject *self, PyObject *arg)
+{
+  int isa = arg == Py_None ? -1 : isa_of(arg);
+  if (isa < 0 && arg != Py_None) return NULL;
+  if (nnk_set_thread_isa(isa) != NNK_OK) return cannot_run(isa);
+  if (isa < 0) Py_RETURN_NONE;
+  return isa_name_object(self, isa);
+}
+
+/* thread_isa(): the calling thread's own choice, or None when it follows the default. */
+static PyObject *py_thread_isa(PyObject *self, PyObject *unused)
+{
+  int isa = nnk_thread_isa();
+  if (isa < 0) Py_RETURN_NONE;
+  return isa_name_object(self, isa);
 }
 
 static PyObject *py_get_isa(PyObject *self, PyObject *unused)
 {
-  PyObject *r = PyTuple_GET_ITEM(get_state(self)->isa_names, nnk_get_isa());
-  return Py_NewRef(r);
+  return isa_name_object(self, nnk_get_isa());
 }
 
 static PyObject *py_available_isas(PyObject *self, PyObject *unused)
@@ -799,10 +927,15 @@ static PyObject *py_machine(PyObject *self, PyObject *unused)
 
 static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
 {
-  long n = PyLong_AsLong(arg);
+  if (!PyLong_Check(arg) || PyBool_Check(arg)) {
+    PyErr_Format(PyExc_TypeError, "number of threads must be an int, got %T", arg);
+    return NULL;
+  }
+  int overflow;
+  long n = PyLong_AsLongAndOverflow(arg, &overflow);
   if (n == -1 && PyErr_Occurred()) return NULL;
-  if (n < 1 || n > 4096) {
-    PyErr_Format(PyExc_ValueError, "number of threads must be between 1 and 4096, got %ld", n);
+  if (overflow || n < 1 || n > 4096) {
+    PyErr_Format(PyExc_ValueError, "number of threads must be between 1 and 4096, got %S", arg);
     return NULL;
   }
   nnk_set_num_threads((int)n);
@@ -854,8 +987,11 @@ static PyMethodDef methods[] = {
    "linear_forward(x, w, b, y): y = x w^T + b (b may be None)."},
   {"linear_backward", (PyCFunction)(void (*)(void))py_linear_backward, METH_FASTCALL,
    "linear_backward(x, w, g, dw, db, dx): dw += g^T x, db += sum g, dx = g w (db, dx may be None)."},
-  {"set_isa", py_set_isa, METH_O, "Switch the kernel table to an ISA by name."},
-  {"get_isa", py_get_isa, METH_NOARGS, "The ISA of the current kernel table."},
+  {"set_isa", py_set_isa, METH_O, "set_isa(name): the process default ISA; returns its name."},
+  {"set_thread_isa", py_set_thread_isa, METH_O,
+   "set_thread_isa(name | None): the calling thread's own ISA (None: the default)."},
+  {"thread_isa", py_thread_isa, METH_NOARGS, "The calling thread's own ISA, or None."},
+  {"get_isa", py_get_isa, METH_NOARGS, "The ISA whose kernels the calling thread runs."},
   {"available_isas", py_available_isas, METH_NOARGS, "ISAs this build and CPU can run."},
   {"machine", py_machine, METH_NOARGS, "arch, detected features and SLEEF version."},
   {"set_num_threads", py_set_num_threads, METH_O, "Threads for parallel kernels."},
@@ -865,18 +1001,15 @@ static PyMethodDef methods[] = {
 
 static int module_exec(PyObject *m)
 {
-  static const char *const isa_names[NNK_ISA_COUNT] = {"scalar", "avx2", "neon", "avx512"};
+  const char *isa_names[NNK_ISA_COUNT];
+  for (int i = 0; i < NNK_ISA_COUNT; i++) isa_names[i] = nnk_isa_name((nnk_isa)i);
   static const char *const unary_names[] = NNK_VUNARY_NAMES;
   static const char *const grad_names[] = NNK_VGRAD_NAMES;
   static const char *const loss_names[] = NNK_LOSS_NAMES;
   module_state *st = get_state(m);
   st->isa_names = names_tuple(isa_names, NNK_ISA_COUNT);
   if (!st->isa_names) return -1;
-  st->overlap_error = PyErr_NewExceptionWithDoc(
-      "nnk._C.OverlapError", "An output array shares memory with an input.", PyExc_ValueError,
-      NULL);
-  if (!st->overlap_error || PyModule_AddObjectRef(m, "OverlapError", st->overlap_error) < 0)
-    return -1;
+  if (PyModule_AddObjectRef(m, "ISA_NAMES", st->isa_names) < 0) return -1;
   PyObject *unary = names_tuple(unary_names, NNK_VUNARY_COUNT);
   PyObject *grad = names_tuple(grad_names, NNK_VGRAD_COUNT);
   PyObject *loss = names_tuple(loss_names, NNK_LOSS_COUNT);
@@ -893,14 +1026,12 @@ static int module_exec(PyObject *m)
 static int module_traverse(PyObject *m, visitproc visit, void *arg)
 {
   Py_VISIT(get_state(m)->isa_names);
-  Py_VISIT(get_state(m)->overlap_error);
   return 0;
 }
 
 static int module_clear(PyObject *m)
 {
   Py_CLEAR(get_state(m)->isa_names);
-  Py_CLEAR(get_state(m)->overlap_error);
   return 0;
 }
 
