@@ -37,10 +37,16 @@ static inline V g_bce(V p, V t)
   den = v_select(v_lt(den, v_set1((T)1e-12)), v_set1((T)1e-12), den);
   return v_div(v_sub(p, t), den);
 }
+/* max(x,0) - x t is |x| w with w = 1 - t for x > 0 and t otherwise; a zero weight
+ * gives 0 even for an infinite logit (inf * 0 would be NaN): bce_with_logits(inf, 0)
+ * is inf and (inf, 1) is 0, the limits, where the textbook form gives NaN. */
 static inline V l_bce_logits(V x, V t)
 {
-  V pos = v_select(v_gt(x, v_set1(0)), x, v_set1(0));
-  return v_add(v_sub(pos, v_mul(x, t)), v_log1p(v_exp(v_neg(v_abs(x)))));
+  V zero = v_set1(0), a = v_abs(x);
+  V w = v_select(v_gt(x, zero), v_sub(v_set1(1), t), t);
+  V aw = v_mul(a, w); /* w == 0 gives w * 0: zero, and NaN from a NaN target */
+  V lin = v_select(v_lt(w, zero), aw, v_select(v_gt(w, zero), aw, v_mul(w, zero)));
+  return v_add(lin, v_log1p(v_exp(v_neg(a))));
 }
 static inline V g_bce_logits(V x, V t)
 {

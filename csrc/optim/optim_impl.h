@@ -1,7 +1,8 @@
 /*
  * Optimiser updates, written once over the helper layer; one pass over each parameter.
  *
- *   sgd:  g' = g + wd p;  v = mu v + g' (v == NULL: no momentum);
+ *   sgd:  g' = g + wd p (just g when wd == 0: 0 * inf would be NaN); v = mu v + g'
+ *         (v == NULL: no momentum);
  *         p -= lr (nesterov ? g' + mu v : v)          -- PyTorch's SGD (dampening 0)
  *   adam: g' = g + wd p; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
  *         p -= lr * (m / c1) / (sqrt(v / c2) + eps), c1 = 1 - b1^t, c2 = 1 - b2^t
@@ -23,7 +24,7 @@ void KNAME(sgd_step)(size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nes
   size_t i = 0;
 #define SGD_BODY(P, G, VEL)                                                        \
   {                                                                                \
-    V gp = v_add(G, v_mul(vwd, P)), step = gp;                                     \
+    V gp = wd != 0 ? v_add(G, v_mul(vwd, P)) : G, step = gp;                       \
     if (v) {                                                                       \
       VEL = v_add(v_mul(vmu, VEL), gp);                                            \
       step = nesterov ? v_add(gp, v_mul(vmu, VEL)) : VEL;                          \
@@ -58,7 +59,7 @@ void KNAME(adam_step)(size_t n, T *p, const T *g, T *m, T *v, T lr, T b1, T b2, 
   size_t i = 0;
 #define ADAM_BODY(P, G, M, VV)                                                     \
   {                                                                                \
-    V gp = v_add(G, v_mul(vwd, P));                                                \
+    V gp = wd != 0 ? v_add(G, v_mul(vwd, P)) : G;                                 \
     M = v_add(v_mul(vb1, M), v_mul(v1b1, gp));                                     \
     VV = v_add(v_mul(vb2, VV), v_mul(v1b2, v_mul(gp, gp)));                        \
     V den = v_add(v_sqrt(v_div(VV, vc2)), veps);                                   \

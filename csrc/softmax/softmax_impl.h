@@ -7,7 +7,7 @@
  * Special rows (the same on every ISA): a row with NaN gives NaN; -inf entries give 0
  * (log: -inf) beside finite ones; a row of all -inf gives NaN for softmax and
  * log-softmax (-inf - -inf, as PyTorch) and -inf for log-sum-exp (log 0); a row holding
- * +inf gives NaN.
+ * +inf gives NaN for softmax and log-softmax and +inf for log-sum-exp (PyTorch, SciPy).
  */
 #include <math.h>
 #include <stddef.h>
@@ -101,8 +101,10 @@ void KNAME(logsumexp_rows)(size_t rows, size_t n, const T *x, T *out)
 {
   for (size_t r = 0; r < rows; r++, x += n) {
     T m = row_max(n, x);
-    if (m == -INFINITY) { /* empty or all -inf: log(0) = -inf, unless a NaN hides there */
-      T v = -INFINITY;
+    /* Empty or all -inf: log(0) = -inf.  Holding +inf: +inf (x - m would be inf - inf).
+     * Either way a NaN in the row wins. */
+    if (m == -INFINITY || m == INFINITY) {
+      T v = m;
       for (size_t j = 0; j < n; j++)
         if (x[j] != x[j]) v = x[j];
       out[r] = v;
