@@ -16,6 +16,8 @@ def as_float(x, name="x"):
         return arr
     if arr.dtype.kind in "biu":
         return arr.astype(np.float64)
+    if arr.dtype.kind == "f" and arr.dtype.newbyteorder("=") in _NATIVE:
+        return arr.astype(arr.dtype.newbyteorder("="))  # byte-swapped: the same values, native
     if arr.dtype == np.float16:
         return arr.astype(np.float32)
     raise TypeError(

@@ -19,13 +19,18 @@ def _check_reduction(reduction):
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _pair(y, t, names):
+def _pair(y, t, names, op=None):
+    """The operands of pointwise loss ``op``: one float dtype, one shape, C order (0-d
+    stays 0-d).  BCE's probabilities must lie in [0, 1] (NaN passes through)."""
     if not (type(y) is np.ndarray and type(t) is np.ndarray and y.dtype == t.dtype
             and y.dtype in _NATIVE):  # the common case needs no conversion
         (y, t), _ = as_floats(y, t, names=names)
     if y.shape != t.shape:
         raise ValueError(f"{names[0]} has shape {y.shape} but {names[1]} has shape {t.shape}")
-    return np.ascontiguousarray(y), np.ascontiguousarray(t)
+    if op == "bce" and ((y < 0).any() or (y > 1).any()):
+        raise ValueError(f"bce: every {names[0]} must be a probability in [0, 1], got values "
+                         f"from {np.nanmin(y):g} to {np.nanmax(y):g} (for logits use bce_with_logits)")
+    return np.asarray(y, order="C"), np.asarray(t, order="C")
 
 
 def _reduced(op, y, t, reduction):
@@ -50,12 +55,12 @@ def _reduced_grad(op, y, t, reduction):
 
 def _pointwise(op, y, t, reduction, names):
     _check_reduction(reduction)
-    return _reduced(op, *_pair(y, t, names), reduction)
+    return _reduced(op, *_pair(y, t, names, op), reduction)
 
 
 def _pointwise_grad(op, y, t, reduction, names):
     _check_reduction(reduction)
-    return _reduced_grad(op, *_pair(y, t, names), reduction)
+    return _reduced_grad(op, *_pair(y, t, names, op), reduction)
 
 
 def mse_loss(input, target, reduction="mean"):
@@ -95,23 +100,36 @@ def bce_with_logits_grad(logits, target, reduction="mean"):
 
 
 def _ce_inputs(logits, target):
+    """(logits as (N, C), class indices or None, probabilities (N, C) or None).
+
+    The target is class indices (integers, one per row: shape (N,), or () for 1-D
+    logits) or a probability / one-hot matrix of the logits' own shape (any real dtype,
+    integer one-hot rows included)."""
     logits = as_float(logits, "logits")
     if logits.ndim not in (1, 2):
         raise ValueError(f"cross_entropy: logits must be (C,) or (N, C), got shape {logits.shape}")
     x = logits.reshape(1, -1) if logits.ndim == 1 else logits
     t = np.asarray(target)
-    n, c = x.shape
-    if t.dtype.kind in "iu":  # class indices
-        labels = t.reshape(-1)
-        if labels.shape[0] != n:
-            raise ValueError(f"cross_entropy: logits have shape {logits.shape} but target {t.shape}")
-        if labels.size and (labels.min() < 0 or labels.max() >= c):
-            raise ValueError(f"cross_entropy: class labels must lie in [0, {c}), got "
-                             f"{labels.min()}..{labels.max()}")
-        return x, labels, None
-    if t.size != x.size:  # a probability or one-hot matrix has the logits' shape
-        raise ValueError(f"cross_entropy: logits have shape {logits.shape} but target {t.shape}")
-    return x, None, as_float(t, "target").astype(x.dtype, copy=False).reshape(x.shape)
+    c = x.shape[1]
+    if t.shape == logits.shape and (t.dtype.kind == "f" or logits.ndim == 2):
+        return x, None, as_float(t, "target").astype(x.dtype, copy=False).reshape(x.shape)
+    if t.dtype.kind not in "iu":
+        if t.dtype.kind == "f" and t.shape == logits.shape[:-1]:
+            raise TypeError(f"cross_entropy: class indices must be integers, got a {t.dtype} "
+                            f"target of shape {t.shape} (a float target is a probability matrix "
+                            f"of the logits' shape {logits.shape})")
+        raise ValueError(f"cross_entropy: logits have shape {logits.shape}, so the target is "
+                         f"class indices of shape {logits.shape[:-1]} or probabilities of shape "
+                         f"{logits.shape}; got a {t.dtype} target of shape {t.shape}")
+    if t.shape != logits.shape[:-1]:
+        multi = " (multi-target is not supported)" if t.ndim >= logits.ndim else ""
+        raise ValueError(f"cross_entropy: class indices for logits of shape {logits.shape} must "
+                         f"have shape {logits.shape[:-1]}, got {t.shape}{multi}")
+    labels = t.reshape(-1)
+    if labels.size and (labels.min() < 0 or labels.max() >= c):
+        raise ValueError(f"cross_entropy: class labels must lie in [0, {c}), got "
+                         f"{labels.min()}..{labels.max()}")
+    return x, labels, None
 
 
 def cross_entropy(logits, target, reduction="mean"):
@@ -128,7 +146,9 @@ def cross_entropy(logits, target, reduction="mean"):
     if reduction == "none":
         return each if np.ndim(logits) == 2 else each[0]
     total = float(each.sum())
-    return total if reduction == "sum" else total / x.shape[0]
+    if reduction == "sum":
+        return total
+    return total / x.shape[0] if x.shape[0] else float("nan")  # an empty mean, as PyTorch
 
 
 def cross_entropy_grad(logits, target, reduction="mean"):

@@ -3,9 +3,22 @@
 ``module(x)`` runs forward and keeps what backward needs; ``module.backward(grad)``
 returns dL/d(input) and *accumulates* parameter gradients into ``p.grad``.  Every
 numeric step is a kernel call (GEMM, activation maps and their gradients).
+
+Two rules a user can rely on:
+
+- dtypes: a layer with parameters computes in its parameters' dtype.  A floating-point
+  array of another dtype is refused with a TypeError (as PyTorch does) rather than
+  silently rounded to float32 or promoted to float64; convert it with ``.astype``.
+  Lists, Python numbers and integer or bool arrays carry no float dtype and convert.
+- changes after forward: what backward needs is kept as a private copy (``_keep``), so
+  changing an input or an output in place after forward cannot change the gradients.
+  Arrays that are read-only and own their data are kept as they are (nobody can write
+  them).  The copies cost about 2 % of a training step of the notes' 2-3-4-1 network and
+  under 1 % of a 784-256-10 MLP at batch 64 (bench, AMD EPYC Zen 3).
 """
 import html
 import math
+import operator
 from collections import OrderedDict
 
 import numpy as np
@@ -20,6 +33,31 @@ from .losses import cross_entropy, cross_entropy_grad
 from .softmax import softmax
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _keep(arr):
+    """``arr`` as backward may keep it: a private copy, unless nobody can write it (a
+    read-only array that owns its data), so later in-place changes cannot reach it."""
+    if not arr.flags.writeable and arr.base is None:
+        return arr
+    return arr.copy()
+
+
+def _layer_input(x, dtype, layer):
+    """``x`` as a C-contiguous array of a layer's parameter dtype (see the module notes):
+    a float array of another dtype is a TypeError, never silently converted."""
+    if type(x) is np.ndarray and x.dtype == dtype and x.flags.c_contiguous:
+        return x
+    if isinstance(x, (np.ndarray, np.generic)) and np.asarray(x).dtype.kind in "fc":
+        arr = as_float(x)
+        if arr.dtype != dtype:
+            raise TypeError(
+                f"{type(layer).__name__} has {dtype} parameters but got {arr.dtype} input: "
+                f"convert it with x.astype(np.{dtype}) or build the layer with "
+                f"dtype=np.{arr.dtype}")
+    else:
+        arr = as_float(x)
+    return np.asarray(arr, dtype=dtype, order="C")
 
 
 class Parameter:
@@ -47,22 +85,50 @@ class Module:
     def __call__(self, *args):
         return self.forward(*args)
 
-    def forward(self, x):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def forward(self, *args):
+        raise NotImplementedError(
+            f"{type(self).__name__} defines no forward(): a Module subclass implements "
+            f"forward(self, x) returning its output")
 
-    def backward(self, grad):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def backward(self, grad):
+        raise NotImplementedError(
+            f"{type(self).__name__} defines no backward(): nnk's backpropagation is explicit, "
+            f"so a Module subclass implements backward(self, grad), which takes dL/d(output), "
+            f"calls backward on its layers in reverse order and returns dL/d(input) "
+            f"(each layer's backward accumulates its parameters' .grad)")
 
-    def named_parameters(self, prefix=""):
+    def named_children(self):
+        """(name, module) for each module held in an attribute (or a list or tuple of them)."""
         for name, value in vars(self).items():
-            if isinstance(value, Parameter):
-                yield prefix + name, value
-            elif isinstance(value, Module):
-                yield from value.named_parameters(prefix + name + ".")
+            if isinstance(value, Module):
+                yield name, value
             elif isinstance(value, (list, tuple)):
                 for i, m in enumerate(value):
                     if isinstance(m, Module):
-                        yield from m.named_parameters(f"{prefix}{name}.{i}.")
+                        yield f"{name}.{i}", m
+
+    def children(self):
+        return [m for _, m in self.named_children()]
+
+    def _shown_children(self):
+        """The children as the repr names them."""
+        return self.named_children()
+
+    def named_parameters(self, prefix="", _seen=None):
+        """(name, Parameter) in attribute order, each parameter once: a layer used twice
+        (or a tied weight) is listed where it first appears, as in PyTorch."""
+        seen = set() if _seen is None else _seen
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    yield prefix + name, value
+            elif isinstance(value, Module):
+                yield from value.named_parameters(prefix + name + ".", seen)
+            elif isinstance(value, (list, tuple)):
+                for i, m in enumerate(value):
+                    if isinstance(m, Module):
+                        yield from m.named_parameters(f"{prefix}{name}.{i}.", seen)
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]
@@ -99,7 +165,13 @@ class Module:
         return sum(p.data.size for p in self.parameters())
 
     def __repr__(self):
-        return f"{type(self).__name__}({self.extra_repr()})"
+        """Name(extra), or one line per child below it, as PyTorch prints modules."""
+        children = [f"({name}): " + repr(child).replace("\n", "\n  ")
+                    for name, child in self._shown_children()]
+        extra = self.extra_repr()
+        if not children:
+            return f"{type(self).__name__}({extra})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(([extra] if extra else []) + children) + "\n)"
 
     def _repr_html_(self):
         return (f"<code>{html.escape(repr(self))}</code> "
@@ -109,7 +181,7 @@ class Module:
 class _ParameterFree(Module):
     """A layer without parameters: nothing to list or zero (a step calls these often)."""
 
-    def named_parameters(self, prefix=""):
+    def named_parameters(self, prefix="", _seen=None):
         return iter(())
 
     def zero_grad(self):
@@ -122,7 +194,7 @@ def _activation(name, fwd, grad, keep_output, extra=""):
     def forward(self, x):
         x = as_float(x)
         y = fwd(self, x)
-        self._u = y if keep_output else x
+        self._u = _keep(y if keep_output else x)
         return y
 
     def backward(self, g):
@@ -135,7 +207,16 @@ def _activation(name, fwd, grad, keep_output, extra=""):
 ReLU = _activation("ReLU", lambda s, x: relu(x), lambda s, x, g: relu_grad(x, g), False)
 Sigmoid = _activation("Sigmoid", lambda s, x: sigmoid(x), lambda s, y, g: sigmoid_grad(y, g), True)
 Tanh = _activation("Tanh", lambda s, x: tanh(x), lambda s, y, g: tanh_grad(y, g), True)
-Identity = _activation("Identity", lambda s, x: x, lambda s, x, g: as_float(g), False)
+
+
+class Identity(_ParameterFree):
+    """The input itself; backward passes the gradient through."""
+
+    def forward(self, x):
+        return as_float(x)
+
+    def backward(self, g):
+        return as_float(g)
 
 
 class LeakyReLU(_ParameterFree):
@@ -143,8 +224,9 @@ class LeakyReLU(_ParameterFree):
         self.negative_slope, self._x = float(negative_slope), None
 
     def forward(self, x):
-        self._x = as_float(x)
-        return leaky_relu(self._x, self.negative_slope)
+        x = as_float(x)
+        self._x = _keep(x)
+        return leaky_relu(x, self.negative_slope)
 
     def backward(self, g):
         return leaky_relu_grad(self._needs("_x"), g, self.negative_slope)
@@ -158,8 +240,9 @@ class GELU(_ParameterFree):
         self.approximate, self._x = approximate, None
 
     def forward(self, x):
-        self._x = as_float(x)
-        return gelu(self._x, self.approximate)
+        x = as_float(x)
+        self._x = _keep(x)
+        return gelu(x, self.approximate)
 
     def backward(self, g):
         return gelu_grad(self._needs("_x"), g, self.approximate)
@@ -175,8 +258,9 @@ class Softmax(_ParameterFree):
         self.dim, self._y = dim, None
 
     def forward(self, x):
-        self._y = softmax(x, axis=self.dim)
-        return self._y
+        y = softmax(x, axis=self.dim)
+        self._y = _keep(y)
+        return y
 
     def backward(self, g):
         y = self._needs("_y")
@@ -198,7 +282,7 @@ class Linear(Module):
         dtype = np.dtype(dtype)
         if dtype not in _DTYPES:
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-        if in_features < 1 or out_features < 1:
+        if operator.index(in_features) < 1 or operator.index(out_features) < 1:
             raise ValueError("in_features and out_features must be >= 1")
         bound = 1 / math.sqrt(in_features)
         rng = _random.generator()
@@ -238,11 +322,11 @@ class Linear(Module):
 
     def forward(self, x):
         w = self.weight.data
-        if type(x) is not np.ndarray or x.dtype != w.dtype or not x.flags.c_contiguous:
-            x = np.ascontiguousarray(as_float(x), dtype=w.dtype)
+        x = _layer_input(x, w.dtype, self)
         if x.ndim == 0 or x.shape[-1] != w.shape[1]:
-            return linear(x, w)  # raises the shape error
-        self._x = x
+            raise ValueError(f"Linear: x has shape {x.shape} but weight has shape {w.shape} "
+                             f"(x's last size must be in_features = {w.shape[1]})")
+        self._x = _keep(x)
         # One kernel call: on small nets a training step is nothing but per-call costs.
         y = np.empty(x.shape[:-1] + (w.shape[0],), w.dtype)
         _C.linear_forward(x, w, None if self.bias is None else self.bias.data, y)
@@ -299,9 +383,8 @@ class Sequential(Module):
     def __len__(self):
         return len(self.layers)
 
-    def __repr__(self):
-        inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
-        return f"Sequential(\n{inner}\n)"
+    def _shown_children(self):
+        return ((str(i), layer) for i, layer in enumerate(self.layers))
 
     def _repr_html_(self):
         rows = "".join(
@@ -327,11 +410,12 @@ class _Loss(Module):
 
     def forward(self, input, target):
         if self._pointwise is not None:  # validate and convert once; backward reuses the pair
-            input, target = _pair(input, target, self._names)
+            input, target = _pair(input, target, self._names, self._pointwise)
             value = _reduced(self._pointwise, input, target, self.reduction)
+            self._saved = (_keep(input), _keep(target))
         else:
             value = type(self)._fn(input, target, self.reduction)
-        self._saved = (input, target)
+            self._saved = (_keep(np.asarray(input)), _keep(np.asarray(target)))
         return value if self.reduction == "none" else float(value)
 
     def backward(self, grad=None):

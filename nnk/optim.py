@@ -1,20 +1,34 @@
 """Optimisers and learning-rate schedules, PyTorch-shaped: ``step()`` updates every
 parameter in place with one C kernel call (sgd_step / adam_step) per parameter."""
 import math
+import warnings
 
 import numpy as np
 
 from . import _C
+from ._arrays import as_real
+
+
+def _non_negative(value, what):
+    """A hyper-parameter that must be a real number >= 0 (NaN is not)."""
+    value = as_real(value, what)
+    if not value >= 0:
+        raise ValueError(f"invalid {what}: {value} (must be >= 0)")
+    return value
 
 
 class Optimizer:
     def __init__(self, params, lr):
-        self.params = list(params)
-        if not self.params:
+        params = list(params)
+        if not params:
             raise ValueError("optimizer got an empty parameter list")
-        if not lr >= 0:
-            raise ValueError(f"learning rate must be >= 0, got {lr}")
-        self.lr = float(lr)
+        unique = list({id(p): p for p in params}.values())
+        if len(unique) < len(params):  # each step must move a parameter once
+            warnings.warn("optimizer got some parameters more than once; each is updated once "
+                          "per step (as in PyTorch, this will be an error in a future version)",
+                          UserWarning, stacklevel=3)
+        self.params = unique
+        self.lr = _non_negative(lr, "learning rate")
 
     def zero_grad(self):
         for p in self.params:
@@ -26,11 +40,10 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(params, lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError("momentum and weight_decay must be >= 0")
+        momentum, weight_decay = _non_negative(momentum, "momentum"), _non_negative(weight_decay, "weight_decay")
         if nesterov and momentum <= 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
-        self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
+        self.momentum, self.nesterov, self.weight_decay = momentum, bool(nesterov), weight_decay
         self._velocity = [np.zeros_like(p.data) for p in self.params] if momentum else None
 
     def step(self):
@@ -47,7 +60,8 @@ class Adam(Optimizer):
         b1, b2 = betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             raise ValueError(f"betas must lie in [0, 1), got {betas}")
-        self.betas, self.eps, self.weight_decay = (float(b1), float(b2)), float(eps), float(weight_decay)
+        self.betas = (float(b1), float(b2))
+        self.eps, self.weight_decay = _non_negative(eps, "eps"), _non_negative(weight_decay, "weight_decay")
         self._m = [np.zeros_like(p.data) for p in self.params]
         self._v = [np.zeros_like(p.data) for p in self.params]
         self.t = 0

@@ -4,11 +4,21 @@ import math
 
 import numpy as np
 
+import operator
+
 from . import _C, _random
 from ._arrays import as_float
 from .linalg import gemm
-from .nn import Linear, Module, Parameter, Sequential, _DTYPES
+from .nn import Linear, Module, Parameter, Sequential, _DTYPES, _keep, _layer_input
 from .softmax import softmax
+
+
+def _size(value, what, minimum=1):
+    """A layer size: an int >= minimum, else a ValueError naming it (as PyTorch)."""
+    value = operator.index(value)
+    if value < minimum:
+        raise ValueError(f"{what} must be >= {minimum}, got {value}")
+    return value
 
 
 class Embedding(Module):
@@ -18,7 +28,8 @@ class Embedding(Module):
         dtype = np.dtype(dtype)
         if dtype not in _DTYPES:
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-        self.weight = Parameter(_random.generator().standard_normal((num_embeddings, dim)).astype(dtype))
+        shape = (_size(num_embeddings, "num_embeddings"), _size(dim, "embedding dim"))
+        self.weight = Parameter(_random.generator().standard_normal(shape).astype(dtype))
         self._ids = None
 
     def forward(self, ids):
@@ -28,14 +39,18 @@ class Embedding(Module):
         n = self.weight.data.shape[0]
         if ids.size and (ids.min() < 0 or ids.max() >= n):
             raise IndexError(f"Embedding ids must lie in [0, {n}), got {ids.min()}..{ids.max()}")
-        self._ids = np.ascontiguousarray(ids, dtype=np.int64)
+        # a private copy: ids changed after forward must not move the gradient elsewhere
+        self._ids = np.array(ids, dtype=np.int64, order="C")
         return self.weight.data[self._ids]
 
     def backward(self, g):
         ids = self._needs("_ids")
-        dim = self.weight.data.shape[1]
-        g = np.ascontiguousarray(g, dtype=self.weight.data.dtype).reshape(-1, dim)
-        _C.embedding_backward(ids.reshape(-1), g, self.weight.grad)
+        w = self.weight.data
+        g = np.asarray(as_float(g), dtype=w.dtype, order="C")
+        if g.shape != ids.shape + w.shape[1:]:
+            raise ValueError(f"Embedding.backward: grad has shape {g.shape}, but the output "
+                             f"for ids of shape {ids.shape} has shape {ids.shape + w.shape[1:]}")
+        _C.embedding_backward(ids.reshape(-1), g.reshape(-1, w.shape[1]), self.weight.grad)
         return None  # ids have no gradient
 
     def extra_repr(self):
@@ -53,6 +68,9 @@ class RNN(Module):
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=np.float64):
         dtype = np.dtype(dtype)
+        if dtype not in _DTYPES:
+            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        input_size, hidden_size = _size(input_size, "input_size"), _size(hidden_size, "hidden_size")
         bound = 1 / math.sqrt(hidden_size)
         rng = _random.generator()
         self.weight_ih = Parameter(rng.uniform(-bound, bound, (hidden_size, input_size)).astype(dtype))
@@ -62,7 +80,7 @@ class RNN(Module):
 
     def forward(self, x, h0=None):
         dt = self.weight_ih.data.dtype
-        x = np.ascontiguousarray(as_float(x), dtype=dt)
+        x = _layer_input(x, dt, self)
         if x.ndim == 2:  # one sequence
             return self.forward(x[None], None if h0 is None else np.asarray(h0)[None])[0]
         H, I = self.weight_ih.data.shape
@@ -70,13 +88,13 @@ class RNN(Module):
             raise ValueError(f"RNN expects (B, T, {I}), got {x.shape}")
         B, T = x.shape[:2]
         if h0 is not None:
-            h0 = np.ascontiguousarray(as_float(h0), dtype=dt)
+            h0 = _layer_input(h0, dt, self)
             if h0.shape != (B, H):
                 raise ValueError(f"h0 must have shape {(B, H)}, got {h0.shape}")
         h = np.empty((B, T, H), dt)
         _C.rnn_forward(B, T, I, H, x, self.weight_ih.data, self.weight_hh.data,
                        None if self.bias is None else self.bias.data, h0, h)
-        self._saved = (x, h0, h)
+        self._saved = (_keep(x), None if h0 is None else _keep(h0), _keep(h))
         return h
 
     def backward(self, g):
@@ -108,16 +126,18 @@ class SelfAttention(Module):
     """
 
     def __init__(self, dim, causal=True, dtype=np.float64):
+        dim = _size(dim, "dim")
         self.q, self.k, self.v, self.o = (Linear(dim, dim, bias=False, dtype=dtype) for _ in range(4))
         self.dim, self.causal, self._saved = dim, causal, None
 
     def forward(self, x):
-        x = as_float(x)
+        x = _layer_input(x, self.q.weight.data.dtype, self)
         if x.ndim == 2:
             return self.forward(x[None])[0]
+        if x.ndim != 3 or x.shape[-1] != self.dim:
+            raise ValueError(f"SelfAttention({self.dim}) takes (B, T, {self.dim}) or (T, {self.dim}), "
+                             f"got {x.shape}")
         B, T, D = x.shape
-        if D != self.dim:
-            raise ValueError(f"SelfAttention({self.dim}) got input of shape {x.shape}")
         Q, K, V = self.q(x), self.k(x), self.v(x)
         S = np.empty((B, T, T), x.dtype)
         for b in range(B):  # one GEMM per sequence of the batch
@@ -157,8 +177,10 @@ class Flatten(Module):
 
     def forward(self, x):
         x = np.asarray(x)
+        if x.ndim == 0:
+            raise ValueError("Flatten takes (N, d1, ...), got a 0-d input")
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # -1 cannot size an empty batch
 
     def backward(self, g):
         return np.asarray(g).reshape(self._needs("_shape"))
@@ -177,12 +199,31 @@ class FixedWindowLM(Sequential):
 
 
 def sample(logits, temperature=1.0, rng=None):
-    """A token id drawn from softmax(logits / temperature); temperature 0 is greedy."""
+    """Token ids drawn from softmax(logits / temperature) over the last axis; temperature 0
+    is greedy (argmax).  1-D logits give one int; (..., V) logits one id per row, an
+    integer array of shape (...), as ``torch.multinomial`` and ``argmax(-1)`` do.
+
+    ``rng``: None (the generator ``nnk.manual_seed`` seeds), an int seed, or a
+    ``numpy.random.Generator``.
+    """
     logits = as_float(logits)
-    if temperature < 0:
-        raise ValueError("temperature must be >= 0")
+    if logits.ndim == 0 or logits.shape[-1] == 0:
+        raise ValueError(f"sample: logits must be (..., V) with V >= 1, got shape {logits.shape}")
+    temperature = float(temperature)
+    if not temperature >= 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if rng is None:
+        rng = _random.generator()
+    elif not isinstance(rng, np.random.Generator):
+        if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer)):
+            raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, "
+                            f"got {type(rng).__name__}")
+        rng = np.random.default_rng(rng)
     if temperature == 0:
-        return int(np.argmax(logits))
-    p = softmax(logits / temperature)
-    rng = rng or _random.generator()
-    return int(rng.choice(p.size, p=p / p.sum()))
+        ids = np.argmax(logits, axis=-1)
+    else:
+        p = softmax(logits / temperature, axis=-1)
+        cdf = np.cumsum(p, axis=-1)
+        u = rng.random(p.shape[:-1] + (1,)) * cdf[..., -1:]  # inverse CDF, one draw per row
+        ids = np.minimum((cdf <= u).sum(axis=-1), p.shape[-1] - 1)
+    return int(ids) if logits.ndim == 1 else ids.astype(np.int64)

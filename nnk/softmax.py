@@ -16,10 +16,12 @@ _SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = 0, 1, 2
 
 
 def _rows_last(x, axis):
+    """(x, axis, rows): the axis moved last and made contiguous.  A 0-d x is one row of
+    one value and takes axis 0 or -1, as in PyTorch (the results keep its shape)."""
     x = as_float(x)
     if x.ndim == 0:
-        x = x.reshape(1)
-        axis = 0
+        normalize_axis_index(axis, 1)  # anything else is an AxisError
+        return x, 0, x.reshape(1)
     axis = normalize_axis_index(axis, x.ndim)
     return x, axis, contiguous(np.moveaxis(x, axis, -1))
 
@@ -30,7 +32,8 @@ def _map_rows(kind, x, axis, out):
         check_out(out, x.shape, x.dtype)
     y = np.empty_like(rows)
     _C.rows(kind, rows, y, rows.shape[-1])
-    return deliver(np.moveaxis(y, -1, axis), out)
+    y = y.reshape(x.shape) if x.ndim == 0 else np.moveaxis(y, -1, axis)
+    return deliver(y, out)
 
 
 def softmax(x, axis=-1, *, out=None):
@@ -55,7 +58,7 @@ def logsumexp(x, axis=-1, *, keepdims=False, out=None):
     else:
         result = np.empty(shape, dtype=x.dtype)
         _C.rows(_LOGSUMEXP, rows, result, rows.shape[-1])
-    if keepdims:
+    if keepdims and x.ndim:
         result = np.expand_dims(result, axis)
     if out is not None:
         check_out(out, result.shape, x.dtype)

@@ -35,14 +35,15 @@ class History:
 
 
 def _progress(epochs, enabled):
+    """A tqdm bar of ``epochs`` steps (terminals and notebooks alike), or None.  It is
+    advanced by hand after each epoch, with the loss beside it, and stays when done."""
     if not enabled:
-        return range(epochs), None
+        return None
     try:
-        from tqdm.auto import tqdm  # renders in terminals and notebooks alike
+        from tqdm.auto import tqdm
     except ImportError:
-        return range(epochs), None
-    bar = tqdm(range(epochs), desc="training", unit="epoch", leave=False)
-    return bar, bar
+        return None
+    return tqdm(total=epochs, desc="training", unit="epoch")
 
 
 def _backward_params_only(net, grad):
@@ -59,14 +60,19 @@ def train(net, loss_fn, optimizer, X, Y, epochs, batch_size=None, shuffle=True, 
     otherwise mini-batches (reshuffled each epoch when ``shuffle``; the order comes from
     the generator ``nnk.manual_seed`` seeds).  Returns a History of per-epoch losses."""
     X, Y = np.asarray(X), np.asarray(Y)  # each layer converts its own input (ids stay ids)
+    if X.ndim == 0 or Y.ndim == 0:
+        raise ValueError(f"X and Y must hold samples along their first axis, got shapes "
+                         f"{X.shape} and {Y.shape}")
     n = X.shape[0]
     if Y.shape[0] != n:
         raise ValueError(f"X has {n} samples but Y has {Y.shape[0]}")
+    if n == 0:
+        raise ValueError("train: X and Y hold no samples, so there is nothing to fit")
     if epochs < 0 or (batch_size is not None and batch_size < 1):
         raise ValueError("epochs must be >= 0 and batch_size >= 1")
     history = History()
-    steps, bar = _progress(int(epochs), progress)
-    for _ in steps:
+    bar = _progress(int(epochs), progress)
+    for _ in range(int(epochs)):
         if batch_size is None or batch_size >= n:
             batches = [(X, Y)]
         else:
@@ -82,38 +88,61 @@ def train(net, loss_fn, optimizer, X, Y, epochs, batch_size=None, shuffle=True, 
             total += loss * xb.shape[0]
         history.loss.append(total / n)
         if bar is not None:
-            bar.set_postfix(loss=f"{history.loss[-1]:.4g}")
+            bar.set_postfix(loss=f"{history.loss[-1]:.4g}", refresh=False)
+            bar.update(1)
     if bar is not None:
         bar.close()
     return history
 
 
 def _numeric_grad(fn, x, eps):
-    """Central differences of scalar fn() with respect to every entry of x (in place)."""
+    """Central differences of scalar fn() with respect to every entry of x (in place).
+    The step is what x's dtype actually stores of old +- eps, so float32 rounding of the
+    perturbed value does not bias the quotient."""
     g = np.zeros_like(x, dtype=np.float64)
     flat, gflat = x.reshape(-1), g.reshape(-1)
     for i in range(flat.size):  # one perturbation per entry: the method itself
         old = flat[i]
         flat[i] = old + eps
+        up = float(flat[i])
         hi = fn()
         flat[i] = old - eps
+        down = float(flat[i])
         lo = fn()
         flat[i] = old
-        gflat[i] = (hi - lo) / (2 * eps)
+        gflat[i] = (hi - lo) / (up - down)
     return g
 
 
-def gradcheck(f, *inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
-    """Compare analytic gradients with central finite differences (in float64).
+# Default (eps, atol, rtol) per dtype the check runs in.  float64: a step near the cube
+# root of its epsilon (1e-16 ** (1/3) ~ 5e-6) balances truncation against rounding.
+# float32 holds about 7 digits, so a float64-sized step would be lost in rounding: its
+# step and tolerances are those torch.autograd.gradcheck's users take for float32.
+_GRADCHECK_DEFAULTS = {np.dtype(np.float64): (1e-6, 1e-6, 1e-4),
+                       np.dtype(np.float32): (1e-3, 1e-3, 1e-2)}
+
+
+def gradcheck(f, *inputs, eps=None, atol=None, rtol=None, seed=0):
+    """Compare analytic gradients with central finite differences.
 
     ``f`` is a Module (its input gradient and every parameter gradient are checked for
     L = sum(f(x) * R) with a fixed random R) or a function returning ``(value, grads)``
-    with one gradient per input.  Returns True, or raises AssertionError naming the
-    worst entry.
+    with one gradient per input.  A Module is checked in its parameters' dtype, a
+    function in float64; ``eps``, ``atol`` and ``rtol`` default by that dtype (float64:
+    1e-6, 1e-6, 1e-4; float32: 1e-3, 1e-3, 1e-2).  Returns True, or raises
+    AssertionError naming the worst entry.
     """
     from .nn import Module
 
-    inputs = [np.array(as_float(x), dtype=np.float64) for x in inputs]
+    dtype = np.dtype(np.float64)
+    if isinstance(f, Module):
+        params = f.parameters()
+        dtype = params[0].data.dtype if params else dtype
+    d_eps, d_atol, d_rtol = _GRADCHECK_DEFAULTS[dtype]
+    eps = d_eps if eps is None else eps
+    atol = d_atol if atol is None else atol
+    rtol = d_rtol if rtol is None else rtol
+    inputs = [np.array(as_float(x), dtype=dtype) for x in inputs]
     checks = []
     if isinstance(f, Module):
         rng = np.random.default_rng(seed)

@@ -106,7 +106,7 @@ def test_seed_reproducible_and_dtype():
     a, b = mlp(nn.Tanh, seed=5), mlp(nn.Tanh, seed=5)
     np.testing.assert_array_equal(a(X5), b(X5))
     f32 = mlp(nn.Tanh, dtype=np.float32)
-    assert f32(X5).dtype == np.float32
+    assert f32(X5.astype(np.float32)).dtype == np.float32
     assert mlp(nn.Tanh)(X5).dtype == np.float64
     assert nn.Linear.from_weights(np.ones((2, 2), np.float32)).weight.data.dtype == np.float32
 
