@@ -351,23 +351,54 @@ class Linear(Module):
                 f"bias={self.bias is not None}, dtype={self.weight.data.dtype}")
 
 
+def _snapshot(module):
+    """What a module and every module inside it kept from its last forward (layers keep
+    it in underscore attributes), to be put back before the backward of that call."""
+    state = [(module, {k: v for k, v in vars(module).items() if k.startswith("_")})]
+    for _, child in module.named_children():
+        state += _snapshot(child)
+    return state
+
+
+def _restore(state):
+    for module, saved in state:
+        vars(module).update(saved)
+
+
 class Sequential(Module):
+    """Layers applied in order.  A layer may appear more than once (its parameters are
+    shared, listed and stepped once): each use's forward state is kept and put back for
+    that use's backward, so the gradients are those of the whole composition."""
+
     def __init__(self, *layers):
         for layer in layers:
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential takes Modules, got {type(layer).__name__}")
         self.layers = list(layers)
+        self._uses = None
 
     def forward(self, x):
-        for layer in self.layers:
+        layers = self.layers
+        if len({id(layer) for layer in layers}) == len(layers):  # the common case: no reuse
+            for layer in layers:
+                x = layer.forward(x)
+            self._uses = None
+            return x
+        uses = []
+        for layer in layers:
             x = layer.forward(x)
+            uses.append(_snapshot(layer))
+        self._uses = uses
         return x
 
     def backward(self, g, input_grad=True):
         """dL/d(input) through every layer; with ``input_grad=False`` the first layer may
         skip it (a Linear or Sequential does), as when the input is data."""
+        uses = self._uses
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
+            if uses is not None:
+                _restore(uses[i])
             if i == 0 and not input_grad and isinstance(layer, (Linear, Sequential)):
                 return layer.backward(g, input_grad=False)
             g = layer.backward(g)

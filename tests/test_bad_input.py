@@ -183,3 +183,114 @@ def test_keyword_types():
         nnk.softmax(X, axis="last")
     with pytest.raises(ValueError, match="approximate"):
         nnk.gelu(X, approximate=True)
+
+
+# ---- messages that name the real problem (PyTorch's and NumPy's behaviour as reference) ----
+
+def test_cross_entropy_float_labels_are_named_as_such():
+    with pytest.raises(TypeError, match="class indices must be integers"):
+        nnk.cross_entropy(np.zeros((8, 5)), np.zeros(8))
+
+
+def test_cross_entropy_empty_batch_like_pytorch():
+    assert np.isnan(nnk.cross_entropy(np.zeros((0, 5)), np.zeros(0, np.int64)))
+    assert nnk.cross_entropy(np.zeros((0, 5)), np.zeros(0, np.int64), reduction="sum") == 0.0
+    assert nnk.cross_entropy(np.zeros((0, 5)), np.zeros(0, np.int64), reduction="none").shape == (0,)
+    assert np.isnan(nnk.nn.CrossEntropyLoss()(np.zeros((0, 5)), np.zeros(0, np.int64)))
+
+
+def test_cross_entropy_integer_one_hot_and_multi_target():
+    logits = np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0]])
+    onehot = np.array([[0, 1, 0], [0, 0, 1]])
+    # an integer one-hot matrix is a probability target: the same as the float one or labels
+    expect = float(np.mean(np.log(np.exp(logits).sum(1)) - logits[[0, 1], [1, 2]]))
+    assert nnk.cross_entropy(logits, onehot) == pytest.approx(expect, rel=1e-14)
+    assert nnk.cross_entropy(logits, onehot.astype(float)) == pytest.approx(expect, rel=1e-14)
+    with pytest.raises(ValueError, match="multi-target"):
+        nnk.cross_entropy(logits, np.array([[1], [2]]))
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        nnk.cross_entropy(logits, np.array([1, 2, 0]))
+
+
+def test_bce_refuses_probabilities_outside_0_1():
+    for bad in ([1.5], [-0.1], [0.2, 1.0000001]):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            nnk.bce_loss(bad, np.ones(len(bad)))
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            nnk.nn.BCELoss()(np.array(bad), np.ones(len(bad)))
+    assert np.isnan(nnk.bce_loss([np.nan], [1.0]))  # NaN still flows through
+    assert nnk.bce_loss([0.0, 1.0], [0.0, 1.0]) == 0.0
+
+
+@pytest.mark.parametrize("order", [">", "<"])
+def test_byte_swapped_floats_convert_like_numpy(order):
+    for code in ("f4", "f8"):
+        x = np.array([-1.0, 0.5, 2.0], order + code)
+        native = x.astype(x.dtype.newbyteorder("="))
+        np.testing.assert_array_equal(nnk.relu(x), nnk.relu(native))
+        assert nnk.exp(x).dtype == native.dtype
+        np.testing.assert_array_equal(nnk.softmax(x), nnk.softmax(native))
+        np.testing.assert_array_equal(nnk.matmul(x[None], x[:, None]), nnk.matmul(native[None], native[:, None]))
+        assert nnk.mse_loss(x, native) == 0.0
+    assert nnk.nn.Linear(3, 1)(np.ones(3, ">f8")).shape == (1,)
+
+
+# ---- 0-d inputs keep their shape; axes are checked -----------------------------------
+
+def test_zero_d_inputs_keep_their_shape():
+    for f in (nnk.softmax, nnk.log_softmax, nnk.logsumexp):
+        assert f(np.array(2.0)).shape == ()
+    assert nnk.softmax(3.0) == 1.0 and nnk.softmax(np.array(2.0)).shape == ()
+    assert nnk.log_softmax(np.array(2.0)) == 0.0 and nnk.logsumexp(np.array(2.0)) == 2.0
+    assert nnk.logsumexp(np.array(2.0), keepdims=True).shape == ()
+    for axis in (0, -1):
+        assert nnk.softmax(np.array(2.0), axis=axis) == 1.0
+    for axis in (1, 5, -2):
+        with pytest.raises(np.exceptions.AxisError):
+            nnk.logsumexp(np.array(2.0), axis=axis)
+        with pytest.raises(np.exceptions.AxisError):
+            nnk.softmax(np.array(2.0), axis=axis)
+    assert nnk.mse_loss(np.array(1.0), np.array(3.0), reduction="none").shape == ()
+    assert nnk.mse_loss(np.array(1.0), np.array(3.0), reduction="none") == 4.0
+    assert nnk.nn.MSELoss(reduction="none")(np.array(1.0), np.array(3.0)).shape == ()
+    assert nnk.nn.Embedding(5, 2)(np.array(3)).shape == (2,)
+    with pytest.raises(ValueError, match=r"shape \(\)"):
+        nnk.nn.Linear(1, 2)(np.float64(3))
+    with pytest.raises(ValueError, match=r"shape \(\)"):
+        nnk.nn.Linear(1, 2)(3.0)
+
+
+# ---- constructor and hyper-parameter checks -------------------------------------------
+
+def test_layer_sizes_checked_like_pytorch():
+    for make in (lambda: nnk.nn.RNN(3, 0), lambda: nnk.nn.RNN(0, 3), lambda: nnk.nn.Embedding(0, 2),
+                 lambda: nnk.nn.SelfAttention(0)):
+        with pytest.raises(ValueError, match="must be >= 1"):
+            make()
+
+
+def test_optimiser_hyper_parameters_checked():
+    p = [nnk.nn.Parameter(np.zeros(3))]
+    for make, what in ((lambda: nnk.optim.Adam(p, eps=-1), "eps"),
+                       (lambda: nnk.optim.Adam(p, weight_decay=-1), "weight_decay"),
+                       (lambda: nnk.optim.Adam(p, lr=-0.1), "learning rate"),
+                       (lambda: nnk.optim.SGD(p, lr=-0.1), "learning rate"),
+                       (lambda: nnk.optim.SGD(p, lr=0.1, momentum=-0.5), "momentum"),
+                       (lambda: nnk.optim.SGD(p, lr=0.1, weight_decay=-1), "weight_decay"),
+                       (lambda: nnk.optim.SGD(p, lr=float("nan")), "learning rate")):
+        with pytest.raises(ValueError, match=what):
+            make()
+    with pytest.raises(TypeError):
+        nnk.optim.SGD(p, lr="0.1")
+
+
+def test_sample_rng_forms():
+    logits = np.array([0.0, 1.0, 2.0, 0.5])
+    a = nnk.sample(logits, rng=0)
+    assert a == nnk.sample(logits, rng=0)  # an int is a seed, 0 included
+    draws = {nnk.sample(logits, rng=seed) for seed in range(40)}
+    assert len(draws) > 1 and draws <= {0, 1, 2, 3}
+    assert nnk.sample(logits, rng=np.random.default_rng(3)) == nnk.sample(logits, rng=np.random.default_rng(3))
+    for bad in ("seed", 1.5, True):
+        with pytest.raises(TypeError, match="rng"):
+            nnk.sample(logits, rng=bad)

@@ -170,3 +170,126 @@ def test_no_unsafe_or_machine_specific_flags():
         text = f.read_text()
         for flag in ("-ffast-math", "-Ofast", "-march=native", "-funsafe-math"):
             assert flag not in text, f"{f.name} uses {flag}"
+
+
+# ---- one ISA per thread ------------------------------------------------------------
+
+def _isa_fingerprint():
+    """A sum whose last bits depend on the ISA's accumulation order (lanes vs one chain)."""
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal(10_001).astype(np.float32), rng.standard_normal(10_001).astype(np.float32)
+    return lambda: nnk.mse_loss(a, b, reduction="sum")
+
+
+@pytest.mark.skipif(len(nnk.cpu_info()["available"]) < 2, reason="needs a SIMD ISA beside scalar")
+def test_use_isa_blocks_in_two_threads_do_not_see_each_other():
+    import threading
+
+    best, default = nnk.cpu_info()["best"], nnk.get_isa()
+    fingerprint = _isa_fingerprint()
+    with nnk.use_isa("scalar"):
+        on_scalar = fingerprint()
+    with nnk.use_isa(best):
+        on_best = fingerprint()
+    assert on_scalar != on_best, "the fingerprint cannot tell the ISAs apart"
+    both_inside, scalar_left = threading.Barrier(2), threading.Event()
+    seen = {}
+
+    def scalar_block():
+        with nnk.use_isa("scalar"):
+            both_inside.wait(timeout=30)
+            seen["scalar"] = [(nnk.get_isa(), fingerprint()) for _ in range(50)]
+        scalar_left.set()
+
+    def best_block():
+        with nnk.use_isa(best):
+            both_inside.wait(timeout=30)
+            scalar_left.wait(timeout=30)  # the scalar block ends first
+            seen["best"] = [(nnk.get_isa(), fingerprint()) for _ in range(50)]
+        seen["best_after"] = nnk.get_isa()
+
+    threads = [threading.Thread(target=scalar_block), threading.Thread(target=best_block)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert set(seen["scalar"]) == {("scalar", on_scalar)}
+    assert set(seen["best"]) == {(best, on_best)}
+    assert seen["best_after"] == default and nnk.get_isa() == default
+
+
+def test_use_isa_auto_yields_the_isa_it_picked():
+    with nnk.use_isa("auto") as isa:
+        assert isa == nnk.cpu_info()["best"] == nnk.get_isa()
+    with nnk.use_isa(" Scalar ") as isa:
+        assert isa == "scalar"
+
+
+def test_set_isa_is_the_default_of_threads_without_a_block():
+    import threading
+
+    before = nnk.get_isa()
+    try:
+        nnk.set_isa("scalar")
+        seen = []
+        t = threading.Thread(target=lambda: seen.append(nnk.get_isa()))
+        t.start()
+        t.join()
+        assert seen == ["scalar"]
+        with nnk.use_isa("auto"):  # a block overrides the default in its thread only
+            assert nnk.get_isa() == nnk.cpu_info()["best"]
+        assert nnk.get_isa() == "scalar"
+    finally:
+        nnk.set_isa(before)
+
+
+# ---- names and messages from one list ----------------------------------------------
+
+def test_unknown_isa_message_lists_every_name():
+    with pytest.raises(ValueError) as e:
+        nnk.set_isa("bogus")
+    for name in nnk._dispatch.ISA_NAMES + ("auto",):
+        assert repr(name) in str(e.value)
+    assert set(nnk._dispatch.ISA_NAMES) >= {"scalar", "avx2", "avx512", "neon"}
+
+
+def test_env_unknown_isa_names_the_variable():
+    r = run_python("import nnk", NNK_ISA="bogus")
+    assert r.returncode != 0
+    assert "NNK_ISA" in r.stderr and "'avx512'" in r.stderr and "'auto'" in r.stderr
+
+
+# ---- the command line and the threads setting --------------------------------------
+
+def test_cli_sheets_into_a_closed_pipe_prints_no_traceback():
+    r_end, w_end = os.pipe()
+    os.close(r_end)  # the reader is gone before anything is written, as after `| head`
+    try:
+        p = subprocess.run([sys.executable, "-m", "nnk", "sheets"], stdout=w_end,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(w_end)
+    assert "Traceback" not in p.stderr and "BrokenPipeError" not in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("isa", ["bogus", "avx512", "neon", "avx2"])
+def test_cli_sheets_bad_isa_is_a_usage_error(isa):
+    if isa in nnk.cpu_info()["available"]:
+        pytest.skip(f"{isa} runs here")
+    r = subprocess.run([sys.executable, "-m", "nnk", "sheets", "--isa", isa],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert isa in r.stderr and "usage" in r.stderr
+
+
+def test_set_num_threads_refuses_huge_and_bool():
+    before = nnk.get_num_threads()
+    with pytest.raises(ValueError, match="between 1 and"):
+        nnk.set_num_threads(10**30)
+    with pytest.raises(ValueError, match="between 1 and"):
+        nnk.set_num_threads(-10**30)
+    with pytest.raises(TypeError, match="bool"):
+        nnk.set_num_threads(True)
+    with pytest.raises(TypeError):
+        nnk._C.set_num_threads(False)
+    assert nnk.get_num_threads() == before

@@ -255,3 +255,176 @@ def test_input_grad_false_skips_only_the_input_gradient():
     assert ref.backward(np.ones((5, 1))).shape == X5.shape
     for p, q in zip(net.parameters(), ref.parameters()):
         np.testing.assert_array_equal(p.grad, q.grad)
+
+
+# ---- dtypes: parameterised layers refuse the other float dtype -------------------------
+
+def test_layer_dtype_rule():
+    X32 = X5.astype(np.float32)
+    with pytest.raises(TypeError, match="float64 parameters but got float32"):
+        nn.Linear(2, 3)(X32)
+    with pytest.raises(TypeError, match="float32 parameters but got float64"):
+        nn.Linear(2, 3, dtype=np.float32)(X5)
+    with pytest.raises(TypeError, match="float32 parameters"):
+        mlp(nn.Tanh, dtype=np.float32)(X5)
+    with pytest.raises(TypeError, match="float32 parameters"):
+        nn.RNN(2, 3, dtype=np.float32)(X5[None])
+    with pytest.raises(TypeError, match="float32 parameters"):
+        nn.SelfAttention(2, dtype=np.float32)(X5[None])
+    # no float dtype to lose: lists, Python numbers, ints and bools take the layer's
+    for x in (X5.tolist(), X5.astype(np.int64), X5 > 0.5):
+        assert nn.Linear(2, 3, dtype=np.float32)(x).dtype == np.float32
+        assert nn.Linear(2, 3)(x).dtype == np.float64
+    assert mlp(nn.Tanh, dtype=np.float32)(X32).dtype == np.float32
+
+
+# ---- gradcheck chooses its step and tolerances by dtype -------------------------------
+
+@pytest.mark.parametrize("act", [nn.Tanh, nn.Sigmoid, nn.GELU])
+def test_gradcheck_float32_module_with_defaults(act):
+    for seed in range(5):
+        net = mlp(act, dtype=np.float32, seed=seed)
+        x = np.random.default_rng(seed).standard_normal((4, 2)).astype(np.float32)
+        assert nnk.gradcheck(net, x)
+
+
+def test_gradcheck_float32_still_catches_a_wrong_gradient():
+    class Off(nn.Tanh):  # a gradient 3 % too large: float32 tolerances must see it
+        def backward(self, g):
+            return super().backward(g) * 1.03
+
+    nnk.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 3, dtype=np.float32), Off(), nn.Linear(3, 1, dtype=np.float32))
+    with pytest.raises(AssertionError, match="gradcheck"):
+        nnk.gradcheck(net, X5.astype(np.float32))
+
+
+# ---- writing your own Module -----------------------------------------------------------
+
+class TwoLayer(nn.Module):
+    def __init__(self):
+        self.fc1 = nn.Linear(2, 3)
+        self.act = nn.Tanh()
+        self.fc2 = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+def test_subclass_without_backward_says_what_to_implement():
+    net = TwoLayer()
+    assert [n for n, _ in net.named_parameters()] == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    net(X5)
+    with pytest.raises(NotImplementedError, match=r"TwoLayer defines no backward\(\).*returns dL/d\(input\)"):
+        net.backward(np.ones((5, 1)))
+    with pytest.raises(NotImplementedError, match=r"defines no forward\(\)"):
+        nn.Module()(X5)
+
+
+def test_repr_lists_children_like_pytorch():
+    assert repr(TwoLayer()) == (
+        "TwoLayer(\n"
+        "  (fc1): Linear(in_features=2, out_features=3, bias=True, dtype=float64)\n"
+        "  (act): Tanh()\n"
+        "  (fc2): Linear(in_features=3, out_features=1, bias=True, dtype=float64)\n"
+        ")")
+    nested = nn.Sequential(nn.ReLU(), TwoLayer())
+    assert repr(nested).splitlines()[2:4] == [
+        "  (1): TwoLayer(",
+        "    (fc1): Linear(in_features=2, out_features=3, bias=True, dtype=float64)"]
+    assert [type(m).__name__ for m in TwoLayer().children()] == ["Linear", "Tanh", "Linear"]
+
+
+# ---- the training loop's progress bar ------------------------------------------------
+
+def test_train_progress_bar_advances_and_stays(capsys):
+    pytest.importorskip("tqdm")
+    net = mlp(nn.Tanh)
+    nnk.train(net, nn.MSELoss(), optim.SGD(net.parameters(), lr=0.01), X5, Y5, epochs=5)
+    err = capsys.readouterr().err
+    final = err.replace("\r", "\n").strip().splitlines()[-1]  # what stays on the screen
+    assert "5/5" in final and "100%" in final and "loss=" in final, err
+
+
+def test_train_on_zero_samples_is_a_clear_error():
+    net = mlp(nn.Tanh)
+    with pytest.raises(ValueError, match="no samples"):
+        nnk.train(net, nn.MSELoss(), optim.SGD(net.parameters(), lr=0.1), X5[:0], Y5[:0], 3,
+                  progress=False)
+
+
+# ---- a layer used twice is one set of parameters --------------------------------------
+
+def test_shared_layer_listed_and_stepped_once():
+    lin = nn.Linear.from_weights(np.eye(2), np.zeros(2))
+    model = nn.Sequential(lin, nn.Tanh(), lin)
+    assert model.parameters() == [lin.weight, lin.bias]
+    assert [n for n, _ in model.named_parameters()] == ["layers.0.weight", "layers.0.bias"]
+    assert list(model.state_dict()) == ["layers.0.weight", "layers.0.bias"]
+    lin.weight.grad[...] = 1.0
+    optim.SGD(model.parameters(), lr=0.1).step()
+    np.testing.assert_allclose(lin.weight.data, np.eye(2) - 0.1)  # moved by lr * grad, once
+    with pytest.warns(UserWarning, match="more than once"):
+        opt = optim.SGD([lin.weight, lin.weight], lr=0.1)
+    opt.step()
+    np.testing.assert_allclose(lin.weight.data, np.eye(2) - 0.2)
+    assert nnk.gradcheck(model, X5)  # the tied gradient is the sum of both uses
+
+
+# ---- what backward needs cannot be changed behind its back ---------------------------
+
+def _grads(layer):
+    return [p.grad.copy() for p in layer.parameters()]
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Linear(2, 3), nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU,
+                                  lambda: nn.LeakyReLU(0.1), nn.Softmax, lambda: mlp(nn.Tanh)])
+def test_in_place_changes_after_forward_do_not_change_backward(make):
+    def run(mutate):
+        nnk.manual_seed(0)
+        layer = make()
+        x = X5.copy()
+        y = layer(x)
+        g = np.linspace(-1, 1, y.size).reshape(y.shape)
+        if mutate:
+            x[...] = 0  # the caller reuses its input buffer
+            y *= 3      # and changes the output in place
+        layer.zero_grad()
+        return layer.backward(g), _grads(layer)
+
+    (dx, grads), (dx_mut, grads_mut) = run(False), run(True)
+    np.testing.assert_array_equal(dx_mut, dx)
+    for a, b in zip(grads_mut, grads):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_loss_backward_ignores_changes_after_forward():
+    for loss_fn in (nn.MSELoss(), nn.BCELoss(), nn.CrossEntropyLoss()):
+        y, t = np.array([[0.2, 0.7], [0.4, 0.9]]), np.array([[0.0, 1.0], [1.0, 0.0]])
+        loss_fn(y, t)
+        expect = loss_fn.backward()
+        loss_fn(y, t)
+        y[...], t[...] = 0.5, 0.5
+        np.testing.assert_array_equal(loss_fn.backward(), expect)
+
+
+# ---- infinities in losses and optimisers -----------------------------------------------
+
+def test_bce_with_logits_at_infinite_logits(dtype):
+    x = np.array([np.inf, -np.inf, np.inf, -np.inf] * 5, dtype)  # 20: vectors and a tail
+    t = np.array([0.0, 1.0, 1.0, 0.0] * 5, dtype)
+    each = nnk.bce_with_logits(x, t, reduction="none")
+    np.testing.assert_array_equal(each, np.array([np.inf, np.inf, 0.0, 0.0] * 5, dtype))
+    assert nnk.bce_with_logits(np.array([np.inf], dtype), np.array([0.0], dtype)) == np.inf
+    assert np.isnan(nnk.bce_with_logits(np.array([1.0], dtype), np.array([np.nan], dtype)))
+
+
+def test_sgd_without_weight_decay_keeps_an_infinite_parameter(dtype):
+    p = nn.Parameter(np.array([np.inf, -np.inf, 1.0] * 7, dtype))
+    p.grad[...] = 0.5
+    optim.SGD([p], lr=0.1).step()
+    np.testing.assert_array_equal(p.data[:2], [np.inf, -np.inf])
+    p = nn.Parameter(np.array([np.inf, 1.0] * 9, dtype))
+    p.grad[...] = 0.5
+    optim.Adam([p], lr=0.1).step()
+    assert p.data[0] == np.inf and np.all(np.isfinite(p.data[1::2]))

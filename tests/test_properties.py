@@ -67,3 +67,62 @@ def test_gemm_any_strides_against_float64(data, dtype, ta, tb, alpha, beta):
     ref = alpha * A @ B + beta * c
     bound = (k + 3) * np.finfo(dtype).eps * (abs(alpha) * np.abs(A) @ np.abs(B) + abs(beta) * np.abs(c)) + 1e-30
     assert np.all(np.abs(got - ref) <= bound)
+
+
+# ---- the binding itself: any call is a result or a clean Python exception ----------
+
+# Each _C entry's arguments: o kernel/kind index, A array, N array or None, f float,
+# n size (huge ones included: products must not wrap), b flag, I int64 ids.
+SIGNATURES = {
+    "vunary": "oAA", "vgrad": "oAAA", "leaky_relu": "AAf", "leaky_relu_grad": "AAAf",
+    "loss": "oAAN", "loss_grad": "oAAfA", "sgd_step": "AANfffb", "adam_step": "AAAAfffffff",
+    "axpy": "fAA", "rows": "oAAn", "gemm": "AAAffbb", "linear_forward": "AANA",
+    "linear_backward": "AAAANN", "embedding_backward": "IAA",
+    "rnn_forward": "nnnnAAANNA", "rnn_backward": "nnnnAAANAAAAANN",
+}
+SIZES = st.one_of(st.integers(-2, 12), st.sampled_from(  # products of these wrap 64 bits
+    [2**32, 2**32, 2**31, 2**32 + 1, 2**62, 2**63 - 1, -(2**63)]))
+CLEAN = (TypeError, ValueError, OverflowError, IndexError, MemoryError)
+
+
+@st.composite
+def binding_array(draw, pool):
+    """A fresh array, or a view into one shared buffer (so operands overlap at random)."""
+    dtype = draw(st.sampled_from([np.float32, np.float64, np.float64, np.int64, np.bool_]))
+    if dtype in (np.float32, np.float64) and draw(st.booleans()):
+        base = pool[dtype]
+        start, step = draw(st.integers(0, 20)), draw(st.sampled_from([1, 1, 2, -1]))
+        count = draw(st.integers(0, 24))
+        a = base[start::step][:count] if step > 0 else base[::-1][start:][:count]
+        if a.size >= 4 and draw(st.booleans()):
+            a = a[: a.size // 2 * 2].reshape(2, -1)
+    else:  # empty and one-element arrays often: what a wrapped size product would accept
+        shape = draw(st.one_of(st.sampled_from([(0,), (1,), ()]),
+                               hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=6)))
+        a = np.linspace(-2, 2, int(np.prod(shape))).reshape(shape).astype(dtype)
+    if draw(st.integers(0, 9)) == 0:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), entry=st.sampled_from(sorted(SIGNATURES)))
+def test_binding_entries_never_crash(data, entry):
+    from nnk import _C
+
+    pool = {dt: np.linspace(-1, 1, 48).astype(dt) for dt in (np.float32, np.float64)}
+    draw = {
+        "o": lambda: data.draw(st.integers(-1, 12)),
+        "A": lambda: data.draw(binding_array(pool)),
+        "N": lambda: data.draw(st.one_of(st.none(), binding_array(pool))),
+        "f": lambda: data.draw(st.floats(allow_nan=True, allow_infinity=True)),
+        "n": lambda: data.draw(SIZES),
+        "b": lambda: data.draw(st.booleans()),
+        "I": lambda: np.array(data.draw(st.lists(st.integers(-2, 12), max_size=8)), np.int64),
+    }
+    args = [draw[code]() for code in SIGNATURES[entry]]
+    try:
+        getattr(_C, entry)(*args)
+    except CLEAN:
+        pass

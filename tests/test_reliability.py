@@ -83,23 +83,60 @@ def test_four_threads_at_once_get_right_answers():
     assert not errors, errors[0]
 
 
-def test_long_kernels_release_the_gil():
-    """While one thread runs a long GEMM, another thread keeps running Python."""
-    a = RNG.standard_normal((1500, 1500))
-    done = threading.Event()
+def _longest_pause_during(call):
+    """(longest stretch in which this thread ran no Python while another thread was
+    inside ``call``, the call's duration), in seconds.  With the GIL held through the
+    call the pause is about the whole call (less the 5 ms switch interval at its start);
+    with the GIL released it is well under a millisecond."""
+    import time
+
+    window = []
 
     def work():
-        for _ in range(3):
-            nnk.matmul(a, a)
-        done.set()
+        t0 = time.perf_counter()
+        call()
+        window.extend((t0, time.perf_counter()))
 
     t = threading.Thread(target=work)
+    stamps = []
     t.start()
-    ticks = 0
-    while not done.is_set():
-        ticks += 1
+    while t.is_alive():
+        stamps.append(time.perf_counter())
     t.join()
-    assert ticks > 1000  # with the GIL held for the whole GEMM this stays near 0
+    t0, t1 = window
+    stamps = np.array(stamps)
+    inside = np.concatenate([[t0], stamps[(stamps > t0) & (stamps < t1)], [t1]])
+    return float(np.diff(inside).max()), t1 - t0
+
+
+BIG = 1 << 23  # 8M elements: tens of milliseconds per call
+
+
+def _gil_cases():
+    from nnk import _C
+
+    p, g, m, v = (np.full(BIG, 0.5) for _ in range(4))
+    ids = np.arange(BIG // 8, dtype=np.int64) % 1000
+    emb_g, emb_w = np.ones((BIG // 8, 8)), np.zeros((1000, 8))
+    a = RNG.standard_normal((900, 900))
+    return {
+        "matmul": lambda: nnk.matmul(a, a),
+        "tanh": lambda: nnk.tanh(p),
+        "sgd_step": lambda: _C.sgd_step(p, g, v, 0.1, 0.9, 0.01, True),
+        "adam_step": lambda: _C.adam_step(p, g, m, v, 0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.01),
+        "axpy": lambda: _C.axpy(0.5, g, p),
+        "embedding_backward": lambda: _C.embedding_backward(ids, emb_g, emb_w),
+    }
+
+
+@pytest.mark.parametrize("name", ["matmul", "tanh", "sgd_step", "adam_step", "axpy",
+                                  "embedding_backward"])
+def test_long_kernels_release_the_gil(name):
+    """While one thread runs a long kernel, another keeps running Python."""
+    call = _gil_cases()[name]
+    call()  # warm: page in the arrays
+    pause, seconds = min(_longest_pause_during(call) for _ in range(3))
+    assert pause < 0.3 * seconds, f"{name}: no Python ran for {pause * 1e3:.1f} of {seconds * 1e3:.1f} ms"
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
@@ -136,3 +173,18 @@ def test_bitwise_deterministic_run_after_run():
         again = nnk.matmul(a, b), nnk.gelu(x), nnk.softmax(x[:10000].reshape(100, 100))
         for f, g in zip(first, again):
             assert np.array_equal(f, g)
+
+
+# ---- sizes in the binding cannot wrap around ---------------------------------------
+
+def test_rnn_entry_size_products_are_overflow_checked():
+    from nnk import _C
+
+    e = np.empty(0)
+    for B, T, I, H in ((2**32, 2**32, 1, 1), (0, 0, 2**32, 2**32), (1, 2**62, 4, 4),
+                       (2**40, 1, 1, 2**30)):
+        with pytest.raises(OverflowError):
+            _C.rnn_forward(B, T, I, H, e, e, e, None, None, e)
+        with pytest.raises(OverflowError):
+            _C.rnn_backward(B, T, I, H, e, e, e, None, e, e, e, e, e, None, None)
+

@@ -186,3 +186,70 @@ def test_train_takes_unsigned_token_ids():
     h = nnk.train(lm, nn.CrossEntropyLoss(), optim.SGD(lm.parameters(), lr=0.1), X, np.array([2, 3, 4, 0]),
                   epochs=3, progress=False)
     assert len(h) == 3
+
+
+def test_sample_takes_one_id_per_row():
+    logits = np.array([[0.0, 5.0, 1.0], [9.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(nnk.sample(logits, temperature=0), [1, 0])
+    ids = nnk.sample(logits, rng=0)
+    assert ids.shape == (2,) and ids.dtype == np.int64 and np.all((ids >= 0) & (ids < 3))
+    batch = nnk.sample(np.zeros((4, 5, 3)), rng=1)
+    assert batch.shape == (4, 5) and np.all((batch >= 0) & (batch < 3))
+    assert isinstance(nnk.sample(logits[0], rng=0), int)
+    # frequencies follow softmax per row (20,000 draws: 4 sigma is about 1.5 %)
+    rows = np.repeat(np.log([[0.2, 0.5, 0.3]]), 20_000, axis=0)
+    freq = np.bincount(nnk.sample(rows, rng=2), minlength=3) / rows.shape[0]
+    np.testing.assert_allclose(freq, [0.2, 0.5, 0.3], atol=0.015)
+    # a vanishing probability is never drawn; a certain one always is
+    sure = np.array([[0.0, -np.inf, -np.inf], [-np.inf, -np.inf, 0.0]])
+    for seed in range(20):
+        np.testing.assert_array_equal(nnk.sample(sure, rng=seed), [0, 2])
+
+
+def test_embedding_backward_checks_the_gradient_shape():
+    emb = nn.Embedding(5, 2)
+    emb(np.array([1, 4, 4]))
+    with pytest.raises(ValueError, match=r"\(2, 3\)"):
+        emb.backward(np.ones((2, 3)))  # six values, as many as (3, 2), in the wrong shape
+    emb.zero_grad()
+    emb.backward(np.ones((3, 2)))
+    np.testing.assert_array_equal(emb.weight.grad[[1, 4]], [[1, 1], [2, 2]])
+
+
+def test_embedding_ids_changed_after_forward_do_not_move_the_gradient():
+    emb = nn.Embedding(5, 2)
+    ids = np.array([0, 1, 2])
+    emb(ids)
+    ids[:] = 4
+    emb.zero_grad()
+    emb.backward(np.ones((3, 2)))
+    np.testing.assert_array_equal(emb.weight.grad.sum(axis=1), [2, 2, 2, 0, 0])
+
+
+def test_rnn_input_changed_after_forward_does_not_change_backward():
+    def run(mutate):
+        nnk.manual_seed(4)
+        rnn = nn.RNN(3, 4)
+        x = RNG.standard_normal((2, 5, 3)) if not mutate else run.x.copy()
+        run.x = x.copy()
+        h = rnn(x)
+        if mutate:
+            x[...] = 0
+            h[...] = 0
+        rnn.zero_grad()
+        return rnn.backward(np.ones_like(h)), [p.grad.copy() for p in rnn.parameters()]
+
+    (dx, grads), (dx2, grads2) = run(False), run(True)
+    np.testing.assert_array_equal(dx2, dx)
+    for a, b in zip(grads2, grads):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_empty_batches_flow_through():
+    assert nn.Flatten()(np.zeros((0, 3, 4))).shape == (0, 12)
+    lm = nn.FixedWindowLM(10, 3, dim=4, hidden=8)
+    y = lm(np.zeros((0, 3), np.int64))
+    assert y.shape == (0, 10)
+    lm.zero_grad()
+    lm.backward(np.zeros((0, 10)))
+    assert all(np.all(p.grad == 0) for p in lm.parameters())

@@ -82,3 +82,18 @@ def test_properties(x, shift):
     ls = nnk.log_softmax(x)
     finite = s > 1e-300
     np.testing.assert_allclose(ls[finite], np.log(s[finite]), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 9, 33])
+def test_logsumexp_with_infinities(n, dtype):
+    x = np.zeros(n, dtype)
+    x[n // 2] = np.inf
+    assert nnk.logsumexp(x) == np.inf  # as PyTorch and SciPy: log(inf + ...) = inf
+    assert nnk.logsumexp(x[None].repeat(3, 0), axis=1).tolist() == [np.inf] * 3
+    x[0] = np.nan
+    assert np.isnan(nnk.logsumexp(x))
+    y = np.full(n, -np.inf, dtype)
+    assert nnk.logsumexp(y) == -np.inf
+    y[-1] = np.inf
+    assert nnk.logsumexp(y) == np.inf
+    assert nnk.logsumexp(np.array([np.inf, 0.0], dtype)) == np.inf
