@@ -11,7 +11,7 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 EXT_SRC := $(shell find csrc -name '*.c' -o -name '*.h' -o -name '*.txt') setup.py
 EXT_STAMP := build/.ext-built
 
-.PHONY: all demo test test-py test-c test-neon test-asan test-asan-build test-valgrind fuzz bench clean deps-sys
+.PHONY: all demo test test-py test-c test-neon test-asan test-asan-build test-tsan test-valgrind fuzz bench clean deps-sys
 
 all: $(EXT_STAMP)
 
@@ -116,8 +116,15 @@ test-asan: test-asan-build
 	    $(CURDIR)/tests) || exit 1; \
 	done
 
+# ThreadSanitizer on the C driver: the thread pool, its barriers and the threaded GEMM
+# (1 and 2 threads, bitwise equal) without a data race.
+test-tsan: $(EXT_SRC) csrc/tests/driver.c | deps-sys
+	@mkdir -p build
+	csrc/tests/build.sh cc $(ARCH) build/ctest-tsan csrc/tests/driver.c -fsanitize=thread -g
+	TSAN_OPTIONS=halt_on_error=1 ./build/ctest-tsan
+
 # valgrind memcheck on the C driver: no invalid access, no uninitialised read, no
-# definite leak (libgomp keeps its pool's thread-local blocks: "possibly lost", not ours).
+# definite leak (the pool's parked workers keep their stacks: "possibly lost", not ours).
 test-valgrind: build/ctest
 	$(call apt_install,valgrind)
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./build/ctest

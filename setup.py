@@ -70,13 +70,13 @@ libraries = [
 
 extension = Extension(
     "nnk._C",
-    sources=sorted(glob.glob("csrc/dispatch/*.c")) + ["csrc/gemm/gemm.c", "csrc/layers/linear.c",
-                                                       "csrc/rnn/rnn.c", "csrc/python/module.c"],
+    sources=sorted(glob.glob("csrc/dispatch/*.c") + glob.glob("csrc/threads/*.c"))
+    + ["csrc/gemm/gemm.c", "csrc/layers/linear.c", "csrc/rnn/rnn.c", "csrc/python/module.c"],
     include_dirs=INCLUDE,
     depends=DEPENDS,
     extra_compile_args=COMMON + FLAGS["base"],
     # Link arguments come after the static ISA libraries, which need SLEEF.
-    extra_link_args=SLEEF_LIBS + ["-fopenmp"],
+    extra_link_args=SLEEF_LIBS + ["-pthread"],
 )
 
 setup(libraries=libraries, ext_modules=[extension])

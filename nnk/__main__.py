@@ -14,7 +14,7 @@ def _info(args):
     print(f"  ISA:       {info['isa']} (best: {info['best']}; available: "
           f"{', '.join(info['available'])})")
     print(f"  SLEEF:     {info['sleef']}")
-    print(f"  threads:   {info['threads']}")
+    print(f"  threads:   {info['threads']} (from {info['threads_from']})")
     return 0
 
 

@@ -8,6 +8,7 @@ import contextlib
 import operator
 import os
 import platform
+import warnings
 
 from . import _C
 
@@ -49,7 +50,9 @@ def use_isa(name):
 
 
 def set_num_threads(n):
-    """Threads for kernels that parallelise (GEMM). Default: the number of cores."""
+    """Threads for kernels that parallelise (GEMM).  Default, the first that is set:
+    ``NNK_NUM_THREADS``, ``OMP_NUM_THREADS``, else the CPUs this process may run on (its
+    affinity mask and cgroup CPU quota).  ``cpu_info()["threads_from"]`` says which."""
     if isinstance(n, bool):
         raise TypeError("number of threads must be an int, got bool")
     _C.set_num_threads(operator.index(n))
@@ -82,10 +85,14 @@ def cpu_info():
         "features": tuple(m["features"].split()),
         "sleef": m["sleef"],
         "threads": get_num_threads(),
+        "threads_from": _C.threads_info()["source"],
     }
 
 
 def _apply_environment():
+    ignored = _C.threads_info()["warning"]
+    if ignored:
+        warnings.warn(ignored, RuntimeWarning, stacklevel=3)
     requested = os.environ.get("NNK_ISA", "").strip()
     if requested:
         try:

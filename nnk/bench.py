@@ -251,6 +251,61 @@ def bench_rnn(B=32, T=64, I=64, H=128):
             **{k: t * 1e6 for k, t in _side_by_side(cases).items()}}
 
 
+# One process's timed loop, run as a child: median milliseconds per call of a workload,
+# with the library's default threads (sharing the cores is the point).
+_SHARING_CHILD = """
+import sys, time, numpy as np
+lib, kind, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+rng = np.random.default_rng(0)
+if kind == "gemm":
+    a = rng.standard_normal((128, 784)).astype(np.float32)
+    b = rng.standard_normal((784, 256)).astype(np.float32)
+    if lib == "nnk":
+        import nnk
+        f = lambda: nnk.matmul(a, b)
+    else:
+        f = lambda: a @ b
+else:
+    x = rng.standard_normal(4_000_000).astype(np.float32)
+    y = np.empty_like(x)
+    if lib == "nnk":
+        import nnk
+        f = lambda: nnk.tanh(x, out=y)
+    else:
+        f = lambda: np.tanh(x, out=y)
+f()
+times, end = [], time.perf_counter() + seconds
+while time.perf_counter() < end:
+    t = time.perf_counter()
+    f()
+    times.append(time.perf_counter() - t)
+print(np.median(times) * 1e3)
+"""
+
+
+def bench_sharing(seconds=2.0, rounds=3):
+    """Two processes on the same cores at once against one alone (what two notebooks or
+    two MPI ranks do): per workload and library, the best of ``rounds`` alternating
+    rounds of each, in milliseconds per call."""
+    import subprocess
+    import sys
+
+    def procs(lib, kind, count):
+        cmd = [sys.executable, "-c", _SHARING_CHILD, lib, kind, str(seconds)]
+        running = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(count)]
+        return [float(p.communicate()[0]) for p in running]
+
+    rows = []
+    for kind, label in (("gemm", "(128x784)(784x256) float32 matmul"), ("tanh", "tanh of 4M float32")):
+        for lib in ("nnk", "numpy"):
+            alone, both = float("inf"), float("inf")
+            for _ in range(rounds):
+                alone = min(alone, procs(lib, kind, 1)[0])
+                both = min(both, max(procs(lib, kind, 2)))  # the slower of the two
+            rows.append({"workload": label, "library": lib, "alone_ms": alone, "two_ms": both})
+    return rows
+
+
 def run(quick=False, threads=1):
     info = _dispatch.cpu_info()
     torch = _torch()
@@ -266,6 +321,7 @@ def run(quick=False, threads=1):
         results["overhead"] = bench_overhead()
         results["training"] = bench_training()
         results["rnn"] = bench_rnn(T=16 if quick else 64)
+    results["sharing"] = bench_sharing(seconds=0.5 if quick else 2.0, rounds=1 if quick else 3)
     return results
 
 
@@ -330,6 +386,14 @@ def markdown(results):
     for r in results["training"]:
         lines.append(f"| {r['step']} | {_num(r['nnk'])} | {_num(r.get('torch'))} | {_ratio(r.get('torch'), r['nnk'])} |")
     r = results["rnn"]
+    if results.get("sharing"):
+        lines += ["", "## Two processes at once / alone (milliseconds per call, default threads)", "",
+                  f"Each process uses every CPU it may ({m.get('threads_from', 'default')}); "
+                  "best of alternating rounds, the slower process of the pair.", "",
+                  "| workload | library | alone | two at once | two/alone |", "|---|---|---|---|---|"]
+        lines += [f"| {r['workload']} | {r['library']} | {_num(r['alone_ms'], '{:.3f}')} | "
+                  f"{_num(r['two_ms'], '{:.3f}')} | {_ratio(r['two_ms'], r['alone_ms'])} |"
+                  for r in results["sharing"]]
     lines += ["", "## RNN forward + backward through time (microseconds)", "",
               "| model | nnk | torch | torch/nnk |", "|---|---|---|---|",
               f"| {r['model']} | {_num(r['nnk'])} | {_num(r.get('torch'))} | {_ratio(r.get('torch'), r['nnk'])} |"]

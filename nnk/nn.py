@@ -355,6 +355,20 @@ class Linear(Module):
                 f"bias={self.bias is not None}, dtype={self.weight.data.dtype}")
 
 
+# From this size on, making a fresh intermediate read-only (one flag, about 0.5 us) is
+# cheaper than the next layer's private copy of it (about 0.2 us + 0.1 us per KiB).
+_SEAL_BYTES = 16384
+
+
+def _seal(y, x):
+    """Make a large layer output ``y`` read-only when only the next layer of a Sequential
+    will see it: a fresh array (it owns its data and is not the layer's input ``x``).
+    The next layer then keeps it without a copy (_keep).  Views (Flatten) stay as they
+    are: they share the memory of an array someone else may hold."""
+    if y.base is None and y is not x and y.flags.writeable:
+        y.flags.writeable = False
+
+
 def _snapshot(module):
     """What a module and every module inside it kept from its last forward (layers keep
     it in underscore attributes), to be put back before the backward of that call."""
@@ -372,7 +386,11 @@ def _restore(state):
 class Sequential(Module):
     """Layers applied in order.  A layer may appear more than once (its parameters are
     shared, listed and stepped once): each use's forward state is kept and put back for
-    that use's backward, so the gradients are those of the whole composition."""
+    that use's backward, so the gradients are those of the whole composition.
+
+    Large intermediate outputs, which only the next layer sees, are made read-only
+    rather than copied by it (_seal); a custom layer must not write into the array it
+    returned after returning it."""
 
     def __init__(self, *layers):
         for layer in layers:
@@ -382,16 +400,15 @@ class Sequential(Module):
         self._uses = None
 
     def forward(self, x):
-        layers = self.layers
-        if len(set(map(id, layers))) == len(layers):  # the common case: no layer repeats
-            for layer in layers:
-                x = layer.forward(x)
-            self._uses = None
-            return x
-        uses = []
-        for layer in layers:
-            x = layer.forward(x)
-            uses.append(_snapshot(layer))
+        layers, last = self.layers, len(self.layers) - 1
+        uses = None if len(set(map(id, layers))) == len(layers) else []  # layers repeated?
+        for i, layer in enumerate(layers):
+            y = layer.forward(x)
+            if uses is not None:
+                uses.append(_snapshot(layer))
+            if type(y) is np.ndarray and y.nbytes >= _SEAL_BYTES and i < last:
+                _seal(y, x)
+            x = y
         self._uses = uses
         return x
 

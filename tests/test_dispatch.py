@@ -293,3 +293,76 @@ def test_set_num_threads_refuses_huge_and_bool():
     with pytest.raises(TypeError):
         nnk._C.set_num_threads(False)
     assert nnk.get_num_threads() == before
+
+
+# ---- how many threads, and from where ------------------------------------------------
+
+THREADS = "import nnk, json; i = nnk.cpu_info(); print(json.dumps([i['threads'], i['threads_from']]))"
+
+
+def threads_in_child(preexec=None, **env):
+    import json
+
+    full = {k: v for k, v in os.environ.items() if k not in ("NNK_NUM_THREADS", "OMP_NUM_THREADS")}
+    full.update(env)
+    r = subprocess.run([sys.executable, "-W", "always", "-c", THREADS], capture_output=True,
+                       text=True, env=full, timeout=60, preexec_fn=preexec)
+    assert r.returncode == 0, r.stderr
+    n, source = json.loads(r.stdout)
+    return n, source, r.stderr
+
+
+def test_threads_from_each_variable_and_their_precedence():
+    assert threads_in_child(NNK_NUM_THREADS="3")[:2] == (3, "NNK_NUM_THREADS")
+    assert threads_in_child(OMP_NUM_THREADS="5")[:2] == (5, "OMP_NUM_THREADS")
+    assert threads_in_child(OMP_NUM_THREADS=" 6,2 ")[:2] == (6, "OMP_NUM_THREADS")  # outer level
+    assert threads_in_child(NNK_NUM_THREADS="2", OMP_NUM_THREADS="7")[:2] == (2, "NNK_NUM_THREADS")
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "-2", "2.5", "99999999999999999999", "4097"])
+def test_a_bad_thread_variable_warns_and_falls_back(bad):
+    n, source, err = threads_in_child(NNK_NUM_THREADS=bad, OMP_NUM_THREADS="3")
+    assert (n, source) == (3, "OMP_NUM_THREADS")
+    assert "RuntimeWarning" in err and "NNK_NUM_THREADS" in err and repr(bad)[1:-1] in err
+    assert "uses 3 threads" in err
+    n, source, err = threads_in_child(OMP_NUM_THREADS=bad)
+    assert n == len(os.sched_getaffinity(0)) and "affinity" in source
+    assert "OMP_NUM_THREADS" in err and f"uses {n} threads" in err
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs sched_setaffinity")
+def test_threads_follow_the_affinity_mask():
+    one = min(os.sched_getaffinity(0))
+    n, source, _ = threads_in_child(preexec=lambda: os.sched_setaffinity(0, {one}))
+    assert n == 1 and "affinity" in source
+    n, _, _ = threads_in_child()
+    assert n == len(os.sched_getaffinity(0))
+
+
+def test_cgroup_cpu_quota_is_read_up_the_hierarchy(tmp_path):
+    limit = nnk._C.cgroup_cpu_limit
+    root, self_file = tmp_path / "cg", tmp_path / "self"
+    (root / "a" / "b").mkdir(parents=True)
+    self_file.write_text("12:cpu:/ignored-v1\n0::/a/b\n")
+    assert limit(str(root), str(self_file)) == 0  # no cpu.max anywhere: no limit
+    (root / "a" / "b" / "cpu.max").write_text("150000 100000\n")
+    assert limit(str(root), str(self_file)) == 2  # 1.5 CPUs, rounded up
+    (root / "a" / "cpu.max").write_text("max 100000\n")
+    assert limit(str(root), str(self_file)) == 2
+    (root / "a" / "cpu.max").write_text("50000 100000\n")
+    assert limit(str(root), str(self_file)) == 1  # an ancestor's tighter quota holds
+    self_file.write_text("0::/\n")
+    (root / "cpu.max").write_text("300000 100000\n")
+    assert limit(str(root), str(self_file)) == 3  # a container's own root
+    self_file.write_text("4:memory:/only-v1\n")
+    assert limit(str(root), str(self_file)) == 0
+    assert limit(str(root), str(tmp_path / "missing")) == 0
+
+
+def test_set_num_threads_is_named_as_the_source():
+    before = nnk.get_num_threads()
+    try:
+        nnk.set_num_threads(1)
+        assert nnk.cpu_info()["threads_from"] == "set_num_threads"
+    finally:
+        nnk.set_num_threads(before)

@@ -22,17 +22,6 @@ static nnk_isa best_isa = NNK_ISA_SCALAR;
 static _Atomic(const nnk_kernel_table *) current_table;
 /* This thread's own choice over the process default; NULL: follow the default. */
 static _Thread_local const nnk_kernel_table *thread_table;
-static atomic_int num_threads;
-/* GNU OpenMP's thread pool does not survive fork(): a child that opens a parallel region
- * after its parent did waits forever for threads that were not copied.  So a forked
- * child runs nnk single-threaded, whatever it asks for. */
-static atomic_int in_forked_child;
-
-static void after_fork_in_child(void)
-{
-  atomic_store(&in_forked_child, 1);
-  atomic_store(&num_threads, 1);
-}
 
 static const char *const isa_names[NNK_ISA_COUNT] = {"scalar", "avx2", "neon", "avx512"};
 
@@ -74,9 +63,6 @@ static void detect(void)
       break;
     }
   atomic_store(&current_table, nnk_kernels_for(best_isa));
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  atomic_store(&num_threads, cores > 0 ? (int)cores : 1);
-  pthread_atfork(NULL, NULL, after_fork_in_child);
 }
 
 static void ensure_detected(void) { pthread_once(&detect_once, detect); }
@@ -153,14 +139,3 @@ const char *nnk_arch(void)
 #endif
 }
 
-void nnk_set_num_threads(int n)
-{
-  ensure_detected();
-  atomic_store(&num_threads, n > 0 && !atomic_load(&in_forked_child) ? n : 1);
-}
-
-int nnk_get_num_threads(void)
-{
-  ensure_detected();
-  return atomic_load(&num_threads);
-}

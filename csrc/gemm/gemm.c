@@ -1,10 +1,8 @@
 /* nnk_sgemm / nnk_dgemm: argument checks, trivial cases, and the blocked driver. */
 #include <stdint.h>
 #include <stdlib.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "../threads/pool.h"
 #include "nnk.h"
 #include "nnk_kernels.h"
 #include "ukernels.h"

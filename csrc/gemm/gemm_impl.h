@@ -119,61 +119,85 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
 
 static inline size_t FN(round_up)(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
+/* One blocked GEMM, shared by a team (pool.h): every member packs its share of each
+ * B panel, then computes its share of C's rows against it.  B's packed panels alternate
+ * between two buffers, so one barrier per panel suffices: a member packing the next
+ * panel writes the buffer of the one before, which every member has finished with
+ * (they have all passed the barrier after this panel's packing).  Fewer barriers matter
+ * most when the team shares its cores with another process: each barrier waits for
+ * the slowest member, descheduled or not. */
+typedef struct {
+  const CONFIG *cfg;
+  size_t m, n, k, MC, KC, NC, a_stride;
+  T alpha, beta;
+  const T *a, *b;
+  ptrdiff_t rs_a, cs_a, rs_b, cs_b, rs_c, cs_c;
+  T *c, *bp[2], *ap;
+} FN(blocked_job);
+
+static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrier)
+{
+  const FN(blocked_job) *j = ctx;
+  const CONFIG *cfg = j->cfg;
+  const size_t mr = cfg->mr, nr = cfg->nr, m = j->m, n = j->n, k = j->k;
+  T *my_ap = j->ap + (size_t)tid * j->a_stride;
+  unsigned panel = 0;
+  for (size_t jc = 0; jc < n; jc += j->NC) {
+    size_t nc = n - jc < j->NC ? n - jc : j->NC;
+    for (size_t pc = 0; pc < k; pc += j->KC) {
+      size_t kc = k - pc < j->KC ? k - pc : j->KC;
+      T beta_eff = pc == 0 ? j->beta : (T)1; /* later k blocks accumulate */
+      size_t npanels = (nc + nr - 1) / nr;
+      T *bp = j->bp[panel++ & 1];
+      for (size_t jp = npanels * (size_t)tid / (size_t)team;
+           jp < npanels * (size_t)(tid + 1) / (size_t)team; jp++) {
+        size_t j0 = jp * nr, nb = nc - j0 < nr ? nc - j0 : nr;
+        FN(pack_b_panel)(kc, nb, nr, FN(at)(j->b, pc, j->rs_b, jc + j0, j->cs_b), j->rs_b,
+                         j->cs_b, bp + j0 * kc);
+      }
+      nnk_barrier_wait(barrier); /* B's panel is whole */
+      /* Each member takes an equal share of MR-row micro-panels (whole MC blocks
+       * would leave one thread a block more: 13 blocks of 168 rows at m = 2048). */
+      size_t panels = (m + mr - 1) / mr;
+      size_t lo = panels * (size_t)tid / (size_t)team * mr;
+      size_t hi = panels * (size_t)(tid + 1) / (size_t)team * mr;
+      if (hi > m) hi = m;
+      for (size_t ic = lo; ic < hi; ic += j->MC) {
+        size_t mc = hi - ic < j->MC ? hi - ic : j->MC;
+        FN(pack_a)(mc, kc, mr, FN(at)(j->a, ic, j->rs_a, pc, j->cs_a), j->rs_a, j->cs_a, my_ap);
+        FN(macro_kernel)(cfg, mc, nc, kc, j->alpha, my_ap, bp, beta_eff,
+                         (T *)FN(at)(j->c, ic, j->rs_c, jc, j->cs_c), j->rs_c, j->cs_c);
+      }
+    }
+  }
+}
+
 static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, size_t n,
                                    size_t k, T alpha, const T *a, ptrdiff_t rs_a,
                                    ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b, ptrdiff_t cs_b,
                                    T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
   const size_t mr = cfg->mr, nr = cfg->nr;
-  size_t KC = k < cfg->kc ? k : cfg->kc;
-  size_t NC = FN(round_up)(n, nr) < cfg->nc ? FN(round_up)(n, nr) : cfg->nc;
-  size_t MC = FN(round_up)(m, mr) < cfg->mc ? FN(round_up)(m, mr) : cfg->mc;
-  T *bp = aligned_alloc(64, FN(round_up)(KC * NC * sizeof(T), 64));
-  T *ap = aligned_alloc(64, (size_t)nthreads * FN(round_up)(MC * KC * sizeof(T), 64));
-  if (!bp || !ap) {
-    free(bp);
-    free(ap);
+  FN(blocked_job) j = {.cfg = cfg, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta,
+                       .a = a, .b = b, .c = c, .rs_a = rs_a, .cs_a = cs_a, .rs_b = rs_b,
+                       .cs_b = cs_b, .rs_c = rs_c, .cs_c = cs_c};
+  j.KC = k < cfg->kc ? k : cfg->kc;
+  j.NC = FN(round_up)(n, nr) < cfg->nc ? FN(round_up)(n, nr) : cfg->nc;
+  j.MC = FN(round_up)(m, mr) < cfg->mc ? FN(round_up)(m, mr) : cfg->mc;
+  j.a_stride = FN(round_up)(j.MC * j.KC * sizeof(T), 64) / sizeof(T);
+  size_t b_bytes = FN(round_up)(j.KC * j.NC * sizeof(T), 64);
+  int two = nthreads > 1 && (n > j.NC || k > j.KC); /* a second B buffer only when used */
+  j.bp[0] = aligned_alloc(64, two ? 2 * b_bytes : b_bytes);
+  j.bp[1] = j.bp[0] ? (T *)((char *)j.bp[0] + (two ? b_bytes : 0)) : NULL;
+  j.ap = aligned_alloc(64, (size_t)nthreads * j.a_stride * sizeof(T));
+  if (!j.bp[0] || !j.ap) {
+    free(j.bp[0]);
+    free(j.ap);
     return NNK_ENOMEM;
   }
-  const size_t a_stride = FN(round_up)(MC * KC * sizeof(T), 64) / sizeof(T);
-
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
-  {
-    int tid = 0, team = 1; /* the team may be smaller than asked (OMP_THREAD_LIMIT) */
-#ifdef _OPENMP
-    tid = omp_get_thread_num(), team = omp_get_num_threads();
-#endif
-    T *my_ap = ap + (size_t)tid * a_stride;
-    for (size_t jc = 0; jc < n; jc += NC) {
-      size_t nc = n - jc < NC ? n - jc : NC;
-      for (size_t pc = 0; pc < k; pc += KC) {
-        size_t kc = k - pc < KC ? k - pc : KC;
-        T beta_eff = pc == 0 ? beta : (T)1; /* later k blocks accumulate */
-        size_t npanels = (nc + nr - 1) / nr;
-#pragma omp for schedule(static)
-        for (size_t jp = 0; jp < npanels; jp++) {
-          size_t j0 = jp * nr, nb = nc - j0 < nr ? nc - j0 : nr;
-          FN(pack_b_panel)(kc, nb, nr, FN(at)(b, pc, rs_b, jc + j0, cs_b), rs_b, cs_b,
-                           bp + j0 * kc);
-        }
-        /* Each thread takes an equal share of MR-row micro-panels (whole MC blocks
-         * would leave one thread a block more: 13 blocks of 168 rows at m = 2048). */
-        size_t panels = (m + mr - 1) / mr;
-        size_t lo = panels * (size_t)tid / (size_t)team * mr;
-        size_t hi = panels * (size_t)(tid + 1) / (size_t)team * mr;
-        if (hi > m) hi = m;
-        for (size_t ic = lo; ic < hi; ic += MC) {
-          size_t mc = hi - ic < MC ? hi - ic : MC;
-          FN(pack_a)(mc, kc, mr, FN(at)(a, ic, rs_a, pc, cs_a), rs_a, cs_a, my_ap);
-          FN(macro_kernel)(cfg, mc, nc, kc, alpha, my_ap, bp, beta_eff,
-                           (T *)FN(at)(c, ic, rs_c, jc, cs_c), rs_c, cs_c);
-        }
-#pragma omp barrier /* the next k block repacks B */
-      }
-    }
-  }
-  free(bp);
-  free(ap);
+  nnk_parallel(nthreads, FN(blocked_member), &j);
+  free(j.bp[0]);
+  free(j.ap);
   return NNK_OK;
 }
 

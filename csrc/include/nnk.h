@@ -54,9 +54,25 @@ nnk_isa nnk_get_isa(void);
 const char *nnk_cpu_features(void);
 const char *nnk_arch(void);
 
-/* Threads used by kernels that parallelise (GEMM); default: the number of cores. */
+/* ---- Threads ---------------------------------------------------------- */
+
+#define NNK_MAX_THREADS 4096
+
+/* Threads used by kernels that parallelise (GEMM).  Default, the first that is set:
+ * NNK_NUM_THREADS, OMP_NUM_THREADS, else the CPUs this process may run on (affinity
+ * mask and cgroup v2 CPU quota).  Workers wait by spinning briefly, then sleeping. */
 void nnk_set_num_threads(int n);
 int nnk_get_num_threads(void);
+/* Where the current number came from (an environment variable, the CPUs, a call). */
+const char *nnk_num_threads_source(void);
+/* Why a thread variable of the environment was ignored, or "" when none was. */
+const char *nnk_num_threads_warning(void);
+/* CPUs in this process's affinity mask. */
+int nnk_cpus_allowed(void);
+/* cgroup v2 CPU limit (quota / period rounded up, the tightest of the process's cgroup
+ * and its ancestors) read below `root` for the cgroup named in `self_cgroup` (normally
+ * "/sys/fs/cgroup" and "/proc/self/cgroup"); 0 when there is none. */
+int nnk_cgroup_cpu_limit(const char *root, const char *self_cgroup);
 
 /* ---- GEMM ------------------------------------------------------------- */
 /*

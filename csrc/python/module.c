@@ -934,8 +934,9 @@ static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
   int overflow;
   long n = PyLong_AsLongAndOverflow(arg, &overflow);
   if (n == -1 && PyErr_Occurred()) return NULL;
-  if (overflow || n < 1 || n > 4096) {
-    PyErr_Format(PyExc_ValueError, "number of threads must be between 1 and 4096, got %S", arg);
+  if (overflow || n < 1 || n > NNK_MAX_THREADS) {
+    PyErr_Format(PyExc_ValueError, "number of threads must be between 1 and %d, got %S",
+                 NNK_MAX_THREADS, arg);
     return NULL;
   }
   nnk_set_num_threads((int)n);
@@ -945,6 +946,22 @@ static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
 static PyObject *py_get_num_threads(PyObject *self, PyObject *unused)
 {
   return PyLong_FromLong(nnk_get_num_threads());
+}
+
+/* threads_info(): {"threads", "source", "warning", "cpus_allowed"}. */
+static PyObject *py_threads_info(PyObject *self, PyObject *unused)
+{
+  return Py_BuildValue("{s:i,s:s,s:s,s:i}", "threads", nnk_get_num_threads(), "source",
+                       nnk_num_threads_source(), "warning", nnk_num_threads_warning(),
+                       "cpus_allowed", nnk_cpus_allowed());
+}
+
+/* cgroup_cpu_limit(root, self_cgroup): the cgroup v2 CPU limit found there, 0 for none. */
+static PyObject *py_cgroup_cpu_limit(PyObject *self, PyObject *args)
+{
+  const char *root, *self_cgroup;
+  if (!PyArg_ParseTuple(args, "ss:cgroup_cpu_limit", &root, &self_cgroup)) return NULL;
+  return PyLong_FromLong(nnk_cgroup_cpu_limit(root, self_cgroup));
 }
 
 static PyObject *names_tuple(const char *const *names, int count)
@@ -996,6 +1013,9 @@ static PyMethodDef methods[] = {
   {"machine", py_machine, METH_NOARGS, "arch, detected features and SLEEF version."},
   {"set_num_threads", py_set_num_threads, METH_O, "Threads for parallel kernels."},
   {"get_num_threads", py_get_num_threads, METH_NOARGS, "Threads for parallel kernels."},
+  {"threads_info", py_threads_info, METH_NOARGS, "Threads, where the number came from, warnings."},
+  {"cgroup_cpu_limit", py_cgroup_cpu_limit, METH_VARARGS,
+   "cgroup_cpu_limit(root, self_cgroup): cgroup v2 CPU limit (0: none)."},
   {NULL, NULL, 0, NULL},
 };
 

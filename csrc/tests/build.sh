@@ -23,6 +23,8 @@ case "$ARCH" in
           for f in csrc/*/*_avx512.c; do compile "$f" avx512; done ;;
   aarch64) for f in csrc/*/*_neon.c; do compile "$f" neon; done ;;
 esac
-for f in csrc/dispatch/*.c csrc/gemm/gemm.c csrc/layers/linear.c csrc/rnn/rnn.c "$MAIN"; do compile "$f" base; done
+for f in csrc/dispatch/*.c csrc/threads/*.c csrc/gemm/gemm.c csrc/layers/linear.c csrc/rnn/rnn.c "$MAIN"; do
+  compile "$f" base
+done
 # shellcheck disable=SC2086
-$CC $OBJS -o "$OUT" -fopenmp $EXTRA -lsleef -lm
+$CC $OBJS -o "$OUT" -pthread $EXTRA -lsleef -lm
