@@ -138,7 +138,10 @@ fuzz: test-asan-build
 	  -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1
 
 # C-level GEMM GFLOP/s per ISA (1 and all threads), then the Python-level tables; the
-# whole run is kept in bench/RESULTS.md, from which the README's table is taken.
+# whole run is kept in bench/RESULTS-<vendor>-family<F>-model<M>.md, one file per CPU
+# (figures from one CPU say nothing of another), from which the README's tables are taken.
+CPU_SLUG = $(shell awk -F': *' '/^vendor_id/{v=$$2} /^cpu family/{f=$$2} /^model[[:space:]]*:/{m=$$2} \
+  END{sub(/^Authentic|^Genuine/,"",v); printf "%s-family%s-model%s", tolower(v), f, m}' /proc/cpuinfo)
 build/gemm_bench: $(EXT_SRC) bench/gemm_bench.c | deps-sys
 	@mkdir -p build
 	csrc/tests/build.sh cc $(ARCH) $@ bench/gemm_bench.c
@@ -155,7 +158,7 @@ bench: $(EXT_STAMP) $(VENV)/.torch build/gemm_bench build/vmath_bench
 	  echo; echo "## C-level GEMM (no Python), one thread"; echo; ./build/gemm_bench 1; \
 	  echo; echo "## C-level GEMM, all cores"; echo; ./build/gemm_bench $$(nproc) 256 1024 2048; \
 	  echo; echo "## C-level GEMM thread scaling"; echo; ./build/gemm_bench scaling $$(nproc) 1024 2048; \
-	} | tee bench/RESULTS.md
+	} | tee bench/RESULTS-$(CPU_SLUG).md
 
 clean:
 	rm -rf build build-asan nnk/_C*.so *.egg-info
