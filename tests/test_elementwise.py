@@ -192,3 +192,23 @@ def test_errors():
     assert nnk.exp(np.ones((0, 3))).shape == (0, 3)
     np.testing.assert_array_equal(nnk.relu([True, False]), [1.0, 0.0])
     assert nnk.relu([1, 2]).dtype == np.float64
+
+
+@pytest.mark.parametrize("n", [(1 << 17) - 1, 1 << 17, (1 << 18) + 37, 1_000_003])
+def test_threaded_maps_equal_one_thread_bitwise(n, dtype):
+    """Large maps split over the thread pool: every element is computed as on one thread."""
+    rng = np.random.default_rng(n)
+    x = rng.uniform(-6, 6, n).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    ops = [nnk.tanh, nnk.exp, nnk.sigmoid, nnk.relu, lambda v: nnk.gelu(v, "tanh"),
+           lambda v: nnk.tanh_grad(v, g), lambda v: nnk.gelu_grad(v, g)]
+    before = nnk.get_num_threads()
+    try:
+        nnk.set_num_threads(1)
+        one = [f(x) for f in ops]
+        for threads in (2, 3):
+            nnk.set_num_threads(threads)
+            for f, expect in zip(ops, one):
+                np.testing.assert_array_equal(f(x), expect)
+    finally:
+        nnk.set_num_threads(before)

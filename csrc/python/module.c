@@ -16,6 +16,7 @@
 #include "nnk.h"
 #include "nnk_kernels.h"
 #include "../layers/linear.h"
+#include "../threads/maps.h"
 #include "../rnn/rnn.h"
 
 /* Elementwise calls below this many elements keep the GIL: releasing it costs more. */
@@ -259,10 +260,7 @@ static PyObject *py_vunary(PyObject *self, PyObject *args)
   const nnk_kernel_table *t = nnk_kernels();
   size_t n = buf_count(&b[0]);
   PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
-  if (b[0].dt == DT_F32)
-    t->f32_vunary[op](n, b[0].data, b[1].data);
-  else
-    t->f64_vunary[op](n, b[0].data, b[1].data);
+  nnk_map_vunary(t, b[0].dt == DT_F64, op, n, b[0].data, b[1].data);
   reacquire_gil(ts);
   release_all(b, 2);
   Py_RETURN_NONE;
@@ -280,10 +278,7 @@ static PyObject *py_vgrad(PyObject *self, PyObject *args)
   const nnk_kernel_table *t = nnk_kernels();
   size_t n = buf_count(&b[0]);
   PyThreadState *ts = release_gil_if(n >= RELEASE_GIL_ELEMENTS);
-  if (b[0].dt == DT_F32)
-    t->f32_vgrad[op](n, b[0].data, b[1].data, b[2].data);
-  else
-    t->f64_vgrad[op](n, b[0].data, b[1].data, b[2].data);
+  nnk_map_vgrad(t, b[0].dt == DT_F64, op, n, b[0].data, b[1].data, b[2].data);
   reacquire_gil(ts);
   release_all(b, 3);
   Py_RETURN_NONE;

@@ -1,0 +1,68 @@
+/*
+ * Elementwise maps over the thread pool: [0, n) split into one contiguous range per team
+ * member.  Each element is computed alone, and every range but the last starts at a
+ * multiple of 64 elements (whole vectors on every ISA), so a threaded map gives bitwise
+ * what one thread gives.  Small maps stay on the calling thread: below NNK_MAP_THREADED
+ * elements the team's start-up would cost more than it saves.
+ */
+#include "maps.h"
+
+#include "nnk.h"
+#include "pool.h"
+
+#define ALIGN 64
+
+typedef struct {
+  const nnk_kernel_table *t;
+  int f64, op, grad;
+  size_t n;
+  const void *a, *b;
+  void *out;
+} map_job;
+
+static void map_member(void *ctx, int tid, int team, nnk_barrier *barrier)
+{
+  (void)barrier;
+  const map_job *j = ctx;
+  size_t blocks = (j->n + ALIGN - 1) / ALIGN;
+  size_t lo = blocks * (size_t)tid / (size_t)team * ALIGN;
+  size_t hi = blocks * (size_t)(tid + 1) / (size_t)team * ALIGN;
+  if (hi > j->n) hi = j->n;
+  if (lo >= hi) return;
+  size_t len = hi - lo;
+  if (j->f64) {
+    const double *a = (const double *)j->a + lo, *b = j->b ? (const double *)j->b + lo : NULL;
+    double *out = (double *)j->out + lo;
+    if (j->grad) j->t->f64_vgrad[j->op](len, a, b, out);
+    else j->t->f64_vunary[j->op](len, a, out);
+  } else {
+    const float *a = (const float *)j->a + lo, *b = j->b ? (const float *)j->b + lo : NULL;
+    float *out = (float *)j->out + lo;
+    if (j->grad) j->t->f32_vgrad[j->op](len, a, b, out);
+    else j->t->f32_vunary[j->op](len, a, out);
+  }
+}
+
+static void run(map_job *j)
+{
+  int threads = 1;
+  if (j->n >= NNK_MAP_THREADED) {
+    threads = nnk_get_num_threads();
+    size_t most = j->n / (NNK_MAP_THREADED / 2); /* every member gets a fair share */
+    if ((size_t)threads > most) threads = (int)most;
+  }
+  nnk_parallel(threads, map_member, j);
+}
+
+void nnk_map_vunary(const nnk_kernel_table *t, int f64, int op, size_t n, const void *x, void *y)
+{
+  map_job j = {.t = t, .f64 = f64, .op = op, .n = n, .a = x, .out = y};
+  run(&j);
+}
+
+void nnk_map_vgrad(const nnk_kernel_table *t, int f64, int op, size_t n, const void *u,
+                   const void *g, void *out)
+{
+  map_job j = {.t = t, .f64 = f64, .op = op, .grad = 1, .n = n, .a = u, .b = g, .out = out};
+  run(&j);
+}
