@@ -38,6 +38,14 @@ from .softmax import softmax
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def _size(value, what):
+    """A layer size: an int >= 1, else a ValueError naming it (as PyTorch)."""
+    value = operator.index(value)
+    if value < 1:
+        raise ValueError(f"{what} must be >= 1, got {value}")
+    return value
+
+
 def _keep(arr):
     """``arr`` as backward may keep it: a private copy, unless nobody can write it (a
     read-only array that owns its data), so later in-place changes cannot reach it."""
@@ -285,8 +293,7 @@ class Linear(Module):
         dtype = np.dtype(dtype)
         if dtype not in _DTYPES:
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-        if operator.index(in_features) < 1 or operator.index(out_features) < 1:
-            raise ValueError("in_features and out_features must be >= 1")
+        in_features, out_features = _size(in_features, "in_features"), _size(out_features, "out_features")
         bound = 1 / math.sqrt(in_features)
         rng = _random.generator()
         self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype))

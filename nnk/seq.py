@@ -4,21 +4,11 @@ import math
 
 import numpy as np
 
-import operator
-
 from . import _C, _random
 from ._arrays import as_float
 from .linalg import gemm
-from .nn import Linear, Module, Parameter, Sequential, _DTYPES, _keep, _layer_input
+from .nn import Linear, Module, Parameter, Sequential, _DTYPES, _keep, _layer_input, _size
 from .softmax import softmax
-
-
-def _size(value, what, minimum=1):
-    """A layer size: an int >= minimum, else a ValueError naming it (as PyTorch)."""
-    value = operator.index(value)
-    if value < minimum:
-        raise ValueError(f"{what} must be >= {minimum}, got {value}")
-    return value
 
 
 class Embedding(Module):
