@@ -108,15 +108,20 @@ class Module:
             f"calls backward on its layers in reverse order and returns dL/d(input) "
             f"(each layer's backward accumulates its parameters' .grad)")
 
-    def named_children(self):
-        """(name, module) for each module held in an attribute (or a list or tuple of them)."""
+    def _members(self):
+        """(name, Parameter or Module) in attribute order, a list or tuple of modules
+        expanded as name.0, name.1, ...: what named_children and named_parameters walk."""
         for name, value in vars(self).items():
-            if isinstance(value, Module):
+            if isinstance(value, (Parameter, Module)):
                 yield name, value
             elif isinstance(value, (list, tuple)):
                 for i, m in enumerate(value):
                     if isinstance(m, Module):
                         yield f"{name}.{i}", m
+
+    def named_children(self):
+        """(name, module) for each module held in an attribute (or a list or tuple of them)."""
+        return ((name, m) for name, m in self._members() if isinstance(m, Module))
 
     def children(self):
         return [m for _, m in self.named_children()]
@@ -129,17 +134,12 @@ class Module:
         """(name, Parameter) in attribute order, each parameter once: a layer used twice
         (or a tied weight) is listed where it first appears, as in PyTorch."""
         seen = set() if _seen is None else _seen
-        for name, value in vars(self).items():
-            if isinstance(value, Parameter):
-                if id(value) not in seen:
-                    seen.add(id(value))
-                    yield prefix + name, value
-            elif isinstance(value, Module):
+        for name, value in self._members():
+            if isinstance(value, Module):
                 yield from value.named_parameters(prefix + name + ".", seen)
-            elif isinstance(value, (list, tuple)):
-                for i, m in enumerate(value):
-                    if isinstance(m, Module):
-                        yield from m.named_parameters(f"{prefix}{name}.{i}.", seen)
+            elif id(value) not in seen:
+                seen.add(id(value))
+                yield prefix + name, value
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]
