@@ -147,10 +147,10 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
     for (size_t pc = 0; pc < k; pc += j->KC) {
       size_t kc = k - pc < j->KC ? k - pc : j->KC;
       T beta_eff = pc == 0 ? j->beta : (T)1; /* later k blocks accumulate */
-      size_t npanels = (nc + nr - 1) / nr;
       T *bp = j->bp[panel++ & 1];
-      for (size_t jp = npanels * (size_t)tid / (size_t)team;
-           jp < npanels * (size_t)(tid + 1) / (size_t)team; jp++) {
+      size_t jp_lo, jp_hi;
+      nnk_share((nc + nr - 1) / nr, tid, team, &jp_lo, &jp_hi);
+      for (size_t jp = jp_lo; jp < jp_hi; jp++) {
         size_t j0 = jp * nr, nb = nc - j0 < nr ? nc - j0 : nr;
         FN(pack_b_panel)(kc, nb, nr, FN(at)(j->b, pc, j->rs_b, jc + j0, j->cs_b), j->rs_b,
                          j->cs_b, bp + j0 * kc);
@@ -158,10 +158,9 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
       nnk_barrier_wait(barrier); /* B's panel is whole */
       /* Each member takes an equal share of MR-row micro-panels (whole MC blocks
        * would leave one thread a block more: 13 blocks of 168 rows at m = 2048). */
-      size_t panels = (m + mr - 1) / mr;
-      size_t lo = panels * (size_t)tid / (size_t)team * mr;
-      size_t hi = panels * (size_t)(tid + 1) / (size_t)team * mr;
-      if (hi > m) hi = m;
+      size_t lo, hi;
+      nnk_share((m + mr - 1) / mr, tid, team, &lo, &hi);
+      lo *= mr, hi = hi * mr < m ? hi * mr : m;
       for (size_t ic = lo; ic < hi; ic += j->MC) {
         size_t mc = hi - ic < j->MC ? hi - ic : j->MC;
         FN(pack_a)(mc, kc, mr, FN(at)(j->a, ic, j->rs_a, pc, j->cs_a), j->rs_a, j->cs_a, my_ap);

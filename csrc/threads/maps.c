@@ -24,10 +24,9 @@ static void map_member(void *ctx, int tid, int team, nnk_barrier *barrier)
 {
   (void)barrier;
   const map_job *j = ctx;
-  size_t blocks = (j->n + ALIGN - 1) / ALIGN;
-  size_t lo = blocks * (size_t)tid / (size_t)team * ALIGN;
-  size_t hi = blocks * (size_t)(tid + 1) / (size_t)team * ALIGN;
-  if (hi > j->n) hi = j->n;
+  size_t lo, hi;
+  nnk_share((j->n + ALIGN - 1) / ALIGN, tid, team, &lo, &hi);
+  lo *= ALIGN, hi = hi * ALIGN < j->n ? hi * ALIGN : j->n;
   if (lo >= hi) return;
   size_t len = hi - lo;
   if (j->f64) {

@@ -7,6 +7,7 @@
 #define NNK_POOL_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* A value threads wait on: they spin, then sleep on it until it changes. */
@@ -32,6 +33,13 @@ void nnk_parallel(int threads, nnk_team_fn fn, void *ctx);
 
 /* Wait until every member of the team has reached this barrier. */
 void nnk_barrier_wait(nnk_barrier *b);
+
+/* Member tid's even share [*lo, *hi) of `count` items (shares differ by at most one). */
+static inline void nnk_share(size_t count, int tid, int team, size_t *lo, size_t *hi)
+{
+  *lo = count * (size_t)tid / (size_t)team;
+  *hi = count * (size_t)(tid + 1) / (size_t)team;
+}
 
 /* How long a waiting thread spins before it sleeps, in nanoseconds (see pool.c). */
 #ifndef NNK_POOL_SPIN_NS
