@@ -8,8 +8,14 @@ ARCH   := $(shell uname -m)
 # root runs apt-get directly; anyone else through sudo
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
-EXT_SRC := $(shell find csrc -name '*.c' -o -name '*.h' -o -name '*.txt') setup.py
+EXT_SRC := $(shell find csrc bench -name '*.c' -o -name '*.h') meson.build meson.options
 EXT_STAMP := build/.ext-built
+# One build (meson.build): the extension, the C test driver and the C benchmarks from one
+# static libnnk.  meson and ninja come from .venv.
+MESON := PATH="$(abspath $(VENV))/bin:$$PATH" $(abspath $(VENV))/bin/meson
+BUILD := build/meson
+# Configure a build directory once (meson reconfigures itself when meson.build changes).
+meson_setup = [ -f $(1)/build.ninja ] || $(MESON) setup $(1) $(2)
 
 .PHONY: all demo test test-py test-c test-neon test-asan test-asan-build test-tsan test-valgrind fuzz bench clean deps-sys
 
@@ -44,18 +50,18 @@ $(VENV)/.torch: requirements-torch.txt | $(VENV)/.installed
 	$(VPY) -m pip install -q -r requirements-torch.txt || echo "warning: PyTorch not installed; its tests will skip"
 	touch $@
 
-# The extension, rebuilt only when a C source, the flags or setup.py changed.  The
-# build's own exit status decides (a compile error fails here, whatever module an earlier
-# build left behind); its log is shown without setuptools' deprecation chatter.
-QUIET_LOG = grep -Ev "UserWarning|FutureWarning|warnings.warn" $(1); :
+# The extension (copied into nnk/ so that the source tree imports), the C driver and
+# benchmarks, rebuilt when a C source or the build changed.  The build's own exit status
+# decides: a compile error fails here, whatever module an earlier build left behind.
 define build_logged
 	@mkdir -p build
-	$(1) > $(2) 2>&1 || { cat $(2); echo "error: the build failed (log above: $(2))"; exit 1; }
-	@$(call QUIET_LOG,$(2))
+	($(1)) > $(2) 2>&1 || { cat $(2); echo "error: the build failed (log above: $(2))"; exit 1; }
+	@grep -E "warning|error" $(2) || :
 endef
 
 $(EXT_STAMP): $(EXT_SRC) | deps-sys $(VENV)/.installed
-	$(call build_logged,$(VPY) setup.py -q build_clib build_ext --inplace,build/ext.log)
+	$(call build_logged,$(call meson_setup,$(BUILD)) && $(MESON) compile -C $(BUILD),build/ext.log)
+	rm -f nnk/_C*.so && cp $(BUILD)/_C*.so nnk/
 	@touch $@
 
 # ---- run ---------------------------------------------------------------------
@@ -74,43 +80,40 @@ test-py: $(EXT_STAMP) $(VENV)/.torch
 	  NNK_ISA=$$isa $(VPY) -m pytest -q tests || exit 1; \
 	done
 
-build/ctest: $(EXT_SRC) csrc/tests/driver.c | deps-sys
-	@mkdir -p build
-	csrc/tests/build.sh cc $(ARCH) $@ csrc/tests/driver.c
-
-test-c: build/ctest
-	./build/ctest
+test-c: $(EXT_STAMP)
+	$(MESON) test -C $(BUILD) -v
 
 # NEON kernels cross-compiled for aarch64 and run under qemu against the scalar ones.
 test-neon:
 	@dpkg --print-foreign-architectures | grep -qx arm64 || $(SUDO) dpkg --add-architecture arm64
 	$(call apt_install,gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libsleef-dev:arm64)
-	@mkdir -p build
-	csrc/tests/build.sh aarch64-linux-gnu-gcc aarch64 build/ctest-aarch64 csrc/tests/driver.c
-	qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu \
-	  build/ctest-aarch64 --single-thread
+	$(MAKE) $(VENV)/.installed
+	$(call meson_setup,build/aarch64,--cross-file build-aux/aarch64-linux-gnu.ini -Dpython=false)
+	$(MESON) test -C build/aarch64 -v
 
-# AddressSanitizer + UndefinedBehaviorSanitizer: the C driver, then the extension (a
-# separate build in build-asan/) under the pytest suite with the runtimes preloaded into
-# Python (run from inside build-asan, so that its instrumented nnk is the one imported).
-# Any report fails the run.  Leak checking is off for the Python process
-# (the interpreter keeps objects until exit); the C driver runs with it on.
-SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
+# AddressSanitizer + UndefinedBehaviorSanitizer: the C driver, then the extension (its
+# own build in build/asan, staged with the Python sources in build/asan/stage) under the
+# pytest suite with the runtimes preloaded into Python (run from the stage, so that its
+# instrumented nnk is the one imported).  Any report fails the run.  Leak checking is off
+# for the Python process (the interpreter keeps objects until exit); the C driver runs
+# with it on.
+SAN_ARGS := -Db_sanitize=address,undefined -Db_lundef=false -Ddebug=true \
+	-Dc_args="-fno-sanitize-recover=all -fno-omit-frame-pointer"
 SAN_ENV := ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 NNK_SANITIZED=1 \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)"
-ASAN_LIB = $(wildcard build-asan/lib*)
+STAGE := build/asan/stage
 
 test-asan-build: $(EXT_STAMP)
-	$(call build_logged,CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(VPY) setup.py -q build --build-base build-asan,build/asan-build.log)
+	$(call build_logged,$(call meson_setup,build/asan,$(SAN_ARGS)) && $(MESON) compile -C build/asan,build/asan-build.log)
+	rm -rf $(STAGE) && mkdir -p $(STAGE) && cp -r nnk $(STAGE)/ && rm -rf $(STAGE)/nnk/_C*.so $(STAGE)/nnk/__pycache__
+	cp build/asan/_C*.so $(STAGE)/nnk/
 
 test-asan: test-asan-build
-	@mkdir -p build
-	csrc/tests/build.sh cc $(ARCH) build/ctest-asan csrc/tests/driver.c $(SAN_FLAGS)
-	ASAN_OPTIONS=detect_leaks=1 ./build/ctest-asan
+	ASAN_OPTIONS=detect_leaks=1 ./build/asan/ctest
 	@for isa in $$($(VPY) -c 'import nnk; print(*nnk.cpu_info()["available"])'); do \
 	  echo "== pytest under ASan+UBSan, NNK_ISA=$$isa"; \
-	  (cd $$(ls -d build-asan/lib*) && $(SAN_ENV) NNK_ISA=$$isa \
+	  (cd $(STAGE) && $(SAN_ENV) NNK_ISA=$$isa \
 	    $(CURDIR)/$(VPY) -m pytest -q -p no:cacheprovider --rootdir=$(CURDIR) -c $(CURDIR)/pyproject.toml \
 	    --ignore=$(CURDIR)/tests/test_torch_agreement.py --ignore=$(CURDIR)/tests/test_bench.py \
 	    $(CURDIR)/tests) || exit 1; \
@@ -118,22 +121,21 @@ test-asan: test-asan-build
 
 # ThreadSanitizer on the C driver: the thread pool, its barriers and the threaded GEMM
 # (1 and 2 threads, bitwise equal) without a data race.
-test-tsan: $(EXT_SRC) csrc/tests/driver.c | deps-sys
-	@mkdir -p build
-	csrc/tests/build.sh cc $(ARCH) build/ctest-tsan csrc/tests/driver.c -fsanitize=thread -g
-	TSAN_OPTIONS=halt_on_error=1 ./build/ctest-tsan
+test-tsan: | deps-sys $(VENV)/.installed
+	$(call build_logged,$(call meson_setup,build/tsan,-Db_sanitize=thread -Ddebug=true -Dpython=false) && $(MESON) compile -C build/tsan ctest,build/tsan-build.log)
+	TSAN_OPTIONS=halt_on_error=1 ./build/tsan/ctest
 
 # valgrind memcheck on the C driver: no invalid access, no uninitialised read, no
 # definite leak (the pool's parked workers keep their stacks: "possibly lost", not ours).
-test-valgrind: build/ctest
+test-valgrind: $(EXT_STAMP)
 	$(call apt_install,valgrind)
-	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./build/ctest
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./$(BUILD)/ctest
 
 # The binding under atheris for FUZZ_SECONDS (default 60; CI runs a short one) with the
 # sanitizer build, so a bad access is reported, not just a crash.
 FUZZ_SECONDS ?= 60
 fuzz: test-asan-build
-	lib=$$(ls -d $(CURDIR)/build-asan/lib*) && cd $$lib && $(SAN_ENV) PYTHONPATH=$$lib \
+	cd $(STAGE) && $(SAN_ENV) PYTHONPATH=$(CURDIR)/$(STAGE) \
 	  $(CURDIR)/$(VPY) $(CURDIR)/tests/fuzz/fuzz_binding.py \
 	  -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1
 
@@ -142,23 +144,15 @@ fuzz: test-asan-build
 # (figures from one CPU say nothing of another), from which the README's tables are taken.
 CPU_SLUG = $(shell awk -F': *' '/^vendor_id/{v=$$2} /^cpu family/{f=$$2} /^model[[:space:]]*:/{m=$$2} \
   END{sub(/^Authentic|^Genuine/,"",v); printf "%s-family%s-model%s", tolower(v), f, m}' /proc/cpuinfo)
-build/gemm_bench: $(EXT_SRC) bench/gemm_bench.c | deps-sys
-	@mkdir -p build
-	csrc/tests/build.sh cc $(ARCH) $@ bench/gemm_bench.c
-
-build/vmath_bench: $(EXT_SRC) bench/vmath_bench.c | deps-sys
-	@mkdir -p build
-	csrc/tests/build.sh cc $(ARCH) $@ bench/vmath_bench.c
-
-bench: $(EXT_STAMP) $(VENV)/.torch build/gemm_bench build/vmath_bench
+bench: $(EXT_STAMP) $(VENV)/.torch
 	{ PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --json build/bench.json --plot bench/bench.png; \
 	  echo; echo "## The same at all cores ($$(nproc) threads)"; echo; \
 	  PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --quick --threads $$(nproc) | sed -n '/^## GEMM/,/^## Elementwise/p' | sed '$$d'; \
-	  echo; echo "## C-level elementwise and the machine's limits"; echo; ./build/vmath_bench; \
-	  echo; echo "## C-level GEMM (no Python), one thread"; echo; ./build/gemm_bench 1; \
-	  echo; echo "## C-level GEMM, all cores"; echo; ./build/gemm_bench $$(nproc) 256 1024 2048; \
-	  echo; echo "## C-level GEMM thread scaling"; echo; ./build/gemm_bench scaling $$(nproc) 1024 2048; \
+	  echo; echo "## C-level elementwise and the machine's limits"; echo; ./$(BUILD)/vmath_bench; \
+	  echo; echo "## C-level GEMM (no Python), one thread"; echo; ./$(BUILD)/gemm_bench 1; \
+	  echo; echo "## C-level GEMM, all cores"; echo; ./$(BUILD)/gemm_bench $$(nproc) 256 1024 2048; \
+	  echo; echo "## C-level GEMM thread scaling"; echo; ./$(BUILD)/gemm_bench scaling $$(nproc) 1024 2048; \
 	} | tee bench/RESULTS-$(CPU_SLUG).md
 
 clean:
-	rm -rf build build-asan nnk/_C*.so *.egg-info
+	rm -rf build nnk/_C*.so

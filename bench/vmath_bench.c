@@ -22,14 +22,19 @@ static double now(void)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static const char *const unary_names[] = NNK_VUNARY_NAMES;
+/* The rows: every map of the list, on inputs spread over its domain. */
+#define ROW_(E, name, ulp, lo, hi, ...) {NNK_##E, #name, lo, hi},
+static const struct {
+  int op;
+  const char *name;
+  double lo, hi;
+} maps[] = {NNK_MAP_LIST(ROW_, )};
 
 int main(void)
 {
   static const size_t sizes[] = {1 << 10, 1 << 14, 1 << 18, 1 << 20, 1 << 24};
   const size_t nsizes = sizeof sizes / sizeof *sizes, maxn = 1 << 24;
   float *x = malloc(maxn * 4), *y = malloc(maxn * 4);
-  for (size_t i = 0; i < maxn; i++) x[i] = (float)((i % 2001) - 1000) * 0.005f + 0.001f;
   printf("Elementwise, float32, one thread, %s (%s): ns/element (GB/s)\n\n", nnk_arch(),
          nnk_cpu_features());
   printf("| kernel | ISA |");
@@ -37,22 +42,21 @@ int main(void)
   printf("\n|---|---|");
   for (size_t s = 0; s < nsizes; s++) printf("---|");
   printf("\n");
-  for (int op = 0; op < NNK_VUNARY_COUNT; op++)
+  for (size_t row = 0; row < sizeof maps / sizeof *maps; row++) {
+    for (size_t i = 0; i < maxn; i++) /* 2001 points across the domain, none at its ends */
+      x[i] = (float)(maps[row].lo + (maps[row].hi - maps[row].lo) * ((double)(i % 2001) + 0.5) / 2001);
     for (int isa = 0; isa < NNK_ISA_COUNT; isa++) {
       if (!nnk_isa_available((nnk_isa)isa)) continue;
-      nnk_f32_vunary_fn f = nnk_kernels_for((nnk_isa)isa)->f32_vunary[op];
-      printf("| %s | %s |", unary_names[op], nnk_isa_name((nnk_isa)isa));
+      void (*f) NNK_SIG_MAP(float) = nnk_kernels_for((nnk_isa)isa)->f32.map[maps[row].op];
+      printf("| %s | %s |", maps[row].name, nnk_isa_name((nnk_isa)isa));
       for (size_t s = 0; s < nsizes; s++) {
         size_t n = sizes[s];
-        const float *in = op == NNK_VLOG ? y : x; /* log of positive values */
-        if (op == NNK_VLOG)
-          for (size_t i = 0; i < n; i++) y[i] = (float)(i % 1000) + 0.5f;
         int reps = (int)(4e7 / n / (isa ? 1 : 10)) + 1;
         double best = 1e30;
         for (int r = 0; r < 3; r++) {
-          f(n, in, y == in ? x : y); /* warm-up */
+          f(n, x, y); /* warm-up */
           double t = now();
-          for (int k = 0; k < reps; k++) f(n, in, in == y ? x : y);
+          for (int k = 0; k < reps; k++) f(n, x, y);
           t = (now() - t) / reps;
           if (t < best) best = t;
         }
@@ -60,6 +64,7 @@ int main(void)
       }
       printf("\n");
     }
+  }
 
   /* copy bandwidth: 256 MiB each way */
   size_t bytes = (size_t)256 << 20;
@@ -80,8 +85,8 @@ int main(void)
     if (!nnk_isa_available((nnk_isa)isa)) continue;
     const nnk_kernel_table *t = nnk_kernels_for((nnk_isa)isa);
     for (int f32 = 1; f32 >= 0; f32--) {
-      size_t mr = f32 ? t->f32_gemm.mr : t->f64_gemm.mr, nr = f32 ? t->f32_gemm.nr : t->f64_gemm.nr;
-      if (!(f32 ? (void *)t->f32_gemm.ukernel : (void *)t->f64_gemm.ukernel)) continue;
+      size_t mr = f32 ? t->f32.gemm.mr : t->f64.gemm.mr, nr = f32 ? t->f32.gemm.nr : t->f64.gemm.nr;
+      if (!(f32 ? (void *)t->f32.gemm.ukernel : (void *)t->f64.gemm.ukernel)) continue;
       size_t kc = 256, esz = f32 ? 4 : 8;
       void *pa = aligned_alloc(64, mr * kc * esz), *pb = aligned_alloc(64, nr * kc * esz),
            *pc = aligned_alloc(64, mr * nr * esz);
@@ -91,9 +96,9 @@ int main(void)
         double t0 = now();
         for (int k = 0; k < 20000; k++) {
           if (f32)
-            t->f32_gemm.ukernel(kc, 1, pa, pb, 1, pc, (ptrdiff_t)nr);
+            t->f32.gemm.ukernel(kc, 1, pa, pb, 1, pc, (ptrdiff_t)nr);
           else
-            t->f64_gemm.ukernel(kc, 1, pa, pb, 1, pc, (ptrdiff_t)nr);
+            t->f64.gemm.ukernel(kc, 1, pa, pb, 1, pc, (ptrdiff_t)nr);
         }
         t0 = now() - t0;
         if (t0 < tb) tb = t0;

@@ -5,6 +5,8 @@ from ._arrays import as_float, as_floats, as_real, check_out, contiguous, delive
 
 _UNARY = {name: i for i, name in enumerate(_C.UNARY_OPS)}
 _GRAD = {name: i for i, name in enumerate(_C.GRAD_OPS)}
+_PMAP = {name: i for i, name in enumerate(_C.PMAP_OPS)}
+_PGRAD = {name: i for i, name in enumerate(_C.PGRAD_OPS)}
 
 
 def _unary(op, x, out):
@@ -81,7 +83,7 @@ def leaky_relu(x, negative_slope=0.01, *, out=None):
     if out is not None:
         check_out(out, x.shape, x.dtype)
     y = kernel_target(out, x.shape, x.dtype)
-    _C.leaky_relu(contiguous(x), y, slope)
+    _C.pmap(_PMAP["leaky_relu"], contiguous(x), y, slope)
     return deliver(y, out)
 
 
@@ -118,5 +120,6 @@ def leaky_relu_grad(x, grad, negative_slope=0.01, *, out=None):
     if out is not None:
         check_out(out, x.shape, dtype)
     dx = kernel_target(out, x.shape, dtype)
-    _C.leaky_relu_grad(contiguous(x), contiguous(grad), dx, as_real(negative_slope, "negative_slope"))
+    _C.pgrad(_PGRAD["leaky_relu_grad"], contiguous(x), contiguous(grad), dx,
+              as_real(negative_slope, "negative_slope"))
     return deliver(dx, out)

@@ -12,7 +12,9 @@ try:  # NumPy >= 2
 except ImportError:  # pragma: no cover - NumPy 1.x
     from numpy.core.multiarray import normalize_axis_index
 
-_SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = 0, 1, 2
+# Indices into the C list of row reductions (NNK_ROWS_LIST).
+_SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = (_C.ROWS_OPS.index(name)
+                                      for name in ("softmax", "log_softmax", "logsumexp"))
 
 
 def _rows_last(x, axis):

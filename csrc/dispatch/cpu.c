@@ -40,10 +40,9 @@ void nnk_detect_cpu(nnk_cpu *cpu)
   }
   /* The compiler's own check (libgcc also tests XCR0) must agree with ours. */
   __builtin_cpu_init();
-  bool builtin = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  cpu->avx2_usable = cpu->avx && cpu->avx2 && cpu->fma && cpu->ymm_os && builtin;
-  cpu->avx512_usable = cpu->avx2_usable && cpu->avx512f && cpu->zmm_os &&
-                       __builtin_cpu_supports("avx512f");
+  cpu->avx2 &= __builtin_cpu_supports("avx2") != 0;
+  cpu->fma &= __builtin_cpu_supports("fma") != 0;
+  cpu->avx512f &= __builtin_cpu_supports("avx512f") != 0;
 }
 
 void nnk_cpu_feature_string(const nnk_cpu *cpu, char *buf, size_t size)

@@ -1,4 +1,4 @@
-/* What detection found; internal to dispatch. */
+/* What detection found: the bits each ISA's runs(cpu) predicate reads (csrc/config/). */
 #ifndef NNK_CPU_H
 #define NNK_CPU_H
 
@@ -7,9 +7,8 @@
 
 typedef struct {
   /* x86 */
-  bool sse2, sse42, avx, avx2, fma, avx512f, osxsave, ymm_os, zmm_os;
-  bool avx2_usable;   /* AVX2 + FMA + OS support for YMM state: the avx2 ISA can run */
-  bool avx512_usable; /* that, AVX-512F and OS support for opmask and ZMM state */
+  bool sse2, sse42, avx, avx2, fma, avx512f, osxsave;
+  bool ymm_os, zmm_os; /* the OS saves YMM, and opmask + ZMM, state (XCR0) */
   /* aarch64 */
   bool asimd;
 } nnk_cpu;

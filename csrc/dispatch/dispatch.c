@@ -1,6 +1,6 @@
 /*
  * Runtime dispatch: detect the CPU once, pick the best ISA, let callers switch.
- * The tables themselves are compile-time constants (tables.c).  The process default is
+ * Each ISA is a compile-time constant config (csrc/config/<isa>.c) from NNK_ISA_LIST.  The process default is
  * one atomic pointer, so a kernel call racing with a switch sees one whole table; a
  * thread may override it for itself (a thread-local pointer read first), so that
  * `with nnk.use_isa(...)` in one thread never changes what another thread runs.
@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../config/config.h"
 #include "cpu.h"
 #include "nnk.h"
 #include "nnk_kernels.h"
-#include "tables.h"
 
 static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
 static nnk_cpu cpu;
@@ -23,42 +23,24 @@ static _Atomic(const nnk_kernel_table *) current_table;
 /* This thread's own choice over the process default; NULL: follow the default. */
 static _Thread_local const nnk_kernel_table *thread_table;
 
-static const char *const isa_names[NNK_ISA_COUNT] = {"scalar", "avx2", "neon", "avx512"};
+#define CONFIG_(E, name) &nnk_config_##name,
+#define NAME_(E, name) #name,
+static const nnk_isa_config *const configs[NNK_ISA_COUNT] = {NNK_ISA_LIST(CONFIG_)};
+static const char *const isa_names[NNK_ISA_COUNT] = {NNK_ISA_LIST(NAME_)};
 
 const nnk_kernel_table *nnk_kernels_for(nnk_isa isa)
 {
-  switch (isa) {
-  case NNK_ISA_SCALAR: return &nnk_table_scalar;
-#if NNK_BUILD_AVX2
-  case NNK_ISA_AVX2: return &nnk_table_avx2;
-#endif
-#if NNK_BUILD_AVX512
-  case NNK_ISA_AVX512: return &nnk_table_avx512;
-#endif
-#if NNK_BUILD_NEON
-  case NNK_ISA_NEON: return &nnk_table_neon;
-#endif
-  default: return NULL;
-  }
+  return (unsigned)isa < NNK_ISA_COUNT && configs[isa]->runs ? &configs[isa]->table : NULL;
 }
 
-static bool cpu_runs(nnk_isa isa)
-{
-  switch (isa) {
-  case NNK_ISA_SCALAR: return true;
-  case NNK_ISA_AVX2: return cpu.avx2_usable;
-  case NNK_ISA_NEON: return cpu.asimd;
-  case NNK_ISA_AVX512: return cpu.avx512_usable;
-  default: return false;
-  }
-}
+static bool cpu_runs(nnk_isa isa) { return nnk_kernels_for(isa) && configs[isa]->runs(&cpu); }
 
 static void detect(void)
 {
   nnk_detect_cpu(&cpu);
   nnk_cpu_feature_string(&cpu, feature_string, sizeof feature_string);
   for (int i = NNK_ISA_COUNT - 1; i > NNK_ISA_SCALAR; i--)
-    if (nnk_kernels_for((nnk_isa)i) && cpu_runs((nnk_isa)i)) {
+    if (cpu_runs((nnk_isa)i)) {
       best_isa = (nnk_isa)i;
       break;
     }
@@ -91,7 +73,7 @@ int nnk_isa_from_name(const char *name)
 bool nnk_isa_available(nnk_isa isa)
 {
   ensure_detected();
-  return nnk_kernels_for(isa) != NULL && cpu_runs(isa);
+  return cpu_runs(isa);
 }
 
 nnk_isa nnk_isa_best(void)

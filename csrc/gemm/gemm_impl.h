@@ -266,14 +266,14 @@ nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *
   }
   const CONFIG *cfg = &nnk_kernels()->TABLE_GEMM;
   double flops = (double)m * (double)n * (double)k;
-  if (!cfg->ukernel || flops <= NNK_GEMM_SMALL_MNK) {
+  if (!cfg->ukernel || flops <= cfg->small_mnk) {
     /* Scalar ISA, or a problem so small that packing costs more than it saves. */
     REF(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
     return NNK_OK;
   }
-  if (cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= NNK_GEMM_DIRECT_MNK)
+  if (cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= cfg->direct_mnk)
     return FN(gemm_direct)(cfg, m, n, k, alpha, a, rs_a, b, rs_b, beta, c, rs_c, cs_c);
-  int nthreads = flops >= NNK_GEMM_THREADS_MNK ? nnk_get_num_threads() : 1;
+  int nthreads = flops >= cfg->threads_mnk ? nnk_get_num_threads() : 1;
   return FN(gemm_blocked)(cfg, nthreads, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c,
                           rs_c, cs_c);
 }

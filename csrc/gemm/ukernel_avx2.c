@@ -4,7 +4,7 @@
  * 4-5, so twelve independent chains keep both pipes busy.  Body: ukernel_tile.h.
  */
 #include "ukernel_tile.h"
-#include "ukernels.h"
+#include "nnk_kernels.h"
 
 /* No mask registers: tiles are always NR wide (partial ones are packed and merged by
  * the driver), so the mask forms are stand-ins that never run. */

@@ -7,7 +7,7 @@
  * Body: ukernel_tile.h.
  */
 #include "ukernel_tile.h"
-#include "ukernels.h"
+#include "nnk_kernels.h"
 
 /* The first n lanes (n <= 16) as a mask. */
 #define MASK16(n) ((__mmask16)((1u << (n)) - 1))

@@ -7,7 +7,7 @@
 #include <arm_neon.h>
 #include <stddef.h>
 
-#include "ukernels.h"
+#include "nnk_kernels.h"
 
 void nnk_f32_gemm_ukernel_8x12__neon(size_t kc, float alpha, const float *a, const float *b,
                                      float beta, float *c, ptrdiff_t rs_c)

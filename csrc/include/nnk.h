@@ -23,18 +23,27 @@ typedef enum {
 
 /* ---- Instruction sets and dispatch ------------------------------------ */
 
-typedef enum {
-  NNK_ISA_SCALAR = 0, /* portable C reference: the oracle every SIMD path is tested against */
-  NNK_ISA_AVX2 = 1,   /* x86-64 with AVX2 + FMA and OS-enabled YMM state */
-  NNK_ISA_NEON = 2,   /* aarch64 Advanced SIMD */
-  NNK_ISA_AVX512 = 3, /* x86-64 with AVX-512F (and AVX2 + FMA) and OS-enabled ZMM state */
-  NNK_ISA_COUNT
-} nnk_isa;
+/* The instruction sets nnk has kernels for, in order of preference (the last one the
+ * CPU runs is the default): X(ENUM, name).  The one list: the enum, every ISA name C
+ * and Python print or accept, and dispatch's array of configs (csrc/config/<name>.c,
+ * each with its kernel table, GEMM configuration and runs(cpu) predicate) come from it.
+ *   scalar  portable C reference: the oracle every SIMD path is tested against
+ *   avx2    x86-64 with AVX2 + FMA and OS-enabled YMM state
+ *   neon    aarch64 Advanced SIMD
+ *   avx512  x86-64 with AVX-512F (and AVX2 + FMA) and OS-enabled ZMM state */
+#define NNK_ISA_LIST(X)                                                                   \
+  X(SCALAR, scalar)                                                                       \
+  X(AVX2, avx2)                                                                           \
+  X(NEON, neon)                                                                           \
+  X(AVX512, avx512)
+
+#define NNK_ISA_ENUM_(E, name) NNK_ISA_##E,
+typedef enum { NNK_ISA_LIST(NNK_ISA_ENUM_) NNK_ISA_COUNT } nnk_isa;
 
 /* "auto" names the best ISA the CPU runs, wherever an ISA is chosen by name. */
 #define NNK_ISA_AUTO_NAME "auto"
 
-/* The ISA's name ("scalar", "avx2", ...): the one list every message and binding uses. */
+/* The ISA's name, from NNK_ISA_LIST: the one list every message and binding uses. */
 const char *nnk_isa_name(nnk_isa isa);
 /* The ISA of a name (NNK_ISA_AUTO_NAME: the best one); -1 when nnk knows no such name. */
 int nnk_isa_from_name(const char *name);

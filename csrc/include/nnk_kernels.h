@@ -1,10 +1,15 @@
 /*
- * The kernels behind the dispatch table: their signatures, one table type, and the
- * per-ISA symbols.  Names follow <operation>_<dtype>_<tile>__<isa>.
+ * The kernels behind the dispatch table: one list per kernel family, and everything
+ * else generated from the lists.
  *
- * This is the one list every layer reads: dispatch fills a table per ISA from it,
- * the C test driver walks the tables to compare each ISA with scalar, and the
- * benchmarks time each entry.  Adding a kernel = one enum entry + one name + its files.
+ * A kernel is one line in its family's list.  From the lists come: the table type
+ * (one struct per dtype), the declarations of each ISA's symbols, each ISA's table
+ * (csrc/config/<isa>.c), the names the binding exports to Python (_C.KERNELS), the C
+ * test driver's loops and bounds, and the C benchmark's rows.
+ *
+ * Symbols are nnk_<dt>_<symbol>__<isa>, dt = f32 | f64, e.g. nnk_f32_vtanh__avx2; each
+ * family's source (csrc/<family>/<family>.c) is compiled once per ISA and lists what it
+ * exports.
  */
 #ifndef NNK_KERNELS_H
 #define NNK_KERNELS_H
@@ -13,196 +18,133 @@
 
 #include "nnk.h"
 
-/* ---- Elementwise maps y = f(x) (y may alias x) ------------------------
- * X(ENUM, name, arg): the list every layer expands. */
-#define NNK_VUNARY_LIST(X, arg)                                                      \
-  X(RELU, relu, arg)                                                                 \
-  X(EXP, exp, arg)                                                                   \
-  X(LOG, log, arg)                                                                   \
-  X(TANH, tanh, arg)                                                                 \
-  X(SIGMOID, sigmoid, arg)                                                           \
-  X(GELU, gelu, arg)           /* x * Phi(x), Phi through erf */                     \
-  X(GELU_TANH, gelu_tanh, arg) /* the tanh approximation */
+/* ---- Signatures, one per family, in terms of the element type T --------- */
+#define NNK_SIG_MAP(T) (size_t n, const T *x, T *y)
+#define NNK_SIG_GRAD(T) (size_t n, const T *u, const T *dy, T *dx)
+#define NNK_SIG_PMAP(T) (size_t n, const T *x, T *y, T a)
+#define NNK_SIG_PGRAD(T) (size_t n, const T *u, const T *dy, T *dx, T a)
+#define NNK_SIG_ROWS(T) (size_t rows, size_t n, const T *x, T *y)
+#define NNK_SIG_LOSS(T) (size_t n, const T *y, const T *t, T *each)
+#define NNK_SIG_LOSS_GRAD(T) (size_t n, const T *y, const T *t, T scale, T *dy)
+#define NNK_SIG_SGD(T) (size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nesterov)
+#define NNK_SIG_ADAM(T)                                                                   \
+  (size_t n, T *p, const T *g, T *m, T *v, T lr, T b1, T b2, T eps, T c1, T c2, T wd)
+#define NNK_SIG_AXPY(T) (size_t n, T a, const T *x, T *y)
 
-/* ---- Gradients dx = f'(.) * dy (dx may alias dy or u) -------------------
- * u is the input x or the output y, whichever the derivative is cheapest from:
- * relu, gelu, gelu_tanh take x; tanh and sigmoid take y (1 - y^2, y(1 - y)). */
-#define NNK_VGRAD_LIST(X, arg)                                                       \
-  X(RELU_GRAD, relu_grad, arg)                                                       \
-  X(TANH_GRAD, tanh_grad, arg)                                                       \
-  X(SIGMOID_GRAD, sigmoid_grad, arg)                                                 \
-  X(GELU_GRAD, gelu_grad, arg)                                                       \
-  X(GELU_TANH_GRAD, gelu_tanh_grad, arg)
+/* ---- The lists ------------------------------------------------------------
+ * Maps y = f(x), y may alias x.  X(ENUM, name, ulp, lo, hi, ...): `ulp` bounds an ISA
+ * against the scalar oracle over the test domain [lo, hi] (the C driver adds signed
+ * zeros, infinities, NaN, denormals and the overflow edges).  Symbol: v<name>.
+ * Stability choices of each formula: csrc/vmath/vmath_impl.h. */
+#define NNK_MAP_LIST(X, ...)                                                              \
+  X(RELU, relu, 0, -9, 9, __VA_ARGS__)                                                    \
+  X(EXP, exp, 2, -110, 100, __VA_ARGS__) /* crosses f32 under- and overflow */            \
+  X(LOG, log, 2, 0, 1e6, __VA_ARGS__)                                                     \
+  X(TANH, tanh, 2, -12, 12, __VA_ARGS__)                                                  \
+  X(SIGMOID, sigmoid, 4, -120, 120, __VA_ARGS__)                                          \
+  X(GELU, gelu, 8, -9, 9, __VA_ARGS__)           /* x Phi(x), Phi through erfc (u15) */   \
+  X(GELU_TANH, gelu_tanh, 8, -9, 9, __VA_ARGS__) /* the tanh approximation */
 
-#define NNK_ENUM_ENTRY_(E, name, arg) NNK_V##E,
-#define NNK_NAME_ENTRY_(E, name, arg) #name,
-typedef enum { NNK_VUNARY_LIST(NNK_ENUM_ENTRY_, ) NNK_VUNARY_COUNT } nnk_vunary_op;
-typedef enum { NNK_VGRAD_LIST(NNK_ENUM_ENTRY_, ) NNK_VGRAD_COUNT } nnk_vgrad_op;
-/* Names in enum order, as the binding and the tests know them. */
-#define NNK_VUNARY_NAMES {NNK_VUNARY_LIST(NNK_NAME_ENTRY_, )}
-#define NNK_VGRAD_NAMES {NNK_VGRAD_LIST(NNK_NAME_ENTRY_, )}
+/* Gradients dx = f'(u) dy (dx may alias dy or u).  u is the input x or the output y,
+ * whichever the derivative is cheapest from: tanh and sigmoid take y (1 - y^2, y(1 - y)),
+ * the others x.  X(ENUM, name, ulp, lo, hi, ...), [lo, hi] the domain of u; a result
+ * within `ulp`, or within a few roundings of the terms' size, passes. */
+#define NNK_GRAD_LIST(X, ...)                                                             \
+  X(RELU_GRAD, relu_grad, 0, -9, 9, __VA_ARGS__)                                          \
+  X(TANH_GRAD, tanh_grad, 4, -1, 1, __VA_ARGS__)                                          \
+  X(SIGMOID_GRAD, sigmoid_grad, 4, 0, 1, __VA_ARGS__)                                     \
+  X(GELU_GRAD, gelu_grad, 4, -9, 9, __VA_ARGS__)                                          \
+  X(GELU_TANH_GRAD, gelu_tanh_grad, 4, -9, 9, __VA_ARGS__)
 
-typedef void (*nnk_f32_vunary_fn)(size_t n, const float *x, float *y);
-typedef void (*nnk_f64_vunary_fn)(size_t n, const double *x, double *y);
-typedef void (*nnk_f32_vgrad_fn)(size_t n, const float *u, const float *dy, float *dx);
-typedef void (*nnk_f64_vgrad_fn)(size_t n, const double *u, const double *dy, double *dx);
+/* Maps and gradients with one parameter a (leaky ReLU's negative slope). */
+#define NNK_PMAP_LIST(X, ...) X(LEAKY_RELU, leaky_relu, 0, -5, 5, __VA_ARGS__)
+#define NNK_PGRAD_LIST(X, ...) X(LEAKY_RELU_GRAD, leaky_relu_grad, 0, -9, 9, __VA_ARGS__)
 
-/* Declarations of one ISA's elementwise kernels, from the lists. */
-#define NNK_DECL_VUNARY_(E, name, isa)                                               \
-  void nnk_f32_v##name##__##isa(size_t n, const float *x, float *y);                 \
-  void nnk_f64_v##name##__##isa(size_t n, const double *x, double *y);
-#define NNK_DECL_VGRAD_(E, name, isa)                                                \
-  void nnk_f32_v##name##__##isa(size_t n, const float *u, const float *dy, float *dx); \
-  void nnk_f64_v##name##__##isa(size_t n, const double *u, const double *dy, double *dx);
-#define NNK_DECL_LOSS_(E, name, isa)                                                 \
-  float nnk_f32_loss_##name##__##isa(size_t n, const float *y, const float *t, float *each); \
-  double nnk_f64_loss_##name##__##isa(size_t n, const double *y, const double *t,    \
-                                      double *each);                                 \
-  void nnk_f32_loss_##name##_grad__##isa(size_t n, const float *y, const float *t,   \
-                                         float scale, float *dy);                    \
-  void nnk_f64_loss_##name##_grad__##isa(size_t n, const double *y, const double *t, \
-                                         double scale, double *dy);
-#define NNK_DECLARE_ISA_KERNELS(isa)                                                 \
-  NNK_VUNARY_LIST(NNK_DECL_VUNARY_, isa)                                             \
-  NNK_LOSS_LIST(NNK_DECL_LOSS_, isa)                                                 \
-  void nnk_f32_sgd_step__##isa(size_t n, float *p, const float *g, float *v, float lr, \
-                               float mu, float wd, int nesterov);                    \
-  void nnk_f64_sgd_step__##isa(size_t n, double *p, const double *g, double *v,      \
-                               double lr, double mu, double wd, int nesterov);       \
-  void nnk_f32_adam_step__##isa(size_t n, float *p, const float *g, float *m, float *v, \
-                                float lr, float b1, float b2, float eps, float c1,   \
-                                float c2, float wd);                                 \
-  void nnk_f64_adam_step__##isa(size_t n, double *p, const double *g, double *m,     \
-                                double *v, double lr, double b1, double b2,          \
-                                double eps, double c1, double c2, double wd);        \
-  void nnk_f32_axpy__##isa(size_t n, float a, const float *x, float *y);             \
-  void nnk_f64_axpy__##isa(size_t n, double a, const double *x, double *y);          \
-  NNK_VGRAD_LIST(NNK_DECL_VGRAD_, isa)                                               \
-  void nnk_f32_vleaky_relu__##isa(size_t n, const float *x, float *y, float slope);  \
-  void nnk_f64_vleaky_relu__##isa(size_t n, const double *x, double *y, double slope); \
-  void nnk_f32_vleaky_relu_grad__##isa(size_t n, const float *x, const float *dy,    \
-                                       float *dx, float slope);                      \
-  void nnk_f64_vleaky_relu_grad__##isa(size_t n, const double *x, const double *dy,  \
-                                       double *dx, double slope);                    \
-  void nnk_f32_softmax_rows__##isa(size_t rows, size_t n, const float *x, float *y);  \
-  void nnk_f64_softmax_rows__##isa(size_t rows, size_t n, const double *x, double *y); \
-  void nnk_f32_log_softmax_rows__##isa(size_t rows, size_t n, const float *x, float *y); \
-  void nnk_f64_log_softmax_rows__##isa(size_t rows, size_t n, const double *x,       \
-                                       double *y);                                   \
-  void nnk_f32_logsumexp_rows__##isa(size_t rows, size_t n, const float *x, float *out); \
-  void nnk_f64_logsumexp_rows__##isa(size_t rows, size_t n, const double *x, double *out);
+/* Row reductions over `rows` contiguous rows of n values (row r at x + r n): y like x,
+ * or one value per row when per_row.  All go through the row maximum first, so no
+ * finite input overflows.  X(ENUM, name, per_row, ...); symbol: <name>_rows. */
+#define NNK_ROWS_LIST(X, ...)                                                             \
+  X(SOFTMAX, softmax, 0, __VA_ARGS__)                                                     \
+  X(LOG_SOFTMAX, log_softmax, 0, __VA_ARGS__)                                             \
+  X(LOGSUMEXP, logsumexp, 1, __VA_ARGS__)
 
-/* ---- Pointwise losses: sum of l(y, t) (each l stored when each != NULL), and
- * dy = scale * dl/dy.  See csrc/loss/loss_impl.h for the formulas. */
-#define NNK_LOSS_LIST(X, arg)                                                        \
-  X(MSE, mse, arg)                                                                   \
-  X(MAE, mae, arg)                                                                   \
-  X(BCE, bce, arg)                                                                   \
-  X(BCE_LOGITS, bce_logits, arg)
-#define NNK_LOSS_ENUM_(E, name, arg) NNK_LOSS_##E,
-typedef enum { NNK_LOSS_LIST(NNK_LOSS_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
-#define NNK_LOSS_NAMES {NNK_LOSS_LIST(NNK_NAME_ENTRY_, )}
-typedef float (*nnk_f32_loss_fn)(size_t n, const float *y, const float *t, float *each);
-typedef double (*nnk_f64_loss_fn)(size_t n, const double *y, const double *t, double *each);
-typedef void (*nnk_f32_loss_grad_fn)(size_t n, const float *y, const float *t, float scale,
-                                     float *dy);
-typedef void (*nnk_f64_loss_grad_fn)(size_t n, const double *y, const double *t, double scale,
-                                     double *dy);
+/* Pointwise losses: sum of l(y, t) (each l stored when each != NULL), and
+ * dy = scale dl/dy.  X(ENUM, name, lo, hi, ...): [lo, hi] the domain of y; targets are
+ * probabilities.  Symbols: loss_<name>, loss_<name>_grad.  Formulas: csrc/loss/loss_impl.h. */
+#define NNK_LOSS_LIST(X, ...)                                                             \
+  X(MSE, mse, -8, 8, __VA_ARGS__)                                                         \
+  X(MAE, mae, -8, 8, __VA_ARGS__)                                                         \
+  X(BCE, bce, 0, 1, __VA_ARGS__)                                                          \
+  X(BCE_LOGITS, bce_logits, -8, 8, __VA_ARGS__)
 
-/* ---- Optimiser updates (csrc/optim/optim_impl.h) ---------------------- */
-typedef void (*nnk_f32_sgd_fn)(size_t n, float *p, const float *g, float *v, float lr, float mu,
-                               float wd, int nesterov);
-typedef void (*nnk_f64_sgd_fn)(size_t n, double *p, const double *g, double *v, double lr,
-                               double mu, double wd, int nesterov);
-typedef void (*nnk_f32_adam_fn)(size_t n, float *p, const float *g, float *m, float *v, float lr,
-                                float b1, float b2, float eps, float c1, float c2, float wd);
-typedef void (*nnk_f64_adam_fn)(size_t n, double *p, const double *g, double *m, double *v,
-                                double lr, double b1, double b2, double eps, double c1,
-                                double c2, double wd);
-typedef void (*nnk_f32_axpy_fn)(size_t n, float a, const float *x, float *y);
-typedef void (*nnk_f64_axpy_fn)(size_t n, double a, const double *x, double *y);
+/* Optimiser updates, each its own signature: X(name, SIGNATURE, ...).  In place on the
+ * parameter and its state; formulas in csrc/optim/optim_impl.h. */
+#define NNK_STEP_LIST(X, ...)                                                             \
+  X(sgd_step, NNK_SIG_SGD, __VA_ARGS__)                                                   \
+  X(adam_step, NNK_SIG_ADAM, __VA_ARGS__)                                                 \
+  X(axpy, NNK_SIG_AXPY, __VA_ARGS__) /* y += a x */
 
-/* Leaky ReLU and its gradient carry a parameter, the negative slope. */
-typedef void (*nnk_f32_vleaky_fn)(size_t n, const float *x, float *y, float slope);
-typedef void (*nnk_f64_vleaky_fn)(size_t n, const double *x, double *y, double slope);
-typedef void (*nnk_f32_vleaky_grad_fn)(size_t n, const float *x, const float *dy, float *dx,
-                                       float slope);
-typedef void (*nnk_f64_vleaky_grad_fn)(size_t n, const double *x, const double *dy, double *dx,
-                                       double slope);
+/* ---- Enums and names, from the lists -------------------------------------- */
+#define NNK_ENUM_(E, name, ...) NNK_##E,
+#define NNK_NAME_(E, name, ...) #name,
+typedef enum { NNK_MAP_LIST(NNK_ENUM_, ) NNK_MAP_COUNT } nnk_map_op;
+typedef enum { NNK_GRAD_LIST(NNK_ENUM_, ) NNK_GRAD_COUNT } nnk_grad_op;
+typedef enum { NNK_PMAP_LIST(NNK_ENUM_, ) NNK_PMAP_COUNT } nnk_pmap_op;
+typedef enum { NNK_PGRAD_LIST(NNK_ENUM_, ) NNK_PGRAD_COUNT } nnk_pgrad_op;
+typedef enum { NNK_ROWS_LIST(NNK_ENUM_, ) NNK_ROWS_COUNT } nnk_rows_op;
+typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
 
-/* ---- Row reductions over contiguous rows of length n --------------------
- * For each of `rows` rows (row r at x + r*n): the log-sum-exp (out[r]), and softmax /
- * log-softmax written to y (same layout; y may alias x).  All go through the row
- * maximum first, so no finite input overflows; a row of all -inf gives NaN. */
-typedef void (*nnk_f32_rows_fn)(size_t rows, size_t n, const float *x, float *y);
-typedef void (*nnk_f64_rows_fn)(size_t rows, size_t n, const double *x, double *y);
-typedef void (*nnk_f32_lse_fn)(size_t rows, size_t n, const float *x, float *out);
-typedef void (*nnk_f64_lse_fn)(size_t rows, size_t n, const double *x, double *out);
+/* ---- GEMM -----------------------------------------------------------------
+ * A packed microkernel computes one MR x NR tile: C[0:MR, 0:NR] = alpha (A_panel @
+ * B_panel) + beta C, the panels packed (A: kc columns of MR values, B: kc rows of NR),
+ * C at row stride rs_c and unit column stride.  A direct tile reads A and B unpacked
+ * (rows at rs_a and rs_b, unit column stride) for small problems: mb <= MR rows, nb
+ * columns (nb is NR unless direct_any_width).  beta == 0 never reads C. */
+#define NNK_SIG_GEMM_UKERNEL(T)                                                           \
+  (size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c)
+#define NNK_SIG_GEMM_DIRECT(T)                                                            \
+  (size_t mb, size_t nb, size_t kc, T alpha, const T *a, ptrdiff_t rs_a, const T *b,      \
+   ptrdiff_t rs_b, T beta, T *c, ptrdiff_t rs_c)
 
-/* ---- GEMM microkernels --------------------------------------------------
- * One MR×NR tile: C[0:MR, 0:NR] = alpha * (A_panel @ B_panel) + beta * C, where the
- * panels are packed (A: kc columns of MR contiguous values, B: kc rows of NR) and
- * C has row stride rs_c and unit column stride.  beta == 0 must not read C. */
-typedef void (*nnk_f32_gemm_ukernel_fn)(size_t kc, float alpha, const float *a, const float *b,
-                                        float beta, float *c, ptrdiff_t rs_c);
-typedef void (*nnk_f64_gemm_ukernel_fn)(size_t kc, double alpha, const double *a,
-                                        const double *b, double beta, double *c,
-                                        ptrdiff_t rs_c);
+/* A CPU's GEMM, BLIS-style: a microkernel, its tile and the block sizes (MC, NC
+ * multiples of MR, NR), and the sizes (m n k) at which the paths change.  ukernel ==
+ * NULL: no blocked path, the scalar reference runs. */
+#define NNK_GEMM_CONFIG_FIELDS(T)                                                         \
+  size_t mr, nr, mc, kc, nc;                                                              \
+  void(*ukernel) NNK_SIG_GEMM_UKERNEL(T);                                                 \
+  void(*direct) NNK_SIG_GEMM_DIRECT(T);                                                   \
+  bool direct_any_width; /* direct takes nb < NR (masks): no edge packing or merging */   \
+  double small_mnk;      /* up to here the reference loops (set-up costs more)      */   \
+  double direct_mnk;     /* up to here (and k <= KC) direct tiles, no packing       */   \
+  double threads_mnk;    /* from here threads pay for their start-up                */
+typedef struct { NNK_GEMM_CONFIG_FIELDS(float) } nnk_f32_gemm_config;
+typedef struct { NNK_GEMM_CONFIG_FIELDS(double) } nnk_f64_gemm_config;
 
-/* A direct (unpacked) tile for small problems: mb <= MR rows of A at a + i*rs_a with
- * unit column stride, B rows at stride rs_b; only mb rows and nb columns of C are
- * stored, only nb columns of B read.  nb is NR unless the config says direct_any_width.
- * beta == 0 must not read C. */
-typedef void (*nnk_f32_gemm_direct_fn)(size_t mb, size_t nb, size_t kc, float alpha,
-                                       const float *a, ptrdiff_t rs_a, const float *b,
-                                       ptrdiff_t rs_b, float beta, float *c, ptrdiff_t rs_c);
-typedef void (*nnk_f64_gemm_direct_fn)(size_t mb, size_t nb, size_t kc, double alpha,
-                                       const double *a, ptrdiff_t rs_a, const double *b,
-                                       ptrdiff_t rs_b, double beta, double *c, ptrdiff_t rs_c);
+/* The largest tile any ISA uses: edge tiles are computed into a buffer this big. */
+#define NNK_GEMM_MAX_MR 8
+#define NNK_GEMM_MAX_NR 32
 
-/* A CPU's GEMM, BLIS-style: a microkernel and five block sizes (MC, NC multiples of
- * MR, NR).  ukernel == NULL means "no blocked path": use the scalar reference.
- * direct (may be NULL) is the same tile without packing, for small problems. */
-typedef struct {
-  size_t mr, nr, mc, kc, nc;
-  nnk_f32_gemm_ukernel_fn ukernel;
-  nnk_f32_gemm_direct_fn direct;
-  bool direct_any_width; /* direct takes nb < NR (masks): no edge packing or merging */
-} nnk_f32_gemm_config;
-typedef struct {
-  size_t mr, nr, mc, kc, nc;
-  nnk_f64_gemm_ukernel_fn ukernel;
-  nnk_f64_gemm_direct_fn direct;
-  bool direct_any_width;
-} nnk_f64_gemm_config;
+/* ---- The table: one struct of kernels per dtype ---------------------------- */
+#define NNK_STEP_FIELD_(name, SIG, T) void(*name) SIG(T);
+#define NNK_DTYPE_KERNELS(T, P)                                                           \
+  typedef struct {                                                                        \
+    void(*map[NNK_MAP_COUNT]) NNK_SIG_MAP(T);                                             \
+    void(*grad[NNK_GRAD_COUNT]) NNK_SIG_GRAD(T);                                          \
+    void(*pmap[NNK_PMAP_COUNT]) NNK_SIG_PMAP(T);                                          \
+    void(*pgrad[NNK_PGRAD_COUNT]) NNK_SIG_PGRAD(T);                                       \
+    void(*rows[NNK_ROWS_COUNT]) NNK_SIG_ROWS(T);                                          \
+    T(*loss[NNK_LOSS_COUNT]) NNK_SIG_LOSS(T);                                             \
+    void(*loss_grad[NNK_LOSS_COUNT]) NNK_SIG_LOSS_GRAD(T);                                \
+    NNK_STEP_LIST(NNK_STEP_FIELD_, T)                                                     \
+    nnk_##P##_gemm_config gemm;                                                           \
+  } nnk_##P##_kernels;
+NNK_DTYPE_KERNELS(float, f32)
+NNK_DTYPE_KERNELS(double, f64)
 
-/* ---- The table -------------------------------------------------------- */
 typedef struct {
   nnk_isa isa;
-  nnk_f32_vunary_fn f32_vunary[NNK_VUNARY_COUNT];
-  nnk_f64_vunary_fn f64_vunary[NNK_VUNARY_COUNT];
-  nnk_f32_vgrad_fn f32_vgrad[NNK_VGRAD_COUNT];
-  nnk_f64_vgrad_fn f64_vgrad[NNK_VGRAD_COUNT];
-  nnk_f32_vleaky_fn f32_vleaky_relu;
-  nnk_f64_vleaky_fn f64_vleaky_relu;
-  nnk_f32_vleaky_grad_fn f32_vleaky_relu_grad;
-  nnk_f64_vleaky_grad_fn f64_vleaky_relu_grad;
-  nnk_f32_rows_fn f32_softmax_rows, f32_log_softmax_rows;
-  nnk_f64_rows_fn f64_softmax_rows, f64_log_softmax_rows;
-  nnk_f32_lse_fn f32_logsumexp_rows;
-  nnk_f64_lse_fn f64_logsumexp_rows;
-  nnk_f32_loss_fn f32_loss[NNK_LOSS_COUNT];
-  nnk_f64_loss_fn f64_loss[NNK_LOSS_COUNT];
-  nnk_f32_loss_grad_fn f32_loss_grad[NNK_LOSS_COUNT];
-  nnk_f64_loss_grad_fn f64_loss_grad[NNK_LOSS_COUNT];
-  nnk_f32_sgd_fn f32_sgd_step;
-  nnk_f64_sgd_fn f64_sgd_step;
-  nnk_f32_adam_fn f32_adam_step;
-  nnk_f64_adam_fn f64_adam_step;
-  nnk_f32_axpy_fn f32_axpy;
-  nnk_f64_axpy_fn f64_axpy;
-  nnk_f32_gemm_config f32_gemm;
-  nnk_f64_gemm_config f64_gemm;
+  nnk_f32_kernels f32;
+  nnk_f64_kernels f64;
 } nnk_kernel_table;
 
 /* The table of an ISA compiled into this build (NULL if not compiled in); the
@@ -210,14 +152,49 @@ typedef struct {
 const nnk_kernel_table *nnk_kernels_for(nnk_isa isa);
 const nnk_kernel_table *nnk_kernels(void);
 
+/* ---- One ISA's symbols and table, from the lists (used by csrc/config/) ----- */
+#define NNK_DECL_MAP_(E, name, u, lo, hi, P, T, isa) void nnk_##P##_v##name##__##isa NNK_SIG_MAP(T);
+#define NNK_DECL_GRAD_(E, name, u, lo, hi, P, T, isa) void nnk_##P##_v##name##__##isa NNK_SIG_GRAD(T);
+#define NNK_DECL_PMAP_(E, name, u, lo, hi, P, T, isa) void nnk_##P##_v##name##__##isa NNK_SIG_PMAP(T);
+#define NNK_DECL_PGRAD_(E, name, u, lo, hi, P, T, isa) void nnk_##P##_v##name##__##isa NNK_SIG_PGRAD(T);
+#define NNK_DECL_ROWS_(E, name, per_row, P, T, isa) void nnk_##P##_##name##_rows__##isa NNK_SIG_ROWS(T);
+#define NNK_DECL_LOSS_(E, name, lo, hi, P, T, isa)                                        \
+  T nnk_##P##_loss_##name##__##isa NNK_SIG_LOSS(T);                                        \
+  void nnk_##P##_loss_##name##_grad__##isa NNK_SIG_LOSS_GRAD(T);
+#define NNK_DECL_STEP_(name, SIG, P, T, isa) void nnk_##P##_##name##__##isa SIG(T);
+#define NNK_DECLARE_DTYPE_KERNELS_(P, T, isa)                                             \
+  NNK_MAP_LIST(NNK_DECL_MAP_, P, T, isa)                                                  \
+  NNK_GRAD_LIST(NNK_DECL_GRAD_, P, T, isa)                                                \
+  NNK_PMAP_LIST(NNK_DECL_PMAP_, P, T, isa)                                                \
+  NNK_PGRAD_LIST(NNK_DECL_PGRAD_, P, T, isa)                                              \
+  NNK_ROWS_LIST(NNK_DECL_ROWS_, P, T, isa)                                                \
+  NNK_LOSS_LIST(NNK_DECL_LOSS_, P, T, isa)                                                \
+  NNK_STEP_LIST(NNK_DECL_STEP_, P, T, isa)
+#define NNK_DECLARE_ISA_KERNELS(isa)                                                      \
+  NNK_DECLARE_DTYPE_KERNELS_(f32, float, isa)                                             \
+  NNK_DECLARE_DTYPE_KERNELS_(f64, double, isa)
+
+#define NNK_AT_MAP_(E, name, u, lo, hi, P, isa) [NNK_##E] = nnk_##P##_v##name##__##isa,
+#define NNK_AT_ROWS_(E, name, per_row, P, isa) [NNK_##E] = nnk_##P##_##name##_rows__##isa,
+#define NNK_AT_LOSS_(E, name, lo, hi, P, isa) [NNK_##E] = nnk_##P##_loss_##name##__##isa,
+#define NNK_AT_LOSS_GRAD_(E, name, lo, hi, P, isa) [NNK_##E] = nnk_##P##_loss_##name##_grad__##isa,
+#define NNK_AT_STEP_(name, SIG, P, isa) .name = nnk_##P##_##name##__##isa,
+/* The initializer of one dtype's kernels (all but .gemm) on one ISA. */
+#define NNK_DTYPE_TABLE(P, isa)                                                           \
+  NNK_STEP_LIST(NNK_AT_STEP_, P, isa)                                                     \
+  .map = {NNK_MAP_LIST(NNK_AT_MAP_, P, isa)},                                             \
+  .grad = {NNK_GRAD_LIST(NNK_AT_MAP_, P, isa)},                                           \
+  .pmap = {NNK_PMAP_LIST(NNK_AT_MAP_, P, isa)},                                           \
+  .pgrad = {NNK_PGRAD_LIST(NNK_AT_MAP_, P, isa)},                                         \
+  .rows = {NNK_ROWS_LIST(NNK_AT_ROWS_, P, isa)},                                          \
+  .loss = {NNK_LOSS_LIST(NNK_AT_LOSS_, P, isa)},                                          \
+  .loss_grad = {NNK_LOSS_LIST(NNK_AT_LOSS_GRAD_, P, isa)}
+
 /* The scalar reference GEMM (the oracle), strided like nnk_sgemm_strided. */
-void nnk_f32_gemm_ref__scalar(size_t m, size_t n, size_t k, float alpha, const float *a,
-                              ptrdiff_t rs_a, ptrdiff_t cs_a, const float *b, ptrdiff_t rs_b,
-                              ptrdiff_t cs_b, float beta, float *c, ptrdiff_t rs_c,
-                              ptrdiff_t cs_c);
-void nnk_f64_gemm_ref__scalar(size_t m, size_t n, size_t k, double alpha, const double *a,
-                              ptrdiff_t rs_a, ptrdiff_t cs_a, const double *b, ptrdiff_t rs_b,
-                              ptrdiff_t cs_b, double beta, double *c, ptrdiff_t rs_c,
-                              ptrdiff_t cs_c);
+#define NNK_SIG_GEMM_REF(T)                                                               \
+  (size_t m, size_t n, size_t k, T alpha, const T *a, ptrdiff_t rs_a, ptrdiff_t cs_a,     \
+   const T *b, ptrdiff_t rs_b, ptrdiff_t cs_b, T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+void nnk_f32_gemm_ref__scalar NNK_SIG_GEMM_REF(float);
+void nnk_f64_gemm_ref__scalar NNK_SIG_GEMM_REF(double);
 
 #endif /* NNK_KERNELS_H */

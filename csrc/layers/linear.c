@@ -21,7 +21,7 @@
     nnk_status st = GEMM(true, false, out, in, n, 1, g, out, x, in, 1, dw, in);            \
     if (st == NNK_OK && db) {                                                              \
       const nnk_kernel_table *k = nnk_kernels();                                          \
-      for (size_t r = 0; r < n; r++) k->P##_axpy(out, 1, g + r * out, db);                 \
+      for (size_t r = 0; r < n; r++) k->P.axpy(out, 1, g + r * out, db);                 \
     }                                                                                     \
     if (st == NNK_OK && dx) st = GEMM(false, false, n, in, out, 1, g, out, w, in, 0, dx, in); \
     return st;                                                                            \

@@ -16,6 +16,17 @@
 
 #include "nnk_kernels.h"
 
+/* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
+#define l_mse VF(l_mse)
+#define g_mse VF(g_mse)
+#define l_mae VF(l_mae)
+#define g_mae VF(g_mae)
+#define clamped_log VF(clamped_log)
+#define l_bce VF(l_bce)
+#define g_bce VF(g_bce)
+#define l_bce_logits VF(l_bce_logits)
+#define g_bce_logits VF(g_bce_logits)
+
 static inline V l_mse(V y, V t) { V d = v_sub(y, t); return v_mul(d, d); }
 static inline V g_mse(V y, V t) { return v_mul(v_set1(2), v_sub(y, t)); }
 static inline V l_mae(V y, V t) { return v_abs(v_sub(y, t)); }

@@ -9,8 +9,8 @@
 #define T float
 #define FN(name) nnk_f32_##name
 #define GEMM nnk_sgemm_strided
-#define TANH(n, x, y) k->f32_vunary[NNK_VTANH](n, x, y)
-#define TANH_GRAD(n, y, g, out) nnk_kernels()->f32_vgrad[NNK_VTANH_GRAD](n, y, g, out)
+#define TANH(n, x, y) k->f32.map[NNK_TANH](n, x, y)
+#define TANH_GRAD(n, y, g, out) nnk_kernels()->f32.grad[NNK_TANH_GRAD](n, y, g, out)
 #include "rnn_impl.h"
 #undef T
 #undef FN
@@ -21,8 +21,8 @@
 #define T double
 #define FN(name) nnk_f64_##name
 #define GEMM nnk_dgemm_strided
-#define TANH(n, x, y) k->f64_vunary[NNK_VTANH](n, x, y)
-#define TANH_GRAD(n, y, g, out) nnk_kernels()->f64_vgrad[NNK_VTANH_GRAD](n, y, g, out)
+#define TANH(n, x, y) k->f64.map[NNK_TANH](n, x, y)
+#define TANH_GRAD(n, y, g, out) nnk_kernels()->f64.grad[NNK_TANH_GRAD](n, y, g, out)
 #include "rnn_impl.h"
 
 /* Embedding backward: dW[ids[i]] += dy[i] for each of n ids (rows of dim), through the
@@ -38,5 +38,5 @@
     for (size_t i = 0; i < n; i++) k->AXPY(dim, 1, dy + i * dim, dw + (size_t)ids[i] * dim); \
     return NNK_OK;                                                                        \
   }
-DEFINE_EMBED_BACKWARD(float, f32, f32_axpy)
-DEFINE_EMBED_BACKWARD(double, f64, f64_axpy)
+DEFINE_EMBED_BACKWARD(float, f32, f32.axpy)
+DEFINE_EMBED_BACKWARD(double, f64, f64.axpy)

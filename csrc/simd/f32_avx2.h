@@ -5,8 +5,8 @@
 #define T float
 #define W 8
 #define KNAME(op) nnk_f32_##op##__avx2
-typedef __m256 V;
-typedef __m256 M;
+#define V __m256
+#define M __m256
 static inline V v_load(const T *p) { return _mm256_loadu_ps(p); }
 static inline void v_store(T *p, V v) { _mm256_storeu_ps(p, v); }
 static inline V v_set1(T x) { return _mm256_set1_ps(x); }

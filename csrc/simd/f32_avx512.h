@@ -7,8 +7,8 @@
 #define T float
 #define W 16
 #define KNAME(op) nnk_f32_##op##__avx512
-typedef __m512 V;
-typedef __mmask16 M;
+#define V __m512
+#define M __mmask16
 static inline V v_load(const T *p) { return _mm512_loadu_ps(p); }
 static inline void v_store(T *p, V v) { _mm512_storeu_ps(p, v); }
 static inline V v_set1(T x) { return _mm512_set1_ps(x); }

@@ -4,8 +4,8 @@
 #define T float
 #define W 4
 #define KNAME(op) nnk_f32_##op##__neon
-typedef float32x4_t V;
-typedef uint32x4_t M;
+#define V float32x4_t
+#define M uint32x4_t
 static inline V v_load(const T *p) { return vld1q_f32(p); }
 static inline void v_store(T *p, V v) { vst1q_f32(p, v); }
 static inline V v_set1(T x) { return vdupq_n_f32(x); }

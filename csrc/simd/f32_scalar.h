@@ -3,8 +3,8 @@
 #define T float
 #define W 1
 #define KNAME(op) nnk_f32_##op##__scalar
-typedef float V;
-typedef int M;
+#define V float
+#define M int
 static inline V v_load(const T *p) { return *p; }
 static inline void v_store(T *p, V v) { *p = v; }
 static inline V v_set1(T x) { return x; }

@@ -4,8 +4,8 @@
 #define T double
 #define W 4
 #define KNAME(op) nnk_f64_##op##__avx2
-typedef __m256d V;
-typedef __m256d M;
+#define V __m256d
+#define M __m256d
 static inline V v_load(const T *p) { return _mm256_loadu_pd(p); }
 static inline void v_store(T *p, V v) { _mm256_storeu_pd(p, v); }
 static inline V v_set1(T x) { return _mm256_set1_pd(x); }

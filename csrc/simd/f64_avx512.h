@@ -5,8 +5,8 @@
 #define T double
 #define W 8
 #define KNAME(op) nnk_f64_##op##__avx512
-typedef __m512d V;
-typedef __mmask8 M;
+#define V __m512d
+#define M __mmask8
 static inline V v_load(const T *p) { return _mm512_loadu_pd(p); }
 static inline void v_store(T *p, V v) { _mm512_storeu_pd(p, v); }
 static inline V v_set1(T x) { return _mm512_set1_pd(x); }

@@ -4,8 +4,8 @@
 #define T double
 #define W 2
 #define KNAME(op) nnk_f64_##op##__neon
-typedef float64x2_t V;
-typedef uint64x2_t M;
+#define V float64x2_t
+#define M uint64x2_t
 static inline V v_load(const T *p) { return vld1q_f64(p); }
 static inline void v_store(T *p, V v) { vst1q_f64(p, v); }
 static inline V v_set1(T x) { return vdupq_n_f64(x); }

@@ -3,8 +3,8 @@
 #define T double
 #define W 1
 #define KNAME(op) nnk_f64_##op##__scalar
-typedef double V;
-typedef int M;
+#define V double
+#define M int
 static inline V v_load(const T *p) { return *p; }
 static inline void v_store(T *p, V v) { *p = v; }
 static inline V v_set1(T x) { return x; }

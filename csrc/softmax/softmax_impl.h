@@ -15,6 +15,12 @@
 
 #include "nnk_kernels.h"
 
+/* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
+#define row_max VF(row_max)
+#define row_exp_sum VF(row_exp_sum)
+#define row_scale VF(row_scale)
+#define scalar_log VF(scalar_log)
+
 static T row_max(size_t n, const T *x)
 {
   size_t i = 0;

@@ -32,13 +32,13 @@ static void map_member(void *ctx, int tid, int team, nnk_barrier *barrier)
   if (j->f64) {
     const double *a = (const double *)j->a + lo, *b = j->b ? (const double *)j->b + lo : NULL;
     double *out = (double *)j->out + lo;
-    if (j->grad) j->t->f64_vgrad[j->op](len, a, b, out);
-    else j->t->f64_vunary[j->op](len, a, out);
+    if (j->grad) j->t->f64.grad[j->op](len, a, b, out);
+    else j->t->f64.map[j->op](len, a, out);
   } else {
     const float *a = (const float *)j->a + lo, *b = j->b ? (const float *)j->b + lo : NULL;
     float *out = (float *)j->out + lo;
-    if (j->grad) j->t->f32_vgrad[j->op](len, a, b, out);
-    else j->t->f32_vunary[j->op](len, a, out);
+    if (j->grad) j->t->f32.grad[j->op](len, a, b, out);
+    else j->t->f32.map[j->op](len, a, out);
   }
 }
 

@@ -16,6 +16,21 @@
 
 #include "nnk_kernels.h"
 
+/* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
+#define op_relu VF(op_relu)
+#define op_exp VF(op_exp)
+#define op_log VF(op_log)
+#define op_tanh VF(op_tanh)
+#define op_sigmoid VF(op_sigmoid)
+#define op_gelu VF(op_gelu)
+#define gelu_tanh_arg VF(gelu_tanh_arg)
+#define op_gelu_tanh VF(op_gelu_tanh)
+#define op_relu_grad VF(op_relu_grad)
+#define op_tanh_grad VF(op_tanh_grad)
+#define op_sigmoid_grad VF(op_sigmoid_grad)
+#define op_gelu_grad VF(op_gelu_grad)
+#define op_gelu_tanh_grad VF(op_gelu_tanh_grad)
+
 #define MAP1(OP)                                                                   \
   size_t i = 0;                                                                    \
   for (; i + W <= n; i += W) v_store(y + i, OP(v_load(x + i)));                   \

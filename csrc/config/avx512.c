@@ -1,0 +1,41 @@
+/*
+ * avx512: x86-64 with AVX-512F (and the AVX2 + FMA every such CPU has), opmask and ZMM
+ * state saved by the OS.
+ *
+ * GEMM tiles 8 x 32 (f32) and 8 x 16 (f64): sixteen ZMM accumulators of 32, a tile 2.7x
+ * AVX2's for the same loop overhead; 8 rows divide the sizes networks use.  Direct
+ * tiles take any width through masks (direct_any_width).
+ */
+#include "config.h"
+
+#if defined(__x86_64__)
+NNK_DECLARE_ISA_KERNELS(avx512)
+void nnk_f32_gemm_ukernel_8x32__avx512 NNK_SIG_GEMM_UKERNEL(float);
+void nnk_f64_gemm_ukernel_8x16__avx512 NNK_SIG_GEMM_UKERNEL(double);
+void nnk_f32_gemm_direct_8x32__avx512 NNK_SIG_GEMM_DIRECT(float);
+void nnk_f64_gemm_direct_8x16__avx512 NNK_SIG_GEMM_DIRECT(double);
+
+static bool runs(const nnk_cpu *cpu)
+{
+  return cpu->avx && cpu->avx2 && cpu->fma && cpu->ymm_os && cpu->avx512f && cpu->zmm_os;
+}
+
+const nnk_isa_config nnk_config_avx512 = {
+  .runs = runs,
+  .table = {
+    .isa = NNK_ISA_AVX512,
+    .f32 = {NNK_DTYPE_TABLE(f32, avx512),
+            .gemm = {.mr = 8, .nr = 32, .mc = 160, .kc = 256, .nc = 4096,
+                     .ukernel = nnk_f32_gemm_ukernel_8x32__avx512,
+                     .direct = nnk_f32_gemm_direct_8x32__avx512, .direct_any_width = true,
+                     NNK_GEMM_THRESHOLDS}},
+    .f64 = {NNK_DTYPE_TABLE(f64, avx512),
+            .gemm = {.mr = 8, .nr = 16, .mc = 96, .kc = 256, .nc = 4096,
+                     .ukernel = nnk_f64_gemm_ukernel_8x16__avx512,
+                     .direct = nnk_f64_gemm_direct_8x16__avx512, .direct_any_width = true,
+                     NNK_GEMM_THRESHOLDS}},
+  },
+};
+#else
+const nnk_isa_config nnk_config_avx512 = {.table = {.isa = NNK_ISA_AVX512}};
+#endif

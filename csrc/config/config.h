@@ -1,0 +1,38 @@
+/*
+ * One ISA's description, as BLIS's configurations are: csrc/config/<isa>.c defines
+ * nnk_config_<isa> with its kernel table (from the lists in nnk_kernels.h), its GEMM
+ * configuration (tile, block sizes, size thresholds) and the predicate that says
+ * whether a CPU runs it.  Dispatch walks NNK_ISA_LIST over these.
+ *
+ * Config files are compiled without ISA flags (they take addresses and read CPU
+ * bits); on an architecture the ISA is not built for, a config defines only .table.isa
+ * and no runs predicate.
+ */
+#ifndef NNK_CONFIG_H
+#define NNK_CONFIG_H
+
+#include <stdbool.h>
+
+#include "../dispatch/cpu.h"
+#include "nnk_kernels.h"
+
+typedef struct {
+  nnk_kernel_table table;
+  bool (*runs)(const nnk_cpu *cpu); /* NULL: not built for this architecture */
+} nnk_isa_config;
+
+#define NNK_CONFIG_DECL_(E, name) extern const nnk_isa_config nnk_config_##name;
+NNK_ISA_LIST(NNK_CONFIG_DECL_)
+
+/* The sizes (m n k) where GEMM's paths change, measured with bench/gemm_bench (the same
+ * on the CPUs measured so far; a config may set its own):
+ *   small:   up to 5^3 the reference loops win, even direct tiles' set-up costs more
+ *            (equal at 4^3, tiles ahead from 6^3; the sheets' 2x2 and 4x4 stay here);
+ *   direct:  up to 160^3 (and k <= KC) operands fit in L1/L2 and packing them costs
+ *            more than strided reads;
+ *   threads: from 192^3 threads pay for their start-up (about 2 ms of work on a core). */
+#define NNK_GEMM_THRESHOLDS                                                               \
+  .small_mnk = 5.0 * 5.0 * 5.0, .direct_mnk = 160.0 * 160.0 * 160.0,                     \
+  .threads_mnk = 192.0 * 192.0 * 192.0
+
+#endif

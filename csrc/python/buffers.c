@@ -1,0 +1,186 @@
+/* The binding's buffer layer (see buffers.h): acquire, check, keep apart, release. */
+#include "buffers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void buf_release(buf *b)
+{
+  if (b->held) PyBuffer_Release(&b->view);
+  free(b->scratch);
+  b->held = 0;
+  b->scratch = NULL;
+}
+
+void release_all(buf *b, int count)
+{
+  for (int i = 0; i < count; i++) buf_release(&b[i]);
+}
+
+static int format_dtype(const Py_buffer *v, dtype *dt)
+{
+  const char *f = v->format ? v->format : "B";
+  if (*f == '<' || *f == '=' || *f == '@') f++;
+  if (f[0] == 'f' && f[1] == '\0' && v->itemsize == 4) return *dt = DT_F32, 0;
+  if (f[0] == 'd' && f[1] == '\0' && v->itemsize == 8) return *dt = DT_F64, 0;
+  PyErr_Format(PyExc_TypeError, "nnk kernels take float32 or float64 buffers, got format '%s'",
+               v->format ? v->format : "B");
+  return -1;
+}
+
+int buf_get(PyObject *obj, buf *b, int writable, int contig, const char *what)
+{
+  int flags = PyBUF_FORMAT | (contig ? PyBUF_C_CONTIGUOUS : PyBUF_STRIDES);
+  if (writable) flags |= PyBUF_WRITABLE;
+  b->held = 0;
+  b->scratch = NULL;
+  if (PyObject_GetBuffer(obj, &b->view, flags) < 0) {
+    PyErr_Clear();
+    PyErr_Format(PyExc_ValueError, "%s must be a %s%sfloat32/float64 buffer", what,
+                 writable ? "writable " : "", contig ? "C-contiguous " : "");
+    return -1;
+  }
+  b->held = 1;
+  b->data = b->view.buf;
+  if (format_dtype(&b->view, &b->dt) < 0) {
+    buf_release(b);
+    return -1;
+  }
+  return 0;
+}
+
+static int same_dtype(const buf *a, const buf *b)
+{
+  if (a->dt == b->dt) return 0;
+  PyErr_SetString(PyExc_TypeError, "nnk kernel operands must share one dtype");
+  return -1;
+}
+
+int get_sized(PyObject *obj, buf *b, int writable, size_t count, const buf *ref,
+              const char *what, int optional)
+{
+  if (optional && obj == Py_None) return 0;
+  if (buf_get(obj, b, writable, 1, what)) return -1;
+  if ((ref && same_dtype(ref, b)) || buf_count(b) != count) {
+    if (!PyErr_Occurred())
+      PyErr_Format(PyExc_ValueError, "%s holds %zu elements, expected %zu", what, buf_count(b),
+                   count);
+    buf_release(b);
+    return -1;
+  }
+  return 0;
+}
+
+int get_elementwise(PyObject *const *objs, int count, buf *b, const char *const *names)
+{
+  if (buf_get(objs[0], &b[0], count == 1, 1, names[0])) return -1;
+  for (int i = 1; i < count; i++)
+    if (get_sized(objs[i], &b[i], i == count - 1, buf_count(&b[0]), &b[0], names[i], 0))
+      return -1;
+  return operands_apart(b, count - 1, &b[count - 1], 1, 1);
+}
+
+int op_index(int op, int count)
+{
+  if (op >= 0 && op < count) return 0;
+  PyErr_Format(PyExc_ValueError, "unknown kernel index %d", op);
+  return -1;
+}
+
+int size_mul(size_t a, size_t b, size_t *r)
+{
+  if (!__builtin_mul_overflow(a, b, r)) return 0;
+  PyErr_Format(PyExc_OverflowError, "sizes %zu x %zu do not fit in memory", a, b);
+  return -1;
+}
+
+PyObject *status_result(nnk_status st)
+{
+  if (st == NNK_ENOMEM) return PyErr_NoMemory();
+  if (st != NNK_OK) {
+    PyErr_SetString(PyExc_ValueError, "kernel rejected its arguments");
+    return NULL;
+  }
+  Py_RETURN_NONE;
+}
+
+int strides_2d(const buf *b, const char *what, ptrdiff_t *rs, ptrdiff_t *cs)
+{
+  if (b->view.ndim != 2) {
+    PyErr_Format(PyExc_ValueError, "%s must be 2-D, got %d-D", what, b->view.ndim);
+    return -1;
+  }
+  Py_ssize_t isz = b->view.itemsize;
+  if (b->view.strides[0] % isz || b->view.strides[1] % isz) {
+    PyErr_Format(PyExc_ValueError, "%s has strides that are not whole elements", what);
+    return -1;
+  }
+  *rs = b->view.strides[0] / isz;
+  *cs = b->view.strides[1] / isz;
+  return 0;
+}
+
+/* ---- Overlap ------------------------------------------------------------- */
+
+/* The bytes [lo, hi) a buffer's elements span, whatever the signs of its strides. */
+static void buf_extent(const buf *b, const char **lo, const char **hi)
+{
+  const char *start = b->data, *end = start + b->view.itemsize;
+  if (!b->view.strides) { /* C-contiguous: the buffer's length is its span */
+    *lo = start, *hi = start + b->view.len;
+    return;
+  }
+  for (int d = 0; d < b->view.ndim; d++) {
+    if (b->view.shape[d] == 0) {
+      *lo = *hi = start;
+      return;
+    }
+    Py_ssize_t step = b->view.strides[d] * (b->view.shape[d] - 1);
+    if (step < 0) start += step; else end += step;
+  }
+  *lo = start, *hi = end;
+}
+
+static int buf_overlap(const buf *a, const buf *b)
+{
+  if (!a->held || !b->held) return 0;
+  const char *alo, *ahi, *blo, *bhi;
+  buf_extent(a, &alo, &ahi);
+  buf_extent(b, &blo, &bhi);
+  return alo < bhi && blo < ahi;
+}
+
+/* Input `in` as the kernel must see it while it writes `out`: a private copy of the
+ * input's span when the two share memory (see operands_apart). */
+static int read_apart(buf *in, const buf *out, int in_place)
+{
+  if (!buf_overlap(in, out)) return 0;
+  if (in_place && in->data == out->data && in->view.len == out->view.len) return 0;
+  const char *lo, *hi;
+  buf_extent(in, &lo, &hi);
+  size_t span = (size_t)(hi - lo);
+  char *copy = malloc(span);
+  if (!copy) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  memcpy(copy, lo, span);
+  free(in->scratch);
+  in->scratch = copy;
+  in->data = copy + ((const char *)in->data - lo);
+  return 0;
+}
+
+int operands_apart(buf *in, int n_in, buf *out, int n_out, int in_place)
+{
+  for (int o = 0; o < n_out; o++) {
+    for (int p = 0; p < o; p++)
+      if (buf_overlap(&out[o], &out[p])) {
+        PyErr_SetString(PyExc_ValueError, "two outputs of one call share memory");
+        return -1;
+      }
+    for (int i = 0; i < n_in; i++)
+      if (read_apart(&in[i], &out[o], in_place)) return -1;
+  }
+  return 0;
+}

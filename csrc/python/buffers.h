@@ -1,0 +1,87 @@
+/*
+ * The binding's one buffer layer: acquiring NumPy (or any buffer-protocol) operands,
+ * checking dtype, size and writability, keeping inputs apart from the outputs they
+ * overlap, and calling the kernel of the operands' dtype.  Every entry point of nnk._C
+ * (elementwise.c, optim.c, linalg.c, seq.c) is written over it, in one style:
+ *
+ *   buf b[N] = {0};            operands; a zeroed buf holds nothing
+ *   PyObject *result = NULL;
+ *   if (parse || get operands) goto done;
+ *   WITHOUT_GIL_IF(big, KERNEL(b[0].dt, t, map[op], n, b[0].data, b[1].data));
+ *   result = ...;
+ * done:
+ *   release_all(b, N);         every path releases every operand, once
+ *   return result;
+ */
+#ifndef NNK_PY_BUFFERS_H
+#define NNK_PY_BUFFERS_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "nnk.h"
+#include "nnk_kernels.h"
+
+/* Elementwise calls below this many elements keep the GIL: releasing it costs more. */
+#define RELEASE_GIL_ELEMENTS 8192
+/* GEMMs below this m*n*k keep the GIL. */
+#define RELEASE_GIL_MNK (96.0 * 96.0 * 96.0)
+
+typedef enum { DT_F32, DT_F64 } dtype;
+
+/* An acquired buffer and what it holds.  Kernels read `data`: the buffer itself, or a
+ * private copy of it (`scratch`) when an output shares its memory (see read_apart). */
+typedef struct {
+  Py_buffer view;
+  int held;
+  dtype dt;
+  void *data;
+  void *scratch;
+} buf;
+
+/* The kernel `call` of a dtype from table t: t->f32.call(...) or t->f64.call(...).  Operands pass
+ * as void * and scalars as double; C converts them to the kernel's own types. */
+#define KERNEL(dt, t, call, ...) \
+  ((dt) == DT_F32 ? (t)->f32.call(__VA_ARGS__) : (t)->f64.call(__VA_ARGS__))
+/* The same for a pair of public functions: f32fn(...) or f64fn(...). */
+#define BY_DTYPE(dt, f32fn, f64fn, ...) ((dt) == DT_F32 ? f32fn(__VA_ARGS__) : f64fn(__VA_ARGS__))
+/* Run stmt without the GIL when the work pays for the round trip. */
+#define WITHOUT_GIL_IF(big, stmt)                                                         \
+  do {                                                                                    \
+    PyThreadState *ts_ = (big) ? PyEval_SaveThread() : NULL;                              \
+    stmt;                                                                                 \
+    if (ts_) PyEval_RestoreThread(ts_);                                                   \
+  } while (0)
+
+void release_all(buf *b, int count);
+/* Acquire obj: C-contiguous when contig, else with strides; writable on request.
+ * `what` names the operand in the error. */
+int buf_get(PyObject *obj, buf *b, int writable, int contig, const char *what);
+/* An operand of exactly `count` elements of ref's dtype, or None when optional. */
+int get_sized(PyObject *obj, buf *b, int writable, size_t count, const buf *ref,
+              const char *what, int optional);
+/* `count` C-contiguous operands of one dtype and size, the last one the writable output
+ * (which may be an input exactly, in place).  names[i] names operand i. */
+int get_elementwise(PyObject *const *objs, int count, buf *b, const char *const *names);
+/* Every input apart from every output, and outputs apart from each other (ValueError):
+ * an input an output overlaps is read from a private copy, as if read first (NumPy's
+ * rule).  in_place: an exact alias (same start and length) runs as it is. */
+int operands_apart(buf *in, int n_in, buf *out, int n_out, int in_place);
+
+int op_index(int op, int count);
+/* *r = a * b, or OverflowError: every size product goes through here. */
+int size_mul(size_t a, size_t b, size_t *r);
+/* None, or MemoryError / ValueError for a kernel's status. */
+PyObject *status_result(nnk_status st);
+/* Element strides of a 2-D strided operand. */
+int strides_2d(const buf *b, const char *what, ptrdiff_t *rs, ptrdiff_t *cs);
+
+static inline size_t buf_count(const buf *b) { return (size_t)(b->view.len / b->view.itemsize); }
+/* An optional operand's pointer: NULL when it was not given (None). */
+static inline void *ptr_or_null(const buf *b) { return b->held ? b->data : NULL; }
+
+/* The entry points of each family, added to the module by module.c. */
+extern PyMethodDef nnk_py_elementwise_methods[], nnk_py_optim_methods[],
+  nnk_py_linalg_methods[], nnk_py_seq_methods[], nnk_py_machine_methods[];
+
+#endif

@@ -1,0 +1,90 @@
+/* nnk._C entry points of the optimiser updates (NNK_STEP_LIST): in place on the
+ * parameter and its state, read from the gradient. */
+#include "buffers.h"
+
+/* The gradient (read) and `n_out` buffers written in place, each of the parameter's
+ * dtype and size: b[0] = g, b[1] = p, b[2...] its state (None allowed when optional). */
+static int get_step(PyObject *g, PyObject *const *outs, int n_out, int optional_state, buf *b)
+{
+  static const char *const names[] = {"param", "first moment", "second moment"};
+  if (buf_get(outs[0], &b[1], 1, 1, names[0]) ||
+      get_sized(g, &b[0], 0, buf_count(&b[1]), &b[1], "grad", 0))
+    return -1;
+  for (int i = 1; i < n_out; i++)
+    if (get_sized(outs[i], &b[1 + i], 1, buf_count(&b[1]), &b[1], names[i], optional_state))
+      return -1;
+  return operands_apart(b, 1, b + 1, n_out, 1);
+}
+
+/* sgd_step(p, g, v or None, lr, momentum, weight_decay, nesterov) */
+static PyObject *py_sgd_step(PyObject *self, PyObject *args)
+{
+  PyObject *g, *outs[2]; /* p, v */
+  double lr, mu, wd;
+  int nesterov;
+  buf b[3] = {0};
+  PyObject *result = NULL;
+  if (!PyArg_ParseTuple(args, "OOOdddp:sgd_step", &outs[0], &g, &outs[1], &lr, &mu, &wd,
+                        &nesterov) ||
+      get_step(g, outs, 2, 1, b))
+    goto done;
+  size_t n = buf_count(&b[1]);
+  const nnk_kernel_table *t = nnk_kernels();
+  WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
+                 KERNEL(b[1].dt, t, sgd_step, n, b[1].data, b[0].data, ptr_or_null(&b[2]), lr,
+                                              mu, wd, nesterov));
+  result = Py_NewRef(Py_None);
+done:
+  release_all(b, 3);
+  return result;
+}
+
+/* adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay) */
+static PyObject *py_adam_step(PyObject *self, PyObject *args)
+{
+  PyObject *g, *outs[3]; /* p, m, v */
+  double lr, b1, b2, eps, c1, c2, wd;
+  buf b[4] = {0};
+  PyObject *result = NULL;
+  if (!PyArg_ParseTuple(args, "OOOOddddddd:adam_step", &outs[0], &g, &outs[1], &outs[2], &lr,
+                        &b1, &b2, &eps, &c1, &c2, &wd) ||
+      get_step(g, outs, 3, 0, b))
+    goto done;
+  size_t n = buf_count(&b[1]);
+  const nnk_kernel_table *t = nnk_kernels();
+  WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
+                 KERNEL(b[1].dt, t, adam_step, n, b[1].data, b[0].data, b[2].data, b[3].data,
+                                               lr, b1, b2, eps, c1, c2, wd));
+  result = Py_NewRef(Py_None);
+done:
+  release_all(b, 4);
+  return result;
+}
+
+/* axpy(a, x, y): y += a x */
+static PyObject *py_axpy(PyObject *self, PyObject *args)
+{
+  static const char *const names[] = {"x", "y"};
+  double a;
+  PyObject *o[2];
+  buf b[2] = {0};
+  PyObject *result = NULL;
+  if (!PyArg_ParseTuple(args, "dOO:axpy", &a, &o[0], &o[1]) || get_elementwise(o, 2, b, names))
+    goto done;
+  size_t n = buf_count(&b[0]);
+  const nnk_kernel_table *t = nnk_kernels();
+  WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS, KERNEL(b[0].dt, t, axpy, n, a, b[0].data, b[1].data));
+  result = Py_NewRef(Py_None);
+done:
+  release_all(b, 2);
+  return result;
+}
+
+PyMethodDef nnk_py_optim_methods[] = {
+  {"sgd_step", py_sgd_step, METH_VARARGS,
+   "sgd_step(p, g, v, lr, momentum, weight_decay, nesterov), in place."},
+  {"adam_step", py_adam_step, METH_VARARGS,
+   "adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay), in place."},
+  {"axpy", py_axpy, METH_VARARGS, "axpy(a, x, y): y += a x."},
+  {NULL, NULL, 0, NULL},
+};

@@ -1,0 +1,61 @@
+/*
+ * The helper layer of the ISA being compiled, for a family source (csrc/<family>/<family>.c)
+ * that the build compiles once per ISA with -DNNK_ISA=<isa> and that ISA's flags.
+ * Such a source holds both dtypes:
+ *
+ *   #define NNK_F64 0
+ *   #include "../simd/dtype.h"    T, W, V, M, KNAME and v_* for float on NNK_ISA
+ *   #include "vmath_impl.h"
+ *   #define NNK_F64 1
+ *   #include "../simd/dtype.h"    the same names, now for double
+ *   #include "vmath_impl.h"
+ *
+ * The helpers of both dtypes coexist in one object because each name v_op is a macro
+ * for VF(v_op), which every layer header defines with its dtype's prefix (f32_v_op,
+ * f64_v_op); the impl headers name their own static helpers the same way.
+ */
+#ifndef NNK_SIMD_LAYER_H
+#define NNK_SIMD_LAYER_H
+
+#include "nnk_kernels.h"
+
+#ifndef NNK_ISA
+#error "a family source is compiled per ISA: the build passes -DNNK_ISA=<isa>"
+#endif
+
+#define NNK_CAT_(a, b) a##b
+#define NNK_CAT(a, b) NNK_CAT_(a, b)
+#define NNK_STR_(x) #x
+#define NNK_STR(x) NNK_STR_(x)
+/* "f32_avx2.h" for dt f32 on avx2: the layer header in this directory. */
+#define NNK_LAYER_HEADER(dt) NNK_STR(NNK_CAT(dt, NNK_CAT(_, NNK_ISA)).h)
+
+/* Every kernel of this ISA declared from the lists, so that each definition is checked
+ * against its list's signature. */
+NNK_DECLARE_ISA_KERNELS(NNK_ISA)
+
+/* The helper API every layer defines (csrc/simd/README.md). */
+#define v_load VF(v_load)
+#define v_store VF(v_store)
+#define v_set1 VF(v_set1)
+#define v_add VF(v_add)
+#define v_sub VF(v_sub)
+#define v_mul VF(v_mul)
+#define v_div VF(v_div)
+#define v_max VF(v_max)
+#define v_neg VF(v_neg)
+#define v_abs VF(v_abs)
+#define v_lt VF(v_lt)
+#define v_gt VF(v_gt)
+#define v_ge VF(v_ge)
+#define v_select VF(v_select)
+#define v_exp VF(v_exp)
+#define v_log VF(v_log)
+#define v_tanh VF(v_tanh)
+#define v_erfc VF(v_erfc)
+#define v_log1p VF(v_log1p)
+#define v_sqrt VF(v_sqrt)
+#define v_hsum VF(v_hsum)
+#define v_hmax VF(v_hmax)
+
+#endif
