@@ -14,16 +14,11 @@ from .elementwise import (exp, gelu, gelu_grad, identity, leaky_relu, leaky_relu
                           relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad)
 from .linalg import gemm, linear, lstsq, matmul
 from .losses import bce_loss, bce_with_logits, cross_entropy, mae_loss, mse_loss
-from .softmax import log_softmax, logsumexp, softmax
+from .softmax import log_softmax, log_softmax_grad, logsumexp, softmax, softmax_grad
 from ._random import manual_seed
 from .training import History, gradcheck, train
 from . import nn, optim  # noqa: E402  (modules of their own: nnk.nn, nnk.optim)
-from . import seq as _seq
-from .seq import sample
-
-# the sequence layers live in nnk.nn with the others
-nn.Embedding, nn.RNN, nn.SelfAttention = _seq.Embedding, _seq.RNN, _seq.SelfAttention
-nn.Flatten, nn.FixedWindowLM = _seq.Flatten, _seq.FixedWindowLM
+from .nn import sample
 
 __version__ = "0.1.0"
 
@@ -32,7 +27,7 @@ __all__ = [
     "gemm", "matmul", "linear",
     "exp", "log", "tanh", "sigmoid", "relu", "leaky_relu", "gelu", "identity",
     "relu_grad", "leaky_relu_grad", "tanh_grad", "sigmoid_grad", "gelu_grad",
-    "softmax", "log_softmax", "logsumexp",
+    "softmax", "log_softmax", "logsumexp", "softmax_grad", "log_softmax_grad",
     "mse_loss", "mae_loss", "bce_loss", "bce_with_logits", "cross_entropy",
     "lstsq", "gradcheck", "train", "History", "manual_seed", "nn", "optim", "sample",
 ]

@@ -226,7 +226,7 @@ def bench_training():
 def bench_rnn(B=32, T=64, I=64, H=128):
     """tanh RNN forward + backward through time, float32, nnk vs torch.nn.RNN."""
     torch = _torch()
-    from .seq import RNN
+    from .nn import RNN
 
     rng = np.random.default_rng(7)
     x = rng.standard_normal((B, T, I)).astype(np.float32)

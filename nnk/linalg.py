@@ -8,7 +8,7 @@ copy of that operand, so the result is as if the operands were read first (as Nu
 import numpy as np
 
 from . import _C
-from ._arrays import as_floats, as_real, check_out, deliver
+from ._arrays import as_floats, as_real, check_out, contiguous, deliver
 
 
 def _op_shape(x, trans):
@@ -112,29 +112,18 @@ def linear(x, weight, bias=None):
     """x @ weight.T + bias, weight of shape (out_features, in_features).
 
     x is (..., in_features) and gives (..., out_features); a 1-D x is one sample, W x + b.
-    The bias is added by the same GEMM call (beta = 1 on a broadcast copy).
+    One kernel call, the same as nn.Linear's forward (the bias rows are GEMM's C, beta = 1);
+    the kernel checks the shapes.
     """
     operands = [x, weight] + ([bias] if bias is not None else [])
     arrs, dtype = as_floats(*operands, names=["x", "weight", "bias"][: len(operands)])
-    x, w = arrs[0], arrs[1]
-    if w.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got {w.shape}")
-    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
-        raise ValueError(
-            f"linear: x has shape {x.shape} but weight has shape {w.shape} "
-            f"(x's last size must be in_features = {w.shape[1]})"
-        )
-    rows = x.reshape(-1, w.shape[1])
-    out = np.empty((rows.shape[0], w.shape[0]), dtype)
-    beta = 0.0
-    if bias is not None:
-        b = arrs[2]
-        if b.shape not in ((w.shape[0],), ()):
-            raise ValueError(f"linear: bias has shape {b.shape}, expected {(w.shape[0],)}")
-        out[...] = b
-        beta = 1.0
-    _C.gemm(rows, w, out, 1.0, beta, False, True)
-    return out.reshape(x.shape[:-1] + (w.shape[0],))
+    x, w = contiguous(arrs[0]), contiguous(arrs[1])
+    b = None
+    if bias is not None:  # a scalar bias is every output's
+        b = contiguous(np.broadcast_to(arrs[2], w.shape[:1]) if arrs[2].ndim == 0 else arrs[2])
+    y = _empty(x.shape[:-1] + w.shape[:1], dtype)
+    _C.linear_forward(x, w, b, y)
+    return y
 
 
 def lstsq(X, Y):

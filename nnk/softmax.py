@@ -15,6 +15,8 @@ except ImportError:  # pragma: no cover - NumPy 1.x
 # Indices into the C list of row reductions (NNK_ROWS_LIST).
 _SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = (_C.ROWS_OPS.index(name)
                                       for name in ("softmax", "log_softmax", "logsumexp"))
+_SOFTMAX_GRAD, _LOG_SOFTMAX_GRAD = (_C.ROWS_GRAD_OPS.index(name)
+                                    for name in ("softmax_grad", "log_softmax_grad"))
 
 
 def _rows_last(x, axis):
@@ -49,6 +51,27 @@ def softmax(x, axis=-1, *, out=None):
 def log_softmax(x, axis=-1, *, out=None):
     """x - logsumexp(x) along ``axis``, computed as (x - max) - log(sum exp(x - max))."""
     return _map_rows(_LOG_SOFTMAX, x, axis, out)
+
+
+def _grad_rows(kind, y, grad, axis):
+    y, axis, rows = _rows_last(y, axis)
+    g = as_float(grad)
+    if g.shape != y.shape:
+        raise ValueError(f"grad has shape {g.shape}, the output {y.shape}")
+    g = contiguous(np.moveaxis(g.astype(y.dtype, copy=False), axis, -1) if y.ndim else g.reshape(1))
+    dx = np.empty_like(rows)
+    _C.rows_grad(kind, rows, g, dx, rows.shape[-1])
+    return dx.reshape(y.shape) if y.ndim == 0 else np.moveaxis(dx, -1, axis)
+
+
+def softmax_grad(y, grad, axis=-1):
+    """dL/dx of y = softmax(x, axis) from y itself: y * (grad - sum(grad * y)), per slice."""
+    return _grad_rows(_SOFTMAX_GRAD, y, grad, axis)
+
+
+def log_softmax_grad(y, grad, axis=-1):
+    """dL/dx of y = log_softmax(x, axis) from y itself: grad - exp(y) * sum(grad)."""
+    return _grad_rows(_LOG_SOFTMAX_GRAD, y, grad, axis)
 
 
 def logsumexp(x, axis=-1, *, keepdims=False, out=None):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import _random
+from .nn.module import backward_of
 from ._arrays import as_float
 
 
@@ -48,11 +49,7 @@ def _progress(epochs, enabled):
 
 def _backward_params_only(net, grad):
     """Backward for the parameters' sake: the data itself needs no gradient."""
-    from .nn import Linear, Sequential
-
-    if isinstance(net, (Linear, Sequential)):
-        return net.backward(grad, input_grad=False)
-    return net.backward(grad)
+    return backward_of(net, grad, input_grad=False)
 
 
 def train(net, loss_fn, optimizer, X, Y, epochs, batch_size=None, shuffle=True, progress=True):

@@ -113,24 +113,24 @@ def test_binding_rechecks_what_python_checks():
     with pytest.raises(ValueError):
         _C.sgd_step(np.ones(4), np.ones(3), None, 0.1, 0.0, 0.0, False)
     w = np.ones((3, 2))
-    with pytest.raises(ValueError, match="rows of 2"):
+    with pytest.raises(ValueError, match=r"x has shape \(5,\) but weight has shape \(3, 2\)"):
         _C.linear_forward(np.ones(5), w, None, np.empty(9))
     with pytest.raises(ValueError, match="out holds"):
-        _C.linear_forward(np.ones(4), w, None, np.empty(5))
+        _C.linear_forward(np.ones((2, 2)), w, None, np.empty(5))
     with pytest.raises(ValueError, match="bias holds"):
-        _C.linear_forward(np.ones(4), w, np.ones(2), np.empty(6))
+        _C.linear_forward(np.ones((2, 2)), w, np.ones(2), np.empty(6))
     with pytest.raises(ValueError, match="weight must be 2-D"):
         _C.linear_forward(np.ones(4), np.ones(6), None, np.empty(6))
     with pytest.raises(TypeError, match="one dtype"):
-        _C.linear_forward(np.ones(4, np.float32), w, None, np.empty(6))
+        _C.linear_forward(np.ones((2, 2), np.float32), w, None, np.empty(6))
     with pytest.raises(ValueError, match="dx holds"):
-        _C.linear_backward(np.ones(4), w, np.ones(6), np.zeros((3, 2)), None, np.empty(3))
+        _C.linear_backward(np.ones((2, 2)), w, np.ones(6), np.zeros((3, 2)), None, np.empty(3))
     with pytest.raises(ValueError, match="writable"):
         ro = np.zeros((3, 2))
         ro.flags.writeable = False
-        _C.linear_backward(np.ones(4), w, np.ones(6), ro, None, None)
+        _C.linear_backward(np.ones((2, 2)), w, np.ones(6), ro, None, None)
     with pytest.raises(TypeError):
-        _C.linear_backward(np.ones(4), w, np.ones(6))
+        _C.linear_backward(np.ones((2, 2)), w, np.ones(6))
 
 
 def test_absurd_sizes_never_allocate_wildly():

@@ -138,9 +138,9 @@ def test_binding_reads_overlapping_operands_first():
     w = RNG.standard_normal((3, 4))
     buf = RNG.standard_normal(20)
     expect = buf[:8].reshape(2, 4) @ w.T
-    _C.linear_forward(buf[:8], w, None, buf[5:11])
+    _C.linear_forward(buf[:8].reshape(2, 4), w, None, buf[5:11])
     np.testing.assert_allclose(buf[5:11].reshape(2, 3), expect, rtol=1e-12)
-    x, g = RNG.standard_normal(8), RNG.standard_normal(6)
+    x, g = RNG.standard_normal((2, 4)), RNG.standard_normal(6)
     dw = np.zeros_like(w)
     w_before = w.copy()
     _C.linear_backward(x, w, g, dw, None, w.reshape(-1)[:8])  # dx over w, which dx = g w reads

@@ -120,6 +120,14 @@ int strides_2d(const buf *b, const char *what, ptrdiff_t *rs, ptrdiff_t *cs)
   return 0;
 }
 
+void shape_str(const Py_buffer *v, char *out, size_t size)
+{
+  size_t len = (size_t)snprintf(out, size, "(");
+  for (int d = 0; d < v->ndim && len < size; d++)
+    len += (size_t)snprintf(out + len, size - len, d ? ", %zd" : "%zd", v->shape[d]);
+  if (len < size) snprintf(out + len, size - len, v->ndim == 1 ? ",)" : ")");
+}
+
 /* ---- Overlap ------------------------------------------------------------- */
 
 /* The bytes [lo, hi) a buffer's elements span, whatever the signs of its strides. */

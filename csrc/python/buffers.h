@@ -73,6 +73,8 @@ int op_index(int op, int count);
 int size_mul(size_t a, size_t b, size_t *r);
 /* None, or MemoryError / ValueError for a kernel's status. */
 PyObject *status_result(nnk_status st);
+/* A buffer's shape as Python prints a tuple: "(2, 3)", "(5,)", "()". */
+void shape_str(const Py_buffer *v, char *out, size_t size);
 /* Element strides of a 2-D strided operand. */
 int strides_2d(const buf *b, const char *what, ptrdiff_t *rs, ptrdiff_t *cs);
 

@@ -122,6 +122,33 @@ done:
   return result;
 }
 
+/* rows_grad(op, y, grad, out, n): the ROWS_GRAD_OPS gradient over rows of n values, from
+ * the forward's output y. */
+static PyObject *py_rows_grad(PyObject *self, PyObject *args)
+{
+  int op;
+  Py_ssize_t n_in;
+  PyObject *o[3];
+  buf b[3] = {0};
+  PyObject *result = NULL;
+  if (!PyArg_ParseTuple(args, "iOOOn:rows_grad", &op, &o[0], &o[1], &o[2], &n_in) ||
+      op_index(op, NNK_ROWS_GRAD_COUNT) || get_elementwise(o, 3, b, GRAD_NAMES))
+    goto done;
+  size_t total = buf_count(&b[0]), n = (size_t)n_in;
+  if (n_in < 0 || (n == 0 ? total != 0 : total % n != 0)) {
+    PyErr_Format(PyExc_ValueError, "%zu elements do not split into rows of %zd", total, n_in);
+    goto done;
+  }
+  size_t rows = n ? total / n : 0;
+  const nnk_kernel_table *t = nnk_kernels();
+  WITHOUT_GIL_IF(total >= RELEASE_GIL_ELEMENTS,
+                 KERNEL(b[0].dt, t, rows_grad[op], rows, n, b[0].data, b[1].data, b[2].data));
+  result = Py_NewRef(Py_None);
+done:
+  release_all(b, 3);
+  return result;
+}
+
 /* loss(op, y, t, each): returns sum l(y, t); `each` (writable, or None) gets each l. */
 static PyObject *py_loss(PyObject *self, PyObject *args)
 {
@@ -176,6 +203,8 @@ PyMethodDef nnk_py_elementwise_methods[] = {
   {"pgrad", py_pgrad, METH_VARARGS, "pgrad(op, u, grad, out, a): out = f_op'(u; a) * grad."},
   {"rows", py_rows, METH_VARARGS,
    "rows(op, x, out, n): the ROWS_OPS reduction (softmax, ...) over rows of n values."},
+  {"rows_grad", py_rows_grad, METH_VARARGS,
+   "rows_grad(op, y, grad, out, n): the ROWS_GRAD_OPS gradient over rows of n values."},
   {"loss", py_loss, METH_VARARGS, "loss(op, y, t, each): sum of l(y, t); each l into `each`."},
   {"loss_grad", py_loss_grad, METH_VARARGS, "loss_grad(op, y, t, scale, out): scale * dl/dy."},
   {NULL, NULL, 0, NULL},

@@ -48,13 +48,17 @@ done:
   return result;
 }
 
-/* The layer's sizes from its weight w (out, in) and x, which holds rows of `in` values. */
+/* The layer's sizes from its weight w (out, in) and x, whose last size must be `in`:
+ * the one place x W^T + b checks shapes, for nnk.linear and nn.Linear alike. */
 static int linear_sizes(PyObject *xo, PyObject *wo, buf *x, buf *w, size_t *n, size_t *in,
                         size_t *out)
 {
   if (buf_get(wo, w, 0, 1, "weight")) return -1;
   if (w->view.ndim != 2 || w->view.shape[0] < 1 || w->view.shape[1] < 1) {
-    PyErr_SetString(PyExc_ValueError, "weight must be 2-D (out_features, in_features), non-empty");
+    char ws[64];
+    shape_str(&w->view, ws, sizeof ws);
+    PyErr_Format(PyExc_ValueError,
+                 "linear: weight must be 2-D (out_features, in_features), non-empty, got %s", ws);
     return -1;
   }
   *out = (size_t)w->view.shape[0], *in = (size_t)w->view.shape[1];
@@ -63,8 +67,13 @@ static int linear_sizes(PyObject *xo, PyObject *wo, buf *x, buf *w, size_t *n, s
     PyErr_SetString(PyExc_TypeError, "nnk kernel operands must share one dtype");
     return -1;
   }
-  if (buf_count(x) % *in) {
-    PyErr_Format(PyExc_ValueError, "x holds %zu elements, not rows of %zu", buf_count(x), *in);
+  if (x->view.ndim < 1 || (size_t)x->view.shape[x->view.ndim - 1] != *in) {
+    char xs[160], ws[64];
+    shape_str(&x->view, xs, sizeof xs);
+    shape_str(&w->view, ws, sizeof ws);
+    PyErr_Format(PyExc_ValueError,
+                 "linear: x has shape %s but weight has shape %s (x's last size must be "
+                 "in_features = %zu)", xs, ws, *in);
     return -1;
   }
   *n = buf_count(x) / *in;

@@ -45,6 +45,7 @@ static int module_exec(PyObject *m)
   static const char *const pmaps[] = {NNK_PMAP_LIST(NAME_, )};
   static const char *const pgrads[] = {NNK_PGRAD_LIST(NAME_, )};
   static const char *const rows[] = {NNK_ROWS_LIST(NAME_, )};
+  static const char *const rows_grads[] = {NNK_ROWS_GRAD_LIST(NAME_, )};
   static const char *const losses[] = {NNK_LOSS_LIST(NAME_, )};
   PyMethodDef *families[] = {nnk_py_elementwise_methods, nnk_py_optim_methods,
                              nnk_py_linalg_methods, nnk_py_seq_methods, nnk_py_machine_methods};
@@ -53,7 +54,8 @@ static int module_exec(PyObject *m)
   if (add_names(m, "ISA_NAMES", isas, NNK_ISA_COUNT) || add_names(m, "UNARY_OPS", maps, NNK_MAP_COUNT) ||
       add_names(m, "GRAD_OPS", grads, NNK_GRAD_COUNT) || add_names(m, "PMAP_OPS", pmaps, NNK_PMAP_COUNT) ||
       add_names(m, "PGRAD_OPS", pgrads, NNK_PGRAD_COUNT) ||
-      add_names(m, "ROWS_OPS", rows, NNK_ROWS_COUNT) || add_names(m, "LOSS_OPS", losses, NNK_LOSS_COUNT))
+      add_names(m, "ROWS_OPS", rows, NNK_ROWS_COUNT) ||
+      add_names(m, "ROWS_GRAD_OPS", rows_grads, NNK_ROWS_GRAD_COUNT) || add_names(m, "LOSS_OPS", losses, NNK_LOSS_COUNT))
     return -1;
   return PyModule_AddStringConstant(m, "BEST_ISA", nnk_isa_name(nnk_isa_best()));
 }

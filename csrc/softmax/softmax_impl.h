@@ -8,6 +8,9 @@
  * (log: -inf) beside finite ones; a row of all -inf gives NaN for softmax and
  * log-softmax (-inf - -inf, as PyTorch) and -inf for log-sum-exp (log 0); a row holding
  * +inf gives NaN for softmax and log-softmax and +inf for log-sum-exp (PyTorch, SciPy).
+ *
+ * Gradients, from the output y: softmax dx = y (dy - sum(dy y)), log-softmax
+ * dx = dy - exp(y) sum(dy); two passes per row, dx may alias dy.
  */
 #include <math.h>
 #include <stddef.h>
@@ -20,6 +23,7 @@
 #define row_exp_sum VF(row_exp_sum)
 #define row_scale VF(row_scale)
 #define scalar_log VF(scalar_log)
+#define row_dot VF(row_dot)
 
 static T row_max(size_t n, const T *x)
 {
@@ -117,5 +121,48 @@ void KNAME(logsumexp_rows)(size_t rows, size_t n, const T *x, T *out)
       continue;
     }
     out[r] = m + scalar_log(row_exp_sum(n, x, m, NULL));
+  }
+}
+
+/* sum_i a_i b_i (b == NULL: sum_i a_i), by vectors then a zero-padded tail. */
+static T row_dot(size_t n, const T *a, const T *b)
+{
+  V acc = v_set1(0);
+  size_t i = 0;
+  for (; i + W <= n; i += W) acc = v_add(acc, b ? v_mul(v_load(a + i), v_load(b + i)) : v_load(a + i));
+  T s = v_hsum(acc);
+  for (; i < n; i++) s += b ? a[i] * b[i] : a[i];
+  return s;
+}
+
+void KNAME(softmax_grad_rows)(size_t rows, size_t n, const T *y, const T *dy, T *dx)
+{
+  for (size_t r = 0; r < rows; r++, y += n, dy += n, dx += n) {
+    V s = v_set1(row_dot(n, dy, y));
+    size_t i = 0;
+    for (; i + W <= n; i += W) v_store(dx + i, v_mul(v_load(y + i), v_sub(v_load(dy + i), s)));
+    if (i < n) {
+      T by[W] = {0}, bd[W] = {0};
+      memcpy(by, y + i, (n - i) * sizeof(T));
+      memcpy(bd, dy + i, (n - i) * sizeof(T));
+      v_store(bd, v_mul(v_load(by), v_sub(v_load(bd), s)));
+      memcpy(dx + i, bd, (n - i) * sizeof(T));
+    }
+  }
+}
+
+void KNAME(log_softmax_grad_rows)(size_t rows, size_t n, const T *y, const T *dy, T *dx)
+{
+  for (size_t r = 0; r < rows; r++, y += n, dy += n, dx += n) {
+    V s = v_set1(row_dot(n, dy, NULL));
+    size_t i = 0;
+    for (; i + W <= n; i += W) v_store(dx + i, v_sub(v_load(dy + i), v_mul(v_exp(v_load(y + i)), s)));
+    if (i < n) {
+      T by[W] = {0}, bd[W] = {0};
+      memcpy(by, y + i, (n - i) * sizeof(T));
+      memcpy(bd, dy + i, (n - i) * sizeof(T));
+      v_store(bd, v_sub(v_load(bd), v_mul(v_exp(v_load(by)), s)));
+      memcpy(dx + i, bd, (n - i) * sizeof(T));
+    }
   }
 }

@@ -257,6 +257,35 @@ static void test_rows(const nnk_kernel_table *ref, const nnk_kernel_table *t)
   }
 }
 
+/* Softmax gradients from a softmax (or log-softmax) output y, against scalar. */
+static void test_rows_grad(const nnk_kernel_table *ref, const nnk_kernel_table *t)
+{
+  const size_t rows = 3;
+  for (int op = 0; op < NNK_ROWS_GRAD_COUNT; op++)
+    for (size_t n = 0; n <= 41; n++) {
+      size_t total = rows * n;
+      double yd[3 * 41], gd[3 * 41];
+      float yf[3 * 41], gf[3 * 41];
+      for (size_t i = 0; i < total; i++) {
+        double p = uniform(0.001, 1) / (double)n; /* a probability, or its log */
+        yd[i] = op == NNK_SOFTMAX_GRAD ? p : log(p), gd[i] = uniform(-3, 3);
+        yf[i] = (float)yd[i], gf[i] = (float)gd[i];
+      }
+      double *dd = guarded(total, 8), *rd = guarded(total, 8);
+      float *df = guarded(total, 4), *rf = guarded(total, 4);
+      t->f64.rows_grad[op](rows, n, yd, gd, dd), ref->f64.rows_grad[op](rows, n, yd, gd, rd);
+      t->f32.rows_grad[op](rows, n, yf, gf, df), ref->f32.rows_grad[op](rows, n, yf, gf, rf);
+      int ok = 1;
+      for (size_t i = 0; i < total; i++) /* a sum of n terms in another order, times y */
+        ok &= fabs(dd[i] - rd[i]) <= (n + 4) * 2.3e-16 * 3 * (1 + fabs(yd[i]) * n) &&
+              fabs(df[i] - rf[i]) <= (n + 4) * 1.2e-7 * 3 * (1 + fabs(yf[i]) * n);
+      CHECK(ok, "%s rows grad %d n=%zu differs from scalar", nnk_isa_name(t->isa), op, n);
+      CHECK(guard_intact(dd, total, 8) && guard_intact(df, total, 4), "%s rows grad %d n=%zu overran",
+            nnk_isa_name(t->isa), op, n);
+      free(dd), free(rd), free(df), free(rf);
+    }
+}
+
 /* ---- losses and optimiser steps ----------------------------------------- */
 #define LOSS_ENTRY_(E, name, lo, hi, ...) {NNK_##E, #name, 0, lo, hi},
 static const entry loss_list[] = {NNK_LOSS_LIST(LOSS_ENTRY_, )};
@@ -475,6 +504,7 @@ int main(int argc, char **argv)
       test_elementwise(ref, t);
       printf(" elementwise");
       test_rows(ref, t);
+      test_rows_grad(ref, t);
       printf(" rows");
       test_losses(ref, t);
       printf(" losses");

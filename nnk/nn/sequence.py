@@ -4,20 +4,18 @@ import math
 
 import numpy as np
 
-from . import _C, _random
-from ._arrays import as_float
-from .linalg import gemm
-from .nn import Linear, Module, Parameter, Sequential, _DTYPES, _keep, _layer_input, _size
-from .softmax import softmax
-
+from .. import _C, _random
+from .._arrays import as_float
+from ..linalg import gemm
+from ..softmax import softmax, softmax_grad
+from .layers import Flatten, Linear, Tanh
+from .module import Module, Parameter, Sequential, _dtype, _keep, _layer_input, _size
 
 class Embedding(Module):
     """Integer ids of any shape -> (..., dim) vectors; backward accumulates rows (C kernel)."""
 
     def __init__(self, num_embeddings, dim, dtype=np.float64):
-        dtype = np.dtype(dtype)
-        if dtype not in _DTYPES:
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        dtype = _dtype(dtype)
         shape = (_size(num_embeddings, "num_embeddings"), _size(dim, "embedding dim"))
         self.weight = Parameter(_random.generator().standard_normal(shape).astype(dtype))
         self._ids = None
@@ -33,7 +31,7 @@ class Embedding(Module):
         self._ids = np.array(ids, dtype=np.int64, order="C")
         return self.weight.data[self._ids]
 
-    def backward(self, g):
+    def backward(self, g, input_grad=True):
         ids = self._needs("_ids")
         w = self.weight.data
         g = np.asarray(as_float(g), dtype=w.dtype, order="C")
@@ -57,9 +55,7 @@ class RNN(Module):
     """
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=np.float64):
-        dtype = np.dtype(dtype)
-        if dtype not in _DTYPES:
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        dtype = _dtype(dtype)
         input_size, hidden_size = _size(input_size, "input_size"), _size(hidden_size, "hidden_size")
         bound = 1 / math.sqrt(hidden_size)
         rng = _random.generator()
@@ -87,9 +83,10 @@ class RNN(Module):
         self._saved = (_keep(x), None if h0 is None else _keep(h0), _keep(h))
         return h
 
-    def backward(self, g):
-        """Gradient w.r.t. the input sequence; parameter gradients accumulate.  The
-        gradient w.r.t. h0 (when h0 was given) is left in ``self.h0_grad``."""
+    def backward(self, g, input_grad=True):
+        """Gradient w.r.t. the input sequence (None with ``input_grad=False``); parameter
+        gradients accumulate.  The gradient w.r.t. h0 (when h0 was given) is left in
+        ``self.h0_grad``."""
         x, h0, h = self._needs("_saved")
         squeeze = np.ndim(g) == 2
         g = np.array(g, dtype=h.dtype).reshape(h.shape)  # a copy: the kernel overwrites it
@@ -100,6 +97,8 @@ class RNN(Module):
         _C.rnn_backward(B, T, I, H, x, self.weight_ih.data, self.weight_hh.data, h0, h, g, dx,
                         self.weight_ih.grad, self.weight_hh.grad,
                         None if self.bias is None else self.bias.grad, self.h0_grad)
+        if not input_grad:
+            return None
         return dx[0] if squeeze else dx
 
     def extra_repr(self):
@@ -142,7 +141,7 @@ class SelfAttention(Module):
         self._saved = (Q, K, V, P)
         return self.o(O)
 
-    def backward(self, g):
+    def backward(self, g, input_grad=True):
         Q, K, V, P = self._needs("_saved")
         squeeze = np.ndim(g) == 2
         g = as_float(g).reshape(Q.shape)
@@ -152,28 +151,17 @@ class SelfAttention(Module):
         for b in range(B):
             dP = gemm(dO[b], V[b], trans_b=True)
             gemm(P[b], dO[b], trans_a=True, out=dV[b])
-            dS = P[b] * (dP - np.sum(dP * P[b], axis=-1, keepdims=True))  # softmax backward
+            dS = softmax_grad(P[b], dP)
             gemm(dS, K[b], alpha=1 / math.sqrt(D), out=dQ[b])
             gemm(dS, Q[b], alpha=1 / math.sqrt(D), trans_a=True, out=dK[b])
-        dx = self.q.backward(dQ) + self.k.backward(dK) + self.v.backward(dV)
+        dx = [lin.backward(d, input_grad) for lin, d in ((self.q, dQ), (self.k, dK), (self.v, dV))]
+        if not input_grad:
+            return None
+        dx = dx[0] + dx[1] + dx[2]
         return dx[0] if squeeze else dx
 
     def extra_repr(self):
         return f"dim={self.dim}, causal={self.causal}"
-
-
-class Flatten(Module):
-    """(N, d1, d2, ...) -> (N, d1*d2*...): concatenates a window's embeddings."""
-
-    def forward(self, x):
-        x = np.asarray(x)
-        if x.ndim == 0:
-            raise ValueError("Flatten takes (N, d1, ...), got a 0-d input")
-        self._shape = x.shape
-        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # -1 cannot size an empty batch
-
-    def backward(self, g):
-        return np.asarray(g).reshape(self._needs("_shape"))
 
 
 class FixedWindowLM(Sequential):
@@ -181,8 +169,6 @@ class FixedWindowLM(Sequential):
     tokens, concatenated -> Linear -> tanh -> Linear -> logits over the vocabulary."""
 
     def __init__(self, vocab, window, dim=16, hidden=64, dtype=np.float64):
-        from .nn import Tanh
-
         super().__init__(Embedding(vocab, dim, dtype), Flatten(), Linear(window * dim, hidden, dtype=dtype),
                          Tanh(), Linear(hidden, vocab, dtype=dtype))
         self.window = window

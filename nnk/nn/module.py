@@ -1,7 +1,10 @@
-"""Layers with forward and explicit backward, PyTorch-shaped (DESIGN.md "Networks").
+"""The module base: Parameter, Module, parameter-free layers and Sequential.
+
+Layers have forward and explicit backward, PyTorch-shaped (DESIGN.md "Networks").
 
 ``module(x)`` runs forward and keeps what backward needs; ``module.backward(grad)``
-returns dL/d(input) and *accumulates* parameter gradients into ``p.grad``.  Every
+returns dL/d(input) (None with ``input_grad=False``, when the input is data) and
+*accumulates* parameter gradients into ``p.grad``.  Every
 numeric step is a kernel call (GEMM, activation maps and their gradients).
 
 Two rules a user can rely on:
@@ -19,23 +22,23 @@ Two rules a user can rely on:
   Sequential's check for repeated layers); a float64 784-256-10 MLP step at batch 64
   (about 1.8 ms) moved by 3 % (median of ten alternating pairs).
 """
+import functools
 import html
-import math
+import inspect
 import operator
 from collections import OrderedDict
 
 import numpy as np
 
-from . import _C, _random
-from ._arrays import as_float
-from .elementwise import (gelu, gelu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad,
-                          sigmoid, sigmoid_grad, tanh, tanh_grad)
-from .linalg import linear
-from .losses import _pair, _reduced, _reduced_grad
-from .losses import cross_entropy, cross_entropy_grad
-from .softmax import softmax
+from .._arrays import _NATIVE, as_float
 
-_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+def _dtype(dtype):
+    """A layer's parameter dtype: float32 or float64, else a TypeError."""
+    dtype = np.dtype(dtype)
+    if dtype not in _NATIVE:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
 
 
 def _size(value, what):
@@ -44,6 +47,22 @@ def _size(value, what):
     if value < 1:
         raise ValueError(f"{what} must be >= 1, got {value}")
     return value
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_input_grad(cls):
+    """Whether cls.backward has an ``input_grad`` parameter: nnk's layers all do, a
+    user's Module subclass may define backward(self, grad) alone."""
+    params = inspect.signature(cls.backward).parameters
+    return "input_grad" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def backward_of(module, grad, input_grad=True):
+    """``module.backward(grad, input_grad=...)``; a backward without that parameter is
+    called with the gradient alone (and its dL/d(input) used or dropped)."""
+    if input_grad or not _takes_input_grad(type(module)):
+        return module.backward(grad)
+    return module.backward(grad, input_grad=False)
 
 
 def _keep(arr):
@@ -78,7 +97,7 @@ class Parameter:
 
     def __init__(self, data):
         self.data = np.ascontiguousarray(data)
-        if self.data.dtype not in _DTYPES:
+        if self.data.dtype not in _NATIVE:
             raise TypeError(f"parameters are float32 or float64, got {self.data.dtype}")
         self.grad = np.zeros_like(self.data)
 
@@ -101,10 +120,13 @@ class Module:
             f"{type(self).__name__} defines no forward(): a Module subclass implements "
             f"forward(self, x) returning its output")
 
-    def backward(self, grad):
+    def backward(self, grad, input_grad=True):
+        """dL/d(input) from dL/d(output) ``grad``; parameter gradients accumulate into
+        ``p.grad``.  With ``input_grad=False`` (the input is data) a layer may skip
+        dL/d(input) and return None."""
         raise NotImplementedError(
             f"{type(self).__name__} defines no backward(): nnk's backpropagation is explicit, "
-            f"so a Module subclass implements backward(self, grad), which takes dL/d(output), "
+            f"so a Module subclass implements backward(self, grad, input_grad=True), which takes dL/d(output), "
             f"calls backward on its layers in reverse order and returns dL/d(input) "
             f"(each layer's backward accumulates its parameters' .grad)")
 
@@ -199,169 +221,6 @@ class _ParameterFree(Module):
         pass
 
 
-def _activation(name, fwd, grad, keep_output, extra=""):
-    """A parameter-free layer y = fwd(x) with dx = grad(u, dy), u = y or x."""
-
-    def forward(self, x):
-        x = as_float(x)
-        y = fwd(self, x)
-        self._u = _keep(y if keep_output else x)
-        return y
-
-    def backward(self, g):
-        return grad(self, self._needs("_u"), g)
-
-    return type(name, (_ParameterFree,), {"forward": forward, "backward": backward, "_u": None,
-                                          "__doc__": f"{name} activation{extra}."})
-
-
-ReLU = _activation("ReLU", lambda s, x: relu(x), lambda s, x, g: relu_grad(x, g), False)
-Sigmoid = _activation("Sigmoid", lambda s, x: sigmoid(x), lambda s, y, g: sigmoid_grad(y, g), True)
-Tanh = _activation("Tanh", lambda s, x: tanh(x), lambda s, y, g: tanh_grad(y, g), True)
-
-
-class Identity(_ParameterFree):
-    """The input itself; backward passes the gradient through."""
-
-    def forward(self, x):
-        return as_float(x)
-
-    def backward(self, g):
-        return as_float(g)
-
-
-class LeakyReLU(_ParameterFree):
-    def __init__(self, negative_slope=0.01):
-        self.negative_slope, self._x = float(negative_slope), None
-
-    def forward(self, x):
-        x = as_float(x)
-        self._x = _keep(x)
-        return leaky_relu(x, self.negative_slope)
-
-    def backward(self, g):
-        return leaky_relu_grad(self._needs("_x"), g, self.negative_slope)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
-
-
-class GELU(_ParameterFree):
-    def __init__(self, approximate="none"):
-        self.approximate, self._x = approximate, None
-
-    def forward(self, x):
-        x = as_float(x)
-        self._x = _keep(x)
-        return gelu(x, self.approximate)
-
-    def backward(self, g):
-        return gelu_grad(self._needs("_x"), g, self.approximate)
-
-    def extra_repr(self):
-        return f"approximate={self.approximate!r}"
-
-
-class Softmax(_ParameterFree):
-    """softmax along ``dim``; backward: dx = y * (g - sum(g * y))."""
-
-    def __init__(self, dim=-1):
-        self.dim, self._y = dim, None
-
-    def forward(self, x):
-        y = softmax(x, axis=self.dim)
-        self._y = _keep(y)
-        return y
-
-    def backward(self, g):
-        y = self._needs("_y")
-        g = as_float(g)
-        return y * (g - np.sum(g * y, axis=self.dim, keepdims=True))
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
-class Linear(Module):
-    """y = x W^T + b with W of shape (out_features, in_features).
-
-    Initialised like PyTorch's default, U(-1/sqrt(in), 1/sqrt(in)) for weight and bias,
-    from the generator that ``nnk.manual_seed`` seeds.  float64 by default.
-    """
-
-    def __init__(self, in_features, out_features, bias=True, dtype=np.float64):
-        dtype = np.dtype(dtype)
-        if dtype not in _DTYPES:
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-        in_features, out_features = _size(in_features, "in_features"), _size(out_features, "out_features")
-        bound = 1 / math.sqrt(in_features)
-        rng = _random.generator()
-        self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
-        self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
-        self._x = None
-
-    @classmethod
-    def from_weights(cls, weight, bias=None):
-        """A layer holding the given arrays (their dtype is kept)."""
-        weight = as_float(weight, "weight")
-        if weight.ndim != 2:
-            raise ValueError(f"weight must be 2-D (out_features, in_features), got {weight.shape}")
-        layer = cls.__new__(cls)
-        layer.weight = Parameter(weight.copy())
-        layer.bias = None
-        if bias is not None:
-            b = as_float(bias, "bias").astype(weight.dtype).reshape(-1)
-            if b.shape != (weight.shape[0],):
-                raise ValueError(f"bias must have shape ({weight.shape[0]},), got {b.shape}")
-            layer.bias = Parameter(b.copy())
-        layer._x = None
-        return layer
-
-    def zero_grad(self):
-        self.weight.grad.fill(0)
-        if self.bias is not None:
-            self.bias.grad.fill(0)
-
-    @property
-    def in_features(self):
-        return self.weight.data.shape[1]
-
-    @property
-    def out_features(self):
-        return self.weight.data.shape[0]
-
-    def forward(self, x):
-        w = self.weight.data
-        if not (type(x) is np.ndarray and x.dtype is w.dtype and x.flags.c_contiguous):
-            x = _layer_input(x, w.dtype, self)
-        if x.ndim == 0 or x.shape[-1] != w.shape[1]:
-            raise ValueError(f"Linear: x has shape {x.shape} but weight has shape {w.shape} "
-                             f"(x's last size must be in_features = {w.shape[1]})")
-        self._x = _keep(x)
-        # One kernel call: on small nets a training step is nothing but per-call costs.
-        y = np.empty(x.shape[:-1] + (w.shape[0],), w.dtype)
-        _C.linear_forward(x, w, None if self.bias is None else self.bias.data, y)
-        return y
-
-    def backward(self, g, input_grad=True):
-        """dL/dx (None when ``input_grad`` is False: the data needs none, and it costs a
-        third of the layer's backward work); dW and db accumulate."""
-        x = self._needs("_x")
-        if type(g) is not np.ndarray or g.dtype != x.dtype or not g.flags.c_contiguous:
-            g = np.ascontiguousarray(as_float(g), dtype=x.dtype)
-        w = self.weight
-        if g.shape != x.shape[:-1] + (w.data.shape[0],):
-            raise ValueError(f"Linear.backward: grad has shape {g.shape} for output of "
-                             f"{x.shape[:-1] + (w.data.shape[0],)}")
-        dx = np.empty(x.shape, x.dtype) if input_grad else None
-        _C.linear_backward(x, w.data, g, w.grad, None if self.bias is None else self.bias.grad, dx)
-        return dx
-
-    def extra_repr(self):
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}, dtype={self.weight.data.dtype}")
-
-
 # From this size on, making a fresh intermediate read-only (one flag, about 0.5 us) is
 # cheaper than the next layer's private copy of it (about 0.2 us + 0.1 us per KiB).
 _SEAL_BYTES = 16384
@@ -420,16 +279,14 @@ class Sequential(Module):
         return x
 
     def backward(self, g, input_grad=True):
-        """dL/d(input) through every layer; with ``input_grad=False`` the first layer may
-        skip it (a Linear or Sequential does), as when the input is data."""
+        """dL/d(input) through every layer; with ``input_grad=False`` the first layer
+        skips it (the input is data)."""
         uses = self._uses
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
             if uses is not None:
                 _restore(uses[i])
-            if i == 0 and not input_grad and isinstance(layer, (Linear, Sequential)):
-                return layer.backward(g, input_grad=False)
-            g = layer.backward(g)
+            g = backward_of(layer, g, input_grad or i > 0)
         return g
 
     def zero_grad(self):
@@ -455,54 +312,3 @@ class Sequential(Module):
                 f"<td style='text-align:right'>{self.num_parameters():,}</td></tr></tfoot></table>")
 
 
-# ---- losses ------------------------------------------------------------------
-
-class _Loss(Module):
-    _fn = _grad = None
-    _names = ("input", "target")
-    _pointwise = None  # the kernel's name for pointwise losses: operands converted once
-
-    def __init__(self, reduction="mean"):
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-        self.reduction, self._saved = reduction, None
-
-    def forward(self, input, target):
-        if self._pointwise is not None:  # validate and convert once; backward reuses the pair
-            input, target = _pair(input, target, self._names, self._pointwise)
-            value = _reduced(self._pointwise, input, target, self.reduction)
-            self._saved = (_keep(input), _keep(target))
-        else:
-            value = type(self)._fn(input, target, self.reduction)
-            self._saved = (_keep(np.asarray(input)), _keep(np.asarray(target)))
-        return value if self.reduction == "none" else float(value)
-
-    def backward(self, grad=None):
-        """dL/d(input); ``grad`` scales it (an array of them for reduction='none')."""
-        input, target = self._needs("_saved")
-        if self._pointwise is not None:
-            g = _reduced_grad(self._pointwise, input, target, self.reduction)
-        else:
-            g = type(self)._grad(input, target, self.reduction)
-        if grad is not None:
-            g = g * np.asarray(grad, g.dtype)
-        return g
-
-    def extra_repr(self):
-        return f"reduction={self.reduction!r}"
-
-
-def _loss(name, doc, pointwise=None, fn=None, grad=None):
-    """A loss module: a pointwise kernel by name, or a functional form and its gradient."""
-    return type(name, (_Loss,), {"_fn": staticmethod(fn) if fn else None,
-                                 "_grad": staticmethod(grad) if grad else None,
-                                 "__doc__": doc, "_pointwise": pointwise})
-
-
-MSELoss = _loss("MSELoss", "Mean squared error, mean over all elements.", "mse")
-MAELoss = _loss("MAELoss", "Mean absolute error.", "mae")
-L1Loss = MAELoss
-BCELoss = _loss("BCELoss", "Binary cross-entropy on probabilities.", "bce")
-BCEWithLogitsLoss = _loss("BCEWithLogitsLoss", "Binary cross-entropy on logits (stable).", "bce_logits")
-CrossEntropyLoss = _loss("CrossEntropyLoss", "Cross-entropy from logits; class indices or probability targets.",
-                         fn=cross_entropy, grad=cross_entropy_grad)

@@ -1,0 +1,24 @@
+"""nnk.nn: layers with forward and explicit backward, PyTorch-shaped.
+
+``module(x)`` runs forward and keeps what backward needs; ``module.backward(grad)``
+returns dL/d(input) and accumulates parameter gradients into ``p.grad`` (see
+nnk/nn/module.py for the dtype rule and what is kept).
+
+- module.py: Parameter, Module, Sequential
+- layers.py: Linear, activations, Softmax, Flatten
+- losses.py: MSELoss, MAELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
+- sequence.py: Embedding, RNN, SelfAttention, FixedWindowLM, sample
+"""
+from .layers import (GELU, Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
+                     Tanh)
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MAELoss,
+                     MSELoss)
+from .module import Module, Parameter, Sequential
+from .sequence import RNN, Embedding, FixedWindowLM, SelfAttention, sample
+
+__all__ = [
+    "Module", "Parameter", "Sequential",
+    "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "Flatten",
+    "MSELoss", "MAELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+    "Embedding", "RNN", "SelfAttention", "FixedWindowLM", "sample",
+]

@@ -1,0 +1,187 @@
+"""Layers: activations, softmax, the fully connected layer and Flatten."""
+import math
+
+import numpy as np
+
+from .. import _C, _random
+from .._arrays import as_float
+from ..elementwise import (gelu, gelu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad,
+                           sigmoid, sigmoid_grad, tanh, tanh_grad)
+from ..softmax import softmax, softmax_grad
+from .module import Module, Parameter, _ParameterFree, _dtype, _keep, _layer_input, _size
+def _activation(name, fwd, grad, keep_output, extra=""):
+    """A parameter-free layer y = fwd(x) with dx = grad(u, dy), u = y or x."""
+
+    def forward(self, x):
+        x = as_float(x)
+        y = fwd(self, x)
+        self._u = _keep(y if keep_output else x)
+        return y
+
+    def backward(self, g, input_grad=True):
+        u = self._needs("_u")
+        return grad(self, u, g) if input_grad else None
+
+    return type(name, (_ParameterFree,), {"forward": forward, "backward": backward, "_u": None,
+                                          "__doc__": f"{name} activation{extra}."})
+
+
+ReLU = _activation("ReLU", lambda s, x: relu(x), lambda s, x, g: relu_grad(x, g), False)
+Sigmoid = _activation("Sigmoid", lambda s, x: sigmoid(x), lambda s, y, g: sigmoid_grad(y, g), True)
+Tanh = _activation("Tanh", lambda s, x: tanh(x), lambda s, y, g: tanh_grad(y, g), True)
+
+
+class Identity(_ParameterFree):
+    """The input itself; backward passes the gradient through."""
+
+    def forward(self, x):
+        return as_float(x)
+
+    def backward(self, g, input_grad=True):
+        return as_float(g) if input_grad else None
+
+
+class LeakyReLU(_ParameterFree):
+    def __init__(self, negative_slope=0.01):
+        self.negative_slope, self._x = float(negative_slope), None
+
+    def forward(self, x):
+        x = as_float(x)
+        self._x = _keep(x)
+        return leaky_relu(x, self.negative_slope)
+
+    def backward(self, g, input_grad=True):
+        x = self._needs("_x")
+        return leaky_relu_grad(x, g, self.negative_slope) if input_grad else None
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class GELU(_ParameterFree):
+    def __init__(self, approximate="none"):
+        self.approximate, self._x = approximate, None
+
+    def forward(self, x):
+        x = as_float(x)
+        self._x = _keep(x)
+        return gelu(x, self.approximate)
+
+    def backward(self, g, input_grad=True):
+        x = self._needs("_x")
+        return gelu_grad(x, g, self.approximate) if input_grad else None
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Softmax(_ParameterFree):
+    """softmax along ``dim``; backward: dx = y * (g - sum(g * y))."""
+
+    def __init__(self, dim=-1):
+        self.dim, self._y = dim, None
+
+    def forward(self, x):
+        y = softmax(x, axis=self.dim)
+        self._y = _keep(y)
+        return y
+
+    def backward(self, g, input_grad=True):
+        y = self._needs("_y")
+        return softmax_grad(y, g, axis=self.dim) if input_grad else None
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Linear(Module):
+    """y = x W^T + b with W of shape (out_features, in_features).
+
+    Initialised like PyTorch's default, U(-1/sqrt(in), 1/sqrt(in)) for weight and bias,
+    from the generator that ``nnk.manual_seed`` seeds.  float64 by default.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float64):
+        dtype = _dtype(dtype)
+        in_features, out_features = _size(in_features, "in_features"), _size(out_features, "out_features")
+        bound = 1 / math.sqrt(in_features)
+        rng = _random.generator()
+        self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
+        self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
+        self._x = None
+
+    @classmethod
+    def from_weights(cls, weight, bias=None):
+        """A layer holding the given arrays (their dtype is kept)."""
+        weight = as_float(weight, "weight")
+        if weight.ndim != 2:
+            raise ValueError(f"weight must be 2-D (out_features, in_features), got {weight.shape}")
+        layer = cls.__new__(cls)
+        layer.weight = Parameter(weight.copy())
+        layer.bias = None
+        if bias is not None:
+            b = as_float(bias, "bias").astype(weight.dtype).reshape(-1)
+            if b.shape != (weight.shape[0],):
+                raise ValueError(f"bias must have shape ({weight.shape[0]},), got {b.shape}")
+            layer.bias = Parameter(b.copy())
+        layer._x = None
+        return layer
+
+    def zero_grad(self):
+        self.weight.grad.fill(0)
+        if self.bias is not None:
+            self.bias.grad.fill(0)
+
+    @property
+    def in_features(self):
+        return self.weight.data.shape[1]
+
+    @property
+    def out_features(self):
+        return self.weight.data.shape[0]
+
+    def forward(self, x):
+        w = self.weight.data
+        if not (type(x) is np.ndarray and x.dtype is w.dtype and x.flags.c_contiguous):
+            x = _layer_input(x, w.dtype, self)
+        # One kernel call (nnk.linear's too), which checks the shapes: on small nets a
+        # training step is nothing but per-call costs.
+        y = np.empty(x.shape[:-1] + (w.shape[0],), w.dtype)
+        _C.linear_forward(x, w, None if self.bias is None else self.bias.data, y)
+        self._x = _keep(x)
+        return y
+
+    def backward(self, g, input_grad=True):
+        """dL/dx (None when ``input_grad`` is False: the data needs none, and it costs a
+        third of the layer's backward work); dW and db accumulate."""
+        x = self._needs("_x")
+        if type(g) is not np.ndarray or g.dtype != x.dtype or not g.flags.c_contiguous:
+            g = np.ascontiguousarray(as_float(g), dtype=x.dtype)
+        w = self.weight
+        if g.shape != x.shape[:-1] + (w.data.shape[0],):
+            raise ValueError(f"Linear.backward: grad has shape {g.shape} for output of "
+                             f"{x.shape[:-1] + (w.data.shape[0],)}")
+        dx = np.empty(x.shape, x.dtype) if input_grad else None
+        _C.linear_backward(x, w.data, g, w.grad, None if self.bias is None else self.bias.grad, dx)
+        return dx
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}, dtype={self.weight.data.dtype}")
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1*d2*...): concatenates a window's embeddings."""
+
+    def forward(self, x):
+        x = np.asarray(x)
+        if x.ndim == 0:
+            raise ValueError("Flatten takes (N, d1, ...), got a 0-d input")
+        self._shape = x.shape
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # -1 cannot size an empty batch
+
+    def backward(self, g, input_grad=True):
+        shape = self._needs("_shape")
+        return np.asarray(g).reshape(shape) if input_grad else None
+
+

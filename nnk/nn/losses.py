@@ -1,0 +1,55 @@
+"""Loss modules: forward gives the loss, backward dL/d(input)."""
+import numpy as np
+
+from ..losses import _pair, _reduced, _reduced_grad, cross_entropy, cross_entropy_grad
+from .module import Module, _keep
+
+class _Loss(Module):
+    _fn = _grad = None
+    _names = ("input", "target")
+    _pointwise = None  # the kernel's name for pointwise losses: operands converted once
+
+    def __init__(self, reduction="mean"):
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        self.reduction, self._saved = reduction, None
+
+    def forward(self, input, target):
+        if self._pointwise is not None:  # validate and convert once; backward reuses the pair
+            input, target = _pair(input, target, self._names, self._pointwise)
+            value = _reduced(self._pointwise, input, target, self.reduction)
+            self._saved = (_keep(input), _keep(target))
+        else:
+            value = type(self)._fn(input, target, self.reduction)
+            self._saved = (_keep(np.asarray(input)), _keep(np.asarray(target)))
+        return value if self.reduction == "none" else float(value)
+
+    def backward(self, grad=None):
+        """dL/d(input); ``grad`` scales it (an array of them for reduction='none')."""
+        input, target = self._needs("_saved")
+        if self._pointwise is not None:
+            g = _reduced_grad(self._pointwise, input, target, self.reduction)
+        else:
+            g = type(self)._grad(input, target, self.reduction)
+        if grad is not None:
+            g = g * np.asarray(grad, g.dtype)
+        return g
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"
+
+
+def _loss(name, doc, pointwise=None, fn=None, grad=None):
+    """A loss module: a pointwise kernel by name, or a functional form and its gradient."""
+    return type(name, (_Loss,), {"_fn": staticmethod(fn) if fn else None,
+                                 "_grad": staticmethod(grad) if grad else None,
+                                 "__doc__": doc, "_pointwise": pointwise})
+
+
+MSELoss = _loss("MSELoss", "Mean squared error, mean over all elements.", "mse")
+MAELoss = _loss("MAELoss", "Mean absolute error.", "mae")
+L1Loss = MAELoss
+BCELoss = _loss("BCELoss", "Binary cross-entropy on probabilities.", "bce")
+BCEWithLogitsLoss = _loss("BCEWithLogitsLoss", "Binary cross-entropy on logits (stable).", "bce_logits")
+CrossEntropyLoss = _loss("CrossEntropyLoss", "Cross-entropy from logits; class indices or probability targets.",
+                         fn=cross_entropy, grad=cross_entropy_grad)
