@@ -69,16 +69,13 @@ demo: $(EXT_STAMP)
 	$(VPY) -m nnk info
 	PYTHONPATH=$(CURDIR) $(VPY) examples/demo.py
 
-# The pytest suite once per ISA this CPU runs, then the C driver.
+# The C driver (every ISA against scalar), then the pytest suite: tests of kernel results
+# run once per ISA this CPU runs (tests/conftest.py's `isa` fixture), the others once.
 test: test-c test-py
 
 test-py: $(EXT_STAMP) $(VENV)/.torch
 	$(if $(filter x86_64,$(ARCH)),$(call apt_install,qemu-user binutils))
-	@isas=$$($(VPY) -c 'import nnk; print(*nnk.cpu_info()["available"])'); \
-	for isa in $$isas; do \
-	  echo "== pytest with NNK_ISA=$$isa"; \
-	  NNK_ISA=$$isa $(VPY) -m pytest -q tests || exit 1; \
-	done
+	$(VPY) -m pytest -q tests
 
 test-c: $(EXT_STAMP)
 	$(MESON) test -C $(BUILD) -v
@@ -111,13 +108,10 @@ test-asan-build: $(EXT_STAMP)
 
 test-asan: test-asan-build
 	ASAN_OPTIONS=detect_leaks=1 ./build/asan/ctest
-	@for isa in $$($(VPY) -c 'import nnk; print(*nnk.cpu_info()["available"])'); do \
-	  echo "== pytest under ASan+UBSan, NNK_ISA=$$isa"; \
-	  (cd $(STAGE) && $(SAN_ENV) NNK_ISA=$$isa \
-	    $(CURDIR)/$(VPY) -m pytest -q -p no:cacheprovider --rootdir=$(CURDIR) -c $(CURDIR)/pyproject.toml \
-	    --ignore=$(CURDIR)/tests/test_torch_agreement.py --ignore=$(CURDIR)/tests/test_bench.py \
-	    $(CURDIR)/tests) || exit 1; \
-	done
+	cd $(STAGE) && $(SAN_ENV) $(CURDIR)/$(VPY) -m pytest -q -p no:cacheprovider \
+	  --rootdir=$(CURDIR) -c $(CURDIR)/pyproject.toml \
+	  --ignore=$(CURDIR)/tests/test_torch_agreement.py --ignore=$(CURDIR)/tests/test_bench.py \
+	  $(CURDIR)/tests
 
 # ThreadSanitizer on the C driver: the thread pool, its barriers and the threaded GEMM
 # (1 and 2 threads, bitwise equal) without a data race.

@@ -1,8 +1,23 @@
-"""The suite runs once per ISA (make test sets NNK_ISA); these helpers are shared."""
+"""Shared fixtures.  Tests of kernel results run once per ISA this CPU runs (the `isa`
+fixture, which modules of such tests request for every test); the others, whose
+outcome does not depend on the ISA (threads, GIL, dispatch, the CLI, notebooks, the
+build), run once, on the default ISA."""
+import os
+
 import numpy as np
 import pytest
 
 import nnk
+
+# Every ISA this CPU runs, or the one NNK_ISA names (to run the suite on one path only).
+ISAS = (nnk.get_isa(),) if os.environ.get("NNK_ISA") else tuple(nnk.cpu_info()["available"])
+
+
+@pytest.fixture(params=ISAS, scope="module")
+def isa(request):
+    """The ISA whose kernels the test runs (nnk.use_isa: the calling thread only)."""
+    with nnk.use_isa(request.param) as name:
+        yield name
 
 
 def pytest_report_header(config):

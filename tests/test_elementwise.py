@@ -6,6 +6,8 @@ from conftest import ulp_error
 
 import nnk
 
+pytestmark = pytest.mark.usefixtures("isa")  # kernel results: once per ISA
+
 LD = np.longdouble
 
 

@@ -7,6 +7,8 @@ import pytest
 import nnk
 from nnk import nn, optim
 
+pytestmark = pytest.mark.usefixtures("isa")  # kernel results: once per ISA
+
 X5 = np.array([[0.5, 1.0], [1.5, 0.5], [0.0, 1.0], [1.0, 1.5], [1.0, 0.0]])
 Y5 = np.array([[1.5], [2.0], [1.0], [2.5], [1.0]])
 ACTIVATIONS = [nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Identity, lambda: nn.LeakyReLU(0.1),

@@ -7,6 +7,8 @@ import pytest
 import nnk
 from nnk import _C
 
+pytestmark = pytest.mark.usefixtures("isa")  # kernel results: once per ISA
+
 MAPS = {
     "exp": nnk.exp, "log": nnk.log, "tanh": nnk.tanh, "sigmoid": nnk.sigmoid, "relu": nnk.relu,
     "gelu": nnk.gelu, "identity": nnk.identity,

@@ -9,6 +9,8 @@ from hypothesis.extra import numpy as hnp
 import nnk
 from conftest import ulp_error
 
+pytestmark = pytest.mark.usefixtures("isa")  # kernel results: once per ISA
+
 DTYPES = st.sampled_from([np.float32, np.float64])
 FAST = settings(max_examples=60, deadline=None)
 

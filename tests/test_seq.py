@@ -8,6 +8,8 @@ import nnk
 from nnk import nn, optim
 from nnk.textdata import load_corpus, windows
 
+pytestmark = pytest.mark.usefixtures("isa")  # kernel results: once per ISA
+
 RNG = np.random.default_rng(9)
 
 

@@ -13,6 +13,8 @@ import pytest
 import nnk
 from nnk import nn, sheets
 
+pytestmark = pytest.mark.usefixtures("isa")  # kernel results: once per ISA
+
 
 def solved(ex):
     return ex.solve()

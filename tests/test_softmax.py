@@ -7,6 +7,8 @@ from hypothesis.extra import numpy as hnp
 
 import nnk
 
+pytestmark = pytest.mark.usefixtures("isa")  # kernel results: once per ISA
+
 
 def ref_logsumexp(x, axis=-1):
     x = np.asarray(x, np.longdouble)

@@ -6,6 +6,8 @@ import pytest
 import nnk
 from nnk import nn, optim
 
+pytestmark = pytest.mark.usefixtures("isa")  # kernel results: once per ISA
+
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
