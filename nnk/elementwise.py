@@ -3,7 +3,7 @@
 from . import _C
 from ._arrays import as_float, as_floats, as_real, check_out, contiguous, deliver, kernel_target
 
-_UNARY = {name: i for i, name in enumerate(_C.UNARY_OPS)}
+_MAP = {name: i for i, name in enumerate(_C.MAP_OPS)}
 _GRAD = {name: i for i, name in enumerate(_C.GRAD_OPS)}
 _PMAP = {name: i for i, name in enumerate(_C.PMAP_OPS)}
 _PGRAD = {name: i for i, name in enumerate(_C.PGRAD_OPS)}
@@ -14,7 +14,7 @@ def _unary(op, x, out):
     if out is not None:
         check_out(out, x.shape, x.dtype)
     y = kernel_target(out, x.shape, x.dtype)
-    _C.vunary(_UNARY[op], contiguous(x), y)
+    _C.map(_MAP[op], contiguous(x), y)
     return deliver(y, out)
 
 
@@ -25,7 +25,7 @@ def _grad(op, u, grad, out, names):
     if out is not None:
         check_out(out, u.shape, dtype)
     dx = kernel_target(out, u.shape, dtype)
-    _C.vgrad(_GRAD[op], contiguous(u), contiguous(grad), dx)
+    _C.grad(_GRAD[op], contiguous(u), contiguous(grad), dx)
     return deliver(dx, out)
 
 

@@ -49,7 +49,7 @@ def _reduced_grad(op, y, t, reduction):
     """dL/dy of an already validated pair: one kernel call."""
     scale = 1.0 / y.size if (reduction == "mean" and y.size) else 1.0
     dy = np.empty_like(y)
-    _C.loss_grad(_LOSS[op], y, t, scale, dy)
+    _C.loss_grad(_LOSS[op], y, t, dy, scale)
     return dy
 
 

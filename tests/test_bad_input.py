@@ -87,19 +87,19 @@ def test_binding_rechecks_what_python_checks():
     from nnk import _C
 
     with pytest.raises(ValueError, match="elements"):
-        _C.vunary(0, np.ones(5), np.empty(4))
+        _C.map(0, np.ones(5), np.empty(4))
     with pytest.raises(ValueError, match="unknown kernel"):
-        _C.vunary(99, np.ones(5), np.empty(5))
+        _C.map(99, np.ones(5), np.empty(5))
     with pytest.raises(ValueError, match="writable"):
         ro = np.empty(5)
         ro.flags.writeable = False
-        _C.vunary(0, np.ones(5), ro)
+        _C.map(0, np.ones(5), ro)
     with pytest.raises(TypeError, match="float32 or float64"):
-        _C.vunary(0, np.ones(5, np.int32), np.empty(5, np.int32))
+        _C.map(0, np.ones(5, np.int32), np.empty(5, np.int32))
     with pytest.raises(TypeError, match="one dtype"):
-        _C.vunary(0, np.ones(5), np.empty(5, np.float32))
+        _C.map(0, np.ones(5), np.empty(5, np.float32))
     with pytest.raises(ValueError, match="C-contiguous"):
-        _C.vunary(0, np.ones(10)[::2], np.empty(5))
+        _C.map(0, np.ones(10)[::2], np.empty(5))
     with pytest.raises(ValueError, match="gemm shapes"):
         _C.gemm(np.ones((2, 3)), np.ones((4, 2)), np.empty((2, 2)), 1.0, 0.0, False, False)
     with pytest.raises(ValueError, match="2-D"):

@@ -119,8 +119,8 @@ def test_loss_entries_with_overlapping_outputs(dtype):
         buf = np.linspace(0.05, 0.95, 40).astype(dtype)
         y = buf[:30]
         grad = np.empty_like(y)
-        _C.loss_grad(op, y.copy(), t, 0.5, grad)
-        _C.loss_grad(op, y, t, 0.5, buf[7:37])
+        _C.loss_grad(op, y.copy(), t, grad, 0.5)
+        _C.loss_grad(op, y, t, buf[7:37], 0.5)
         np.testing.assert_array_equal(buf[7:37], grad)
 
 

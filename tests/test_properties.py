@@ -76,8 +76,8 @@ def test_gemm_any_strides_against_float64(data, dtype, ta, tb, alpha, beta):
 # Each _C entry's arguments: o kernel/kind index, A array, N array or None, f float,
 # n size (huge ones included: products must not wrap), b flag, I int64 ids.
 SIGNATURES = {
-    "vunary": "oAA", "vgrad": "oAAA", "pmap": "oAAf", "pgrad": "oAAAf",
-    "loss": "oAAN", "loss_grad": "oAAfA", "sgd_step": "AANfffb", "adam_step": "AAAAfffffff",
+    "map": "oAA", "grad": "oAAA", "pmap": "oAAf", "pgrad": "oAAAf", "rows_grad": "oAAAn",
+    "loss": "oAAN", "loss_grad": "oAAAf", "sgd_step": "AANfffb", "adam_step": "AAAAfffffff",
     "axpy": "fAA", "rows": "oAAn", "gemm": "AAAffbb", "linear_forward": "AANA",
     "linear_backward": "AAAANN", "embedding_backward": "IAA",
     "rnn_forward": "nnnnAAANNA", "rnn_backward": "nnnnAAANAAAAANN",

@@ -71,6 +71,22 @@ int get_sized(PyObject *obj, buf *b, int writable, size_t count, const buf *ref,
   return 0;
 }
 
+int get_operands(PyObject *const *objs, const operand *spec, int count, buf *b, const buf *ref)
+{
+  for (int i = 0; i < count; i++)
+    if (get_sized(objs[i], &b[i], spec[i].written, spec[i].count, ref ? ref : i ? &b[0] : NULL,
+                  spec[i].name, spec[i].optional))
+      return -1;
+  return 0;
+}
+
+int arg_count(Py_ssize_t nargs, Py_ssize_t want, const char *form)
+{
+  if (nargs == want) return 0;
+  PyErr_Format(PyExc_TypeError, "%s takes %zd arguments, got %zd", form, want, nargs);
+  return -1;
+}
+
 int get_elementwise(PyObject *const *objs, int count, buf *b, const char *const *names)
 {
   if (buf_get(objs[0], &b[0], count == 1, 1, names[0])) return -1;

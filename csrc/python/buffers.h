@@ -60,6 +60,18 @@ int buf_get(PyObject *obj, buf *b, int writable, int contig, const char *what);
 /* An operand of exactly `count` elements of ref's dtype, or None when optional. */
 int get_sized(PyObject *obj, buf *b, int writable, size_t count, const buf *ref,
               const char *what, int optional);
+/* One operand of a call: its name, its element count, whether the call writes it and
+ * whether it may be None. */
+typedef struct {
+  const char *name;
+  size_t count;
+  int written, optional;
+} operand;
+/* objs[i] as spec[i] says, C-contiguous, each of ref's dtype (of b[0]'s when ref is
+ * NULL). */
+int get_operands(PyObject *const *objs, const operand *spec, int count, buf *b, const buf *ref);
+/* nargs == want, else a TypeError showing the call's form. */
+int arg_count(Py_ssize_t nargs, Py_ssize_t want, const char *form);
 /* `count` C-contiguous operands of one dtype and size, the last one the writable output
  * (which may be an input exactly, in place).  names[i] names operand i. */
 int get_elementwise(PyObject *const *objs, int count, buf *b, const char *const *names);
@@ -81,9 +93,5 @@ int strides_2d(const buf *b, const char *what, ptrdiff_t *rs, ptrdiff_t *cs);
 static inline size_t buf_count(const buf *b) { return (size_t)(b->view.len / b->view.itemsize); }
 /* An optional operand's pointer: NULL when it was not given (None). */
 static inline void *ptr_or_null(const buf *b) { return b->held ? b->data : NULL; }
-
-/* The entry points of each family, added to the module by module.c. */
-extern PyMethodDef nnk_py_elementwise_methods[], nnk_py_optim_methods[],
-  nnk_py_linalg_methods[], nnk_py_seq_methods[], nnk_py_machine_methods[];
 
 #endif

@@ -1,6 +1,6 @@
 /* nnk._C entry points of dispatch and threads: which ISA runs, in which threads, and
  * what the machine is.  Every ISA name comes from the C list (nnk_isa_name). */
-#include "buffers.h"
+#include "entries.h"
 
 #include <sleef.h>
 #include <string.h>
@@ -35,7 +35,7 @@ static PyObject *cannot_run(int isa)
 static PyObject *isa_name(int isa) { return PyUnicode_InternFromString(nnk_isa_name((nnk_isa)isa)); }
 
 /* set_isa(name): the process default. */
-static PyObject *py_set_isa(PyObject *self, PyObject *arg)
+PyObject *nnk_py_set_isa(PyObject *self, PyObject *arg)
 {
   int isa = isa_of(arg);
   if (isa < 0) return NULL;
@@ -44,7 +44,7 @@ static PyObject *py_set_isa(PyObject *self, PyObject *arg)
 }
 
 /* set_thread_isa(name | None): the calling thread's own choice (None: the default). */
-static PyObject *py_set_thread_isa(PyObject *self, PyObject *arg)
+PyObject *nnk_py_set_thread_isa(PyObject *self, PyObject *arg)
 {
   int isa = arg == Py_None ? -1 : isa_of(arg);
   if (isa < 0 && arg != Py_None) return NULL;
@@ -54,16 +54,16 @@ static PyObject *py_set_thread_isa(PyObject *self, PyObject *arg)
 }
 
 /* thread_isa(): the calling thread's own choice, or None when it follows the default. */
-static PyObject *py_thread_isa(PyObject *self, PyObject *unused)
+PyObject *nnk_py_thread_isa(PyObject *self, PyObject *unused)
 {
   int isa = nnk_thread_isa();
   if (isa < 0) Py_RETURN_NONE;
   return isa_name(isa);
 }
 
-static PyObject *py_get_isa(PyObject *self, PyObject *unused) { return isa_name(nnk_get_isa()); }
+PyObject *nnk_py_get_isa(PyObject *self, PyObject *unused) { return isa_name(nnk_get_isa()); }
 
-static PyObject *py_available_isas(PyObject *self, PyObject *unused)
+PyObject *nnk_py_available_isas(PyObject *self, PyObject *unused)
 {
   PyObject *out = PyList_New(0);
   for (int i = 0; out && i < NNK_ISA_COUNT; i++) {
@@ -76,7 +76,7 @@ static PyObject *py_available_isas(PyObject *self, PyObject *unused)
   return out;
 }
 
-static PyObject *py_machine(PyObject *self, PyObject *unused)
+PyObject *nnk_py_machine(PyObject *self, PyObject *unused)
 {
   char sleef[32];
   snprintf(sleef, sizeof sleef, "%d.%d.%d", SLEEF_VERSION_MAJOR, SLEEF_VERSION_MINOR,
@@ -85,7 +85,7 @@ static PyObject *py_machine(PyObject *self, PyObject *unused)
                        "sleef", sleef);
 }
 
-static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
+PyObject *nnk_py_set_num_threads(PyObject *self, PyObject *arg)
 {
   if (!PyLong_Check(arg) || PyBool_Check(arg)) {
     PyErr_Format(PyExc_TypeError, "number of threads must be an int, got %T", arg);
@@ -103,13 +103,13 @@ static PyObject *py_set_num_threads(PyObject *self, PyObject *arg)
   Py_RETURN_NONE;
 }
 
-static PyObject *py_get_num_threads(PyObject *self, PyObject *unused)
+PyObject *nnk_py_get_num_threads(PyObject *self, PyObject *unused)
 {
   return PyLong_FromLong(nnk_get_num_threads());
 }
 
 /* threads_info(): {"threads", "source", "warning", "cpus_allowed"}. */
-static PyObject *py_threads_info(PyObject *self, PyObject *unused)
+PyObject *nnk_py_threads_info(PyObject *self, PyObject *unused)
 {
   return Py_BuildValue("{s:i,s:s,s:s,s:i}", "threads", nnk_get_num_threads(), "source",
                        nnk_num_threads_source(), "warning", nnk_num_threads_warning(),
@@ -117,25 +117,9 @@ static PyObject *py_threads_info(PyObject *self, PyObject *unused)
 }
 
 /* cgroup_cpu_limit(root, self_cgroup): the cgroup v2 CPU limit found there, 0 for none. */
-static PyObject *py_cgroup_cpu_limit(PyObject *self, PyObject *args)
+PyObject *nnk_py_cgroup_cpu_limit(PyObject *self, PyObject *args)
 {
   const char *root, *self_cgroup;
   if (!PyArg_ParseTuple(args, "ss:cgroup_cpu_limit", &root, &self_cgroup)) return NULL;
   return PyLong_FromLong(nnk_cgroup_cpu_limit(root, self_cgroup));
 }
-
-PyMethodDef nnk_py_machine_methods[] = {
-  {"set_isa", py_set_isa, METH_O, "set_isa(name): the process default ISA; returns its name."},
-  {"set_thread_isa", py_set_thread_isa, METH_O,
-   "set_thread_isa(name | None): the calling thread's own ISA (None: the default)."},
-  {"thread_isa", py_thread_isa, METH_NOARGS, "The calling thread's own ISA, or None."},
-  {"get_isa", py_get_isa, METH_NOARGS, "The ISA whose kernels the calling thread runs."},
-  {"available_isas", py_available_isas, METH_NOARGS, "ISAs this build and CPU can run."},
-  {"machine", py_machine, METH_NOARGS, "arch, detected features and SLEEF version."},
-  {"set_num_threads", py_set_num_threads, METH_O, "Threads for parallel kernels."},
-  {"get_num_threads", py_get_num_threads, METH_NOARGS, "Threads for parallel kernels."},
-  {"threads_info", py_threads_info, METH_NOARGS, "Threads, where the number came from, warnings."},
-  {"cgroup_cpu_limit", py_cgroup_cpu_limit, METH_VARARGS,
-   "cgroup_cpu_limit(root, self_cgroup): cgroup v2 CPU limit (0: none)."},
-  {NULL, NULL, 0, NULL},
-};

@@ -4,12 +4,12 @@
  * computed by a kernel behind the dispatch table.
  *
  * One file per family of entry points (elementwise.c, optim.c, linalg.c, seq.c,
- * machine.c), all over one buffer layer (buffers.c), which re-checks everything a
+ * machine.c), each listed once in entries.h, all over one buffer layer (buffers.c), which re-checks everything a
  * kernel relies on (dtype, size, contiguity, writability, overlap) so that no call from
  * Python can make a kernel read or write out of bounds.  This file assembles the module
  * and exports the kernel lists of nnk_kernels.h by name.
  */
-#include "buffers.h"
+#include "entries.h"
 
 /* A tuple of the names of one kernel list, in op-index order. */
 static PyObject *names_tuple(const char *const *names, int count)
@@ -37,6 +37,9 @@ static int add_names(PyObject *m, const char *attr, const char *const *names, in
 #define NAME_(E, name, ...) #name,
 #define ISA_NAME_(E, name) #name,
 
+#define METHOD_(name, KIND, doc) {#name, (PyCFunction)(void (*)(void))nnk_py_##name, METH_##KIND, doc},
+static PyMethodDef methods[] = {NNK_PY_ENTRIES(METHOD_){NULL, NULL, 0, NULL}};
+
 static int module_exec(PyObject *m)
 {
   static const char *const isas[] = {NNK_ISA_LIST(ISA_NAME_)};
@@ -47,11 +50,7 @@ static int module_exec(PyObject *m)
   static const char *const rows[] = {NNK_ROWS_LIST(NAME_, )};
   static const char *const rows_grads[] = {NNK_ROWS_GRAD_LIST(NAME_, )};
   static const char *const losses[] = {NNK_LOSS_LIST(NAME_, )};
-  PyMethodDef *families[] = {nnk_py_elementwise_methods, nnk_py_optim_methods,
-                             nnk_py_linalg_methods, nnk_py_seq_methods, nnk_py_machine_methods};
-  for (size_t i = 0; i < sizeof families / sizeof *families; i++)
-    if (PyModule_AddFunctions(m, families[i]) < 0) return -1;
-  if (add_names(m, "ISA_NAMES", isas, NNK_ISA_COUNT) || add_names(m, "UNARY_OPS", maps, NNK_MAP_COUNT) ||
+  if (add_names(m, "ISA_NAMES", isas, NNK_ISA_COUNT) || add_names(m, "MAP_OPS", maps, NNK_MAP_COUNT) ||
       add_names(m, "GRAD_OPS", grads, NNK_GRAD_COUNT) || add_names(m, "PMAP_OPS", pmaps, NNK_PMAP_COUNT) ||
       add_names(m, "PGRAD_OPS", pgrads, NNK_PGRAD_COUNT) ||
       add_names(m, "ROWS_OPS", rows, NNK_ROWS_COUNT) ||
@@ -70,6 +69,7 @@ static struct PyModuleDef moduledef = {
   .m_name = "nnk._C",
   .m_doc = "nnk kernels: the thin binding over the C library.",
   .m_size = 0,
+  .m_methods = methods,
   .m_slots = slots,
 };
 

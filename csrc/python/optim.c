@@ -1,6 +1,6 @@
 /* nnk._C entry points of the optimiser updates (NNK_STEP_LIST): in place on the
  * parameter and its state, read from the gradient. */
-#include "buffers.h"
+#include "entries.h"
 
 /* The gradient (read) and `n_out` buffers written in place, each of the parameter's
  * dtype and size: b[0] = g, b[1] = p, b[2...] its state (None allowed when optional). */
@@ -17,7 +17,7 @@ static int get_step(PyObject *g, PyObject *const *outs, int n_out, int optional_
 }
 
 /* sgd_step(p, g, v or None, lr, momentum, weight_decay, nesterov) */
-static PyObject *py_sgd_step(PyObject *self, PyObject *args)
+PyObject *nnk_py_sgd_step(PyObject *self, PyObject *args)
 {
   PyObject *g, *outs[2]; /* p, v */
   double lr, mu, wd;
@@ -40,7 +40,7 @@ done:
 }
 
 /* adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay) */
-static PyObject *py_adam_step(PyObject *self, PyObject *args)
+PyObject *nnk_py_adam_step(PyObject *self, PyObject *args)
 {
   PyObject *g, *outs[3]; /* p, m, v */
   double lr, b1, b2, eps, c1, c2, wd;
@@ -62,7 +62,7 @@ done:
 }
 
 /* axpy(a, x, y): y += a x */
-static PyObject *py_axpy(PyObject *self, PyObject *args)
+PyObject *nnk_py_axpy(PyObject *self, PyObject *args)
 {
   static const char *const names[] = {"x", "y"};
   double a;
@@ -79,12 +79,3 @@ done:
   release_all(b, 2);
   return result;
 }
-
-PyMethodDef nnk_py_optim_methods[] = {
-  {"sgd_step", py_sgd_step, METH_VARARGS,
-   "sgd_step(p, g, v, lr, momentum, weight_decay, nesterov), in place."},
-  {"adam_step", py_adam_step, METH_VARARGS,
-   "adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay), in place."},
-  {"axpy", py_axpy, METH_VARARGS, "axpy(a, x, y): y += a x."},
-  {NULL, NULL, 0, NULL},
-};

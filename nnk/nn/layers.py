@@ -8,7 +8,7 @@ from .._arrays import as_float
 from ..elementwise import (gelu, gelu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad,
                            sigmoid, sigmoid_grad, tanh, tanh_grad)
 from ..softmax import softmax, softmax_grad
-from .module import Module, Parameter, _ParameterFree, _dtype, _keep, _layer_input, _size
+from .module import Module, Parameter, _ParameterFree, _dtype, _keep, _layer_input, _size, _uniform
 def _activation(name, fwd, grad, keep_output, extra=""):
     """A parameter-free layer y = fwd(x) with dx = grad(u, dy), u = y or x."""
 
@@ -41,38 +41,38 @@ class Identity(_ParameterFree):
         return as_float(g) if input_grad else None
 
 
-class LeakyReLU(_ParameterFree):
+class _Tuned(_ParameterFree):
+    """An activation with one setting (not trained), named by ``_setting``:
+    y = _fwd(x, setting), dx = _grad(x, dy, setting)."""
+    _setting = _fwd = _grad = None
+
+    def forward(self, x):
+        x = as_float(x)
+        self._x = _keep(x)
+        return type(self)._fwd(x, getattr(self, self._setting))
+
+    def backward(self, g, input_grad=True):
+        x = self._needs("_x")
+        return type(self)._grad(x, g, getattr(self, self._setting)) if input_grad else None
+
+    def extra_repr(self):
+        return f"{self._setting}={getattr(self, self._setting)!r}"
+
+
+class LeakyReLU(_Tuned):
+    """x for x > 0, negative_slope * x otherwise."""
+    _setting, _fwd, _grad = "negative_slope", staticmethod(leaky_relu), staticmethod(leaky_relu_grad)
+
     def __init__(self, negative_slope=0.01):
         self.negative_slope, self._x = float(negative_slope), None
 
-    def forward(self, x):
-        x = as_float(x)
-        self._x = _keep(x)
-        return leaky_relu(x, self.negative_slope)
 
-    def backward(self, g, input_grad=True):
-        x = self._needs("_x")
-        return leaky_relu_grad(x, g, self.negative_slope) if input_grad else None
+class GELU(_Tuned):
+    """x * Phi(x) (approximate='none', through erf) or its tanh approximation."""
+    _setting, _fwd, _grad = "approximate", staticmethod(gelu), staticmethod(gelu_grad)
 
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
-
-
-class GELU(_ParameterFree):
     def __init__(self, approximate="none"):
         self.approximate, self._x = approximate, None
-
-    def forward(self, x):
-        x = as_float(x)
-        self._x = _keep(x)
-        return gelu(x, self.approximate)
-
-    def backward(self, g, input_grad=True):
-        x = self._needs("_x")
-        return gelu_grad(x, g, self.approximate) if input_grad else None
-
-    def extra_repr(self):
-        return f"approximate={self.approximate!r}"
 
 
 class Softmax(_ParameterFree):
@@ -104,10 +104,8 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, dtype=np.float64):
         dtype = _dtype(dtype)
         in_features, out_features = _size(in_features, "in_features"), _size(out_features, "out_features")
-        bound = 1 / math.sqrt(in_features)
-        rng = _random.generator()
-        self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
-        self.bias = Parameter(rng.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
+        self.weight = _uniform((out_features, in_features), in_features, dtype)
+        self.bias = _uniform(out_features, in_features, dtype) if bias else None
         self._x = None
 
     @classmethod

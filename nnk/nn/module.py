@@ -25,11 +25,13 @@ Two rules a user can rely on:
 import functools
 import html
 import inspect
+import math
 import operator
 from collections import OrderedDict
 
 import numpy as np
 
+from .. import _random
 from .._arrays import _NATIVE, as_float
 
 
@@ -63,6 +65,13 @@ def backward_of(module, grad, input_grad=True):
     if input_grad or not _takes_input_grad(type(module)):
         return module.backward(grad)
     return module.backward(grad, input_grad=False)
+
+
+def _uniform(shape, fan_in, dtype):
+    """PyTorch's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from the
+    generator that ``nnk.manual_seed`` seeds, as a Parameter of ``dtype``."""
+    bound = 1 / math.sqrt(fan_in)
+    return Parameter(_random.generator().uniform(-bound, bound, shape).astype(dtype))
 
 
 def _keep(arr):

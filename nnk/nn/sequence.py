@@ -9,7 +9,7 @@ from .._arrays import as_float
 from ..linalg import gemm
 from ..softmax import softmax, softmax_grad
 from .layers import Flatten, Linear, Tanh
-from .module import Module, Parameter, Sequential, _dtype, _keep, _layer_input, _size
+from .module import Module, Parameter, Sequential, _dtype, _keep, _layer_input, _size, _uniform
 
 class Embedding(Module):
     """Integer ids of any shape -> (..., dim) vectors; backward accumulates rows (C kernel)."""
@@ -57,11 +57,9 @@ class RNN(Module):
     def __init__(self, input_size, hidden_size, bias=True, dtype=np.float64):
         dtype = _dtype(dtype)
         input_size, hidden_size = _size(input_size, "input_size"), _size(hidden_size, "hidden_size")
-        bound = 1 / math.sqrt(hidden_size)
-        rng = _random.generator()
-        self.weight_ih = Parameter(rng.uniform(-bound, bound, (hidden_size, input_size)).astype(dtype))
-        self.weight_hh = Parameter(rng.uniform(-bound, bound, (hidden_size, hidden_size)).astype(dtype))
-        self.bias = Parameter(rng.uniform(-bound, bound, hidden_size).astype(dtype)) if bias else None
+        self.weight_ih = _uniform((hidden_size, input_size), hidden_size, dtype)
+        self.weight_hh = _uniform((hidden_size, hidden_size), hidden_size, dtype)
+        self.bias = _uniform(hidden_size, hidden_size, dtype) if bias else None
         self._saved = None
 
     def forward(self, x, h0=None):

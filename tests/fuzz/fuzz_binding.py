@@ -37,9 +37,9 @@ def one_input(data):
     which = fdp.ConsumeIntInRange(0, 11)
     try:
         if which == 0:
-            _C.vunary(fdp.ConsumeIntInRange(-2, 9), array(fdp), array(fdp))
+            _C.map(fdp.ConsumeIntInRange(-2, 9), array(fdp), array(fdp))
         elif which == 1:
-            _C.vgrad(fdp.ConsumeIntInRange(-2, 7), array(fdp), array(fdp), array(fdp))
+            _C.grad(fdp.ConsumeIntInRange(-2, 7), array(fdp), array(fdp), array(fdp))
         elif which == 2:
             _C.gemm(array(fdp), array(fdp), array(fdp), scalar(fdp), scalar(fdp),
                     fdp.ConsumeBool(), fdp.ConsumeBool())
@@ -49,7 +49,7 @@ def one_input(data):
             _C.loss(fdp.ConsumeIntInRange(-1, 5), array(fdp), array(fdp),
                     array(fdp) if fdp.ConsumeBool() else None)
         elif which == 5:
-            _C.loss_grad(fdp.ConsumeIntInRange(-1, 5), array(fdp), array(fdp), scalar(fdp), array(fdp))
+            _C.loss_grad(fdp.ConsumeIntInRange(-1, 5), array(fdp), array(fdp), array(fdp), scalar(fdp))
         elif which == 6:
             _C.sgd_step(array(fdp), array(fdp), array(fdp) if fdp.ConsumeBool() else None,
                         scalar(fdp), scalar(fdp), scalar(fdp), fdp.ConsumeBool())

@@ -1,0 +1,66 @@
+/*
+ * Every entry point of nnk._C, once: X(name, KIND, doc).  KIND is the calling
+ * convention (METH_<KIND>); from this list come each function's prototype (for the
+ * family file that defines it, nnk_py_<name>) and module.c's method table.
+ */
+#ifndef NNK_PY_ENTRIES_H
+#define NNK_PY_ENTRIES_H
+
+#include "buffers.h"
+
+#define NNK_PY_ENTRIES(X)                                                                 \
+  /* elementwise.c */                                                                     \
+  X(map, VARARGS, "map(op, x, out): out = f_op(x), elementwise (MAP_OPS).")               \
+  X(grad, VARARGS, "grad(op, u, grad, out): out = f_op'(u) * grad (GRAD_OPS).")           \
+  X(pmap, VARARGS, "pmap(op, x, out, a): out = f_op(x; a) (PMAP_OPS).")                   \
+  X(pgrad, VARARGS, "pgrad(op, u, grad, out, a): out = f_op'(u; a) * grad (PGRAD_OPS).")  \
+  X(rows, VARARGS, "rows(op, x, out, n): the ROWS_OPS reduction over rows of n values.")  \
+  X(rows_grad, VARARGS,                                                                   \
+    "rows_grad(op, y, grad, out, n): the ROWS_GRAD_OPS gradient over rows of n values.")  \
+  X(loss, VARARGS, "loss(op, y, t, each): sum of l(y, t) (LOSS_OPS); each l into `each`.") \
+  X(loss_grad, VARARGS, "loss_grad(op, y, t, out, scale): out = scale * dl/dy.")          \
+  /* optim.c */                                                                           \
+  X(sgd_step, VARARGS, "sgd_step(p, g, v, lr, momentum, weight_decay, nesterov), in place.") \
+  X(adam_step, VARARGS,                                                                   \
+    "adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay), in place.")      \
+  X(axpy, VARARGS, "axpy(a, x, y): y += a x.")                                            \
+  /* linalg.c */                                                                          \
+  X(gemm, FASTCALL, "gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c.") \
+  X(linear_forward, FASTCALL, "linear_forward(x, w, b, y): y = x w^T + b (b may be None).") \
+  X(linear_backward, FASTCALL,                                                            \
+    "linear_backward(x, w, g, dw, db, dx): dw += g^T x, db += sum g, dx = g w (db, dx may be None).") \
+  /* seq.c */                                                                             \
+  X(rnn_forward, FASTCALL,                                                                \
+    "rnn_forward(B, T, I, H, x, w_ih, w_hh, b, h0, out): tanh RNN, all hidden states.")   \
+  X(rnn_backward, FASTCALL,                                                               \
+    "rnn_backward(B, T, I, H, x, w_ih, w_hh, h0, h, grad, dx, dw_ih, dw_hh, db, dh0): BPTT.") \
+  X(embedding_backward, VARARGS,                                                          \
+    "embedding_backward(ids, grad, weight_grad): weight_grad[ids[i]] += grad[i].")        \
+  /* machine.c */                                                                         \
+  X(set_isa, O, "set_isa(name): the process default ISA; returns its name.")              \
+  X(set_thread_isa, O, "set_thread_isa(name | None): the calling thread's own ISA (None: the default).") \
+  X(thread_isa, NOARGS, "The calling thread's own ISA, or None.")                         \
+  X(get_isa, NOARGS, "The ISA whose kernels the calling thread runs.")                    \
+  X(available_isas, NOARGS, "ISAs this build and CPU can run.")                           \
+  X(machine, NOARGS, "arch, detected features and SLEEF version.")                        \
+  X(set_num_threads, O, "Threads for parallel kernels.")                                  \
+  X(get_num_threads, NOARGS, "Threads for parallel kernels.")                             \
+  X(threads_info, NOARGS, "Threads, where the number came from, warnings.")               \
+  X(cgroup_cpu_limit, VARARGS, "cgroup_cpu_limit(root, self_cgroup): cgroup v2 CPU limit (0: none).")
+
+/* The parameters of each calling convention. */
+#define NNK_PY_SIG_VARARGS (PyObject *self, PyObject *args)
+#define NNK_PY_SIG_FASTCALL (PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+#define NNK_PY_SIG_O (PyObject *self, PyObject *arg)
+#define NNK_PY_SIG_NOARGS (PyObject *self, PyObject *unused)
+
+#define NNK_PY_DECLARE_(name, KIND, doc) PyObject *nnk_py_##name NNK_PY_SIG_##KIND;
+NNK_PY_ENTRIES(NNK_PY_DECLARE_)
+
+/* nnk_py_<name>_forward and nnk_py_<name>_backward over one FASTCALL function
+ * call(args, nargs, backward) that serves both directions. */
+#define NNK_PY_FORWARD_BACKWARD(name, call)                                               \
+  PyObject *nnk_py_##name##_forward NNK_PY_SIG_FASTCALL { return call(args, nargs, 0); }  \
+  PyObject *nnk_py_##name##_backward NNK_PY_SIG_FASTCALL { return call(args, nargs, 1); }
+
+#endif
