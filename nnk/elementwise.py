@@ -19,9 +19,7 @@ def _unary(op, x, out):
 
 
 def _grad(op, u, grad, out, names):
-    (u, grad), dtype = as_floats(u, grad, names=names)
-    if u.shape != grad.shape:
-        raise ValueError(f"{names[0]} has shape {u.shape} but {names[1]} has shape {grad.shape}")
+    (u, grad), dtype = as_floats(u, grad, names=names)  # the kernel's binding checks shapes
     if out is not None:
         check_out(out, u.shape, dtype)
     dx = kernel_target(out, u.shape, dtype)
@@ -114,9 +112,7 @@ def gelu_grad(x, grad, approximate="none", *, out=None):
 
 def leaky_relu_grad(x, grad, negative_slope=0.01, *, out=None):
     """grad where x > 0, negative_slope * grad elsewhere."""
-    (x, grad), dtype = as_floats(x, grad, names=("x", "grad"))
-    if x.shape != grad.shape:
-        raise ValueError(f"x has shape {x.shape} but grad has shape {grad.shape}")
+    (x, grad), dtype = as_floats(x, grad, names=("x", "grad"))  # the binding checks shapes
     if out is not None:
         check_out(out, x.shape, dtype)
     dx = kernel_target(out, x.shape, dtype)

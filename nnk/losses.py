@@ -24,9 +24,7 @@ def _pair(y, t, names, op=None):
     stays 0-d).  BCE's probabilities must lie in [0, 1] (NaN passes through)."""
     if not (type(y) is np.ndarray and type(t) is np.ndarray and y.dtype == t.dtype
             and y.dtype in _NATIVE):  # the common case needs no conversion
-        (y, t), _ = as_floats(y, t, names=names)
-    if y.shape != t.shape:
-        raise ValueError(f"{names[0]} has shape {y.shape} but {names[1]} has shape {t.shape}")
+        (y, t), _ = as_floats(y, t, names=names)  # shapes: checked by the kernel's binding
     if op == "bce" and ((y < 0).any() or (y > 1).any()):
         raise ValueError(f"bce: every {names[0]} must be a probability in [0, 1], got values "
                          f"from {np.nanmin(y):g} to {np.nanmax(y):g} (for logits use bce_with_logits)")

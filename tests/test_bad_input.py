@@ -86,8 +86,10 @@ def test_binding_rechecks_what_python_checks():
     """The binding alone refuses what could make a kernel go out of bounds."""
     from nnk import _C
 
-    with pytest.raises(ValueError, match="elements"):
+    with pytest.raises(ValueError, match=r"x has shape \(5,\) but out has shape \(4,\)"):
         _C.map(0, np.ones(5), np.empty(4))
+    with pytest.raises(ValueError, match=r"x has shape \(2, 3\) but grad has shape \(3, 2\)"):
+        _C.grad(0, np.ones((2, 3)), np.ones((3, 2)), np.empty((2, 3)))  # one size, two shapes
     with pytest.raises(ValueError, match="unknown kernel"):
         _C.map(99, np.ones(5), np.empty(5))
     with pytest.raises(ValueError, match="writable"):

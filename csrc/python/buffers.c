@@ -87,13 +87,26 @@ int arg_count(Py_ssize_t nargs, Py_ssize_t want, const char *form)
   return -1;
 }
 
-int get_elementwise(PyObject *const *objs, int count, buf *b, const char *const *names)
+/* Operands that must have one shape: ValueError naming both shapes otherwise. */
+static int same_shape(const buf *a, const buf *b, const char *a_name, const char *b_name)
 {
-  if (buf_get(objs[0], &b[0], count == 1, 1, names[0])) return -1;
-  for (int i = 1; i < count; i++)
-    if (get_sized(objs[i], &b[i], i == count - 1, buf_count(&b[0]), &b[0], names[i], 0))
+  int same = a->view.ndim == b->view.ndim;
+  for (int d = 0; same && d < a->view.ndim; d++) same = a->view.shape[d] == b->view.shape[d];
+  if (same) return 0;
+  char as[160], bs[160];
+  shape_str(&a->view, as, sizeof as);
+  shape_str(&b->view, bs, sizeof bs);
+  PyErr_Format(PyExc_ValueError, "%s has shape %s but %s has shape %s", a_name, as, b_name, bs);
+  return -1;
+}
+
+int get_elementwise(PyObject *const *objs, int count, int n_out, buf *b, const char *const *names)
+{
+  for (int i = 0; i < count; i++)
+    if (buf_get(objs[i], &b[i], i >= count - n_out, 1, names[i]) ||
+        (i && (same_dtype(&b[0], &b[i]) || same_shape(&b[0], &b[i], names[0], names[i]))))
       return -1;
-  return operands_apart(b, count - 1, &b[count - 1], 1, 1);
+  return operands_apart(b, count - n_out, &b[count - n_out], n_out, 1);
 }
 
 int op_index(int op, int count)

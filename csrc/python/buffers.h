@@ -72,9 +72,11 @@ typedef struct {
 int get_operands(PyObject *const *objs, const operand *spec, int count, buf *b, const buf *ref);
 /* nargs == want, else a TypeError showing the call's form. */
 int arg_count(Py_ssize_t nargs, Py_ssize_t want, const char *form);
-/* `count` C-contiguous operands of one dtype and size, the last one the writable output
- * (which may be an input exactly, in place).  names[i] names operand i. */
-int get_elementwise(PyObject *const *objs, int count, buf *b, const char *const *names);
+/* `count` C-contiguous operands of one dtype and one shape (ValueError naming both
+ * shapes otherwise), the last n_out (0 or 1) the writable output, which may be an input
+ * exactly (in place).  names[i] names operand i. */
+int get_elementwise(PyObject *const *objs, int count, int n_out, buf *b,
+                    const char *const *names);
 /* Every input apart from every output, and outputs apart from each other (ValueError):
  * an input an output overlaps is read from a private copy, as if read first (NumPy's
  * rule).  in_place: an exact alias (same start and length) runs as it is. */

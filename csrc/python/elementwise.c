@@ -50,7 +50,7 @@ static PyObject *call_family(const family *f, PyObject *args)
   int op;
   double a = 0;
   Py_ssize_t row_length = 0;
-  if (kernel_index(items[0], f->ops, &op) || get_elementwise(items + 1, f->operands, b, f->names))
+  if (kernel_index(items[0], f->ops, &op) || get_elementwise(items + 1, f->operands, 1, b, f->names))
     goto done;
   if (f->tail == SCALAR && (a = PyFloat_AsDouble(last)) == -1.0 && PyErr_Occurred()) goto done;
   if (f->tail == ROW_LENGTH && (row_length = PyLong_AsSsize_t(last)) == -1 && PyErr_Occurred())
@@ -155,10 +155,7 @@ PyObject *nnk_py_loss(PyObject *self, PyObject *args)
   buf b[3] = {0};
   PyObject *result = NULL;
   if (!PyArg_ParseTuple(args, "iOOO:loss", &op, &o[0], &o[1], &o[2]) ||
-      op_index(op, NNK_LOSS_COUNT) || buf_get(o[0], &b[0], 0, 1, LOSS_NAMES[0]) ||
-      get_sized(o[1], &b[1], 0, buf_count(&b[0]), &b[0], LOSS_NAMES[1], 0) ||
-      get_sized(o[2], &b[2], 1, buf_count(&b[0]), &b[0], LOSS_NAMES[2], 1) ||
-      operands_apart(b, 2, &b[2], 1, 1))
+      op_index(op, NNK_LOSS_COUNT) || get_elementwise(o, o[2] == Py_None ? 2 : 3, o[2] != Py_None, b, LOSS_NAMES))
     goto done;
   size_t n = buf_count(&b[0]);
   const nnk_kernel_table *t = nnk_kernels();

@@ -34,6 +34,49 @@ static int add_names(PyObject *m, const char *attr, const char *const *names, in
   return err ? -1 : 0;
 }
 
+/* KERNELS[family]: one tuple per kernel of a list with its columns: (name, ulp, lo, hi)
+ * for maps and gradients (the bound against the scalar oracle over the domain [lo, hi],
+ * as the C driver tests it), (name, per_row) for row reductions, (name, lo, hi) for
+ * losses, (name,) otherwise. */
+#define MAP_ROW_(E, name, ulp, lo, hi, ...) Py_BuildValue("(sidd)", #name, ulp, (double)(lo), (double)(hi)),
+#define ROWS_ROW_(E, name, per_row, ...) Py_BuildValue("(si)", #name, per_row),
+#define ROWS_GRAD_ROW_(E, name, ...) Py_BuildValue("(s)", #name),
+#define LOSS_ROW_(E, name, lo, hi, ...) Py_BuildValue("(sdd)", #name, (double)(lo), (double)(hi)),
+
+static int add_family(PyObject *dict, const char *family, PyObject **rows, int count)
+{
+  PyObject *t = PyTuple_New(count);
+  int err = !t;
+  for (int i = 0; i < count; i++) {
+    if (!rows[i]) err = 1;
+    if (t && rows[i]) PyTuple_SET_ITEM(t, i, rows[i]);
+    else Py_XDECREF(rows[i]);
+  }
+  err = err || PyDict_SetItemString(dict, family, t) < 0;
+  Py_XDECREF(t);
+  return err ? -1 : 0;
+}
+
+static int add_kernel_lists(PyObject *m)
+{
+  PyObject *maps[] = {NNK_MAP_LIST(MAP_ROW_, )}, *grads[] = {NNK_GRAD_LIST(MAP_ROW_, )},
+           *pmaps[] = {NNK_PMAP_LIST(MAP_ROW_, )}, *pgrads[] = {NNK_PGRAD_LIST(MAP_ROW_, )},
+           *rows[] = {NNK_ROWS_LIST(ROWS_ROW_, )}, *rows_grads[] = {NNK_ROWS_GRAD_LIST(ROWS_GRAD_ROW_, )},
+           *losses[] = {NNK_LOSS_LIST(LOSS_ROW_, )};
+  PyObject *d = PyDict_New();
+  int err = !d;
+  err |= !d || add_family(d, "map", maps, NNK_MAP_COUNT);
+  err |= !d || add_family(d, "grad", grads, NNK_GRAD_COUNT);
+  err |= !d || add_family(d, "pmap", pmaps, NNK_PMAP_COUNT);
+  err |= !d || add_family(d, "pgrad", pgrads, NNK_PGRAD_COUNT);
+  err |= !d || add_family(d, "rows", rows, NNK_ROWS_COUNT);
+  err |= !d || add_family(d, "rows_grad", rows_grads, NNK_ROWS_GRAD_COUNT);
+  err |= !d || add_family(d, "loss", losses, NNK_LOSS_COUNT);
+  err = err || PyModule_AddObjectRef(m, "KERNELS", d) < 0;
+  Py_XDECREF(d);
+  return err ? -1 : 0;
+}
+
 #define NAME_(E, name, ...) #name,
 #define ISA_NAME_(E, name) #name,
 
@@ -56,6 +99,7 @@ static int module_exec(PyObject *m)
       add_names(m, "ROWS_OPS", rows, NNK_ROWS_COUNT) ||
       add_names(m, "ROWS_GRAD_OPS", rows_grads, NNK_ROWS_GRAD_COUNT) || add_names(m, "LOSS_OPS", losses, NNK_LOSS_COUNT))
     return -1;
+  if (add_kernel_lists(m)) return -1;
   return PyModule_AddStringConstant(m, "BEST_ISA", nnk_isa_name(nnk_isa_best()));
 }
 

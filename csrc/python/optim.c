@@ -69,7 +69,7 @@ PyObject *nnk_py_axpy(PyObject *self, PyObject *args)
   PyObject *o[2];
   buf b[2] = {0};
   PyObject *result = NULL;
-  if (!PyArg_ParseTuple(args, "dOO:axpy", &a, &o[0], &o[1]) || get_elementwise(o, 2, b, names))
+  if (!PyArg_ParseTuple(args, "dOO:axpy", &a, &o[0], &o[1]) || get_elementwise(o, 2, 1, b, names))
     goto done;
   size_t n = buf_count(&b[0]);
   const nnk_kernel_table *t = nnk_kernels();
