@@ -55,7 +55,8 @@ $(VENV)/.torch: requirements-torch.txt | $(VENV)/.installed
 # decides: a compile error fails here, whatever module an earlier build left behind.
 define build_logged
 	@mkdir -p build
-	($(1)) > $(2) 2>&1 || { cat $(2); echo "error: the build failed (log above: $(2))"; exit 1; }
+	@echo "building (log: $(2))"
+	@($(1)) > $(2) 2>&1 || { cat $(2); echo "error: the build failed (log above: $(2))"; exit 1; }
 	@grep -E "warning|error" $(2) || :
 endef
 
