@@ -15,6 +15,13 @@ def _info(args):
           f"{', '.join(info['available'])})")
     print(f"  SLEEF:     {info['sleef']}")
     print(f"  threads:   {info['threads']} (from {info['threads_from']})")
+    caches = ", ".join(f"{name} {size // 1024} KiB {ways}-way ({source})"
+                       for name, (size, line, ways, source) in info["caches"].items())
+    print(f"  caches:    {caches}")
+    for dtype, blocks in info["gemm"].items():
+        if blocks:
+            mr, nr, mc, kc, nc = blocks
+            print(f"  GEMM {dtype}:  tile {mr}x{nr}, blocks MC {mc} KC {kc} NC {nc} (from the caches)")
     return 0
 
 

@@ -86,6 +86,10 @@ def cpu_info():
         "sleef": m["sleef"],
         "threads": get_num_threads(),
         "threads_from": _C.threads_info()["source"],
+        # (size, line, ways, source) of the data caches one core sees; GEMM's tile and
+        # block sizes (mr, nr, mc, kc, nc) derived from them for the ISA in use
+        "caches": m["caches"],
+        "gemm": m["gemm"],
     }
 
 

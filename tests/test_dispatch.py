@@ -368,3 +368,55 @@ def test_set_num_threads_is_named_as_the_source():
         assert nnk.cpu_info()["threads_from"] == "set_num_threads"
     finally:
         nnk.set_num_threads(before)
+
+
+# ---- caches and GEMM blocking ---------------------------------------------------------
+
+def test_caches_agree_with_the_kernels_view_in_sysfs():
+    """The caches nnk reads (CPUID on x86) are the ones Linux reports for cpu0."""
+    from pathlib import Path
+
+    caches = nnk.cpu_info()["caches"]
+    root = Path("/sys/devices/system/cpu/cpu0/cache")
+    if not root.is_dir():
+        pytest.skip("no sysfs cache information here")
+    seen = {}
+    for index in sorted(root.glob("index*")):
+        kind, level = (index / "type").read_text().strip(), int((index / "level").read_text())
+        if kind == "Instruction" or level > 3:
+            continue
+        size = (index / "size").read_text().strip()
+        seen["L1d" if level == 1 else f"L{level}"] = int(size[:-1]) * 1024 if size.endswith("K") else int(size)
+    assert seen, "sysfs lists no data cache"
+    for name, size in seen.items():
+        assert caches[name][0] == size, (name, caches[name], size)
+
+
+def test_gemm_blocks_fit_the_caches_they_come_from():
+    """BLIS's analytical model: a B micro-panel in L1 (leaving a way), the A block in L2,
+    multiples of the tile; every ISA's blocks come from this CPU's caches."""
+    caches = nnk.cpu_info()["caches"]
+    l1, l2 = caches["L1d"], caches["L2"]
+    for isa in nnk.cpu_info()["available"]:
+        with nnk.use_isa(isa):
+            gemm = nnk.cpu_info()["gemm"]
+        for dtype, esz in (("f32", 4), ("f64", 8)):
+            if gemm[dtype] is None:
+                assert isa == "scalar"
+                continue
+            mr, nr, mc, kc, nc = gemm[dtype]
+            assert kc * nr * esz <= l1[0] * (l1[2] - 1) / l1[2], (isa, dtype, gemm[dtype])
+            assert mc * kc * esz <= l2[0], (isa, dtype, gemm[dtype])
+            assert mc % mr == 0 and nc % nr == 0 and kc % 8 == 0 and min(mc, kc, nc) > 0
+            # and not wastefully small: at least half of what the ways allow
+            assert kc * nr * esz * 2 >= l1[0] * (l1[2] - 1) / l1[2] / (1 + mr / nr), gemm[dtype]
+
+
+def test_info_prints_caches_and_gemm_blocks():
+    r = subprocess.run([sys.executable, "-m", "nnk", "info"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "caches:" in r.stdout and "L1d" in r.stdout
+    if nnk.get_isa() != "scalar":
+        mr, nr, mc, kc, nc = nnk.cpu_info()["gemm"]["f32"]
+        assert f"tile {mr}x{nr}, blocks MC {mc} KC {kc} NC {nc}" in r.stdout

@@ -3,11 +3,7 @@
  *
  * GEMM tiles 6 x 16 (f32) and 6 x 8 (f64): twelve YMM accumulators of sixteen, enough
  * independent FMA chains for two pipes of latency 4-5 (Haswell to Zen 3).  Block sizes
- * for Zen-class caches (32 KiB L1d, 512 KiB-1 MiB L2, shared L3), after BLIS's
- * Haswell/Zen choices:
- *   KC: one B micro-panel (KC x NR) in L1:  f32 256*16*4 = 16 KiB, f64 256*8*8 = 16 KiB
- *   MC: the packed A block (MC x KC) in L2: f32 168*256*4 = 168 KiB, f64 72*256*8 = 144 KiB
- *   NC: the packed B panel (KC x NC) in L3: f32 256*4080*4 = 4 MiB, f64 8 MiB
+ * from the CPU's caches at run time (gemm_blocks).
  */
 #include "config.h"
 
@@ -22,15 +18,14 @@ static bool runs(const nnk_cpu *cpu) { return cpu->avx && cpu->avx2 && cpu->fma 
 
 const nnk_isa_config nnk_config_avx2 = {
   .runs = runs,
+  .gemm_blocks = nnk_gemm_blocks_analytical,
   .table = {
     .isa = NNK_ISA_AVX2,
     .f32 = {NNK_DTYPE_TABLE(f32, avx2),
-            .gemm = {.mr = 6, .nr = 16, .mc = 168, .kc = 256, .nc = 4080,
-                     .ukernel = nnk_f32_gemm_ukernel_6x16__avx2,
+            .gemm = {.mr = 6, .nr = 16, .ukernel = nnk_f32_gemm_ukernel_6x16__avx2,
                      .direct = nnk_f32_gemm_direct_6x16__avx2, NNK_GEMM_THRESHOLDS}},
     .f64 = {NNK_DTYPE_TABLE(f64, avx2),
-            .gemm = {.mr = 6, .nr = 8, .mc = 72, .kc = 256, .nc = 4080,
-                     .ukernel = nnk_f64_gemm_ukernel_6x8__avx2,
+            .gemm = {.mr = 6, .nr = 8, .ukernel = nnk_f64_gemm_ukernel_6x8__avx2,
                      .direct = nnk_f64_gemm_direct_6x8__avx2, NNK_GEMM_THRESHOLDS}},
   },
 };

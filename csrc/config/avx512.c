@@ -4,7 +4,8 @@
  *
  * GEMM tiles 8 x 32 (f32) and 8 x 16 (f64): sixteen ZMM accumulators of 32, a tile 2.7x
  * AVX2's for the same loop overhead; 8 rows divide the sizes networks use.  Direct
- * tiles take any width through masks (direct_any_width).
+ * tiles take any width through masks (direct_any_width).  Block sizes from the CPU's
+ * caches at run time (gemm_blocks).
  */
 #include "config.h"
 
@@ -22,16 +23,15 @@ static bool runs(const nnk_cpu *cpu)
 
 const nnk_isa_config nnk_config_avx512 = {
   .runs = runs,
+  .gemm_blocks = nnk_gemm_blocks_analytical,
   .table = {
     .isa = NNK_ISA_AVX512,
     .f32 = {NNK_DTYPE_TABLE(f32, avx512),
-            .gemm = {.mr = 8, .nr = 32, .mc = 160, .kc = 256, .nc = 4096,
-                     .ukernel = nnk_f32_gemm_ukernel_8x32__avx512,
+            .gemm = {.mr = 8, .nr = 32, .ukernel = nnk_f32_gemm_ukernel_8x32__avx512,
                      .direct = nnk_f32_gemm_direct_8x32__avx512, .direct_any_width = true,
                      NNK_GEMM_THRESHOLDS}},
     .f64 = {NNK_DTYPE_TABLE(f64, avx512),
-            .gemm = {.mr = 8, .nr = 16, .mc = 96, .kc = 256, .nc = 4096,
-                     .ukernel = nnk_f64_gemm_ukernel_8x16__avx512,
+            .gemm = {.mr = 8, .nr = 16, .ukernel = nnk_f64_gemm_ukernel_8x16__avx512,
                      .direct = nnk_f64_gemm_direct_8x16__avx512, .direct_any_width = true,
                      NNK_GEMM_THRESHOLDS}},
   },

@@ -28,26 +28,57 @@ static _Thread_local const nnk_kernel_table *thread_table;
 static const nnk_isa_config *const configs[NNK_ISA_COUNT] = {NNK_ISA_LIST(CONFIG_)};
 static const char *const isa_names[NNK_ISA_COUNT] = {NNK_ISA_LIST(NAME_)};
 
-const nnk_kernel_table *nnk_kernels_for(nnk_isa isa)
+/* Each config's table with the GEMM block sizes its rule gives for this CPU's caches. */
+static nnk_kernel_table tables[NNK_ISA_COUNT];
+
+static const nnk_kernel_table *table_of(nnk_isa isa)
 {
-  return (unsigned)isa < NNK_ISA_COUNT && configs[isa]->runs ? &configs[isa]->table : NULL;
+  return (unsigned)isa < NNK_ISA_COUNT && configs[isa]->runs ? &tables[isa] : NULL;
 }
 
-static bool cpu_runs(nnk_isa isa) { return nnk_kernels_for(isa) && configs[isa]->runs(&cpu); }
+static bool cpu_runs(nnk_isa isa) { return table_of(isa) && configs[isa]->runs(&cpu); }
+
+static void size_blocks(const nnk_isa_config *config, nnk_kernel_table *t)
+{
+  *t = config->table;
+  if (!config->gemm_blocks) return;
+  nnk_f32_gemm_config *g32 = &t->f32.gemm;
+  nnk_f64_gemm_config *g64 = &t->f64.gemm;
+  config->gemm_blocks(cpu.cache, sizeof(float), g32->mr, g32->nr, &g32->mc, &g32->kc, &g32->nc);
+  config->gemm_blocks(cpu.cache, sizeof(double), g64->mr, g64->nr, &g64->mc, &g64->kc, &g64->nc);
+}
 
 static void detect(void)
 {
   nnk_detect_cpu(&cpu);
+  nnk_detect_caches(cpu.cache);
   nnk_cpu_feature_string(&cpu, feature_string, sizeof feature_string);
+  for (int i = 0; i < NNK_ISA_COUNT; i++) size_blocks(configs[i], &tables[i]);
   for (int i = NNK_ISA_COUNT - 1; i > NNK_ISA_SCALAR; i--)
     if (cpu_runs((nnk_isa)i)) {
       best_isa = (nnk_isa)i;
       break;
     }
-  atomic_store(&current_table, nnk_kernels_for(best_isa));
+  atomic_store(&current_table, table_of(best_isa));
 }
 
 static void ensure_detected(void) { pthread_once(&detect_once, detect); }
+
+const nnk_kernel_table *nnk_kernels_for(nnk_isa isa)
+{
+  ensure_detected();
+  return table_of(isa);
+}
+
+size_t nnk_cache_size(int level, size_t *line, size_t *ways, const char **source)
+{
+  ensure_detected();
+  const nnk_cache *c = &cpu.cache[level >= 1 && level <= 3 ? level : 0];
+  if (line) *line = c->line;
+  if (ways) *ways = c->ways;
+  if (source) *source = c->source ? c->source : "";
+  return c->size;
+}
 
 const nnk_kernel_table *nnk_kernels(void)
 {
@@ -85,7 +116,7 @@ nnk_isa nnk_isa_best(void)
 nnk_status nnk_set_isa(nnk_isa isa)
 {
   if (!nnk_isa_available(isa)) return NNK_EINVAL;
-  atomic_store_explicit(&current_table, nnk_kernels_for(isa), memory_order_release);
+  atomic_store_explicit(&current_table, table_of(isa), memory_order_release);
   return NNK_OK;
 }
 
@@ -96,7 +127,7 @@ nnk_status nnk_set_thread_isa(int isa)
     return NNK_OK;
   }
   if (!nnk_isa_available((nnk_isa)isa)) return NNK_EINVAL;
-  thread_table = nnk_kernels_for((nnk_isa)isa);
+  thread_table = table_of((nnk_isa)isa);
   return NNK_OK;
 }
 

@@ -61,6 +61,10 @@ int nnk_thread_isa(void);
 nnk_isa nnk_get_isa(void);
 /* Space-separated list of the CPU features detection found (e.g. "sse2 avx avx2 fma osxsave"). */
 const char *nnk_cpu_features(void);
+/* The size in bytes of the level-1 data (level 1), L2 or L3 cache as one core sees it,
+ * with its line size, associativity and source ("cpuid", "sysfs" or "default"): what
+ * GEMM's block sizes are derived from.  0 for other levels. */
+size_t nnk_cache_size(int level, size_t *line, size_t *ways, const char **source);
 const char *nnk_arch(void);
 
 /* ---- Threads ---------------------------------------------------------- */

@@ -76,13 +76,40 @@ PyObject *nnk_py_available_isas(PyObject *self, PyObject *unused)
   return out;
 }
 
+/* machine(): arch, features, SLEEF's version, the data caches {"L1d": (size, line, ways,
+ * source), "L2": ..., "L3": ...} and the GEMM configuration of the calling thread's ISA
+ * {"f32": (mr, nr, mc, kc, nc), "f64": ...} (None without a blocked GEMM). */
 PyObject *nnk_py_machine(PyObject *self, PyObject *unused)
 {
+  static const char *const levels[] = {"", "L1d", "L2", "L3"};
   char sleef[32];
   snprintf(sleef, sizeof sleef, "%d.%d.%d", SLEEF_VERSION_MAJOR, SLEEF_VERSION_MINOR,
            SLEEF_VERSION_PATCHLEVEL);
-  return Py_BuildValue("{s:s,s:s,s:s}", "arch", nnk_arch(), "features", nnk_cpu_features(),
-                       "sleef", sleef);
+  PyObject *caches = PyDict_New();
+  for (int level = 1; caches && level <= 3; level++) {
+    size_t line, ways;
+    const char *source;
+    size_t size = nnk_cache_size(level, &line, &ways, &source);
+    PyObject *v = Py_BuildValue("(nnns)", (Py_ssize_t)size, (Py_ssize_t)line, (Py_ssize_t)ways, source);
+    if (!v || PyDict_SetItemString(caches, levels[level], v) < 0) Py_CLEAR(caches);
+    Py_XDECREF(v);
+  }
+  if (!caches) return NULL;
+  const nnk_kernel_table *t = nnk_kernels();
+  const nnk_f32_gemm_config *g32 = &t->f32.gemm;
+  const nnk_f64_gemm_config *g64 = &t->f64.gemm;
+  PyObject *f32 = g32->ukernel ? Py_BuildValue("(nnnnn)", g32->mr, g32->nr, g32->mc, g32->kc, g32->nc)
+                               : Py_NewRef(Py_None);
+  PyObject *f64 = g64->ukernel ? Py_BuildValue("(nnnnn)", g64->mr, g64->nr, g64->mc, g64->kc, g64->nc)
+                               : Py_NewRef(Py_None);
+  PyObject *result = f32 && f64 ? Py_BuildValue("{s:s,s:s,s:s,s:O,s:{s:O,s:O}}", "arch", nnk_arch(),
+                                                "features", nnk_cpu_features(), "sleef", sleef,
+                                                "caches", caches, "gemm", "f32", f32, "f64", f64)
+                                : NULL;
+  Py_DECREF(caches);
+  Py_XDECREF(f32);
+  Py_XDECREF(f64);
+  return result;
 }
 
 PyObject *nnk_py_set_num_threads(PyObject *self, PyObject *arg)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../config/config.h"
 #include "nnk.h"
 #include "nnk_kernels.h"
 
@@ -483,6 +484,33 @@ static void test_gemm_threads_deterministic(nnk_isa isa)
   free(a), free(b), free(c1), free(c2);
 }
 
+/* The block-size rule on caches of several CPUs (and absurdly small ones): the B
+ * micro-panel fits L1 with a way to spare, the A block fits L2, every block is a
+ * multiple of its tile and at least one tile. */
+static void test_gemm_blocks_rule(void)
+{
+  static const nnk_cache cpus[][4] = {
+    {{0}, {32 << 10, 64, 8, 64, "zen"}, {512 << 10, 64, 8, 1024, "zen"}, {32 << 20, 64, 16, 32768, "zen"}},
+    {{0}, {48 << 10, 64, 12, 64, "icelake"}, {1280 << 10, 64, 20, 1024, "icelake"}, {48 << 20, 64, 12, 65536, "icelake"}},
+    {{0}, {128 << 10, 128, 8, 128, "m1"}, {12 << 20, 128, 12, 8192, "m1"}, {8 << 20, 128, 16, 4096, "m1"}},
+    {{0}, {1 << 10, 64, 2, 8, "tiny"}, {4 << 10, 64, 2, 32, "tiny"}, {8 << 10, 64, 1, 128, "tiny"}},
+  };
+  static const size_t tiles[][3] = {{6, 16, 4}, {6, 8, 8}, {8, 32, 4}, {8, 16, 8}, {8, 12, 4}, {4, 8, 8}};
+  for (size_t c = 0; c < sizeof cpus / sizeof *cpus; c++)
+    for (size_t t = 0; t < sizeof tiles / sizeof *tiles; t++) {
+      size_t mr = tiles[t][0], nr = tiles[t][1], esz = tiles[t][2], mc, kc, nc;
+      nnk_gemm_blocks_analytical(cpus[c], esz, mr, nr, &mc, &kc, &nc);
+      const nnk_cache *l1 = &cpus[c][1], *l2 = &cpus[c][2];
+      int tiny = strcmp(l1->source, "tiny") == 0;
+      CHECK(mc >= mr && kc >= 8 && nc >= nr && mc % mr == 0 && nc % nr == 0 && kc % 8 == 0,
+            "blocks %zu %zu %zu for %zux%zu on %s", mc, kc, nc, mr, nr, l1->source);
+      CHECK(tiny || (kc * nr * esz * l1->ways <= l1->size * (l1->ways - 1) &&
+                     mc * kc * esz <= l2->size),
+            "blocks MC %zu KC %zu for %zux%zu esz %zu overflow the caches of %s", mc, kc, mr, nr,
+            esz, l1->source);
+    }
+}
+
 int main(int argc, char **argv)
 {
   for (int i = 1; i < argc; i++)
@@ -491,6 +519,7 @@ int main(int argc, char **argv)
   setvbuf(stdout, NULL, _IONBF, 0); /* progress shows even if a run is cut short */
   const nnk_kernel_table *ref = nnk_kernels_for(NNK_ISA_SCALAR);
   printf("nnk C driver on %s (features: %s)\n", nnk_arch(), nnk_cpu_features());
+  test_gemm_blocks_rule();
   for (int isa = 0; isa < NNK_ISA_COUNT; isa++) {
     if (!nnk_kernels_for((nnk_isa)isa)) continue;
     if (!nnk_isa_available((nnk_isa)isa)) {

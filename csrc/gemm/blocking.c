@@ -1,0 +1,47 @@
+/*
+ * GEMM block sizes from the caches of the CPU nnk runs on, by BLIS's analytical model
+ * (Low, Igual, Smith and Quintana-Orti, "Analytical Modeling Is Enough for
+ * High-Performance BLIS", ACM TOMS 43(2), 2016), for a microkernel of MR x NR tiles of
+ * elements of esz bytes.  A cache of W ways, S sets and lines of L bytes holds W S L
+ * bytes; an operand meant to stay in it gets some of the ways:
+ *
+ *   KC  one B micro-panel (KC x NR) stays in L1 while the A micro-panels (MR x KC)
+ *       stream past it: one way is left for C and the streams, the rest shared in
+ *       proportion NR : MR, so B gets C_B = floor((W1 - 1) / (1 + MR/NR)) ways and
+ *       KC = C_B S1 L1 / (NR esz);
+ *   MC  the packed A block (MC x KC) stays in L2 while B micro-panels stream: C_A =
+ *       floor((W2 - 1) / (1 + NR/MC)) ways (about W2 - 2), MC = C_A S2 L2 / (KC esz),
+ *       rounded down to a multiple of MR;
+ *   NC  the packed B panel (KC x NC) stays in L3 while A blocks stream through L2:
+ *       half of L3's ways at most, since L3 is shared with the other cores and, here,
+ *       the panel is double-buffered; NC a multiple of NR.
+ *
+ * Each is at least one tile, so a CPU with tiny or unknown caches still runs.  The
+ * caches come from dispatch (CPUID, sysfs or defaults); nothing here is tuned to one
+ * machine.  Compiled without ISA flags.
+ */
+#include "../config/config.h"
+
+static size_t ways_for(size_t ways, double other_share)
+{
+  double w = (double)(ways > 1 ? ways - 1 : 1) / (1 + other_share);
+  return w < 1 ? 1 : (size_t)w;
+}
+
+static size_t round_down(size_t v, size_t step, size_t least)
+{
+  v -= v % step;
+  return v < least ? least : v;
+}
+
+void nnk_gemm_blocks_analytical(const nnk_cache *caches, size_t esz, size_t mr, size_t nr,
+                                size_t *mc, size_t *kc, size_t *nc)
+{
+  const nnk_cache *l1 = &caches[1], *l2 = &caches[2], *l3 = &caches[3];
+  size_t cb = ways_for(l1->ways, (double)mr / (double)nr);
+  *kc = round_down(cb * l1->sets * l1->line / (nr * esz), 8, 8);
+  size_t ca = ways_for(l2->ways, (double)nr / (double)(8 * mr)); /* NR/MC with MC >> MR */
+  *mc = round_down(ca * l2->sets * l2->line / (*kc * esz), mr, mr);
+  size_t c3 = l3->ways / 2 ? l3->ways / 2 : 1;
+  *nc = round_down(c3 * l3->sets * l3->line / (*kc * esz), nr, nr);
+}
