@@ -60,17 +60,30 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)  # native-order dtypes a
 
 def matmul(a, b, *, out=None):
     """``numpy.matmul`` semantics for 1-D, 2-D and stacked (batched) operands."""
-    # Fast path for the common call (two 2-D float arrays of one dtype): per-call cost
-    # matters for the sheets' tiny matrices; the binding still checks everything.
+    # Fast paths for the common calls (float arrays of one dtype, 1-D or 2-D): per-call
+    # cost matters for the sheets' tiny matrices and for dot products; the binding still
+    # checks everything.
     if type(a) is _ndarray and type(b) is _ndarray:
         dt = a.dtype
-        if dt is b.dtype and (dt is _F64 or dt is _F32) and a.ndim == 2 == b.ndim:
+        if dt is b.dtype and (dt is _F64 or dt is _F32):
             if out is None:
-                c = _empty((a.shape[0], b.shape[1]), dt)
-                _C.gemm(a, b, c, 1.0, 0.0, False, False)  # checks the inner sizes itself
-                return c
-            if (type(out) is _ndarray and out.dtype is dt and out.flags.writeable
-                    and out.shape == (a.shape[0], b.shape[1]) and a.shape[1] == b.shape[0]):
+                if a.ndim == 2 == b.ndim:
+                    c = _empty((a.shape[0], b.shape[1]), dt)
+                    _C.gemm(a, b, c, 1.0, 0.0, False, False)  # checks the inner sizes itself
+                    return c
+                # W x, x W and x . y: one GEMM with m or n = 1 (its matrix-vector path)
+                if a.ndim == 2 and b.ndim == 1 and a.shape[1] == b.shape[0]:
+                    c = _empty((a.shape[0], 1), dt)
+                    _C.gemm(a, b.reshape(-1, 1), c, 1.0, 0.0, False, False)
+                    return c.reshape(-1)
+                if a.ndim == 1 and b.ndim in (1, 2) and a.shape[0] == b.shape[0]:
+                    c = _empty((1, b.shape[1] if b.ndim == 2 else 1), dt)
+                    _C.gemm(a.reshape(1, -1), b if b.ndim == 2 else b.reshape(-1, 1), c, 1.0,
+                            0.0, False, False)
+                    return c.reshape(-1) if b.ndim == 2 else c.reshape(())
+            elif (a.ndim == 2 == b.ndim and type(out) is _ndarray and out.dtype is dt
+                  and out.flags.writeable and out.shape == (a.shape[0], b.shape[1])
+                  and a.shape[1] == b.shape[0]):
                 _C.gemm(a, b, out, 1.0, 0.0, False, False)
                 return out
     (a, b), dtype = as_floats(a, b, names=("a", "b"))

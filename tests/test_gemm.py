@@ -204,3 +204,47 @@ def test_linear_is_x_wt_plus_b_by_hand():
     np.testing.assert_array_equal(nnk.linear(X, W), [[5, 11], [-2, -4], [6, 14]])
     with pytest.raises(ValueError, match="in_features"):
         nnk.linear(np.ones((3, 3)), W)
+
+
+# ---- m or n = 1: the matrix-vector path (gemv kernels) --------------------------------
+
+@pytest.mark.parametrize("m, n, k", [(1, 1, 100_003), (1, 2500, 37), (2500, 1, 37), (7, 1, 1003),
+                                     (1, 1029, 9), (1030, 1, 5), (1, 5, 4099)])
+@pytest.mark.parametrize("ta, tb", list(itertools.product([False, True], repeat=2)))
+def test_matrix_vector_shapes_every_layout(m, n, k, ta, tb, dtype):
+    """Dot products, W x and x W with either operand transposed, tails of every kind (rows
+    not a multiple of 4, columns past the 1024-column chunk, k not a multiple of a
+    vector), against float64 with the error bound of the terms."""
+    rng = np.random.default_rng(m * 7 + n * 3 + k)
+    a = rng.uniform(-1, 1, (k, m) if ta else (m, k)).astype(dtype)
+    b = rng.uniform(-1, 1, (n, k) if tb else (k, n)).astype(dtype)
+    c = rng.uniform(-1, 1, (m, n)).astype(dtype)
+    got = nnk.gemm(a, b, c, alpha=0.7, beta=1.3, trans_a=ta, trans_b=tb)
+    check(got, a, b, c, 0.7, 1.3, ta, tb, dtype)
+
+
+def test_matrix_vector_strided_operands_and_output(dtype):
+    rng = np.random.default_rng(5)
+    big = rng.uniform(-1, 1, (300, 400)).astype(dtype)
+    W, x = big[::3, ::2], big[1, ::2]  # (100, 200) and (200,), neither contiguous
+    base = np.full((100, 3), np.nan, dtype)
+    out = base[:, 1:2]                      # a column of a wider array: y at stride 3
+    nnk.gemm(W, x.reshape(-1, 1), out=out)  # beta = 0: the NaN already there is ignored
+    check(out, W, x.reshape(-1, 1), None, 1.0, 0.0, False, False, dtype)
+    assert np.isnan(base[:, [0, 2]]).all()  # nothing beside the column written
+    xw = nnk.matmul(x[:100], W)             # x W with x strided
+    check(xw.reshape(1, -1), x[:100].reshape(1, -1), W, None, 1.0, 0.0, False, False, dtype)
+
+
+def test_one_dimensional_matmul_like_numpy(dtype):
+    rng = np.random.default_rng(6)
+    W, x, y = (rng.uniform(-1, 1, s).astype(dtype) for s in ((40, 30), 30, 40))
+    assert nnk.matmul(W, x).shape == (40,) and nnk.matmul(y, W).shape == (30,)
+    d = nnk.matmul(x, x)
+    assert d.shape == () and d.dtype == dtype
+    tol = 40 * np.finfo(dtype).eps
+    np.testing.assert_allclose(nnk.matmul(W, x), W.astype(float) @ x, rtol=tol, atol=tol)
+    np.testing.assert_allclose(nnk.matmul(y, W), y.astype(float) @ W, rtol=tol, atol=tol)
+    np.testing.assert_allclose(d, x.astype(float) @ x, rtol=tol)
+    with pytest.raises(ValueError):
+        nnk.matmul(W, y)  # inner sizes differ: the general path says so

@@ -12,6 +12,8 @@
 #define PUBLIC(name) nnk_s##name
 #define CONFIG nnk_f32_gemm_config
 #define TABLE_GEMM f32.gemm
+#define TABLE_DT f32
+#define TABLE_KERNELS nnk_f32_kernels
 #define REF nnk_f32_gemm_ref__scalar
 #include "gemm_impl.h"
 #undef T
@@ -19,6 +21,8 @@
 #undef PUBLIC
 #undef CONFIG
 #undef TABLE_GEMM
+#undef TABLE_DT
+#undef TABLE_KERNELS
 #undef REF
 
 #define T double
@@ -26,5 +30,7 @@
 #define PUBLIC(name) nnk_d##name
 #define CONFIG nnk_f64_gemm_config
 #define TABLE_GEMM f64.gemm
+#define TABLE_DT f64
+#define TABLE_KERNELS nnk_f64_kernels
 #define REF nnk_f64_gemm_ref__scalar
 #include "gemm_impl.h"

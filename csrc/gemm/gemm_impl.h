@@ -4,6 +4,7 @@
  *   FN(name)      nnk_f32_##name / nnk_f64_##name   (internal names)
  *   CONFIG        nnk_f32_gemm_config / nnk_f64_gemm_config
  *   TABLE_GEMM    the table field holding this dtype's config
+ *   TABLE_DT      the table field holding this dtype's kernels (f32 or f64)
  *   REF           the scalar reference GEMM
  *   PUBLIC(name)  nnk_s##name / nnk_d##name         (public names)
  *
@@ -255,6 +256,57 @@ static void FN(scale_c)(size_t m, size_t n, T beta, T *c, ptrdiff_t rs_c, ptrdif
     }
 }
 
+/* m == 1 or n == 1 as a matrix-vector product (the table's gemv kernels): y = op(A) x
+ * (n == 1) or y = x op(B) (m == 1), the matrix read along its contiguous direction by
+ * row dots or by axpys of rows.  x and y go through contiguous copies when strided.
+ * Returns 1 when done, 0 when the matrix has no unit stride (the blocked path takes it),
+ * -1 when a copy could not be allocated. */
+static int FN(gemv)(size_t m, size_t n, size_t k, T alpha, const T *a, ptrdiff_t rs_a,
+                    ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b, ptrdiff_t cs_b, T beta, T *c,
+                    ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  /* The matrix M (rows of `len` values at stride ld), the vector x (k values at stride
+   * incx), y (ny values at stride incy). */
+  const T *mat, *x;
+  ptrdiff_t ld, incx, incy;
+  size_t ny = n == 1 ? m : n;
+  int dots;
+  if (n == 1) { /* y (m) = A (m x k) x (k) */
+    x = b, incx = rs_b, incy = rs_c, mat = a;
+    if (cs_a == 1 && rs_a >= 0) dots = 1, ld = rs_a;       /* rows of A contiguous */
+    else if (rs_a == 1 && cs_a >= 0) dots = 0, ld = cs_a;  /* columns of A contiguous */
+    else return 0;
+  } else { /* y (n) = x (k) B (k x n) */
+    x = a, incx = cs_a, incy = cs_c, mat = b;
+    if (cs_b == 1 && rs_b >= 0) dots = 0, ld = rs_b;       /* rows of B contiguous */
+    else if (rs_b == 1 && cs_b >= 0) dots = 1, ld = cs_b;  /* columns of B contiguous */
+    else return 0;
+  }
+  T *xc = NULL, *yc = NULL;
+  if (incx != 1 && k > 1) {
+    if (!(xc = malloc(k * sizeof(T)))) return -1;
+    for (size_t p = 0; p < k; p++) xc[p] = x[(ptrdiff_t)p * incx];
+    x = xc;
+  }
+  T *y = c;
+  if (incy != 1 && ny > 1) {
+    if (!(yc = malloc(ny * sizeof(T)))) {
+      free(xc);
+      return -1;
+    }
+    if (beta != 0)
+      for (size_t i = 0; i < ny; i++) yc[i] = c[(ptrdiff_t)i * incy];
+    y = yc;
+  }
+  const TABLE_KERNELS *K = &nnk_kernels()->TABLE_DT;
+  if (dots) K->gemv[NNK_GEMV_DOTS](ny, k, alpha, mat, (size_t)ld, x, beta, y);
+  else K->gemv[NNK_GEMV_AXPYS](k, ny, alpha, mat, (size_t)ld, x, beta, y);
+  if (yc)
+    for (size_t i = 0; i < ny; i++) c[(ptrdiff_t)i * incy] = yc[i];
+  free(xc), free(yc);
+  return 1;
+}
+
 nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *a,
                                 ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b,
                                 ptrdiff_t cs_b, T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
@@ -270,6 +322,10 @@ nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *
     /* Scalar ISA, or a problem so small that packing costs more than it saves. */
     REF(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
     return NNK_OK;
+  }
+  if (m == 1 || n == 1) {
+    int done = FN(gemv)(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
+    if (done) return done > 0 ? NNK_OK : NNK_ENOMEM;
   }
   if (cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= cfg->direct_mnk)
     return FN(gemm_direct)(cfg, m, n, k, alpha, a, rs_a, b, rs_b, beta, c, rs_c, cs_c);

@@ -25,6 +25,8 @@
 #define NNK_SIG_PGRAD(T) (size_t n, const T *u, const T *dy, T *dx, T a)
 #define NNK_SIG_ROWS(T) (size_t rows, size_t n, const T *x, T *y)
 #define NNK_SIG_ROWS_GRAD(T) (size_t rows, size_t n, const T *y, const T *dy, T *dx)
+#define NNK_SIG_GEMV(T)                                                                   \
+  (size_t rows, size_t n, T alpha, const T *a, size_t lda, const T *x, T beta, T *y)
 #define NNK_SIG_LOSS(T) (size_t n, const T *y, const T *t, T *each)
 #define NNK_SIG_LOSS_GRAD(T) (size_t n, const T *y, const T *t, T scale, T *dy)
 #define NNK_SIG_SGD(T) (size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nesterov)
@@ -75,6 +77,15 @@
   X(SOFTMAX_GRAD, softmax_grad, __VA_ARGS__)                                              \
   X(LOG_SOFTMAX_GRAD, log_softmax_grad, __VA_ARGS__)
 
+/* Matrix-vector products over `rows` rows of a (row r at a + r lda, n contiguous values),
+ * x and y contiguous, beta == 0 never reading y: what GEMM runs when m or n is 1 (dot
+ * products, W x, x W).  X(ENUM, name, ...); symbol: <name>.
+ *   gemv_dots   y[r] = alpha (a_r . x) + beta y[r] for r < rows (x: n values)
+ *   gemv_axpys  y = alpha sum_r x[r] a_r + beta y (x: rows values, y: n values) */
+#define NNK_GEMV_LIST(X, ...)                                                             \
+  X(GEMV_DOTS, gemv_dots, __VA_ARGS__)                                                    \
+  X(GEMV_AXPYS, gemv_axpys, __VA_ARGS__)
+
 /* Pointwise losses: sum of l(y, t) (each l stored when each != NULL), and
  * dy = scale dl/dy.  X(ENUM, name, lo, hi, ...): [lo, hi] the domain of y; targets are
  * probabilities.  Symbols: loss_<name>, loss_<name>_grad.  Formulas: csrc/loss/loss_impl.h. */
@@ -100,6 +111,7 @@ typedef enum { NNK_PMAP_LIST(NNK_ENUM_, ) NNK_PMAP_COUNT } nnk_pmap_op;
 typedef enum { NNK_PGRAD_LIST(NNK_ENUM_, ) NNK_PGRAD_COUNT } nnk_pgrad_op;
 typedef enum { NNK_ROWS_LIST(NNK_ENUM_, ) NNK_ROWS_COUNT } nnk_rows_op;
 typedef enum { NNK_ROWS_GRAD_LIST(NNK_ENUM_, ) NNK_ROWS_GRAD_COUNT } nnk_rows_grad_op;
+typedef enum { NNK_GEMV_LIST(NNK_ENUM_, ) NNK_GEMV_COUNT } nnk_gemv_op;
 typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
 
 /* ---- GEMM -----------------------------------------------------------------
@@ -142,6 +154,7 @@ typedef struct { NNK_GEMM_CONFIG_FIELDS(double) } nnk_f64_gemm_config;
     void(*pgrad[NNK_PGRAD_COUNT]) NNK_SIG_PGRAD(T);                                       \
     void(*rows[NNK_ROWS_COUNT]) NNK_SIG_ROWS(T);                                          \
     void(*rows_grad[NNK_ROWS_GRAD_COUNT]) NNK_SIG_ROWS_GRAD(T);                           \
+    void(*gemv[NNK_GEMV_COUNT]) NNK_SIG_GEMV(T);                                          \
     T(*loss[NNK_LOSS_COUNT]) NNK_SIG_LOSS(T);                                             \
     void(*loss_grad[NNK_LOSS_COUNT]) NNK_SIG_LOSS_GRAD(T);                                \
     NNK_STEP_LIST(NNK_STEP_FIELD_, T)                                                     \
@@ -168,6 +181,7 @@ const nnk_kernel_table *nnk_kernels(void);
 #define NNK_DECL_PGRAD_(E, name, u, lo, hi, P, T, isa) void nnk_##P##_v##name##__##isa NNK_SIG_PGRAD(T);
 #define NNK_DECL_ROWS_(E, name, per_row, P, T, isa) void nnk_##P##_##name##_rows__##isa NNK_SIG_ROWS(T);
 #define NNK_DECL_ROWS_GRAD_(E, name, P, T, isa) void nnk_##P##_##name##_rows__##isa NNK_SIG_ROWS_GRAD(T);
+#define NNK_DECL_GEMV_(E, name, P, T, isa) void nnk_##P##_##name##__##isa NNK_SIG_GEMV(T);
 #define NNK_DECL_LOSS_(E, name, lo, hi, P, T, isa)                                        \
   T nnk_##P##_loss_##name##__##isa NNK_SIG_LOSS(T);                                        \
   void nnk_##P##_loss_##name##_grad__##isa NNK_SIG_LOSS_GRAD(T);
@@ -179,6 +193,7 @@ const nnk_kernel_table *nnk_kernels(void);
   NNK_PGRAD_LIST(NNK_DECL_PGRAD_, P, T, isa)                                              \
   NNK_ROWS_LIST(NNK_DECL_ROWS_, P, T, isa)                                                \
   NNK_ROWS_GRAD_LIST(NNK_DECL_ROWS_GRAD_, P, T, isa)                                      \
+  NNK_GEMV_LIST(NNK_DECL_GEMV_, P, T, isa)                                                \
   NNK_LOSS_LIST(NNK_DECL_LOSS_, P, T, isa)                                                \
   NNK_STEP_LIST(NNK_DECL_STEP_, P, T, isa)
 #define NNK_DECLARE_ISA_KERNELS(isa)                                                      \
@@ -188,6 +203,7 @@ const nnk_kernel_table *nnk_kernels(void);
 #define NNK_AT_MAP_(E, name, u, lo, hi, P, isa) [NNK_##E] = nnk_##P##_v##name##__##isa,
 #define NNK_AT_ROWS_(E, name, per_row, P, isa) [NNK_##E] = nnk_##P##_##name##_rows__##isa,
 #define NNK_AT_ROWS_GRAD_(E, name, P, isa) [NNK_##E] = nnk_##P##_##name##_rows__##isa,
+#define NNK_AT_GEMV_(E, name, P, isa) [NNK_##E] = nnk_##P##_##name##__##isa,
 #define NNK_AT_LOSS_(E, name, lo, hi, P, isa) [NNK_##E] = nnk_##P##_loss_##name##__##isa,
 #define NNK_AT_LOSS_GRAD_(E, name, lo, hi, P, isa) [NNK_##E] = nnk_##P##_loss_##name##_grad__##isa,
 #define NNK_AT_STEP_(name, SIG, P, isa) .name = nnk_##P##_##name##__##isa,
@@ -200,6 +216,7 @@ const nnk_kernel_table *nnk_kernels(void);
   .pgrad = {NNK_PGRAD_LIST(NNK_AT_MAP_, P, isa)},                                         \
   .rows = {NNK_ROWS_LIST(NNK_AT_ROWS_, P, isa)},                                          \
   .rows_grad = {NNK_ROWS_GRAD_LIST(NNK_AT_ROWS_GRAD_, P, isa)},                           \
+  .gemv = {NNK_GEMV_LIST(NNK_AT_GEMV_, P, isa)},                                          \
   .loss = {NNK_LOSS_LIST(NNK_AT_LOSS_, P, isa)},                                          \
   .loss_grad = {NNK_LOSS_LIST(NNK_AT_LOSS_GRAD_, P, isa)}
 
