@@ -111,6 +111,28 @@ def bench_gemm(sizes, dtypes=("float32", "float64")):
     return rows
 
 
+# The shapes a batch of one meets: dot products, W x and x W, and a skinny product.
+MATVEC_SHAPES = {"dot 1e5": ((100_000,), (100_000,)), "dot 1e7": ((10**7,), (10**7,)),
+                 "W x 2000x2000": ((2000, 2000), (2000,)), "x W 2000x2000": ((2000,), (2000, 2000)),
+                 "W x 8000x512": ((8000, 512), (512,)), "x W 8000x512": ((8000,), (8000, 512)),
+                 "2000x2000 @ 2000x4": ((2000, 2000), (2000, 4))}
+
+
+def bench_matvec(shapes, dtypes=("float32", "float64")):
+    """matmul of the shapes above, nnk on each SIMD ISA against NumPy (microseconds)."""
+    rows = []
+    for dt in dtypes:
+        for name, (sa, sb) in shapes.items():
+            a = np.random.default_rng(0).standard_normal(sa).astype(dt)
+            b = np.random.default_rng(1).standard_normal(sb).astype(dt)
+            cases = {isa: (lambda: matmul(a, b), isa) for isa in _isas() if isa != "scalar"}
+            cases["numpy"] = lambda: np.matmul(a, b)
+            row = {"dtype": dt, "shape": name}
+            row.update({k: t * 1e6 for k, t in _side_by_side(cases).items()})
+            rows.append(row)
+    return rows
+
+
 def bench_elementwise(n):
     torch = _torch()
     x = np.random.default_rng(2).uniform(-5, 5, n).astype(np.float32)
@@ -314,6 +336,8 @@ def run(quick=False, threads=1):
                            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}}
     with _Limits(threads):
         results["gemm"] = bench_gemm([4, 64, 256] if quick else [4, 16, 64, 256, 512, 1024, 2048])
+        results["matvec"] = bench_matvec(
+            {k: v for k, v in MATVEC_SHAPES.items() if not quick or "1e7" not in k})
         results["elementwise"] = bench_elementwise(1 << 14 if quick else 1 << 20)
         results["softmax"] = bench_softmax((64, 1000) if quick else (256, 1000))
         if not quick:
@@ -358,6 +382,15 @@ def markdown(results):
         lines.append(f"| {r['dtype']} | {r['n']} | " + " | ".join(_num(r.get(i)) for i in isas) +
                      f" | {_num(r.get('numpy'))} | {_num(r.get('torch'))} | {speedups(r, True)}"
                      f" | {_ratio(r.get(simd), r.get('numpy'))} | {_ratio(r.get(simd), r.get('torch'))} |")
+    if results.get("matvec"):
+        simd_isas = [i for i in isas if i != "scalar"]
+        lines += ["", "## Matrix-vector shapes (microseconds, lower is better)", "",
+                  f"nnk/numpy: speed of nnk on {simd} relative to NumPy's.", "",
+                  "| dtype | shape | " + " | ".join(simd_isas) + " | numpy | nnk/numpy |",
+                  "|---|---|" + "---|" * (len(simd_isas) + 2)]
+        for r in results["matvec"]:
+            lines.append(f"| {r['dtype']} | {r['shape']} | " + " | ".join(_num(r.get(i)) for i in simd_isas) +
+                         f" | {_num(r.get('numpy'))} | {_ratio(r.get('numpy'), r.get(simd))} |")
     lines += ["", f"## Elementwise, float32, n = {results['elementwise'][0]['n']:,} (ns/element, lower is better)", "",
               f"vs numpy and vs torch: speed of nnk on {simd} relative to theirs.", "",
               "| kernel | " + " | ".join(isas) + f" | numpy | torch | {speedup_heads} | vs numpy | vs torch |",

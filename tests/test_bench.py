@@ -17,7 +17,7 @@ def test_bench_quick_runs_and_reports(tmp_path):
     r = subprocess.run([sys.executable, "-m", "nnk", "bench", "--quick", "--json", str(out)],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    for heading in ("## GEMM", "## Elementwise", "## Softmax", "## Per-call overhead",
+    for heading in ("## GEMM", "## Matrix-vector shapes", "## Elementwise", "## Softmax", "## Per-call overhead",
                     "## One training step", "## RNN forward"):
         assert heading in r.stdout
     data = json.loads(out.read_text())
@@ -25,3 +25,6 @@ def test_bench_quick_runs_and_reports(tmp_path):
     assert all(row["scalar"] > 0 for row in data["gemm"] if row["n"] <= 256)
     assert {row["kernel"] for row in data["elementwise"]} >= {"exp", "tanh", "sigmoid", "relu"}
     assert data["rnn"]["nnk"] > 0
+    shapes = {(row["dtype"], row["shape"]) for row in data["matvec"]}
+    assert ("float32", "dot 1e5") in shapes and ("float64", "x W 2000x2000") in shapes
+    assert all(row["numpy"] > 0 and row[data["machine"]["best"]] > 0 for row in data["matvec"])
