@@ -128,6 +128,16 @@ def linear(x, weight, bias=None):
     One kernel call, the same as nn.Linear's forward (the bias rows are GEMM's C, beta = 1);
     the kernel checks the shapes.
     """
+    if (type(x) is _ndarray and type(weight) is _ndarray and x.dtype is weight.dtype
+            and (x.dtype is _F64 or x.dtype is _F32)
+            and (bias is None or (type(bias) is _ndarray and bias.dtype is x.dtype and bias.ndim == 1))):
+        # The common call converts nothing: one allocation and the kernel (per-call cost
+        # is all a 2x2 sheet layer has)
+        y = _empty(x.shape[:-1] + weight.shape[:1], x.dtype)
+        _C.linear_forward(x if x.flags.c_contiguous else contiguous(x),
+                          weight if weight.flags.c_contiguous else contiguous(weight),
+                          bias if bias is None or bias.flags.c_contiguous else contiguous(bias), y)
+        return y
     operands = [x, weight] + ([bias] if bias is not None else [])
     arrs, dtype = as_floats(*operands, names=["x", "weight", "bias"][: len(operands)])
     x, w = contiguous(arrs[0]), contiguous(arrs[1])
