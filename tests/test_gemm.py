@@ -209,12 +209,14 @@ def test_linear_is_x_wt_plus_b_by_hand():
 # ---- m or n = 1: the matrix-vector path (gemv kernels) --------------------------------
 
 @pytest.mark.parametrize("m, n, k", [(1, 1, 100_003), (1, 2500, 37), (2500, 1, 37), (7, 1, 1003),
-                                     (1, 1029, 9), (1030, 1, 5), (1, 5, 4099)])
+                                     (1, 1029, 9), (1030, 1, 5), (1, 5, 4099), (501, 2, 1003),
+                                     (33, 3, 257), (1001, 4, 9), (2, 3, 40), (3, 4, 3)])
 @pytest.mark.parametrize("ta, tb", list(itertools.product([False, True], repeat=2)))
 def test_matrix_vector_shapes_every_layout(m, n, k, ta, tb, dtype):
-    """Dot products, W x and x W with either operand transposed, tails of every kind (rows
-    not a multiple of 4, columns past the 1024-column chunk, k not a multiple of a
-    vector), against float64 with the error bound of the terms."""
+    """Dot products, W x, x W and skinny products (n <= 4) with either operand transposed,
+    tails of every kind (rows not a multiple of 4 or 2, columns past the 1024-column
+    chunk, k not a multiple of a vector), against float64 with the error bound of the
+    terms."""
     rng = np.random.default_rng(m * 7 + n * 3 + k)
     a = rng.uniform(-1, 1, (k, m) if ta else (m, k)).astype(dtype)
     b = rng.uniform(-1, 1, (n, k) if tb else (k, n)).astype(dtype)
@@ -234,6 +236,13 @@ def test_matrix_vector_strided_operands_and_output(dtype):
     assert np.isnan(base[:, [0, 2]]).all()  # nothing beside the column written
     xw = nnk.matmul(x[:100], W)             # x W with x strided
     check(xw.reshape(1, -1), x[:100].reshape(1, -1), W, None, 1.0, 0.0, False, False, dtype)
+    skinny = big[:, 1:4][::2]               # (150, 3), rows at stride 800
+    out = np.full((100, 3), np.nan, dtype)
+    nnk.gemm(big[:100, :150], skinny, out=out)  # C = A B with n = 3
+    check(out, big[:100, :150], skinny, None, 1.0, 0.0, False, False, dtype)
+    outT = np.full((3, 100), np.nan, dtype).T  # C with column stride 100: the blocked path
+    nnk.gemm(big[:100, :150], skinny, out=outT)
+    check(outT, big[:100, :150], skinny, None, 1.0, 0.0, False, False, dtype)
 
 
 def test_one_dimensional_matmul_like_numpy(dtype):

@@ -256,17 +256,30 @@ static void FN(scale_c)(size_t m, size_t n, T beta, T *c, ptrdiff_t rs_c, ptrdif
     }
 }
 
-/* m == 1 or n == 1 as a matrix-vector product (the table's gemv kernels): y = op(A) x
- * (n == 1) or y = x op(B) (m == 1), the matrix read along its contiguous direction by
- * row dots or by axpys of rows.  x and y go through contiguous copies when strided.
- * Returns 1 when done, 0 when the matrix has no unit stride (the blocked path takes it),
- * -1 when a copy could not be allocated. */
+/* Products with m == 1 or n <= 4 as products of a matrix with vectors (the table's gemv
+ * kernels): y = op(A) x for n == 1, y = x op(B) for m == 1, read along the matrix's
+ * contiguous direction by row dots or by axpys of rows, and C = A B for n <= 4 with A's
+ * rows contiguous as dots of each row with B's n columns (copied contiguous: n k values),
+ * which streams A once where tiles would pad n to NR.  x and y go through contiguous
+ * copies when the kernel needs them.  Returns 1 when done, 0 when the layout does not
+ * suit (the blocked path takes it), -1 when a copy could not be allocated. */
 static int FN(gemv)(size_t m, size_t n, size_t k, T alpha, const T *a, ptrdiff_t rs_a,
                     ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b, ptrdiff_t cs_b, T beta, T *c,
                     ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
-  /* The matrix M (rows of `len` values at stride ld), the vector x (k values at stride
-   * incx), y (ny values at stride incy). */
+  const TABLE_KERNELS *K = &nnk_kernels()->TABLE_DT;
+  if (n > 1 && m > 1) { /* skinny: n in 2..4 */
+    if (cs_a != 1 || rs_a < 0 || cs_c != 1 || rs_c < 0) return 0;
+    T *xt = malloc(n * k * sizeof(T));
+    if (!xt) return -1;
+    for (size_t v = 0; v < n; v++)
+      for (size_t p = 0; p < k; p++) xt[v * k + p] = b[(ptrdiff_t)p * rs_b + (ptrdiff_t)v * cs_b];
+    K->gemv[NNK_GEMV_DOTS](m, k, n, alpha, a, (size_t)rs_a, xt, k, beta, c, (size_t)rs_c);
+    free(xt);
+    return 1;
+  }
+  /* The matrix (rows at stride ld), the vector x (k values at stride incx) and y (ny
+   * values at stride incy). */
   const T *mat, *x;
   ptrdiff_t ld, incx, incy;
   size_t ny = n == 1 ? m : n;
@@ -289,6 +302,11 @@ static int FN(gemv)(size_t m, size_t n, size_t k, T alpha, const T *a, ptrdiff_t
     x = xc;
   }
   T *y = c;
+  if (dots && incy >= 0) { /* dots store at any stride */
+    K->gemv[NNK_GEMV_DOTS](ny, k, 1, alpha, mat, (size_t)ld, x, 0, beta, y, (size_t)incy);
+    free(xc);
+    return 1;
+  }
   if (incy != 1 && ny > 1) {
     if (!(yc = malloc(ny * sizeof(T)))) {
       free(xc);
@@ -298,9 +316,8 @@ static int FN(gemv)(size_t m, size_t n, size_t k, T alpha, const T *a, ptrdiff_t
       for (size_t i = 0; i < ny; i++) yc[i] = c[(ptrdiff_t)i * incy];
     y = yc;
   }
-  const TABLE_KERNELS *K = &nnk_kernels()->TABLE_DT;
-  if (dots) K->gemv[NNK_GEMV_DOTS](ny, k, alpha, mat, (size_t)ld, x, beta, y);
-  else K->gemv[NNK_GEMV_AXPYS](k, ny, alpha, mat, (size_t)ld, x, beta, y);
+  if (dots) K->gemv[NNK_GEMV_DOTS](ny, k, 1, alpha, mat, (size_t)ld, x, 0, beta, y, 1);
+  else K->gemv[NNK_GEMV_AXPYS](k, ny, 1, alpha, mat, (size_t)ld, x, 0, beta, y, 0);
   if (yc)
     for (size_t i = 0; i < ny; i++) c[(ptrdiff_t)i * incy] = yc[i];
   free(xc), free(yc);
@@ -323,13 +340,20 @@ nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *
     REF(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
     return NNK_OK;
   }
-  if (m == 1 || n == 1) {
+  if (m == 1 || n <= 4) {
     int done = FN(gemv)(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
     if (done) return done > 0 ? NNK_OK : NNK_ENOMEM;
   }
   if (cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= cfg->direct_mnk)
     return FN(gemm_direct)(cfg, m, n, k, alpha, a, rs_a, b, rs_b, beta, c, rs_c, cs_c);
   int nthreads = flops >= cfg->threads_mnk ? nnk_get_num_threads() : 1;
+  /* Tiles pad m to MR and n to NR.  When the transposed problem C^T = op(B)^T op(A)^T
+   * pads less (a skinny product: 2000 x 2000 times 2000 x 4 would pad 4 columns to NR),
+   * compute that: the same numbers, with A's and B's roles and C's strides swapped. */
+  if (FN(round_up)(m, cfg->mr) * FN(round_up)(n, cfg->nr) >
+      FN(round_up)(n, cfg->mr) * FN(round_up)(m, cfg->nr))
+    return FN(gemm_blocked)(cfg, nthreads, n, m, k, alpha, b, cs_b, rs_b, a, cs_a, rs_a, beta,
+                            c, cs_c, rs_c);
   return FN(gemm_blocked)(cfg, nthreads, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c,
                           rs_c, cs_c);
 }

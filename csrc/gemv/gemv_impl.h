@@ -2,11 +2,13 @@
  * Matrix-vector products written once over the helper layer (csrc/simd/), for GEMM's
  * shapes with m or n equal to 1.  Both stream the matrix once and keep what they sum in
  * vector registers:
- *   gemv_dots   one dot product per row: four rows at a time share each load of x (one
- *               accumulator each); a single row keeps four accumulators, so a long dot
- *               product is not one chain of dependent adds;
+ *   gemv_dots   one dot product per row and vector: with one vector, four rows at a time
+ *               share each load of it (one accumulator each) and a single row keeps four
+ *               accumulators, so a long dot product is not one chain of dependent adds;
+ *               with two to four vectors (a skinny product), two rows at a time;
  *   gemv_axpys  y = sum_r x[r] a_r: a chunk of sums stays in L1 while the rows stream by,
- *               four rows added per pass (one load and store of the sums per four rows).
+ *               four rows added per pass (one load and store of the sums per four rows);
+ *               several vectors take one pass each.
  * Every element is read inside [0, n): whole vectors, then the tail through a
  * zero-padded buffer (dots) or scalar code (axpys).  The summation order depends only on
  * the shape, so equal calls give equal bits.
@@ -20,6 +22,8 @@
 #define load_part VF(load_part)
 #define dot_row VF(dot_row)
 #define dot_4_rows VF(dot_4_rows)
+#define dots_2_rows VF(dots_2_rows)
+#define axpys_1 VF(axpys_1)
 #define scaled VF(scaled)
 
 /* Columns of y summed at once by gemv_axpys: 4-8 KiB of sums at home in L1 while the
@@ -76,20 +80,67 @@ static void dot_4_rows(size_t n, const T *a, size_t lda, const T *x, T *d)
   d[0] = v_hsum(s0), d[1] = v_hsum(s1), d[2] = v_hsum(s2), d[3] = v_hsum(s3);
 }
 
-void KNAME(gemv_dots)(size_t rows, size_t n, T alpha, const T *a, size_t lda, const T *x, T beta,
-                      T *y)
+/* Rows r0, r0 + 1 against NX vectors: 2 x NX accumulators (8 at most), each load of a
+ * row shared by the NX vectors, each load of a vector by the two rows. */
+static inline void dots_2_rows(size_t n, const T *a, size_t lda, const T *x, size_t ldx,
+                               const int NX, T *d)
 {
-  size_t r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    T d[4];
-    dot_4_rows(n, a + r * lda, lda, x, d);
-    for (size_t i = 0; i < 4; i++) y[r + i] = scaled(alpha, d[i], beta, y + r + i);
+  V s[2][4];
+  for (int i = 0; i < 2; i++)
+    for (int v = 0; v < NX; v++) s[i][v] = v_set1(0);
+  size_t p = 0;
+  for (; p + W <= n; p += W) {
+    V a0 = v_load(a + p), a1 = v_load(a + lda + p);
+    for (int v = 0; v < NX; v++) {
+      V xv = v_load(x + v * ldx + p);
+      s[0][v] = v_add(s[0][v], v_mul(a0, xv));
+      s[1][v] = v_add(s[1][v], v_mul(a1, xv));
+    }
   }
-  for (; r < rows; r++) y[r] = scaled(alpha, dot_row(n, a + r * lda, x), beta, y + r);
+  if (p < n) {
+    V a0 = load_part(a + p, n - p), a1 = load_part(a + lda + p, n - p);
+    for (int v = 0; v < NX; v++) {
+      V xv = load_part(x + v * ldx + p, n - p);
+      s[0][v] = v_add(s[0][v], v_mul(a0, xv));
+      s[1][v] = v_add(s[1][v], v_mul(a1, xv));
+    }
+  }
+  for (int v = 0; v < NX; v++) d[v] = v_hsum(s[0][v]), d[4 + v] = v_hsum(s[1][v]);
 }
 
-void KNAME(gemv_axpys)(size_t rows, size_t n, T alpha, const T *a, size_t lda, const T *x,
-                       T beta, T *y)
+void KNAME(gemv_dots)(size_t rows, size_t n, size_t nx, T alpha, const T *a, size_t lda,
+                      const T *x, size_t ldx, T beta, T *y, size_t ldy)
+{
+  size_t r = 0;
+  if (nx == 1) { /* one vector: four rows share each load of it */
+    for (; r + 4 <= rows; r += 4) {
+      T d[4];
+      dot_4_rows(n, a + r * lda, lda, x, d);
+      for (size_t i = 0; i < 4; i++) y[(r + i) * ldy] = scaled(alpha, d[i], beta, y + (r + i) * ldy);
+    }
+    for (; r < rows; r++) y[r * ldy] = scaled(alpha, dot_row(n, a + r * lda, x), beta, y + r * ldy);
+    return;
+  }
+  for (; r < rows; r += 2) {
+    T d[8];
+    const T *ar = a + r * lda;
+    size_t step = r + 1 < rows ? lda : 0; /* a last odd row pairs with itself, stored once */
+    switch (nx) { /* constant NX per case: the accumulators stay in registers */
+    case 2: dots_2_rows(n, ar, step, x, ldx, 2, d); break;
+    case 3: dots_2_rows(n, ar, step, x, ldx, 3, d); break;
+    default: dots_2_rows(n, ar, step, x, ldx, 4, d); break;
+    }
+    for (size_t i = 0; i < 2 && r + i < rows; i++)
+      for (size_t v = 0; v < nx; v++) {
+        T *yv = y + (r + i) * ldy + v;
+        *yv = scaled(alpha, d[4 * i + v], beta, yv);
+      }
+  }
+}
+
+/* One vector x: y = alpha sum_r x[r] a_r + beta y. */
+static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, const T *x, T beta,
+                    T *y)
 {
   T acc[AXPY_CHUNK];
   for (size_t j0 = 0; j0 < n; j0 += AXPY_CHUNK) {
@@ -115,4 +166,10 @@ void KNAME(gemv_axpys)(size_t rows, size_t n, T alpha, const T *a, size_t lda, c
     }
     for (size_t j = 0; j < w; j++) y[j0 + j] = scaled(alpha, acc[j], beta, y + j0 + j);
   }
+}
+
+void KNAME(gemv_axpys)(size_t rows, size_t n, size_t nx, T alpha, const T *a, size_t lda,
+                       const T *x, size_t ldx, T beta, T *y, size_t ldy)
+{
+  for (size_t v = 0; v < nx; v++) axpys_1(rows, n, alpha, a, lda, x + v * ldx, beta, y + v * ldy);
 }

@@ -26,7 +26,8 @@
 #define NNK_SIG_ROWS(T) (size_t rows, size_t n, const T *x, T *y)
 #define NNK_SIG_ROWS_GRAD(T) (size_t rows, size_t n, const T *y, const T *dy, T *dx)
 #define NNK_SIG_GEMV(T)                                                                   \
-  (size_t rows, size_t n, T alpha, const T *a, size_t lda, const T *x, T beta, T *y)
+  (size_t rows, size_t n, size_t nx, T alpha, const T *a, size_t lda, const T *x,         \
+   size_t ldx, T beta, T *y, size_t ldy)
 #define NNK_SIG_LOSS(T) (size_t n, const T *y, const T *t, T *each)
 #define NNK_SIG_LOSS_GRAD(T) (size_t n, const T *y, const T *t, T scale, T *dy)
 #define NNK_SIG_SGD(T) (size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nesterov)
@@ -77,11 +78,12 @@
   X(SOFTMAX_GRAD, softmax_grad, __VA_ARGS__)                                              \
   X(LOG_SOFTMAX_GRAD, log_softmax_grad, __VA_ARGS__)
 
-/* Matrix-vector products over `rows` rows of a (row r at a + r lda, n contiguous values),
- * x and y contiguous, beta == 0 never reading y: what GEMM runs when m or n is 1 (dot
- * products, W x, x W).  X(ENUM, name, ...); symbol: <name>.
- *   gemv_dots   y[r] = alpha (a_r . x) + beta y[r] for r < rows (x: n values)
- *   gemv_axpys  y = alpha sum_r x[r] a_r + beta y (x: rows values, y: n values) */
+/* Products of a matrix with nx <= 4 vectors: `rows` rows of a (row r at a + r lda, n
+ * contiguous values), vector v at x + v ldx (contiguous), beta == 0 never reading y:
+ * what GEMM runs when m or n is 1 (dot products, W x, x W) or n is at most 4 (skinny
+ * products).  X(ENUM, name, ...); symbol: <name>.
+ *   gemv_dots   y[r ldy + v] = alpha (a_r . x_v) + beta y[r ldy + v], r < rows, x_v of n
+ *   gemv_axpys  y_v = alpha sum_r x_v[r] a_r + beta y_v, y_v = y + v ldy (n values) */
 #define NNK_GEMV_LIST(X, ...)                                                             \
   X(GEMV_DOTS, gemv_dots, __VA_ARGS__)                                                    \
   X(GEMV_AXPYS, gemv_axpys, __VA_ARGS__)

@@ -446,7 +446,7 @@ static void test_gemm(nnk_isa isa)
   /* Sizes around every tile (MR 4/6/8, NR 8/12/16) and the small-path threshold;
    * k beyond KC (256) splits the k loop. */
   static const size_t ms[] = {0, 1, 2, 3, 5, 6, 7, 8, 9, 13, 17, 33};
-  static const size_t ns[] = {0, 1, 3, 7, 8, 9, 12, 13, 16, 17, 25, 33};
+  static const size_t ns[] = {0, 1, 2, 3, 4, 7, 8, 9, 12, 13, 16, 17, 25, 33};
   static const size_t ks[] = {0, 1, 2, 9, 33, 257};
   static const double ab[][2] = {{1, 0}, {0.7, 1.3}, {1, 1}, {0, 1.3}};
   for (int is_f32 = 0; is_f32 < 2; is_f32++)
