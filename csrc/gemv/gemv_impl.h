@@ -9,6 +9,8 @@
  *   gemv_axpys  y = sum_r x[r] a_r: a chunk of sums stays in L1 while the rows stream by,
  *               four rows added per pass (one load and store of the sums per four rows);
  *               several vectors take one pass each.
+ * Both ask for the next rows a pass ahead (__builtin_prefetch, a hint that reads
+ * nothing): the hardware prefetchers alone left x W at half of NumPy's speed.
  * Every element is read inside [0, n): whole vectors, then the tail through a
  * zero-padded buffer (dots) or scalar code (axpys).  The summation order depends only on
  * the shape, so equal calls give equal bits.
@@ -29,7 +31,7 @@
 /* Columns of y summed at once by gemv_axpys: 4-8 KiB of sums at home in L1 while the
  * rows stream past, each row's piece a page or two (so the walk down the rows is
  * friendly to the prefetchers and the TLB). */
-#define AXPY_CHUNK 1024
+#define AXPY_CHUNK 4096
 
 /* The first count (< W) values at p, zero-padded to a whole vector. */
 static inline V load_part(const T *p, size_t count)
@@ -57,12 +59,17 @@ static T dot_row(size_t n, const T *a, const T *x)
   return v_hsum(v_add(v_add(s0, s1), v_add(s2, s3)));
 }
 
-static void dot_4_rows(size_t n, const T *a, size_t lda, const T *x, T *d)
+/* Four rows; `next` (or NULL) the four after them, asked for a pass ahead. */
+static void dot_4_rows(size_t n, const T *a, size_t lda, const T *x, T *d, const T *next)
 {
   const T *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
   V s0 = v_set1(0), s1 = s0, s2 = s0, s3 = s0;
   size_t p = 0;
   for (; p + W <= n; p += W) {
+    if (next && p % (64 / sizeof(T)) == 0) {
+      __builtin_prefetch(next + p), __builtin_prefetch(next + lda + p);
+      __builtin_prefetch(next + 2 * lda + p), __builtin_prefetch(next + 3 * lda + p);
+    }
     V xv = v_load(x + p);
     s0 = v_add(s0, v_mul(v_load(a0 + p), xv));
     s1 = v_add(s1, v_mul(v_load(a1 + p), xv));
@@ -115,7 +122,7 @@ void KNAME(gemv_dots)(size_t rows, size_t n, size_t nx, T alpha, const T *a, siz
   if (nx == 1) { /* one vector: four rows share each load of it */
     for (; r + 4 <= rows; r += 4) {
       T d[4];
-      dot_4_rows(n, a + r * lda, lda, x, d);
+      dot_4_rows(n, a + r * lda, lda, x, d, r + 8 <= rows ? a + (r + 4) * lda : NULL);
       for (size_t i = 0; i < 4; i++) y[(r + i) * ldy] = scaled(alpha, d[i], beta, y + (r + i) * ldy);
     }
     for (; r < rows; r++) y[r * ldy] = scaled(alpha, dot_row(n, a + r * lda, x), beta, y + r * ldy);
@@ -150,7 +157,12 @@ static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, cons
     for (; r + 4 <= rows; r += 4) { /* four rows per pass over the chunk of acc */
       const T *a0 = a + r * lda + j0, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
       V x0 = v_set1(x[r]), x1 = v_set1(x[r + 1]), x2 = v_set1(x[r + 2]), x3 = v_set1(x[r + 3]);
+      const T *next = a3 + lda; /* the next four rows, asked for a pass ahead */
       for (size_t j = 0; j < wv; j += W) {
+        if (j % (64 / sizeof(T)) == 0 && r + 8 <= rows) {
+          __builtin_prefetch(next + j), __builtin_prefetch(next + lda + j);
+          __builtin_prefetch(next + 2 * lda + j), __builtin_prefetch(next + 3 * lda + j);
+        }
         V s01 = v_add(v_mul(x0, v_load(a0 + j)), v_mul(x1, v_load(a1 + j)));
         V s23 = v_add(v_mul(x2, v_load(a2 + j)), v_mul(x3, v_load(a3 + j)));
         v_store(acc + j, v_add(v_load(acc + j), v_add(s01, s23)));
