@@ -32,9 +32,14 @@ def both_paths(family, op, arrays):
     return mine, ref
 
 
-@pytest.mark.parametrize("family, op, entry", [
-    (f, i, e) for f in ("map", "pmap") for i, e in enumerate(_C.KERNELS[f])],
-    ids=lambda v: v[0] if isinstance(v, tuple) else str(v))
+def every_kernel_of(*families):
+    """Parametrize over (family, op index, list line) for each kernel of the families."""
+    return pytest.mark.parametrize(
+        "family, op, entry", [(f, i, e) for f in families for i, e in enumerate(_C.KERNELS[f])],
+        ids=lambda v: v[0] if isinstance(v, tuple) else str(v))
+
+
+@every_kernel_of("map", "pmap")
 def test_listed_maps_match_scalar_within_their_bound(family, op, entry, dtype):
     name, ulp, lo, hi = entry
     x = inputs(lo, hi, dtype)
@@ -44,9 +49,7 @@ def test_listed_maps_match_scalar_within_their_bound(family, op, entry, dtype):
     assert err[worst] <= ulp, f"{name}: {err[worst]} ULP at x={x[worst]!r}"
 
 
-@pytest.mark.parametrize("family, op, entry", [
-    (f, i, e) for f in ("grad", "pgrad") for i, e in enumerate(_C.KERNELS[f])],
-    ids=lambda v: v[0] if isinstance(v, tuple) else str(v))
+@every_kernel_of("grad", "pgrad")
 def test_listed_gradients_match_scalar_within_their_bound(family, op, entry, dtype):
     name, ulp, lo, hi = entry
     u = inputs(lo, hi, dtype)
