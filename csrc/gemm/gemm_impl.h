@@ -301,22 +301,19 @@ static int FN(gemv)(size_t m, size_t n, size_t k, T alpha, const T *a, ptrdiff_t
     for (size_t p = 0; p < k; p++) xc[p] = x[(ptrdiff_t)p * incx];
     x = xc;
   }
+  /* Row dots store y at any forward stride; axpys sum into a contiguous y. */
   T *y = c;
-  if (dots && incy >= 0) { /* dots store at any stride */
-    K->gemv[NNK_GEMV_DOTS](ny, k, 1, alpha, mat, (size_t)ld, x, 0, beta, y, (size_t)incy);
-    free(xc);
-    return 1;
-  }
-  if (incy != 1 && ny > 1) {
+  ptrdiff_t ldy = incy;
+  if ((!dots || incy < 0) && incy != 1 && ny > 1) {
     if (!(yc = malloc(ny * sizeof(T)))) {
       free(xc);
       return -1;
     }
     if (beta != 0)
       for (size_t i = 0; i < ny; i++) yc[i] = c[(ptrdiff_t)i * incy];
-    y = yc;
+    y = yc, ldy = 1;
   }
-  if (dots) K->gemv[NNK_GEMV_DOTS](ny, k, 1, alpha, mat, (size_t)ld, x, 0, beta, y, 1);
+  if (dots) K->gemv[NNK_GEMV_DOTS](ny, k, 1, alpha, mat, (size_t)ld, x, 0, beta, y, (size_t)ldy);
   else K->gemv[NNK_GEMV_AXPYS](k, ny, 1, alpha, mat, (size_t)ld, x, 0, beta, y, 0);
   if (yc)
     for (size_t i = 0; i < ny; i++) c[(ptrdiff_t)i * incy] = yc[i];
