@@ -15,6 +15,12 @@ from . import _C
 ISA_NAMES = _C.ISA_NAMES  # the C library's one list; messages and the CLI read it too
 
 
+def kernel_ops(family):
+    """{name: op index} of one of the C library's kernel lists (``_C.KERNELS[family]``,
+    whose first column is the name): what the binding's entry points take as ``op``."""
+    return {line[0]: op for op, line in enumerate(_C.KERNELS[family])}
+
+
 def _name(name):
     if not isinstance(name, str):
         raise TypeError(f"ISA name must be a str, got {type(name).__name__}")

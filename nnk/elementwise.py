@@ -1,12 +1,10 @@
 """Elementwise activations and their gradients, each one kernel call."""
 
 from . import _C
+from ._dispatch import kernel_ops
 from ._arrays import as_float, as_floats, as_real, check_out, contiguous, deliver, kernel_target
 
-_MAP = {name: i for i, name in enumerate(_C.MAP_OPS)}
-_GRAD = {name: i for i, name in enumerate(_C.GRAD_OPS)}
-_PMAP = {name: i for i, name in enumerate(_C.PMAP_OPS)}
-_PGRAD = {name: i for i, name in enumerate(_C.PGRAD_OPS)}
+_MAP, _GRAD, _PMAP, _PGRAD = (kernel_ops(f) for f in ("map", "grad", "pmap", "pgrad"))
 
 
 def _unary(op, x, out):

@@ -7,10 +7,11 @@ cross-entropy is built on the log-sum-exp kernels.
 import numpy as np
 
 from . import _C
+from ._dispatch import kernel_ops
 from ._arrays import _NATIVE, as_float, as_floats
 from .softmax import logsumexp, softmax
 
-_LOSS = {name: i for i, name in enumerate(_C.LOSS_OPS)}
+_LOSS = kernel_ops("loss")
 _REDUCTIONS = ("mean", "sum", "none")
 
 

@@ -5,6 +5,7 @@ The kernels work on contiguous rows; another axis is moved last (one copy) and b
 import numpy as np
 
 from . import _C
+from ._dispatch import kernel_ops
 from ._arrays import as_float, check_out, contiguous, deliver
 
 try:  # NumPy >= 2
@@ -13,10 +14,10 @@ except ImportError:  # pragma: no cover - NumPy 1.x
     from numpy.core.multiarray import normalize_axis_index
 
 # Indices into the C list of row reductions (NNK_ROWS_LIST).
-_SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = (_C.ROWS_OPS.index(name)
-                                      for name in ("softmax", "log_softmax", "logsumexp"))
-_SOFTMAX_GRAD, _LOG_SOFTMAX_GRAD = (_C.ROWS_GRAD_OPS.index(name)
-                                    for name in ("softmax_grad", "log_softmax_grad"))
+_SOFTMAX, _LOG_SOFTMAX, _LOGSUMEXP = map(kernel_ops("rows").get,
+                                          ("softmax", "log_softmax", "logsumexp"))
+_SOFTMAX_GRAD, _LOG_SOFTMAX_GRAD = map(kernel_ops("rows_grad").get,
+                                       ("softmax_grad", "log_softmax_grad"))
 
 
 def _rows_last(x, axis):

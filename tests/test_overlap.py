@@ -109,7 +109,7 @@ def test_matmul_and_gemm_into_overlapping_out(n, dtype):
 # ---- the binding's other writers: losses, optimiser steps, embeddings, RNN --------
 
 def test_loss_entries_with_overlapping_outputs(dtype):
-    for op in range(len(_C.LOSS_OPS)):
+    for op in range(len(_C.KERNELS["loss"])):
         buf = np.linspace(0.05, 0.95, 40).astype(dtype)
         y, t = buf[:30], np.linspace(0.9, 0.1, 30).astype(dtype)
         each = np.empty_like(y)

@@ -1,6 +1,6 @@
 /* nnk._C entry points of the elementwise families: maps and their gradients, the
  * parametrised maps, row reductions (softmax family) and their gradients, pointwise
- * losses.  The op indices are positions in the lists of nnk_kernels.h (_C.*_OPS). */
+ * losses.  The op indices are positions in the lists of nnk_kernels.h (_C.KERNELS). */
 #include "entries.h"
 
 #include "../threads/maps.h"

@@ -10,14 +10,14 @@
 
 #define NNK_PY_ENTRIES(X)                                                                 \
   /* elementwise.c */                                                                     \
-  X(map, VARARGS, "map(op, x, out): out = f_op(x), elementwise (MAP_OPS).")               \
-  X(grad, VARARGS, "grad(op, u, grad, out): out = f_op'(u) * grad (GRAD_OPS).")           \
-  X(pmap, VARARGS, "pmap(op, x, out, a): out = f_op(x; a) (PMAP_OPS).")                   \
-  X(pgrad, VARARGS, "pgrad(op, u, grad, out, a): out = f_op'(u; a) * grad (PGRAD_OPS).")  \
-  X(rows, VARARGS, "rows(op, x, out, n): the ROWS_OPS reduction over rows of n values.")  \
+  X(map, VARARGS, "map(op, x, out): out = f_op(x), elementwise (KERNELS['map']).")               \
+  X(grad, VARARGS, "grad(op, u, grad, out): out = f_op'(u) * grad (KERNELS['grad']).")           \
+  X(pmap, VARARGS, "pmap(op, x, out, a): out = f_op(x; a) (KERNELS['pmap']).")                   \
+  X(pgrad, VARARGS, "pgrad(op, u, grad, out, a): out = f_op'(u; a) * grad (KERNELS['pgrad']).")  \
+  X(rows, VARARGS, "rows(op, x, out, n): the KERNELS['rows'] reduction over rows of n values.")  \
   X(rows_grad, VARARGS,                                                                   \
-    "rows_grad(op, y, grad, out, n): the ROWS_GRAD_OPS gradient over rows of n values.")  \
-  X(loss, VARARGS, "loss(op, y, t, each): sum of l(y, t) (LOSS_OPS); each l into `each`.") \
+    "rows_grad(op, y, grad, out, n): the KERNELS['rows_grad'] gradient over rows of n values.")  \
+  X(loss, VARARGS, "loss(op, y, t, each): sum of l(y, t) (KERNELS['loss']); each l into `each`.") \
   X(loss_grad, VARARGS, "loss_grad(op, y, t, out, scale): out = scale * dl/dy.")          \
   /* optim.c */                                                                           \
   X(sgd_step, VARARGS, "sgd_step(p, g, v, lr, momentum, weight_decay, nesterov), in place.") \

@@ -7,29 +7,22 @@
  * machine.c), each listed once in entries.h, all over one buffer layer (buffers.c), which re-checks everything a
  * kernel relies on (dtype, size, contiguity, writability, overlap) so that no call from
  * Python can make a kernel read or write out of bounds.  This file assembles the module
- * and exports the kernel lists of nnk_kernels.h by name.
+ * and exports the ISA names and the kernel lists of nnk_kernels.h with their columns.
  */
 #include "entries.h"
 
-/* A tuple of the names of one kernel list, in op-index order. */
-static PyObject *names_tuple(const char *const *names, int count)
+/* _C.ISA_NAMES: the names of NNK_ISA_LIST, in enum order. */
+static int add_isa_names(PyObject *m)
 {
-  PyObject *t = PyTuple_New(count);
-  for (int i = 0; t && i < count; i++) {
+#define ISA_NAME_(E, name) #name,
+  static const char *const names[] = {NNK_ISA_LIST(ISA_NAME_)};
+  PyObject *t = PyTuple_New(NNK_ISA_COUNT);
+  for (int i = 0; t && i < NNK_ISA_COUNT; i++) {
     PyObject *s = PyUnicode_InternFromString(names[i]);
-    if (!s) {
-      Py_CLEAR(t);
-      break;
-    }
-    PyTuple_SET_ITEM(t, i, s);
+    if (!s) Py_CLEAR(t);
+    else PyTuple_SET_ITEM(t, i, s);
   }
-  return t;
-}
-
-static int add_names(PyObject *m, const char *attr, const char *const *names, int count)
-{
-  PyObject *t = names_tuple(names, count);
-  int err = !t || PyModule_AddObjectRef(m, attr, t) < 0;
+  int err = !t || PyModule_AddObjectRef(m, "ISA_NAMES", t) < 0;
   Py_XDECREF(t);
   return err ? -1 : 0;
 }
@@ -43,20 +36,22 @@ static int add_names(PyObject *m, const char *attr, const char *const *names, in
 #define ROWS_GRAD_ROW_(E, name, ...) Py_BuildValue("(s)", #name),
 #define LOSS_ROW_(E, name, lo, hi, ...) Py_BuildValue("(sdd)", #name, (double)(lo), (double)(hi)),
 
-static int add_family(PyObject *dict, const char *family, PyObject **rows, int count)
+/* dict[family] = the tuple of rows (each consumed, even after an earlier failure). */
+static int add_family(PyObject *dict, const char *family, PyObject **rows, int count, int failed)
 {
-  PyObject *t = PyTuple_New(count);
-  int err = !t;
+  PyObject *t = failed || !dict ? NULL : PyTuple_New(count);
+  failed = failed || !t;
   for (int i = 0; i < count; i++) {
-    if (!rows[i]) err = 1;
-    if (t && rows[i]) PyTuple_SET_ITEM(t, i, rows[i]);
+    failed = failed || !rows[i];
+    if (!failed) PyTuple_SET_ITEM(t, i, rows[i]);
     else Py_XDECREF(rows[i]);
   }
-  err = err || PyDict_SetItemString(dict, family, t) < 0;
-  Py_XDECREF(t);
-  return err ? -1 : 0;
+  failed = failed || PyDict_SetItemString(dict, family, t) < 0;
+  Py_XDECREF(t); /* holds the rows set before any failure */
+  return failed;
 }
 
+/* _C.KERNELS: the op indices of the entry points are positions in these lists. */
 static int add_kernel_lists(PyObject *m)
 {
   PyObject *maps[] = {NNK_MAP_LIST(MAP_ROW_, )}, *grads[] = {NNK_GRAD_LIST(MAP_ROW_, )},
@@ -64,42 +59,25 @@ static int add_kernel_lists(PyObject *m)
            *rows[] = {NNK_ROWS_LIST(ROWS_ROW_, )}, *rows_grads[] = {NNK_ROWS_GRAD_LIST(ROWS_GRAD_ROW_, )},
            *losses[] = {NNK_LOSS_LIST(LOSS_ROW_, )};
   PyObject *d = PyDict_New();
-  int err = !d;
-  err |= !d || add_family(d, "map", maps, NNK_MAP_COUNT);
-  err |= !d || add_family(d, "grad", grads, NNK_GRAD_COUNT);
-  err |= !d || add_family(d, "pmap", pmaps, NNK_PMAP_COUNT);
-  err |= !d || add_family(d, "pgrad", pgrads, NNK_PGRAD_COUNT);
-  err |= !d || add_family(d, "rows", rows, NNK_ROWS_COUNT);
-  err |= !d || add_family(d, "rows_grad", rows_grads, NNK_ROWS_GRAD_COUNT);
-  err |= !d || add_family(d, "loss", losses, NNK_LOSS_COUNT);
-  err = err || PyModule_AddObjectRef(m, "KERNELS", d) < 0;
+  int failed = !d;
+  failed = add_family(d, "map", maps, NNK_MAP_COUNT, failed);
+  failed = add_family(d, "grad", grads, NNK_GRAD_COUNT, failed);
+  failed = add_family(d, "pmap", pmaps, NNK_PMAP_COUNT, failed);
+  failed = add_family(d, "pgrad", pgrads, NNK_PGRAD_COUNT, failed);
+  failed = add_family(d, "rows", rows, NNK_ROWS_COUNT, failed);
+  failed = add_family(d, "rows_grad", rows_grads, NNK_ROWS_GRAD_COUNT, failed);
+  failed = add_family(d, "loss", losses, NNK_LOSS_COUNT, failed);
+  failed = failed || PyModule_AddObjectRef(m, "KERNELS", d) < 0;
   Py_XDECREF(d);
-  return err ? -1 : 0;
+  return failed ? -1 : 0;
 }
-
-#define NAME_(E, name, ...) #name,
-#define ISA_NAME_(E, name) #name,
 
 #define METHOD_(name, KIND, doc) {#name, (PyCFunction)(void (*)(void))nnk_py_##name, METH_##KIND, doc},
 static PyMethodDef methods[] = {NNK_PY_ENTRIES(METHOD_){NULL, NULL, 0, NULL}};
 
 static int module_exec(PyObject *m)
 {
-  static const char *const isas[] = {NNK_ISA_LIST(ISA_NAME_)};
-  static const char *const maps[] = {NNK_MAP_LIST(NAME_, )};
-  static const char *const grads[] = {NNK_GRAD_LIST(NAME_, )};
-  static const char *const pmaps[] = {NNK_PMAP_LIST(NAME_, )};
-  static const char *const pgrads[] = {NNK_PGRAD_LIST(NAME_, )};
-  static const char *const rows[] = {NNK_ROWS_LIST(NAME_, )};
-  static const char *const rows_grads[] = {NNK_ROWS_GRAD_LIST(NAME_, )};
-  static const char *const losses[] = {NNK_LOSS_LIST(NAME_, )};
-  if (add_names(m, "ISA_NAMES", isas, NNK_ISA_COUNT) || add_names(m, "MAP_OPS", maps, NNK_MAP_COUNT) ||
-      add_names(m, "GRAD_OPS", grads, NNK_GRAD_COUNT) || add_names(m, "PMAP_OPS", pmaps, NNK_PMAP_COUNT) ||
-      add_names(m, "PGRAD_OPS", pgrads, NNK_PGRAD_COUNT) ||
-      add_names(m, "ROWS_OPS", rows, NNK_ROWS_COUNT) ||
-      add_names(m, "ROWS_GRAD_OPS", rows_grads, NNK_ROWS_GRAD_COUNT) || add_names(m, "LOSS_OPS", losses, NNK_LOSS_COUNT))
-    return -1;
-  if (add_kernel_lists(m)) return -1;
+  if (add_isa_names(m) || add_kernel_lists(m)) return -1;
   return PyModule_AddStringConstant(m, "BEST_ISA", nnk_isa_name(nnk_isa_best()));
 }
 
