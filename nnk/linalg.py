@@ -128,25 +128,24 @@ def linear(x, weight, bias=None):
     One kernel call, the same as nn.Linear's forward (the bias rows are GEMM's C, beta = 1);
     the kernel checks the shapes.
     """
-    if (type(x) is _ndarray and type(weight) is _ndarray and x.dtype is weight.dtype
+    if not (type(x) is _ndarray and type(weight) is _ndarray and x.dtype is weight.dtype
             and (x.dtype is _F64 or x.dtype is _F32)
             and (bias is None or (type(bias) is _ndarray and bias.dtype is x.dtype and bias.ndim == 1))):
-        # The common call converts nothing: one allocation and the kernel (per-call cost
-        # is all a 2x2 sheet layer has)
-        y = _empty(x.shape[:-1] + weight.shape[:1], x.dtype)
-        _C.linear_forward(x if x.flags.c_contiguous else contiguous(x),
-                          weight if weight.flags.c_contiguous else contiguous(weight),
-                          bias if bias is None or bias.flags.c_contiguous else contiguous(bias), y)
-        return y
-    operands = [x, weight] + ([bias] if bias is not None else [])
-    arrs, dtype = as_floats(*operands, names=["x", "weight", "bias"][: len(operands)])
-    x, w = contiguous(arrs[0]), contiguous(arrs[1])
-    b = None
-    if bias is not None:  # a scalar bias is every output's
-        b = contiguous(np.broadcast_to(arrs[2], w.shape[:1]) if arrs[2].ndim == 0 else arrs[2])
-    y = _empty(x.shape[:-1] + w.shape[:1], dtype)
-    _C.linear_forward(x, w, b, y)
+        # anything but arrays of one native dtype: convert (the common call converts
+        # nothing: per-call cost is all a 2x2 sheet layer has)
+        operands = [x, weight] + ([bias] if bias is not None else [])
+        arrs, _ = as_floats(*operands, names=["x", "weight", "bias"][: len(operands)])
+        x, weight = arrs[0], arrs[1]
+        if bias is not None:  # a scalar bias is every output's
+            bias = np.broadcast_to(arrs[2], weight.shape[:1]) if arrs[2].ndim == 0 else arrs[2]
+    y = _empty(x.shape[:-1] + weight.shape[:1], x.dtype)
+    _C.linear_forward(_c_order(x), _c_order(weight), None if bias is None else _c_order(bias), y)
     return y
+
+
+def _c_order(a):
+    """``a`` as the kernels take it: C-contiguous (a copy only when it is not)."""
+    return a if a.flags.c_contiguous else contiguous(a)
 
 
 def lstsq(X, Y):
