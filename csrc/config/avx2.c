@@ -9,6 +9,8 @@
 
 #if defined(__x86_64__)
 NNK_DECLARE_ISA_KERNELS(avx2)
+void nnk_f32_gemm_pack__avx2 NNK_SIG_GEMM_PACK(float);
+void nnk_f64_gemm_pack__avx2 NNK_SIG_GEMM_PACK(double);
 void nnk_f32_gemm_ukernel_6x16__avx2 NNK_SIG_GEMM_UKERNEL(float);
 void nnk_f64_gemm_ukernel_6x8__avx2 NNK_SIG_GEMM_UKERNEL(double);
 void nnk_f32_gemm_direct_6x16__avx2 NNK_SIG_GEMM_DIRECT(float);
@@ -23,9 +25,11 @@ const nnk_isa_config nnk_config_avx2 = {
     .isa = NNK_ISA_AVX2,
     .f32 = {NNK_DTYPE_TABLE(f32, avx2),
             .gemm = {.mr = 6, .nr = 16, .ukernel = nnk_f32_gemm_ukernel_6x16__avx2,
+                     .pack = nnk_f32_gemm_pack__avx2,
                      .direct = nnk_f32_gemm_direct_6x16__avx2, NNK_GEMM_THRESHOLDS}},
     .f64 = {NNK_DTYPE_TABLE(f64, avx2),
             .gemm = {.mr = 6, .nr = 8, .ukernel = nnk_f64_gemm_ukernel_6x8__avx2,
+                     .pack = nnk_f64_gemm_pack__avx2,
                      .direct = nnk_f64_gemm_direct_6x8__avx2, NNK_GEMM_THRESHOLDS}},
   },
 };

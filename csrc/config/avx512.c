@@ -11,6 +11,8 @@
 
 #if defined(__x86_64__)
 NNK_DECLARE_ISA_KERNELS(avx512)
+void nnk_f32_gemm_pack__avx512 NNK_SIG_GEMM_PACK(float);
+void nnk_f64_gemm_pack__avx512 NNK_SIG_GEMM_PACK(double);
 void nnk_f32_gemm_ukernel_8x32__avx512 NNK_SIG_GEMM_UKERNEL(float);
 void nnk_f64_gemm_ukernel_8x16__avx512 NNK_SIG_GEMM_UKERNEL(double);
 void nnk_f32_gemm_direct_8x32__avx512 NNK_SIG_GEMM_DIRECT(float);
@@ -28,10 +30,12 @@ const nnk_isa_config nnk_config_avx512 = {
     .isa = NNK_ISA_AVX512,
     .f32 = {NNK_DTYPE_TABLE(f32, avx512),
             .gemm = {.mr = 8, .nr = 32, .ukernel = nnk_f32_gemm_ukernel_8x32__avx512,
+                     .pack = nnk_f32_gemm_pack__avx512,
                      .direct = nnk_f32_gemm_direct_8x32__avx512, .direct_any_width = true,
                      NNK_GEMM_THRESHOLDS}},
     .f64 = {NNK_DTYPE_TABLE(f64, avx512),
             .gemm = {.mr = 8, .nr = 16, .ukernel = nnk_f64_gemm_ukernel_8x16__avx512,
+                     .pack = nnk_f64_gemm_pack__avx512,
                      .direct = nnk_f64_gemm_direct_8x16__avx512, .direct_any_width = true,
                      NNK_GEMM_THRESHOLDS}},
   },

@@ -9,6 +9,8 @@
 
 #if defined(__aarch64__)
 NNK_DECLARE_ISA_KERNELS(neon)
+void nnk_f32_gemm_pack__neon NNK_SIG_GEMM_PACK(float);
+void nnk_f64_gemm_pack__neon NNK_SIG_GEMM_PACK(double);
 void nnk_f32_gemm_ukernel_8x12__neon NNK_SIG_GEMM_UKERNEL(float);
 void nnk_f64_gemm_ukernel_4x8__neon NNK_SIG_GEMM_UKERNEL(double);
 
@@ -20,9 +22,11 @@ const nnk_isa_config nnk_config_neon = {
   .table = {
     .isa = NNK_ISA_NEON,
     .f32 = {NNK_DTYPE_TABLE(f32, neon),
-            .gemm = {.mr = 8, .nr = 12, .ukernel = nnk_f32_gemm_ukernel_8x12__neon, NNK_GEMM_THRESHOLDS}},
+            .gemm = {.mr = 8, .nr = 12, .ukernel = nnk_f32_gemm_ukernel_8x12__neon,
+                     .pack = nnk_f32_gemm_pack__neon, NNK_GEMM_THRESHOLDS}},
     .f64 = {NNK_DTYPE_TABLE(f64, neon),
-            .gemm = {.mr = 4, .nr = 8, .ukernel = nnk_f64_gemm_ukernel_4x8__neon, NNK_GEMM_THRESHOLDS}},
+            .gemm = {.mr = 4, .nr = 8, .ukernel = nnk_f64_gemm_ukernel_4x8__neon,
+                     .pack = nnk_f64_gemm_pack__neon, NNK_GEMM_THRESHOLDS}},
   },
 };
 #else

@@ -22,10 +22,13 @@ static inline const T *FN(at)(const T *base, size_t i, ptrdiff_t rs, size_t j, p
   return base + (ptrdiff_t)i * rs + (ptrdiff_t)j * cs;
 }
 
-/* A block (mc x kc) -> ceil(mc/mr) panels, each kc columns of mr values, zero-padded. */
-static void FN(pack_a)(size_t mc, size_t kc, size_t mr, const T *a, ptrdiff_t rs_a,
+/* A block (mc x kc) -> ceil(mc/mr) panels, each kc columns of mr values, zero-padded.
+ * Rows of A contiguous (the usual layout) go through the ISA's pack kernel, a transpose
+ * in registers, when it has one. */
+static void FN(pack_a)(const CONFIG *cfg, size_t mc, size_t kc, const T *a, ptrdiff_t rs_a,
                        ptrdiff_t cs_a, T *restrict ap)
 {
+  const size_t mr = cfg->mr;
   for (size_t i0 = 0; i0 < mc; i0 += mr) {
     size_t mb = mc - i0 < mr ? mc - i0 : mr;
     if (rs_a == 1 && mb == mr) {
@@ -34,8 +37,10 @@ static void FN(pack_a)(size_t mc, size_t kc, size_t mr, const T *a, ptrdiff_t rs
         const T *src = FN(at)(a, i0, rs_a, p, cs_a);
         for (size_t i = 0; i < mr; i++) ap[p * mr + i] = src[i];
       }
+    } else if (cs_a == 1 && cfg->pack) {
+      cfg->pack(mb, kc, FN(at)(a, i0, rs_a, 0, cs_a), rs_a, mr, ap);
     } else {
-      for (size_t i = 0; i < mb; i++) { /* rows of A are contiguous (cs_a == 1) or neither */
+      for (size_t i = 0; i < mb; i++) { /* rows of A contiguous (cs_a == 1) or neither */
         const T *src = FN(at)(a, i0 + i, rs_a, 0, cs_a);
         for (size_t p = 0; p < kc; p++) ap[p * mr + i] = src[(ptrdiff_t)p * cs_a];
       }
@@ -46,39 +51,57 @@ static void FN(pack_a)(size_t mc, size_t kc, size_t mr, const T *a, ptrdiff_t rs
   }
 }
 
-/* One NR-wide panel of B (kc x nb, nb <= nr) -> kc rows of nr values, zero-padded. */
-static void FN(pack_b_panel)(size_t kc, size_t nb, size_t nr, const T *b, ptrdiff_t rs_b,
-                             ptrdiff_t cs_b, T *restrict bp)
+/* Panels jp_lo..jp_hi-1 of a block of B (kc x nc) -> each kc rows of nr values,
+ * zero-padded past nc; panel jp lands at bp + jp * nr * kc.  B's rows are read whole,
+ * left to right, for every panel at once: a panel at a time would read one short piece
+ * of each row (64 bytes in 4 KiB steps at n = 1024), a cache line from L3 per row that
+ * no prefetcher follows across pages (measured: packing B was 4 % of sgemm 1024^3). */
+static void FN(pack_b)(const CONFIG *cfg, size_t kc, size_t nc, size_t jp_lo, size_t jp_hi,
+                       const T *b, ptrdiff_t rs_b, ptrdiff_t cs_b, T *restrict bp)
 {
-  if (cs_b == 1 && nb == nr && nr % 4 == 0) {
-    /* The common case: whole rows of NR (a multiple of 4) contiguous values.  Copied
-     * in fours so the compiler keeps it inline instead of calling memmove per row. */
-    for (size_t p = 0; p < kc; p++, bp += nr) {
+  const size_t nr = cfg->nr;
+  if (cs_b == 1 && nr % 4 == 0) {
+    for (size_t p = 0; p < kc; p++) {
       const T *src = FN(at)(b, p, rs_b, 0, cs_b);
-      for (size_t j = 0; j < nr; j += 4) {
-        T v0 = src[j], v1 = src[j + 1], v2 = src[j + 2], v3 = src[j + 3];
-        bp[j] = v0, bp[j + 1] = v1, bp[j + 2] = v2, bp[j + 3] = v3;
+      for (size_t jp = jp_lo; jp < jp_hi; jp++) {
+        size_t j0 = jp * nr, nb = nc - j0 < nr ? nc - j0 : nr;
+        T *dst = bp + j0 * kc + p * nr;
+        if (nb == nr) /* in fours: the compiler keeps it inline instead of calling memmove */
+          for (size_t j = 0; j < nr; j += 4) {
+            T v0 = src[j0 + j], v1 = src[j0 + j + 1], v2 = src[j0 + j + 2], v3 = src[j0 + j + 3];
+            dst[j] = v0, dst[j + 1] = v1, dst[j + 2] = v2, dst[j + 3] = v3;
+          }
+        else
+          for (size_t j = 0; j < nr; j++) dst[j] = j < nb ? src[j0 + j] : 0;
       }
     }
     return;
   }
-  if (rs_b == 1) {
-    /* op(B) is a transposed view (x @ W^T): each of its columns is contiguous in memory,
-     * so walk down a column (p) innermost and write the panel with stride nr. */
-    for (size_t j = 0; j < nb; j++) {
-      const T *src = FN(at)(b, 0, rs_b, j, cs_b);
-      for (size_t p = 0; p < kc; p++) bp[p * nr + j] = src[p];
+  for (size_t jp = jp_lo; jp < jp_hi; jp++) {
+    size_t j0 = jp * nr, nb = nc - j0 < nr ? nc - j0 : nr;
+    const T *bj = FN(at)(b, 0, rs_b, j0, cs_b);
+    T *dst = bp + j0 * kc;
+    if (rs_b == 1 && cfg->pack) { /* op(B) is a transposed view (x @ W^T): columns contiguous */
+      cfg->pack(nb, kc, bj, cs_b, nr, dst);
+      continue;
     }
-    for (size_t j = nb; j < nr; j++)
-      for (size_t p = 0; p < kc; p++) bp[p * nr + j] = 0;
-    return;
-  }
-  for (size_t p = 0; p < kc; p++) {
-    const T *src = FN(at)(b, p, rs_b, 0, cs_b);
-    size_t j = 0;
-    for (; j < nb; j++) bp[j] = src[(ptrdiff_t)j * cs_b];
-    for (; j < nr; j++) bp[j] = 0;
-    bp += nr;
+    if (rs_b == 1) {
+      /* Columns contiguous, no pack kernel: walk down a column (p) innermost and write
+       * the panel with stride nr. */
+      for (size_t j = 0; j < nb; j++) {
+        const T *src = FN(at)(bj, 0, rs_b, j, cs_b);
+        for (size_t p = 0; p < kc; p++) dst[p * nr + j] = src[p];
+      }
+      for (size_t j = nb; j < nr; j++)
+        for (size_t p = 0; p < kc; p++) dst[p * nr + j] = 0;
+      continue;
+    }
+    for (size_t p = 0; p < kc; p++, dst += nr) {
+      const T *src = FN(at)(bj, p, rs_b, 0, cs_b);
+      size_t j = 0;
+      for (; j < nb; j++) dst[j] = src[(ptrdiff_t)j * cs_b];
+      for (; j < nr; j++) dst[j] = 0;
+    }
   }
 }
 
@@ -120,6 +143,16 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
 
 static inline size_t FN(round_up)(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
+/* The block size (a multiple of `unit`, at most `most`) that cuts `size` into the
+ * fewest blocks of nearly equal size: k = 1024 with KC = 320 gives four blocks of 256,
+ * not three of 320 and a short one of 64 whose tiles load and store C as often for a
+ * fifth of the work. */
+static inline size_t FN(balanced)(size_t size, size_t most, size_t unit)
+{
+  size_t blocks = size > most ? (size + most - 1) / most : 1, b = FN(round_up)((size + blocks - 1) / blocks, unit);
+  return b < most ? b : most;
+}
+
 /* One blocked GEMM, shared by a team (pool.h): every member packs its share of each
  * B panel, then computes its share of C's rows against it.  B's packed panels alternate
  * between two buffers, so one barrier per panel suffices: a member packing the next
@@ -151,20 +184,18 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
       T *bp = j->bp[panel++ & 1];
       size_t jp_lo, jp_hi;
       nnk_share((nc + nr - 1) / nr, tid, team, &jp_lo, &jp_hi);
-      for (size_t jp = jp_lo; jp < jp_hi; jp++) {
-        size_t j0 = jp * nr, nb = nc - j0 < nr ? nc - j0 : nr;
-        FN(pack_b_panel)(kc, nb, nr, FN(at)(j->b, pc, j->rs_b, jc + j0, j->cs_b), j->rs_b,
-                         j->cs_b, bp + j0 * kc);
-      }
+      FN(pack_b)(cfg, kc, nc, jp_lo, jp_hi, FN(at)(j->b, pc, j->rs_b, jc, j->cs_b), j->rs_b,
+                 j->cs_b, bp);
       nnk_barrier_wait(barrier); /* B's panel is whole */
       /* Each member takes an equal share of MR-row micro-panels (whole MC blocks
        * would leave one thread a block more: 13 blocks of 168 rows at m = 2048). */
       size_t lo, hi;
       nnk_share((m + mr - 1) / mr, tid, team, &lo, &hi);
       lo *= mr, hi = hi * mr < m ? hi * mr : m;
-      for (size_t ic = lo; ic < hi; ic += j->MC) {
-        size_t mc = hi - ic < j->MC ? hi - ic : j->MC;
-        FN(pack_a)(mc, kc, mr, FN(at)(j->a, ic, j->rs_a, pc, j->cs_a), j->rs_a, j->cs_a, my_ap);
+      const size_t MC = FN(balanced)(hi - lo, j->MC, mr); /* of this member's rows */
+      for (size_t ic = lo; ic < hi; ic += MC) {
+        size_t mc = hi - ic < MC ? hi - ic : MC;
+        FN(pack_a)(cfg, mc, kc, FN(at)(j->a, ic, j->rs_a, pc, j->cs_a), j->rs_a, j->cs_a, my_ap);
         FN(macro_kernel)(cfg, mc, nc, kc, j->alpha, my_ap, bp, beta_eff,
                          (T *)FN(at)(j->c, ic, j->rs_c, jc, j->cs_c), j->rs_c, j->cs_c);
       }
@@ -181,9 +212,9 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
   FN(blocked_job) j = {.cfg = cfg, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta,
                        .a = a, .b = b, .c = c, .rs_a = rs_a, .cs_a = cs_a, .rs_b = rs_b,
                        .cs_b = cs_b, .rs_c = rs_c, .cs_c = cs_c};
-  j.KC = k < cfg->kc ? k : cfg->kc;
-  j.NC = FN(round_up)(n, nr) < cfg->nc ? FN(round_up)(n, nr) : cfg->nc;
-  j.MC = FN(round_up)(m, mr) < cfg->mc ? FN(round_up)(m, mr) : cfg->mc;
+  j.KC = FN(balanced)(k, cfg->kc, 1);
+  j.NC = FN(balanced)(n, cfg->nc, nr);
+  j.MC = FN(balanced)(m, cfg->mc, mr);
   j.a_stride = FN(round_up)(j.MC * j.KC * sizeof(T), 64) / sizeof(T);
   size_t b_bytes = FN(round_up)(j.KC * j.NC * sizeof(T), 64);
   int two = nthreads > 1 && (n > j.NC || k > j.KC); /* a second B buffer only when used */
@@ -227,7 +258,7 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
     if (nb < nr && cfg->direct_any_width) {
       width = nb;
     } else if (nb < nr) {
-      FN(pack_b_panel)(k, nb, nr, bj, rs_b, 1, edge);
+      FN(pack_b)(cfg, k, nb, 0, 1, bj, rs_b, 1, edge);
       bj = edge, rs_bj = (ptrdiff_t)nr;
     }
     for (size_t ir = 0; ir < m; ir += mr) {

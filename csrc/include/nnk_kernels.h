@@ -127,6 +127,11 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
 #define NNK_SIG_GEMM_DIRECT(T)                                                            \
   (size_t mb, size_t nb, size_t kc, T alpha, const T *a, ptrdiff_t rs_a, const T *b,      \
    ptrdiff_t rs_b, T beta, T *c, ptrdiff_t rs_c)
+/* Packing an operand that lies across its panels (A's rows or B's columns contiguous):
+ * r rows of kc contiguous values at stride ld -> dst[p width + i] = row i's value p,
+ * rows r..width-1 zero (csrc/gemm/pack.c). */
+#define NNK_SIG_GEMM_PACK(T)                                                              \
+  (size_t r, size_t kc, const T *src, ptrdiff_t ld, size_t width, T *dst)
 
 /* A CPU's GEMM, BLIS-style: a microkernel, its tile and the block sizes (MC, NC
  * multiples of MR, NR), and the sizes (m n k) at which the paths change.  ukernel ==
@@ -135,6 +140,7 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
   size_t mr, nr, mc, kc, nc;                                                              \
   void(*ukernel) NNK_SIG_GEMM_UKERNEL(T);                                                 \
   void(*direct) NNK_SIG_GEMM_DIRECT(T);                                                   \
+  void(*pack) NNK_SIG_GEMM_PACK(T); /* NULL: the driver packs element by element   */   \
   bool direct_any_width; /* direct takes nb < NR (masks): no edge packing or merging */   \
   double small_mnk;      /* up to here the reference loops (set-up costs more)      */   \
   double direct_mnk;     /* up to here (and k <= KC) direct tiles, no packing       */   \

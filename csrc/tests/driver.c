@@ -467,6 +467,43 @@ static void test_gemm(nnk_isa isa)
   }
 }
 
+/* The ISA's pack kernel (csrc/gemm/pack.c) against its definition, for both of the
+ * tile's widths, every count of real rows, kc over every tail of the transposes, rows
+ * further apart than kc: exact values, zeros past r, nothing written past kc * width. */
+static void test_gemm_pack(const nnk_kernel_table *t)
+{
+  for (int is_f32 = 0; is_f32 < 2; is_f32++) {
+    const size_t esz = is_f32 ? 4 : 8;
+    const size_t widths[2] = {is_f32 ? t->f32.gemm.mr : t->f64.gemm.mr,
+                              is_f32 ? t->f32.gemm.nr : t->f64.gemm.nr};
+    if (!(is_f32 ? (void *)t->f32.gemm.pack : (void *)t->f64.gemm.pack)) continue;
+    for (int wi = 0; wi < 2; wi++)
+      for (size_t r = 0; r <= widths[wi]; r++)
+        for (size_t kc = 0; kc <= 37; kc++) {
+          size_t width = widths[wi], ld = kc + 3, nd = kc * width;
+          double *src = malloc((r * ld + 1) * sizeof(double));
+          for (size_t i = 0; i < r * ld; i++) src[i] = (double)(i + 1);
+          void *s = malloc((r * ld + 1) * esz), *d = guarded(nd, esz);
+          for (size_t i = 0; i < r * ld; i++) {
+            if (is_f32) ((float *)s)[i] = (float)src[i];
+            else ((double *)s)[i] = src[i];
+          }
+          if (is_f32) t->f32.gemm.pack(r, kc, s, (ptrdiff_t)ld, width, d);
+          else t->f64.gemm.pack(r, kc, s, (ptrdiff_t)ld, width, d);
+          int ok = 1;
+          for (size_t p = 0; p < kc; p++)
+            for (size_t i = 0; i < width; i++) {
+              double want = i < r ? src[i * ld + p] : 0;
+              double got = is_f32 ? ((float *)d)[p * width + i] : ((double *)d)[p * width + i];
+              ok &= got == want;
+            }
+          CHECK(ok && guard_intact(d, nd, esz), "%s %s gemm pack r=%zu kc=%zu width=%zu",
+                nnk_isa_name(t->isa), is_f32 ? "f32" : "f64", r, kc, width);
+          free(src), free(s), free(d);
+        }
+  }
+}
+
 /* Two thread counts give bitwise the same C: each tile has one writer and one k order. */
 static void test_gemm_threads_deterministic(nnk_isa isa)
 {
@@ -540,6 +577,7 @@ int main(int argc, char **argv)
       test_optim(ref, t);
       printf(" optim");
     }
+    test_gemm_pack(t);
     test_gemm((nnk_isa)isa);
     printf(" gemm");
     test_gemm_threads_deterministic((nnk_isa)isa);
