@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _dispatch, nn, optim
 from .elementwise import exp, gelu, relu, sigmoid, tanh
-from .linalg import matmul
+from .linalg import linear, matmul
 from .softmax import softmax
 
 
@@ -184,11 +184,22 @@ def bench_softmax(shape):
 
 
 def bench_overhead():
+    """Calls where the per-call cost is all there is: tiny products, a sheet's 2x2 layer
+    and one sample through a 256 -> 256 layer (nnk.linear against ``W @ x + b``)."""
     torch = _torch()
-    a = np.random.default_rng(4).standard_normal((4, 4))
-    v = np.random.default_rng(5).standard_normal(4)
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((4, 4))
+    v = rng.standard_normal(4)
     calls = {"matmul 4x4": {"nnk": lambda: matmul(a, a), "numpy": lambda: a @ a},
              "relu 4": {"nnk": lambda: relu(v), "numpy": lambda: np.maximum(v, 0)}}
+    layers = {"linear 2x2, W x + b": (2, np.float64), "linear 256->256, one sample": (256, np.float32)}
+    for name, (n, dt) in layers.items():
+        W, x, b = (rng.standard_normal(s).astype(dt) for s in ((n, n), n, n))
+        calls[name] = {"nnk": lambda W=W, x=x, b=b: linear(x, W, b),
+                       "numpy": lambda W=W, x=x, b=b: W @ x + b}
+        if torch is not None:
+            tW, tx, tb = torch.from_numpy(W), torch.from_numpy(x), torch.from_numpy(b)
+            calls[name]["torch"] = lambda tW=tW, tx=tx, tb=tb: torch.nn.functional.linear(tx, tW, tb)
     if torch is not None:
         ta, tv = torch.from_numpy(a), torch.from_numpy(v)
         calls["matmul 4x4"]["torch"] = lambda: ta @ ta
@@ -205,19 +216,20 @@ def _nnk_step(net, loss_fn, opt, X, Y):
 
 
 def bench_training():
-    """One SGD step: the notes' 2-3-4-1 net on 5 points (MSE); a 784-256-10 ReLU MLP,
-    batch 64, cross-entropy."""
+    """One SGD step: the notes' 2-3-4-1 net on 5 points (MSE, float64); a 784-256-10
+    ReLU MLP, batch 64, cross-entropy, in float32 and float64."""
     torch = _torch()
     rows = []
     rng = np.random.default_rng(6)
+    X784, Y784 = rng.standard_normal((64, 784)), rng.integers(0, 10, 64)
     cases = [("2-3-4-1, 5 points, MSE", [2, 3, 4, 1], rng.standard_normal((5, 2)),
-              rng.standard_normal((5, 1)), nn.Identity, nn.MSELoss),
-             ("784-256-10, batch 64, CE", [784, 256, 10], rng.standard_normal((64, 784)),
-              rng.integers(0, 10, 64), nn.ReLU, nn.CrossEntropyLoss)]
+              rng.standard_normal((5, 1)), nn.Identity, nn.MSELoss)]
+    cases += [(f"784-256-10, batch 64, CE, {dt}", [784, 256, 10], X784.astype(dt), Y784, nn.ReLU,
+               nn.CrossEntropyLoss) for dt in ("float32", "float64")]
     for name, sizes, X, Y, act, loss_cls in cases:
         layers = []
         for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-            layers.append(nn.Linear(a, b))
+            layers.append(nn.Linear(a, b, dtype=X.dtype))
             if i < len(sizes) - 2:
                 layers.append(act())
         net = nn.Sequential(*layers)
@@ -230,7 +242,7 @@ def bench_training():
                 tl.append(torch.nn.Linear(a, b))
                 if i < len(sizes) - 2:
                     tl.append(torch.nn.ReLU() if act is nn.ReLU else torch.nn.Identity())
-            tnet = torch.nn.Sequential(*tl).double()
+            tnet = torch.nn.Sequential(*tl).to(torch.float32 if X.dtype == np.float32 else torch.float64)
             topt = torch.optim.SGD(tnet.parameters(), lr=1e-3)
             tloss = torch.nn.MSELoss() if loss_cls is nn.MSELoss else torch.nn.CrossEntropyLoss()
             tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
