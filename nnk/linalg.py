@@ -71,16 +71,20 @@ def matmul(a, b, *, out=None):
                     c = _empty((a.shape[0], b.shape[1]), dt)
                     _C.gemm(a, b, c, 1.0, 0.0, False, False)  # checks the inner sizes itself
                     return c
-                # W x, x W and x . y: one GEMM with m or n = 1 (its matrix-vector path)
+                # W x, x W and x . y: one GEMM with m or n = 1 (its matrix-vector path);
+                # the binding takes 1-D operands as numpy.matmul does
                 if a.ndim == 2 and b.ndim == 1 and a.shape[1] == b.shape[0]:
-                    c = _empty((a.shape[0], 1), dt)
-                    _C.gemm(a, b.reshape(-1, 1), c, 1.0, 0.0, False, False)
-                    return c.reshape(-1)
-                if a.ndim == 1 and b.ndim in (1, 2) and a.shape[0] == b.shape[0]:
-                    c = _empty((1, b.shape[1] if b.ndim == 2 else 1), dt)
-                    _C.gemm(a.reshape(1, -1), b if b.ndim == 2 else b.reshape(-1, 1), c, 1.0,
-                            0.0, False, False)
-                    return c.reshape(-1) if b.ndim == 2 else c.reshape(())
+                    c = _empty(a.shape[:1], dt)
+                    _C.gemm(a, b, c, 1.0, 0.0, False, False)
+                    return c
+                if a.ndim == 1 and b.ndim == 2 and a.shape[0] == b.shape[0]:
+                    c = _empty(b.shape[1:], dt)
+                    _C.gemm(a, b, c, 1.0, 0.0, False, False)
+                    return c
+                if a.ndim == 1 == b.ndim and a.shape == b.shape:
+                    c = _empty((), dt)
+                    _C.gemm(a, b, c, 1.0, 0.0, False, False)
+                    return c[()]  # a NumPy scalar, as numpy.matmul gives
             elif (a.ndim == 2 == b.ndim and type(out) is _ndarray and out.dtype is dt
                   and out.flags.writeable and out.shape == (a.shape[0], b.shape[1])
                   and a.shape[1] == b.shape[0]):

@@ -104,8 +104,20 @@ def test_binding_rechecks_what_python_checks():
         _C.map(0, np.ones(10)[::2], np.empty(5))
     with pytest.raises(ValueError, match="gemm shapes"):
         _C.gemm(np.ones((2, 3)), np.ones((4, 2)), np.empty((2, 2)), 1.0, 0.0, False, False)
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="a must be 2-D, got 3-D"):
+        _C.gemm(np.ones((1, 3, 1)), np.ones((3, 2)), np.empty((1, 2)), 1.0, 0.0, False, False)
+    with pytest.raises(ValueError, match="c must be 1-D, got 2-D"):  # (3,) @ (3, 2) is (2,)
         _C.gemm(np.ones(3), np.ones((3, 2)), np.empty((1, 2)), 1.0, 0.0, False, False)
+    # arrays the binding does not read directly go through the buffer protocol, which
+    # still refuses them (byte-swapped) or takes them (unaligned data, as before)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _C.map(0, np.ones(5, ">f8"), np.empty(5, ">f8"))
+    raw = np.zeros(8 * 6 + 1, np.uint8)[1:].view(np.float64)  # 6 doubles at an odd address
+    assert not raw.flags.aligned
+    raw[:] = np.arange(-3.0, 3.0)
+    out = np.empty(6)
+    _C.map(nnk._dispatch.kernel_ops("map")["relu"], raw, out)
+    np.testing.assert_array_equal(out, [0, 0, 0, 0, 1, 2])
     with pytest.raises(ValueError, match="rows of"):
         _C.rows(0, np.ones(10), np.empty(10), 3)
     with pytest.raises(ValueError, match="rows of"):

@@ -257,3 +257,31 @@ def test_one_dimensional_matmul_like_numpy(dtype):
     np.testing.assert_allclose(d, x.astype(float) @ x, rtol=tol)
     with pytest.raises(ValueError):
         nnk.matmul(W, y)  # inner sizes differ: the general path says so
+    # a dot product is a NumPy scalar of the operands' dtype, as numpy.matmul returns
+    assert type(d) is type(np.matmul(x, x)) and isinstance(d, np.generic)
+
+
+def test_binding_takes_vectors_as_numpy_matmul(dtype):
+    """_C.gemm itself: a 1-D a is one row, a 1-D b one column, c drops their axes; any
+    strides (reversed and stepped views), against float64 by hand."""
+    rng = np.random.default_rng(8)
+    W = rng.uniform(-1, 1, (60, 50)).astype(dtype)
+    v = rng.uniform(-1, 1, 200).astype(dtype)
+    x, y = v[::-4], v[1:121:2]          # (50,) reversed at stride 4; (60,) at stride 2
+    tol = 60 * np.finfo(dtype).eps
+    c = np.empty(60, dtype)
+    _C.gemm(W, x, c, 1.0, 0.0, False, False)
+    np.testing.assert_allclose(c, W.astype(float) @ x, rtol=tol, atol=tol)
+    wide = np.full((3, 50), np.nan, dtype)
+    _C.gemm(y, W, wide[1], 2.0, 0.0, False, False)  # x W into a row of a wider array
+    np.testing.assert_allclose(wide[1], 2 * (y.astype(float) @ W), rtol=tol, atol=tol)
+    assert np.isnan(wide[[0, 2]]).all()
+    d = np.full((), 5.0, dtype)
+    _C.gemm(x, x[::-1], d, 1.0, 0.5, False, False)  # beta reads the 0-D c
+    np.testing.assert_allclose(d, x.astype(float) @ x[::-1] + 2.5, rtol=tol)
+    with pytest.raises(ValueError, match="no transpose"):
+        _C.gemm(x, x, d, 1.0, 0.0, True, False)
+    with pytest.raises(ValueError, match="c must be 1-D"):
+        _C.gemm(W, x, np.empty((60, 1), dtype), 1.0, 0.0, False, False)
+    with pytest.raises(ValueError, match="do not fit"):
+        _C.gemm(W, y, np.empty(60, dtype), 1.0, 0.0, False, False)

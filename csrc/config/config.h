@@ -38,9 +38,11 @@ NNK_ISA_LIST(NNK_CONFIG_DECL_)
  *            (equal at 4^3, tiles ahead from 6^3; the sheets' 2x2 and 4x4 stay here);
  *   direct:  up to 160^3 (and k <= KC) operands fit in L1/L2 and packing them costs
  *            more than strided reads;
- *   threads: from 192^3 threads pay for their start-up (about 2 ms of work on a core). */
+ *   threads: from 192^3 threads pay for their start-up (about 2 ms of work on a core);
+ *   threads_mv: matrix-vector products from 2^18 matrix elements (1 MiB of float32, a
+ *            streaming read of 25 us or more). */
 #define NNK_GEMM_THRESHOLDS                                                               \
   .small_mnk = 5.0 * 5.0 * 5.0, .direct_mnk = 160.0 * 160.0 * 160.0,                     \
-  .threads_mnk = 192.0 * 192.0 * 192.0
+  .threads_mnk = 192.0 * 192.0 * 192.0, .threads_mv = 65536.0
 
 #endif

@@ -287,6 +287,78 @@ static void FN(scale_c)(size_t m, size_t n, T beta, T *c, ptrdiff_t rs_c, ptrdif
     }
 }
 
+/* One gemv kernel call (csrc/gemv/), shared by a team when it is big: the members split
+ * y, each element of which is computed exactly as one thread computes it, so the result
+ * is the same for every thread count.  Row dots split rows in fours (the kernel's
+ * groups; the odd rows stay with the last member, as with one thread); axpys split
+ * columns in pieces of 64 (whole cache lines).  A lone dot product (one row) has only
+ * its length to split: it is summed in fixed blocks of DOT_BLOCK, one partial each,
+ * added in order, whatever the team. */
+#define DOT_BLOCK 32768
+typedef struct {
+  void (*kernel) NNK_SIG_GEMV(T);
+  int dots;
+  size_t rows, n, nx, lda, ldx, ldy;
+  T alpha, beta;
+  const T *a, *x;
+  T *y, *partial;
+} FN(gemv_job);
+
+static void FN(gemv_member)(void *ctx, int tid, int team, nnk_barrier *barrier)
+{
+  (void)barrier;
+  const FN(gemv_job) *j = ctx;
+  size_t lo, hi;
+  if (j->partial) { /* one long dot product: blocks of it */
+    nnk_share((j->n + DOT_BLOCK - 1) / DOT_BLOCK, tid, team, &lo, &hi);
+    for (size_t blk = lo; blk < hi; blk++) {
+      size_t p = blk * DOT_BLOCK, len = j->n - p < DOT_BLOCK ? j->n - p : DOT_BLOCK;
+      j->kernel(1, len, 1, 1, j->a + p, j->lda, j->x + p, 0, 0, j->partial + blk, 1);
+    }
+    return;
+  }
+  const size_t unit = j->dots ? 4 : 64, count = j->dots ? j->rows : j->n;
+  nnk_share((count + unit - 1) / unit, tid, team, &lo, &hi);
+  lo *= unit, hi = hi * unit < count ? hi * unit : count;
+  if (lo >= hi) return;
+  if (j->dots)
+    j->kernel(hi - lo, j->n, j->nx, j->alpha, j->a + lo * j->lda, j->lda, j->x, j->ldx, j->beta,
+              j->y + lo * j->ldy, j->ldy);
+  else
+    j->kernel(j->rows, hi - lo, j->nx, j->alpha, j->a + lo, j->lda, j->x, j->ldx, j->beta,
+              j->y + lo, j->ldy);
+}
+
+/* kernel(rows, n, nx, ...) as the gemv list defines it, on threads when the matrix has
+ * at least threads_mv elements.  Returns 0, or -1 when the partials could not be
+ * allocated. */
+static int FN(gemv_run)(const CONFIG *cfg, int dots, size_t rows, size_t n, size_t nx, T alpha,
+                        const T *a, size_t lda, const T *x, size_t ldx, T beta, T *y, size_t ldy)
+{
+  const TABLE_KERNELS *K = &nnk_kernels()->TABLE_DT;
+  FN(gemv_job) j = {.kernel = K->gemv[dots ? NNK_GEMV_DOTS : NNK_GEMV_AXPYS], .dots = dots,
+                    .rows = rows, .n = n, .nx = nx, .lda = lda, .ldx = ldx, .ldy = ldy,
+                    .alpha = alpha, .beta = beta, .a = a, .x = x, .y = y};
+  double size = ((double)rows + 1) * (double)n * (double)nx; /* the matrix and x */
+  int threads = size >= cfg->threads_mv ? nnk_get_num_threads() : 1;
+  int lone_dot = dots && rows == 1 && nx == 1;
+  size_t pieces = lone_dot ? (n + DOT_BLOCK - 1) / DOT_BLOCK : dots ? (rows + 3) / 4 : (n + 63) / 64;
+  if ((size_t)threads > pieces) threads = (int)pieces; /* a member with nothing to do costs */
+  if (lone_dot && n > DOT_BLOCK) {
+    size_t blocks = pieces;
+    if (!(j.partial = malloc(blocks * sizeof(T)))) return -1;
+    nnk_parallel(threads, FN(gemv_member), &j);
+    T sum = 0;
+    for (size_t b = 0; b < blocks; b++) sum += j.partial[b];
+    *y = beta == 0 ? alpha * sum : alpha * sum + beta * *y; /* beta == 0 ignores NaN in y */
+    free(j.partial);
+    return 0;
+  }
+  if (threads > 1) nnk_parallel(threads, FN(gemv_member), &j);
+  else j.kernel(rows, n, nx, alpha, a, lda, x, ldx, beta, y, ldy);
+  return 0;
+}
+
 /* Products with m == 1 or n <= 4 as products of a matrix with vectors (the table's gemv
  * kernels): y = op(A) x for n == 1, y = x op(B) for m == 1, read along the matrix's
  * contiguous direction by row dots or by axpys of rows, and C = A B for n <= 4 with A's
@@ -294,20 +366,24 @@ static void FN(scale_c)(size_t m, size_t n, T beta, T *c, ptrdiff_t rs_c, ptrdif
  * which streams A once where tiles would pad n to NR.  x and y go through contiguous
  * copies when the kernel needs them.  Returns 1 when done, 0 when the layout does not
  * suit (the blocked path takes it), -1 when a copy could not be allocated. */
-static int FN(gemv)(size_t m, size_t n, size_t k, T alpha, const T *a, ptrdiff_t rs_a,
-                    ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b, ptrdiff_t cs_b, T beta, T *c,
-                    ptrdiff_t rs_c, ptrdiff_t cs_c)
+static int FN(gemv)(const CONFIG *cfg, size_t m, size_t n, size_t k, T alpha, const T *a,
+                    ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b, ptrdiff_t cs_b,
+                    T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
-  const TABLE_KERNELS *K = &nnk_kernels()->TABLE_DT;
+  if (m == 1 && n == 1 && cs_a != 1 && rs_b == 1) {
+    /* a dot product of a strided a with a contiguous b: b is the row, a the vector */
+    const T *t = a;
+    a = b, b = t, rs_b = cs_a, cs_a = 1, rs_a = 0;
+  }
   if (n > 1 && m > 1) { /* skinny: n in 2..4 */
     if (cs_a != 1 || rs_a < 0 || cs_c != 1 || rs_c < 0) return 0;
     T *xt = malloc(n * k * sizeof(T));
     if (!xt) return -1;
     for (size_t v = 0; v < n; v++)
       for (size_t p = 0; p < k; p++) xt[v * k + p] = b[(ptrdiff_t)p * rs_b + (ptrdiff_t)v * cs_b];
-    K->gemv[NNK_GEMV_DOTS](m, k, n, alpha, a, (size_t)rs_a, xt, k, beta, c, (size_t)rs_c);
+    int st = FN(gemv_run)(cfg, 1, m, k, n, alpha, a, (size_t)rs_a, xt, k, beta, c, (size_t)rs_c);
     free(xt);
-    return 1;
+    return st < 0 ? -1 : 1;
   }
   /* The matrix (rows at stride ld), the vector x (k values at stride incx) and y (ny
    * values at stride incy). */
@@ -344,12 +420,12 @@ static int FN(gemv)(size_t m, size_t n, size_t k, T alpha, const T *a, ptrdiff_t
       for (size_t i = 0; i < ny; i++) yc[i] = c[(ptrdiff_t)i * incy];
     y = yc, ldy = 1;
   }
-  if (dots) K->gemv[NNK_GEMV_DOTS](ny, k, 1, alpha, mat, (size_t)ld, x, 0, beta, y, (size_t)ldy);
-  else K->gemv[NNK_GEMV_AXPYS](k, ny, 1, alpha, mat, (size_t)ld, x, 0, beta, y, 0);
-  if (yc)
+  int st = dots ? FN(gemv_run)(cfg, 1, ny, k, 1, alpha, mat, (size_t)ld, x, 0, beta, y, (size_t)ldy)
+                : FN(gemv_run)(cfg, 0, k, ny, 1, alpha, mat, (size_t)ld, x, 0, beta, y, 0);
+  if (yc && st == 0)
     for (size_t i = 0; i < ny; i++) c[(ptrdiff_t)i * incy] = yc[i];
   free(xc), free(yc);
-  return 1;
+  return st < 0 ? -1 : 1;
 }
 
 nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *a,
@@ -369,7 +445,7 @@ nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *
     return NNK_OK;
   }
   if (m == 1 || n <= 4) {
-    int done = FN(gemv)(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
+    int done = FN(gemv)(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
     if (done) return done > 0 ? NNK_OK : NNK_ENOMEM;
   }
   if (cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= cfg->direct_mnk)

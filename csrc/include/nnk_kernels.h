@@ -144,7 +144,8 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
   bool direct_any_width; /* direct takes nb < NR (masks): no edge packing or merging */   \
   double small_mnk;      /* up to here the reference loops (set-up costs more)      */   \
   double direct_mnk;     /* up to here (and k <= KC) direct tiles, no packing       */   \
-  double threads_mnk;    /* from here threads pay for their start-up                */
+  double threads_mnk;    /* from here threads pay for their start-up                */   \
+  double threads_mv;     /* the same for matrix-vector products (matrix elements)   */
 typedef struct { NNK_GEMM_CONFIG_FIELDS(float) } nnk_f32_gemm_config;
 typedef struct { NNK_GEMM_CONFIG_FIELDS(double) } nnk_f64_gemm_config;
 

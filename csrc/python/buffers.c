@@ -28,12 +28,45 @@ static int format_dtype(const Py_buffer *v, dtype *dt)
   return -1;
 }
 
+/* A NumPy array of a kernel dtype, read from its fields: NumPy's buffer export looks up
+ * and formats its buffer info on every call, more than half the cost of a small call
+ * (a dot product of ten values, a 2 x 2 layer).  The view borrows the array (obj NULL,
+ * nothing to release): the caller's reference keeps it alive for the call.  Returns 0
+ * for anything else (other types, dtypes or byte orders, unaligned data, a layout or
+ * writability the call cannot take): the buffer protocol takes those, and raises. */
+static int array_view(PyObject *obj, buf *b, int writable, int contig)
+{
+  if (!PyArray_Check(obj)) return 0;
+  PyArrayObject *a = (PyArrayObject *)obj;
+  int type = PyArray_TYPE(a);
+  if ((type != NPY_FLOAT32 && type != NPY_FLOAT64) || !PyArray_ISNOTSWAPPED(a) ||
+      !PyArray_ISALIGNED(a) || (contig && !PyArray_IS_C_CONTIGUOUS(a)) ||
+      (writable && !PyArray_ISWRITEABLE(a)))
+    return 0;
+  _Static_assert(sizeof(npy_intp) == sizeof(Py_ssize_t), "NumPy's sizes are Python's");
+  Py_buffer *v = &b->view;
+  memset(v, 0, sizeof *v);
+  v->buf = PyArray_DATA(a);
+  v->itemsize = PyArray_ITEMSIZE(a);
+  v->len = PyArray_NBYTES(a);
+  v->readonly = !PyArray_ISWRITEABLE(a);
+  v->ndim = PyArray_NDIM(a);
+  v->format = type == NPY_FLOAT32 ? "f" : "d";
+  v->shape = (Py_ssize_t *)PyArray_SHAPE(a);
+  v->strides = (Py_ssize_t *)PyArray_STRIDES(a);
+  b->dt = type == NPY_FLOAT32 ? DT_F32 : DT_F64;
+  b->data = v->buf;
+  b->held = 1;
+  return 1;
+}
+
 int buf_get(PyObject *obj, buf *b, int writable, int contig, const char *what)
 {
+  b->scratch = NULL;
+  if (array_view(obj, b, writable, contig)) return 0;
   int flags = PyBUF_FORMAT | (contig ? PyBUF_C_CONTIGUOUS : PyBUF_STRIDES);
   if (writable) flags |= PyBUF_WRITABLE;
   b->held = 0;
-  b->scratch = NULL;
   if (PyObject_GetBuffer(obj, &b->view, flags) < 0) {
     PyErr_Clear();
     PyErr_Format(PyExc_ValueError, "%s must be a %s%sfloat32/float64 buffer", what,
@@ -133,19 +166,24 @@ PyObject *status_result(nnk_status st)
   Py_RETURN_NONE;
 }
 
-int strides_2d(const buf *b, const char *what, ptrdiff_t *rs, ptrdiff_t *cs)
+int matrix_view(const buf *b, const char *what, int ndim, int vector_is_row, size_t *rows,
+                size_t *cols, ptrdiff_t *rs, ptrdiff_t *cs)
 {
-  if (b->view.ndim != 2) {
-    PyErr_Format(PyExc_ValueError, "%s must be 2-D, got %d-D", what, b->view.ndim);
+  if (b->view.ndim != ndim) {
+    PyErr_Format(PyExc_ValueError, "%s must be %d-D, got %d-D", what, ndim, b->view.ndim);
     return -1;
   }
-  Py_ssize_t isz = b->view.itemsize;
-  if (b->view.strides[0] % isz || b->view.strides[1] % isz) {
-    PyErr_Format(PyExc_ValueError, "%s has strides that are not whole elements", what);
-    return -1;
+  Py_ssize_t isz = b->view.itemsize, s[2] = {0, 0}, n[2] = {1, 1};
+  for (int d = 0; d < ndim; d++) {
+    if (b->view.strides[d] % isz) {
+      PyErr_Format(PyExc_ValueError, "%s has strides that are not whole elements", what);
+      return -1;
+    }
+    /* a vector fills the column axis of a row, the row axis of a column */
+    int axis = ndim == 2 ? d : vector_is_row;
+    s[axis] = b->view.strides[d] / isz, n[axis] = b->view.shape[d];
   }
-  *rs = b->view.strides[0] / isz;
-  *cs = b->view.strides[1] / isz;
+  *rows = (size_t)n[0], *cols = (size_t)n[1], *rs = s[0], *cs = s[1];
   return 0;
 }
 

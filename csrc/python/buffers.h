@@ -19,6 +19,15 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+/* NumPy's C API, for reading arrays' fields directly (buf_get); module.c imports it. */
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#define PY_ARRAY_UNIQUE_SYMBOL nnk_numpy_api
+#ifndef NNK_IMPORTS_NUMPY
+#define NO_IMPORT_ARRAY
+#endif
+#include <numpy/arrayobject.h>
+#undef I /* <complex.h>'s imaginary unit, which NumPy includes; nnk names sizes I */
+
 #include "nnk.h"
 #include "nnk_kernels.h"
 
@@ -89,8 +98,11 @@ int size_mul(size_t a, size_t b, size_t *r);
 PyObject *status_result(nnk_status st);
 /* A buffer's shape as Python prints a tuple: "(2, 3)", "(5,)", "()". */
 void shape_str(const Py_buffer *v, char *out, size_t size);
-/* Element strides of a 2-D strided operand. */
-int strides_2d(const buf *b, const char *what, ptrdiff_t *rs, ptrdiff_t *cs);
+/* An ndim-D strided operand as a matrix (shape and element strides), as numpy.matmul
+ * takes it: 2-D as it is, 1-D as one row (vector_is_row) or one column, 0-D as 1 x 1;
+ * stride 0 along an axis of one. */
+int matrix_view(const buf *b, const char *what, int ndim, int vector_is_row, size_t *rows,
+                size_t *cols, ptrdiff_t *rs, ptrdiff_t *cs);
 
 static inline size_t buf_count(const buf *b) { return (size_t)(b->view.len / b->view.itemsize); }
 /* An optional operand's pointer: NULL when it was not given (None). */

@@ -5,32 +5,41 @@
 #include "../layers/linear.h"
 
 /* gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c, any strides.
+ * As numpy.matmul, a 1-D a is one row and a 1-D b one column, and c drops their axes
+ * (0-D for a dot product); vectors take no transpose.
  * FASTCALL: this is the per-call cost of every small matmul from Python. */
 PyObject *nnk_py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
   buf b[3] = {0}; /* a, b, c */
   PyObject *result = NULL;
   ptrdiff_t rsa, csa, rsb, csb, rsc, csc;
+  size_t m, k, kb, n, mc, nc;
   if (arg_count(nargs, 7, "gemm(a, b, c, alpha, beta, trans_a, trans_b)")) return NULL;
   double alpha = PyFloat_AsDouble(args[3]), beta = PyFloat_AsDouble(args[4]);
   int ta = PyObject_IsTrue(args[5]), tb = PyObject_IsTrue(args[6]);
   if (((alpha == -1.0 || beta == -1.0) && PyErr_Occurred()) || ta < 0 || tb < 0 ||
       buf_get(args[0], &b[0], 0, 0, "a") || buf_get(args[1], &b[1], 0, 0, "b") ||
-      buf_get(args[2], &b[2], 1, 0, "c") || strides_2d(&b[0], "a", &rsa, &csa) ||
-      strides_2d(&b[1], "b", &rsb, &csb) || strides_2d(&b[2], "c", &rsc, &csc))
+      buf_get(args[2], &b[2], 1, 0, "c"))
+    goto done;
+  int va = b[0].view.ndim == 1, vb = b[1].view.ndim == 1;
+  if ((va && ta) || (vb && tb)) {
+    PyErr_SetString(PyExc_ValueError, "gemm: a 1-D operand takes no transpose");
+    goto done;
+  }
+  if (matrix_view(&b[0], "a", va ? 1 : 2, 1, &m, &k, &rsa, &csa) ||
+      matrix_view(&b[1], "b", vb ? 1 : 2, 0, &kb, &n, &rsb, &csb) ||
+      matrix_view(&b[2], "c", 2 - va - vb, va, &mc, &nc, &rsc, &csc))
     goto done;
   if (b[0].dt != b[1].dt || b[0].dt != b[2].dt) {
     PyErr_SetString(PyExc_TypeError, "nnk kernel operands must share one dtype");
     goto done;
   }
-  size_t m = (size_t)b[0].view.shape[ta ? 1 : 0], k = (size_t)b[0].view.shape[ta ? 0 : 1];
-  size_t kb = (size_t)b[1].view.shape[tb ? 1 : 0], n = (size_t)b[1].view.shape[tb ? 0 : 1];
-  if (ta) { ptrdiff_t s = rsa; rsa = csa; csa = s; }
-  if (tb) { ptrdiff_t s = rsb; rsb = csb; csb = s; }
-  if (k != kb || (size_t)b[2].view.shape[0] != m || (size_t)b[2].view.shape[1] != n) {
+  if (ta) { size_t t = m; m = k, k = t; ptrdiff_t s = rsa; rsa = csa; csa = s; }
+  if (tb) { size_t t = kb; kb = n, n = t; ptrdiff_t s = rsb; rsb = csb; csb = s; }
+  if (k != kb || mc != m || nc != n) {
     PyErr_Format(PyExc_ValueError,
-                 "gemm shapes do not fit: op(a) is (%zu, %zu), op(b) (%zu, %zu), c (%zd, %zd)",
-                 m, k, kb, n, b[2].view.shape[0], b[2].view.shape[1]);
+                 "gemm shapes do not fit: op(a) is (%zu, %zu), op(b) (%zu, %zu), c (%zu, %zu)",
+                 m, k, kb, n, mc, nc);
     goto done;
   }
   if (operands_apart(b, 2, &b[2], 1, 0)) goto done;

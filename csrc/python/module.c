@@ -9,6 +9,7 @@
  * Python can make a kernel read or write out of bounds.  This file assembles the module
  * and exports the ISA names and the kernel lists of nnk_kernels.h with their columns.
  */
+#define NNK_IMPORTS_NUMPY /* this file holds the NumPy C API table (buffers.h) */
 #include "entries.h"
 
 /* _C.ISA_NAMES: the names of NNK_ISA_LIST, in enum order. */
@@ -75,9 +76,15 @@ static int add_kernel_lists(PyObject *m)
 #define METHOD_(name, KIND, doc) {#name, (PyCFunction)(void (*)(void))nnk_py_##name, METH_##KIND, doc},
 static PyMethodDef methods[] = {NNK_PY_ENTRIES(METHOD_){NULL, NULL, 0, NULL}};
 
+static int import_numpy(void)
+{
+  import_array1(-1);
+  return 0;
+}
+
 static int module_exec(PyObject *m)
 {
-  if (add_isa_names(m) || add_kernel_lists(m)) return -1;
+  if (import_numpy() || add_isa_names(m) || add_kernel_lists(m)) return -1;
   return PyModule_AddStringConstant(m, "BEST_ISA", nnk_isa_name(nnk_isa_best()));
 }
 

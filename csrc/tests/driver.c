@@ -519,6 +519,25 @@ static void test_gemm_threads_deterministic(nnk_isa isa)
   nnk_sgemm(0, 0, m, n, k, 1, a, k, b, n, 0, c2, n);
   CHECK(memcmp(c1, c2, m * n * 4) == 0, "%s gemm differs between 1 and 2 threads", nnk_isa_name(isa));
   free(a), free(b), free(c1), free(c2);
+  /* matrix-vector products shared by threads: a long dot product (fixed blocks), row
+   * dots with an odd last group, axpys with a ragged last piece, a skinny product */
+  static const size_t mv[][5] = {{1, 1, 300007, 0, 0}, {1003, 1, 517, 0, 0}, {1, 1003, 519, 0, 0},
+                                 {517, 1, 1001, 1, 0}, {1999, 3, 301, 0, 0}, {1, 1001, 517, 0, 1}};
+  for (size_t s = 0; s < sizeof mv / sizeof *mv; s++) {
+    size_t mm = mv[s][0], nn = mv[s][1], kk = mv[s][2];
+    int ta = (int)mv[s][3], tb = (int)mv[s][4];
+    double *A = malloc(mm * kk * 8), *B = malloc(kk * nn * 8), *C1 = malloc(mm * nn * 8),
+           *C2 = malloc(mm * nn * 8);
+    for (size_t i = 0; i < mm * kk; i++) A[i] = uniform(-1, 1);
+    for (size_t i = 0; i < kk * nn; i++) B[i] = uniform(-1, 1);
+    nnk_set_num_threads(1);
+    nnk_dgemm(ta, tb, mm, nn, kk, 1, A, ta ? mm : kk, B, tb ? kk : nn, 0, C1, nn);
+    nnk_set_num_threads(2);
+    nnk_dgemm(ta, tb, mm, nn, kk, 1, A, ta ? mm : kk, B, tb ? kk : nn, 0, C2, nn);
+    CHECK(memcmp(C1, C2, mm * nn * 8) == 0, "%s matrix-vector %zux%zux%zu differs between 1 and 2 threads",
+          nnk_isa_name(isa), mm, nn, kk);
+    free(A), free(B), free(C1), free(C2);
+  }
 }
 
 /* The block-size rule on caches of several CPUs (and absurdly small ones): the B
