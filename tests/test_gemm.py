@@ -210,7 +210,8 @@ def test_linear_is_x_wt_plus_b_by_hand():
 
 @pytest.mark.parametrize("m, n, k", [(1, 1, 100_003), (1, 2500, 37), (2500, 1, 37), (7, 1, 1003),
                                      (1, 1029, 9), (1030, 1, 5), (1, 5, 4099), (501, 2, 1003),
-                                     (33, 3, 257), (1001, 4, 9), (2, 3, 40), (3, 4, 3)])
+                                     (33, 3, 257), (1001, 4, 9), (2, 3, 40), (3, 4, 3),
+                                     (3, 1029, 77), (4, 257, 1003), (2, 33, 9)])
 @pytest.mark.parametrize("ta, tb", list(itertools.product([False, True], repeat=2)))
 def test_matrix_vector_shapes_every_layout(m, n, k, ta, tb, dtype):
     """Dot products, W x, x W and skinny products (n <= 4) with either operand transposed,

@@ -359,11 +359,12 @@ static int FN(gemv_run)(const CONFIG *cfg, int dots, size_t rows, size_t n, size
   return 0;
 }
 
-/* Products with m == 1 or n <= 4 as products of a matrix with vectors (the table's gemv
+/* Products with m or n at most 4 as products of a matrix with vectors (the table's gemv
  * kernels): y = op(A) x for n == 1, y = x op(B) for m == 1, read along the matrix's
- * contiguous direction by row dots or by axpys of rows, and C = A B for n <= 4 with A's
+ * contiguous direction by row dots or by axpys of rows; C = A B for n <= 4 with A's
  * rows contiguous as dots of each row with B's n columns (copied contiguous: n k values),
- * which streams A once where tiles would pad n to NR.  x and y go through contiguous
+ * which streams A once where tiles would pad n to NR, and m <= 4 likewise with B's
+ * columns contiguous.  x and y go through contiguous
  * copies when the kernel needs them.  Returns 1 when done, 0 when the layout does not
  * suit (the blocked path takes it), -1 when a copy could not be allocated. */
 static int FN(gemv)(const CONFIG *cfg, size_t m, size_t n, size_t k, T alpha, const T *a,
@@ -374,6 +375,32 @@ static int FN(gemv)(const CONFIG *cfg, size_t m, size_t n, size_t k, T alpha, co
     /* a dot product of a strided a with a contiguous b: b is the row, a the vector */
     const T *t = a;
     a = b, b = t, rs_b = cs_a, cs_a = 1, rs_a = 0;
+  }
+  if (m > 1 && m <= 4 && n > 4) {
+    /* A few rows of A against a B whose columns are contiguous (x W^T for a few samples):
+     * C^T = op(B)^T op(A)^T as dots of B's columns with A's m rows, so that B streams
+     * once, unpacked, where tiles would pack it and pad m to MR.  A's rows go as they are
+     * when contiguous; C^T is summed aside (n x m) and stored transposed. */
+    if (rs_b != 1 || cs_b < 0) return 0;
+    T *ct = malloc(n * m * sizeof(T)), *at = NULL;
+    const T *x = a;
+    size_t ldx = (size_t)rs_a;
+    if (cs_a != 1 || rs_a < 0) {
+      x = at = malloc(m * k * sizeof(T));
+      for (size_t v = 0; at && v < m; v++)
+        for (size_t p = 0; p < k; p++) at[v * k + p] = *FN(at)(a, v, rs_a, p, cs_a);
+      ldx = k;
+    }
+    int st = ct && x ? 0 : -1;
+    if (st == 0 && beta != 0)
+      for (size_t v = 0; v < m; v++)
+        for (size_t j = 0; j < n; j++) ct[j * m + v] = *FN(at)(c, v, rs_c, j, cs_c);
+    if (st == 0) st = FN(gemv_run)(cfg, 1, n, k, m, alpha, b, (size_t)cs_b, x, ldx, beta, ct, m);
+    if (st == 0)
+      for (size_t v = 0; v < m; v++)
+        for (size_t j = 0; j < n; j++) *(T *)FN(at)(c, v, rs_c, j, cs_c) = ct[j * m + v];
+    free(ct), free(at);
+    return st < 0 ? -1 : 1;
   }
   if (n > 1 && m > 1) { /* skinny: n in 2..4 */
     if (cs_a != 1 || rs_a < 0 || cs_c != 1 || rs_c < 0) return 0;
@@ -444,7 +471,7 @@ nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *
     REF(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
     return NNK_OK;
   }
-  if (m == 1 || n <= 4) {
+  if (m <= 4 || n <= 4) {
     int done = FN(gemv)(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
     if (done) return done > 0 ? NNK_OK : NNK_ENOMEM;
   }

@@ -89,16 +89,18 @@ static void dot_4_rows(size_t n, const T *a, size_t lda, const T *x, T *d, const
 
 /* Rows r0, r0 + 1 against NX vectors: 2 x NX accumulators (8 at most), each load of a
  * row shared by the NX vectors, each load of a vector by the two rows. */
-static inline void dots_2_rows(size_t n, const T *a, size_t lda, const T *x, size_t ldx,
-                               const int NX, T *d)
+static inline __attribute__((always_inline)) void dots_2_rows(size_t n, const T *a, size_t lda,
+                                                              const T *x, size_t ldx,
+                                                              const int NX, T *d)
 {
+  /* Inlined with a constant NX and the loops over it unrolled: the accumulators are
+   * registers (left as an array in memory, each step loaded and stored all eight). */
   V s[2][4];
-  for (int i = 0; i < 2; i++)
-    for (int v = 0; v < NX; v++) s[i][v] = v_set1(0);
+  _Pragma("GCC unroll 4") for (int v = 0; v < NX; v++) s[0][v] = s[1][v] = v_set1(0);
   size_t p = 0;
   for (; p + W <= n; p += W) {
     V a0 = v_load(a + p), a1 = v_load(a + lda + p);
-    for (int v = 0; v < NX; v++) {
+    _Pragma("GCC unroll 4") for (int v = 0; v < NX; v++) {
       V xv = v_load(x + v * ldx + p);
       s[0][v] = v_add(s[0][v], v_mul(a0, xv));
       s[1][v] = v_add(s[1][v], v_mul(a1, xv));
@@ -106,13 +108,13 @@ static inline void dots_2_rows(size_t n, const T *a, size_t lda, const T *x, siz
   }
   if (p < n) {
     V a0 = load_part(a + p, n - p), a1 = load_part(a + lda + p, n - p);
-    for (int v = 0; v < NX; v++) {
+    _Pragma("GCC unroll 4") for (int v = 0; v < NX; v++) {
       V xv = load_part(x + v * ldx + p, n - p);
       s[0][v] = v_add(s[0][v], v_mul(a0, xv));
       s[1][v] = v_add(s[1][v], v_mul(a1, xv));
     }
   }
-  for (int v = 0; v < NX; v++) d[v] = v_hsum(s[0][v]), d[4 + v] = v_hsum(s[1][v]);
+  _Pragma("GCC unroll 4") for (int v = 0; v < NX; v++) d[v] = v_hsum(s[0][v]), d[4 + v] = v_hsum(s[1][v]);
 }
 
 void KNAME(gemv_dots)(size_t rows, size_t n, size_t nx, T alpha, const T *a, size_t lda,

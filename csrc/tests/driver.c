@@ -522,7 +522,8 @@ static void test_gemm_threads_deterministic(nnk_isa isa)
   /* matrix-vector products shared by threads: a long dot product (fixed blocks), row
    * dots with an odd last group, axpys with a ragged last piece, a skinny product */
   static const size_t mv[][5] = {{1, 1, 300007, 0, 0}, {1003, 1, 517, 0, 0}, {1, 1003, 519, 0, 0},
-                                 {517, 1, 1001, 1, 0}, {1999, 3, 301, 0, 0}, {1, 1001, 517, 0, 1}};
+                                 {517, 1, 1001, 1, 0}, {1999, 3, 301, 0, 0}, {1, 1001, 517, 0, 1},
+                                 {3, 1001, 517, 0, 1}};
   for (size_t s = 0; s < sizeof mv / sizeof *mv; s++) {
     size_t mm = mv[s][0], nn = mv[s][1], kk = mv[s][2];
     int ta = (int)mv[s][3], tb = (int)mv[s][4];
