@@ -3,21 +3,26 @@
  * shapes with m or n equal to 1.  Both stream the matrix once and keep what they sum in
  * vector registers:
  *   gemv_dots   one dot product per row and vector: with one vector, four rows at a time
- *               share each load of it (one accumulator each) and a single row keeps four
- *               accumulators, so a long dot product is not one chain of dependent adds;
- *               with two to four vectors (a skinny product), two rows at a time;
+ *               share each load of it (two accumulators each) and a single row keeps
+ *               eight, so that no dot product is one chain of dependent FMAs; with two
+ *               to four vectors (a skinny product), two rows at a time;
  *   gemv_axpys  y = sum_r x[r] a_r: a chunk of sums stays in L1 while the rows stream by,
  *               four rows added per pass (one load and store of the sums per four rows);
  *               several vectors take one pass each.
  * Both ask for the next rows a pass ahead (__builtin_prefetch, a hint that reads
- * nothing): the hardware prefetchers alone left x W at half of NumPy's speed.
+ * nothing) when the matrix is bigger than this CPU's L2 cache: from L3 or memory the
+ * hardware prefetchers alone left x W at half of NumPy's speed, while a matrix at home
+ * in L2 only lost L1 to the lines asked for (a 128 x 1024 float32 W x: 0.72x NumPy's
+ * speed with them, 1.0x without).
  * Every element is read inside [0, n): whole vectors, then the tail through a
  * zero-padded buffer (dots) or scalar code (axpys).  The summation order depends only on
- * the shape, so equal calls give equal bits.
+ * the shape, so equal calls give equal bits.  Products and sums are fused (v_fma)
+ * where the ISA has FMA.
  */
 #include <stddef.h>
 #include <string.h>
 
+#include "nnk.h"
 #include "nnk_kernels.h"
 
 /* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
@@ -27,11 +32,22 @@
 #define dots_2_rows VF(dots_2_rows)
 #define axpys_1 VF(axpys_1)
 #define scaled VF(scaled)
+#define beyond_l2 VF(beyond_l2)
 
 /* Columns of y summed at once by gemv_axpys: 4-8 KiB of sums at home in L1 while the
  * rows stream past, each row's piece a page or two (so the walk down the rows is
  * friendly to the prefetchers and the TLB). */
 #define AXPY_CHUNK 4096
+
+/* a b + c rounded once, as v_fma's lanes are: for the scalar tails of the axpys. */
+#define fused(a, b, c) _Generic((T)0, float: __builtin_fmaf, default: __builtin_fma)(a, b, c)
+
+/* Whether rows x cols elements at row stride ld outgrow L2, so that streaming them
+ * needs the next rows asked for ahead. */
+static inline int beyond_l2(size_t rows, size_t ld)
+{
+  return (double)rows * (double)ld * sizeof(T) > (double)nnk_cache_size(2, NULL, NULL, NULL);
+}
 
 /* The first count (< W) values at p, zero-padded to a whole vector. */
 static inline V load_part(const T *p, size_t count)
@@ -44,47 +60,52 @@ static inline V load_part(const T *p, size_t count)
 /* alpha d + beta y, reading y only when beta != 0 (BLAS: beta = 0 ignores NaN in y). */
 static inline T scaled(T alpha, T d, T beta, const T *y) { return beta == 0 ? alpha * d : alpha * d + beta * *y; }
 
+/* Eight accumulators: FMA's latency (4-5 cycles) times two units, so that a long dot
+ * product from L1 or L2 is not one chain of dependent adds. */
 static T dot_row(size_t n, const T *a, const T *x)
 {
-  V s0 = v_set1(0), s1 = s0, s2 = s0, s3 = s0;
+  V s[8];
+  _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) s[i] = v_set1(0);
   size_t p = 0;
-  for (; p + 4 * W <= n; p += 4 * W) {
-    s0 = v_add(s0, v_mul(v_load(a + p), v_load(x + p)));
-    s1 = v_add(s1, v_mul(v_load(a + p + W), v_load(x + p + W)));
-    s2 = v_add(s2, v_mul(v_load(a + p + 2 * W), v_load(x + p + 2 * W)));
-    s3 = v_add(s3, v_mul(v_load(a + p + 3 * W), v_load(x + p + 3 * W)));
-  }
-  for (; p + W <= n; p += W) s0 = v_add(s0, v_mul(v_load(a + p), v_load(x + p)));
-  if (p < n) s1 = v_add(s1, v_mul(load_part(a + p, n - p), load_part(x + p, n - p)));
-  return v_hsum(v_add(v_add(s0, s1), v_add(s2, s3)));
+  for (; p + 8 * W <= n; p += 8 * W)
+    _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++)
+      s[i] = v_fma(v_load(a + p + i * W), v_load(x + p + i * W), s[i]);
+  for (int i = 0; p + W <= n; p += W, i++) s[i] = v_fma(v_load(a + p), v_load(x + p), s[i]);
+  if (p < n) s[7] = v_fma(load_part(a + p, n - p), load_part(x + p, n - p), s[7]);
+  return v_hsum(v_add(v_add(v_add(s[0], s[1]), v_add(s[2], s[3])),
+                      v_add(v_add(s[4], s[5]), v_add(s[6], s[7]))));
 }
 
-/* Four rows; `next` (or NULL) the four after them, asked for a pass ahead. */
+/* Four rows, two accumulators each (eight chains, as dot_row); `next` (or NULL) the
+ * four after them, asked for a pass ahead. */
 static void dot_4_rows(size_t n, const T *a, size_t lda, const T *x, T *d, const T *next)
 {
-  const T *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
-  V s0 = v_set1(0), s1 = s0, s2 = s0, s3 = s0;
+  const T *r[4] = {a, a + lda, a + 2 * lda, a + 3 * lda};
+  V s[4], t[4];
+  _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) s[i] = t[i] = v_set1(0);
   size_t p = 0;
-  for (; p + W <= n; p += W) {
-    if (next && p % (64 / sizeof(T)) == 0) {
-      __builtin_prefetch(next + p), __builtin_prefetch(next + lda + p);
-      __builtin_prefetch(next + 2 * lda + p), __builtin_prefetch(next + 3 * lda + p);
+  for (; p + 2 * W <= n; p += 2 * W) {
+    if (next)
+      _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++)
+        _Pragma("GCC unroll 2") for (size_t q = 0; q < 2 * W; q += 64 / sizeof(T))
+          __builtin_prefetch(next + i * lda + p + q);
+    V x0 = v_load(x + p), x1 = v_load(x + p + W);
+    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
+      s[i] = v_fma(v_load(r[i] + p), x0, s[i]);
+      t[i] = v_fma(v_load(r[i] + p + W), x1, t[i]);
     }
+  }
+  if (p + W <= n) {
     V xv = v_load(x + p);
-    s0 = v_add(s0, v_mul(v_load(a0 + p), xv));
-    s1 = v_add(s1, v_mul(v_load(a1 + p), xv));
-    s2 = v_add(s2, v_mul(v_load(a2 + p), xv));
-    s3 = v_add(s3, v_mul(v_load(a3 + p), xv));
+    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) s[i] = v_fma(v_load(r[i] + p), xv, s[i]);
+    p += W;
   }
   if (p < n) {
     size_t c = n - p;
     V xv = load_part(x + p, c);
-    s0 = v_add(s0, v_mul(load_part(a0 + p, c), xv));
-    s1 = v_add(s1, v_mul(load_part(a1 + p, c), xv));
-    s2 = v_add(s2, v_mul(load_part(a2 + p, c), xv));
-    s3 = v_add(s3, v_mul(load_part(a3 + p, c), xv));
+    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) t[i] = v_fma(load_part(r[i] + p, c), xv, t[i]);
   }
-  d[0] = v_hsum(s0), d[1] = v_hsum(s1), d[2] = v_hsum(s2), d[3] = v_hsum(s3);
+  _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) d[i] = v_hsum(v_add(s[i], t[i]));
 }
 
 /* Rows r0, r0 + 1 against NX vectors: 2 x NX accumulators (8 at most), each load of a
@@ -102,16 +123,16 @@ static inline __attribute__((always_inline)) void dots_2_rows(size_t n, const T 
     V a0 = v_load(a + p), a1 = v_load(a + lda + p);
     _Pragma("GCC unroll 4") for (int v = 0; v < NX; v++) {
       V xv = v_load(x + v * ldx + p);
-      s[0][v] = v_add(s[0][v], v_mul(a0, xv));
-      s[1][v] = v_add(s[1][v], v_mul(a1, xv));
+      s[0][v] = v_fma(a0, xv, s[0][v]);
+      s[1][v] = v_fma(a1, xv, s[1][v]);
     }
   }
   if (p < n) {
     V a0 = load_part(a + p, n - p), a1 = load_part(a + lda + p, n - p);
     _Pragma("GCC unroll 4") for (int v = 0; v < NX; v++) {
       V xv = load_part(x + v * ldx + p, n - p);
-      s[0][v] = v_add(s[0][v], v_mul(a0, xv));
-      s[1][v] = v_add(s[1][v], v_mul(a1, xv));
+      s[0][v] = v_fma(a0, xv, s[0][v]);
+      s[1][v] = v_fma(a1, xv, s[1][v]);
     }
   }
   _Pragma("GCC unroll 4") for (int v = 0; v < NX; v++) d[v] = v_hsum(s[0][v]), d[4 + v] = v_hsum(s[1][v]);
@@ -122,9 +143,10 @@ void KNAME(gemv_dots)(size_t rows, size_t n, size_t nx, T alpha, const T *a, siz
 {
   size_t r = 0;
   if (nx == 1) { /* one vector: four rows share each load of it */
+    const int ahead = beyond_l2(rows, lda);
     for (; r + 4 <= rows; r += 4) {
       T d[4];
-      dot_4_rows(n, a + r * lda, lda, x, d, r + 8 <= rows ? a + (r + 4) * lda : NULL);
+      dot_4_rows(n, a + r * lda, lda, x, d, ahead && r + 8 <= rows ? a + (r + 4) * lda : NULL);
       for (size_t i = 0; i < 4; i++) y[(r + i) * ldy] = scaled(alpha, d[i], beta, y + (r + i) * ldy);
     }
     for (; r < rows; r++) y[r * ldy] = scaled(alpha, dot_row(n, a + r * lda, x), beta, y + r * ldy);
@@ -152,6 +174,7 @@ static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, cons
                     T *y)
 {
   T acc[AXPY_CHUNK];
+  const int ahead = beyond_l2(rows, lda);
   for (size_t j0 = 0; j0 < n; j0 += AXPY_CHUNK) {
     size_t w = n - j0 < AXPY_CHUNK ? n - j0 : AXPY_CHUNK, wv = w - w % W;
     memset(acc, 0, w * sizeof(T));
@@ -161,22 +184,24 @@ static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, cons
       V x0 = v_set1(x[r]), x1 = v_set1(x[r + 1]), x2 = v_set1(x[r + 2]), x3 = v_set1(x[r + 3]);
       const T *next = a3 + lda; /* the next four rows, asked for a pass ahead */
       for (size_t j = 0; j < wv; j += W) {
-        if (j % (64 / sizeof(T)) == 0 && r + 8 <= rows) {
+        if (ahead && j % (64 / sizeof(T)) == 0 && r + 8 <= rows) {
           __builtin_prefetch(next + j), __builtin_prefetch(next + lda + j);
           __builtin_prefetch(next + 2 * lda + j), __builtin_prefetch(next + 3 * lda + j);
         }
-        V s01 = v_add(v_mul(x0, v_load(a0 + j)), v_mul(x1, v_load(a1 + j)));
-        V s23 = v_add(v_mul(x2, v_load(a2 + j)), v_mul(x3, v_load(a3 + j)));
-        v_store(acc + j, v_add(v_load(acc + j), v_add(s01, s23)));
+        V s = v_fma(x0, v_load(a0 + j), v_load(acc + j));
+        s = v_fma(x1, v_load(a1 + j), s);
+        s = v_fma(x2, v_load(a2 + j), s);
+        v_store(acc + j, v_fma(x3, v_load(a3 + j), s));
       }
-      for (size_t j = wv; j < w; j++)
-        acc[j] += (x[r] * a0[j] + x[r + 1] * a1[j]) + (x[r + 2] * a2[j] + x[r + 3] * a3[j]);
+      for (size_t j = wv; j < w; j++) /* as the lanes round: fused (never reached at W = 1) */
+        acc[j] = fused(x[r + 3], a3[j], fused(x[r + 2], a2[j],
+                 fused(x[r + 1], a1[j], fused(x[r], a0[j], acc[j]))));
     }
     for (; r < rows; r++) {
       const T *ar = a + r * lda + j0;
       V xr = v_set1(x[r]);
-      for (size_t j = 0; j < wv; j += W) v_store(acc + j, v_add(v_load(acc + j), v_mul(xr, v_load(ar + j))));
-      for (size_t j = wv; j < w; j++) acc[j] += x[r] * ar[j];
+      for (size_t j = 0; j < wv; j += W) v_store(acc + j, v_fma(xr, v_load(ar + j), v_load(acc + j)));
+      for (size_t j = wv; j < w; j++) acc[j] = fused(x[r], ar[j], acc[j]);
     }
     for (size_t j = 0; j < w; j++) y[j0 + j] = scaled(alpha, acc[j], beta, y + j0 + j);
   }

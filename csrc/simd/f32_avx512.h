@@ -15,6 +15,7 @@ static inline V v_set1(T x) { return _mm512_set1_ps(x); }
 static inline V v_add(V a, V b) { return _mm512_add_ps(a, b); }
 static inline V v_sub(V a, V b) { return _mm512_sub_ps(a, b); }
 static inline V v_mul(V a, V b) { return _mm512_mul_ps(a, b); }
+static inline V v_fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
 static inline V v_div(V a, V b) { return _mm512_div_ps(a, b); }
 static inline V v_max(V a, V b) { return _mm512_max_ps(a, b); }
 static inline V v_neg(V a)

@@ -12,6 +12,7 @@ static inline V v_set1(T x) { return vdupq_n_f32(x); }
 static inline V v_add(V a, V b) { return vaddq_f32(a, b); }
 static inline V v_sub(V a, V b) { return vsubq_f32(a, b); }
 static inline V v_mul(V a, V b) { return vmulq_f32(a, b); }
+static inline V v_fma(V a, V b, V c) { return vfmaq_f32(c, a, b); }
 static inline V v_div(V a, V b) { return vdivq_f32(a, b); }
 static inline V v_max(V a, V b) { return vmaxq_f32(a, b); }
 static inline V v_neg(V a) { return vnegq_f32(a); }

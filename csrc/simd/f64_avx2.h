@@ -12,6 +12,7 @@ static inline V v_set1(T x) { return _mm256_set1_pd(x); }
 static inline V v_add(V a, V b) { return _mm256_add_pd(a, b); }
 static inline V v_sub(V a, V b) { return _mm256_sub_pd(a, b); }
 static inline V v_mul(V a, V b) { return _mm256_mul_pd(a, b); }
+static inline V v_fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
 static inline V v_div(V a, V b) { return _mm256_div_pd(a, b); }
 static inline V v_max(V a, V b) { return _mm256_max_pd(a, b); }
 static inline V v_neg(V a) { return _mm256_xor_pd(a, _mm256_set1_pd(-0.0)); }

@@ -12,6 +12,7 @@ static inline V v_set1(T x) { return vdupq_n_f64(x); }
 static inline V v_add(V a, V b) { return vaddq_f64(a, b); }
 static inline V v_sub(V a, V b) { return vsubq_f64(a, b); }
 static inline V v_mul(V a, V b) { return vmulq_f64(a, b); }
+static inline V v_fma(V a, V b, V c) { return vfmaq_f64(c, a, b); }
 static inline V v_div(V a, V b) { return vdivq_f64(a, b); }
 static inline V v_max(V a, V b) { return vmaxq_f64(a, b); }
 static inline V v_neg(V a) { return vnegq_f64(a); }
