@@ -44,9 +44,18 @@ def _side_by_side(cases, min_time=0.05, repeat=5):
     best = dict.fromkeys(timed, float("inf"))
     for _ in range(repeat):
         for name, (timer, number, isa) in timed.items():
+            _settle()
             with _dispatch.use_isa(isa or _dispatch.get_isa()):
                 best[name] = min(best[name], timer.timeit(number) / number)
     return best
+
+
+def _settle():
+    """With several threads, a pause before each contender's run: the one before may
+    leave worker threads spinning (OpenBLAS's spin about 0.1 s after a call), which
+    would take the cores from the next contender's own threads."""
+    if _dispatch.get_num_threads() > 1:
+        time.sleep(0.25)
 
 
 def _torch():

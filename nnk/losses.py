@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _C
 from ._dispatch import kernel_ops
-from ._arrays import _NATIVE, as_float, as_floats
+from ._arrays import _NATIVE, as_float, as_floats, contiguous
 from .softmax import logsumexp, softmax
 
 _LOSS = kernel_ops("loss")
@@ -131,34 +131,48 @@ def _ce_inputs(logits, target):
     return x, labels, None
 
 
+def _cross_entropy(logits, target, reduction, want_loss, want_grad):
+    """(the loss as ``cross_entropy`` gives it, dL/dlogits) -- each only when wanted.
+
+    Class indices go through one fused kernel (per row: max, one exp pass, the loss and
+    softmax - onehot); probability targets through log-sum-exp and softmax."""
+    _check_reduction(reduction)
+    x, labels, probs = _ce_inputs(logits, target)
+    rows = x.shape[0]
+    scale = 1.0 / rows if reduction == "mean" and rows else 1.0
+    if labels is not None:
+        x = contiguous(x)
+        each = np.empty(rows, x.dtype)
+        g = np.empty_like(x) if want_grad else None
+        _C.cross_entropy(x, labels.astype(np.int64, copy=False), _NO_LABEL, scale, each, g)
+    else:
+        each = logsumexp(x, axis=1) * probs.sum(axis=1) - np.einsum("ij,ij->i", probs, x) \
+            if want_loss else None
+        g = softmax(x, axis=1) * probs.sum(axis=1, keepdims=True) - probs if want_grad else None
+        if g is not None and scale != 1.0:
+            g *= scale
+    value = None
+    if want_loss:
+        if reduction == "none":
+            value = each if np.ndim(logits) == 2 else each[0]
+        else:
+            total = float(each.sum())
+            # an empty mean is NaN, as PyTorch's
+            value = total if reduction == "sum" else total / rows if rows else float("nan")
+    return value, None if g is None else g.reshape(np.shape(logits))
+
+
+# The fused kernel's "ignore" label: none (labels are checked to lie in [0, C)).
+_NO_LABEL = -1
+
+
 def cross_entropy(logits, target, reduction="mean"):
     """-log softmax(logits)[target] from class indices, or -sum p log softmax for a
     probability / one-hot target; logits (N, C) or (C,).  Fused with log-sum-exp: no
     overflow for any finite logits."""
-    _check_reduction(reduction)
-    x, labels, probs = _ce_inputs(logits, target)
-    lse = logsumexp(x, axis=1)
-    if labels is not None:
-        each = lse - x[np.arange(x.shape[0]), labels]
-    else:
-        each = lse * probs.sum(axis=1) - np.einsum("ij,ij->i", probs, x)
-    if reduction == "none":
-        return each if np.ndim(logits) == 2 else each[0]
-    total = float(each.sum())
-    if reduction == "sum":
-        return total
-    return total / x.shape[0] if x.shape[0] else float("nan")  # an empty mean, as PyTorch
+    return _cross_entropy(logits, target, reduction, True, False)[0]
 
 
 def cross_entropy_grad(logits, target, reduction="mean"):
     """dL/dlogits of ``cross_entropy``: softmax - onehot (times sum p for soft targets)."""
-    _check_reduction(reduction)
-    x, labels, probs = _ce_inputs(logits, target)
-    g = softmax(x, axis=1)
-    if labels is not None:
-        g[np.arange(x.shape[0]), labels] -= 1
-    else:
-        g = g * probs.sum(axis=1, keepdims=True) - probs
-    if reduction == "mean" and x.shape[0]:
-        g /= x.shape[0]
-    return g.reshape(np.shape(logits))
+    return _cross_entropy(logits, target, reduction, False, True)[1]

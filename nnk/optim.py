@@ -54,6 +54,7 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with bias correction, as torch.optim.Adam (L2 weight decay)."""
+    _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
@@ -71,7 +72,18 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         c1, c2 = 1 - b1**self.t, 1 - b2**self.t
         for p, m, v in zip(self.params, self._m, self._v):
-            _C.adam_step(p.data, p.grad, m, v, self.lr, b1, b2, self.eps, c1, c2, self.weight_decay)
+            _C.adam_step(p.data, p.grad, m, v, self.lr, b1, b2, self.eps, c1, c2, self.weight_decay,
+                         self._decoupled)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW: each
+    step first shrinks every parameter by lr * weight_decay, and the gradient stays as it
+    is.  One kernel pass per parameter."""
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)
 
 
 class _Schedule:

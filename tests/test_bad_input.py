@@ -145,6 +145,29 @@ def test_binding_rechecks_what_python_checks():
         _C.linear_backward(np.ones((2, 2)), w, np.ones(6), ro, None, None)
     with pytest.raises(TypeError):
         _C.linear_backward(np.ones((2, 2)), w, np.ones(6))
+    # the layers' row kernels: labels, sizes and aliasing are the binding's to check
+    x, loss = np.zeros((2, 3)), np.empty(2)
+    with pytest.raises(IndexError, match="target 3 is out of bounds for 3 classes"):
+        _C.cross_entropy(x, np.array([0, 3]), -100, 1.0, loss, None)
+    with pytest.raises(IndexError, match="target -1"):
+        _C.cross_entropy(x, np.array([-1, 0]), -100, 1.0, loss, None)
+    _C.cross_entropy(x, np.array([-100, 0]), -100, 1.0, loss, None)  # the ignored label
+    assert loss[0] == 0 and loss[1] == pytest.approx(np.log(3))
+    with pytest.raises(TypeError, match="target must be int64"):
+        _C.cross_entropy(x, np.array([0.0, 1.0]), -100, 1.0, loss, None)
+    with pytest.raises(ValueError, match="target holds 3 labels for 2 rows"):
+        _C.cross_entropy(x, np.array([0, 1, 2]), -100, 1.0, loss, None)
+    with pytest.raises(ValueError, match="grad holds"):
+        _C.cross_entropy(x, np.array([0, 1]), -100, 1.0, loss, np.empty(5))
+    with pytest.raises(ValueError, match="weight holds 2 elements, expected 3"):
+        _C.layernorm_forward(x, np.ones(2), None, 1e-5, np.empty((2, 3)), None, None)
+    with pytest.raises(ValueError, match="mean holds"):
+        _C.layernorm_backward(x, None, np.zeros(3), np.ones(2), x, np.empty((2, 3)), None, None)
+    with pytest.raises(ValueError, match="non-empty last axis"):
+        _C.layernorm_forward(np.zeros((2, 0)), None, None, 1e-5, np.empty((2, 0)), None, None)
+    shared = np.zeros(4)
+    with pytest.raises(ValueError):  # two outputs in one buffer
+        _C.layernorm_forward(x, None, None, 1e-5, np.empty((2, 3)), shared[:2], shared[1:3])
 
 
 def test_absurd_sizes_never_allocate_wildly():

@@ -137,8 +137,8 @@ def test_optimiser_steps_with_a_gradient_overlapping_the_parameter(dtype):
     p, g = buf[5:25], buf[:20]
     p_ref, g_ref = p.copy(), g.copy()
     m, v, m_ref, v_ref = (np.full(20, 0.1, dtype) for _ in range(4))
-    _C.adam_step(p_ref, g_ref, m_ref, v_ref, 0.01, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0)
-    _C.adam_step(p, g, m, v, 0.01, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0)
+    _C.adam_step(p_ref, g_ref, m_ref, v_ref, 0.01, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0, False)
+    _C.adam_step(p, g, m, v, 0.01, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0, False)
     np.testing.assert_array_equal(p, p_ref)
     np.testing.assert_array_equal(m, m_ref)
     x = np.linspace(0, 1, 30).astype(dtype)
@@ -154,7 +154,7 @@ def test_two_outputs_of_one_call_may_not_share_memory(dtype):
         _C.sgd_step(buf[:20], np.ones(20, dtype), buf[10:30], 0.1, 0.9, 0.0, False)
     with pytest.raises(ValueError, match="outputs"):
         _C.adam_step(buf[:10], np.ones(10, dtype), buf[:10], np.ones(10, dtype),
-                     0.1, 0.9, 0.99, 1e-8, 1.0, 1.0, 0.0)
+                     0.1, 0.9, 0.99, 1e-8, 1.0, 1.0, 0.0, False)
 
 
 def test_embedding_and_rnn_entries_with_overlapping_outputs(dtype):

@@ -123,7 +123,7 @@ def _gil_cases():
         "matmul": lambda: nnk.matmul(a, a),
         "tanh": lambda: nnk.tanh(p),
         "sgd_step": lambda: _C.sgd_step(p, g, v, 0.1, 0.9, 0.01, True),
-        "adam_step": lambda: _C.adam_step(p, g, m, v, 0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.01),
+        "adam_step": lambda: _C.adam_step(p, g, m, v, 0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.01, False),
         "axpy": lambda: _C.axpy(0.5, g, p),
         "embedding_backward": lambda: _C.embedding_backward(ids, emb_g, emb_w),
     }

@@ -65,12 +65,14 @@ def test_forward_loss_and_gradients_equal_torch(act, loss):
         np.testing.assert_allclose(p_n.grad, p_t.grad.numpy(), rtol=1e-11, atol=1e-14)
 
 
-@pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adam", "adam_l2", "adamw"])
 def test_optimizer_trajectories_equal_torch(kind):
     ours, theirs = pair("tanh", out=1)
     target = np.linspace(-1, 1, X.shape[0]).reshape(-1, 1)
-    if kind == "adam":
-        o_n, o_t = optim.Adam(ours.parameters(), lr=0.01), torch.optim.Adam(theirs.parameters(), lr=0.01)
+    if kind.startswith("adam"):
+        ours_cls, theirs_cls = (optim.AdamW, torch.optim.AdamW) if kind == "adamw" else (optim.Adam, torch.optim.Adam)
+        kw = dict(lr=0.01, weight_decay=0.0 if kind == "adam" else 0.1)
+        o_n, o_t = ours_cls(ours.parameters(), **kw), theirs_cls(theirs.parameters(), **kw)
     else:
         kw = dict(lr=0.05, momentum=0.0 if kind == "sgd" else 0.9, nesterov=kind == "nesterov",
                   weight_decay=0.01 if kind == "nesterov" else 0.0)
@@ -106,3 +108,72 @@ def test_bce_on_probabilities_equals_torch():
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-14)
     for p_n, p_t in zip(ours.parameters(), theirs.parameters()):
         np.testing.assert_allclose(p_n.grad, p_t.grad.numpy(), rtol=1e-11, atol=1e-14)
+
+
+# ---- LayerNorm and the fused cross-entropy (NNK_ROW_LAYER_LIST) ---------------------
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+@pytest.mark.parametrize("shape, normalized", [((5, 7), 7), ((2, 3, 33), 33), ((4, 3, 5), (3, 5)),
+                                               ((6, 1), 1)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_equals_torch(dtype, tol, shape, normalized, affine):
+    """Forward, dL/dx, dL/dweight, dL/dbias against torch.nn.LayerNorm, rows of very
+    different offsets (the variance is taken about the mean, not as E[x^2] - mean^2)."""
+    rng = np.random.default_rng(11)
+    offset = 1e3 if dtype == np.float64 else 30  # float32 keeps fewer digits of x - mean
+    x = (rng.standard_normal(shape) * 3 +
+         rng.uniform(-offset, offset, shape[:1] + (1,) * (len(shape) - 1))).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    ours = nn.LayerNorm(normalized, eps=1e-5, elementwise_affine=affine, dtype=dtype)
+    theirs = torch.nn.LayerNorm(normalized, eps=1e-5, elementwise_affine=affine,
+                                dtype=torch.float64 if dtype == np.float64 else torch.float32)
+    if affine:  # parameters away from their initial ones and zeros
+        w = rng.uniform(0.5, 1.5, ours.weight.data.shape).astype(dtype)
+        b = rng.uniform(-1, 1, ours.bias.data.shape).astype(dtype)
+        ours.weight.data[...], ours.bias.data[...] = w, b
+        with torch.no_grad():
+            theirs.weight.copy_(torch.from_numpy(w)), theirs.bias.copy_(torch.from_numpy(b))
+    y = ours(x)
+    ours.zero_grad()
+    dx = ours.backward(g)
+    xt = torch.from_numpy(x.copy()).requires_grad_()
+    yt = theirs(xt)
+    yt.backward(torch.from_numpy(g))
+    # x - mean keeps |mean| / std fewer digits: either library's rounding grows by that
+    k = 1 if isinstance(normalized, int) else len(normalized)
+    axes = tuple(range(x.ndim - k, x.ndim))
+    x64 = x.astype(np.float64)
+    cond = 1 + np.max(np.abs(x64.mean(axis=axes)) / np.sqrt(x64.var(axis=axes) + 1e-5))
+    close = lambda a, b: np.testing.assert_allclose(a, b, rtol=tol * cond,
+                                                    atol=tol * cond * (np.abs(b).max() + 1))
+    close(y, yt.detach().numpy())
+    close(dx, xt.grad.numpy())
+    if affine:
+        for p_n, p_t in ((ours.weight, theirs.weight), (ours.bias, theirs.bias)):
+            close(p_n.grad, p_t.grad.numpy())
+    else:
+        assert ours.parameters() == []
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-13), (np.float32, 1e-5)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("n, c", [(1, 1), (7, 3), (64, 10), (5, 1000)])
+def test_cross_entropy_fused_equals_torch(dtype, tol, reduction, n, c):
+    """Loss and dL/dlogits from class indices against torch's cross_entropy, logits up to
+    1e4 apart (the max is taken out first), through the module and the functions."""
+    rng = np.random.default_rng(n * c)
+    logits = (rng.standard_normal((n, c)) * np.where(rng.random((n, 1)) < 0.3, 1e4, 3)).astype(dtype)
+    target = rng.integers(0, c, n)
+    lf = nn.CrossEntropyLoss(reduction=reduction)
+    value = lf(logits, target)
+    g = lf.backward(None if reduction != "none" else np.ones(n, dtype)[:, None])
+    lt = torch.from_numpy(logits.copy()).requires_grad_()
+    vt = torch.nn.functional.cross_entropy(lt, torch.from_numpy(target), reduction=reduction)
+    vt.backward(torch.ones_like(vt))
+    want = vt.detach().numpy()
+    np.testing.assert_allclose(value, want, rtol=tol, atol=tol)
+    np.testing.assert_allclose(g, lt.grad.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(nnk.cross_entropy(logits, target, reduction), want, rtol=tol, atol=tol)
+    # a second backward recomputes what the first one handed over
+    np.testing.assert_allclose(lf.backward(None if reduction != "none" else np.ones(n, dtype)[:, None]),
+                               g, rtol=tol, atol=tol)

@@ -15,6 +15,7 @@
 #define NNK_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nnk.h"
 
@@ -32,8 +33,18 @@
 #define NNK_SIG_LOSS_GRAD(T) (size_t n, const T *y, const T *t, T scale, T *dy)
 #define NNK_SIG_SGD(T) (size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nesterov)
 #define NNK_SIG_ADAM(T)                                                                   \
-  (size_t n, T *p, const T *g, T *m, T *v, T lr, T b1, T b2, T eps, T c1, T c2, T wd)
+  (size_t n, T *p, const T *g, T *m, T *v, T lr, T b1, T b2, T eps, T c1, T c2, T wd,       \
+   int decoupled)
 #define NNK_SIG_AXPY(T) (size_t n, T a, const T *x, T *y)
+#define NNK_SIG_LAYERNORM(T)                                                              \
+  (size_t rows, size_t n, const T *x, const T *gamma, const T *beta, T eps, T *y, T *mean, \
+   T *rstd)
+#define NNK_SIG_LAYERNORM_GRAD(T)                                                         \
+  (size_t rows, size_t n, const T *x, const T *gamma, const T *mean, const T *rstd,       \
+   const T *dy, T *dx, T *dgamma, T *dbeta)
+#define NNK_SIG_CROSS_ENTROPY(T)                                                          \
+  (size_t rows, size_t n, const T *x, const int64_t *labels, int64_t ignore, T scale,     \
+   T *loss, T *dx)
 
 /* ---- The lists ------------------------------------------------------------
  * Maps y = f(x), y may alias x.  X(ENUM, name, ulp, lo, hi, ...): `ulp` bounds an ISA
@@ -104,6 +115,21 @@
   X(adam_step, NNK_SIG_ADAM, __VA_ARGS__)                                                 \
   X(axpy, NNK_SIG_AXPY, __VA_ARGS__) /* y += a x */
 
+/* Layers' row kernels, each its own signature (rows of n contiguous values, row r at
+ * x + r n): X(name, SIGNATURE, ...).  Formulas: csrc/norm/norm_impl.h (LayerNorm),
+ * csrc/softmax/softmax_impl.h (cross-entropy).
+ *   layernorm       y = (x - mean) rstd gamma + beta per row, rstd = 1/sqrt(var + eps)
+ *                   (biased variance, as PyTorch); gamma, beta, mean, rstd may be NULL
+ *   layernorm_grad  dx from dy (may alias dy); dgamma += sum dy xhat, dbeta += sum dy
+ *                   over the rows (each NULL to skip)
+ *   cross_entropy   loss[r] = logsumexp(x_r) - x_r[labels[r]], and when dx != NULL
+ *                   dx_r = scale (softmax(x_r) - onehot(labels[r])) (dx may alias x);
+ *                   a row labelled `ignore` gives 0 and 0 */
+#define NNK_ROW_LAYER_LIST(X, ...)                                                        \
+  X(layernorm, NNK_SIG_LAYERNORM, __VA_ARGS__)                                            \
+  X(layernorm_grad, NNK_SIG_LAYERNORM_GRAD, __VA_ARGS__)                                  \
+  X(cross_entropy, NNK_SIG_CROSS_ENTROPY, __VA_ARGS__)
+
 /* ---- Enums and names, from the lists -------------------------------------- */
 #define NNK_ENUM_(E, name, ...) NNK_##E,
 #define NNK_NAME_(E, name, ...) #name,
@@ -154,6 +180,7 @@ typedef struct { NNK_GEMM_CONFIG_FIELDS(double) } nnk_f64_gemm_config;
 #define NNK_GEMM_MAX_NR 32
 
 /* ---- The table: one struct of kernels per dtype ---------------------------- */
+/* (These three serve every list of named kernels with their own signatures.) */
 #define NNK_STEP_FIELD_(name, SIG, T) void(*name) SIG(T);
 #define NNK_DTYPE_KERNELS(T, P)                                                           \
   typedef struct {                                                                        \
@@ -167,6 +194,7 @@ typedef struct { NNK_GEMM_CONFIG_FIELDS(double) } nnk_f64_gemm_config;
     T(*loss[NNK_LOSS_COUNT]) NNK_SIG_LOSS(T);                                             \
     void(*loss_grad[NNK_LOSS_COUNT]) NNK_SIG_LOSS_GRAD(T);                                \
     NNK_STEP_LIST(NNK_STEP_FIELD_, T)                                                     \
+    NNK_ROW_LAYER_LIST(NNK_STEP_FIELD_, T)                                                \
     nnk_##P##_gemm_config gemm;                                                           \
   } nnk_##P##_kernels;
 NNK_DTYPE_KERNELS(float, f32)
@@ -204,7 +232,8 @@ const nnk_kernel_table *nnk_kernels(void);
   NNK_ROWS_GRAD_LIST(NNK_DECL_ROWS_GRAD_, P, T, isa)                                      \
   NNK_GEMV_LIST(NNK_DECL_GEMV_, P, T, isa)                                                \
   NNK_LOSS_LIST(NNK_DECL_LOSS_, P, T, isa)                                                \
-  NNK_STEP_LIST(NNK_DECL_STEP_, P, T, isa)
+  NNK_STEP_LIST(NNK_DECL_STEP_, P, T, isa)                                                \
+  NNK_ROW_LAYER_LIST(NNK_DECL_STEP_, P, T, isa)
 #define NNK_DECLARE_ISA_KERNELS(isa)                                                      \
   NNK_DECLARE_DTYPE_KERNELS_(f32, float, isa)                                             \
   NNK_DECLARE_DTYPE_KERNELS_(f64, double, isa)
@@ -219,6 +248,7 @@ const nnk_kernel_table *nnk_kernels(void);
 /* The initializer of one dtype's kernels (all but .gemm) on one ISA. */
 #define NNK_DTYPE_TABLE(P, isa)                                                           \
   NNK_STEP_LIST(NNK_AT_STEP_, P, isa)                                                     \
+  NNK_ROW_LAYER_LIST(NNK_AT_STEP_, P, isa)                                                \
   .map = {NNK_MAP_LIST(NNK_AT_MAP_, P, isa)},                                             \
   .grad = {NNK_GRAD_LIST(NNK_AT_MAP_, P, isa)},                                           \
   .pmap = {NNK_PMAP_LIST(NNK_AT_MAP_, P, isa)},                                           \

@@ -6,6 +6,7 @@
  *         p -= lr (nesterov ? g' + mu v : v)          -- PyTorch's SGD (dampening 0)
  *   adam: g' = g + wd p; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
  *         p -= lr * (m / c1) / (sqrt(v / c2) + eps), c1 = 1 - b1^t, c2 = 1 - b2^t
+ *         decoupled (AdamW, as torch.optim.AdamW): g' = g, and p *= 1 - lr wd first
  *   axpy: y += a x
  * Tails run through zero-padded buffers like every map.
  */
@@ -51,15 +52,18 @@ void KNAME(sgd_step)(size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nes
 }
 
 void KNAME(adam_step)(size_t n, T *p, const T *g, T *m, T *v, T lr, T b1, T b2, T eps, T c1,
-                      T c2, T wd)
+                      T c2, T wd, int decoupled)
 {
+  const T coupled = decoupled ? 0 : wd, keep = decoupled ? 1 - lr * wd : 1;
+  const V vkeep = v_set1(keep);
   const V vlr = v_set1(lr), vb1 = v_set1(b1), vb2 = v_set1(b2), veps = v_set1(eps);
   const V v1b1 = v_set1(1 - b1), v1b2 = v_set1(1 - b2), vc1 = v_set1(c1), vc2 = v_set1(c2);
-  const V vwd = v_set1(wd);
+  const V vwd = v_set1(coupled);
   size_t i = 0;
 #define ADAM_BODY(P, G, M, VV)                                                     \
   {                                                                                \
-    V gp = wd != 0 ? v_add(G, v_mul(vwd, P)) : G;                                 \
+    V gp = coupled != 0 ? v_add(G, v_mul(vwd, P)) : G;                            \
+    if (keep != 1) P = v_mul(P, vkeep);                                            \
     M = v_add(v_mul(vb1, M), v_mul(v1b1, gp));                                     \
     VV = v_add(v_mul(vb2, VV), v_mul(v1b2, v_mul(gp, gp)));                        \
     V den = v_add(v_sqrt(v_div(VV, vc2)), veps);                                   \

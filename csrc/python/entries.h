@@ -22,13 +22,20 @@
   /* optim.c */                                                                           \
   X(sgd_step, VARARGS, "sgd_step(p, g, v, lr, momentum, weight_decay, nesterov), in place.") \
   X(adam_step, VARARGS,                                                                   \
-    "adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay), in place.")      \
+    "adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay, decoupled), in place.") \
   X(axpy, VARARGS, "axpy(a, x, y): y += a x.")                                            \
   /* linalg.c */                                                                          \
   X(gemm, FASTCALL, "gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c.") \
   X(linear_forward, FASTCALL, "linear_forward(x, w, b, y): y = x w^T + b (b may be None).") \
   X(linear_backward, FASTCALL,                                                            \
     "linear_backward(x, w, g, dw, db, dx): dw += g^T x, db += sum g, dx = g w (db, dx may be None).") \
+  /* row_layers.c */                                                                      \
+  X(layernorm_forward, VARARGS,                                                           \
+    "layernorm_forward(x, weight, bias, eps, out, mean, rstd): over x's last axis.")      \
+  X(layernorm_backward, VARARGS,                                                          \
+    "layernorm_backward(x, weight, mean, rstd, grad, grad_input, weight_grad, bias_grad).") \
+  X(cross_entropy, VARARGS,                                                               \
+    "cross_entropy(input, target, ignore_index, scale, loss, grad): per-row loss, grad.")  \
   /* seq.c */                                                                             \
   X(rnn_forward, FASTCALL,                                                                \
     "rnn_forward(B, T, I, H, x, w_ih, w_hh, b, h0, out): tanh RNN, all hidden states.")   \

@@ -39,22 +39,23 @@ done:
   return result;
 }
 
-/* adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay) */
+/* adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay, decoupled) */
 PyObject *nnk_py_adam_step(PyObject *self, PyObject *args)
 {
   PyObject *g, *outs[3]; /* p, m, v */
   double lr, b1, b2, eps, c1, c2, wd;
+  int decoupled;
   buf b[4] = {0};
   PyObject *result = NULL;
-  if (!PyArg_ParseTuple(args, "OOOOddddddd:adam_step", &outs[0], &g, &outs[1], &outs[2], &lr,
-                        &b1, &b2, &eps, &c1, &c2, &wd) ||
+  if (!PyArg_ParseTuple(args, "OOOOdddddddp:adam_step", &outs[0], &g, &outs[1], &outs[2], &lr,
+                        &b1, &b2, &eps, &c1, &c2, &wd, &decoupled) ||
       get_step(g, outs, 3, 0, b))
     goto done;
   size_t n = buf_count(&b[1]);
   const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
                  KERNEL(b[1].dt, t, adam_step, n, b[1].data, b[0].data, b[2].data, b[3].data,
-                                               lr, b1, b2, eps, c1, c2, wd));
+                                               lr, b1, b2, eps, c1, c2, wd, decoupled));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 4);

@@ -67,26 +67,14 @@ done:
 
 NNK_PY_FORWARD_BACKWARD(rnn, rnn_call)
 
-/* int64 ids as a C-contiguous buffer; TypeError for any other integer type. */
-static int get_ids(PyObject *obj, buf *b)
-{
-  if (PyObject_GetBuffer(obj, &b->view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) return -1;
-  b->held = 1;
-  b->data = b->view.buf;
-  const char *f = b->view.format ? b->view.format : "B";
-  if (*f == '<' || *f == '=' || *f == '@') f++;
-  if (b->view.itemsize == 8 && (f[0] == 'q' || f[0] == 'l') && !f[1]) return 0;
-  PyErr_SetString(PyExc_TypeError, "embedding ids must be int64");
-  return -1;
-}
-
 /* embedding_backward(ids (int64), dy (n, dim), dw (rows, dim)): dw[ids[i]] += dy[i] */
 PyObject *nnk_py_embedding_backward(PyObject *self, PyObject *args)
 {
   PyObject *io, *go, *wo;
   buf b[3] = {0}; /* ids, grad (read), weight grad (written) */
   PyObject *result = NULL;
-  if (!PyArg_ParseTuple(args, "OOO:embedding_backward", &io, &go, &wo) || get_ids(io, &b[0]))
+  if (!PyArg_ParseTuple(args, "OOO:embedding_backward", &io, &go, &wo) ||
+      get_int64s(io, &b[0], "embedding ids"))
     goto done;
   size_t n = (size_t)(b[0].view.len / 8), count;
   if (buf_get(wo, &b[2], 1, 1, "weight grad")) goto done;

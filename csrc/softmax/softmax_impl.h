@@ -166,3 +166,32 @@ void KNAME(log_softmax_grad_rows)(size_t rows, size_t n, const T *y, const T *dy
     }
   }
 }
+
+/* Cross-entropy from logits and class labels with its gradient, fused: per row the max,
+ * one exp pass (the exponentials stored into dx when it is wanted), then
+ *   loss = (max - x[label]) + log(sum exp(x - max))   (max first: huge equal logits
+ *                                                       cancel exactly)
+ *   dx   = scale exp(x - max) / sum - scale onehot(label).
+ * A row labelled `ignore` gives loss 0 and dx 0 (PyTorch's ignore_index).  Labels are
+ * in [0, n) or `ignore`: the binding checks.  dx may alias x (the label's logit is read
+ * first). */
+void KNAME(cross_entropy)(size_t rows, size_t n, const T *x, const int64_t *labels,
+                          int64_t ignore, T scale, T *loss, T *dx)
+{
+  for (size_t r = 0; r < rows; r++, x += n) {
+    T *d = dx ? dx + r * n : NULL;
+    if (labels[r] == ignore) {
+      loss[r] = 0;
+      if (d) memset(d, 0, n * sizeof(T));
+      continue;
+    }
+    const size_t label = (size_t)labels[r];
+    const T xl = x[label], m = row_max(n, x);
+    const T s = row_exp_sum(n, x, m, d);
+    loss[r] = (m - xl) + scalar_log(s);
+    if (d) {
+      row_scale(n, d, scale / s, 0);
+      d[label] -= scale;
+    }
+  }
+}

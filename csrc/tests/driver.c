@@ -323,8 +323,8 @@ static void test_losses(const nnk_kernel_table *ref, const nnk_kernel_table *t)
 static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
 {
   for (size_t n = 0; n <= MAXN; n++)
-    for (int variant = 0; variant < 4; variant++) {
-      /* 0: plain SGD, 1: momentum, 2: Nesterov + weight decay, 3: Adam */
+    for (int variant = 0; variant < 5; variant++) {
+      /* 0: plain SGD, 1: momentum, 2: Nesterov + weight decay, 3: Adam, 4: AdamW */
       double p0[MAXN], g[MAXN], m0[MAXN], v0[MAXN];
       fill(p0, n, -1, 1), fill(g, n, -1, 1), fill(m0, n, -1, 1), fill(v0, n, 0, 1);
       for (size_t i = 0; i < n; i++) {
@@ -340,8 +340,9 @@ static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
       }
       const nnk_kernel_table *tab[2] = {t, ref};
       for (int k = 0; k < 2; k++) {
-        if (variant == 3)
-          tab[k]->f64.adam_step(n, p[k], g, m[k], v[k], 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.01);
+        if (variant >= 3)
+          tab[k]->f64.adam_step(n, p[k], g, m[k], v[k], 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.01,
+                                variant == 4);
         else
           tab[k]->f64.sgd_step(n, p[k], g, variant ? v[k] : NULL, 0.1, 0.9, variant == 2 ? 0.01 : 0,
                                variant == 2);
@@ -355,6 +356,93 @@ static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
             "%s optimiser variant %d n=%zu overran", nnk_isa_name(t->isa), variant, n);
       for (int k = 0; k < 2; k++) free(p[k]), free(m[k]), free(v[k]);
     }
+}
+
+/* ---- Layers' row kernels (NNK_ROW_LAYER_LIST) ------------------------------ */
+
+/* a close to b: within a few roundings of `mag`, the size of the terms summed. */
+static int near(double a, double b, double mag, int is_f32)
+{
+  double eps = is_f32 ? 1.2e-7 : 2.3e-16;
+  return (isnan(a) && isnan(b)) || fabs(a - b) <= 8 * eps * (mag + fabs(b)) + 1e-300;
+}
+
+/* LayerNorm forward and backward and the fused cross-entropy of the ISA against scalar,
+ * both dtypes, every row length up to MAXN, with and without the optional operands,
+ * rows of different scales (mean far from zero: the two-pass variance), guards after
+ * every output. */
+static void test_row_layers(const nnk_kernel_table *ref, const nnk_kernel_table *t)
+{
+  enum { ROWS = 3 };
+  for (int is_f32 = 0; is_f32 < 2; is_f32++)
+    for (size_t n = 1; n <= MAXN; n++)
+      for (int affine = 0; affine < 2; affine++) {
+        size_t esz = is_f32 ? 4 : 8, rn = ROWS * n;
+        double x[ROWS * MAXN], gm[MAXN], bt[MAXN], dy[ROWS * MAXN];
+        for (size_t i = 0; i < rn; i++) x[i] = uniform(-2, 2) + (i / n == 1 ? 1000.0 : 0.0);
+        for (size_t i = 0; i < rn; i++) dy[i] = uniform(-1, 1);
+        for (size_t i = 0; i < n; i++) gm[i] = uniform(0.5, 1.5), bt[i] = uniform(-1, 1);
+        /* operands in the dtype, one set per table (0: ISA, 1: scalar) */
+        void *X = malloc(rn * esz), *G = malloc(n * esz), *B = malloc(n * esz), *DY = malloc(rn * esz);
+        for (size_t i = 0; i < rn; i++) {
+          if (is_f32) ((float *)X)[i] = (float)x[i], ((float *)DY)[i] = (float)dy[i];
+          else ((double *)X)[i] = x[i], ((double *)DY)[i] = dy[i];
+        }
+        for (size_t i = 0; i < n; i++) {
+          if (is_f32) ((float *)G)[i] = (float)gm[i], ((float *)B)[i] = (float)bt[i];
+          else ((double *)G)[i] = gm[i], ((double *)B)[i] = bt[i];
+        }
+        void *Y[2], *MU[2], *RS[2], *DX[2], *DG[2], *DB[2], *L[2], *DL[2];
+        int64_t labels[ROWS] = {(int64_t)(n - 1), -100, 0};
+        for (int k = 0; k < 2; k++) {
+          const nnk_kernel_table *tab = k ? ref : t;
+          Y[k] = guarded(rn, esz), MU[k] = guarded(ROWS, esz), RS[k] = guarded(ROWS, esz);
+          DX[k] = guarded(rn, esz), DG[k] = guarded(n, esz), DB[k] = guarded(n, esz);
+          L[k] = guarded(ROWS, esz), DL[k] = guarded(rn, esz);
+          memset(DG[k], 0, n * esz), memset(DB[k], 0, n * esz);
+          const void *g = affine ? G : NULL, *b = affine ? B : NULL;
+          if (is_f32) {
+            tab->f32.layernorm(ROWS, n, X, g, b, 1e-5f, Y[k], MU[k], RS[k]);
+            tab->f32.layernorm_grad(ROWS, n, X, g, MU[k], RS[k], DY, DX[k], affine ? DG[k] : NULL,
+                                    affine ? DB[k] : NULL);
+            tab->f32.cross_entropy(ROWS, n, X, labels, -100, 0.5f, L[k], affine ? DL[k] : NULL);
+          } else {
+            tab->f64.layernorm(ROWS, n, X, g, b, 1e-5, Y[k], MU[k], RS[k]);
+            tab->f64.layernorm_grad(ROWS, n, X, g, MU[k], RS[k], DY, DX[k], affine ? DG[k] : NULL,
+                                    affine ? DB[k] : NULL);
+            tab->f64.cross_entropy(ROWS, n, X, labels, -100, 0.5, L[k], affine ? DL[k] : NULL);
+          }
+        }
+#define AT(p, i) (is_f32 ? (double)((float *)(p))[i] : ((double *)(p))[i])
+        /* x - mean loses |mean| / std of x's digits: that, not the kernels, sizes the
+         * differences of two summation orders on the row offset by 1000 */
+        double cond[ROWS], worst = 1;
+        for (size_t r = 0; r < ROWS; r++)
+          cond[r] = 1 + fabs(AT(MU[1], r)) * AT(RS[1], r), worst = cond[r] > worst ? cond[r] : worst;
+        int ok = 1;
+        for (size_t i = 0; i < rn; i++) {
+          ok &= near(AT(Y[0], i), AT(Y[1], i), 4 * cond[i / n], is_f32);
+          ok &= near(AT(DX[0], i), AT(DX[1], i), 4 * AT(RS[1], i / n) * cond[i / n], is_f32);
+          if (affine) ok &= near(AT(DL[0], i), AT(DL[1], i), 1, is_f32);
+        }
+        for (size_t r = 0; r < ROWS; r++)
+          ok &= near(AT(MU[0], r), AT(MU[1], r), 1000, is_f32) && near(AT(RS[0], r), AT(RS[1], r), AT(RS[1], r), is_f32) &&
+                near(AT(L[0], r), AT(L[1], r), 4 + fabs(x[r * n]), is_f32);
+        for (size_t i = 0; affine && i < n; i++)
+          ok &= near(AT(DG[0], i), AT(DG[1], i), 8 * worst, is_f32) && near(AT(DB[0], i), AT(DB[1], i), 3, is_f32);
+        ok &= AT(L[0], 1) == 0; /* the ignored row */
+        for (size_t i = 0; affine && i < n; i++) ok &= AT(DL[0], n + i) == 0;
+#undef AT
+        int guards = guard_intact(Y[0], rn, esz) && guard_intact(MU[0], ROWS, esz) &&
+                     guard_intact(RS[0], ROWS, esz) && guard_intact(DX[0], rn, esz) &&
+                     guard_intact(DG[0], n, esz) && guard_intact(DB[0], n, esz) &&
+                     guard_intact(L[0], ROWS, esz) && guard_intact(DL[0], rn, esz);
+        CHECK(ok && guards, "%s %s layernorm / cross_entropy n=%zu affine=%d differ from scalar%s",
+              nnk_isa_name(t->isa), is_f32 ? "f32" : "f64", n, affine, guards ? "" : " (overran)");
+        for (int k = 0; k < 2; k++)
+          free(Y[k]), free(MU[k]), free(RS[k]), free(DX[k]), free(DG[k]), free(DB[k]), free(L[k]), free(DL[k]);
+        free(X), free(G), free(B), free(DY);
+      }
 }
 
 /* ---- GEMM --------------------------------------------------------------- */
@@ -596,6 +684,8 @@ int main(int argc, char **argv)
       printf(" losses");
       test_optim(ref, t);
       printf(" optim");
+      test_row_layers(ref, t);
+      printf(" layernorm cross_entropy");
     }
     test_gemm_pack(t);
     test_gemm((nnk_isa)isa);

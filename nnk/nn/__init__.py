@@ -6,6 +6,7 @@ nnk/nn/module.py for the dtype rule and what is kept).
 
 - module.py: Parameter, Module, Sequential
 - layers.py: Linear, activations, Softmax, Flatten
+- normalization.py: LayerNorm
 - losses.py: MSELoss, MAELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 - sequence.py: Embedding, RNN, SelfAttention, FixedWindowLM, sample
 """
@@ -14,11 +15,13 @@ from .layers import (GELU, Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid, 
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MAELoss,
                      MSELoss)
 from .module import Module, Parameter, Sequential
+from .normalization import LayerNorm
 from .sequence import RNN, Embedding, FixedWindowLM, SelfAttention, sample
 
 __all__ = [
     "Module", "Parameter", "Sequential",
     "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "Flatten",
+    "LayerNorm",
     "MSELoss", "MAELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "Embedding", "RNN", "SelfAttention", "FixedWindowLM", "sample",
 ]

@@ -1,7 +1,7 @@
 """Loss modules: forward gives the loss, backward dL/d(input)."""
 import numpy as np
 
-from ..losses import _pair, _reduced, _reduced_grad, cross_entropy, cross_entropy_grad
+from ..losses import _cross_entropy, _pair, _reduced, _reduced_grad
 from .module import Module, _keep
 
 class _Loss(Module):
@@ -51,5 +51,24 @@ MAELoss = _loss("MAELoss", "Mean absolute error.", "mae")
 L1Loss = MAELoss
 BCELoss = _loss("BCELoss", "Binary cross-entropy on probabilities.", "bce")
 BCEWithLogitsLoss = _loss("BCEWithLogitsLoss", "Binary cross-entropy on logits (stable).", "bce_logits")
-CrossEntropyLoss = _loss("CrossEntropyLoss", "Cross-entropy from logits; class indices or probability targets.",
-                         fn=cross_entropy, grad=cross_entropy_grad)
+class CrossEntropyLoss(_Loss):
+    """Cross-entropy from logits (N, C) or (C,); class indices or probability targets.
+
+    forward computes the loss and its gradient together (for class indices one kernel
+    pass per row, as the loss over a vocabulary needs); backward hands that gradient
+    over, and recomputes it if called again."""
+
+    def forward(self, input, target):
+        value, self._grad_saved = _cross_entropy(input, target, self.reduction, True, True)
+        self._saved = (_keep(np.asarray(input)), _keep(np.asarray(target)))
+        return value if self.reduction == "none" else float(value)
+
+    def backward(self, grad=None):
+        """dL/d(input); ``grad`` scales it (an array of them for reduction='none')."""
+        input, target = self._needs("_saved")
+        g, self._grad_saved = getattr(self, "_grad_saved", None), None
+        if g is None:
+            g = _cross_entropy(input, target, self.reduction, False, True)[1]
+        if grad is not None:
+            g = g * np.asarray(grad, g.dtype)
+        return g

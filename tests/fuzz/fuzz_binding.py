@@ -34,7 +34,7 @@ def scalar(fdp):
 
 def one_input(data):
     fdp = atheris.FuzzedDataProvider(data)
-    which = fdp.ConsumeIntInRange(0, 11)
+    which = fdp.ConsumeIntInRange(0, 14)
     try:
         if which == 0:
             _C.map(fdp.ConsumeIntInRange(-2, 9), array(fdp), array(fdp))
@@ -54,7 +54,8 @@ def one_input(data):
             _C.sgd_step(array(fdp), array(fdp), array(fdp) if fdp.ConsumeBool() else None,
                         scalar(fdp), scalar(fdp), scalar(fdp), fdp.ConsumeBool())
         elif which == 7:
-            _C.adam_step(*(array(fdp) for _ in range(4)), *(scalar(fdp) for _ in range(7)))
+            _C.adam_step(*(array(fdp) for _ in range(4)), *(scalar(fdp) for _ in range(7)),
+                         fdp.ConsumeBool())
         elif which == 8:
             dims = [fdp.ConsumeIntInRange(-1, 5) for _ in range(4)]
             _C.rnn_forward(*dims, *(array(fdp) for _ in range(3)),
@@ -65,6 +66,18 @@ def one_input(data):
         elif which == 10:
             _C.linear_backward(*(array(fdp) for _ in range(4)),
                                *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)))
+        elif which == 11:
+            _C.layernorm_forward(array(fdp), *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)),
+                                 scalar(fdp), array(fdp),
+                                 *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)))
+        elif which == 12:
+            _C.layernorm_backward(array(fdp), array(fdp) if fdp.ConsumeBool() else None,
+                                  *(array(fdp) for _ in range(4)),
+                                  *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)))
+        elif which == 13:
+            labels = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 6), -101, 12), dtype=np.int64)
+            _C.cross_entropy(array(fdp), labels, fdp.ConsumeIntInRange(-101, 3), scalar(fdp), array(fdp),
+                             array(fdp) if fdp.ConsumeBool() else None)
         else:
             ids = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 6), -3, 12), dtype=np.int64)
             _C.embedding_backward(ids, array(fdp), array(fdp))
