@@ -177,3 +177,59 @@ def test_cross_entropy_fused_equals_torch(dtype, tol, reduction, n, c):
     # a second backward recomputes what the first one handed over
     np.testing.assert_allclose(lf.backward(None if reduction != "none" else np.ones(n, dtype)[:, None]),
                                g, rtol=tol, atol=tol)
+
+
+# ---- Causal multi-head self-attention (NNK_ATTENTION_LIST) --------------------------
+
+def _torch_causal_attention(x, c_attn, c_proj, n_head):
+    """nanoGPT's CausalSelfAttention.forward, written out (no dropout)."""
+    B, T, C = x.shape
+    q, k, v = c_attn(x).split(C, dim=2)
+    q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2) for t in (q, k, v))
+    y = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    return c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-11), (np.float32, 2e-5)])
+@pytest.mark.parametrize("B, T, C, H", [(2, 5, 12, 3), (1, 1, 8, 2), (3, 17, 40, 4), (2, 9, 6, 1)])
+def test_causal_self_attention_equals_torch(dtype, tol, B, T, C, H):
+    """Output, dL/dx and every parameter's gradient against PyTorch's scaled dot-product
+    attention with the causal mask, the weights copied across."""
+    nnk.manual_seed(B * T + C)
+    ours = nn.CausalSelfAttention(C, H, dtype=dtype)
+    tdt = torch.float64 if dtype == np.float64 else torch.float32
+    c_attn, c_proj = torch.nn.Linear(C, 3 * C, dtype=tdt), torch.nn.Linear(C, C, dtype=tdt)
+    with torch.no_grad():
+        for mod, lin in ((c_attn, ours.c_attn), (c_proj, ours.c_proj)):
+            mod.weight.copy_(torch.from_numpy(lin.weight.data)), mod.bias.copy_(torch.from_numpy(lin.bias.data))
+    rng = np.random.default_rng(T)
+    x = rng.standard_normal((B, T, C)).astype(dtype)
+    g = rng.standard_normal((B, T, C)).astype(dtype)
+    y = ours(x)
+    ours.zero_grad()
+    dx = ours.backward(g)
+    xt = torch.from_numpy(x.copy()).requires_grad_()
+    yt = _torch_causal_attention(xt, c_attn, c_proj, H)
+    yt.backward(torch.from_numpy(g))
+    close = lambda a, b: np.testing.assert_allclose(a, b, rtol=tol, atol=tol * (np.abs(b).max() + 1))
+    close(y, yt.detach().numpy())
+    close(dx, xt.grad.numpy())
+    for name, p in ours.named_parameters():
+        mod = c_attn if name.startswith("c_attn") else c_proj
+        close(p.grad, getattr(mod, name.split(".")[1]).grad.numpy())
+    assert [n for n, _ in ours.named_parameters()] == ["c_attn.weight", "c_attn.bias",
+                                                       "c_proj.weight", "c_proj.bias"]
+
+
+def test_attention_binding_checks_shapes():
+    from nnk import _C
+    qkv = np.zeros((2, 3, 12))
+    with pytest.raises(ValueError, match="multiple of n_head"):
+        _C.attention_forward(qkv, 5, 1.0, np.empty((2, 3, 4)), np.empty(2 * 5 * 3))
+    with pytest.raises(ValueError, match="lse holds"):
+        _C.attention_forward(qkv, 2, 1.0, np.empty((2, 3, 4)), np.empty(7))
+    with pytest.raises(ValueError, match="must be"):
+        _C.attention_forward(np.zeros((2, 12)), 2, 1.0, np.empty((2, 4)), np.empty(4))
+    with pytest.raises(ValueError, match="grad_qkv holds"):
+        _C.attention_backward(qkv, 2, 1.0, np.empty((2, 3, 4)), np.empty(12), np.empty((2, 3, 4)),
+                              np.empty(5))

@@ -42,6 +42,13 @@
 #define NNK_SIG_LAYERNORM_GRAD(T)                                                         \
   (size_t rows, size_t n, const T *x, const T *gamma, const T *mean, const T *rstd,       \
    const T *dy, T *dx, T *dgamma, T *dbeta)
+#define NNK_SIG_ATTENTION(T)                                                              \
+  (size_t lo, size_t hi, size_t H, size_t len, size_t D, const T *q, const T *k,          \
+   const T *v, size_t ld, T scale, T *o, size_t ldo, T *lse, T *scratch)
+#define NNK_SIG_ATTENTION_GRAD(T)                                                         \
+  (size_t lo, size_t hi, size_t H, size_t len, size_t D, const T *q, const T *k,          \
+   const T *v, size_t ld, const T *o, const T *dout, size_t ldo, const T *lse, T scale,   \
+   T *dq, T *dk, T *dv, T *scratch)
 #define NNK_SIG_CROSS_ENTROPY(T)                                                          \
   (size_t rows, size_t n, const T *x, const int64_t *labels, int64_t ignore, T scale,     \
    T *loss, T *dx)
@@ -130,6 +137,17 @@
   X(layernorm_grad, NNK_SIG_LAYERNORM_GRAD, __VA_ARGS__)                                  \
   X(cross_entropy, NNK_SIG_CROSS_ENTROPY, __VA_ARGS__)
 
+/* Causal self-attention over (batch, head) items lo..hi-1 (item = b H + h) of sequences
+ * of len rows; row t of batch b at (b len + t) ld (q, k, v, dq, dk, dv) or ldo (o, dout),
+ * head h's D values at h D in the row; lse (B H len), scratch len values (2 len for the
+ * gradient).  X(name, SIGNATURE, ...).  Formulas: csrc/attention/attention_impl.h.
+ *   attention       o = softmax(scale q k^T, causal) v, and each row's log-sum-exp
+ *   attention_grad  dq, dk, dv (written, not accumulated) from dout, recomputing the
+ *                   probabilities from lse */
+#define NNK_ATTENTION_LIST(X, ...)                                                        \
+  X(attention, NNK_SIG_ATTENTION, __VA_ARGS__)                                            \
+  X(attention_grad, NNK_SIG_ATTENTION_GRAD, __VA_ARGS__)
+
 /* ---- Enums and names, from the lists -------------------------------------- */
 #define NNK_ENUM_(E, name, ...) NNK_##E,
 #define NNK_NAME_(E, name, ...) #name,
@@ -195,6 +213,7 @@ typedef struct { NNK_GEMM_CONFIG_FIELDS(double) } nnk_f64_gemm_config;
     void(*loss_grad[NNK_LOSS_COUNT]) NNK_SIG_LOSS_GRAD(T);                                \
     NNK_STEP_LIST(NNK_STEP_FIELD_, T)                                                     \
     NNK_ROW_LAYER_LIST(NNK_STEP_FIELD_, T)                                                \
+    NNK_ATTENTION_LIST(NNK_STEP_FIELD_, T)                                                \
     nnk_##P##_gemm_config gemm;                                                           \
   } nnk_##P##_kernels;
 NNK_DTYPE_KERNELS(float, f32)
@@ -233,7 +252,8 @@ const nnk_kernel_table *nnk_kernels(void);
   NNK_GEMV_LIST(NNK_DECL_GEMV_, P, T, isa)                                                \
   NNK_LOSS_LIST(NNK_DECL_LOSS_, P, T, isa)                                                \
   NNK_STEP_LIST(NNK_DECL_STEP_, P, T, isa)                                                \
-  NNK_ROW_LAYER_LIST(NNK_DECL_STEP_, P, T, isa)
+  NNK_ROW_LAYER_LIST(NNK_DECL_STEP_, P, T, isa)                                           \
+  NNK_ATTENTION_LIST(NNK_DECL_STEP_, P, T, isa)
 #define NNK_DECLARE_ISA_KERNELS(isa)                                                      \
   NNK_DECLARE_DTYPE_KERNELS_(f32, float, isa)                                             \
   NNK_DECLARE_DTYPE_KERNELS_(f64, double, isa)
@@ -249,6 +269,7 @@ const nnk_kernel_table *nnk_kernels(void);
 #define NNK_DTYPE_TABLE(P, isa)                                                           \
   NNK_STEP_LIST(NNK_AT_STEP_, P, isa)                                                     \
   NNK_ROW_LAYER_LIST(NNK_AT_STEP_, P, isa)                                                \
+  NNK_ATTENTION_LIST(NNK_AT_STEP_, P, isa)                                                \
   .map = {NNK_MAP_LIST(NNK_AT_MAP_, P, isa)},                                             \
   .grad = {NNK_GRAD_LIST(NNK_AT_MAP_, P, isa)},                                           \
   .pmap = {NNK_PMAP_LIST(NNK_AT_MAP_, P, isa)},                                           \

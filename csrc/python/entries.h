@@ -41,6 +41,10 @@
     "rnn_forward(B, T, I, H, x, w_ih, w_hh, b, h0, out): tanh RNN, all hidden states.")   \
   X(rnn_backward, FASTCALL,                                                               \
     "rnn_backward(B, T, I, H, x, w_ih, w_hh, h0, h, grad, dx, dw_ih, dw_hh, db, dh0): BPTT.") \
+  X(attention_forward, VARARGS,                                                           \
+    "attention_forward(qkv, n_head, scale, out, lse): causal attention of a packed (B, T, 3C) qkv.") \
+  X(attention_backward, VARARGS,                                                          \
+    "attention_backward(qkv, n_head, scale, out, lse, grad, grad_qkv): its gradient.")    \
   X(embedding_backward, VARARGS,                                                          \
     "embedding_backward(ids, grad, weight_grad): weight_grad[ids[i]] += grad[i].")        \
   /* machine.c */                                                                         \

@@ -1,7 +1,9 @@
 /* nnk._C entry points of the sequence models: the tanh RNN's forward and backward
- * through time, and the embedding's gradient (csrc/rnn/). */
+ * through time, the embedding's gradient (csrc/rnn/), and causal multi-head attention
+ * (csrc/layers/attention.c). */
 #include "entries.h"
 
+#include "../layers/attention.h"
 #include "../rnn/rnn.h"
 
 /* The element counts of an RNN's operands, each product checked for overflow. */
@@ -94,5 +96,75 @@ PyObject *nnk_py_embedding_backward(PyObject *self, PyObject *args)
   else PyErr_SetString(PyExc_IndexError, "embedding id out of range");
 done:
   release_all(b, 3);
+  return result;
+}
+
+/* The causal attention calls' shapes: qkv (B, T, 3C) with C = n_head D; B, T, H, D. */
+static int attention_shape(const buf *qkv, long long n_head, size_t *B, size_t *T, size_t *H,
+                           size_t *D)
+{
+  if (qkv->view.ndim != 3 || qkv->view.shape[2] % 3 || n_head < 1 ||
+      (qkv->view.shape[2] / 3) % n_head) {
+    char s[160];
+    shape_str(&qkv->view, s, sizeof s);
+    PyErr_Format(PyExc_ValueError,
+                 "attention: qkv must be (B, T, 3 C) with C a multiple of n_head = %lld, got %s",
+                 n_head, s);
+    return -1;
+  }
+  *B = (size_t)qkv->view.shape[0], *T = (size_t)qkv->view.shape[1], *H = (size_t)n_head;
+  *D = (size_t)qkv->view.shape[2] / 3 / *H;
+  return 0;
+}
+
+/* attention_forward(qkv, n_head, scale, out, lse): out (B, T, C), lse (B, H, T) */
+PyObject *nnk_py_attention_forward(PyObject *self, PyObject *args)
+{
+  PyObject *qo, *oo, *lo;
+  long long n_head;
+  double scale;
+  buf b[3] = {0}; /* qkv, out, lse */
+  PyObject *result = NULL;
+  size_t B, T, H, D;
+  if (!PyArg_ParseTuple(args, "OLdOO:attention_forward", &qo, &n_head, &scale, &oo, &lo) ||
+      buf_get(qo, &b[0], 0, 1, "qkv") || attention_shape(&b[0], n_head, &B, &T, &H, &D))
+    goto done;
+  const operand spec[] = {{"out", B * T * H * D, 1, 0}, {"lse", B * H * T, 1, 0}};
+  PyObject *objs[] = {oo, lo};
+  if (get_operands(objs, spec, 2, b + 1, &b[0]) || operands_apart(b, 1, b + 1, 2, 0)) goto done;
+  nnk_status st;
+  WITHOUT_GIL_IF((double)B * T * T * H * D >= RELEASE_GIL_ELEMENTS,
+                 st = BY_DTYPE(b[0].dt, nnk_f32_attention_forward, nnk_f64_attention_forward, B,
+                               T, H, D, b[0].data, scale, b[1].data, b[2].data));
+  result = status_result(st);
+done:
+  release_all(b, 3);
+  return result;
+}
+
+/* attention_backward(qkv, n_head, scale, out, lse, grad, grad_qkv) */
+PyObject *nnk_py_attention_backward(PyObject *self, PyObject *args)
+{
+  PyObject *o[6];
+  long long n_head;
+  double scale;
+  buf b[5] = {0}; /* qkv, out, lse, grad, then grad_qkv (written) */
+  PyObject *result = NULL;
+  size_t B, T, H, D;
+  if (!PyArg_ParseTuple(args, "OLdOOOO:attention_backward", &o[0], &n_head, &scale, &o[1], &o[2],
+                        &o[3], &o[4]) ||
+      buf_get(o[0], &b[0], 0, 1, "qkv") || attention_shape(&b[0], n_head, &B, &T, &H, &D))
+    goto done;
+  const operand spec[] = {{"out", B * T * H * D, 0, 0}, {"lse", B * H * T, 0, 0},
+                          {"grad", B * T * H * D, 0, 0}, {"grad_qkv", B * T * 3 * H * D, 1, 0}};
+  if (get_operands(o + 1, spec, 4, b + 1, &b[0]) || operands_apart(b, 4, b + 4, 1, 0)) goto done;
+  nnk_status st;
+  WITHOUT_GIL_IF((double)B * T * T * H * D >= RELEASE_GIL_ELEMENTS,
+                 st = BY_DTYPE(b[0].dt, nnk_f32_attention_backward, nnk_f64_attention_backward,
+                               B, T, H, D, b[0].data, b[1].data, b[2].data, b[3].data, scale,
+                               b[4].data));
+  result = status_result(st);
+done:
+  release_all(b, 5);
   return result;
 }

@@ -445,6 +445,65 @@ static void test_row_layers(const nnk_kernel_table *ref, const nnk_kernel_table 
       }
 }
 
+/* Causal attention (NNK_ATTENTION_LIST) of the ISA against scalar: both dtypes, head
+ * sizes across every vector tail, sequences from one row, forward (o, lse) and backward
+ * (dq, dk, dv) read from and written into packed (B, len, 3C) rows, guards after each. */
+static void test_attention(const nnk_kernel_table *ref, const nnk_kernel_table *t)
+{
+  static const size_t lens[] = {1, 2, 5, 9}, Ds[] = {1, 3, 8, 13, 17};
+  const size_t B = 2, H = 2;
+  for (int is_f32 = 0; is_f32 < 2; is_f32++)
+    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++)
+      for (size_t di = 0; di < sizeof Ds / sizeof *Ds; di++) {
+        size_t len = lens[li], D = Ds[di], C = H * D, esz = is_f32 ? 4 : 8;
+        size_t nq = B * len * 3 * C, no = B * len * C, nl = B * H * len;
+        void *qkv = malloc(nq * esz), *dout = malloc(no * esz);
+        for (size_t i = 0; i < nq; i++) {
+          double v = uniform(-2, 2);
+          if (is_f32) ((float *)qkv)[i] = (float)v;
+          else ((double *)qkv)[i] = v;
+        }
+        for (size_t i = 0; i < no; i++) {
+          double v = uniform(-1, 1);
+          if (is_f32) ((float *)dout)[i] = (float)v;
+          else ((double *)dout)[i] = v;
+        }
+        void *O[2], *L[2], *DQ[2], *S = malloc(2 * len * esz);
+        for (int k = 0; k < 2; k++) {
+          const nnk_kernel_table *tab = k ? ref : t;
+          O[k] = guarded(no, esz), L[k] = guarded(nl, esz), DQ[k] = guarded(nq, esz);
+          if (is_f32) {
+            const float *q = qkv;
+            float sc = 1.0f / sqrtf((float)D);
+            tab->f32.attention(0, B * H, H, len, D, q, q + C, q + 2 * C, 3 * C, sc, O[k], C, L[k], S);
+            float *d = DQ[k];
+            tab->f32.attention_grad(0, B * H, H, len, D, q, q + C, q + 2 * C, 3 * C, O[k], dout, C,
+                                    L[k], sc, d, d + C, d + 2 * C, S);
+          } else {
+            const double *q = qkv;
+            double sc = 1.0 / sqrt((double)D);
+            tab->f64.attention(0, B * H, H, len, D, q, q + C, q + 2 * C, 3 * C, sc, O[k], C, L[k], S);
+            double *d = DQ[k];
+            tab->f64.attention_grad(0, B * H, H, len, D, q, q + C, q + 2 * C, 3 * C, O[k], dout, C,
+                                    L[k], sc, d, d + C, d + 2 * C, S);
+          }
+        }
+#define AT(p, i) (is_f32 ? (double)((float *)(p))[i] : ((double *)(p))[i])
+        int ok = 1;
+        for (size_t i = 0; i < no; i++) ok &= near(AT(O[0], i), AT(O[1], i), 2 * (double)D, is_f32);
+        for (size_t i = 0; i < nq; i++) ok &= !isnan(AT(DQ[0], i)); /* every gradient written */
+        for (size_t i = 0; i < nl; i++) ok &= near(AT(L[0], i), AT(L[1], i), 4 * (double)D, is_f32);
+        for (size_t i = 0; i < nq; i++) ok &= near(AT(DQ[0], i), AT(DQ[1], i), 8 * (double)(D * len), is_f32);
+#undef AT
+        int guards = guard_intact(O[0], no, esz) && guard_intact(L[0], nl, esz) &&
+                     guard_intact(DQ[0], nq, esz);
+        CHECK(ok && guards, "%s %s attention len=%zu D=%zu differs from scalar%s", nnk_isa_name(t->isa),
+              is_f32 ? "f32" : "f64", len, D, guards ? "" : " (overran)");
+        for (int k = 0; k < 2; k++) free(O[k]), free(L[k]), free(DQ[k]);
+        free(qkv), free(dout), free(S);
+      }
+}
+
 /* ---- GEMM --------------------------------------------------------------- */
 
 /* C = alpha op(A) op(B) + beta C in double, and the bound sum |alpha a b| + |beta c|. */
@@ -686,6 +745,8 @@ int main(int argc, char **argv)
       printf(" optim");
       test_row_layers(ref, t);
       printf(" layernorm cross_entropy");
+      test_attention(ref, t);
+      printf(" attention");
     }
     test_gemm_pack(t);
     test_gemm((nnk_isa)isa);

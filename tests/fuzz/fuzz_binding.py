@@ -34,7 +34,7 @@ def scalar(fdp):
 
 def one_input(data):
     fdp = atheris.FuzzedDataProvider(data)
-    which = fdp.ConsumeIntInRange(0, 14)
+    which = fdp.ConsumeIntInRange(0, 16)
     try:
         if which == 0:
             _C.map(fdp.ConsumeIntInRange(-2, 9), array(fdp), array(fdp))
@@ -78,6 +78,12 @@ def one_input(data):
             labels = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 6), -101, 12), dtype=np.int64)
             _C.cross_entropy(array(fdp), labels, fdp.ConsumeIntInRange(-101, 3), scalar(fdp), array(fdp),
                              array(fdp) if fdp.ConsumeBool() else None)
+        elif which == 14:
+            _C.attention_forward(array(fdp), fdp.ConsumeIntInRange(-1, 4), scalar(fdp), array(fdp),
+                                 array(fdp))
+        elif which == 15:
+            _C.attention_backward(array(fdp), fdp.ConsumeIntInRange(-1, 4), scalar(fdp),
+                                  *(array(fdp) for _ in range(4)))
         else:
             ids = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 6), -3, 12), dtype=np.int64)
             _C.embedding_backward(ids, array(fdp), array(fdp))
