@@ -233,3 +233,113 @@ def test_attention_binding_checks_shapes():
     with pytest.raises(ValueError, match="grad_qkv holds"):
         _C.attention_backward(qkv, 2, 1.0, np.empty((2, 3, 4)), np.empty(12), np.empty((2, 3, 4)),
                               np.empty(5))
+
+
+# ---- GPT, nanoGPT's structure -------------------------------------------------------
+
+def _torch_gpt(vocab, block, n_layer, n_head, n_embd, tdt):
+    """nanoGPT's model (Karpathy's model.py, dropout 0), written out with torch.nn."""
+    F = torch.nn.functional
+
+    class Attn(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_attn, self.c_proj = torch.nn.Linear(n_embd, 3 * n_embd), torch.nn.Linear(n_embd, n_embd)
+
+        def forward(self, x):
+            return _torch_causal_attention(x, self.c_attn, self.c_proj, n_head)
+
+    class MLP(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_fc, self.c_proj = torch.nn.Linear(n_embd, 4 * n_embd), torch.nn.Linear(4 * n_embd, n_embd)
+
+        def forward(self, x):
+            return self.c_proj(F.gelu(self.c_fc(x)))
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.attn = torch.nn.LayerNorm(n_embd), Attn()
+            self.ln_2, self.mlp = torch.nn.LayerNorm(n_embd), MLP()
+
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp(self.ln_2(x))
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = torch.nn.ModuleDict(dict(
+                wte=torch.nn.Embedding(vocab, n_embd), wpe=torch.nn.Embedding(block, n_embd),
+                h=torch.nn.ModuleList([Block() for _ in range(n_layer)]), ln_f=torch.nn.LayerNorm(n_embd)))
+            self.lm_head = torch.nn.Linear(n_embd, vocab, bias=False)
+            self.transformer.wte.weight = self.lm_head.weight
+
+        def forward(self, idx):
+            T = idx.shape[1]
+            x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T))
+            for b in self.transformer.h:
+                x = b(x)
+            return self.lm_head(self.transformer.ln_f(x))
+
+    return Model().to(tdt)
+
+
+# float32 weights after AdamW within 1e-4: the key bias's true gradient is zero (a shift of
+# every score in a row), so both libraries feed Adam rounding noise there, which its
+# normalisation turns into steps of up to lr * noise / eps.
+@pytest.mark.parametrize("dtype, tol, wtol", [(np.float64, 1e-10, 1e-10), (np.float32, 1e-4, 1e-4)])
+def test_gpt_equals_nanogpt_in_torch(dtype, tol, wtol):
+    """Same weights (nnk's state_dict loaded into the PyTorch model by nanoGPT's names):
+    the same logits, loss, every gradient, and the same weights after ten AdamW steps."""
+    V, block, L, H, C, B, T = 61, 12, 2, 2, 16, 3, 10
+    nnk.manual_seed(3)
+    ours = nn.GPT(V, block, L, H, C, dtype=dtype)
+    tdt = torch.float64 if dtype == np.float64 else torch.float32
+    theirs = _torch_gpt(V, block, L, H, C, tdt)
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    assert set(ours.state_dict()) == set(theirs.state_dict())
+    rng = np.random.default_rng(4)
+    idx, tgt = rng.integers(0, V, (B, T)), rng.integers(0, V, (B, T))
+    o_n = optim.AdamW(ours.parameters(), lr=1e-2, weight_decay=0.1)
+    o_t = torch.optim.AdamW(theirs.parameters(), lr=1e-2, weight_decay=0.1)
+    lf = nn.CrossEntropyLoss()
+    for step in range(10):
+        logits = ours(idx)
+        loss = lf(logits.reshape(-1, V), tgt.reshape(-1))
+        ours.zero_grad()
+        ours.backward(lf.backward().reshape(logits.shape))
+        lt = theirs(torch.from_numpy(idx))
+        vt = torch.nn.functional.cross_entropy(lt.reshape(-1, V), torch.from_numpy(tgt.reshape(-1)))
+        o_t.zero_grad()
+        vt.backward()
+        if step == 0:
+            np.testing.assert_allclose(logits, lt.detach().numpy(), rtol=tol, atol=tol)
+            assert loss == pytest.approx(vt.item(), rel=tol)
+            named = dict(theirs.named_parameters())
+            for name, p in ours.named_parameters():
+                want = named[name].grad.numpy()
+                np.testing.assert_allclose(p.grad, want, rtol=tol, atol=tol * (np.abs(want).max() + 1e-3),
+                                           err_msg=name)
+        o_n.step()
+        o_t.step()
+    named = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.data, named[name].detach().numpy(), rtol=wtol, atol=wtol, err_msg=name)
+    # lm_head is the token embedding itself, in both
+    assert ours.lm_head.weight is ours.transformer.wte.weight
+
+
+def test_gpt_generate_is_seeded_and_respects_top_k():
+    nnk.manual_seed(0)
+    m = nn.GPT(20, 8, 1, 2, 8, dtype=np.float64)
+    a = m.generate([[1, 2]], 12, seed=5)
+    assert a.shape == (1, 14) and (a[:, :2] == [[1, 2]]).all()
+    assert (m.generate([[1, 2]], 12, seed=5) == a).all()
+    # top_k = 1 is greedy: the argmax of each step's logits
+    g = m.generate([[1, 2]], 6, top_k=1, seed=9)
+    for t in range(2, 8):
+        assert g[0, t] == np.argmax(m(g[:, max(0, t - 8):t])[0, -1])
+    with pytest.raises(ValueError, match="block_size"):
+        m(np.zeros((1, 9), np.int64))

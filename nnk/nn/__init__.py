@@ -7,7 +7,7 @@ nnk/nn/module.py for the dtype rule and what is kept).
 - module.py: Parameter, Module, Sequential
 - layers.py: Linear, activations, Softmax, Flatten
 - normalization.py: LayerNorm
-- transformer.py: CausalSelfAttention
+- transformer.py: CausalSelfAttention, MLP, Block, GPT
 - losses.py: MSELoss, MAELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 - sequence.py: Embedding, RNN, SelfAttention, FixedWindowLM, sample
 """
@@ -17,13 +17,13 @@ from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MAELo
                      MSELoss)
 from .module import Module, Parameter, Sequential
 from .normalization import LayerNorm
-from .transformer import CausalSelfAttention
+from .transformer import GPT, MLP, Block, CausalSelfAttention
 from .sequence import RNN, Embedding, FixedWindowLM, SelfAttention, sample
 
 __all__ = [
     "Module", "Parameter", "Sequential",
     "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "Flatten",
-    "LayerNorm", "CausalSelfAttention",
+    "LayerNorm", "CausalSelfAttention", "MLP", "Block", "GPT",
     "MSELoss", "MAELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "Embedding", "RNN", "SelfAttention", "FixedWindowLM", "sample",
 ]

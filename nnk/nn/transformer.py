@@ -1,12 +1,16 @@
-"""The Transformer's attention: causal multi-head self-attention with nanoGPT's layout."""
+"""The Transformer, as nanoGPT builds it: causal multi-head self-attention, the MLP, the
+pre-norm block and the GPT language model, with nanoGPT's parameter names."""
 import math
 
 import numpy as np
 
-from .. import _C
+from .. import _C, _random
 from .._arrays import as_float
-from .layers import Linear
+from ..softmax import softmax
+from .layers import GELU, Linear
 from .module import Module, _dtype, _keep, _layer_input, _size
+from .normalization import LayerNorm
+from .sequence import Embedding
 
 
 class CausalSelfAttention(Module):
@@ -54,3 +58,138 @@ class CausalSelfAttention(Module):
 
     def extra_repr(self):
         return f"n_embd={self.n_embd}, n_head={self.n_head}"
+
+
+class MLP(Module):
+    """nanoGPT's feed-forward part: c_fc (n_embd -> 4 n_embd), GELU (the erf form, as
+    torch.nn.GELU()), c_proj (4 n_embd -> n_embd)."""
+
+    def __init__(self, n_embd, bias=True, dtype=np.float64):
+        self.c_fc = Linear(n_embd, 4 * n_embd, bias=bias, dtype=dtype)
+        self.gelu = GELU()
+        self.c_proj = Linear(4 * n_embd, n_embd, bias=bias, dtype=dtype)
+
+    def forward(self, x):
+        return self.c_proj(self.gelu(self.c_fc(x)))
+
+    def backward(self, g, input_grad=True):
+        return self.c_fc.backward(self.gelu.backward(self.c_proj.backward(g)), input_grad=input_grad)
+
+
+class Block(Module):
+    """A pre-norm Transformer block: x + attn(ln_1(x)), then + mlp(ln_2(.))."""
+
+    def __init__(self, n_embd, n_head, bias=True, dtype=np.float64):
+        self.ln_1 = LayerNorm(n_embd, bias=bias, dtype=dtype)
+        self.attn = CausalSelfAttention(n_embd, n_head, bias=bias, dtype=dtype)
+        self.ln_2 = LayerNorm(n_embd, bias=bias, dtype=dtype)
+        self.mlp = MLP(n_embd, bias=bias, dtype=dtype)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+    def backward(self, g, input_grad=True):
+        g = g + self.ln_2.backward(self.mlp.backward(g))
+        return g + self.ln_1.backward(self.attn.backward(g))
+
+
+class _Stack(Module):
+    """nanoGPT's ``transformer`` container: wte, wpe, h (the blocks), ln_f."""
+
+    def __init__(self, vocab_size, block_size, n_layer, n_head, n_embd, bias, dtype):
+        self.wte = Embedding(vocab_size, n_embd, dtype=dtype)
+        self.wpe = Embedding(block_size, n_embd, dtype=dtype)
+        self.h = [Block(n_embd, n_head, bias=bias, dtype=dtype) for _ in range(n_layer)]
+        self.ln_f = LayerNorm(n_embd, bias=bias, dtype=dtype)
+
+
+class GPT(Module):
+    """A GPT-2-style language model with nanoGPT's structure and parameter names.
+
+    ``forward(idx)`` takes integer token ids (B, T), T <= block_size, and returns logits
+    (B, T, vocab_size); ``backward(dlogits)`` fills every parameter's ``.grad``.  Learned
+    position embeddings, pre-norm blocks, a final LayerNorm and an ``lm_head`` without
+    bias whose weight *is* the token embedding's (tied).  GPT-2's initialisation: weights
+    N(0, 0.02), the residual projections N(0, 0.02 / sqrt(2 n_layer)), biases 0.
+    ``state_dict()`` uses nanoGPT's keys (``transformer.wte.weight``, ...,
+    ``lm_head.weight``), and ``load_state_dict`` takes NumPy arrays or PyTorch tensors.
+    """
+
+    def __init__(self, vocab_size, block_size, n_layer, n_head, n_embd, bias=True,
+                 dtype=np.float32):
+        dtype = _dtype(dtype)
+        self.vocab_size, self.block_size = _size(vocab_size, "vocab_size"), _size(block_size, "block_size")
+        self.transformer = _Stack(vocab_size, block_size, _size(n_layer, "n_layer"), n_head, n_embd,
+                                  bias, dtype)
+        self.lm_head = Linear(n_embd, vocab_size, bias=False, dtype=dtype)
+        self.lm_head.weight = self.transformer.wte.weight  # tied, as GPT-2
+        rng = _random.generator()
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                p.data[...] = rng.normal(0.0, 0.02 / math.sqrt(2 * n_layer), p.data.shape)
+            elif name.endswith(".weight") and p.data.ndim == 2:
+                p.data[...] = rng.normal(0.0, 0.02, p.data.shape)
+            elif name.endswith(".bias"):
+                p.data[...] = 0
+        self._T = None
+
+    def forward(self, idx):
+        idx = np.asarray(idx)
+        if idx.ndim != 2:
+            raise ValueError(f"GPT.forward takes token ids of shape (B, T), got {idx.shape}")
+        T = idx.shape[1]
+        if T > self.block_size:
+            raise ValueError(f"sequence of {T} tokens is longer than block_size {self.block_size}")
+        t = self.transformer
+        x = t.wte(idx) + t.wpe(np.arange(T))
+        for block in t.h:
+            x = block(x)
+        self._T = T
+        return self.lm_head(t.ln_f(x))
+
+    def backward(self, dlogits, input_grad=False):
+        """Fills every parameter's gradient from dL/dlogits (B, T, vocab); token ids have no
+        gradient, so this returns None."""
+        self._needs("_T")
+        t = self.transformer
+        g = t.ln_f.backward(self.lm_head.backward(dlogits))
+        for block in reversed(t.h):
+            g = block.backward(g)
+        t.wte.backward(g)
+        t.wpe.backward(g.sum(axis=0))
+        return None
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["lm_head.weight"] = state["transformer.wte.weight"]  # the tied weight, both names
+        return state
+
+    def load_state_dict(self, state):
+        state = dict(state)
+        tied = state.pop("lm_head.weight", None)
+        super().load_state_dict(state)
+        if tied is not None and not np.array_equal(np.asarray(tied), self.transformer.wte.weight.data):
+            raise ValueError("lm_head.weight differs from transformer.wte.weight: GPT ties them")
+
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, seed=None):
+        """idx (B, T) extended by max_new_tokens sampled tokens: each step runs the model
+        on the last block_size tokens and samples from softmax(logits / temperature),
+        keeping only the top_k logits when given.  ``seed`` makes the draw reproducible."""
+        idx = np.array(idx, dtype=np.int64, ndmin=2)
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        rng = np.random.default_rng(seed)
+        for _ in range(int(max_new_tokens)):
+            logits = self.forward(idx[:, -self.block_size:])[:, -1, :].astype(np.float64) / temperature
+            if top_k is not None:
+                k = min(int(top_k), logits.shape[-1])
+                cut = np.partition(logits, -k, axis=-1)[:, -k][:, None]
+                logits = np.where(logits < cut, -np.inf, logits)
+            p = softmax(logits, axis=-1)
+            nxt = np.array([rng.choice(p.shape[-1], p=row / row.sum()) for row in p])
+            idx = np.concatenate([idx, nxt[:, None]], axis=1)
+        return idx
+
+    def extra_repr(self):
+        return f"vocab_size={self.vocab_size}, block_size={self.block_size}"
