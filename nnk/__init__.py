@@ -17,7 +17,7 @@ from .losses import bce_loss, bce_with_logits, cross_entropy, mae_loss, mse_loss
 from .softmax import log_softmax, log_softmax_grad, logsumexp, softmax, softmax_grad
 from ._random import manual_seed
 from .training import History, gradcheck, train
-from . import nn, optim  # noqa: E402  (modules of their own: nnk.nn, nnk.optim)
+from . import nn, optim, text  # noqa: E402  (modules of their own: nnk.nn, nnk.optim, nnk.text)
 from .nn import sample
 
 __version__ = "0.1.0"

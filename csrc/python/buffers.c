@@ -260,14 +260,16 @@ int operands_apart(buf *in, int n_in, buf *out, int n_out, int in_place)
   return 0;
 }
 
-int get_int64s(PyObject *obj, buf *b, const char *what)
+int get_ints(PyObject *obj, buf *b, int bytes, int writable, const char *what)
 {
-  if (PyObject_GetBuffer(obj, &b->view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) return -1;
+  int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+  if (PyObject_GetBuffer(obj, &b->view, flags) < 0) return -1;
   b->held = 1;
   b->data = b->view.buf;
   const char *f = b->view.format ? b->view.format : "B";
   if (*f == '<' || *f == '=' || *f == '@') f++;
-  if (b->view.itemsize == 8 && (f[0] == 'q' || f[0] == 'l') && !f[1]) return 0;
-  PyErr_Format(PyExc_TypeError, "%s must be int64", what);
+  int is_int = f[0] == 'q' || f[0] == 'l' || f[0] == 'i';
+  if (b->view.itemsize == bytes && is_int && !f[1]) return 0;
+  PyErr_Format(PyExc_TypeError, "%s must be int%d", what, 8 * bytes);
   return -1;
 }

@@ -79,8 +79,9 @@ typedef struct {
 /* objs[i] as spec[i] says, C-contiguous, each of ref's dtype (of b[0]'s when ref is
  * NULL). */
 int get_operands(PyObject *const *objs, const operand *spec, int count, buf *b, const buf *ref);
-/* int64 values (ids, labels) as a C-contiguous buffer; TypeError for any other type. */
-int get_int64s(PyObject *obj, buf *b, const char *what);
+/* Integers of `bytes` bytes (int32 or int64: ids, labels) as a C-contiguous buffer,
+ * writable on request; TypeError for any other type. */
+int get_ints(PyObject *obj, buf *b, int bytes, int writable, const char *what);
 /* nargs == want, else a TypeError showing the call's form. */
 int arg_count(Py_ssize_t nargs, Py_ssize_t want, const char *form);
 /* `count` C-contiguous operands of one dtype and one shape (ValueError naming both

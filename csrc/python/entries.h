@@ -47,6 +47,9 @@
     "attention_backward(qkv, n_head, scale, out, lse, grad, grad_qkv): its gradient.")    \
   X(embedding_backward, VARARGS,                                                          \
     "embedding_backward(ids, grad, weight_grad): weight_grad[ids[i]] += grad[i].")        \
+  /* text.c */                                                                            \
+  X(bpe_train, VARARGS, "bpe_train(ids, merges): learn merges in place; (learned, tokens left).") \
+  X(bpe_encode, VARARGS, "bpe_encode(ids, merges): apply merges in place; tokens left.")  \
   /* machine.c */                                                                         \
   X(set_isa, O, "set_isa(name): the process default ISA; returns its name.")              \
   X(set_thread_isa, O, "set_thread_isa(name | None): the calling thread's own ISA (None: the default).") \

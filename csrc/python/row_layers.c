@@ -88,7 +88,7 @@ PyObject *nnk_py_cross_entropy(PyObject *self, PyObject *args)
   size_t rows, n;
   if (!PyArg_ParseTuple(args, "OOLdOO:cross_entropy", &xo, &lo, &ignore, &scale, &so, &dxo) ||
       buf_get(xo, &b[0], 0, 1, "input") || rows_of(&b[0], "input", &rows, &n) ||
-      get_int64s(lo, &b[1], "target"))
+      get_ints(lo, &b[1], 8, 0, "target"))
     goto done;
   if (buf_count(&b[1]) != rows) {
     PyErr_Format(PyExc_ValueError, "target holds %zu labels for %zu rows of input", buf_count(&b[1]),

@@ -76,7 +76,7 @@ PyObject *nnk_py_embedding_backward(PyObject *self, PyObject *args)
   buf b[3] = {0}; /* ids, grad (read), weight grad (written) */
   PyObject *result = NULL;
   if (!PyArg_ParseTuple(args, "OOO:embedding_backward", &io, &go, &wo) ||
-      get_int64s(io, &b[0], "embedding ids"))
+      get_ints(io, &b[0], 8, 0, "embedding ids"))
     goto done;
   size_t n = (size_t)(b[0].view.len / 8), count;
   if (buf_get(wo, &b[2], 1, 1, "weight grad")) goto done;

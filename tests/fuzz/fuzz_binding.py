@@ -34,7 +34,7 @@ def scalar(fdp):
 
 def one_input(data):
     fdp = atheris.FuzzedDataProvider(data)
-    which = fdp.ConsumeIntInRange(0, 16)
+    which = fdp.ConsumeIntInRange(0, 18)
     try:
         if which == 0:
             _C.map(fdp.ConsumeIntInRange(-2, 9), array(fdp), array(fdp))
@@ -84,6 +84,11 @@ def one_input(data):
         elif which == 15:
             _C.attention_backward(array(fdp), fdp.ConsumeIntInRange(-1, 4), scalar(fdp),
                                   *(array(fdp) for _ in range(4)))
+        elif which in (16, 17):
+            ids = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 9), -3, 300), dtype=np.int32)
+            k = fdp.ConsumeIntInRange(0, 4)
+            merges = np.asarray(fdp.ConsumeIntListInRange(2 * k, -3, 300), dtype=np.int32).reshape(-1, 2)
+            (_C.bpe_train if which == 16 else _C.bpe_encode)(ids, merges)
         else:
             ids = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 6), -3, 12), dtype=np.int64)
             _C.embedding_backward(ids, array(fdp), array(fdp))

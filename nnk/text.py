@@ -1,0 +1,75 @@
+"""Text to tokens: a byte-level byte-pair encoder (BPE), as GPT-2's tokenizer works.
+
+``BPE.train(text, vocab_size)`` starts from the 256 byte values and merges the most
+frequent adjacent pair into a new token until the vocabulary has ``vocab_size`` tokens
+(the merge loop runs in C); ``encode`` applies the learned merges in order, ``decode``
+joins the tokens' bytes.  Any string round-trips: ``decode(encode(s)) == s``.
+"""
+import json
+
+import numpy as np
+
+from . import _C
+
+_FORMAT = "nnk-bpe-1"
+
+
+class BPE:
+    """A byte-level BPE tokenizer: ``merges`` (k, 2) int32, merge r making token 256 + r."""
+
+    def __init__(self, merges=()):
+        self.merges = np.ascontiguousarray(np.asarray(merges, dtype=np.int32).reshape(-1, 2))
+        k = len(self.merges)
+        if k and (self.merges.min() < 0 or (self.merges >= 256 + np.arange(k)[:, None]).any()):
+            raise ValueError("merge r may only join tokens below 256 + r")
+        vocab = [bytes([i]) for i in range(256)]
+        for a, b in self.merges:
+            vocab.append(vocab[a] + vocab[b])
+        self._vocab = vocab
+
+    @classmethod
+    def train(cls, text, vocab_size):
+        """Learns vocab_size - 256 merges from ``text`` (fewer if it runs out of pairs)."""
+        if not isinstance(text, str):
+            raise TypeError(f"BPE.train takes a str, got {type(text).__name__}")
+        vocab_size = int(vocab_size)
+        if vocab_size < 256:
+            raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
+        ids = np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int32)
+        merges = np.empty((vocab_size - 256, 2), np.int32)
+        learned, _ = _C.bpe_train(ids, merges)
+        return cls(merges[:learned])
+
+    @property
+    def vocab_size(self):
+        return 256 + len(self.merges)
+
+    def encode(self, text):
+        """The token ids of ``text`` (an int64 array)."""
+        ids = np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int32)
+        n = _C.bpe_encode(ids, self.merges)
+        return ids[:n].astype(np.int64)
+
+    def decode(self, ids):
+        """The text of token ids (bytes that are not whole UTF-8 characters become U+FFFD)."""
+        ids = np.asarray(ids).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
+            raise ValueError(f"token ids must lie in [0, {self.vocab_size}), got "
+                             f"{ids.min()}..{ids.max()}")
+        return b"".join(self._vocab[i] for i in ids.tolist()).decode("utf-8", errors="replace")
+
+    def save(self, path):
+        """Writes the merges as JSON (no code, no pickle)."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"format": _FORMAT, "merges": self.merges.tolist()}, f)
+
+    @classmethod
+    def load(cls, path):
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if data.get("format") != _FORMAT:
+            raise ValueError(f"{path} is not an nnk BPE file")
+        return cls(data["merges"])
+
+    def __repr__(self):
+        return f"BPE(vocab_size={self.vocab_size})"
