@@ -343,3 +343,30 @@ def test_gpt_generate_is_seeded_and_respects_top_k():
         assert g[0, t] == np.argmax(m(g[:, max(0, t - 8):t])[0, -1])
     with pytest.raises(ValueError, match="block_size"):
         m(np.zeros((1, 9), np.int64))
+
+
+@pytest.mark.parametrize("top_k", [None, 1, 5])
+def test_gpt_generate_with_the_key_value_cache_equals_the_whole_window(top_k):
+    """The cached decode (one position per token, the window restarted when it slides past
+    block_size) picks the same tokens as running the whole window every step."""
+    nnk.manual_seed(1)
+    m = nn.GPT(40, 8, 2, 2, 12, dtype=np.float64)
+    start = [[1, 2, 3], [7, 7, 7]]
+    cached = m.generate(start, 20, top_k=top_k, seed=11)
+    whole = m.generate(start, 20, top_k=top_k, seed=11, use_cache=False)
+    assert cached.shape == (2, 23) and (cached == whole).all()
+
+
+def test_attention_step_equals_the_full_forward_row():
+    nnk.manual_seed(2)
+    attn = nn.CausalSelfAttention(12, 3, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((2, 6, 12))
+    full = attn(x)
+    cache = np.zeros((2, 8, 36))
+    first = attn.prefill(x[:, :4], cache)
+    np.testing.assert_allclose(first, full[:, :4], rtol=1e-13, atol=1e-13)
+    for t in (4, 5):
+        np.testing.assert_allclose(attn.step(x[:, t:t + 1], cache, t)[:, 0], full[:, t], rtol=1e-13, atol=1e-13)
+    from nnk import _C
+    with pytest.raises(IndexError, match="outside a cache of 8 rows"):
+        _C.attention_step(cache, 8, 3, 0.5, np.empty((2, 12)))

@@ -84,24 +84,25 @@ static T log_one(T x)
   return b[0];
 }
 
-void KNAME(attention)(size_t lo, size_t hi, size_t H, size_t len, size_t D, const T *q,
-                      const T *k, const T *v, size_t ld, T scale, T *o, size_t ldo, T *lse,
-                      T *scratch)
+void KNAME(attention)(size_t lo, size_t hi, size_t H, size_t len, size_t first, size_t D,
+                      const T *q, const T *k, const T *v, size_t ld, size_t bs, T scale, T *o,
+                      size_t ldo, size_t bso, T *lse, T *scratch)
 {
   for (size_t item = lo; item < hi; item++) {
-    const size_t b = item / H, h = item % H, base = b * len;
-    for (size_t i = 0; i < len; i++) {
-      const T *qi = q + (base + i) * ld + h * D;
+    const size_t b = item / H, h = item % H;
+    const T *qb = q + b * bs + h * D, *kb = k + b * bs + h * D, *vb = v + b * bs + h * D;
+    for (size_t i = first; i < len; i++) {
+      const T *qi = qb + i * ld;
       T m = -INFINITY;
       for (size_t j = 0; j <= i; j++) {
-        scratch[j] = scale * dot_d(D, qi, k + (base + j) * ld + h * D);
+        scratch[j] = scale * dot_d(D, qi, kb + j * ld);
         m = scratch[j] > m ? scratch[j] : m;
       }
       T sum = exp_row(i + 1, scratch, m), inv = (T)1 / sum;
-      T *oi = o + (base + i) * ldo + h * D;
+      T *oi = o + b * bso + (i - first) * ldo + h * D;
       memset(oi, 0, D * sizeof(T));
-      for (size_t j = 0; j <= i; j++) axpy_d(D, scratch[j] * inv, v + (base + j) * ld + h * D, oi);
-      lse[item * len + i] = m + log_one(sum);
+      for (size_t j = 0; j <= i; j++) axpy_d(D, scratch[j] * inv, vb + j * ld, oi);
+      if (lse) lse[item * (len - first) + i - first] = m + log_one(sum);
     }
   }
 }

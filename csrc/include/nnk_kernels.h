@@ -43,8 +43,9 @@
   (size_t rows, size_t n, const T *x, const T *gamma, const T *mean, const T *rstd,       \
    const T *dy, T *dx, T *dgamma, T *dbeta)
 #define NNK_SIG_ATTENTION(T)                                                              \
-  (size_t lo, size_t hi, size_t H, size_t len, size_t D, const T *q, const T *k,          \
-   const T *v, size_t ld, T scale, T *o, size_t ldo, T *lse, T *scratch)
+  (size_t lo, size_t hi, size_t H, size_t len, size_t first, size_t D, const T *q,        \
+   const T *k, const T *v, size_t ld, size_t bs, T scale, T *o, size_t ldo, size_t bso,   \
+   T *lse, T *scratch)
 #define NNK_SIG_ATTENTION_GRAD(T)                                                         \
   (size_t lo, size_t hi, size_t H, size_t len, size_t D, const T *q, const T *k,          \
    const T *v, size_t ld, const T *o, const T *dout, size_t ldo, const T *lse, T scale,   \
@@ -141,9 +142,12 @@
  * of len rows; row t of batch b at (b len + t) ld (q, k, v, dq, dk, dv) or ldo (o, dout),
  * head h's D values at h D in the row; lse (B H len), scratch len values (2 len for the
  * gradient).  X(name, SIGNATURE, ...).  Formulas: csrc/attention/attention_impl.h.
- *   attention       o = softmax(scale q k^T, causal) v, and each row's log-sum-exp
+ *   attention       o = softmax(scale q k^T, causal) v, and each row's log-sum-exp, for
+ *                   the query rows first..len-1 only (a key/value cache's new rows): batch
+ *                   b's rows start at b bs (q, k, v) and b bso (o: row i at (i - first)
+ *                   ldo), lse at item (len - first) + i - first (NULL: not kept)
  *   attention_grad  dq, dk, dv (written, not accumulated) from dout, recomputing the
- *                   probabilities from lse */
+ *                   probabilities from lse, all rows */
 #define NNK_ATTENTION_LIST(X, ...)                                                        \
   X(attention, NNK_SIG_ATTENTION, __VA_ARGS__)                                            \
   X(attention_grad, NNK_SIG_ATTENTION_GRAD, __VA_ARGS__)

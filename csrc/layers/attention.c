@@ -16,7 +16,7 @@
 #define NNK_DEFINE_ATTENTION(T, P)                                                        \
   typedef struct {                                                                        \
     const nnk_##P##_kernels *K;                                                           \
-    size_t B, len, H, D, scratch;                                                          \
+    size_t B, len, first, bs, H, D, scratch;                                              \
     const T *qkv, *o, *lse, *dout;                                                        \
     T scale, *out, *lse_out, *dqkv, *work;                                                \
   } P##_attention_job;                                                                    \
@@ -33,13 +33,14 @@
                            3 * C, j->o, j->dout, C, j->lse, j->scale, j->dqkv,            \
                            j->dqkv + C, j->dqkv + 2 * C, scratch);                        \
     else                                                                                  \
-      j->K->attention(lo, hi, j->H, j->len, j->D, j->qkv, j->qkv + C, j->qkv + 2 * C,     \
-                      3 * C, j->scale, j->out, C, j->lse_out, scratch);                   \
+      j->K->attention(lo, hi, j->H, j->len, j->first, j->D, j->qkv, j->qkv + C,           \
+                      j->qkv + 2 * C, 3 * C, j->bs, j->scale, j->out, C,                  \
+                      (j->len - j->first) * C, j->lse_out, scratch);                      \
   }                                                                                       \
                                                                                           \
   static nnk_status P##_attention_run(P##_attention_job *j)                               \
   {                                                                                       \
-    double work = (double)j->B * (double)j->H * (double)j->len * (double)j->len * (double)j->D; \
+    double work = (double)j->B * j->H * (j->len - j->first) * j->len * j->D;               \
     int threads = work >= THREADS_WORK ? nnk_get_num_threads() : 1;                       \
     if ((size_t)threads > j->B * j->H) threads = (int)(j->B * j->H);                      \
     if (threads < 1) threads = 1;                                                         \
@@ -55,8 +56,17 @@
   nnk_status nnk_##P##_attention_forward(size_t B, size_t len, size_t H, size_t D,        \
                                          const T *qkv, T scale, T *o, T *lse)             \
   {                                                                                       \
-    P##_attention_job j = {.B = B, .len = len, .H = H, .D = D, .qkv = qkv, .scale = scale, \
-                           .out = o, .lse_out = lse};                                     \
+    P##_attention_job j = {.B = B, .len = len, .bs = len * 3 * H * D, .H = H, .D = D,      \
+                           .qkv = qkv, .scale = scale, .out = o, .lse_out = lse};          \
+    return P##_attention_run(&j);                                                         \
+  }                                                                                       \
+                                                                                          \
+  nnk_status nnk_##P##_attention_rows(size_t B, size_t rows, size_t len, size_t first,    \
+                                      size_t H, size_t D, const T *qkv, T scale, T *o)    \
+  {                                                                                       \
+    if (first >= len || len > rows) return NNK_EINVAL;                                    \
+    P##_attention_job j = {.B = B, .len = len, .first = first, .bs = rows * 3 * H * D,     \
+                           .H = H, .D = D, .qkv = qkv, .scale = scale, .out = o};          \
     return P##_attention_run(&j);                                                         \
   }                                                                                       \
                                                                                           \

@@ -15,6 +15,15 @@ nnk_status nnk_f32_attention_forward(size_t B, size_t len, size_t H, size_t D, c
 nnk_status nnk_f64_attention_forward(size_t B, size_t len, size_t H, size_t D, const double *qkv,
                                      double scale, double *o, double *lse);
 
+/* The query rows first..len-1 of each sequence only, against every key and value up to
+ * them: qkv (B, rows, 3C) holds rows >= len as well (a key/value cache of `rows`
+ * places), o (B, len - first, C) is written; no lse.  NNK_EINVAL unless
+ * first < len <= rows. */
+nnk_status nnk_f32_attention_rows(size_t B, size_t rows, size_t len, size_t first, size_t H,
+                                  size_t D, const float *qkv, float scale, float *o);
+nnk_status nnk_f64_attention_rows(size_t B, size_t rows, size_t len, size_t first, size_t H,
+                                  size_t D, const double *qkv, double scale, double *o);
+
 /* dqkv (B, len, 3C) written from dout (B, len, C), with the forward's o and lse. */
 nnk_status nnk_f32_attention_backward(size_t B, size_t len, size_t H, size_t D, const float *qkv,
                                       const float *o, const float *lse, const float *dout,

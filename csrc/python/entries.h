@@ -45,6 +45,8 @@
     "attention_forward(qkv, n_head, scale, out, lse): causal attention of a packed (B, T, 3C) qkv.") \
   X(attention_backward, VARARGS,                                                          \
     "attention_backward(qkv, n_head, scale, out, lse, grad, grad_qkv): its gradient.")    \
+  X(attention_step, VARARGS,                                                              \
+    "attention_step(cache, t, n_head, scale, out): row t of a (B, S, 3C) key/value cache.") \
   X(embedding_backward, VARARGS,                                                          \
     "embedding_backward(ids, grad, weight_grad): weight_grad[ids[i]] += grad[i].")        \
   /* text.c */                                                                            \

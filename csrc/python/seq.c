@@ -168,3 +168,32 @@ done:
   release_all(b, 5);
   return result;
 }
+
+/* attention_step(cache, t, n_head, scale, out): the query row t of a key/value cache
+ * (B, S, 3C) against its rows 0..t; out (B, C). */
+PyObject *nnk_py_attention_step(PyObject *self, PyObject *args)
+{
+  PyObject *co, *oo;
+  long long t, n_head;
+  double scale;
+  buf b[2] = {0}; /* cache, out */
+  PyObject *result = NULL;
+  size_t B, S, H, D;
+  if (!PyArg_ParseTuple(args, "OLLdO:attention_step", &co, &t, &n_head, &scale, &oo) ||
+      buf_get(co, &b[0], 0, 1, "cache") || attention_shape(&b[0], n_head, &B, &S, &H, &D))
+    goto done;
+  if (t < 0 || (size_t)t >= S) {
+    PyErr_Format(PyExc_IndexError, "attention_step: row %lld outside a cache of %zu rows", t, S);
+    goto done;
+  }
+  const operand spec[] = {{"out", B * H * D, 1, 0}};
+  if (get_operands(&oo, spec, 1, b + 1, &b[0]) || operands_apart(b, 1, b + 1, 1, 0)) goto done;
+  nnk_status st;
+  WITHOUT_GIL_IF((double)B * (double)t * H * D >= RELEASE_GIL_ELEMENTS,
+                 st = BY_DTYPE(b[0].dt, nnk_f32_attention_rows, nnk_f64_attention_rows, B, S,
+                               (size_t)t + 1, (size_t)t, H, D, b[0].data, scale, b[1].data));
+  result = status_result(st);
+done:
+  release_all(b, 2);
+  return result;
+}

@@ -475,19 +475,40 @@ static void test_attention(const nnk_kernel_table *ref, const nnk_kernel_table *
           if (is_f32) {
             const float *q = qkv;
             float sc = 1.0f / sqrtf((float)D);
-            tab->f32.attention(0, B * H, H, len, D, q, q + C, q + 2 * C, 3 * C, sc, O[k], C, L[k], S);
+            tab->f32.attention(0, B * H, H, len, 0, D, q, q + C, q + 2 * C, 3 * C, len * 3 * C, sc,
+                               O[k], C, len * C, L[k], S);
             float *d = DQ[k];
             tab->f32.attention_grad(0, B * H, H, len, D, q, q + C, q + 2 * C, 3 * C, O[k], dout, C,
                                     L[k], sc, d, d + C, d + 2 * C, S);
           } else {
             const double *q = qkv;
             double sc = 1.0 / sqrt((double)D);
-            tab->f64.attention(0, B * H, H, len, D, q, q + C, q + 2 * C, 3 * C, sc, O[k], C, L[k], S);
+            tab->f64.attention(0, B * H, H, len, 0, D, q, q + C, q + 2 * C, 3 * C, len * 3 * C, sc,
+                               O[k], C, len * C, L[k], S);
             double *d = DQ[k];
             tab->f64.attention_grad(0, B * H, H, len, D, q, q + C, q + 2 * C, 3 * C, O[k], dout, C,
                                     L[k], sc, d, d + C, d + 2 * C, S);
           }
         }
+        /* the last query row alone (a key/value cache's step) gives that row's output
+         * bit for bit, lse not kept */
+        void *last = guarded(B * C, esz);
+        if (is_f32) {
+          const float *q = qkv;
+          t->f32.attention(0, B * H, H, len, len - 1, D, q, q + C, q + 2 * C, 3 * C, len * 3 * C,
+                           1.0f / sqrtf((float)D), last, C, C, NULL, S);
+        } else {
+          const double *q = qkv;
+          t->f64.attention(0, B * H, H, len, len - 1, D, q, q + C, q + 2 * C, 3 * C, len * 3 * C,
+                           1.0 / sqrt((double)D), last, C, C, NULL, S);
+        }
+        int same_last = guard_intact(last, B * C, esz);
+        for (size_t b = 0; b < B; b++)
+          same_last &= memcmp((char *)last + b * C * esz, (char *)O[0] + ((b * len + len - 1) * C) * esz,
+                              C * esz) == 0;
+        CHECK(same_last, "%s %s attention of the last row alone differs (len=%zu D=%zu)",
+              nnk_isa_name(t->isa), is_f32 ? "f32" : "f64", len, D);
+        free(last);
 #define AT(p, i) (is_f32 ? (double)((float *)(p))[i] : ((double *)(p))[i])
         int ok = 1;
         for (size_t i = 0; i < no; i++) ok &= near(AT(O[0], i), AT(O[1], i), 2 * (double)D, is_f32);

@@ -56,6 +56,21 @@ class CausalSelfAttention(Module):
                               np.ascontiguousarray(as_float(gy), dtype=qkv.dtype), dqkv)
         return self.c_attn.backward(dqkv, input_grad=input_grad)
 
+    def prefill(self, x, cache):
+        """forward(x), keeping x's q, k, v rows in cache[:, :T] (a (B, S, 3 n_embd) array)."""
+        y = self.forward(x)
+        cache[:, :x.shape[1]] = self._saved[0]
+        return y
+
+    def step(self, x, cache, t):
+        """One new position t: x (B, 1, n_embd) attends to itself and the cache's rows
+        before it (its own q, k, v are stored at row t first)."""
+        qkv = self.c_attn(x)
+        cache[:, t] = qkv[:, 0]
+        y = np.empty((x.shape[0], self.n_embd), qkv.dtype)
+        _C.attention_step(cache, t, self.n_head, self.scale, y)
+        return self.c_proj(y[:, None, :])
+
     def extra_repr(self):
         return f"n_embd={self.n_embd}, n_head={self.n_head}"
 
@@ -92,6 +107,14 @@ class Block(Module):
     def backward(self, g, input_grad=True):
         g = g + self.ln_2.backward(self.mlp.backward(g))
         return g + self.ln_1.backward(self.attn.backward(g))
+
+    def prefill(self, x, cache):
+        x = x + self.attn.prefill(self.ln_1(x), cache)
+        return x + self.mlp(self.ln_2(x))
+
+    def step(self, x, cache, t):
+        x = x + self.attn.step(self.ln_1(x), cache, t)
+        return x + self.mlp(self.ln_2(x))
 
 
 class _Stack(Module):
@@ -172,16 +195,35 @@ class GPT(Module):
         if tied is not None and not np.array_equal(np.asarray(tied), self.transformer.wte.weight.data):
             raise ValueError("lm_head.weight differs from transformer.wte.weight: GPT ties them")
 
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, seed=None):
-        """idx (B, T) extended by max_new_tokens sampled tokens: each step runs the model
-        on the last block_size tokens and samples from softmax(logits / temperature),
-        keeping only the top_k logits when given.  ``seed`` makes the draw reproducible."""
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, seed=None, use_cache=True):
+        """idx (B, T) extended by max_new_tokens sampled tokens: each step samples from
+        softmax(logits / temperature) of the last position, keeping only the top_k logits
+        when given; ``seed`` makes the draw reproducible.  The context is the last
+        block_size tokens.  With ``use_cache`` every layer keeps its keys and values, so a
+        new token costs one position's work (the window is run whole only at the start
+        and when it has to slide); without, every step runs the whole window."""
         idx = np.array(idx, dtype=np.int64, ndmin=2)
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         rng = np.random.default_rng(seed)
+        t, caches, pos = self.transformer, None, 0
         for _ in range(int(max_new_tokens)):
-            logits = self.forward(idx[:, -self.block_size:])[:, -1, :].astype(np.float64) / temperature
+            if not use_cache:
+                logits = self.forward(idx[:, -self.block_size:])[:, -1]
+            elif caches is None or pos >= self.block_size:  # (re)start from the window
+                ctx = idx[:, -self.block_size:]
+                caches = [np.zeros((idx.shape[0], self.block_size, 3 * b.attn.n_embd),
+                                   t.wte.weight.data.dtype) for b in t.h]
+                x = t.wte(ctx) + t.wpe(np.arange(ctx.shape[1]))
+                for block, cache in zip(t.h, caches):
+                    x = block.prefill(x, cache)
+                logits, pos = self.lm_head(t.ln_f(x[:, -1:]))[:, -1], ctx.shape[1]
+            else:  # the newest token at position pos
+                x = t.wte(idx[:, -1:]) + t.wpe(np.array([pos]))
+                for block, cache in zip(t.h, caches):
+                    x = block.step(x, cache, pos)
+                logits, pos = self.lm_head(t.ln_f(x))[:, -1], pos + 1
+            logits = logits.astype(np.float64) / temperature
             if top_k is not None:
                 k = min(int(top_k), logits.shape[-1])
                 cut = np.partition(logits, -k, axis=-1)[:, -k][:, None]

@@ -34,7 +34,7 @@ def scalar(fdp):
 
 def one_input(data):
     fdp = atheris.FuzzedDataProvider(data)
-    which = fdp.ConsumeIntInRange(0, 18)
+    which = fdp.ConsumeIntInRange(0, 19)
     try:
         if which == 0:
             _C.map(fdp.ConsumeIntInRange(-2, 9), array(fdp), array(fdp))
@@ -84,6 +84,9 @@ def one_input(data):
         elif which == 15:
             _C.attention_backward(array(fdp), fdp.ConsumeIntInRange(-1, 4), scalar(fdp),
                                   *(array(fdp) for _ in range(4)))
+        elif which == 18:
+            _C.attention_step(array(fdp), fdp.ConsumeIntInRange(-2, 9), fdp.ConsumeIntInRange(-1, 4),
+                              scalar(fdp), array(fdp))
         elif which in (16, 17):
             ids = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 9), -3, 300), dtype=np.int32)
             k = fdp.ConsumeIntInRange(0, 4)
