@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _dispatch, nn, optim
 from .elementwise import exp, gelu, relu, sigmoid, tanh
+from .bench_gpt import BATCH, SHAPE, bench_gpt, step_flops
 from .linalg import linear, matmul
 from .softmax import softmax
 
@@ -359,6 +360,7 @@ def run(quick=False, threads=1):
         results["gemm"] = bench_gemm([4, 64, 256] if quick else [4, 16, 64, 256, 512, 1024, 2048])
         results["matvec"] = bench_matvec(
             {k: v for k, v in MATVEC_SHAPES.items() if not quick or "1e7" not in k})
+        results["gpt"] = bench_gpt(_side_by_side, _torch())
         results["elementwise"] = bench_elementwise(1 << 14 if quick else 1 << 20)
         results["softmax"] = bench_softmax((64, 1000) if quick else (256, 1000))
         if not quick:
@@ -412,6 +414,19 @@ def markdown(results):
         for r in results["matvec"]:
             lines.append(f"| {r['dtype']} | {r['shape']} | " + " | ".join(_num(r.get(i)) for i in simd_isas) +
                          f" | {_num(r.get('numpy'))} | {_ratio(r.get('numpy'), r.get(simd))} |")
+    if results.get("gpt"):
+        flops = step_flops(**SHAPE, batch=BATCH)
+        lines += ["", "## GPT, float32 (milliseconds, lower is better)", "",
+                  f"GPT(vocab {SHAPE['vocab_size']}, block {SHAPE['block_size']}, {SHAPE['n_layer']} layers, "
+                  f"{SHAPE['n_head']} heads, {SHAPE['n_embd']} wide), nanoGPT's structure in both; "
+                  f"the step is forward, cross-entropy, backward and AdamW on batch {BATCH} "
+                  f"({flops / 1e9:.2f} GFLOP); generation is greedy, one token at a time, batch 1, "
+                  "both with a key/value cache.", "",
+                  "| case | nnk | torch | torch/nnk | nnk GFLOP/s |", "|---|---|---|---|---|"]
+        for r in results["gpt"]:
+            rate = f"{flops / r['nnk'] / 1e9:.1f}" if r["case"].startswith("training") else "-"
+            lines.append(f"| {r['case']} | {_num(r['nnk'] * 1e3)} | {_num((r.get('torch') or float('nan')) * 1e3)} | "
+                         f"{_ratio(r.get('torch'), r['nnk'])} | {rate} |")
     lines += ["", f"## Elementwise, float32, n = {results['elementwise'][0]['n']:,} (ns/element, lower is better)", "",
               f"vs numpy and vs torch: speed of nnk on {simd} relative to theirs.", "",
               "| kernel | " + " | ".join(isas) + f" | numpy | torch | {speedup_heads} | vs numpy | vs torch |",

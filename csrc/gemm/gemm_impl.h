@@ -32,10 +32,17 @@ static void FN(pack_a)(const CONFIG *cfg, size_t mc, size_t kc, const T *a, ptrd
   for (size_t i0 = 0; i0 < mc; i0 += mr) {
     size_t mb = mc - i0 < mr ? mc - i0 : mr;
     if (rs_a == 1 && mb == mr) {
-      /* op(A) is a transposed view: its columns are contiguous, so read them whole. */
+      /* op(A) is a transposed view: its columns are contiguous, so read them whole, in
+       * pairs (a plain loop became a memcpy call per column: 5 % of a GPT step). */
       for (size_t p = 0; p < kc; p++) {
         const T *src = FN(at)(a, i0, rs_a, p, cs_a);
-        for (size_t i = 0; i < mr; i++) ap[p * mr + i] = src[i];
+        T *dst = ap + p * mr;
+        size_t i = 0;
+        for (; i + 2 <= mr; i += 2) {
+          T v0 = src[i], v1 = src[i + 1];
+          dst[i] = v0, dst[i + 1] = v1;
+        }
+        if (i < mr) dst[i] = src[i];
       }
     } else if (cs_a == 1 && cfg->pack) {
       cfg->pack(mb, kc, FN(at)(a, i0, rs_a, 0, cs_a), rs_a, mr, ap);

@@ -55,20 +55,21 @@ class CrossEntropyLoss(_Loss):
     """Cross-entropy from logits (N, C) or (C,); class indices or probability targets.
 
     forward computes the loss and its gradient together (for class indices one kernel
-    pass per row, as the loss over a vocabulary needs); backward hands that gradient
-    over, and recomputes it if called again."""
+    pass per row, as the loss over a vocabulary needs) and keeps only the gradient, no
+    copy of the logits (32 MB for a batch of GPT logits); backward hands it over, once
+    per forward, as PyTorch frees its graph after a backward."""
+    _grad_saved = None
 
     def forward(self, input, target):
         value, self._grad_saved = _cross_entropy(input, target, self.reduction, True, True)
-        self._saved = (_keep(np.asarray(input)), _keep(np.asarray(target)))
         return value if self.reduction == "none" else float(value)
 
     def backward(self, grad=None):
         """dL/d(input); ``grad`` scales it (an array of them for reduction='none')."""
-        input, target = self._needs("_saved")
-        g, self._grad_saved = getattr(self, "_grad_saved", None), None
+        g, self._grad_saved = self._grad_saved, None
         if g is None:
-            g = _cross_entropy(input, target, self.reduction, False, True)[1]
+            raise RuntimeError("CrossEntropyLoss.backward: no gradient kept; call forward first "
+                               "(each forward's gradient is handed over by one backward)")
         if grad is not None:
             g = g * np.asarray(grad, g.dtype)
         return g

@@ -44,12 +44,13 @@ class LayerNorm(Module):
         y = np.empty(x.shape, x.dtype)
         mean, rstd = np.empty(x2.shape[0], x.dtype), np.empty(x2.shape[0], x.dtype)
         _C.layernorm_forward(x2, _data(self.weight), _data(self.bias), self.eps, y, mean, rstd)
-        self._saved = (_keep(x2), mean, rstd, x.shape)
+        self._saved = (_keep(x), mean, rstd)  # x itself: a read-only x is kept uncopied
         return y
 
     def backward(self, g, input_grad=True):
         """dL/dx (None when ``input_grad`` is False); weight.grad and bias.grad accumulate."""
-        x2, mean, rstd, shape = self._needs("_saved")
+        x, mean, rstd = self._needs("_saved")
+        x2, shape = self._rows(x), x.shape
         g = np.ascontiguousarray(as_float(g), dtype=x2.dtype)
         if g.shape != shape:
             raise ValueError(f"LayerNorm.backward: grad has shape {g.shape} for output of {shape}")

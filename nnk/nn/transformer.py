@@ -8,9 +8,17 @@ from .. import _C, _random
 from .._arrays import as_float
 from ..softmax import softmax
 from .layers import GELU, Linear
-from .module import Module, _dtype, _keep, _layer_input, _size
+from .module import _SEAL_BYTES, Module, _dtype, _keep, _layer_input, _seal, _size
 from .normalization import LayerNorm
 from .sequence import Embedding
+
+
+def _only_next(y):
+    """y, made read-only when large: a fresh intermediate that only the next layer sees,
+    which then keeps it without a copy (as Sequential does, module.py's _seal)."""
+    if y.nbytes >= _SEAL_BYTES:
+        _seal(y, None)
+    return y
 
 
 class CausalSelfAttention(Module):
@@ -39,11 +47,12 @@ class CausalSelfAttention(Module):
         x = _layer_input(x, self.c_attn.weight.data.dtype, self)
         if x.ndim != 3 or x.shape[-1] != self.n_embd:
             raise ValueError(f"CausalSelfAttention: input must be (B, T, {self.n_embd}), got {x.shape}")
-        qkv = self.c_attn(x)
+        qkv = _only_next(self.c_attn(x))
         B, T, _ = x.shape
         y = np.empty((B, T, self.n_embd), x.dtype)
         lse = np.empty((B, self.n_head, T), x.dtype)
         _C.attention_forward(qkv, self.n_head, self.scale, y, lse)
+        _only_next(y)
         self._saved = (_keep(qkv), _keep(y), lse)
         return self.c_proj(y)
 
@@ -85,7 +94,7 @@ class MLP(Module):
         self.c_proj = Linear(4 * n_embd, n_embd, bias=bias, dtype=dtype)
 
     def forward(self, x):
-        return self.c_proj(self.gelu(self.c_fc(x)))
+        return self.c_proj(_only_next(self.gelu(_only_next(self.c_fc(x)))))
 
     def backward(self, g, input_grad=True):
         return self.c_fc.backward(self.gelu.backward(self.c_proj.backward(g)), input_grad=input_grad)
@@ -101,8 +110,8 @@ class Block(Module):
         self.mlp = MLP(n_embd, bias=bias, dtype=dtype)
 
     def forward(self, x):
-        x = x + self.attn(self.ln_1(x))
-        return x + self.mlp(self.ln_2(x))
+        x = _only_next(x + self.attn(_only_next(self.ln_1(x))))
+        return x + self.mlp(_only_next(self.ln_2(x)))
 
     def backward(self, g, input_grad=True):
         g = g + self.ln_2.backward(self.mlp.backward(g))
@@ -165,11 +174,11 @@ class GPT(Module):
         if T > self.block_size:
             raise ValueError(f"sequence of {T} tokens is longer than block_size {self.block_size}")
         t = self.transformer
-        x = t.wte(idx) + t.wpe(np.arange(T))
+        x = _only_next(t.wte(idx) + t.wpe(np.arange(T)))
         for block in t.h:
-            x = block(x)
+            x = _only_next(block(x))
         self._T = T
-        return self.lm_head(t.ln_f(x))
+        return self.lm_head(_only_next(t.ln_f(x)))
 
     def backward(self, dlogits, input_grad=False):
         """Fills every parameter's gradient from dL/dlogits (B, T, vocab); token ids have no

@@ -1,0 +1,112 @@
+"""The GPT rows of ``python -m nnk bench``: one training step and generating a block, nnk
+against the same model in PyTorch eager mode (nanoGPT's structure, the weights copied
+across), and the step's FLOPs (the rate they are done at, set beside the C benchmark's
+microkernel figure, is the share of the machine's FMA peak reached)."""
+import numpy as np
+
+from . import nn, optim
+
+# The issue's model: GPT(vocab = BPE 512, block 64, 4 layers, 4 heads, 128 wide), batch 16.
+SHAPE = dict(vocab_size=512, block_size=64, n_layer=4, n_head=4, n_embd=128)
+BATCH = 16
+
+
+def step_flops(vocab_size, block_size, n_layer, n_head, n_embd, batch):
+    """Multiply-adds x 2 of one training step: the projections (3C, C, 4C, 4C wide), the
+    causal attention (half of q k^T and of p v) and the tied output layer, forward once and
+    backward twice."""
+    n, c, t = batch * block_size, n_embd, block_size
+    linear = 2 * n * c * (3 * c + c + 4 * c + 4 * c) * n_layer + 2 * n * c * vocab_size
+    attention = 2 * 2 * batch * t * t * c * n_layer / 2
+    return 3 * (linear + attention)
+
+
+def _torch_model(torch, dtype):
+    """nanoGPT's model in torch.nn, with a key/value cache for generation."""
+    F = torch.nn.functional
+    V, T, L, H, C = (SHAPE[k] for k in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"))
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.ln_2 = torch.nn.LayerNorm(C), torch.nn.LayerNorm(C)
+            self.attn = torch.nn.ModuleDict(dict(c_attn=torch.nn.Linear(C, 3 * C), c_proj=torch.nn.Linear(C, C)))
+            self.mlp = torch.nn.ModuleDict(dict(c_fc=torch.nn.Linear(C, 4 * C), c_proj=torch.nn.Linear(4 * C, C)))
+
+        def forward(self, x, cache=None):
+            B, n, _ = x.shape
+            q, k, v = self.attn.c_attn(self.ln_1(x)).split(C, dim=2)
+            q, k, v = (z.view(B, n, H, C // H).transpose(1, 2) for z in (q, k, v))
+            if cache is not None:  # keys and values of the positions before
+                if "k" in cache:
+                    k, v = torch.cat([cache["k"], k], 2), torch.cat([cache["v"], v], 2)
+                cache["k"], cache["v"] = k, v
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=n > 1)
+            x = x + self.attn.c_proj(y.transpose(1, 2).reshape(B, n, C))
+            return x + self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x))))
+
+    class GPT(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = torch.nn.ModuleDict(dict(
+                wte=torch.nn.Embedding(V, C), wpe=torch.nn.Embedding(T, C),
+                h=torch.nn.ModuleList([Block() for _ in range(L)]), ln_f=torch.nn.LayerNorm(C)))
+            self.lm_head = torch.nn.Linear(C, V, bias=False)
+            self.transformer.wte.weight = self.lm_head.weight
+
+        def forward(self, idx, caches=None, start=0):
+            n = idx.shape[1]
+            x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(start, start + n))
+            for i, b in enumerate(self.transformer.h):
+                x = b(x, None if caches is None else caches[i])
+            return self.lm_head(self.transformer.ln_f(x))
+
+    return GPT().to(dtype)
+
+
+def bench_gpt(side_by_side, torch):
+    """Rows (name, nnk seconds, torch seconds or None) of the training step and the
+    generation of 63 tokens after a one-token prompt (batch 1, greedy, cached)."""
+    nnk_model = nn.GPT(**SHAPE, dtype=np.float32)
+    rng = np.random.default_rng(0)
+    V, T = SHAPE["vocab_size"], SHAPE["block_size"]
+    idx, tgt = rng.integers(0, V, (BATCH, T)), rng.integers(0, V, (BATCH, T))
+    opt, lf = optim.AdamW(nnk_model.parameters(), lr=1e-4), nn.CrossEntropyLoss()
+
+    def step():
+        logits = nnk_model(idx)
+        lf(logits.reshape(-1, V), tgt.reshape(-1))
+        nnk_model.zero_grad()
+        nnk_model.backward(lf.backward().reshape(logits.shape))
+        opt.step()
+
+    def generate():
+        nnk_model.generate(np.zeros((1, 1), np.int64), T - 1, top_k=1)
+
+    step_cases, gen_cases = {"nnk": step}, {"nnk": generate}
+    if torch is not None:
+        tm = _torch_model(torch, torch.float32)
+        tm.load_state_dict({k: torch.from_numpy(v) for k, v in nnk_model.state_dict().items()})
+        t_opt = torch.optim.AdamW(tm.parameters(), lr=1e-4)
+        ti, tt = torch.from_numpy(idx), torch.from_numpy(tgt.reshape(-1))
+
+        def t_step():
+            t_opt.zero_grad()
+            torch.nn.functional.cross_entropy(tm(ti).reshape(-1, V), tt).backward()
+            t_opt.step()
+
+        def t_generate():
+            with torch.no_grad():
+                out, caches = torch.zeros((1, 1), dtype=torch.long), [{} for _ in tm.transformer.h]
+                logits = tm(out, caches, 0)
+                for pos in range(1, T):
+                    nxt = logits[:, -1].argmax(-1, keepdim=True)
+                    out = torch.cat([out, nxt], 1)
+                    logits = tm(nxt, caches, pos)
+
+        step_cases["torch"], gen_cases["torch"] = t_step, t_generate
+    rows = []
+    for name, cases in (("training step, batch 16", step_cases), ("generate 63 tokens, cached", gen_cases)):
+        timed = side_by_side(cases, min_time=0.2, repeat=3)
+        rows.append({"case": name, "nnk": timed["nnk"], "torch": timed.get("torch")})
+    return rows
