@@ -8,8 +8,11 @@
  *             ds_j = p_j (do_i . v_j - do_i . o_i)
  *             dq_i = scale sum_j ds_j k_j,  dk_j += scale ds_j q_i,  dv_j += p_j do_i
  *
- * Only one row of scores lives at a time (`scratch`, len values; 2 len backward): no
- * (T x T) matrix per head, let alone per batch, as FlashAttention keeps none.  Rows of
+ * Only one row of scores lives at a time: no (T x T) matrix per head, let alone per
+ * batch, as FlashAttention keeps none.  A head's keys (and, backward, values) are first
+ * copied transposed into `scratch` (D rows of the positions, padded with zeros to whole
+ * vectors), so that a row of scores is W keys per vector FMA, q's values broadcast,
+ * instead of one dot product (and one horizontal sum) per key.  Rows of
  * q, k, v (and dq, dk, dv) are `ld` apart, a head's D values at h D in its row: the
  * (B, T, 3C) output of the qkv projection is read in place.  Items lo..hi-1 are
  * (batch, head) pairs, item = b H + h, so a caller splits them across threads.
@@ -27,6 +30,9 @@
 #define axpy_d VF(axpy_d)
 #define exp_row VF(exp_row)
 #define log_one VF(log_one)
+#define transposed VF(transposed)
+#define scores VF(scores)
+#define weighted_sum VF(weighted_sum)
 
 /* The first count (< W) values at p, zero-padded. */
 static inline V part(const T *p, size_t count)
@@ -84,24 +90,93 @@ static T log_one(T x)
   return b[0];
 }
 
+/* dst[d * stride + j] = src[j * ld + d] for j < n, d < D; zeros for n <= j < stride. */
+static void transposed(size_t n, size_t D, const T *src, size_t ld, T *dst, size_t stride)
+{
+  for (size_t d = 0; d < D; d++) {
+    T *row = dst + d * stride;
+    for (size_t j = 0; j < n; j++) row[j] = src[j * ld + d];
+    for (size_t j = n; j < stride; j++) row[j] = 0;
+  }
+}
+
+/* s[j] = scale (q . key j) for j < n, the keys transposed at kt (row d at kt + d stride,
+ * stride a multiple of W, zero-padded): four vectors of keys at a time, then one, the
+ * last partial vector computed whole and stored in part. */
+static void scores(size_t n, size_t D, const T *q, const T *kt, size_t stride, T scale, T *s)
+{
+  const V vs = v_set1(scale);
+  size_t j = 0;
+  for (; j + 4 * W <= n; j += 4 * W) {
+    V a0 = v_set1(0), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t d = 0; d < D; d++) {
+      const V qd = v_set1(q[d]);
+      const T *r = kt + d * stride + j;
+      a0 = v_fma(qd, v_load(r), a0), a1 = v_fma(qd, v_load(r + W), a1);
+      a2 = v_fma(qd, v_load(r + 2 * W), a2), a3 = v_fma(qd, v_load(r + 3 * W), a3);
+    }
+    v_store(s + j, v_mul(vs, a0)), v_store(s + j + W, v_mul(vs, a1));
+    v_store(s + j + 2 * W, v_mul(vs, a2)), v_store(s + j + 3 * W, v_mul(vs, a3));
+  }
+  for (; j < n; j += W) {
+    V a = v_set1(0);
+    for (size_t d = 0; d < D; d++) a = v_fma(v_set1(q[d]), v_load(kt + d * stride + j), a);
+    a = v_mul(vs, a);
+    if (j + W <= n) {
+      v_store(s + j, a);
+    } else {
+      T b[W];
+      v_store(b, a);
+      memcpy(s + j, b, (n - j) * sizeof(T));
+    }
+  }
+}
+
+/* out = sum_j w[j] (row j), rows of D values at base + j ld, for j < n: four vectors of
+ * out kept in registers across all the rows, then one, then the tail through buffers. */
+static void weighted_sum(size_t n, size_t D, const T *w, const T *base, size_t ld, T *out)
+{
+  size_t d = 0;
+  for (; d + 4 * W <= D; d += 4 * W) {
+    V a0 = v_set1(0), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t j = 0; j < n; j++) {
+      const V wj = v_set1(w[j]);
+      const T *r = base + j * ld + d;
+      a0 = v_fma(wj, v_load(r), a0), a1 = v_fma(wj, v_load(r + W), a1);
+      a2 = v_fma(wj, v_load(r + 2 * W), a2), a3 = v_fma(wj, v_load(r + 3 * W), a3);
+    }
+    v_store(out + d, a0), v_store(out + d + W, a1);
+    v_store(out + d + 2 * W, a2), v_store(out + d + 3 * W, a3);
+  }
+  for (; d < D; d += W) {
+    const size_t c = D - d < W ? D - d : W;
+    V a = v_set1(0);
+    for (size_t j = 0; j < n; j++)
+      a = v_fma(v_set1(w[j]), c == W ? v_load(base + j * ld + d) : part(base + j * ld + d, c), a);
+    T b[W];
+    v_store(b, a);
+    memcpy(out + d, b, c * sizeof(T));
+  }
+}
+
 void KNAME(attention)(size_t lo, size_t hi, size_t H, size_t len, size_t first, size_t D,
                       const T *q, const T *k, const T *v, size_t ld, size_t bs, T scale, T *o,
                       size_t ldo, size_t bso, T *lse, T *scratch)
 {
+  const size_t stride = (len + W - 1) / W * W;
+  T *kt = scratch + stride; /* scores first, then the head's keys transposed */
   for (size_t item = lo; item < hi; item++) {
     const size_t b = item / H, h = item % H;
     const T *qb = q + b * bs + h * D, *kb = k + b * bs + h * D, *vb = v + b * bs + h * D;
+    transposed(len, D, kb, ld, kt, stride);
     for (size_t i = first; i < len; i++) {
       const T *qi = qb + i * ld;
+      scores(i + 1, D, qi, kt, stride, scale, scratch);
       T m = -INFINITY;
-      for (size_t j = 0; j <= i; j++) {
-        scratch[j] = scale * dot_d(D, qi, kb + j * ld);
-        m = scratch[j] > m ? scratch[j] : m;
-      }
+      for (size_t j = 0; j <= i; j++) m = scratch[j] > m ? scratch[j] : m;
       T sum = exp_row(i + 1, scratch, m), inv = (T)1 / sum;
-      T *oi = o + b * bso + (i - first) * ldo + h * D;
-      memset(oi, 0, D * sizeof(T));
-      for (size_t j = 0; j <= i; j++) axpy_d(D, scratch[j] * inv, vb + j * ld, oi);
+      for (size_t j = 0; j <= i; j++) scratch[j] *= inv;
+      weighted_sum(i + 1, D, scratch, vb, ld, o + b * bso + (i - first) * ldo + h * D);
       if (lse) lse[item * (len - first) + i - first] = m + log_one(sum);
     }
   }
@@ -111,9 +186,12 @@ void KNAME(attention_grad)(size_t lo, size_t hi, size_t H, size_t len, size_t D,
                            const T *k, const T *v, size_t ld, const T *o, const T *dout,
                            size_t ldo, const T *lse, T scale, T *dq, T *dk, T *dv, T *scratch)
 {
-  T *p = scratch, *ds = scratch + len;
+  const size_t stride = (len + W - 1) / W * W;
+  T *p = scratch, *ds = scratch + stride, *kt = ds + stride, *vt = kt + D * stride;
   for (size_t item = lo; item < hi; item++) {
     const size_t b = item / H, h = item % H, base = b * len;
+    transposed(len, D, k + base * ld + h * D, ld, kt, stride);
+    transposed(len, D, v + base * ld + h * D, ld, vt, stride);
     for (size_t t = 0; t < len; t++) { /* this head's dk and dv accumulate from zero */
       memset(dk + (base + t) * ld + h * D, 0, D * sizeof(T));
       memset(dv + (base + t) * ld + h * D, 0, D * sizeof(T));
@@ -121,17 +199,16 @@ void KNAME(attention_grad)(size_t lo, size_t hi, size_t H, size_t len, size_t D,
     for (size_t i = 0; i < len; i++) {
       const T *qi = q + (base + i) * ld + h * D, *doi = dout + (base + i) * ldo + h * D;
       const T l = lse[item * len + i], di = dot_d(D, doi, o + (base + i) * ldo + h * D);
-      for (size_t j = 0; j <= i; j++) p[j] = scale * dot_d(D, qi, k + (base + j) * ld + h * D);
+      scores(i + 1, D, qi, kt, stride, scale, p);
       exp_row(i + 1, p, l); /* p_j = exp(s_j - lse_i) */
-      T *dqi = dq + (base + i) * ld + h * D;
-      memset(dqi, 0, D * sizeof(T));
+      scores(i + 1, D, doi, vt, stride, 1, ds); /* do_i . v_j */
       for (size_t j = 0; j <= i; j++) {
         const size_t rj = (base + j) * ld + h * D;
-        ds[j] = p[j] * (dot_d(D, doi, v + rj) - di) * scale;
+        ds[j] = p[j] * (ds[j] - di) * scale;
         axpy_d(D, p[j], doi, dv + rj);
-        axpy_d(D, ds[j], k + rj, dqi);
         axpy_d(D, ds[j], qi, dk + rj);
       }
+      weighted_sum(i + 1, D, ds, k + base * ld + h * D, ld, dq + (base + i) * ld + h * D);
     }
   }
 }

@@ -140,14 +140,15 @@
 
 /* Causal self-attention over (batch, head) items lo..hi-1 (item = b H + h) of sequences
  * of len rows; row t of batch b at (b len + t) ld (q, k, v, dq, dk, dv) or ldo (o, dout),
- * head h's D values at h D in the row; lse (B H len), scratch len values (2 len for the
- * gradient).  X(name, SIGNATURE, ...).  Formulas: csrc/attention/attention_impl.h.
+ * head h's D values at h D in the row; lse (B H len), scratch NNK_ATTENTION_SCRATCH
+ * values.  X(name, SIGNATURE, ...).  Formulas: csrc/attention/attention_impl.h.
  *   attention       o = softmax(scale q k^T, causal) v, and each row's log-sum-exp, for
  *                   the query rows first..len-1 only (a key/value cache's new rows): batch
  *                   b's rows start at b bs (q, k, v) and b bso (o: row i at (i - first)
  *                   ldo), lse at item (len - first) + i - first (NULL: not kept)
  *   attention_grad  dq, dk, dv (written, not accumulated) from dout, recomputing the
  *                   probabilities from lse, all rows */
+#define NNK_ATTENTION_SCRATCH(len, D, grad) (((grad) ? 2 : 1) * ((D) + 1) * ((len) + 16))
 #define NNK_ATTENTION_LIST(X, ...)                                                        \
   X(attention, NNK_SIG_ATTENTION, __VA_ARGS__)                                            \
   X(attention_grad, NNK_SIG_ATTENTION_GRAD, __VA_ARGS__)

@@ -45,7 +45,7 @@
     if ((size_t)threads > j->B * j->H) threads = (int)(j->B * j->H);                      \
     if (threads < 1) threads = 1;                                                         \
     j->K = &nnk_kernels()->P;                                                             \
-    j->scratch = (j->dqkv ? 2 : 1) * (j->len ? j->len : 1);                               \
+    j->scratch = NNK_ATTENTION_SCRATCH(j->len, j->D, j->dqkv != NULL);                      \
     j->work = malloc((size_t)threads * j->scratch * sizeof(T));                           \
     if (!j->work) return NNK_ENOMEM;                                                      \
     nnk_parallel(threads, P##_attention_member, j);                                       \

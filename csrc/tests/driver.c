@@ -468,7 +468,7 @@ static void test_attention(const nnk_kernel_table *ref, const nnk_kernel_table *
           if (is_f32) ((float *)dout)[i] = (float)v;
           else ((double *)dout)[i] = v;
         }
-        void *O[2], *L[2], *DQ[2], *S = malloc(2 * len * esz);
+        void *O[2], *L[2], *DQ[2], *S = malloc(NNK_ATTENTION_SCRATCH(len, D, 1) * esz);
         for (int k = 0; k < 2; k++) {
           const nnk_kernel_table *tab = k ? ref : t;
           O[k] = guarded(no, esz), L[k] = guarded(nl, esz), DQ[k] = guarded(nq, esz);
