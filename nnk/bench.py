@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _dispatch, nn, optim
 from .elementwise import exp, gelu, relu, sigmoid, tanh
-from .bench_gpt import BATCH, SHAPE, bench_gpt, step_flops
+from .bench_gpt import BATCH, SHAPE, bench_gpt, step_flops, step_memory
 from .linalg import linear, matmul
 from .softmax import softmax
 
@@ -361,6 +361,8 @@ def run(quick=False, threads=1):
         results["matvec"] = bench_matvec(
             {k: v for k, v in MATVEC_SHAPES.items() if not quick or "1e7" not in k})
         results["gpt"] = bench_gpt(_side_by_side, _torch())
+        if not quick:
+            results["gpt_memory"] = step_memory()
         results["elementwise"] = bench_elementwise(1 << 14 if quick else 1 << 20)
         results["softmax"] = bench_softmax((64, 1000) if quick else (256, 1000))
         if not quick:
@@ -427,6 +429,11 @@ def markdown(results):
             rate = f"{flops / r['nnk'] / 1e9:.1f}" if r["case"].startswith("training") else "-"
             lines.append(f"| {r['case']} | {_num(r['nnk'] * 1e3)} | {_num((r.get('torch') or float('nan')) * 1e3)} | "
                          f"{_ratio(r.get('torch'), r['nnk'])} | {rate} |")
+        mem = results.get("gpt_memory")
+        if mem:
+            lines += ["", "Peak memory of training (three steps, one thread, each library in a "
+                      "process of its own, resident set above the built model and optimiser): "
+                      f"nnk {_num(mem.get('nnk'))} MiB, torch {_num(mem.get('torch'))} MiB."]
     lines += ["", f"## Elementwise, float32, n = {results['elementwise'][0]['n']:,} (ns/element, lower is better)", "",
               f"vs numpy and vs torch: speed of nnk on {simd} relative to theirs.", "",
               "| kernel | " + " | ".join(isas) + f" | numpy | torch | {speedup_heads} | vs numpy | vs torch |",

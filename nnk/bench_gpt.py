@@ -110,3 +110,63 @@ def bench_gpt(side_by_side, torch):
         timed = side_by_side(cases, min_time=0.2, repeat=3)
         rows.append({"case": name, "nnk": timed["nnk"], "torch": timed.get("torch")})
     return rows
+
+
+# A child process's training steps, its memory read around them: the peak resident set
+# (ru_maxrss) over three steps above what the process held before the first (library
+# imported, model and optimiser built), in MiB.  nnk keeps a step's activations until the
+# next forward and allocates Adam's moments up front; PyTorch frees its graph after
+# backward and allocates the moments at the first step: both are inside the peak.
+_MEMORY_CHILD = """
+import resource, sys
+import numpy as np
+lib = sys.argv[1]
+from nnk import bench_gpt as g
+V, T = g.SHAPE["vocab_size"], g.SHAPE["block_size"]
+rng = np.random.default_rng(0)
+idx, tgt = rng.integers(0, V, (g.BATCH, T)), rng.integers(0, V, (g.BATCH, T))
+if lib == "nnk":
+    from nnk import nn, optim
+    import nnk
+    nnk.set_num_threads(1)
+    m = nn.GPT(**g.SHAPE, dtype=np.float32)
+    opt, lf = optim.AdamW(m.parameters(), lr=1e-4), nn.CrossEntropyLoss()
+    def step():
+        logits = m(idx)
+        lf(logits.reshape(-1, V), tgt.reshape(-1))
+        m.zero_grad()
+        m.backward(lf.backward().reshape(logits.shape))
+        opt.step()
+else:
+    import torch
+    torch.set_num_threads(1)
+    m = g._torch_model(torch, torch.float32)
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
+    ti, tt = torch.from_numpy(idx), torch.from_numpy(tgt.reshape(-1))
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(m(ti).reshape(-1, V), tt).backward()
+        opt.step()
+with open("/proc/self/statm") as f:
+    resting = int(f.read().split()[1]) * resource.getpagesize() / 2**20
+for _ in range(3):
+    step()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{peak - resting:.1f}")
+"""
+
+
+def step_memory(libraries=("nnk", "torch")):
+    """{library: MiB} training takes above the built model, each measured in a process of
+    its own (Linux: /proc and ru_maxrss); None where it could not be measured."""
+    import subprocess
+    import sys
+    out = {}
+    for lib in libraries:
+        try:
+            r = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, lib], capture_output=True,
+                               text=True, timeout=600)
+            out[lib] = float(r.stdout.strip()) if r.returncode == 0 else None
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            out[lib] = None
+    return out
