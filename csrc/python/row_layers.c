@@ -3,6 +3,8 @@
  * the last axis of C-contiguous operands; the binding checks every size and label. */
 #include "entries.h"
 
+#include "../threads/rows.h"
+
 /* x (..., n) C-contiguous with n >= 1: its row count and length. */
 static int rows_of(const buf *x, const char *what, size_t *rows, size_t *n)
 {
@@ -33,10 +35,10 @@ PyObject *nnk_py_layernorm_forward(PyObject *self, PyObject *args)
   if (get_operands(objs, spec, 5, b + 1, &b[0]) || operands_apart(b, 1, b + 3, 1, 1) ||
       operands_apart(b, 1, b + 4, 2, 0) || operands_apart(b + 1, 2, b + 3, 3, 0))
     goto done;
-  const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(rows * n >= RELEASE_GIL_ELEMENTS,
-                 KERNEL(b[0].dt, t, layernorm, rows, n, b[0].data, ptr_or_null(&b[1]),
-                        ptr_or_null(&b[2]), eps, b[3].data, ptr_or_null(&b[4]), ptr_or_null(&b[5])));
+                 nnk_rows_layernorm(nnk_kernels(), b[0].dt == DT_F64, rows, n, b[0].data,
+                                    ptr_or_null(&b[1]), ptr_or_null(&b[2]), eps, b[3].data,
+                                    ptr_or_null(&b[4]), ptr_or_null(&b[5])));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 6);
@@ -106,10 +108,10 @@ PyObject *nnk_py_cross_entropy(PyObject *self, PyObject *args)
   PyObject *objs[] = {so, dxo};
   /* dx may be x exactly (a row is read before it is written), loss too when n == 1 */
   if (get_operands(objs, spec, 2, b + 2, &b[0]) || operands_apart(b, 1, b + 2, 2, 1)) goto done;
-  const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(rows * n >= RELEASE_GIL_ELEMENTS,
-                 KERNEL(b[0].dt, t, cross_entropy, rows, n, b[0].data, labels, (int64_t)ignore,
-                        scale, b[2].data, ptr_or_null(&b[3])));
+                 nnk_rows_cross_entropy(nnk_kernels(), b[0].dt == DT_F64, rows, n, b[0].data,
+                                        labels, (int64_t)ignore, scale, b[2].data,
+                                        ptr_or_null(&b[3])));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 4);

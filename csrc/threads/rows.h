@@ -1,0 +1,20 @@
+/* Row kernels of a kernel table (NNK_ROW_LAYER_LIST) over the thread pool when large
+ * (rows.c): LayerNorm forward and the fused cross-entropy, whose rows are independent. */
+#ifndef NNK_ROWS_H
+#define NNK_ROWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nnk_kernels.h"
+
+/* table t's layernorm (float32 when f64 == 0), arguments as NNK_SIG_LAYERNORM. */
+void nnk_rows_layernorm(const nnk_kernel_table *t, int f64, size_t rows, size_t n, const void *x,
+                        const void *gamma, const void *beta, double eps, void *y, void *mean,
+                        void *rstd);
+/* table t's cross_entropy, arguments as NNK_SIG_CROSS_ENTROPY. */
+void nnk_rows_cross_entropy(const nnk_kernel_table *t, int f64, size_t rows, size_t n,
+                            const void *x, const int64_t *labels, int64_t ignore, double scale,
+                            void *loss, void *dx);
+
+#endif
