@@ -64,36 +64,57 @@ def _torch_model(torch, dtype):
     return GPT().to(dtype)
 
 
+def _data():
+    rng = np.random.default_rng(0)
+    V, T = SHAPE["vocab_size"], SHAPE["block_size"]
+    return rng.integers(0, V, (BATCH, T)), rng.integers(0, V, (BATCH, T))
+
+
+def nnk_step(model):
+    """One training step of an nnk GPT on the bench's batch (forward, cross-entropy,
+    backward, AdamW), as a function of no arguments."""
+    V = SHAPE["vocab_size"]
+    idx, tgt = _data()
+    opt, lf = optim.AdamW(model.parameters(), lr=1e-4), nn.CrossEntropyLoss()
+
+    def step():
+        logits = model(idx)
+        lf(logits.reshape(-1, V), tgt.reshape(-1))
+        model.zero_grad()
+        model.backward(lf.backward().reshape(logits.shape))
+        opt.step()
+
+    return step
+
+
+def torch_step(torch, model):
+    """The same step of the PyTorch model."""
+    V = SHAPE["vocab_size"]
+    idx, tgt = _data()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    ti, tt = torch.from_numpy(idx), torch.from_numpy(tgt.reshape(-1))
+
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(ti).reshape(-1, V), tt).backward()
+        opt.step()
+
+    return step
+
+
 def bench_gpt(side_by_side, torch):
     """Rows (name, nnk seconds, torch seconds or None) of the training step and the
     generation of 63 tokens after a one-token prompt (batch 1, greedy, cached)."""
     nnk_model = nn.GPT(**SHAPE, dtype=np.float32)
-    rng = np.random.default_rng(0)
-    V, T = SHAPE["vocab_size"], SHAPE["block_size"]
-    idx, tgt = rng.integers(0, V, (BATCH, T)), rng.integers(0, V, (BATCH, T))
-    opt, lf = optim.AdamW(nnk_model.parameters(), lr=1e-4), nn.CrossEntropyLoss()
-
-    def step():
-        logits = nnk_model(idx)
-        lf(logits.reshape(-1, V), tgt.reshape(-1))
-        nnk_model.zero_grad()
-        nnk_model.backward(lf.backward().reshape(logits.shape))
-        opt.step()
+    T = SHAPE["block_size"]
 
     def generate():
         nnk_model.generate(np.zeros((1, 1), np.int64), T - 1, top_k=1)
 
-    step_cases, gen_cases = {"nnk": step}, {"nnk": generate}
+    step_cases, gen_cases = {"nnk": nnk_step(nnk_model)}, {"nnk": generate}
     if torch is not None:
         tm = _torch_model(torch, torch.float32)
         tm.load_state_dict({k: torch.from_numpy(v) for k, v in nnk_model.state_dict().items()})
-        t_opt = torch.optim.AdamW(tm.parameters(), lr=1e-4)
-        ti, tt = torch.from_numpy(idx), torch.from_numpy(tgt.reshape(-1))
-
-        def t_step():
-            t_opt.zero_grad()
-            torch.nn.functional.cross_entropy(tm(ti).reshape(-1, V), tt).backward()
-            t_opt.step()
 
         def t_generate():
             with torch.no_grad():
@@ -104,7 +125,7 @@ def bench_gpt(side_by_side, torch):
                     out = torch.cat([out, nxt], 1)
                     logits = tm(nxt, caches, pos)
 
-        step_cases["torch"], gen_cases["torch"] = t_step, t_generate
+        step_cases["torch"], gen_cases["torch"] = torch_step(torch, tm), t_generate
     rows = []
     for name, cases in (("training step, batch 16", step_cases), ("generate 63 tokens, cached", gen_cases)):
         timed = side_by_side(cases, min_time=0.2, repeat=3)
@@ -119,34 +140,16 @@ def bench_gpt(side_by_side, torch):
 # backward and allocates the moments at the first step: both are inside the peak.
 _MEMORY_CHILD = """
 import resource, sys
-import numpy as np
 lib = sys.argv[1]
 from nnk import bench_gpt as g
-V, T = g.SHAPE["vocab_size"], g.SHAPE["block_size"]
-rng = np.random.default_rng(0)
-idx, tgt = rng.integers(0, V, (g.BATCH, T)), rng.integers(0, V, (g.BATCH, T))
 if lib == "nnk":
-    from nnk import nn, optim
-    import nnk
+    import numpy as np, nnk
     nnk.set_num_threads(1)
-    m = nn.GPT(**g.SHAPE, dtype=np.float32)
-    opt, lf = optim.AdamW(m.parameters(), lr=1e-4), nn.CrossEntropyLoss()
-    def step():
-        logits = m(idx)
-        lf(logits.reshape(-1, V), tgt.reshape(-1))
-        m.zero_grad()
-        m.backward(lf.backward().reshape(logits.shape))
-        opt.step()
+    step = g.nnk_step(nnk.nn.GPT(**g.SHAPE, dtype=np.float32))
 else:
     import torch
     torch.set_num_threads(1)
-    m = g._torch_model(torch, torch.float32)
-    opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
-    ti, tt = torch.from_numpy(idx), torch.from_numpy(tgt.reshape(-1))
-    def step():
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(m(ti).reshape(-1, V), tt).backward()
-        opt.step()
+    step = g.torch_step(torch, g._torch_model(torch, torch.float32))
 with open("/proc/self/statm") as f:
     resting = int(f.read().split()[1]) * resource.getpagesize() / 2**20
 for _ in range(3):

@@ -25,29 +25,19 @@
 #include "nnk_kernels.h"
 
 /* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
-#define part VF(part)
 #define dot_d VF(dot_d)
 #define axpy_d VF(axpy_d)
 #define exp_row VF(exp_row)
-#define log_one VF(log_one)
 #define transposed VF(transposed)
 #define scores VF(scores)
 #define weighted_sum VF(weighted_sum)
-
-/* The first count (< W) values at p, zero-padded. */
-static inline V part(const T *p, size_t count)
-{
-  T b[W] = {0};
-  memcpy(b, p, count * sizeof(T));
-  return v_load(b);
-}
 
 static T dot_d(size_t d, const T *a, const T *b)
 {
   V acc = v_set1(0);
   size_t i = 0;
   for (; i + W <= d; i += W) acc = v_fma(v_load(a + i), v_load(b + i), acc);
-  if (i < d) acc = v_fma(part(a + i, d - i), part(b + i, d - i), acc);
+  if (i < d) acc = v_fma(v_load_part(a + i, d - i), v_load_part(b + i, d - i), acc);
   return v_hsum(acc);
 }
 
@@ -79,15 +69,6 @@ static T exp_row(size_t n, T *s, T m)
     for (size_t i = 0; i < n - j; i++) s[j + i] = b[i], sum += b[i];
   }
   return sum;
-}
-
-/* log of one value through the ISA's SLEEF log. */
-static T log_one(T x)
-{
-  T b[W];
-  for (size_t i = 0; i < W; i++) b[i] = x;
-  v_store(b, v_log(v_load(b)));
-  return b[0];
 }
 
 /* dst[d * stride + j] = src[j * ld + d] for j < n, d < D; zeros for n <= j < stride. */
@@ -152,7 +133,7 @@ static void weighted_sum(size_t n, size_t D, const T *w, const T *base, size_t l
     const size_t c = D - d < W ? D - d : W;
     V a = v_set1(0);
     for (size_t j = 0; j < n; j++)
-      a = v_fma(v_set1(w[j]), c == W ? v_load(base + j * ld + d) : part(base + j * ld + d, c), a);
+      a = v_fma(v_set1(w[j]), c == W ? v_load(base + j * ld + d) : v_load_part(base + j * ld + d, c), a);
     T b[W];
     v_store(b, a);
     memcpy(out + d, b, c * sizeof(T));
@@ -177,7 +158,7 @@ void KNAME(attention)(size_t lo, size_t hi, size_t H, size_t len, size_t first, 
       T sum = exp_row(i + 1, scratch, m), inv = (T)1 / sum;
       for (size_t j = 0; j <= i; j++) scratch[j] *= inv;
       weighted_sum(i + 1, D, scratch, vb, ld, o + b * bso + (i - first) * ldo + h * D);
-      if (lse) lse[item * (len - first) + i - first] = m + log_one(sum);
+      if (lse) lse[item * (len - first) + i - first] = m + s_log(sum);
     }
   }
 }

@@ -26,7 +26,6 @@
 #include "nnk_kernels.h"
 
 /* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
-#define load_part VF(load_part)
 #define dot_row VF(dot_row)
 #define dot_4_rows VF(dot_4_rows)
 #define dots_2_rows VF(dots_2_rows)
@@ -49,14 +48,6 @@ static inline int beyond_l2(size_t rows, size_t ld)
   return (double)rows * (double)ld * sizeof(T) > (double)nnk_cache_size(2, NULL, NULL, NULL);
 }
 
-/* The first count (< W) values at p, zero-padded to a whole vector. */
-static inline V load_part(const T *p, size_t count)
-{
-  T b[W] = {0};
-  memcpy(b, p, count * sizeof(T));
-  return v_load(b);
-}
-
 /* alpha d + beta y, reading y only when beta != 0 (BLAS: beta = 0 ignores NaN in y). */
 static inline T scaled(T alpha, T d, T beta, const T *y) { return beta == 0 ? alpha * d : alpha * d + beta * *y; }
 
@@ -71,7 +62,7 @@ static T dot_row(size_t n, const T *a, const T *x)
     _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++)
       s[i] = v_fma(v_load(a + p + i * W), v_load(x + p + i * W), s[i]);
   for (int i = 0; p + W <= n; p += W, i++) s[i] = v_fma(v_load(a + p), v_load(x + p), s[i]);
-  if (p < n) s[7] = v_fma(load_part(a + p, n - p), load_part(x + p, n - p), s[7]);
+  if (p < n) s[7] = v_fma(v_load_part(a + p, n - p), v_load_part(x + p, n - p), s[7]);
   return v_hsum(v_add(v_add(v_add(s[0], s[1]), v_add(s[2], s[3])),
                       v_add(v_add(s[4], s[5]), v_add(s[6], s[7]))));
 }
@@ -102,8 +93,8 @@ static void dot_4_rows(size_t n, const T *a, size_t lda, const T *x, T *d, const
   }
   if (p < n) {
     size_t c = n - p;
-    V xv = load_part(x + p, c);
-    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) t[i] = v_fma(load_part(r[i] + p, c), xv, t[i]);
+    V xv = v_load_part(x + p, c);
+    _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) t[i] = v_fma(v_load_part(r[i] + p, c), xv, t[i]);
   }
   _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) d[i] = v_hsum(v_add(s[i], t[i]));
 }
@@ -128,9 +119,9 @@ static inline __attribute__((always_inline)) void dots_2_rows(size_t n, const T 
     }
   }
   if (p < n) {
-    V a0 = load_part(a + p, n - p), a1 = load_part(a + lda + p, n - p);
+    V a0 = v_load_part(a + p, n - p), a1 = v_load_part(a + lda + p, n - p);
     _Pragma("GCC unroll 4") for (int v = 0; v < NX; v++) {
-      V xv = load_part(x + v * ldx + p, n - p);
+      V xv = v_load_part(x + v * ldx + p, n - p);
       s[0][v] = v_fma(a0, xv, s[0][v]);
       s[1][v] = v_fma(a1, xv, s[1][v]);
     }

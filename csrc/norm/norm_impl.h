@@ -22,7 +22,6 @@
 /* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
 #define row_sum VF(row_sum)
 #define row_sq_dev VF(row_sq_dev)
-#define one_sqrt VF(one_sqrt)
 
 static T row_sum(size_t n, const T *x)
 {
@@ -48,21 +47,12 @@ static T row_sq_dev(size_t n, const T *x, T m)
   return s;
 }
 
-/* sqrt of one value through the ISA's vector sqrt (correctly rounded, as sqrt()). */
-static T one_sqrt(T s)
-{
-  T b[W];
-  for (size_t j = 0; j < W; j++) b[j] = s;
-  v_store(b, v_sqrt(v_load(b)));
-  return b[0];
-}
-
 void KNAME(layernorm)(size_t rows, size_t n, const T *x, const T *gamma, const T *beta, T eps,
                       T *y, T *mean, T *rstd)
 {
   for (size_t r = 0; r < rows; r++, x += n, y += n) {
     T mu = row_sum(n, x) / (T)n;
-    T rs = (T)1 / one_sqrt(row_sq_dev(n, x, mu) / (T)n + eps);
+    T rs = (T)1 / s_sqrt(row_sq_dev(n, x, mu) / (T)n + eps);
     if (mean) mean[r] = mu;
     if (rstd) rstd[r] = rs;
     V vmu = v_set1(mu), vrs = v_set1(rs);

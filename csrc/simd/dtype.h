@@ -21,3 +21,37 @@
 #include NNK_LAYER_HEADER(f32)
 #endif
 #undef NNK_F64
+
+/* Helpers written once over the layer, for this dtype (their names, like the layer's,
+ * are macros for the dtype's own: f32_v_load_part, f64_v_load_part). */
+#include <string.h>
+#define v_load_part VF(v_load_part)
+#define s_log VF(s_log)
+#define s_sqrt VF(s_sqrt)
+
+/* The first count (< W) values at p, zero-padded to a whole vector: a tail read that
+ * stays inside [p, p + count). */
+static inline V v_load_part(const T *p, size_t count)
+{
+  T b[W] = {0};
+  memcpy(b, p, count * sizeof(T));
+  return v_load(b);
+}
+
+/* log and sqrt of one value through the ISA's own vector functions, so that a scalar
+ * result (a row's log-sum-exp, a row's 1/std) is what the vector paths would give. */
+static inline T s_log(T x)
+{
+  T b[W];
+  for (size_t i = 0; i < W; i++) b[i] = x;
+  v_store(b, v_log(v_load(b)));
+  return b[0];
+}
+
+static inline T s_sqrt(T x)
+{
+  T b[W];
+  for (size_t i = 0; i < W; i++) b[i] = x;
+  v_store(b, v_sqrt(v_load(b)));
+  return b[0];
+}

@@ -22,7 +22,6 @@
 #define row_max VF(row_max)
 #define row_exp_sum VF(row_exp_sum)
 #define row_scale VF(row_scale)
-#define scalar_log VF(scalar_log)
 #define row_dot VF(row_dot)
 
 static T row_max(size_t n, const T *x)
@@ -86,20 +85,11 @@ void KNAME(softmax_rows)(size_t rows, size_t n, const T *x, T *y)
   }
 }
 
-/* log of one value through the ISA's own SLEEF log, so every path uses one function. */
-static T scalar_log(T s)
-{
-  T b[W];
-  for (size_t j = 0; j < W; j++) b[j] = s;
-  v_store(b, v_log(v_load(b)));
-  return b[0];
-}
-
 void KNAME(log_softmax_rows)(size_t rows, size_t n, const T *x, T *y)
 {
   for (size_t r = 0; r < rows; r++, x += n, y += n) {
     T m = row_max(n, x);
-    T ls = scalar_log(row_exp_sum(n, x, m, NULL));
+    T ls = s_log(row_exp_sum(n, x, m, NULL));
     /* (x - m) - log(s): m first, so equal huge inputs cancel exactly (log_softmax([1e8, 1e8])) */
     if (y != x) memcpy(y, x, n * sizeof(T));
     row_scale(n, y, -m, 1);
@@ -120,7 +110,7 @@ void KNAME(logsumexp_rows)(size_t rows, size_t n, const T *x, T *out)
       out[r] = v;
       continue;
     }
-    out[r] = m + scalar_log(row_exp_sum(n, x, m, NULL));
+    out[r] = m + s_log(row_exp_sum(n, x, m, NULL));
   }
 }
 
@@ -188,7 +178,7 @@ void KNAME(cross_entropy)(size_t rows, size_t n, const T *x, const int64_t *labe
     const size_t label = (size_t)labels[r];
     const T xl = x[label], m = row_max(n, x);
     const T s = row_exp_sum(n, x, m, d);
-    loss[r] = (m - xl) + scalar_log(s);
+    loss[r] = (m - xl) + s_log(s);
     if (d) {
       row_scale(n, d, scale / s, 0);
       d[label] -= scale;
