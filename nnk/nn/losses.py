@@ -4,10 +4,12 @@ import numpy as np
 from ..losses import _cross_entropy, _pair, _reduced, _reduced_grad
 from .module import Module, _keep
 
+
 class _Loss(Module):
-    _fn = _grad = None
+    """A loss over a pair of same-shape operands; subclasses name their pointwise kernel
+    (``_pointwise``) or define forward and backward themselves (CrossEntropyLoss)."""
     _names = ("input", "target")
-    _pointwise = None  # the kernel's name for pointwise losses: operands converted once
+    _pointwise = None  # the kernel's name: operands validated and converted once
 
     def __init__(self, reduction="mean"):
         if reduction not in ("mean", "sum", "none"):
@@ -15,22 +17,15 @@ class _Loss(Module):
         self.reduction, self._saved = reduction, None
 
     def forward(self, input, target):
-        if self._pointwise is not None:  # validate and convert once; backward reuses the pair
-            input, target = _pair(input, target, self._names, self._pointwise)
-            value = _reduced(self._pointwise, input, target, self.reduction)
-            self._saved = (_keep(input), _keep(target))
-        else:
-            value = type(self)._fn(input, target, self.reduction)
-            self._saved = (_keep(np.asarray(input)), _keep(np.asarray(target)))
+        input, target = _pair(input, target, self._names, self._pointwise)
+        value = _reduced(self._pointwise, input, target, self.reduction)
+        self._saved = (_keep(input), _keep(target))  # backward reuses the converted pair
         return value if self.reduction == "none" else float(value)
 
     def backward(self, grad=None):
         """dL/d(input); ``grad`` scales it (an array of them for reduction='none')."""
         input, target = self._needs("_saved")
-        if self._pointwise is not None:
-            g = _reduced_grad(self._pointwise, input, target, self.reduction)
-        else:
-            g = type(self)._grad(input, target, self.reduction)
+        g = _reduced_grad(self._pointwise, input, target, self.reduction)
         if grad is not None:
             g = g * np.asarray(grad, g.dtype)
         return g
@@ -39,11 +34,9 @@ class _Loss(Module):
         return f"reduction={self.reduction!r}"
 
 
-def _loss(name, doc, pointwise=None, fn=None, grad=None):
-    """A loss module: a pointwise kernel by name, or a functional form and its gradient."""
-    return type(name, (_Loss,), {"_fn": staticmethod(fn) if fn else None,
-                                 "_grad": staticmethod(grad) if grad else None,
-                                 "__doc__": doc, "_pointwise": pointwise})
+def _loss(name, doc, pointwise):
+    """A loss module over the pointwise loss kernel ``pointwise``."""
+    return type(name, (_Loss,), {"__doc__": doc, "_pointwise": pointwise})
 
 
 MSELoss = _loss("MSELoss", "Mean squared error, mean over all elements.", "mse")
@@ -51,6 +44,8 @@ MAELoss = _loss("MAELoss", "Mean absolute error.", "mae")
 L1Loss = MAELoss
 BCELoss = _loss("BCELoss", "Binary cross-entropy on probabilities.", "bce")
 BCEWithLogitsLoss = _loss("BCEWithLogitsLoss", "Binary cross-entropy on logits (stable).", "bce_logits")
+
+
 class CrossEntropyLoss(_Loss):
     """Cross-entropy from logits (N, C) or (C,); class indices or probability targets.
 
