@@ -92,17 +92,6 @@ static void FN(pack_b)(const CONFIG *cfg, size_t kc, size_t nc, size_t jp_lo, si
       cfg->pack(nb, kc, bj, cs_b, nr, dst);
       continue;
     }
-    if (rs_b == 1) {
-      /* Columns contiguous, no pack kernel: walk down a column (p) innermost and write
-       * the panel with stride nr. */
-      for (size_t j = 0; j < nb; j++) {
-        const T *src = FN(at)(bj, 0, rs_b, j, cs_b);
-        for (size_t p = 0; p < kc; p++) dst[p * nr + j] = src[p];
-      }
-      for (size_t j = nb; j < nr; j++)
-        for (size_t p = 0; p < kc; p++) dst[p * nr + j] = 0;
-      continue;
-    }
     for (size_t p = 0; p < kc; p++, dst += nr) {
       const T *src = FN(at)(bj, p, rs_b, 0, cs_b);
       size_t j = 0;
@@ -156,7 +145,8 @@ static inline size_t FN(round_up)(size_t x, size_t to) { return (x + to - 1) / t
  * fifth of the work. */
 static inline size_t FN(balanced)(size_t size, size_t most, size_t unit)
 {
-  size_t blocks = size > most ? (size + most - 1) / most : 1, b = FN(round_up)((size + blocks - 1) / blocks, unit);
+  size_t blocks = size > most ? (size + most - 1) / most : 1;
+  size_t b = FN(round_up)((size + blocks - 1) / blocks, unit);
   return b < most ? b : most;
 }
 
@@ -351,12 +341,11 @@ static int FN(gemv_run)(const CONFIG *cfg, int dots, size_t rows, size_t n, size
   int lone_dot = dots && rows == 1 && nx == 1;
   size_t pieces = lone_dot ? (n + DOT_BLOCK - 1) / DOT_BLOCK : dots ? (rows + 3) / 4 : (n + 63) / 64;
   if ((size_t)threads > pieces) threads = (int)pieces; /* a member with nothing to do costs */
-  if (lone_dot && n > DOT_BLOCK) {
-    size_t blocks = pieces;
-    if (!(j.partial = malloc(blocks * sizeof(T)))) return -1;
+  if (lone_dot && n > DOT_BLOCK) { /* pieces: the blocks, one partial each */
+    if (!(j.partial = malloc(pieces * sizeof(T)))) return -1;
     nnk_parallel(threads, FN(gemv_member), &j);
     T sum = 0;
-    for (size_t b = 0; b < blocks; b++) sum += j.partial[b];
+    for (size_t b = 0; b < pieces; b++) sum += j.partial[b];
     *y = beta == 0 ? alpha * sum : alpha * sum + beta * *y; /* beta == 0 ignores NaN in y */
     free(j.partial);
     return 0;
@@ -366,13 +355,51 @@ static int FN(gemv_run)(const CONFIG *cfg, int dots, size_t rows, size_t n, size
   return 0;
 }
 
+/* C = alpha M X + beta C, C (rows x nv) with row r at c + r rs_c and vector v at
+ * + v cs_c, M's element p of row r at mat + r ld_m + p es_m, X's element p of vector v
+ * at x + v vs_x + p es_x, nv <= 4: dots of each row of M with the nv vectors, M streamed
+ * once.  M's rows must be contiguous (es_m == 1, ld_m >= 0); the vectors go as they are
+ * when contiguous, else through a copy; C through a buffer unless its vectors are
+ * adjacent.  Returns 1, 0 when M's rows are not contiguous, -1 when a
+ * copy could not be allocated. */
+static int FN(skinny)(const CONFIG *cfg, size_t rows, size_t k, size_t nv, T alpha, const T *mat,
+                      ptrdiff_t ld_m, ptrdiff_t es_m, const T *x, ptrdiff_t vs_x, ptrdiff_t es_x,
+                      T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  if (es_m != 1 || ld_m < 0) return 0;
+  T *xc = NULL, *yc = NULL;
+  size_t ldx = (size_t)vs_x, ldy = (size_t)rs_c;
+  if (es_x != 1 || vs_x < 0) {
+    if (!(xc = malloc(nv * k * sizeof(T)))) return -1;
+    for (size_t v = 0; v < nv; v++)
+      for (size_t p = 0; p < k; p++) xc[v * k + p] = *FN(at)(x, v, vs_x, p, es_x);
+    x = xc, ldx = k;
+  }
+  T *y = c;
+  if (cs_c != 1 || rs_c < 0) {
+    if (!(yc = malloc(rows * nv * sizeof(T)))) {
+      free(xc);
+      return -1;
+    }
+    if (beta != 0)
+      for (size_t r = 0; r < rows; r++)
+        for (size_t v = 0; v < nv; v++) yc[r * nv + v] = *FN(at)(c, r, rs_c, v, cs_c);
+    y = yc, ldy = nv;
+  }
+  int st = FN(gemv_run)(cfg, 1, rows, k, nv, alpha, mat, (size_t)ld_m, x, ldx, beta, y, ldy);
+  if (yc && st == 0)
+    for (size_t r = 0; r < rows; r++)
+      for (size_t v = 0; v < nv; v++) *(T *)FN(at)(c, r, rs_c, v, cs_c) = yc[r * nv + v];
+  free(xc), free(yc);
+  return st < 0 ? -1 : 1;
+}
+
 /* Products with m or n at most 4 as products of a matrix with vectors (the table's gemv
  * kernels): y = op(A) x for n == 1, y = x op(B) for m == 1, read along the matrix's
  * contiguous direction by row dots or by axpys of rows; C = A B for n <= 4 with A's
- * rows contiguous as dots of each row with B's n columns (copied contiguous: n k values),
- * which streams A once where tiles would pad n to NR, and m <= 4 likewise with B's
- * columns contiguous.  x and y go through contiguous
- * copies when the kernel needs them.  Returns 1 when done, 0 when the layout does not
+ * rows contiguous, and for m <= 4 with B's columns contiguous, as skinny products
+ * (which stream the big operand once where tiles would pad the small side to the tile).
+ * x and y go through contiguous copies when the kernel needs them.  Returns 1 when done, 0 when the layout does not
  * suit (the blocked path takes it), -1 when a copy could not be allocated. */
 static int FN(gemv)(const CONFIG *cfg, size_t m, size_t n, size_t k, T alpha, const T *a,
                     ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b, ptrdiff_t cs_b,
@@ -383,42 +410,10 @@ static int FN(gemv)(const CONFIG *cfg, size_t m, size_t n, size_t k, T alpha, co
     const T *t = a;
     a = b, b = t, rs_b = cs_a, cs_a = 1, rs_a = 0;
   }
-  if (m > 1 && m <= 4 && n > 4) {
-    /* A few rows of A against a B whose columns are contiguous (x W^T for a few samples):
-     * C^T = op(B)^T op(A)^T as dots of B's columns with A's m rows, so that B streams
-     * once, unpacked, where tiles would pack it and pad m to MR.  A's rows go as they are
-     * when contiguous; C^T is summed aside (n x m) and stored transposed. */
-    if (rs_b != 1 || cs_b < 0) return 0;
-    T *ct = malloc(n * m * sizeof(T)), *at = NULL;
-    const T *x = a;
-    size_t ldx = (size_t)rs_a;
-    if (cs_a != 1 || rs_a < 0) {
-      x = at = malloc(m * k * sizeof(T));
-      for (size_t v = 0; at && v < m; v++)
-        for (size_t p = 0; p < k; p++) at[v * k + p] = *FN(at)(a, v, rs_a, p, cs_a);
-      ldx = k;
-    }
-    int st = ct && x ? 0 : -1;
-    if (st == 0 && beta != 0)
-      for (size_t v = 0; v < m; v++)
-        for (size_t j = 0; j < n; j++) ct[j * m + v] = *FN(at)(c, v, rs_c, j, cs_c);
-    if (st == 0) st = FN(gemv_run)(cfg, 1, n, k, m, alpha, b, (size_t)cs_b, x, ldx, beta, ct, m);
-    if (st == 0)
-      for (size_t v = 0; v < m; v++)
-        for (size_t j = 0; j < n; j++) *(T *)FN(at)(c, v, rs_c, j, cs_c) = ct[j * m + v];
-    free(ct), free(at);
-    return st < 0 ? -1 : 1;
-  }
-  if (n > 1 && m > 1) { /* skinny: n in 2..4 */
-    if (cs_a != 1 || rs_a < 0 || cs_c != 1 || rs_c < 0) return 0;
-    T *xt = malloc(n * k * sizeof(T));
-    if (!xt) return -1;
-    for (size_t v = 0; v < n; v++)
-      for (size_t p = 0; p < k; p++) xt[v * k + p] = b[(ptrdiff_t)p * rs_b + (ptrdiff_t)v * cs_b];
-    int st = FN(gemv_run)(cfg, 1, m, k, n, alpha, a, (size_t)rs_a, xt, k, beta, c, (size_t)rs_c);
-    free(xt);
-    return st < 0 ? -1 : 1;
-  }
+  if (m > 1 && m <= 4 && n > 4) /* C^T = op(B)^T op(A)^T: B's columns against A's rows */
+    return FN(skinny)(cfg, n, k, m, alpha, b, cs_b, rs_b, a, rs_a, cs_a, beta, c, cs_c, rs_c);
+  if (n > 1 && m > 1) /* n in 2..4: A's rows against B's columns */
+    return FN(skinny)(cfg, m, k, n, alpha, a, rs_a, cs_a, b, cs_b, rs_b, beta, c, rs_c, cs_c);
   /* The matrix (rows at stride ld), the vector x (k values at stride incx) and y (ny
    * values at stride incy). */
   const T *mat, *x;
