@@ -42,16 +42,15 @@ static void map_member(void *ctx, int tid, int team, nnk_barrier *barrier)
   }
 }
 
-static void run(map_job *j)
+int nnk_map_threads(size_t n)
 {
-  int threads = 1;
-  if (j->n >= NNK_MAP_THREADED) {
-    threads = nnk_get_num_threads();
-    size_t most = j->n / (NNK_MAP_THREADED / 2); /* every member gets a fair share */
-    if ((size_t)threads > most) threads = (int)most;
-  }
-  nnk_parallel(threads, map_member, j);
+  if (n < NNK_MAP_THREADED) return 1;
+  int threads = nnk_get_num_threads();
+  size_t most = n / (NNK_MAP_THREADED / 2); /* every member gets a fair share */
+  return (size_t)threads > most ? (int)most : threads;
 }
+
+static void run(map_job *j) { nnk_parallel(nnk_map_threads(j->n), map_member, j); }
 
 void nnk_map_vunary(const nnk_kernel_table *t, int f64, int op, size_t n, const void *x, void *y)
 {

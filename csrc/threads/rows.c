@@ -3,7 +3,7 @@
  * member, each member calling the kernel on its own rows.  A row is computed the same
  * way whichever member computes it, so the result is bitwise that of one thread.  Below
  * NNK_MAP_THREADED elements the calling thread does it all (the team's start-up would
- * cost more).
+ * cost more): the team is the maps' (nnk_map_threads).
  */
 #include "rows.h"
 
@@ -51,15 +51,9 @@ static void rows_member(void *ctx, int tid, int team, nnk_barrier *barrier)
 
 static void run(rows_job *j)
 {
-  int threads = 1;
-  size_t size = j->rows * j->n;
-  if (size >= NNK_MAP_THREADED) {
-    threads = nnk_get_num_threads();
-    size_t most = size / (NNK_MAP_THREADED / 2); /* every member gets a fair share */
-    if ((size_t)threads > most) threads = (int)most;
-    if ((size_t)threads > j->rows) threads = (int)j->rows;
-  }
-  nnk_parallel(threads, rows_member, j);
+  int threads = nnk_map_threads(j->rows * j->n);
+  if ((size_t)threads > j->rows) threads = (int)j->rows; /* a row is not split */
+  nnk_parallel(threads > 0 ? threads : 1, rows_member, j);
 }
 
 void nnk_rows_layernorm(const nnk_kernel_table *t, int f64, size_t rows, size_t n, const void *x,
