@@ -6,11 +6,10 @@ import numpy as np
 
 from .. import _C, _random
 from .._arrays import as_float
-from ..softmax import softmax
 from .layers import GELU, Linear
 from .module import _SEAL_BYTES, Module, _dtype, _keep, _layer_input, _seal, _size
 from .normalization import LayerNorm
-from .sequence import Embedding
+from .sequence import Embedding, sample
 
 
 def _only_next(y):
@@ -232,13 +231,12 @@ class GPT(Module):
                 for block, cache in zip(t.h, caches):
                     x = block.step(x, cache, pos)
                 logits, pos = self.lm_head(t.ln_f(x))[:, -1], pos + 1
-            logits = logits.astype(np.float64) / temperature
+            logits = logits.astype(np.float64)
             if top_k is not None:
                 k = min(int(top_k), logits.shape[-1])
                 cut = np.partition(logits, -k, axis=-1)[:, -k][:, None]
                 logits = np.where(logits < cut, -np.inf, logits)
-            p = softmax(logits, axis=-1)
-            nxt = np.array([rng.choice(p.shape[-1], p=row / row.sum()) for row in p])
+            nxt = sample(logits, temperature, rng)  # one id per row
             idx = np.concatenate([idx, nxt[:, None]], axis=1)
         return idx
 
