@@ -12,12 +12,15 @@
 #undef M
 #undef KNAME
 #undef VF
+#undef NNK_DT_F32
 
 #if NNK_F64
 #define VF(name) f64_##name
+#define NNK_DT_F32 0 /* for what an algorithm does per dtype (vmath: float32 in double) */
 #include NNK_LAYER_HEADER(f64)
 #else
 #define VF(name) f32_##name
+#define NNK_DT_F32 1
 #include NNK_LAYER_HEADER(f32)
 #endif
 #undef NNK_F64

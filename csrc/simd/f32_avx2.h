@@ -16,6 +16,7 @@ static inline V v_mul(V a, V b) { return _mm256_mul_ps(a, b); }
 static inline V v_fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
 static inline V v_div(V a, V b) { return _mm256_div_ps(a, b); }
 static inline V v_max(V a, V b) { return _mm256_max_ps(a, b); }
+static inline V v_min(V a, V b) { return _mm256_min_ps(a, b); }
 static inline V v_neg(V a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
 static inline V v_abs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
 static inline M v_lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
@@ -28,6 +29,20 @@ static inline V v_tanh(V a) { return Sleef_tanhf8_u10avx2(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf8_u15avx2(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf8_u10avx2(a); }
 static inline V v_sqrt(V a) { return _mm256_sqrt_ps(a); }
+static inline V v_pow2_shifted(V k)
+{
+  __m256i b = _mm256_slli_epi32(_mm256_castps_si256(k), 23);
+  return _mm256_castsi256_ps(_mm256_add_epi32(b, _mm256_set1_epi32(0x3F800000)));
+}
+/* float32 functions evaluated in double (vmath/wide_math.h): fn on each half widened,
+ * rounded once back to float. */
+static inline __m256d v_widen_lo(V a) { return _mm256_cvtps_pd(_mm256_castps256_ps128(a)); }
+static inline __m256d v_widen_hi(V a) { return _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)); }
+static inline V v_narrow(__m256d lo, __m256d hi)
+{
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
+}
+#define f32_v_wide(fn, x) f32_v_narrow(fn(f32_v_widen_lo(x)), fn(f32_v_widen_hi(x)))
 static inline T v_hsum(V a)
 {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));

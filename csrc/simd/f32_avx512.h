@@ -18,6 +18,7 @@ static inline V v_mul(V a, V b) { return _mm512_mul_ps(a, b); }
 static inline V v_fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
 static inline V v_div(V a, V b) { return _mm512_div_ps(a, b); }
 static inline V v_max(V a, V b) { return _mm512_max_ps(a, b); }
+static inline V v_min(V a, V b) { return _mm512_min_ps(a, b); }
 static inline V v_neg(V a)
 {
   return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi32(INT32_MIN)));
@@ -33,5 +34,23 @@ static inline V v_tanh(V a) { return Sleef_tanhf16_u10avx512f(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf16_u15avx512f(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf16_u10avx512f(a); }
 static inline V v_sqrt(V a) { return _mm512_sqrt_ps(a); }
+static inline V v_pow2_shifted(V k)
+{
+  __m512i b = _mm512_slli_epi32(_mm512_castps_si512(k), 23);
+  return _mm512_castsi512_ps(_mm512_add_epi32(b, _mm512_set1_epi32(0x3F800000)));
+}
+/* float32 functions evaluated in double (vmath/wide_math.h): fn on each half widened,
+ * rounded once back to float (the halves through 256-bit casts: AVX-512F only). */
+static inline __m512d v_widen_lo(V a) { return _mm512_cvtps_pd(_mm512_castps512_ps256(a)); }
+static inline __m512d v_widen_hi(V a)
+{
+  return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+}
+static inline V v_narrow(__m512d lo, __m512d hi)
+{
+  __m512d l = _mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)));
+  return _mm512_castpd_ps(_mm512_insertf64x4(l, _mm256_castps_pd(_mm512_cvtpd_ps(hi)), 1));
+}
+#define f32_v_wide(fn, x) f32_v_narrow(fn(f32_v_widen_lo(x)), fn(f32_v_widen_hi(x)))
 static inline T v_hsum(V a) { return _mm512_reduce_add_ps(a); }
 static inline T v_hmax(V a) { return _mm512_reduce_max_ps(a); }

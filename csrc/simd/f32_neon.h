@@ -15,6 +15,7 @@ static inline V v_mul(V a, V b) { return vmulq_f32(a, b); }
 static inline V v_fma(V a, V b, V c) { return vfmaq_f32(c, a, b); }
 static inline V v_div(V a, V b) { return vdivq_f32(a, b); }
 static inline V v_max(V a, V b) { return vmaxq_f32(a, b); }
+static inline V v_min(V a, V b) { return vminq_f32(a, b); }
 static inline V v_neg(V a) { return vnegq_f32(a); }
 static inline V v_abs(V a) { return vabsq_f32(a); }
 static inline M v_lt(V a, V b) { return vcltq_f32(a, b); }
@@ -27,5 +28,16 @@ static inline V v_tanh(V a) { return Sleef_tanhf4_u10advsimd(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf4_u15advsimd(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf4_u10advsimd(a); }
 static inline V v_sqrt(V a) { return vsqrtq_f32(a); }
+static inline V v_pow2_shifted(V k)
+{
+  uint32x4_t b = vshlq_n_u32(vreinterpretq_u32_f32(k), 23);
+  return vreinterpretq_f32_u32(vaddq_u32(b, vdupq_n_u32(0x3F800000u)));
+}
+/* float32 functions evaluated in double (vmath/wide_math.h): fn on each half widened,
+ * rounded once back to float. */
+static inline float64x2_t v_widen_lo(V a) { return vcvt_f64_f32(vget_low_f32(a)); }
+static inline float64x2_t v_widen_hi(V a) { return vcvt_high_f64_f32(a); }
+static inline V v_narrow(float64x2_t lo, float64x2_t hi) { return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi); }
+#define f32_v_wide(fn, x) f32_v_narrow(fn(f32_v_widen_lo(x)), fn(f32_v_widen_hi(x)))
 static inline T v_hsum(V a) { return vaddvq_f32(a); }
 static inline T v_hmax(V a) { return vmaxvq_f32(a); }

@@ -1,5 +1,7 @@
 /* Helper layer: float, scalar (width 1).  The reference every SIMD layer is tested against. */
 #include <sleef.h>
+#include <stdint.h>
+#include <string.h>
 #define T float
 #define W 1
 #define KNAME(op) nnk_f32_##op##__scalar
@@ -11,9 +13,13 @@ static inline V v_set1(T x) { return x; }
 static inline V v_add(V a, V b) { return a + b; }
 static inline V v_sub(V a, V b) { return a - b; }
 static inline V v_mul(V a, V b) { return a * b; }
-static inline V v_fma(V a, V b, V c) { return a * b + c; } /* two roundings: see README */
+/* Fused in effect: the product is exact in double, the sum rounds to double and then to
+ * float (a second rounding that differs from one only at a double-rounding tie); the
+ * float32 math (vmath/f32_math.h) needs its residuals exact, which this gives. */
+static inline V v_fma(V a, V b, V c) { return (float)((double)a * b + c); }
 static inline V v_div(V a, V b) { return a / b; }
 static inline V v_max(V a, V b) { return a > b ? a : b; }
+static inline V v_min(V a, V b) { return a < b ? a : b; }
 static inline V v_neg(V a) { return -a; }
 static inline V v_abs(V a) { return __builtin_fabsf(a); }
 static inline M v_lt(V a, V b) { return a < b; }
@@ -26,5 +32,16 @@ static inline V v_tanh(V a) { return Sleef_tanhf_u10(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf_u15(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf_u10(a); }
 static inline V v_sqrt(V a) { return __builtin_sqrtf(a); }
+static inline V v_pow2_shifted(V k)
+{
+  uint32_t b;
+  memcpy(&b, &k, 4);
+  b = (b << 23) + 0x3F800000u; /* see README: n's low bits into the exponent */
+  memcpy(&k, &b, 4);
+  return k;
+}
+/* float32 functions evaluated in double (vmath/wide_math.h): fn on the widened value,
+ * rounded once back to float. */
+#define f32_v_wide(fn, x) ((float)fn((double)(x)))
 static inline T v_hsum(V a) { return a; }
 static inline T v_hmax(V a) { return a; }

@@ -15,6 +15,7 @@ static inline V v_mul(V a, V b) { return _mm256_mul_pd(a, b); }
 static inline V v_fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
 static inline V v_div(V a, V b) { return _mm256_div_pd(a, b); }
 static inline V v_max(V a, V b) { return _mm256_max_pd(a, b); }
+static inline V v_min(V a, V b) { return _mm256_min_pd(a, b); }
 static inline V v_neg(V a) { return _mm256_xor_pd(a, _mm256_set1_pd(-0.0)); }
 static inline V v_abs(V a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
 static inline M v_lt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
@@ -27,6 +28,11 @@ static inline V v_tanh(V a) { return Sleef_tanhd4_u10avx2(a); }
 static inline V v_erfc(V a) { return Sleef_erfcd4_u15avx2(a); }
 static inline V v_log1p(V a) { return Sleef_log1pd4_u10avx2(a); }
 static inline V v_sqrt(V a) { return _mm256_sqrt_pd(a); }
+static inline V v_pow2_shifted(V k)
+{
+  __m256i b = _mm256_slli_epi64(_mm256_castpd_si256(k), 52);
+  return _mm256_castsi256_pd(_mm256_add_epi64(b, _mm256_set1_epi64x(0x3FF0000000000000ll)));
+}
 static inline T v_hsum(V a)
 {
   __m128d s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));

@@ -16,6 +16,7 @@ static inline V v_mul(V a, V b) { return _mm512_mul_pd(a, b); }
 static inline V v_fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
 static inline V v_div(V a, V b) { return _mm512_div_pd(a, b); }
 static inline V v_max(V a, V b) { return _mm512_max_pd(a, b); }
+static inline V v_min(V a, V b) { return _mm512_min_pd(a, b); }
 static inline V v_neg(V a)
 {
   return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), _mm512_set1_epi64(INT64_MIN)));
@@ -31,5 +32,10 @@ static inline V v_tanh(V a) { return Sleef_tanhd8_u10avx512f(a); }
 static inline V v_erfc(V a) { return Sleef_erfcd8_u15avx512f(a); }
 static inline V v_log1p(V a) { return Sleef_log1pd8_u10avx512f(a); }
 static inline V v_sqrt(V a) { return _mm512_sqrt_pd(a); }
+static inline V v_pow2_shifted(V k)
+{
+  __m512i b = _mm512_slli_epi64(_mm512_castpd_si512(k), 52);
+  return _mm512_castsi512_pd(_mm512_add_epi64(b, _mm512_set1_epi64(0x3FF0000000000000ll)));
+}
 static inline T v_hsum(V a) { return _mm512_reduce_add_pd(a); }
 static inline T v_hmax(V a) { return _mm512_reduce_max_pd(a); }

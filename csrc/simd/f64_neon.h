@@ -15,6 +15,7 @@ static inline V v_mul(V a, V b) { return vmulq_f64(a, b); }
 static inline V v_fma(V a, V b, V c) { return vfmaq_f64(c, a, b); }
 static inline V v_div(V a, V b) { return vdivq_f64(a, b); }
 static inline V v_max(V a, V b) { return vmaxq_f64(a, b); }
+static inline V v_min(V a, V b) { return vminq_f64(a, b); }
 static inline V v_neg(V a) { return vnegq_f64(a); }
 static inline V v_abs(V a) { return vabsq_f64(a); }
 static inline M v_lt(V a, V b) { return vcltq_f64(a, b); }
@@ -27,5 +28,10 @@ static inline V v_tanh(V a) { return Sleef_tanhd2_u10advsimd(a); }
 static inline V v_erfc(V a) { return Sleef_erfcd2_u15advsimd(a); }
 static inline V v_log1p(V a) { return Sleef_log1pd2_u10advsimd(a); }
 static inline V v_sqrt(V a) { return vsqrtq_f64(a); }
+static inline V v_pow2_shifted(V k)
+{
+  uint64x2_t b = vshlq_n_u64(vreinterpretq_u64_f64(k), 52);
+  return vreinterpretq_f64_u64(vaddq_u64(b, vdupq_n_u64(0x3FF0000000000000ull)));
+}
 static inline T v_hsum(V a) { return vaddvq_f64(a); }
 static inline T v_hmax(V a) { return vmaxvq_f64(a); }

@@ -1,5 +1,7 @@
 /* Helper layer: double, scalar (width 1). */
 #include <sleef.h>
+#include <stdint.h>
+#include <string.h>
 #define T double
 #define W 1
 #define KNAME(op) nnk_f64_##op##__scalar
@@ -14,6 +16,7 @@ static inline V v_mul(V a, V b) { return a * b; }
 static inline V v_fma(V a, V b, V c) { return a * b + c; } /* two roundings: see README */
 static inline V v_div(V a, V b) { return a / b; }
 static inline V v_max(V a, V b) { return a > b ? a : b; }
+static inline V v_min(V a, V b) { return a < b ? a : b; }
 static inline V v_neg(V a) { return -a; }
 static inline V v_abs(V a) { return __builtin_fabs(a); }
 static inline M v_lt(V a, V b) { return a < b; }
@@ -26,5 +29,13 @@ static inline V v_tanh(V a) { return Sleef_tanh_u10(a); }
 static inline V v_erfc(V a) { return Sleef_erfc_u15(a); }
 static inline V v_log1p(V a) { return Sleef_log1p_u10(a); }
 static inline V v_sqrt(V a) { return __builtin_sqrt(a); }
+static inline V v_pow2_shifted(V k)
+{
+  uint64_t b;
+  memcpy(&b, &k, 8);
+  b = (b << 52) + 0x3FF0000000000000ull; /* see README: n's low bits into the exponent */
+  memcpy(&k, &b, 8);
+  return k;
+}
 static inline T v_hsum(V a) { return a; }
 static inline T v_hmax(V a) { return a; }

@@ -44,6 +44,7 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_fma VF(v_fma)
 #define v_div VF(v_div)
 #define v_max VF(v_max)
+#define v_min VF(v_min)
 #define v_neg VF(v_neg)
 #define v_abs VF(v_abs)
 #define v_lt VF(v_lt)
@@ -58,5 +59,12 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_sqrt VF(v_sqrt)
 #define v_hsum VF(v_hsum)
 #define v_hmax VF(v_hmax)
+/* float32 layers only: evaluating in double (vmath/wide_math.h) */
+#define v_widen_lo VF(v_widen_lo)
+#define v_widen_hi VF(v_widen_hi)
+#define v_narrow VF(v_narrow)
+#define v_wide(fn, x) VF(v_wide)(fn, x)
+/* 2^n from k = n + 1.5 2^(mantissa bits), n within the normal exponents */
+#define v_pow2_shifted VF(v_pow2_shifted)
 
 #endif

@@ -7,10 +7,13 @@
  */
 #include "../simd/layer.h"
 
-#define NNK_F64 0
-#include "../simd/dtype.h"
-#include "vmath_impl.h"
-
+/* float64 first: its helpers also evaluate float32's functions (wide_math.h). */
 #define NNK_F64 1
 #include "../simd/dtype.h"
+#include "wide_math.h"
+#include "vmath_impl.h"
+
+#define NNK_F64 0
+#include "../simd/dtype.h"
+#include "f32_math.h"
 #include "vmath_impl.h"

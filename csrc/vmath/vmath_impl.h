@@ -4,11 +4,14 @@
  * elements) through a zero-padded stack buffer: the same vector code, and never a
  * load or store outside [0, n).  Outputs may alias inputs.
  *
- * Stability choices, the same on every ISA:
+ * float32's exp, tanh and sigmoid carry their rounding errors (f32_math.h), the GELUs
+ * are evaluated in double (wide_math.h): each within 1 ULP, proved over every input by
+ * make test-exhaustive;
+ * float64's go through SLEEF's double functions.  Stability choices, the same for both:
  *   sigmoid(x)   = (x >= 0 ? 1 : e) / (1 + e), e = exp(-|x|): no overflow, exactly 0.5 at 0
  *   gelu(x)      = x/2 * erfc(-x/sqrt2): erfc, not 1 + erf, so there is no cancellation for x < 0
  *   gelu_tanh(x) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), since 1 + tanh(u) = 2 sigmoid(2u)
- *   GELU and its gradients beyond |x| > 40 take their limits (0 or x; 0 or 1), so that
+ *   GELU and its gradients beyond |x| > 40 (16 in float32) take their limits (0 or x; 0 or 1), so that
  *   +-inf give the right answer instead of inf * 0.
  */
 #include <stddef.h>
@@ -33,6 +36,10 @@
 
 #define MAP1(OP)                                                                   \
   size_t i = 0;                                                                    \
+  for (; i + 2 * W <= n; i += 2 * W) {                                             \
+    V a0 = OP(v_load(x + i)), a1 = OP(v_load(x + i + W));                          \
+    v_store(y + i, a0), v_store(y + i + W, a1);                                    \
+  }                                                                                \
   for (; i + W <= n; i += W) v_store(y + i, OP(v_load(x + i)));                   \
   if (i < n) {                                                                     \
     T bx[W] = {0};                                                                 \
@@ -55,8 +62,24 @@
 #define GELU_FAR ((T)40) /* |x| beyond which GELU's Phi(x) is 0 or 1 in double */
 
 static inline V op_relu(V x) { return v_select(v_lt(x, v_set1(0)), v_set1(0), x); }
-static inline V op_exp(V x) { return v_exp(x); }
+static inline V op_relu_grad(V x, V dy) { return v_select(v_gt(x, v_set1(0)), dy, v_set1(0)); }
 static inline V op_log(V x) { return v_log(x); }
+static inline V op_tanh_grad(V y, V dy) { return v_mul(dy, v_sub(v_set1(1), v_mul(y, y))); }
+static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_set1(1), y))); }
+
+#if NNK_DT_F32
+/* float32: exp, tanh and sigmoid in float32 arithmetic with their errors carried
+ * (f32_math.h), the GELUs evaluated in double and rounded once (wide_math.h). */
+static inline V op_exp(V x) { return f32_exp(x); }
+static inline V op_tanh(V x) { return f32_tanh(x); }
+static inline V op_sigmoid(V x) { return f32_sigmoid(x); }
+static inline V op_gelu(V x) { return v_wide(wide_gelu, x); }
+static inline V op_gelu_tanh(V x) { return v_wide(wide_gelu_tanh, x); }
+static inline V op_gelu_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_grad, x)); }
+static inline V op_gelu_tanh_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_tanh_grad, x)); }
+#else
+/* float64: SLEEF's double functions (u10; erfc u15) in the formulas above. */
+static inline V op_exp(V x) { return v_exp(x); }
 static inline V op_tanh(V x) { return v_tanh(x); }
 static inline V op_sigmoid(V x)
 {
@@ -79,10 +102,6 @@ static inline V op_gelu_tanh(V x)
   V y = v_mul(x, op_sigmoid(gelu_tanh_arg(x)));
   return v_select(v_lt(x, v_set1(-GELU_FAR)), v_set1(0), y);
 }
-
-static inline V op_relu_grad(V x, V dy) { return v_select(v_gt(x, v_set1(0)), dy, v_set1(0)); }
-static inline V op_tanh_grad(V y, V dy) { return v_mul(dy, v_sub(v_set1(1), v_mul(y, y))); }
-static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_set1(1), y))); }
 static inline V op_gelu_grad(V x, V dy)
 {
   /* d/dx x Phi(x) = Phi(x) + x phi(x) */
@@ -101,6 +120,7 @@ static inline V op_gelu_tanh_grad(V x, V dy)
   term = v_select(v_gt(v_abs(x), v_set1(GELU_FAR)), v_set1(0), term);
   return v_mul(dy, v_add(s, term));
 }
+#endif
 
 #define DEFINE_MAP1(name)                                                          \
   void KNAME(v##name)(size_t n, const T *x, T *y) { MAP1(op_##name) }
