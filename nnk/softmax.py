@@ -6,7 +6,7 @@ import numpy as np
 
 from . import _C
 from ._dispatch import kernel_ops
-from ._arrays import as_float, check_out, contiguous, deliver
+from ._arrays import as_float, check_out, contiguous, deliver, kernel_target
 
 try:  # NumPy >= 2
     from numpy.lib.array_utils import normalize_axis_index
@@ -35,7 +35,11 @@ def _map_rows(kind, x, axis, out):
     x, axis, rows = _rows_last(x, axis)
     if out is not None:
         check_out(out, x.shape, x.dtype)
-    y = np.empty_like(rows)
+    # along the last axis the kernel writes a C-contiguous out itself (no copy after),
+    # unless out overlaps the input other than exactly (in place)
+    direct = x.ndim and axis == x.ndim - 1 and (
+        out is None or out is x or not np.may_share_memory(out, rows))
+    y = kernel_target(out, rows.shape, rows.dtype) if direct else np.empty_like(rows)
     _C.rows(kind, rows, y, rows.shape[-1])
     y = y.reshape(x.shape) if x.ndim == 0 else np.moveaxis(y, -1, axis)
     return deliver(y, out)

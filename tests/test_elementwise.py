@@ -214,3 +214,51 @@ def test_threaded_maps_equal_one_thread_bitwise(n, dtype):
                 np.testing.assert_array_equal(f(x), expect)
     finally:
         nnk.set_num_threads(before)
+
+
+def test_threaded_rows_losses_and_steps_equal_one_thread_bitwise(dtype):
+    """Softmax rows, pointwise losses (their sums over fixed blocks), leaky ReLU and the
+    optimisers' updates split over the thread pool: the same bits as one thread."""
+    from nnk import _C
+
+    rng = np.random.default_rng(5)
+    n = (1 << 18) + 77  # several loss blocks, an uneven split, a vector tail
+    x = rng.uniform(-6, 6, n).astype(dtype)
+    t = rng.uniform(0, 1, n).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    rows = x[: (n // 1000) * 1000].reshape(-1, 1000)
+
+    def run():
+        out = [nnk.softmax(rows), nnk.log_softmax(rows), nnk.logsumexp(rows),
+               nnk.softmax_grad(nnk.softmax(rows), rows), nnk.log_softmax_grad(rows, rows),
+               nnk.leaky_relu(x, 0.1), nnk.leaky_relu_grad(x, g, 0.1),
+               nnk.mse_loss(x, t), nnk.bce_with_logits(x, t), nnk.losses.mse_loss_grad(x, t)]
+        p, m, v = x.copy(), np.zeros_like(x), np.zeros_like(x)
+        for _ in range(2):
+            _C.adam_step(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.01, True)
+        q, mom = x.copy(), np.zeros_like(x)
+        _C.sgd_step(q, g, mom, 0.1, 0.9, 1e-4, True)
+        _C.axpy(0.5, g, q)
+        return out + [p, m, v, q, mom]
+
+    before = nnk.get_num_threads()
+    try:
+        nnk.set_num_threads(1)
+        one = run()
+        for threads in (2, 3):
+            nnk.set_num_threads(threads)
+            for got, expect in zip(run(), one):
+                np.testing.assert_array_equal(got, expect)
+    finally:
+        nnk.set_num_threads(before)
+
+
+def test_loss_sum_over_blocks_is_the_sum():
+    """The blocked sum of a loss equals the float64 sum of its parts (a block dropped or
+    counted twice would show)."""
+    rng = np.random.default_rng(6)
+    n = 3 * (1 << 15) + 5
+    y = rng.standard_normal(n)
+    t = rng.standard_normal(n)
+    expect = np.sum((y - t) ** 2) / n
+    assert abs(nnk.mse_loss(y, t) - expect) <= 1e-12 * expect

@@ -61,9 +61,7 @@ static inline V l_bce_logits(V x, V t)
 }
 static inline V g_bce_logits(V x, V t)
 {
-  V e = v_exp(v_neg(v_abs(x))); /* the stable sigmoid of vmath_impl.h */
-  V s = v_div(v_select(v_ge(x, v_set1(0)), v_set1(1), e), v_add(v_set1(1), e));
-  return v_sub(s, t);
+  return v_sub(v_sigmoid(x), t);
 }
 
 #define DEFINE_LOSS(name)                                                          \

@@ -4,6 +4,7 @@
 #include "entries.h"
 
 #include "../threads/maps.h"
+#include "../threads/rows.h"
 
 /* ---- Families of same-size operands ---------------------------------------
  * (op, inputs..., out[, tail]): `operands` arrays of one dtype and size, the last one
@@ -67,7 +68,7 @@ done:
   return result;
 }
 
-/* The kernels of each family; maps and gradients go through the threaded driver. */
+/* The kernels of each family, through the threaded drivers (csrc/threads/). */
 static void run_map(const nnk_kernel_table *t, dtype dt, int op, size_t rows, size_t n,
                     void *const *p, double a)
 {
@@ -81,22 +82,22 @@ static void run_grad(const nnk_kernel_table *t, dtype dt, int op, size_t rows, s
 static void run_pmap(const nnk_kernel_table *t, dtype dt, int op, size_t rows, size_t n,
                      void *const *p, double a)
 {
-  KERNEL(dt, t, pmap[op], n, p[0], p[1], a);
+  nnk_map_pmap(t, dt == DT_F64, op, n, p[0], p[1], a);
 }
 static void run_pgrad(const nnk_kernel_table *t, dtype dt, int op, size_t rows, size_t n,
                       void *const *p, double a)
 {
-  KERNEL(dt, t, pgrad[op], n, p[0], p[1], p[2], a);
+  nnk_map_pgrad(t, dt == DT_F64, op, n, p[0], p[1], p[2], a);
 }
 static void run_rows_grad(const nnk_kernel_table *t, dtype dt, int op, size_t rows, size_t n,
                           void *const *p, double a)
 {
-  KERNEL(dt, t, rows_grad[op], rows, n, p[0], p[1], p[2]);
+  nnk_rows_softmax_grad(t, dt == DT_F64, op, rows, n, p[0], p[1], p[2]);
 }
 static void run_loss_grad(const nnk_kernel_table *t, dtype dt, int op, size_t rows, size_t n,
                           void *const *p, double a)
 {
-  KERNEL(dt, t, loss_grad[op], n, p[0], p[1], a, p[2]);
+  nnk_map_loss_grad(t, dt == DT_F64, op, n, p[0], p[1], a, p[2]);
 }
 
 static const char *const MAP_NAMES[] = {"x", "out"};
@@ -140,7 +141,8 @@ PyObject *nnk_py_rows(PyObject *self, PyObject *args)
     goto done;
   const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(buf_count(&b[0]) >= RELEASE_GIL_ELEMENTS,
-                 KERNEL(b[0].dt, t, rows[op], rows, (size_t)n, b[0].data, b[1].data));
+                 nnk_rows_softmax(t, b[0].dt == DT_F64, op, rows, (size_t)n, b[0].data,
+                                  b[1].data));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 2);
@@ -161,7 +163,8 @@ PyObject *nnk_py_loss(PyObject *self, PyObject *args)
   const nnk_kernel_table *t = nnk_kernels();
   double sum;
   WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
-                 sum = KERNEL(b[0].dt, t, loss[op], n, b[0].data, b[1].data, ptr_or_null(&b[2])));
+                 sum = nnk_map_loss(t, b[0].dt == DT_F64, op, n, b[0].data, b[1].data,
+                                    ptr_or_null(&b[2])));
   result = PyFloat_FromDouble(sum);
 done:
   release_all(b, 3);

@@ -1,6 +1,8 @@
 /* nnk._C entry points of the optimiser updates (NNK_STEP_LIST): in place on the
- * parameter and its state, read from the gradient. */
+ * parameter and its state, read from the gradient; threaded when large (threads/maps.c). */
 #include "entries.h"
+
+#include "../threads/maps.h"
 
 /* The gradient (read) and `n_out` buffers written in place, each of the parameter's
  * dtype and size: b[0] = g, b[1] = p, b[2...] its state (None allowed when optional). */
@@ -31,8 +33,8 @@ PyObject *nnk_py_sgd_step(PyObject *self, PyObject *args)
   size_t n = buf_count(&b[1]);
   const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
-                 KERNEL(b[1].dt, t, sgd_step, n, b[1].data, b[0].data, ptr_or_null(&b[2]), lr,
-                                              mu, wd, nesterov));
+                 nnk_map_sgd(t, b[1].dt == DT_F64, n, b[1].data, b[0].data, ptr_or_null(&b[2]),
+                             lr, mu, wd, nesterov));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 3);
@@ -54,8 +56,8 @@ PyObject *nnk_py_adam_step(PyObject *self, PyObject *args)
   size_t n = buf_count(&b[1]);
   const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
-                 KERNEL(b[1].dt, t, adam_step, n, b[1].data, b[0].data, b[2].data, b[3].data,
-                                               lr, b1, b2, eps, c1, c2, wd, decoupled));
+                 nnk_map_adam(t, b[1].dt == DT_F64, n, b[1].data, b[0].data, b[2].data,
+                              b[3].data, lr, b1, b2, eps, c1, c2, wd, decoupled));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 4);
@@ -74,7 +76,8 @@ PyObject *nnk_py_axpy(PyObject *self, PyObject *args)
     goto done;
   size_t n = buf_count(&b[0]);
   const nnk_kernel_table *t = nnk_kernels();
-  WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS, KERNEL(b[0].dt, t, axpy, n, a, b[0].data, b[1].data));
+  WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
+                 nnk_map_axpy(t, b[0].dt == DT_F64, n, a, b[0].data, b[1].data));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 2);

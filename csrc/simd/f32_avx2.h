@@ -23,9 +23,7 @@ static inline M v_lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
 static inline M v_gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 static inline M v_ge(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
 static inline V v_select(M m, V a, V b) { return _mm256_blendv_ps(b, a, m); }
-static inline V v_exp(V a) { return Sleef_expf8_u10avx2(a); }
 static inline V v_log(V a) { return Sleef_logf8_u10avx2(a); }
-static inline V v_tanh(V a) { return Sleef_tanhf8_u10avx2(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf8_u15avx2(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf8_u10avx2(a); }
 static inline V v_sqrt(V a) { return _mm256_sqrt_ps(a); }

@@ -28,9 +28,7 @@ static inline M v_lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 static inline M v_gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 static inline M v_ge(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
 static inline V v_select(M m, V a, V b) { return _mm512_mask_blend_ps(m, b, a); }
-static inline V v_exp(V a) { return Sleef_expf16_u10avx512f(a); }
 static inline V v_log(V a) { return Sleef_logf16_u10avx512f(a); }
-static inline V v_tanh(V a) { return Sleef_tanhf16_u10avx512f(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf16_u15avx512f(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf16_u10avx512f(a); }
 static inline V v_sqrt(V a) { return _mm512_sqrt_ps(a); }

@@ -22,9 +22,7 @@ static inline M v_lt(V a, V b) { return vcltq_f32(a, b); }
 static inline M v_gt(V a, V b) { return vcgtq_f32(a, b); }
 static inline M v_ge(V a, V b) { return vcgeq_f32(a, b); }
 static inline V v_select(M m, V a, V b) { return vbslq_f32(m, a, b); }
-static inline V v_exp(V a) { return Sleef_expf4_u10advsimd(a); }
 static inline V v_log(V a) { return Sleef_logf4_u10advsimd(a); }
-static inline V v_tanh(V a) { return Sleef_tanhf4_u10advsimd(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf4_u15advsimd(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf4_u10advsimd(a); }
 static inline V v_sqrt(V a) { return vsqrtq_f32(a); }

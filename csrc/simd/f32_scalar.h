@@ -26,9 +26,7 @@ static inline M v_lt(V a, V b) { return a < b; }
 static inline M v_gt(V a, V b) { return a > b; }
 static inline M v_ge(V a, V b) { return a >= b; }
 static inline V v_select(M m, V a, V b) { return m ? a : b; }
-static inline V v_exp(V a) { return Sleef_expf_u10(a); }
 static inline V v_log(V a) { return Sleef_logf_u10(a); }
-static inline V v_tanh(V a) { return Sleef_tanhf_u10(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf_u15(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf_u10(a); }
 static inline V v_sqrt(V a) { return __builtin_sqrtf(a); }

@@ -28,7 +28,15 @@ static T row_max(size_t n, const T *x)
 {
   size_t i = 0;
   T m = -INFINITY;
-  if (n >= W) {
+  if (n >= 4 * W) { /* four running maxima: a max waits on the one before it */
+    V m0 = v_load(x), m1 = v_load(x + W), m2 = v_load(x + 2 * W), m3 = v_load(x + 3 * W);
+    for (i = 4 * W; i + 4 * W <= n; i += 4 * W) {
+      m0 = v_max(m0, v_load(x + i)), m1 = v_max(m1, v_load(x + i + W));
+      m2 = v_max(m2, v_load(x + i + 2 * W)), m3 = v_max(m3, v_load(x + i + 3 * W));
+    }
+    for (; i + W <= n; i += W) m0 = v_max(m0, v_load(x + i));
+    m = v_hmax(v_max(v_max(m0, m1), v_max(m2, m3)));
+  } else if (n >= W) {
     V vm = v_load(x);
     for (i = W; i + W <= n; i += W) vm = v_max(vm, v_load(x + i));
     m = v_hmax(vm);
@@ -42,14 +50,19 @@ static T row_max(size_t n, const T *x)
 /* sum_i exp(x_i - m); stores the exponentials to e when e != NULL (e may alias x). */
 static T row_exp_sum(size_t n, const T *x, T m, T *e)
 {
-  V vm = v_set1(m), acc = v_set1(0);
+  V vm = v_set1(m), acc = v_set1(0), acc1 = v_set1(0);
   size_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) { /* two exponentials in flight */
+    V v = v_exp(v_sub(v_load(x + i), vm)), v1 = v_exp(v_sub(v_load(x + i + W), vm));
+    if (e) v_store(e + i, v), v_store(e + i + W, v1);
+    acc = v_add(acc, v), acc1 = v_add(acc1, v1);
+  }
   for (; i + W <= n; i += W) {
     V v = v_exp(v_sub(v_load(x + i), vm));
     if (e) v_store(e + i, v);
     acc = v_add(acc, v);
   }
-  T s = v_hsum(acc);
+  T s = v_hsum(v_add(acc, acc1));
   if (i < n) {
     T b[W];
     for (size_t j = 0; j < W; j++) b[j] = -INFINITY; /* pads contribute exp(-inf) = 0 */

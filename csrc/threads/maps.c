@@ -1,45 +1,78 @@
 /*
- * Elementwise maps over the thread pool: [0, n) split into one contiguous range per team
- * member.  Each element is computed alone, and every range but the last starts at a
- * multiple of 64 elements (whole vectors on every ISA), so a threaded map gives bitwise
- * what one thread gives.  Small maps stay on the calling thread: below NNK_MAP_THREADED
+ * Elementwise work over the thread pool: maps, gradients, the parametrised maps,
+ * pointwise losses (their sums and gradients) and the optimisers' updates.  [0, n) is
+ * split into one contiguous range per team member; each element is computed alone,
+ * and every range but the last starts at a multiple of 64 elements (whole vectors on
+ * every ISA), so a threaded call gives bitwise what one thread gives.  A loss's sum is
+ * taken over fixed blocks of NNK_LOSS_BLOCK elements (ranges start at whole blocks)
+ * and the block sums are added in order, on one thread as on many: the same bits
+ * whatever the team.  Small inputs stay on the calling thread: below NNK_MAP_THREADED
  * elements the team's start-up would cost more than it saves.
  */
 #include "maps.h"
+
+#include <stdlib.h>
 
 #include "nnk.h"
 #include "pool.h"
 
 #define ALIGN 64
 
+typedef enum { MAP, GRAD, PMAP, PGRAD, LOSS, LOSS_GRAD, SGD, ADAM, AXPY } job_kind;
+
+/* One call's operands: inputs a, b; output (or the parameter) out; optimiser state s1,
+ * s2; scalars p[] and a flag, in the order of the kernel's signature. */
 typedef struct {
   const nnk_kernel_table *t;
-  int f64, op, grad;
-  size_t n;
+  int f64, op, flag;
+  job_kind kind;
+  size_t n, align;
   const void *a, *b;
-  void *out;
+  void *out, *s1, *s2;
+  double p[7];
+  double *sums; /* LOSS: one per block */
 } map_job;
+
+/* The kernel of job j on elements [lo, hi), for element type T and the table's part K. */
+#define RUN_RANGE(T, K)                                                                   \
+  do {                                                                                    \
+    size_t len = hi - lo;                                                                 \
+    const T *a = (const T *)j->a + lo, *b = j->b ? (const T *)j->b + lo : NULL;           \
+    T *out = j->out ? (T *)j->out + lo : NULL;                                            \
+    T *s1 = j->s1 ? (T *)j->s1 + lo : NULL, *s2 = j->s2 ? (T *)j->s2 + lo : NULL;         \
+    const double *p = j->p;                                                               \
+    switch (j->kind) {                                                                    \
+    case MAP: K.map[j->op](len, a, out); break;                                           \
+    case GRAD: K.grad[j->op](len, a, b, out); break;                                      \
+    case PMAP: K.pmap[j->op](len, a, out, (T)p[0]); break;                                \
+    case PGRAD: K.pgrad[j->op](len, a, b, out, (T)p[0]); break;                           \
+    case LOSS:                                                                            \
+      for (size_t at = lo; at < hi; at += NNK_LOSS_BLOCK) {                               \
+        size_t m = hi - at < NNK_LOSS_BLOCK ? hi - at : NNK_LOSS_BLOCK;                   \
+        j->sums[at / NNK_LOSS_BLOCK] = (double)K.loss[j->op](                             \
+            m, (const T *)j->a + at, (const T *)j->b + at, j->out ? (T *)j->out + at : NULL); \
+      }                                                                                   \
+      break;                                                                              \
+    case LOSS_GRAD: K.loss_grad[j->op](len, a, b, (T)p[0], out); break;                   \
+    case SGD: K.sgd_step(len, out, a, s1, (T)p[0], (T)p[1], (T)p[2], j->flag); break;     \
+    case ADAM:                                                                            \
+      K.adam_step(len, out, a, s1, s2, (T)p[0], (T)p[1], (T)p[2], (T)p[3], (T)p[4],        \
+                  (T)p[5], (T)p[6], j->flag);                                             \
+      break;                                                                              \
+    case AXPY: K.axpy(len, (T)p[0], a, out); break;                                       \
+    }                                                                                     \
+  } while (0)
 
 static void map_member(void *ctx, int tid, int team, nnk_barrier *barrier)
 {
   (void)barrier;
   const map_job *j = ctx;
   size_t lo, hi;
-  nnk_share((j->n + ALIGN - 1) / ALIGN, tid, team, &lo, &hi);
-  lo *= ALIGN, hi = hi * ALIGN < j->n ? hi * ALIGN : j->n;
+  nnk_share((j->n + j->align - 1) / j->align, tid, team, &lo, &hi);
+  lo *= j->align, hi = hi * j->align < j->n ? hi * j->align : j->n;
   if (lo >= hi) return;
-  size_t len = hi - lo;
-  if (j->f64) {
-    const double *a = (const double *)j->a + lo, *b = j->b ? (const double *)j->b + lo : NULL;
-    double *out = (double *)j->out + lo;
-    if (j->grad) j->t->f64.grad[j->op](len, a, b, out);
-    else j->t->f64.map[j->op](len, a, out);
-  } else {
-    const float *a = (const float *)j->a + lo, *b = j->b ? (const float *)j->b + lo : NULL;
-    float *out = (float *)j->out + lo;
-    if (j->grad) j->t->f32.grad[j->op](len, a, b, out);
-    else j->t->f32.map[j->op](len, a, out);
-  }
+  if (j->f64) RUN_RANGE(double, j->t->f64);
+  else RUN_RANGE(float, j->t->f32);
 }
 
 int nnk_map_threads(size_t n)
@@ -50,17 +83,98 @@ int nnk_map_threads(size_t n)
   return (size_t)threads > most ? (int)most : threads;
 }
 
-static void run(map_job *j) { nnk_parallel(nnk_map_threads(j->n), map_member, j); }
+static void run(map_job *j)
+{
+  if (!j->align) j->align = ALIGN;
+  int threads = nnk_map_threads(j->n);
+  size_t pieces = (j->n + j->align - 1) / j->align;
+  if ((size_t)threads > pieces) threads = pieces ? (int)pieces : 1;
+  nnk_parallel(threads, map_member, j);
+}
 
 void nnk_map_vunary(const nnk_kernel_table *t, int f64, int op, size_t n, const void *x, void *y)
 {
-  map_job j = {.t = t, .f64 = f64, .op = op, .n = n, .a = x, .out = y};
+  map_job j = {.t = t, .f64 = f64, .op = op, .kind = MAP, .n = n, .a = x, .out = y};
   run(&j);
 }
 
 void nnk_map_vgrad(const nnk_kernel_table *t, int f64, int op, size_t n, const void *u,
                    const void *g, void *out)
 {
-  map_job j = {.t = t, .f64 = f64, .op = op, .grad = 1, .n = n, .a = u, .b = g, .out = out};
+  map_job j = {.t = t, .f64 = f64, .op = op, .kind = GRAD, .n = n, .a = u, .b = g, .out = out};
+  run(&j);
+}
+
+void nnk_map_pmap(const nnk_kernel_table *t, int f64, int op, size_t n, const void *x, void *y,
+                  double a)
+{
+  map_job j = {.t = t, .f64 = f64, .op = op, .kind = PMAP, .n = n, .a = x, .out = y, .p = {a}};
+  run(&j);
+}
+
+void nnk_map_pgrad(const nnk_kernel_table *t, int f64, int op, size_t n, const void *u,
+                   const void *g, void *out, double a)
+{
+  map_job j = {.t = t, .f64 = f64, .op = op, .kind = PGRAD, .n = n, .a = u, .b = g, .out = out,
+               .p = {a}};
+  run(&j);
+}
+
+double nnk_map_loss(const nnk_kernel_table *t, int f64, int op, size_t n, const void *y,
+                    const void *target, void *each)
+{
+  size_t blocks = (n + NNK_LOSS_BLOCK - 1) / NNK_LOSS_BLOCK;
+  double one[1] = {0}, *sums = blocks > 1 ? malloc(blocks * sizeof *sums) : one;
+  map_job j = {.t = t, .f64 = f64, .op = op, .kind = LOSS, .n = n, .align = NNK_LOSS_BLOCK,
+               .a = y, .b = target, .out = each, .sums = sums};
+  if (!sums) { /* no memory for the block sums: the same blocks, one call each, in order */
+    size_t esz = f64 ? sizeof(double) : sizeof(float);
+    double total = 0;
+    for (size_t at = 0; at < n; at += NNK_LOSS_BLOCK) {
+      double s;
+      map_job block = j;
+      block.n = n - at < NNK_LOSS_BLOCK ? n - at : NNK_LOSS_BLOCK;
+      block.a = (const char *)y + at * esz, block.b = (const char *)target + at * esz;
+      block.out = each ? (char *)each + at * esz : NULL, block.sums = &s;
+      run(&block);
+      total += s;
+    }
+    return total;
+  }
+  run(&j);
+  double total = 0;
+  for (size_t i = 0; i < blocks; i++) total += sums[i];
+  if (sums != one) free(sums);
+  return total;
+}
+
+void nnk_map_loss_grad(const nnk_kernel_table *t, int f64, int op, size_t n, const void *y,
+                       const void *target, double scale, void *dy)
+{
+  map_job j = {.t = t, .f64 = f64, .op = op, .kind = LOSS_GRAD, .n = n, .a = y, .b = target,
+               .out = dy, .p = {scale}};
+  run(&j);
+}
+
+void nnk_map_sgd(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *v,
+                 double lr, double mu, double wd, int nesterov)
+{
+  map_job j = {.t = t, .f64 = f64, .kind = SGD, .n = n, .a = g, .out = p, .s1 = v,
+               .p = {lr, mu, wd}, .flag = nesterov};
+  run(&j);
+}
+
+void nnk_map_adam(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *m,
+                  void *v, double lr, double b1, double b2, double eps, double c1, double c2,
+                  double wd, int decoupled)
+{
+  map_job j = {.t = t, .f64 = f64, .kind = ADAM, .n = n, .a = g, .out = p, .s1 = m, .s2 = v,
+               .p = {lr, b1, b2, eps, c1, c2, wd}, .flag = decoupled};
+  run(&j);
+}
+
+void nnk_map_axpy(const nnk_kernel_table *t, int f64, size_t n, double a, const void *x, void *y)
+{
+  map_job j = {.t = t, .f64 = f64, .kind = AXPY, .n = n, .a = x, .out = y, .p = {a}};
   run(&j);
 }

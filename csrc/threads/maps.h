@@ -1,4 +1,5 @@
-/* Elementwise maps of a kernel table, threaded when large (maps.c). */
+/* Elementwise work of a kernel table, threaded when large (maps.c): maps, gradients,
+ * pointwise losses, optimiser updates. */
 #ifndef NNK_MAPS_H
 #define NNK_MAPS_H
 
@@ -13,10 +14,31 @@
  * thread count, each member with at least half that many. */
 int nnk_map_threads(size_t n);
 
+/* A loss's sum is taken over blocks of this many elements, added in order. */
+#define NNK_LOSS_BLOCK ((size_t)1 << 15)
+
 /* y = f_op(x) over n elements of float32 (f64 == 0) or float64, with table t's kernels. */
 void nnk_map_vunary(const nnk_kernel_table *t, int f64, int op, size_t n, const void *x, void *y);
 /* out = f_op'(u) * g over n elements. */
 void nnk_map_vgrad(const nnk_kernel_table *t, int f64, int op, size_t n, const void *u,
                    const void *g, void *out);
+/* The parametrised maps and gradients (NNK_PMAP_LIST, NNK_PGRAD_LIST), parameter a. */
+void nnk_map_pmap(const nnk_kernel_table *t, int f64, int op, size_t n, const void *x, void *y,
+                  double a);
+void nnk_map_pgrad(const nnk_kernel_table *t, int f64, int op, size_t n, const void *u,
+                   const void *g, void *out, double a);
+/* A pointwise loss (NNK_LOSS_LIST): its sum (each l stored when each != NULL), and its
+ * gradient dy = scale dl/dy. */
+double nnk_map_loss(const nnk_kernel_table *t, int f64, int op, size_t n, const void *y,
+                    const void *target, void *each);
+void nnk_map_loss_grad(const nnk_kernel_table *t, int f64, int op, size_t n, const void *y,
+                       const void *target, double scale, void *dy);
+/* The optimisers' updates (NNK_STEP_LIST), arguments as their signatures. */
+void nnk_map_sgd(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *v,
+                 double lr, double mu, double wd, int nesterov);
+void nnk_map_adam(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *m,
+                  void *v, double lr, double b1, double b2, double eps, double c1, double c2,
+                  double wd, int decoupled);
+void nnk_map_axpy(const nnk_kernel_table *t, int f64, size_t n, double a, const void *x, void *y);
 
 #endif

@@ -1,5 +1,6 @@
 /* Row kernels of a kernel table (NNK_ROW_LAYER_LIST) over the thread pool when large
- * (rows.c): LayerNorm forward and the fused cross-entropy, whose rows are independent. */
+ * (rows.c): LayerNorm forward, the fused cross-entropy and the softmax family, whose
+ * rows are independent. */
 #ifndef NNK_ROWS_H
 #define NNK_ROWS_H
 
@@ -16,5 +17,11 @@ void nnk_rows_layernorm(const nnk_kernel_table *t, int f64, size_t rows, size_t 
 void nnk_rows_cross_entropy(const nnk_kernel_table *t, int f64, size_t rows, size_t n,
                             const void *x, const int64_t *labels, int64_t ignore, double scale,
                             void *loss, void *dx);
+
+/* table t's rows[op] (NNK_ROWS_LIST: y like x, or one value per row) and rows_grad[op]. */
+void nnk_rows_softmax(const nnk_kernel_table *t, int f64, int op, size_t rows, size_t n,
+                      const void *x, void *y);
+void nnk_rows_softmax_grad(const nnk_kernel_table *t, int f64, int op, size_t rows, size_t n,
+                           const void *y, const void *dy, void *dx);
 
 #endif

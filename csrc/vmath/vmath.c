@@ -15,5 +15,4 @@
 
 #define NNK_F64 0
 #include "../simd/dtype.h"
-#include "f32_math.h"
 #include "vmath_impl.h"

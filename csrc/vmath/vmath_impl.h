@@ -4,15 +4,14 @@
  * elements) through a zero-padded stack buffer: the same vector code, and never a
  * load or store outside [0, n).  Outputs may alias inputs.
  *
- * float32's exp, tanh and sigmoid carry their rounding errors (f32_math.h), the GELUs
- * are evaluated in double (wide_math.h): each within 1 ULP, proved over every input by
- * make test-exhaustive;
- * float64's go through SLEEF's double functions.  Stability choices, the same for both:
- *   sigmoid(x)   = (x >= 0 ? 1 : e) / (1 + e), e = exp(-|x|): no overflow, exactly 0.5 at 0
+ * exp, tanh and sigmoid are the helper layer's (float32: nnk's own, csrc/simd/f32_math.h;
+ * float64: SLEEF's, sigmoid as (x >= 0 ? 1 : e)/(1 + e), e = exp(-|x|)); float32's GELUs
+ * are evaluated in double (wide_math.h).  The float32 maps are within 1 ULP, proved over
+ * every input by make test-exhaustive.  GELU's stability choices, the same for both:
  *   gelu(x)      = x/2 * erfc(-x/sqrt2): erfc, not 1 + erf, so there is no cancellation for x < 0
  *   gelu_tanh(x) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), since 1 + tanh(u) = 2 sigmoid(2u)
- *   GELU and its gradients beyond |x| > 40 (16 in float32) take their limits (0 or x; 0 or 1), so that
- *   +-inf give the right answer instead of inf * 0.
+ *   GELU and its gradients beyond |x| > 40 (16 in float32) take their limits (0 or x;
+ *   0 or 1), so that +-inf give the right answer instead of inf * 0.
  */
 #include <stddef.h>
 #include <string.h>
@@ -64,28 +63,20 @@
 static inline V op_relu(V x) { return v_select(v_lt(x, v_set1(0)), v_set1(0), x); }
 static inline V op_relu_grad(V x, V dy) { return v_select(v_gt(x, v_set1(0)), dy, v_set1(0)); }
 static inline V op_log(V x) { return v_log(x); }
+static inline V op_exp(V x) { return v_exp(x); }
+static inline V op_tanh(V x) { return v_tanh(x); }
+static inline V op_sigmoid(V x) { return v_sigmoid(x); }
 static inline V op_tanh_grad(V y, V dy) { return v_mul(dy, v_sub(v_set1(1), v_mul(y, y))); }
 static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_set1(1), y))); }
 
 #if NNK_DT_F32
-/* float32: exp, tanh and sigmoid in float32 arithmetic with their errors carried
- * (f32_math.h), the GELUs evaluated in double and rounded once (wide_math.h). */
-static inline V op_exp(V x) { return f32_exp(x); }
-static inline V op_tanh(V x) { return f32_tanh(x); }
-static inline V op_sigmoid(V x) { return f32_sigmoid(x); }
+/* float32: the GELUs evaluated in double and rounded once (wide_math.h). */
 static inline V op_gelu(V x) { return v_wide(wide_gelu, x); }
 static inline V op_gelu_tanh(V x) { return v_wide(wide_gelu_tanh, x); }
 static inline V op_gelu_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_grad, x)); }
 static inline V op_gelu_tanh_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_tanh_grad, x)); }
 #else
 /* float64: SLEEF's double functions (u10; erfc u15) in the formulas above. */
-static inline V op_exp(V x) { return v_exp(x); }
-static inline V op_tanh(V x) { return v_tanh(x); }
-static inline V op_sigmoid(V x)
-{
-  V e = v_exp(v_neg(v_abs(x)));
-  return v_div(v_select(v_ge(x, v_set1(0)), v_set1(1), e), v_add(v_set1(1), e));
-}
 static inline V op_gelu(V x)
 {
   V phi = v_erfc(v_mul(v_neg(x), v_set1((T)0.70710678118654752440)));
@@ -99,7 +90,7 @@ static inline V gelu_tanh_arg(V x) /* 2u */
 }
 static inline V op_gelu_tanh(V x)
 {
-  V y = v_mul(x, op_sigmoid(gelu_tanh_arg(x)));
+  V y = v_mul(x, v_sigmoid(gelu_tanh_arg(x)));
   return v_select(v_lt(x, v_set1(-GELU_FAR)), v_set1(0), y);
 }
 static inline V op_gelu_grad(V x, V dy)
@@ -113,7 +104,7 @@ static inline V op_gelu_grad(V x, V dy)
 static inline V op_gelu_tanh_grad(V x, V dy)
 {
   /* y = x s, s = sigmoid(2u): y' = s + x * 2 s (1 - s) * u',  u' = sqrt(2/pi)(1 + 3c x^2) */
-  V s = op_sigmoid(gelu_tanh_arg(x));
+  V s = v_sigmoid(gelu_tanh_arg(x));
   V du2 = v_mul(v_set1((T)1.59576912160573071176),
                 v_add(v_set1(1), v_mul(v_set1((T)(3 * 0.044715)), v_mul(x, x))));
   V term = v_mul(v_mul(x, du2), v_mul(s, v_sub(v_set1(1), s)));

@@ -15,7 +15,7 @@
  * Why not SLEEF's float functions: erfcf is u15 (up to 1.5 ULP before GELU's own
  * roundings) and, as Debian's SLEEF 3.5 is not inlinable, a call per vector: erfcf8_u15
  * takes 6.4 ns an element on Zen 3, this GELU 3.3.  The float64 maps keep SLEEF's
- * double functions (vmath_impl.h).  (exp, tanh and sigmoid: f32_math.h, in float.)
+ * double functions (vmath_impl.h).  (exp, tanh and sigmoid: csrc/simd/f32_math.h, in float.)
  *
  * Inputs are clamped where the float32 result has reached its limit, so that the
  * exponent n of wide_exp stays within double's normal range; NaN passes through every

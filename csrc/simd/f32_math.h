@@ -1,7 +1,8 @@
 /*
- * float32's exp, sigmoid and tanh within 1 ULP, in float32 arithmetic (8 lanes on AVX2,
- * 16 on AVX-512), written over the float32 helper layer (vmath.c includes this with the
- * float32 dtype active).
+ * The float32 layer's v_exp, v_sigmoid and v_tanh, within 1 ULP, in float32 arithmetic
+ * (8 lanes on AVX2, 16 on AVX-512): written once over the float32 helper layer of every
+ * ISA (dtype.h includes this after it), and what every float32 kernel uses (the maps,
+ * softmax, attention, the losses).
  *
  * A float32 result within 1 ULP needs the value before its last rounding to be within
  * half an ULP.  SLEEF's u10 functions are up to 1 ULP already, so nothing built on them
@@ -65,7 +66,7 @@ static inline V f32_scale(V v, V k)
 }
 
 /* exp: below -104 the result rounds to 0, above 89 to infinity. */
-static inline V f32_exp(V x)
+static inline V v_exp(V x)
 {
   V k, lo, hi = f32_exp_parts(f32_clamp(x, -104.0f, 89.0f), &k, &lo);
   return f32_scale(v_add(hi, lo), k);
@@ -77,7 +78,7 @@ static inline V f32_exp(V x)
  * N/D = q + (N_hi - q D_hi + N_lo - q D_lo)/D_hi.  e is held as e 2^64 (normal even
  * when e is not), and so is N; the quotient takes 2^-64 last, so that a subnormal
  * result rounds once.  Beyond |x| = 104 the result is 0 or 1. */
-static inline V f32_sigmoid(V x)
+static inline V v_sigmoid(V x)
 {
   const V one = v_set1(1.0f), down = v_set1(0x1p-64f);
   V k, lo, hi = f32_exp_parts(v_neg(v_min(v_set1(104.0f), v_abs(x))), &k, &lo);
@@ -97,7 +98,7 @@ static inline V f32_sigmoid(V x)
 /* tanh: for |x| >= 1/2, (1 - e)/(1 + e) with e = e^-2|x| <= 0.37 (numerator and
  * denominator pairs by Fast2Sum, the quotient's residual by FMA); below, x + x^3 T(x^2).
  * From |x| = 9.5 the result is +-1 (and e's exponent stays above -28). */
-static inline V f32_tanh(V x)
+static inline V v_tanh(V x)
 {
   static const float TANH_T[] = {0x1.5f0a56p-9f,  -0x1.1a7d16p-7f, 0x1.65cedcp-6f,
                                  -0x1.ba17eap-5f, 0x1.11110cp-3f,  -0x1.555556p-2f};
