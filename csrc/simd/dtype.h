@@ -18,7 +18,7 @@
 #define VF(name) f64_##name
 #define NNK_DT_F32 0 /* for what an algorithm does per dtype (vmath: float32 in double) */
 #include NNK_LAYER_HEADER(f64)
-#include "f64_math.h" /* v_sigmoid over SLEEF's exp */
+#include "f64_math.h" /* v_sigmoid within 1 ULP */
 #else
 #define VF(name) f32_##name
 #define NNK_DT_F32 1

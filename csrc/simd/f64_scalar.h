@@ -13,7 +13,7 @@ static inline V v_set1(T x) { return x; }
 static inline V v_add(V a, V b) { return a + b; }
 static inline V v_sub(V a, V b) { return a - b; }
 static inline V v_mul(V a, V b) { return a * b; }
-static inline V v_fma(V a, V b, V c) { return a * b + c; } /* two roundings: see README */
+static inline V v_fma(V a, V b, V c) { return __builtin_fma(a, b, c); } /* libm: one rounding */
 static inline V v_div(V a, V b) { return a / b; }
 static inline V v_max(V a, V b) { return a > b ? a : b; }
 static inline V v_min(V a, V b) { return a < b ? a : b; }
