@@ -16,7 +16,7 @@ from . import _dispatch, nn, optim
 from .elementwise import exp, gelu, relu, sigmoid, tanh
 from .bench_gpt import BATCH, SHAPE, bench_gpt, step_flops, step_memory
 from .linalg import linear, matmul
-from .softmax import softmax
+from .softmax import log_softmax, softmax
 
 
 def _calls_per_run(timer, min_time):
@@ -143,9 +143,9 @@ def bench_matvec(shapes, dtypes=("float32", "float64")):
     return rows
 
 
-def bench_elementwise(n):
+def bench_elementwise(n, dtype="float32", names=None):
     torch = _torch()
-    x = np.random.default_rng(2).uniform(-5, 5, n).astype(np.float32)
+    x = np.random.default_rng(2).uniform(-5, 5, n).astype(dtype)
     out = np.empty_like(x)
     tx, tout = (torch.from_numpy(x), torch.from_numpy(out)) if torch is not None else (None, None)
     cases = {
@@ -162,35 +162,75 @@ def bench_elementwise(n):
     }
     rows = []
     for name, (ours, numpy_fn, torch_fn) in cases.items():
-        cases = {isa: (ours, isa) for isa in _isas()}
+        if names is not None and name not in names:
+            continue
+        contenders = {isa: (ours, isa) for isa in _isas()}
         if numpy_fn is not None:
-            cases["numpy"] = numpy_fn
+            contenders["numpy"] = numpy_fn
         if torch_fn:
-            cases["torch"] = torch_fn
-        row = {"kernel": name, "n": n}
-        row.update({k: t / n * 1e9 for k, t in _side_by_side(cases).items()})  # ns/element
+            contenders["torch"] = torch_fn
+        row = {"kernel": name if dtype == "float32" else f"{name} ({dtype})", "n": n}
+        row.update({k: t / n * 1e9 for k, t in _side_by_side(contenders).items()})  # ns/element
         rows.append(row)
     return rows
 
 
-def bench_softmax(shape):
+def bench_softmax(shape, kind="softmax"):
     torch = _torch()
     x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    ours = softmax if kind == "softmax" else log_softmax
 
-    def numpy_softmax():
-        e = np.exp(x - x.max(axis=-1, keepdims=True))
+    def numpy_rows():
+        z = x - x.max(axis=-1, keepdims=True)
+        if kind == "log_softmax":
+            return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        e = np.exp(z)
         return e / e.sum(axis=-1, keepdims=True)
 
-    cases = {isa: (lambda: softmax(x), isa) for isa in _isas()}
-    cases["numpy"] = numpy_softmax
+    cases = {isa: (lambda: ours(x), isa) for isa in _isas()}
+    cases["numpy"] = numpy_rows
     if torch is not None:
         tx = torch.from_numpy(x)
-        cases["torch"] = lambda: torch.softmax(tx, dim=-1)
+        theirs = torch.softmax if kind == "softmax" else torch.log_softmax
+        cases["torch"] = lambda: theirs(tx, dim=-1)
     copy = np.empty_like(x)
     cases["copy"] = lambda: np.copyto(copy, x)  # one read + one write of memory
-    row = {"kernel": "softmax", "shape": list(shape)}
+    row = {"kernel": kind, "shape": list(shape)}
     row.update({k: t * 1e6 for k, t in _side_by_side(cases).items()})  # microseconds
     return row
+
+
+LARGE = 1 << 24  # elements: 64 MiB of float32, far beyond the caches
+
+
+def bench_large_threads():
+    """exp, tanh and softmax on 16M float32: one thread against all of them (nnk's own
+    threads; the split is static and gives the same bits)."""
+    from . import get_num_threads, set_num_threads
+
+    x = np.random.default_rng(8).uniform(-5, 5, LARGE).astype(np.float32)
+    out = np.empty_like(x)
+    rows = x.reshape(4096, -1)
+    cases = {"exp": lambda: exp(x, out=out), "tanh": lambda: tanh(x, out=out),
+             "softmax 4096 rows": lambda: softmax(rows, out=out.reshape(rows.shape))}
+    import os
+
+    before = get_num_threads()
+    every = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    result = []
+    try:
+        for name, fn in cases.items():
+            def on(k, fn=fn):
+                def call():
+                    set_num_threads(k)
+                    fn()
+                return call
+            times = _side_by_side({"one": on(1), "all": on(every)}, min_time=0.1, repeat=3)
+            result.append({"kernel": name, "n": LARGE, "threads": every,
+                           "one_ms": times["one"] * 1e3, "all_ms": times["all"] * 1e3})
+    finally:
+        set_num_threads(before)
+    return result
 
 
 def bench_overhead():
@@ -363,10 +403,14 @@ def run(quick=False, threads=1):
         results["gpt"] = bench_gpt(_side_by_side, _torch())
         if not quick:
             results["gpt_memory"] = step_memory()
-        results["elementwise"] = bench_elementwise(1 << 14 if quick else 1 << 20)
-        results["softmax"] = bench_softmax((64, 1000) if quick else (256, 1000))
+        n = 1 << 14 if quick else 1 << 20
+        results["elementwise"] = (bench_elementwise(n) +
+                                  bench_elementwise(n, "float64", ("exp", "tanh", "sigmoid")))
+        shapes = [(64, 1000)] + ([] if quick else [(4096, 4096)])
+        results["softmax"] = [bench_softmax(shape, kind) for shape in shapes
+                              for kind in ("softmax", "log_softmax")]
         if not quick:
-            results["softmax_large"] = bench_softmax((4096, 4096))
+            results["large"] = bench_large_threads()
         results["overhead"] = bench_overhead()
         results["training"] = bench_training()
         results["rnn"] = bench_rnn(T=16 if quick else 64)
@@ -434,8 +478,8 @@ def markdown(results):
             lines += ["", "Peak memory of training (three steps, one thread, each library in a "
                       "process of its own, resident set above the built model and optimiser): "
                       f"nnk {_num(mem.get('nnk'))} MiB, torch {_num(mem.get('torch'))} MiB."]
-    lines += ["", f"## Elementwise, float32, n = {results['elementwise'][0]['n']:,} (ns/element, lower is better)", "",
-              f"vs numpy and vs torch: speed of nnk on {simd} relative to theirs.", "",
+    lines += ["", f"## Elementwise, n = {results['elementwise'][0]['n']:,} (ns/element, lower is better)", "",
+              f"float32 unless named; vs numpy and vs torch: speed of nnk on {simd} relative to theirs.", "",
               "| kernel | " + " | ".join(isas) + f" | numpy | torch | {speedup_heads} | vs numpy | vs torch |",
               "|---|" + "---|" * (len(isas) + len(fast) + 4)]
     for r in results["elementwise"]:
@@ -443,15 +487,18 @@ def markdown(results):
                      f" | {_num(r.get('numpy'), '{:.2f}')} | {_num(r.get('torch'), '{:.2f}')} | "
                      f"{speedups(r, False)} | {_ratio(r.get('numpy'), r.get(simd))} | "
                      f"{_ratio(r.get('torch'), r.get(simd))} |")
-    lines += ["", "## Softmax, float32 (microseconds, lower is better)", "",
-              "| shape | " + " | ".join(isas) + f" | numpy | torch | copy | {speedup_heads} | nnk / copy |",
-              "|---|" + "---|" * (len(isas) + len(fast) + 4)]
-    for key in ("softmax", "softmax_large"):
-        if key in results:
-            r = results[key]
-            lines.append(f"| {r['shape'][0]}x{r['shape'][1]} | " + " | ".join(_num(r.get(i)) for i in isas) +
-                         f" | {_num(r.get('numpy'))} | {_num(r.get('torch'))} | {_num(r.get('copy'))} | "
-                         f"{speedups(r, False)} | {_ratio(r.get(simd), r.get('copy'))} |")
+    lines += ["", "## Softmax rows, float32 (microseconds, lower is better)", "",
+              "| rows | shape | " + " | ".join(isas) + f" | numpy | torch | copy | {speedup_heads} | vs torch | nnk / copy |",
+              "|---|---|" + "---|" * (len(isas) + len(fast) + 5)]
+    for r in results["softmax"]:
+        lines.append(f"| {r['kernel']} | {r['shape'][0]}x{r['shape'][1]} | " + " | ".join(_num(r.get(i)) for i in isas) +
+                     f" | {_num(r.get('numpy'))} | {_num(r.get('torch'))} | {_num(r.get('copy'))} | "
+                     f"{speedups(r, False)} | {_ratio(r.get('torch'), r.get(simd))} | {_ratio(r.get(simd), r.get('copy'))} |")
+    if results.get("large"):
+        lines += ["", f"## Large arrays, one thread and all ({results['large'][0]['threads']}), float32 (milliseconds)", "",
+                  "| kernel | n | one thread | all threads | speed-up |", "|---|---|---|---|---|"]
+        lines += [f"| {r['kernel']} | {r['n']:,} | {_num(r['one_ms'], '{:.2f}')} | {_num(r['all_ms'], '{:.2f}')} | "
+                  f"{_ratio(r['one_ms'], r['all_ms'])} |" for r in results["large"]]
     lines += ["", "## Per-call overhead (microseconds)", "", "| call | nnk | numpy | torch | numpy/nnk |",
               "|---|---|---|---|---|"]
     for r in results["overhead"]:
@@ -494,11 +541,12 @@ def plot(results, path):
     ax1.set_ylabel("GFLOP/s")
     ax1.legend(fontsize=7)
     isas = results["machine"]["available"]
-    names = [r["kernel"] for r in results["elementwise"]]
+    elementwise = [r for r in results["elementwise"] if "(" not in r["kernel"]]  # float32
+    names = [r["kernel"] for r in elementwise]
     width = 0.8 / max(1, len(isas) - 1)
     for j, isa in enumerate(isas[1:]):
         ax2.bar([i + j * width for i in range(len(names))],
-                [r["scalar"] / r[isa] for r in results["elementwise"]], width, label=isa)
+                [r["scalar"] / r[isa] for r in elementwise], width, label=isa)
     ax2.set_xticks([i + width * (len(isas) - 2) / 2 for i in range(len(names))], names)
     ax2.set_ylabel("speed-up over scalar")
     ax2.legend(fontsize=7)

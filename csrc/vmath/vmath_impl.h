@@ -33,6 +33,7 @@
 #define op_gelu_grad VF(op_gelu_grad)
 #define op_gelu_tanh_grad VF(op_gelu_tanh_grad)
 
+/* Two vectors per step: independent chains the core may overlap. */
 #define MAP1(OP)                                                                   \
   size_t i = 0;                                                                    \
   for (; i + 2 * W <= n; i += 2 * W) {                                             \
