@@ -153,6 +153,7 @@ bench: $(EXT_STAMP) $(VENV)/.torch
 	  echo; echo "## C-level GEMM (no Python), one thread"; echo; ./$(BUILD)/gemm_bench 1; \
 	  echo; echo "## C-level GEMM, all cores"; echo; ./$(BUILD)/gemm_bench $$(nproc) 256 1024 2048; \
 	  echo; echo "## C-level GEMM thread scaling"; echo; ./$(BUILD)/gemm_bench scaling $$(nproc) 1024 2048; \
+	  echo; echo "## float32 maps over every input (make test-exhaustive)"; echo; ./$(BUILD)/exhaustive; \
 	} | tee bench/RESULTS-$(CPU_SLUG).md
 
 clean:

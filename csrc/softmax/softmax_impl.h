@@ -103,10 +103,17 @@ void KNAME(log_softmax_rows)(size_t rows, size_t n, const T *x, T *y)
   for (size_t r = 0; r < rows; r++, x += n, y += n) {
     T m = row_max(n, x);
     T ls = s_log(row_exp_sum(n, x, m, NULL));
-    /* (x - m) - log(s): m first, so equal huge inputs cancel exactly (log_softmax([1e8, 1e8])) */
-    if (y != x) memcpy(y, x, n * sizeof(T));
-    row_scale(n, y, -m, 1);
-    row_scale(n, y, -ls, 1);
+    /* (x - m) - log(s), one pass: m first, so equal huge inputs cancel exactly
+     * (log_softmax([1e8, 1e8])) */
+    V vm = v_set1(m), vls = v_set1(ls);
+    size_t i = 0;
+    for (; i + W <= n; i += W) v_store(y + i, v_sub(v_sub(v_load(x + i), vm), vls));
+    if (i < n) {
+      T b[W] = {0};
+      memcpy(b, x + i, (n - i) * sizeof(T));
+      v_store(b, v_sub(v_sub(v_load(b), vm), vls));
+      memcpy(y + i, b, (n - i) * sizeof(T));
+    }
   }
 }
 
