@@ -141,6 +141,13 @@ def bench_gpt(side_by_side, torch):
 _MEMORY_CHILD = """
 import resource, sys
 lib = sys.argv[1]
+
+
+def high_water():  # this process's peak resident set, MiB (VmHWM: reset by exec, unlike
+    with open("/proc/self/status") as f:  # ru_maxrss, which keeps the forking parent's)
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
+
+
 from nnk import bench_gpt as g
 if lib == "nnk":
     import numpy as np, nnk
@@ -154,14 +161,13 @@ with open("/proc/self/statm") as f:
     resting = int(f.read().split()[1]) * resource.getpagesize() / 2**20
 for _ in range(3):
     step()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(f"{peak - resting:.1f}")
+print(f"{high_water() - resting:.1f}")
 """
 
 
 def step_memory(libraries=("nnk", "torch")):
     """{library: MiB} training takes above the built model, each measured in a process of
-    its own (Linux: /proc and ru_maxrss); None where it could not be measured."""
+    its own (Linux: /proc/self/statm and VmHWM); None where it could not be measured."""
     import subprocess
     import sys
     out = {}
