@@ -72,28 +72,13 @@ static inline V v_exp(V x)
   return f32_scale(v_add(hi, lo), k);
 }
 
-/* sigmoid: with e = e^-|x| = 2^n (hi + lo), n <= 0, N/(1 + e) with N = 1 for x >= 0 and
- * e for x < 0 (no overflow, no cancellation).  N and 1 + e are pairs (1 + e by
- * Fast2Sum), the quotient q = N_hi/D_hi rounded and corrected by its residual (FMA):
- * N/D = q + (N_hi - q D_hi + N_lo - q D_lo)/D_hi.  e is held as e 2^64 (normal even
- * when e is not), and so is N; the quotient takes 2^-64 last, so that a subnormal
- * result rounds once.  Beyond |x| = 104 the result is 0 or 1. */
-static inline V v_sigmoid(V x)
-{
-  const V one = v_set1(1.0f), down = v_set1(0x1p-64f);
-  V k, lo, hi = f32_exp_parts(v_neg(v_min(v_set1(104.0f), v_abs(x))), &k, &lo);
-  hi = f32_normalise(hi, &lo);
-  V up = v_pow2_shifted(v_add(k, v_set1(64.0f)));
-  V eh = v_mul(hi, up), el = v_mul(lo, up); /* e 2^64, exact */
-  V dh = v_fma(eh, down, one);
-  V dl = v_fma(el, down, v_fma(eh, down, v_sub(one, dh)));
-  M pos = v_ge(x, v_set1(0.0f));
-  V nh = v_select(pos, v_set1(0x1p64f), eh), nl = v_select(pos, v_set1(0.0f), el);
-  V rd = v_div(one, dh);
-  V q = v_mul(nh, rd);
-  V rho = v_add(v_fma(v_neg(q), dh, nh), v_sub(nl, v_mul(q, dl)));
-  return v_mul(v_fma(rho, rd, q), down);
-}
+/* sigmoid (sigmoid_pair.h): e^-|x| through 2^(n + 64); beyond |x| = 104, 0 or 1. */
+#define SIGMOID_EXP_PARTS f32_exp_parts
+#define SIGMOID_FAR 104.0f
+#define SIGMOID_SCALE 64.0f
+#define SIGMOID_UP 0x1p64f
+#define SIGMOID_DOWN 0x1p-64f
+#include "sigmoid_pair.h"
 
 /* tanh: for |x| >= 1/2, (1 - e)/(1 + e) with e = e^-2|x| <= 0.37 (numerator and
  * denominator pairs by Fast2Sum, the quotient's residual by FMA); below, x + x^3 T(x^2).

@@ -1,6 +1,7 @@
 /*
  * The float64 layer's v_sigmoid, within 1 ULP: written once over the float64 helper
- * layer of every ISA (dtype.h includes it after the layer).  exp and tanh are SLEEF's
+ * layer of every ISA (dtype.h includes it after the layer), its algorithm shared with
+ * float32's (sigmoid_pair.h).  exp and tanh are SLEEF's
  * (u10: within 1 ULP on their own); the sigmoid built on them is not (x < 0 passes
  * e^x's error through whole, and the formula adds its roundings), so it follows
  * csrc/simd/f32_math.h in double: e^-|x| as a pair hi + lo (within 2^-60), 1 + e as a
@@ -34,23 +35,10 @@ static inline V f64_exp_parts(V x, V *k, V *lo)
   return hi;
 }
 
-/* sigmoid: N/(1 + e), e = e^-|x| = 2^n (hi + lo), N = 1 for x >= 0 and e for x < 0; e and
- * N held at 2^600 times their value (normal even when e is subnormal), the quotient
- * taking 2^-600 last.  Beyond |x| = 746 the result is 0 or 1. */
-static inline V v_sigmoid(V x)
-{
-  const V one = v_set1(1.0), down = v_set1(0x1p-600);
-  V k, lo, hi = f64_exp_parts(v_neg(v_min(v_set1(746.0), v_abs(x))), &k, &lo);
-  V s = v_add(hi, lo); /* normalise the pair: lo becomes hi + lo's rounding error */
-  lo = v_add(v_sub(hi, s), lo), hi = s;
-  V up = v_pow2_shifted(v_add(k, v_set1(600.0)));
-  V eh = v_mul(hi, up), el = v_mul(lo, up); /* e 2^600, exact */
-  V dh = v_fma(eh, down, one);
-  V dl = v_fma(el, down, v_fma(eh, down, v_sub(one, dh)));
-  M pos = v_ge(x, v_set1(0.0));
-  V nh = v_select(pos, v_set1(0x1p600), eh), nl = v_select(pos, v_set1(0.0), el);
-  V rd = v_div(one, dh);
-  V q = v_mul(nh, rd);
-  V rho = v_add(v_fma(v_neg(q), dh, nh), v_sub(nl, v_mul(q, dl)));
-  return v_mul(v_fma(rho, rd, q), down);
-}
+/* sigmoid (sigmoid_pair.h): e^-|x| through 2^(n + 600); beyond |x| = 746, 0 or 1. */
+#define SIGMOID_EXP_PARTS f64_exp_parts
+#define SIGMOID_FAR 746.0
+#define SIGMOID_SCALE 600.0
+#define SIGMOID_UP 0x1p600
+#define SIGMOID_DOWN 0x1p-600
+#include "sigmoid_pair.h"
