@@ -94,8 +94,8 @@ def test_backward_before_forward_raises():
 def test_parameters_order_and_state_dict():
     net = mlp(nn.ReLU)
     names = [n for n, _ in net.named_parameters()]
-    assert names == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias",
-                     "layers.4.weight", "layers.4.bias"]
+    assert names == ["0.weight", "0.bias", "2.weight", "2.bias",
+                     "4.weight", "4.bias"]
     state = net.state_dict()
     other = mlp(nn.ReLU, seed=99)
     other.load_state_dict(state)
@@ -361,8 +361,8 @@ def test_shared_layer_listed_and_stepped_once():
     lin = nn.Linear.from_weights(np.eye(2), np.zeros(2))
     model = nn.Sequential(lin, nn.Tanh(), lin)
     assert model.parameters() == [lin.weight, lin.bias]
-    assert [n for n, _ in model.named_parameters()] == ["layers.0.weight", "layers.0.bias"]
-    assert list(model.state_dict()) == ["layers.0.weight", "layers.0.bias"]
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+    assert list(model.state_dict()) == ["0.weight", "0.bias"]
     lin.weight.grad[...] = 1.0
     optim.SGD(model.parameters(), lr=0.1).step()
     np.testing.assert_allclose(lin.weight.data, np.eye(2) - 0.1)  # moved by lr * grad, once

@@ -5,14 +5,14 @@ returns dL/d(input) and accumulates parameter gradients into ``p.grad`` (see
 nnk/nn/module.py for the dtype rule and what is kept).
 
 - module.py: Parameter, Module, Sequential
-- layers.py: Linear, activations, Softmax, Flatten
+- layers.py: Linear, activations, Softmax, LogSoftmax, Dropout, Flatten
 - normalization.py: LayerNorm
 - transformer.py: CausalSelfAttention, MLP, Block, GPT
 - losses.py: MSELoss, MAELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 - sequence.py: Embedding, RNN, SelfAttention, FixedWindowLM, sample
 """
-from .layers import (GELU, Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Softmax,
-                     Tanh)
+from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
+                     Sigmoid, Softmax, Tanh)
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MAELoss,
                      MSELoss)
 from .module import Module, Parameter, Sequential
@@ -22,7 +22,8 @@ from .sequence import RNN, Embedding, FixedWindowLM, SelfAttention, sample
 
 __all__ = [
     "Module", "Parameter", "Sequential",
-    "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "Flatten",
+    "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
+    "Dropout", "Flatten",
     "LayerNorm", "CausalSelfAttention", "MLP", "Block", "GPT",
     "MSELoss", "MAELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "Embedding", "RNN", "SelfAttention", "FixedWindowLM", "sample",

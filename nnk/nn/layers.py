@@ -7,7 +7,7 @@ from .. import _C, _random
 from .._arrays import as_float
 from ..elementwise import (gelu, gelu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad,
                            sigmoid, sigmoid_grad, tanh, tanh_grad)
-from ..softmax import softmax, softmax_grad
+from ..softmax import log_softmax, log_softmax_grad, softmax, softmax_grad
 from .module import Module, Parameter, _ParameterFree, _dtype, _keep, _layer_input, _size, _uniform
 def _activation(name, fwd, grad, keep_output, extra=""):
     """A parameter-free layer y = fwd(x) with dx = grad(u, dy), u = y or x."""
@@ -166,6 +166,57 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}, dtype={self.weight.data.dtype}")
+
+
+class LogSoftmax(_ParameterFree):
+    """log_softmax along ``dim``; backward: dx = g - exp(y) sum(g)."""
+
+    def __init__(self, dim=-1):
+        self.dim, self._y = dim, None
+
+    def forward(self, x):
+        y = log_softmax(x, axis=self.dim)
+        self._y = _keep(y)
+        return y
+
+    def backward(self, g, input_grad=True):
+        y = self._needs("_y")
+        return log_softmax_grad(y, g, axis=self.dim) if input_grad else None
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Dropout(_ParameterFree):
+    """Zeroes each value with probability ``p`` while training and scales the rest by
+    1/(1 - p) (inverted dropout, as PyTorch), so that eval() -- the identity -- needs no
+    rescaling.  The mask comes from the generator ``nnk.manual_seed`` seeds; backward
+    applies the same mask and scale."""
+
+    def __init__(self, p=0.5):
+        p = float(p)
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self._scale = p, None
+
+    def forward(self, x):
+        x = as_float(x)
+        if not self.training or self.p == 0:
+            self._scale = None
+            return x
+        keep = _random.generator().random(x.shape) >= self.p
+        # mask times 1/(1 - p) as one array of x's dtype (p = 1: every value dropped)
+        self._scale = keep.astype(x.dtype) * x.dtype.type(0 if self.p == 1 else 1 / (1 - self.p))
+        return x * self._scale
+
+    def backward(self, g, input_grad=True):
+        if not input_grad:
+            return None
+        g = as_float(g)
+        return g if self._scale is None else g * self._scale
+
+    def extra_repr(self):
+        return f"p={self.p}"
 
 
 class Flatten(Module):

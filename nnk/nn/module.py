@@ -114,12 +114,30 @@ class Parameter:
     def shape(self):
         return self.data.shape
 
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        """The number of values (NumPy's ``size``; PyTorch's ``numel()``)."""
+        return self.data.size
+
     def __repr__(self):
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
 
 
 class Module:
-    """Base class: forward, backward, parameters, state dicts, notebook display."""
+    """Base class: forward, backward, parameters, state dicts, notebook display.
+
+    ``training`` is True until ``eval()`` (layers such as Dropout read it); ``train()`` and
+    ``eval()`` set it on the module and every module inside it, as in PyTorch."""
+
+    training = True
 
     def __call__(self, *args):
         return self.forward(*args)
@@ -155,7 +173,41 @@ class Module:
         return ((name, m) for name, m in self._members() if isinstance(m, Module))
 
     def children(self):
+        """The modules directly inside this one (see named_children)."""
         return [m for _, m in self.named_children()]
+
+    def named_modules(self, prefix="", _seen=None):
+        """(name, module) for this module ("") and every module inside it, depth first,
+        each once (PyTorch's order and names: "0", "0.fc", ...)."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
+
+    def modules(self):
+        """This module and every module inside it (see named_modules)."""
+        return [m for _, m in self.named_modules()]
+
+    def apply(self, fn):
+        """fn(module) on every module inside this one, children first, then on this one
+        (PyTorch's order); returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def train(self, mode=True):
+        """Set ``training`` on this module and every module inside it; returns self."""
+        for m in self.modules():
+            m.training = bool(mode)
+        return self
+
+    def eval(self):
+        """``train(False)``: layers such as Dropout become the identity."""
+        return self.train(False)
 
     def _shown_children(self):
         """The children as the repr names them."""
@@ -302,14 +354,19 @@ class Sequential(Module):
         for layer in self.layers:  # each layer knows its own parameters
             layer.zero_grad()
 
+    def _members(self):
+        """The layers under their positions, "0", "1", ...: PyTorch's state-dict keys."""
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+
     def __getitem__(self, i):
+        """A layer, or a Sequential of the layers a slice selects (shared, not copied)."""
+        if isinstance(i, slice):
+            return Sequential(*self.layers[i])
         return self.layers[i]
 
     def __len__(self):
         return len(self.layers)
-
-    def _shown_children(self):
-        return ((str(i), layer) for i, layer in enumerate(self.layers))
 
     def _repr_html_(self):
         rows = "".join(

@@ -1,0 +1,125 @@
+"""What a PyTorch user reaches for first (issue: modules, Dropout, LogSoftmax, Sequential's
+keys and slices, Parameter's attributes), each against PyTorch's own behaviour."""
+import numpy as np
+import pytest
+
+import nnk
+from nnk import nn
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)
+
+
+def pair():
+    """The same network in both libraries, float64, nnk holding PyTorch's weights."""
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(),
+                                 torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh()),
+                                 torch.nn.Linear(4, 2)).double()
+    ours = nn.Sequential(nn.Linear(3, 5), nn.ReLU(),
+                         nn.Sequential(nn.Linear(5, 4), nn.Tanh()), nn.Linear(4, 2))
+    ours.load_state_dict(theirs.state_dict())  # tensors accepted as they are
+    return ours, theirs
+
+
+def test_sequential_loads_pytorch_state_dict_and_agrees():
+    ours, theirs = pair()
+    assert list(ours.state_dict()) == list(theirs.state_dict())  # "0.weight", "2.0.bias", ...
+    x = np.random.default_rng(1).standard_normal((7, 3))
+    np.testing.assert_allclose(ours(x), theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
+    # and back: PyTorch loads nnk's state dict
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+
+
+def test_module_walks_match_pytorch():
+    ours, theirs = pair()
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
+    assert [type(m).__name__ for m in ours.modules()] == [type(m).__name__ for m in theirs.modules()]
+    assert [type(m).__name__ for m in ours.children()] == [type(m).__name__ for m in theirs.children()]
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    seen_ours, seen_theirs = [], []
+    assert ours.apply(lambda m: seen_ours.append(type(m).__name__)) is ours
+    theirs.apply(lambda m: seen_theirs.append(type(m).__name__))
+    assert seen_ours == seen_theirs  # children first, then the module
+
+
+def test_train_and_eval_set_every_module():
+    ours, theirs = pair()
+    assert all(m.training for m in ours.modules())
+    assert ours.eval() is ours
+    theirs.eval()
+    assert [m.training for m in ours.modules()] == [m.training for m in theirs.modules()]
+    ours[2].train()
+    theirs[2].train()
+    assert [m.training for m in ours.modules()] == [m.training for m in theirs.modules()]
+    assert nn.Linear(2, 2).training is True  # a fresh module trains, as in PyTorch
+
+
+def test_sequential_slice_is_a_sequential_of_the_same_layers():
+    ours, _ = pair()
+    head = ours[0:2]
+    assert isinstance(head, nn.Sequential) and len(head) == 2
+    assert head[0] is ours[0]  # shared, as PyTorch's slices share
+    x = np.random.default_rng(2).standard_normal((4, 3))
+    np.testing.assert_array_equal(head(x), ours[1](ours[0](x)))
+    assert [n for n, _ in head.named_parameters()] == ["0.weight", "0.bias"]
+
+
+def test_parameter_attributes_as_tensors_have():
+    w = nn.Linear(3, 4, dtype=np.float32).weight
+    t = torch.nn.Linear(3, 4).weight
+    assert (w.shape, w.ndim, w.size, w.dtype) == (tuple(t.shape), t.ndim, t.numel(), np.float32)
+
+
+def test_dropout_masks_scales_and_is_the_identity_in_eval():
+    x = np.random.default_rng(3).standard_normal((200, 500))
+    d = nn.Dropout(0.3)
+    nnk.manual_seed(5)
+    y = d(x)
+    kept = y != 0
+    # a kept value is x / (1 - p), as PyTorch scales
+    np.testing.assert_allclose(y[kept], x[kept] / 0.7, rtol=1e-15)
+    frac = 1 - kept.mean()
+    n = x.size
+    assert abs(frac - 0.3) < 5 * np.sqrt(0.3 * 0.7 / n)  # binomial: 5 standard deviations
+    # PyTorch's dropout drops the same share
+    t = torch.nn.Dropout(0.3)(torch.from_numpy(x))
+    assert abs((t == 0).double().mean().item() - frac) < 10 * np.sqrt(0.3 * 0.7 / n)
+    # backward: the same mask and scale
+    g = np.ones_like(x)
+    np.testing.assert_array_equal(d.backward(g), np.where(kept, 1 / 0.7, 0))
+    # seeded: the same mask again
+    nnk.manual_seed(5)
+    np.testing.assert_array_equal(nn.Dropout(0.3)(x), y)
+    # eval: the identity, forward and backward
+    d.eval()
+    np.testing.assert_array_equal(d(x), x)
+    np.testing.assert_array_equal(d.backward(g), g)
+    # p = 0 and p = 1
+    np.testing.assert_array_equal(nn.Dropout(0.0)(x), x)
+    assert not nn.Dropout(1.0)(x).any()
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError):
+            nn.Dropout(bad)
+        with pytest.raises(ValueError):
+            torch.nn.Dropout(bad)
+
+
+def test_dropout_inside_a_sequential_follows_eval():
+    net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    x = np.ones((3, 4))
+    net.eval()
+    np.testing.assert_array_equal(net(x), net[0](x))
+
+
+@pytest.mark.parametrize("dim", [-1, 0, 1])
+def test_log_softmax_module_matches_pytorch(dim):
+    x = np.random.default_rng(4).standard_normal((5, 6))
+    g = np.random.default_rng(5).standard_normal((5, 6))
+    ours = nn.LogSoftmax(dim)
+    tx = torch.from_numpy(x).requires_grad_()
+    ty = torch.nn.LogSoftmax(dim)(tx)
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(ours(x), ty.detach().numpy(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(ours.backward(g), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+    assert repr(ours) == repr(torch.nn.LogSoftmax(dim))
