@@ -35,8 +35,9 @@ def as_floats(*xs, names=None):
 
 
 def contiguous(arr, dtype=None):
-    """C-contiguous ndarray of ``dtype`` (a copy only when needed)."""
-    return np.ascontiguousarray(arr, dtype=dtype)
+    """C-contiguous ndarray of ``dtype`` (a copy only when needed), of the same shape: a
+    0-d array stays 0-d (np.ascontiguousarray would make it 1-d)."""
+    return np.asarray(arr, dtype=dtype, order="C")
 
 
 def check_out(out, shape, dtype, name="out"):
@@ -54,9 +55,11 @@ def check_out(out, shape, dtype, name="out"):
 
 
 def deliver(result, out):
-    """Write ``result`` into ``out`` (if given) and return what the caller should get."""
+    """Write ``result`` into ``out`` (if given) and return what the caller should get: as
+    NumPy's ufuncs, a 0-d result without ``out`` is a NumPy scalar (nnk.exp(1.0) is a
+    np.float64, like np.exp(1.0))."""
     if out is None:
-        return result
+        return result[()] if result.ndim == 0 else result
     if result is not out:
         out[...] = result
     return out

@@ -123,3 +123,34 @@ def test_log_softmax_module_matches_pytorch(dim):
     np.testing.assert_allclose(ours(x), ty.detach().numpy(), rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(ours.backward(g), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
     assert repr(ours) == repr(torch.nn.LogSoftmax(dim))
+
+
+def test_numpy_scalars_where_numpy_gives_them():
+    """0-d results are NumPy scalars, as NumPy's ufuncs give (not 0-d arrays)."""
+    for got, expect in [(nnk.exp(1.0), np.exp(1.0)), (nnk.tanh(np.float32(0.5)), np.tanh(np.float32(0.5))),
+                        (nnk.relu(-2.0), np.float64(0.0)), (nnk.softmax(3.0), np.float64(1.0)),
+                        (nnk.logsumexp(np.zeros(4)), np.log(4.0))]:
+        assert type(got) is type(expect) and got == pytest.approx(expect, rel=1e-6)
+    assert type(nnk.matmul(np.ones(3), np.ones(3))) is np.float64
+    out = np.empty(())
+    assert nnk.exp(0.0, out=out) is out  # with out: the array itself
+
+
+@pytest.mark.parametrize("axis", [None, (0, 2), (2, 0), (1,), (-1, -2), (0, 1, 2)])
+def test_logsumexp_and_softmax_take_axis_none_and_tuples(axis):
+    x = np.random.default_rng(6).standard_normal((3, 4, 5))
+    axes = axis if axis is not None else None
+    expect = np.log(np.sum(np.exp(x), axis=axes))
+    np.testing.assert_allclose(nnk.logsumexp(x, axis=axis), expect, rtol=1e-13)
+    np.testing.assert_allclose(nnk.logsumexp(x, axis=axis, keepdims=True),
+                               np.log(np.sum(np.exp(x), axis=axes, keepdims=True)), rtol=1e-13)
+    e = np.exp(x)
+    sm = e / e.sum(axis=axes, keepdims=True)
+    np.testing.assert_allclose(nnk.softmax(x, axis=axis), sm, rtol=1e-13)
+    np.testing.assert_allclose(nnk.log_softmax(x, axis=axis), np.log(sm), rtol=1e-12, atol=1e-14)
+    g = np.random.default_rng(7).standard_normal(x.shape)
+    expect_grad = sm * (g - (g * sm).sum(axis=axes, keepdims=True))
+    np.testing.assert_allclose(nnk.softmax_grad(sm, g, axis=axis), expect_grad, rtol=1e-12, atol=1e-14)
+    if axis is not None and len(set(np.array(axis) % 3)) == len(axis):
+        with pytest.raises(ValueError, match="repeated"):
+            nnk.logsumexp(x, axis=axis + (axis[0],))
