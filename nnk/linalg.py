@@ -67,9 +67,9 @@ def matmul(a, b, *, out=None):
         dt = a.dtype
         if dt is b.dtype and (dt is _F64 or dt is _F32):
             if out is None:
-                if a.ndim == 2 == b.ndim:
+                if a.ndim == 2 == b.ndim and a.shape[1] == b.shape[0]:
                     c = _empty((a.shape[0], b.shape[1]), dt)
-                    _C.gemm(a, b, c, 1.0, 0.0, False, False)  # checks the inner sizes itself
+                    _C.gemm(a, b, c, 1.0, 0.0, False, False)
                     return c
                 # W x, x W and x . y: one GEMM with m or n = 1 (its matrix-vector path);
                 # the binding takes 1-D operands as numpy.matmul does

@@ -154,3 +154,9 @@ def test_logsumexp_and_softmax_take_axis_none_and_tuples(axis):
     if axis is not None and len(set(np.array(axis) % 3)) == len(axis):
         with pytest.raises(ValueError, match="repeated"):
             nnk.logsumexp(x, axis=axis + (axis[0],))
+
+
+def test_matmul_shape_error_names_the_operands_given():
+    with pytest.raises(ValueError) as e:
+        nnk.matmul(np.ones((2, 3)), np.ones((4, 2)))
+    assert "(2, 3) and (4, 2)" in str(e.value) and " c " not in str(e.value)
