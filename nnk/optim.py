@@ -18,38 +18,143 @@ def _non_negative(value, what):
 
 
 class Optimizer:
-    def __init__(self, params, lr):
+    """Base class: parameter groups, zero_grad, state_dict / load_state_dict, as
+    torch.optim.Optimizer.
+
+    ``params`` is an iterable of Parameters or of dicts ``{"params": [...], "lr": ...}``
+    (parameter groups: a key a group leaves out takes the optimiser's argument).  The
+    per-parameter state (momentum, moments) lives in ``state``, keyed by the parameter's
+    position across the groups, which is also how state_dict names it."""
+
+    def __init__(self, params, defaults):
         params = list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
-        unique = list({id(p): p for p in params}.values())
-        if len(unique) < len(params):  # each step must move a parameter once
-            warnings.warn("optimizer got some parameters more than once; each is updated once "
-                          "per step (as in PyTorch, this will be an error in a future version)",
-                          UserWarning, stacklevel=3)
-        self.params = unique
-        self.lr = _non_negative(lr, "learning rate")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.defaults, self.param_groups, self.state = dict(defaults), [], {}
+        seen = set()
+        for group in groups:
+            if not isinstance(group, dict) or "params" not in group:
+                raise TypeError("parameter groups are dicts with a 'params' list")
+            unknown = set(group) - set(defaults) - {"params"}
+            if unknown:
+                raise ValueError(f"unknown option(s) in a parameter group: {sorted(unknown)}")
+            members = list(group["params"])
+            unique = list({id(p): p for p in members}.values())
+            if len(unique) < len(members):  # each step must move a parameter once
+                warnings.warn("optimizer got some parameters more than once; each is updated once "
+                              "per step (as in PyTorch, this will be an error in a future version)",
+                              UserWarning, stacklevel=3)
+            if seen & {id(p) for p in unique}:
+                raise ValueError("some parameters appear in more than one parameter group")
+            seen |= {id(p) for p in unique}
+            full = {**self.defaults, **{k: v for k, v in group.items() if k != "params"}}
+            self.param_groups.append(self._checked({**full, "params": unique}))
+
+    def _checked(self, group):
+        """A group's hyper-parameters validated (subclasses add theirs)."""
+        group["lr"] = _non_negative(group["lr"], "learning rate")
+        return group
+
+    @property
+    def params(self):
+        """Every parameter, in group order."""
+        return [p for g in self.param_groups for p in g["params"]]
+
+    @property
+    def lr(self):
+        """The first group's learning rate; setting it sets every group's."""
+        return self.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value):
+        for g in self.param_groups:
+            g["lr"] = _non_negative(value, "learning rate")
+
+    def _state(self, index, p):
+        """Parameter ``index``'s state, created empty on first use."""
+        return self.state.setdefault(index, {})
+
+    def _indexed(self):
+        """(group, index, parameter) over every parameter."""
+        i = 0
+        for g in self.param_groups:
+            for p in g["params"]:
+                yield g, i, p
+                i += 1
 
     def zero_grad(self):
         for p in self.params:
             p.grad[...] = 0
+
+    def state_dict(self):
+        """{"state": {index: {name: array or number}}, "param_groups": [{hyper-parameters,
+        "params": [indices]}]}: PyTorch's layout, the arrays copied."""
+        groups, i = [], 0
+        for g in self.param_groups:
+            n = len(g["params"])
+            groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": list(range(i, i + n))})
+            i += n
+        state = {k: {name: (v.copy() if isinstance(v, np.ndarray) else v) for name, v in st.items()}
+                 for k, st in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore what state_dict gave (groups of the same sizes, state of the same shapes)."""
+        groups = state_dict["param_groups"]
+        if [len(g["params"]) for g in groups] != [len(g["params"]) for g in self.param_groups]:
+            raise ValueError("loaded state dict has parameter groups of other sizes than this optimizer's")
+        for mine, theirs in zip(self.param_groups, groups):
+            mine.update({k: v for k, v in theirs.items() if k != "params"})
+        params = self.params
+        self.state = {}
+        for k, st in state_dict["state"].items():
+            k = int(k)
+            entry = {}
+            for name, v in st.items():
+                if hasattr(v, "detach") and hasattr(v, "numpy"):  # a PyTorch tensor
+                    v = v.detach().cpu().numpy()
+                if np.ndim(v) == 0 and not isinstance(v, str):  # a count (PyTorch: a tensor)
+                    v = float(v)
+                    v = int(v) if v.is_integer() else v
+                elif isinstance(v, np.ndarray):
+                    v = np.array(v, dtype=params[k].data.dtype)
+                    if v.shape != params[k].data.shape:
+                        raise ValueError(f"state {k}.{name}: expected shape {params[k].data.shape}, got {v.shape}")
+                entry[name] = v
+            self.state[k] = entry
 
 
 class SGD(Optimizer):
     """p -= lr * v with v = momentum * v + (g + weight_decay * p); Nesterov optional."""
 
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(params, lr)
-        momentum, weight_decay = _non_negative(momentum, "momentum"), _non_negative(weight_decay, "weight_decay")
-        if nesterov and momentum <= 0:
+        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov,
+                                      weight_decay=weight_decay))
+
+    def _checked(self, g):
+        g = super()._checked(g)
+        g["momentum"] = _non_negative(g["momentum"], "momentum")
+        g["weight_decay"] = _non_negative(g["weight_decay"], "weight_decay")
+        g["nesterov"] = bool(g["nesterov"])
+        if g["nesterov"] and g["momentum"] <= 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
-        self.momentum, self.nesterov, self.weight_decay = momentum, bool(nesterov), weight_decay
-        self._velocity = [np.zeros_like(p.data) for p in self.params] if momentum else None
+        return g
+
+    def __getattr__(self, name):  # momentum, nesterov, weight_decay: the first group's
+        if name in ("momentum", "nesterov", "weight_decay"):
+            return self.__dict__["param_groups"][0][name]
+        raise AttributeError(name)
 
     def step(self):
-        for i, p in enumerate(self.params):
-            v = self._velocity[i] if self._velocity is not None else None
-            _C.sgd_step(p.data, p.grad, v, self.lr, self.momentum, self.weight_decay, self.nesterov)
+        for g, i, p in self._indexed():
+            v = None
+            if g["momentum"]:
+                st = self._state(i, p)
+                v = st.get("momentum_buffer")
+                if v is None:
+                    v = st["momentum_buffer"] = np.zeros_like(p.data)
+            _C.sgd_step(p.data, p.grad, v, g["lr"], g["momentum"], g["weight_decay"], g["nesterov"])
 
 
 class Adam(Optimizer):
@@ -57,23 +162,39 @@ class Adam(Optimizer):
     _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr)
-        b1, b2 = betas
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def _checked(self, g):
+        g = super()._checked(g)
+        b1, b2 = g["betas"]
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise ValueError(f"betas must lie in [0, 1), got {betas}")
-        self.betas = (float(b1), float(b2))
-        self.eps, self.weight_decay = _non_negative(eps, "eps"), _non_negative(weight_decay, "weight_decay")
-        self._m = [np.zeros_like(p.data) for p in self.params]
-        self._v = [np.zeros_like(p.data) for p in self.params]
-        self.t = 0
+            raise ValueError(f"betas must lie in [0, 1), got {g['betas']}")
+        g["betas"] = (float(b1), float(b2))
+        g["eps"] = _non_negative(g["eps"], "eps")
+        g["weight_decay"] = _non_negative(g["weight_decay"], "weight_decay")
+        return g
+
+    def __getattr__(self, name):  # betas, eps, weight_decay: the first group's
+        if name in ("betas", "eps", "weight_decay"):
+            return self.__dict__["param_groups"][0][name]
+        raise AttributeError(name)
 
     def step(self):
-        self.t += 1
-        b1, b2 = self.betas
-        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
-        for p, m, v in zip(self.params, self._m, self._v):
-            _C.adam_step(p.data, p.grad, m, v, self.lr, b1, b2, self.eps, c1, c2, self.weight_decay,
-                         self._decoupled)
+        for g, i, p in self._indexed():
+            st = self._state(i, p)
+            if not st:
+                st.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            st["step"] += 1
+            b1, b2 = g["betas"]
+            c1, c2 = 1 - b1 ** st["step"], 1 - b2 ** st["step"]
+            _C.adam_step(p.data, p.grad, st["exp_avg"], st["exp_avg_sq"], g["lr"], b1, b2,
+                         g["eps"], c1, c2, g["weight_decay"], self._decoupled)
+
+    @property
+    def t(self):
+        """Steps taken (the first parameter's count)."""
+        st = self.state.get(0)
+        return st["step"] if st else 0
 
 
 class AdamW(Adam):
@@ -87,15 +208,29 @@ class AdamW(Adam):
 
 
 class _Schedule:
+    """A learning-rate schedule: each group's lr from its own starting lr and the epoch."""
+
     def __init__(self, optimizer):
-        self.optimizer, self.base_lr, self.epoch = optimizer, optimizer.lr, 0
+        self.optimizer, self.epoch = optimizer, 0
+        self.base_lrs = [g["lr"] for g in optimizer.param_groups]
+
+    @property
+    def base_lr(self):
+        return self.base_lrs[0]
 
     def step(self):
         self.epoch += 1
-        self.optimizer.lr = self.lr_at(self.epoch)
+        for g, base in zip(self.optimizer.param_groups, self.base_lrs):
+            g["lr"] = self.lr_at(self.epoch, base)
 
     def get_last_lr(self):
-        return self.optimizer.lr
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+    def state_dict(self):
+        return {"epoch": self.epoch, "base_lrs": list(self.base_lrs)}
+
+    def load_state_dict(self, state):
+        self.epoch, self.base_lrs = int(state["epoch"]), [float(b) for b in state["base_lrs"]]
 
 
 class StepLR(_Schedule):
@@ -105,8 +240,8 @@ class StepLR(_Schedule):
         super().__init__(optimizer)
         self.step_size, self.gamma = int(step_size), float(gamma)
 
-    def lr_at(self, epoch):
-        return self.base_lr * self.gamma ** (epoch // self.step_size)
+    def lr_at(self, epoch, base):
+        return base * self.gamma ** (epoch // self.step_size)
 
 
 class ExponentialLR(_Schedule):
@@ -116,8 +251,8 @@ class ExponentialLR(_Schedule):
         super().__init__(optimizer)
         self.gamma = float(gamma)
 
-    def lr_at(self, epoch):
-        return self.base_lr * self.gamma**epoch
+    def lr_at(self, epoch, base):
+        return base * self.gamma**epoch
 
 
 class CosineAnnealingLR(_Schedule):
@@ -127,5 +262,5 @@ class CosineAnnealingLR(_Schedule):
         super().__init__(optimizer)
         self.T_max, self.eta_min = int(T_max), float(eta_min)
 
-    def lr_at(self, epoch):
-        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+    def lr_at(self, epoch, base):
+        return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2

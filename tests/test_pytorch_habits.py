@@ -160,3 +160,148 @@ def test_matmul_shape_error_names_the_operands_given():
     with pytest.raises(ValueError) as e:
         nnk.matmul(np.ones((2, 3)), np.ones((4, 2)))
     assert "(2, 3) and (4, 2)" in str(e.value) and " c " not in str(e.value)
+
+
+def _trained(optimizer_pair, steps=5):
+    """nnk and PyTorch copies of one network trained side by side; the groups' first
+    layer takes lr 0.1, the rest the optimiser's default."""
+    ours, theirs = pair()
+    x = np.random.default_rng(8).standard_normal((16, 3))
+    y = np.random.default_rng(9).standard_normal((16, 2))
+    make_ours, make_theirs = optimizer_pair
+    opt = make_ours([{"params": ours[0].parameters(), "lr": 0.1},
+                     {"params": ours[2].parameters() + ours[3].parameters()}])
+    topt = make_theirs([{"params": theirs[0].parameters(), "lr": 0.1},
+                        {"params": list(theirs[2].parameters()) + list(theirs[3].parameters())}])
+    loss_fn = nn.MSELoss()
+    for _ in range(steps):
+        opt.zero_grad()
+        loss_fn(ours(x), y)
+        ours.backward(loss_fn.backward())
+        opt.step()
+        topt.zero_grad()
+        torch.nn.functional.mse_loss(theirs(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        topt.step()
+    return ours, theirs, opt, topt
+
+
+OPTIMISERS = {
+    "sgd": (lambda g: nnk.optim.SGD(g, lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-3),
+            lambda g: torch.optim.SGD(g, lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-3)),
+    "adamw": (lambda g: nnk.optim.AdamW(g, lr=0.01, weight_decay=0.1),
+              lambda g: torch.optim.AdamW(g, lr=0.01, weight_decay=0.1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMISERS))
+def test_parameter_groups_and_optimizer_state_dict_match_pytorch(name):
+    ours, theirs, opt, topt = _trained(OPTIMISERS[name])
+    for (k, p), (tk, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert k == tk
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+    mine, torch_state = opt.state_dict(), topt.state_dict()
+    assert [g["params"] for g in mine["param_groups"]] == [g["params"] for g in torch_state["param_groups"]]
+    assert [g["lr"] for g in mine["param_groups"]] == [0.1, 0.01]
+    for i, st in torch_state["state"].items():
+        for key, value in st.items():
+            np.testing.assert_allclose(np.asarray(mine["state"][i][key]), value.numpy(), rtol=1e-9, atol=1e-12)
+    # PyTorch's optimiser state loads into nnk's optimiser and gives the same next step
+    fresh = OPTIMISERS[name][0]([{"params": ours[0].parameters(), "lr": 0.5},
+                                 {"params": ours[2].parameters() + ours[3].parameters()}])
+    fresh.load_state_dict(torch_state)
+    assert fresh.param_groups[0]["lr"] == 0.1
+    for i, st in fresh.state.items():
+        for key, value in st.items():
+            np.testing.assert_allclose(np.asarray(value), np.asarray(mine["state"][i][key]), rtol=1e-12)
+
+
+def test_schedules_follow_each_group():
+    ours, theirs = pair()
+    opt = nnk.optim.SGD([{"params": ours[0].parameters(), "lr": 1.0},
+                         {"params": ours[3].parameters()}], lr=0.1)
+    topt = torch.optim.SGD([{"params": theirs[0].parameters(), "lr": 1.0},
+                            {"params": theirs[3].parameters()}], lr=0.1)
+    s, ts = nnk.optim.StepLR(opt, step_size=2, gamma=0.5), torch.optim.lr_scheduler.StepLR(topt, 2, 0.5)
+    for _ in range(5):
+        opt.step(), topt.step()
+        s.step(), ts.step()
+        assert s.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-15)
+
+
+def test_a_bad_parameter_group_is_refused():
+    w = nn.Linear(2, 2).parameters()
+    with pytest.raises(ValueError, match="unknown option"):
+        nnk.optim.SGD([{"params": w, "lrr": 0.1}], lr=0.1)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        nnk.optim.SGD([{"params": w}, {"params": w[:1]}], lr=0.1)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_clip_grad_norm_matches_pytorch(norm_type):
+    ours, theirs = pair()
+    rng = np.random.default_rng(10)
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
+        g = rng.standard_normal(p.shape) * 3
+        p.grad[...] = g
+        tp.grad = torch.from_numpy(g.copy())
+    total = nn.utils.clip_grad_norm_(ours.parameters(), 1.0, norm_type)
+    ttotal = torch.nn.utils.clip_grad_norm_(theirs.parameters(), 1.0, norm_type)
+    assert total == pytest.approx(float(ttotal), rel=1e-12)
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-12)
+
+
+def test_checkpoint_resume_is_bitwise_the_same_as_not_stopping(tmp_path):
+    """Train 10 AdamW steps with a schedule; or 5, save model, optimiser and schedule,
+    load them into fresh objects and train 5 more: the same bits."""
+    x = np.random.default_rng(11).standard_normal((32, 3)).astype(np.float32)
+    y = np.random.default_rng(12).standard_normal((32, 2)).astype(np.float32)
+
+    def build():
+        nnk.manual_seed(3)
+        net = nn.Sequential(nn.Linear(3, 8, dtype=np.float32), nn.GELU(), nn.Linear(8, 2, dtype=np.float32))
+        opt = nnk.optim.AdamW(net.parameters(), lr=0.01)
+        return net, opt, nnk.optim.CosineAnnealingLR(opt, T_max=10)
+
+    def steps(net, opt, sched, k):
+        loss_fn = nn.MSELoss()
+        for _ in range(k):
+            opt.zero_grad()
+            loss_fn(net(x), y)
+            net.backward(loss_fn.backward())
+            opt.step()
+            sched.step()
+
+    net, opt, sched = build()
+    steps(net, opt, sched, 10)
+    first, opt1, sched1 = build()
+    steps(first, opt1, sched1, 5)
+    path = tmp_path / "ckpt.npz"
+    nnk.save({"model": first.state_dict(), "optim": opt1.state_dict(),
+              "sched": sched1.state_dict(), "epoch": 5}, path)
+    loaded = nnk.load(path)
+    assert loaded["epoch"] == 5
+    resumed, opt2, sched2 = build()
+    resumed.load_state_dict(loaded["model"])
+    opt2.load_state_dict(loaded["optim"])
+    sched2.load_state_dict(loaded["sched"])
+    steps(resumed, opt2, sched2, 5)
+    for a, b in zip(net.parameters(), resumed.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_checkpoint_keeps_values_exactly_and_refuses_code(tmp_path):
+    obj = {"a": np.arange(5, dtype=np.float32) / 3, 7: [1, 2.5, float("nan"), None, True, "s"],
+           "t": (np.float64(0.1), torch.ones(2, dtype=torch.float64))}
+    nnk.save(obj, tmp_path / "x.npz")
+    back = nnk.load(tmp_path / "x.npz")
+    np.testing.assert_array_equal(back["a"], obj["a"])
+    assert back["a"].dtype == np.float32
+    assert back[7][:2] == [1, 2.5] and np.isnan(back[7][2]) and back[7][3:] == [None, True, "s"]
+    assert back["t"][0] == 0.1 and isinstance(back["t"], tuple)
+    np.testing.assert_array_equal(back["t"][1], np.ones(2))
+    with pytest.raises(TypeError, match="nnk.save stores"):
+        nnk.save({"f": lambda: 0}, tmp_path / "y.npz")
+    np.savez(tmp_path / "plain.npz", a=np.ones(2))
+    with pytest.raises(ValueError, match="not an nnk checkpoint"):
+        nnk.load(tmp_path / "plain.npz")

@@ -10,6 +10,7 @@ nnk/nn/module.py for the dtype rule and what is kept).
 - transformer.py: CausalSelfAttention, MLP, Block, GPT
 - losses.py: MSELoss, MAELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 - sequence.py: Embedding, RNN, SelfAttention, FixedWindowLM, sample
+- utils.py: clip_grad_norm_
 """
 from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
                      Sigmoid, Softmax, Tanh)
@@ -19,6 +20,7 @@ from .module import Module, Parameter, Sequential
 from .normalization import LayerNorm
 from .transformer import GPT, MLP, Block, CausalSelfAttention
 from .sequence import RNN, Embedding, FixedWindowLM, SelfAttention, sample
+from . import utils  # noqa: E402  (nnk.nn.utils.clip_grad_norm_)
 
 __all__ = [
     "Module", "Parameter", "Sequential",
