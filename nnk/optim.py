@@ -264,3 +264,82 @@ class CosineAnnealingLR(_Schedule):
 
     def lr_at(self, epoch, base):
         return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+
+class LinearLR(_Schedule):
+    """lr = base * f, f going linearly from start_factor to end_factor over total_iters
+    steps and staying there (a warm-up), as torch.optim.lr_scheduler.LinearLR."""
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5):
+        if not (0 < start_factor <= 1 and 0 <= end_factor <= 1):
+            raise ValueError("start_factor must lie in (0, 1] and end_factor in [0, 1]")
+        super().__init__(optimizer)
+        self.start, self.end, self.total = float(start_factor), float(end_factor), int(total_iters)
+        for g, base in zip(optimizer.param_groups, self.base_lrs):
+            g["lr"] = self.lr_at(0, base)
+
+    def lr_at(self, epoch, base):
+        t = min(epoch, self.total) / self.total if self.total else 1.0
+        return base * (self.start + (self.end - self.start) * t)
+
+
+class OneCycleLR(_Schedule):
+    """The one-cycle policy (Smith), as torch.optim.lr_scheduler.OneCycleLR: the learning
+    rate rises from max_lr/div_factor to max_lr over the first pct_start of total_steps
+    and anneals to max_lr/div_factor/final_div_factor by the last (cosine or linear);
+    with cycle_momentum, SGD's momentum or Adam's beta1 moves the other way between
+    max_momentum and base_momentum.  step() once per batch."""
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4):
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR needs total_steps, or epochs and steps_per_epoch")
+            total_steps = int(epochs) * int(steps_per_epoch)
+        if int(total_steps) <= 0 or not 0 <= pct_start <= 1:
+            raise ValueError("total_steps must be > 0 and pct_start in [0, 1]")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy is 'cos' or 'linear', got {anneal_strategy!r}")
+        groups = optimizer.param_groups
+        maxes = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        self.total, self.anneal = int(total_steps), anneal_strategy
+        self.warm_end = float(pct_start * self.total) - 1
+        self.max_lrs = [float(m) for m in maxes]
+        self.min_lrs = [m / div_factor / final_div_factor for m in self.max_lrs]
+        for g, m in zip(groups, self.max_lrs):
+            g["lr"] = m / div_factor
+        self.momentum = None
+        if cycle_momentum:
+            key = "betas" if "betas" in groups[0] else "momentum"
+            if key == "momentum" and not groups[0].get("momentum"):
+                raise ValueError("optimizer must support momentum or beta1 with cycle_momentum")
+            self.momentum = (key, float(base_momentum), float(max_momentum))
+        super().__init__(optimizer)
+        self._apply(0)
+
+    def _phase(self, step, start_value, peak, end_value):
+        """The value at ``step``: start -> peak over the warm-up, peak -> end after."""
+        if step <= self.warm_end:
+            a, b, pct = start_value, peak, step / self.warm_end if self.warm_end > 0 else 1.0
+        else:
+            a, b = peak, end_value
+            pct = (step - self.warm_end) / (self.total - 1 - self.warm_end)
+        if self.anneal == "cos":
+            return b + (a - b) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (b - a) * pct + a
+
+    def _apply(self, step):
+        if step > self.total:  # PyTorch's bound (the step after the last is still allowed)
+            raise ValueError(f"OneCycleLR stepped {step} times with total_steps = {self.total}")
+        for g, base, peak, low in zip(self.optimizer.param_groups, self.base_lrs, self.max_lrs,
+                                      self.min_lrs):
+            g["lr"] = self._phase(step, base, peak, low)
+            if self.momentum is not None:
+                key, m_low, m_high = self.momentum
+                m = self._phase(step, m_high, m_low, m_high)
+                g[key] = (m, g[key][1]) if key == "betas" else m
+
+    def step(self):
+        self.epoch += 1
+        self._apply(self.epoch)

@@ -305,3 +305,31 @@ def test_checkpoint_keeps_values_exactly_and_refuses_code(tmp_path):
     np.savez(tmp_path / "plain.npz", a=np.ones(2))
     with pytest.raises(ValueError, match="not an nnk checkpoint"):
         nnk.load(tmp_path / "plain.npz")
+
+
+@pytest.mark.parametrize("kind", ["linear", "onecycle-sgd", "onecycle-adam", "onecycle-linear"])
+def test_warmup_and_one_cycle_schedules_match_pytorch(kind):
+    ours, theirs = pair()
+    if kind == "onecycle-adam":
+        opt, topt = nnk.optim.Adam(ours.parameters(), lr=0.1), torch.optim.Adam(theirs.parameters(), lr=0.1)
+    else:
+        opt = nnk.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)
+        topt = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9)
+    if kind == "linear":
+        s = nnk.optim.LinearLR(opt, start_factor=0.25, total_iters=4)
+        ts = torch.optim.lr_scheduler.LinearLR(topt, start_factor=0.25, total_iters=4)
+    else:
+        extra = {"anneal_strategy": "linear"} if kind == "onecycle-linear" else {}
+        s = nnk.optim.OneCycleLR(opt, max_lr=0.5, total_steps=12, **extra)
+        ts = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.5, total_steps=12, **extra)
+    key = "betas" if kind == "onecycle-adam" else "momentum"
+    for _ in range(12):
+        assert opt.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12)
+        assert np.allclose(opt.param_groups[0][key], topt.param_groups[0][key], rtol=1e-12)
+        opt.step(), topt.step()
+        s.step(), ts.step()
+    if kind != "linear":
+        with pytest.raises(ValueError):
+            ts.step()
+        with pytest.raises(ValueError):
+            s.step()
