@@ -13,7 +13,7 @@ from ._dispatch import (cpu_info, get_isa, get_num_threads, set_isa, set_num_thr
 from .elementwise import (exp, gelu, gelu_grad, identity, leaky_relu, leaky_relu_grad, log,
                           relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad)
 from .linalg import gemm, linear, lstsq, matmul
-from .losses import bce_loss, bce_with_logits, cross_entropy, mae_loss, mse_loss
+from .losses import bce_loss, bce_with_logits, cross_entropy, mae_loss, mse_loss, nll_loss
 from .softmax import log_softmax, log_softmax_grad, logsumexp, softmax, softmax_grad
 from ._random import manual_seed
 from .checkpoint import load, save
@@ -29,7 +29,7 @@ __all__ = [
     "exp", "log", "tanh", "sigmoid", "relu", "leaky_relu", "gelu", "identity",
     "relu_grad", "leaky_relu_grad", "tanh_grad", "sigmoid_grad", "gelu_grad",
     "softmax", "log_softmax", "logsumexp", "softmax_grad", "log_softmax_grad",
-    "mse_loss", "mae_loss", "bce_loss", "bce_with_logits", "cross_entropy",
+    "mse_loss", "mae_loss", "bce_loss", "bce_with_logits", "cross_entropy", "nll_loss",
     "lstsq", "gradcheck", "train", "History", "manual_seed", "nn", "optim", "sample",
     "save", "load",
 ]

@@ -98,7 +98,7 @@ def bce_with_logits_grad(logits, target, reduction="mean"):
     return _pointwise_grad("bce_logits", logits, target, reduction, ("logits", "target"))
 
 
-def _ce_inputs(logits, target):
+def _ce_inputs(logits, target, ignore_index=None):
     """(logits as (N, C), class indices or None, probabilities (N, C) or None).
 
     The target is class indices (integers, one per row: shape (N,), or () for 1-D
@@ -125,40 +125,64 @@ def _ce_inputs(logits, target):
         raise ValueError(f"cross_entropy: class indices for logits of shape {logits.shape} must "
                          f"have shape {logits.shape[:-1]}, got {t.shape}{multi}")
     labels = t.reshape(-1)
-    if labels.size and (labels.min() < 0 or labels.max() >= c):
+    counted = labels if ignore_index is None else labels[labels != ignore_index]
+    if counted.size and (counted.min() < 0 or counted.max() >= c):
         raise ValueError(f"cross_entropy: class labels must lie in [0, {c}), got "
-                         f"{labels.min()}..{labels.max()}")
+                         f"{counted.min()}..{counted.max()}")
     return x, labels, None
 
 
-def _cross_entropy(logits, target, reduction, want_loss, want_grad):
+def _cross_entropy(logits, target, reduction, want_loss, want_grad, ignore_index=-100,
+                   label_smoothing=0.0):
     """(the loss as ``cross_entropy`` gives it, dL/dlogits) -- each only when wanted.
 
     Class indices go through one fused kernel (per row: max, one exp pass, the loss and
-    softmax - onehot); probability targets through log-sum-exp and softmax."""
+    softmax - onehot; rows labelled ``ignore_index`` give 0 and 0, and the mean is over
+    the others, as PyTorch's); probability targets through log-sum-exp and softmax.
+    label_smoothing eps mixes the target with the uniform distribution: (1 - eps) onehot
+    + eps / C (PyTorch's definition)."""
     _check_reduction(reduction)
-    x, labels, probs = _ce_inputs(logits, target)
-    rows = x.shape[0]
-    scale = 1.0 / rows if reduction == "mean" and rows else 1.0
+    eps = float(label_smoothing)
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing}")
+    ignore_index = int(ignore_index)
+    x, labels, probs = _ce_inputs(logits, target, ignore_index)
+    rows, classes = x.shape
     if labels is not None:
+        kept = labels != ignore_index
+        counted = int(kept.sum())
+        scale = 1.0 / counted if reduction == "mean" and counted else 1.0
         x = contiguous(x)
         each = np.empty(rows, x.dtype)
         g = np.empty_like(x) if want_grad else None
-        _C.cross_entropy(x, labels.astype(np.int64, copy=False), _NO_LABEL, scale, each, g)
+        _C.cross_entropy(x, labels.astype(np.int64, copy=False), ignore_index, scale, each, g)
+        if eps:  # (1 - eps) nll + eps (lse - mean x); lse = nll + x[label]
+            picked = x[np.arange(rows), np.where(kept, labels, 0)]
+            smooth = np.where(kept, each + picked - x.mean(axis=1), 0).astype(x.dtype)
+            each = (1 - eps) * each + eps * smooth
+            if want_grad:  # softmax - (1 - eps) onehot - eps / C, on the counted rows
+                g[kept, labels[kept]] += x.dtype.type(eps * scale)
+                g[kept] -= x.dtype.type(eps * scale / classes)
     else:
+        counted = rows
+        scale = 1.0 / rows if reduction == "mean" and rows else 1.0
+        if eps:
+            probs = probs * (1 - eps) + eps / classes
         each = logsumexp(x, axis=1) * probs.sum(axis=1) - np.einsum("ij,ij->i", probs, x) \
             if want_loss else None
         g = softmax(x, axis=1) * probs.sum(axis=1, keepdims=True) - probs if want_grad else None
         if g is not None and scale != 1.0:
             g *= scale
+    if not want_grad:
+        g = None
     value = None
     if want_loss:
         if reduction == "none":
             value = each if np.ndim(logits) == 2 else each[0]
         else:
             total = float(each.sum())
-            # an empty mean is NaN, as PyTorch's
-            value = total if reduction == "sum" else total / rows if rows else float("nan")
+            # an empty mean (no rows, or every row ignored) is NaN, as PyTorch's
+            value = total if reduction == "sum" else total / counted if counted else float("nan")
     return value, None if g is None else g.reshape(np.shape(logits))
 
 
@@ -166,13 +190,43 @@ def _cross_entropy(logits, target, reduction, want_loss, want_grad):
 _NO_LABEL = -1
 
 
-def cross_entropy(logits, target, reduction="mean"):
+def cross_entropy(logits, target, reduction="mean", *, ignore_index=-100, label_smoothing=0.0):
     """-log softmax(logits)[target] from class indices, or -sum p log softmax for a
     probability / one-hot target; logits (N, C) or (C,).  Fused with log-sum-exp: no
-    overflow for any finite logits."""
-    return _cross_entropy(logits, target, reduction, True, False)[0]
+    overflow for any finite logits.  ignore_index and label_smoothing as in PyTorch."""
+    return _cross_entropy(logits, target, reduction, True, False, ignore_index, label_smoothing)[0]
 
 
-def cross_entropy_grad(logits, target, reduction="mean"):
+def cross_entropy_grad(logits, target, reduction="mean", *, ignore_index=-100, label_smoothing=0.0):
     """dL/dlogits of ``cross_entropy``: softmax - onehot (times sum p for soft targets)."""
-    return _cross_entropy(logits, target, reduction, False, True)[1]
+    return _cross_entropy(logits, target, reduction, False, True, ignore_index, label_smoothing)[1]
+
+
+def nll_loss(log_probs, target, reduction="mean", *, ignore_index=-100):
+    """-log_probs[i, target[i]] from log-probabilities (N, C) or (C,) and class indices,
+    as torch.nn.functional.nll_loss (ignored rows give 0; the mean is over the others)."""
+    return _nll(log_probs, target, reduction, ignore_index, True)[0]
+
+
+def _nll(log_probs, target, reduction, ignore_index, want_grad):
+    """(loss, dL/dlog_probs) of the negative log-likelihood."""
+    _check_reduction(reduction)
+    x, labels, probs = _ce_inputs(log_probs, target, int(ignore_index))
+    if labels is None:
+        raise ValueError("nll_loss takes class indices, not probabilities")
+    rows = x.shape[0]
+    kept = labels != int(ignore_index)
+    counted = int(kept.sum())
+    each = np.where(kept, -x[np.arange(rows), np.where(kept, labels, 0)], 0).astype(x.dtype)
+    if reduction == "none":
+        value = each if np.ndim(log_probs) == 2 else each[0]
+    else:
+        total = float(each.sum())
+        value = total if reduction == "sum" else total / counted if counted else float("nan")
+    g = None
+    if want_grad:
+        scale = 1.0 / counted if reduction == "mean" and counted else 1.0
+        g = np.zeros_like(x)
+        g[kept, labels[kept]] = -scale
+        g = g.reshape(np.shape(log_probs))
+    return value, g

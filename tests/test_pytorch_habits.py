@@ -333,3 +333,55 @@ def test_warmup_and_one_cycle_schedules_match_pytorch(kind):
             ts.step()
         with pytest.raises(ValueError):
             s.step()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_options_match_pytorch(reduction, smoothing, dtype):
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((9, 6)).astype(dtype)
+    t = rng.integers(0, 6, 9)
+    t[[1, 4]] = 3
+    t[[2, 7]] = -1  # ignored
+    ours = nn.CrossEntropyLoss(reduction=reduction, ignore_index=-1, label_smoothing=smoothing)
+    tx = torch.from_numpy(x).requires_grad_()
+    theirs = torch.nn.CrossEntropyLoss(reduction=reduction, ignore_index=-1, label_smoothing=smoothing)
+    tl = theirs(tx, torch.from_numpy(t))
+    g = rng.standard_normal(9).astype(dtype) if reduction == "none" else None
+    tl.backward(torch.from_numpy(g) if g is not None else None)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ours(x, t), tl.detach().numpy(), **tol)
+    dx = ours.backward(g[:, None] if g is not None else None)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), **tol)
+    assert not dx[[2, 7]].any()  # ignored rows: no gradient
+    # soft targets take the smoothing too
+    p = rng.dirichlet(np.ones(6), 9).astype(dtype)
+    sl = torch.nn.functional.cross_entropy(torch.from_numpy(x), torch.from_numpy(p), reduction=reduction,
+                                           label_smoothing=smoothing)
+    np.testing.assert_allclose(nnk.cross_entropy(x, p, reduction, label_smoothing=smoothing), sl.numpy(), **tol)
+
+
+def test_all_ignored_mean_is_nan_as_pytorch():
+    x = np.zeros((2, 3))
+    t = np.array([-100, -100])
+    assert np.isnan(nnk.cross_entropy(x, t)) and np.isnan(
+        torch.nn.functional.cross_entropy(torch.from_numpy(x), torch.from_numpy(t)).item())
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_matches_pytorch(reduction):
+    rng = np.random.default_rng(14)
+    logp = nnk.log_softmax(rng.standard_normal((7, 5)))
+    t = rng.integers(0, 5, 7)
+    t[3] = -100
+    tx = torch.from_numpy(logp).requires_grad_()
+    tl = torch.nn.NLLLoss(reduction=reduction)(tx, torch.from_numpy(t))
+    tl.sum().backward()
+    ours = nn.NLLLoss(reduction=reduction)
+    np.testing.assert_allclose(ours(logp, t), tl.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(ours.backward(), tx.grad.numpy(), rtol=1e-14)
+    # LogSoftmax + NLLLoss is CrossEntropyLoss
+    x = rng.standard_normal((7, 5))
+    np.testing.assert_allclose(nnk.nll_loss(nnk.log_softmax(x), t, reduction),
+                               nnk.cross_entropy(x, t, reduction), rtol=1e-13)

@@ -8,14 +8,14 @@ nnk/nn/module.py for the dtype rule and what is kept).
 - layers.py: Linear, activations, Softmax, LogSoftmax, Dropout, Flatten
 - normalization.py: LayerNorm
 - transformer.py: CausalSelfAttention, MLP, Block, GPT
-- losses.py: MSELoss, MAELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
+- losses.py: MSELoss, MAELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 - sequence.py: Embedding, RNN, SelfAttention, FixedWindowLM, sample
 - utils.py: clip_grad_norm_
 """
 from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
                      Sigmoid, Softmax, Tanh)
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MAELoss,
-                     MSELoss)
+                     MSELoss, NLLLoss)
 from .module import Module, Parameter, Sequential
 from .normalization import LayerNorm
 from .transformer import GPT, MLP, Block, CausalSelfAttention
@@ -27,6 +27,6 @@ __all__ = [
     "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
     "Dropout", "Flatten",
     "LayerNorm", "CausalSelfAttention", "MLP", "Block", "GPT",
-    "MSELoss", "MAELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+    "MSELoss", "MAELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
     "Embedding", "RNN", "SelfAttention", "FixedWindowLM", "sample",
 ]

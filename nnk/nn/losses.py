@@ -1,7 +1,7 @@
 """Loss modules: forward gives the loss, backward dL/d(input)."""
 import numpy as np
 
-from ..losses import _cross_entropy, _pair, _reduced, _reduced_grad
+from ..losses import _cross_entropy, _nll, _pair, _reduced, _reduced_grad
 from .module import Module, _keep
 
 
@@ -55,8 +55,16 @@ class CrossEntropyLoss(_Loss):
     per forward, as PyTorch frees its graph after a backward."""
     _grad_saved = None
 
+    def __init__(self, reduction="mean", ignore_index=-100, label_smoothing=0.0):
+        super().__init__(reduction)
+        self.ignore_index, self.label_smoothing = int(ignore_index), float(label_smoothing)
+
+    def _value_and_grad(self, input, target):
+        return _cross_entropy(input, target, self.reduction, True, True, self.ignore_index,
+                              self.label_smoothing)
+
     def forward(self, input, target):
-        value, self._grad_saved = _cross_entropy(input, target, self.reduction, True, True)
+        value, self._grad_saved = self._value_and_grad(input, target)
         return value if self.reduction == "none" else float(value)
 
     def backward(self, grad=None):
@@ -68,3 +76,21 @@ class CrossEntropyLoss(_Loss):
         if grad is not None:
             g = g * np.asarray(grad, g.dtype)
         return g
+
+    def extra_repr(self):
+        return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}")
+
+
+class NLLLoss(CrossEntropyLoss):
+    """Negative log-likelihood from log-probabilities (N, C) (LogSoftmax's output) and
+    class indices, as torch.nn.NLLLoss; forward keeps the gradient as CrossEntropyLoss."""
+
+    def __init__(self, reduction="mean", ignore_index=-100):
+        super().__init__(reduction, ignore_index)
+
+    def _value_and_grad(self, input, target):
+        return _nll(input, target, self.reduction, self.ignore_index, True)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
