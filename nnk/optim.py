@@ -207,6 +207,64 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay)
 
 
+class RMSprop(Optimizer):
+    """RMSprop (Hinton), as torch.optim.RMSprop: v = alpha v + (1 - alpha) g^2 and
+    p -= lr g / (sqrt(v) + eps); centred (the gradient's running mean subtracted from v),
+    momentum and weight decay optional.  One kernel pass per parameter."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered))
+
+    def _checked(self, g):
+        g = super()._checked(g)
+        for key in ("alpha", "eps", "weight_decay", "momentum"):
+            g[key] = _non_negative(g[key], key)
+        g["centered"] = bool(g["centered"])
+        return g
+
+    def step(self):
+        for g, i, p in self._indexed():
+            st = self._state(i, p)
+            if not st:
+                st.update(step=0, square_avg=np.zeros_like(p.data))
+                if g["momentum"] > 0:
+                    st["momentum_buffer"] = np.zeros_like(p.data)
+                if g["centered"]:
+                    st["grad_avg"] = np.zeros_like(p.data)
+            st["step"] += 1
+            _C.rmsprop_step(p.data, p.grad, st["square_avg"], st.get("grad_avg"),
+                            st.get("momentum_buffer"), g["lr"], g["alpha"], g["eps"],
+                            g["weight_decay"], g["momentum"])
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al.), as torch.optim.Adagrad: sum += g^2 and
+    p -= lr_t g / (sqrt(sum) + eps), lr_t = lr / (1 + (t - 1) lr_decay).  One kernel pass
+    per parameter."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+        for g, i, p in self._indexed():  # PyTorch creates the state at construction
+            self.state[i] = {"step": 0, "sum": np.full_like(p.data, g["initial_accumulator_value"])}
+
+    def _checked(self, g):
+        g = super()._checked(g)
+        for key in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            g[key] = _non_negative(g[key], key)
+        return g
+
+    def step(self):
+        for g, i, p in self._indexed():
+            st = self._state(i, p)
+            st["step"] += 1
+            lr = g["lr"] / (1 + (st["step"] - 1) * g["lr_decay"])
+            _C.adagrad_step(p.data, p.grad, st["sum"], lr, g["eps"], g["weight_decay"])
+
+
 class _Schedule:
     """A learning-rate schedule: each group's lr from its own starting lr and the epoch."""
 

@@ -239,7 +239,11 @@ def test_threaded_rows_losses_and_steps_equal_one_thread_bitwise(dtype):
         q, mom = x.copy(), np.zeros_like(x)
         _C.sgd_step(q, g, mom, 0.1, 0.9, 1e-4, True)
         _C.axpy(0.5, g, q)
-        return out + [p, m, v, q, mom]
+        r, sq, ga, buf = x.copy(), np.zeros_like(x), np.zeros_like(x), np.zeros_like(x)
+        _C.rmsprop_step(r, g, sq, ga, buf, 0.01, 0.99, 1e-8, 0.01, 0.9)
+        a, acc = x.copy(), np.full_like(x, 0.1)
+        _C.adagrad_step(a, g, acc, 0.05, 1e-10, 0.01)
+        return out + [p, m, v, q, mom, r, sq, ga, buf, a, acc]
 
     before = nnk.get_num_threads()
     try:

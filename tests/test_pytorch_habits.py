@@ -385,3 +385,29 @@ def test_nll_loss_matches_pytorch(reduction):
     x = rng.standard_normal((7, 5))
     np.testing.assert_allclose(nnk.nll_loss(nnk.log_softmax(x), t, reduction),
                                nnk.cross_entropy(x, t, reduction), rtol=1e-13)
+
+
+ADAPTIVE = {
+    "rmsprop": (lambda g: nnk.optim.RMSprop(g, lr=0.01), lambda g: torch.optim.RMSprop(g, lr=0.01)),
+    "rmsprop-centred": (
+        lambda g: nnk.optim.RMSprop(g, lr=0.01, centered=True, momentum=0.9, weight_decay=0.01),
+        lambda g: torch.optim.RMSprop(g, lr=0.01, centered=True, momentum=0.9, weight_decay=0.01)),
+    "adagrad": (lambda g: nnk.optim.Adagrad(g, lr=0.05), lambda g: torch.optim.Adagrad(g, lr=0.05)),
+    "adagrad-decay": (
+        lambda g: nnk.optim.Adagrad(g, lr=0.05, lr_decay=0.1, weight_decay=0.01,
+                                    initial_accumulator_value=0.1),
+        lambda g: torch.optim.Adagrad(g, lr=0.05, lr_decay=0.1, weight_decay=0.01,
+                                      initial_accumulator_value=0.1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTIVE))
+def test_rmsprop_and_adagrad_trajectories_match_pytorch(name):
+    ours, theirs, opt, topt = _trained(ADAPTIVE[name], steps=8)
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+    mine, torch_state = opt.state_dict(), topt.state_dict()
+    for i, st in torch_state["state"].items():
+        for key, value in st.items():
+            np.testing.assert_allclose(np.asarray(mine["state"][i][key]), np.asarray(value), rtol=1e-9,
+                                       atol=1e-12)

@@ -36,6 +36,9 @@
   (size_t n, T *p, const T *g, T *m, T *v, T lr, T b1, T b2, T eps, T c1, T c2, T wd,       \
    int decoupled)
 #define NNK_SIG_AXPY(T) (size_t n, T a, const T *x, T *y)
+#define NNK_SIG_RMSPROP(T)                                                                \
+  (size_t n, T *p, const T *g, T *v, T *gavg, T *buf, T lr, T alpha, T eps, T wd, T mu)
+#define NNK_SIG_ADAGRAD(T) (size_t n, T *p, const T *g, T *sum, T lr, T eps, T wd)
 #define NNK_SIG_LAYERNORM(T)                                                              \
   (size_t rows, size_t n, const T *x, const T *gamma, const T *beta, T eps, T *y, T *mean, \
    T *rstd)
@@ -121,6 +124,8 @@
 #define NNK_STEP_LIST(X, ...)                                                             \
   X(sgd_step, NNK_SIG_SGD, __VA_ARGS__)                                                   \
   X(adam_step, NNK_SIG_ADAM, __VA_ARGS__)                                                 \
+  X(rmsprop_step, NNK_SIG_RMSPROP, __VA_ARGS__)                                           \
+  X(adagrad_step, NNK_SIG_ADAGRAD, __VA_ARGS__)                                           \
   X(axpy, NNK_SIG_AXPY, __VA_ARGS__) /* y += a x */
 
 /* Layers' row kernels, each its own signature (rows of n contiguous values, row r at

@@ -7,6 +7,12 @@
  *   adam: g' = g + wd p; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
  *         p -= lr * (m / c1) / (sqrt(v / c2) + eps), c1 = 1 - b1^t, c2 = 1 - b2^t
  *         decoupled (AdamW, as torch.optim.AdamW): g' = g, and p *= 1 - lr wd first
+ *   rmsprop: g' = g + wd p; v = alpha v + (1-alpha) g'^2; centered (gavg != NULL):
+ *         gavg = alpha gavg + (1-alpha) g', d = sqrt(v - gavg^2) + eps, else sqrt(v) + eps;
+ *         momentum (buf != NULL): buf = mu buf + g'/d, p -= lr buf; else p -= lr g'/d
+ *                                                     -- torch.optim.RMSprop
+ *   adagrad: g' = g + wd p; sum += g'^2; p -= lr g' / (sqrt(sum) + eps), lr already
+ *         decayed by the caller                       -- torch.optim.Adagrad
  *   axpy: y += a x
  * Tails run through zero-padded buffers like every map.
  */
@@ -87,6 +93,83 @@ void KNAME(adam_step)(size_t n, T *p, const T *g, T *m, T *v, T lr, T b1, T b2, 
     memcpy(v + i, bv, (n - i) * sizeof(T));
   }
 #undef ADAM_BODY
+}
+
+void KNAME(rmsprop_step)(size_t n, T *p, const T *g, T *v, T *gavg, T *buf, T lr, T alpha,
+                         T eps, T wd, T mu)
+{
+  const V vlr = v_set1(lr), va = v_set1(alpha), v1a = v_set1(1 - alpha), veps = v_set1(eps);
+  const V vwd = v_set1(wd), vmu = v_set1(mu);
+  size_t i = 0;
+#define RMSPROP_BODY(P, G, VV, GA, B)                                              \
+  {                                                                                \
+    V gp = wd != 0 ? v_add(G, v_mul(vwd, P)) : G;                                  \
+    VV = v_add(v_mul(va, VV), v_mul(v1a, v_mul(gp, gp)));                          \
+    V d;                                                                           \
+    if (gavg) {                                                                    \
+      GA = v_add(v_mul(va, GA), v_mul(v1a, gp));                                   \
+      d = v_add(v_sqrt(v_sub(VV, v_mul(GA, GA))), veps);                           \
+    } else {                                                                       \
+      d = v_add(v_sqrt(VV), veps);                                                 \
+    }                                                                              \
+    if (buf) {                                                                     \
+      B = v_add(v_mul(vmu, B), v_div(gp, d));                                      \
+      P = v_sub(P, v_mul(vlr, B));                                                 \
+    } else {                                                                       \
+      P = v_sub(P, v_mul(vlr, v_div(gp, d)));                                      \
+    }                                                                              \
+  }
+  for (; i + W <= n; i += W) {
+    V pv = v_load(p + i), gv = v_load(g + i), vv = v_load(v + i);
+    V gav = gavg ? v_load(gavg + i) : v_set1(0), bv = buf ? v_load(buf + i) : v_set1(0);
+    RMSPROP_BODY(pv, gv, vv, gav, bv)
+    v_store(p + i, pv), v_store(v + i, vv);
+    if (gavg) v_store(gavg + i, gav);
+    if (buf) v_store(buf + i, bv);
+  }
+  if (i < n) {
+    TAIL_COPY_IN(bp, p)
+    TAIL_COPY_IN(bg, g)
+    TAIL_COPY_IN(bvv, v)
+    TAIL_COPY_IN(bga, gavg)
+    TAIL_COPY_IN(bb, buf)
+    V pv = v_load(bp), gv = v_load(bg), vv = v_load(bvv), gav = v_load(bga), bv = v_load(bb);
+    RMSPROP_BODY(pv, gv, vv, gav, bv)
+    v_store(bp, pv), v_store(bvv, vv), v_store(bga, gav), v_store(bb, bv);
+    memcpy(p + i, bp, (n - i) * sizeof(T));
+    memcpy(v + i, bvv, (n - i) * sizeof(T));
+    if (gavg) memcpy(gavg + i, bga, (n - i) * sizeof(T));
+    if (buf) memcpy(buf + i, bb, (n - i) * sizeof(T));
+  }
+#undef RMSPROP_BODY
+}
+
+void KNAME(adagrad_step)(size_t n, T *p, const T *g, T *sum, T lr, T eps, T wd)
+{
+  const V vlr = v_set1(lr), veps = v_set1(eps), vwd = v_set1(wd);
+  size_t i = 0;
+#define ADAGRAD_BODY(P, G, S)                                                      \
+  {                                                                                \
+    V gp = wd != 0 ? v_add(G, v_mul(vwd, P)) : G;                                  \
+    S = v_add(S, v_mul(gp, gp));                                                   \
+    P = v_sub(P, v_mul(vlr, v_div(gp, v_add(v_sqrt(S), veps))));                   \
+  }
+  for (; i + W <= n; i += W) {
+    V pv = v_load(p + i), gv = v_load(g + i), sv = v_load(sum + i);
+    ADAGRAD_BODY(pv, gv, sv)
+    v_store(p + i, pv), v_store(sum + i, sv);
+  }
+  if (i < n) {
+    TAIL_COPY_IN(bp, p)
+    TAIL_COPY_IN(bg, g)
+    TAIL_COPY_IN(bs, sum)
+    V pv = v_load(bp), gv = v_load(bg), sv = v_load(bs);
+    ADAGRAD_BODY(pv, gv, sv)
+    v_store(bp, pv), v_store(bs, sv);
+    memcpy(p + i, bp, (n - i) * sizeof(T));
+    memcpy(sum + i, bs, (n - i) * sizeof(T));
+  }
+#undef ADAGRAD_BODY
 }
 
 void KNAME(axpy)(size_t n, T a, const T *x, T *y)

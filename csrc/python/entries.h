@@ -23,6 +23,9 @@
   X(sgd_step, VARARGS, "sgd_step(p, g, v, lr, momentum, weight_decay, nesterov), in place.") \
   X(adam_step, VARARGS,                                                                   \
     "adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay, decoupled), in place.") \
+  X(rmsprop_step, VARARGS,                                                                \
+    "rmsprop_step(p, g, v, gavg or None, buf or None, lr, alpha, eps, weight_decay, momentum), in place.") \
+  X(adagrad_step, VARARGS, "adagrad_step(p, g, sum, lr, eps, weight_decay), in place.")   \
   X(axpy, VARARGS, "axpy(a, x, y): y += a x.")                                            \
   /* linalg.c */                                                                          \
   X(gemm, FASTCALL, "gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c.") \

@@ -8,7 +8,7 @@
  * dtype and size: b[0] = g, b[1] = p, b[2...] its state (None allowed when optional). */
 static int get_step(PyObject *g, PyObject *const *outs, int n_out, int optional_state, buf *b)
 {
-  static const char *const names[] = {"param", "first moment", "second moment"};
+  static const char *const names[] = {"param", "first moment", "second moment", "state"};
   if (buf_get(outs[0], &b[1], 1, 1, names[0]) ||
       get_sized(g, &b[0], 0, buf_count(&b[1]), &b[1], "grad", 0))
     return -1;
@@ -61,6 +61,53 @@ PyObject *nnk_py_adam_step(PyObject *self, PyObject *args)
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 4);
+  return result;
+}
+
+/* rmsprop_step(p, g, v, gavg or None, buf or None, lr, alpha, eps, weight_decay, momentum) */
+PyObject *nnk_py_rmsprop_step(PyObject *self, PyObject *args)
+{
+  PyObject *g, *outs[4]; /* p, v, gavg, buf */
+  double lr, alpha, eps, wd, mu;
+  buf b[5] = {0};
+  PyObject *result = NULL;
+  if (!PyArg_ParseTuple(args, "OOOOOddddd:rmsprop_step", &outs[0], &g, &outs[1], &outs[2],
+                        &outs[3], &lr, &alpha, &eps, &wd, &mu) ||
+      get_step(g, outs, 4, 1, b))
+    goto done;
+  if (!b[2].data) {
+    PyErr_SetString(PyExc_TypeError, "rmsprop_step: the square average v is required");
+    goto done;
+  }
+  size_t n = buf_count(&b[1]);
+  const nnk_kernel_table *t = nnk_kernels();
+  WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
+                 nnk_map_rmsprop(t, b[1].dt == DT_F64, n, b[1].data, b[0].data, b[2].data,
+                                 ptr_or_null(&b[3]), ptr_or_null(&b[4]), lr, alpha, eps, wd, mu));
+  result = Py_NewRef(Py_None);
+done:
+  release_all(b, 5);
+  return result;
+}
+
+/* adagrad_step(p, g, sum, lr, eps, weight_decay) */
+PyObject *nnk_py_adagrad_step(PyObject *self, PyObject *args)
+{
+  PyObject *g, *outs[2]; /* p, sum */
+  double lr, eps, wd;
+  buf b[3] = {0};
+  PyObject *result = NULL;
+  if (!PyArg_ParseTuple(args, "OOOddd:adagrad_step", &outs[0], &g, &outs[1], &lr, &eps, &wd) ||
+      get_step(g, outs, 2, 0, b))
+    goto done;
+  size_t n = buf_count(&b[1]);
+  const nnk_kernel_table *t = nnk_kernels();
+  WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
+                 nnk_map_adagrad(t, b[1].dt == DT_F64, n, b[1].data, b[0].data, b[2].data, lr,
+                                 eps, wd));
+  result = Py_NewRef(Py_None);
+done:
+  release_all(b, 3);
   return result;
 }
 

@@ -323,8 +323,10 @@ static void test_losses(const nnk_kernel_table *ref, const nnk_kernel_table *t)
 static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
 {
   for (size_t n = 0; n <= MAXN; n++)
-    for (int variant = 0; variant < 5; variant++) {
-      /* 0: plain SGD, 1: momentum, 2: Nesterov + weight decay, 3: Adam, 4: AdamW */
+    for (int variant = 0; variant < 9; variant++) {
+      /* 0: plain SGD, 1: momentum, 2: Nesterov + weight decay, 3: Adam, 4: AdamW,
+       * 5: RMSprop, 6: centred RMSprop with momentum and weight decay (m: the gradient
+       * average, a third state: the momentum buffer), 7: Adagrad, 8: with weight decay */
       double p0[MAXN], g[MAXN], m0[MAXN], v0[MAXN];
       fill(p0, n, -1, 1), fill(g, n, -1, 1), fill(m0, n, -1, 1), fill(v0, n, 0, 1);
       for (size_t i = 0; i < n; i++) {
@@ -333,14 +335,23 @@ static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
         if (!isfinite(m0[i])) m0[i] = 0.5;
         v0[i] = fabs(v0[i]) > 1 || !isfinite(v0[i]) ? 0.5 : fabs(v0[i]);
       }
-      double *p[2], *m[2], *v[2];
+      if (variant == 6) /* centred: v >= gavg^2 keeps the square root real */
+        for (size_t i = 0; i < n; i++) m0[i] = 0.5 * sqrt(v0[i]) * (i % 2 ? 1 : -1);
+      double *p[2], *m[2], *v[2], *b[2];
       for (int k = 0; k < 2; k++) {
-        p[k] = guarded(n, 8), m[k] = guarded(n, 8), v[k] = guarded(n, 8);
+        p[k] = guarded(n, 8), m[k] = guarded(n, 8), v[k] = guarded(n, 8), b[k] = guarded(n, 8);
         memcpy(p[k], p0, n * 8), memcpy(m[k], m0, n * 8), memcpy(v[k], v0, n * 8);
+        memcpy(b[k], g, n * 8);
       }
       const nnk_kernel_table *tab[2] = {t, ref};
       for (int k = 0; k < 2; k++) {
-        if (variant >= 3)
+        if (variant == 5 || variant == 6)
+          tab[k]->f64.rmsprop_step(n, p[k], g, v[k], variant == 6 ? m[k] : NULL,
+                                   variant == 6 ? b[k] : NULL, 0.01, 0.99, 1e-8,
+                                   variant == 6 ? 0.01 : 0, variant == 6 ? 0.9 : 0);
+        else if (variant >= 7)
+          tab[k]->f64.adagrad_step(n, p[k], g, v[k], 0.01, 1e-10, variant == 8 ? 0.01 : 0);
+        else if (variant >= 3)
           tab[k]->f64.adam_step(n, p[k], g, m[k], v[k], 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.01,
                                 variant == 4);
         else
@@ -350,11 +361,12 @@ static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
       int ok = 1;
       for (size_t i = 0; i < n; i++)
         ok &= ulps(p[0][i], p[1][i], 0) <= 2 && ulps(m[0][i], m[1][i], 0) == 0 &&
-              ulps(v[0][i], v[1][i], 0) <= 1;
+              ulps(v[0][i], v[1][i], 0) <= 1 && ulps(b[0][i], b[1][i], 0) <= 2;
       CHECK(ok, "%s optimiser variant %d n=%zu differs from scalar", nnk_isa_name(t->isa), variant, n);
-      CHECK(guard_intact(p[0], n, 8) && guard_intact(m[0], n, 8) && guard_intact(v[0], n, 8),
+      CHECK(guard_intact(p[0], n, 8) && guard_intact(m[0], n, 8) && guard_intact(v[0], n, 8) &&
+                guard_intact(b[0], n, 8),
             "%s optimiser variant %d n=%zu overran", nnk_isa_name(t->isa), variant, n);
-      for (int k = 0; k < 2; k++) free(p[k]), free(m[k]), free(v[k]);
+      for (int k = 0; k < 2; k++) free(p[k]), free(m[k]), free(v[k]), free(b[k]);
     }
 }
 

@@ -18,7 +18,7 @@
 
 #define ALIGN 64
 
-typedef enum { MAP, GRAD, PMAP, PGRAD, LOSS, LOSS_GRAD, SGD, ADAM, AXPY } job_kind;
+typedef enum { MAP, GRAD, PMAP, PGRAD, LOSS, LOSS_GRAD, SGD, ADAM, RMSPROP, ADAGRAD, AXPY } job_kind;
 
 /* One call's operands: inputs a, b; output (or the parameter) out; optimiser state s1,
  * s2; scalars p[] and a flag, in the order of the kernel's signature. */
@@ -28,7 +28,7 @@ typedef struct {
   job_kind kind;
   size_t n, align;
   const void *a, *b;
-  void *out, *s1, *s2;
+  void *out, *s1, *s2, *s3;
   double p[7];
   double *sums; /* LOSS: one per block */
 } map_job;
@@ -40,6 +40,7 @@ typedef struct {
     const T *a = (const T *)j->a + lo, *b = j->b ? (const T *)j->b + lo : NULL;           \
     T *out = j->out ? (T *)j->out + lo : NULL;                                            \
     T *s1 = j->s1 ? (T *)j->s1 + lo : NULL, *s2 = j->s2 ? (T *)j->s2 + lo : NULL;         \
+    T *s3 = j->s3 ? (T *)j->s3 + lo : NULL;                                               \
     const double *p = j->p;                                                               \
     switch (j->kind) {                                                                    \
     case MAP: K.map[j->op](len, a, out); break;                                           \
@@ -59,6 +60,10 @@ typedef struct {
       K.adam_step(len, out, a, s1, s2, (T)p[0], (T)p[1], (T)p[2], (T)p[3], (T)p[4],        \
                   (T)p[5], (T)p[6], j->flag);                                             \
       break;                                                                              \
+    case RMSPROP:                                                                         \
+      K.rmsprop_step(len, out, a, s1, s2, s3, (T)p[0], (T)p[1], (T)p[2], (T)p[3], (T)p[4]); \
+      break;                                                                              \
+    case ADAGRAD: K.adagrad_step(len, out, a, s1, (T)p[0], (T)p[1], (T)p[2]); break;      \
     case AXPY: K.axpy(len, (T)p[0], a, out); break;                                       \
     }                                                                                     \
   } while (0)
@@ -176,5 +181,22 @@ void nnk_map_adam(const nnk_kernel_table *t, int f64, size_t n, void *p, const v
 void nnk_map_axpy(const nnk_kernel_table *t, int f64, size_t n, double a, const void *x, void *y)
 {
   map_job j = {.t = t, .f64 = f64, .kind = AXPY, .n = n, .a = x, .out = y, .p = {a}};
+  run(&j);
+}
+
+void nnk_map_rmsprop(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *v,
+                     void *gavg, void *buf, double lr, double alpha, double eps, double wd,
+                     double mu)
+{
+  map_job j = {.t = t, .f64 = f64, .kind = RMSPROP, .n = n, .a = g, .out = p, .s1 = v,
+               .s2 = gavg, .s3 = buf, .p = {lr, alpha, eps, wd, mu}};
+  run(&j);
+}
+
+void nnk_map_adagrad(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g,
+                     void *sum, double lr, double eps, double wd)
+{
+  map_job j = {.t = t, .f64 = f64, .kind = ADAGRAD, .n = n, .a = g, .out = p, .s1 = sum,
+               .p = {lr, eps, wd}};
   run(&j);
 }

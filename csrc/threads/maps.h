@@ -39,6 +39,11 @@ void nnk_map_sgd(const nnk_kernel_table *t, int f64, size_t n, void *p, const vo
 void nnk_map_adam(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *m,
                   void *v, double lr, double b1, double b2, double eps, double c1, double c2,
                   double wd, int decoupled);
+void nnk_map_rmsprop(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *v,
+                     void *gavg, void *buf, double lr, double alpha, double eps, double wd,
+                     double mu);
+void nnk_map_adagrad(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g,
+                     void *sum, double lr, double eps, double wd);
 void nnk_map_axpy(const nnk_kernel_table *t, int f64, size_t n, double a, const void *x, void *y);
 
 #endif

@@ -34,7 +34,7 @@ def scalar(fdp):
 
 def one_input(data):
     fdp = atheris.FuzzedDataProvider(data)
-    which = fdp.ConsumeIntInRange(0, 19)
+    which = fdp.ConsumeIntInRange(0, 21)
     try:
         if which == 0:
             _C.map(fdp.ConsumeIntInRange(-2, 9), array(fdp), array(fdp))
@@ -87,6 +87,12 @@ def one_input(data):
         elif which == 18:
             _C.attention_step(array(fdp), fdp.ConsumeIntInRange(-2, 9), fdp.ConsumeIntInRange(-1, 4),
                               scalar(fdp), array(fdp))
+        elif which == 19:
+            _C.rmsprop_step(*(array(fdp) for _ in range(3)),
+                            *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)),
+                            *(scalar(fdp) for _ in range(5)))
+        elif which == 20:
+            _C.adagrad_step(*(array(fdp) for _ in range(3)), *(scalar(fdp) for _ in range(3)))
         elif which in (16, 17):
             ids = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 9), -3, 300), dtype=np.int32)
             k = fdp.ConsumeIntInRange(0, 4)
