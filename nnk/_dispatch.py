@@ -65,6 +65,7 @@ def set_num_threads(n):
 
 
 def get_num_threads():
+    """The number of threads nnk's kernels use (see set_num_threads)."""
     return _C.get_num_threads()
 
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import _C
 from ._arrays import as_real
+from ._docs import inherit_docstrings
 
 
 def _non_negative(value, what):
@@ -25,6 +26,14 @@ class Optimizer:
     (parameter groups: a key a group leaves out takes the optimiser's argument).  The
     per-parameter state (momentum, moments) lives in ``state``, keyed by the parameter's
     position across the groups, which is also how state_dict names it."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        inherit_docstrings(cls)
+
+    def step(self):
+        """Update every parameter in place from its ``.grad`` (one C kernel call each)."""
+        raise NotImplementedError
 
     def __init__(self, params, defaults):
         params = list(params)
@@ -84,6 +93,7 @@ class Optimizer:
                 i += 1
 
     def zero_grad(self):
+        """Set every parameter's ``.grad`` to 0."""
         for p in self.params:
             p.grad[...] = 0
 
@@ -268,26 +278,39 @@ class Adagrad(Optimizer):
 class _Schedule:
     """A learning-rate schedule: each group's lr from its own starting lr and the epoch."""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        inherit_docstrings(cls)
+
+    def lr_at(self, epoch, base):
+        """The learning rate after ``epoch`` steps of a group that started at ``base``."""
+        raise NotImplementedError
+
     def __init__(self, optimizer):
         self.optimizer, self.epoch = optimizer, 0
         self.base_lrs = [g["lr"] for g in optimizer.param_groups]
 
     @property
     def base_lr(self):
+        """The first group's starting learning rate."""
         return self.base_lrs[0]
 
     def step(self):
+        """Advance one epoch (OneCycleLR: one batch) and set every group's lr."""
         self.epoch += 1
         for g, base in zip(self.optimizer.param_groups, self.base_lrs):
             g["lr"] = self.lr_at(self.epoch, base)
 
     def get_last_lr(self):
+        """Each group's current learning rate."""
         return [g["lr"] for g in self.optimizer.param_groups]
 
     def state_dict(self):
+        """{"epoch", "base_lrs"}: what load_state_dict restores."""
         return {"epoch": self.epoch, "base_lrs": list(self.base_lrs)}
 
     def load_state_dict(self, state):
+        """Restore what state_dict gave."""
         self.epoch, self.base_lrs = int(state["epoch"]), [float(b) for b in state["base_lrs"]]
 
 

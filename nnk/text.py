@@ -42,6 +42,7 @@ class BPE:
 
     @property
     def vocab_size(self):
+        """256 byte tokens plus one per merge."""
         return 256 + len(self.merges)
 
     def encode(self, text):
@@ -65,6 +66,7 @@ class BPE:
 
     @classmethod
     def load(cls, path):
+        """The tokenizer ``save`` wrote to ``path`` (JSON)."""
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         if data.get("format") != _FORMAT:

@@ -21,6 +21,7 @@ class History:
         return f"History({len(self.loss)} epochs, loss {self.loss[0]:.6g} -> {self.loss[-1]:.6g})"
 
     def plot(self, ax=None, logy=True):
+        """Draw the loss per epoch (log scale by default) on ``ax`` or a new figure."""
         try:
             import matplotlib.pyplot as plt
         except ImportError:

@@ -132,10 +132,12 @@ class Linear(Module):
 
     @property
     def in_features(self):
+        """The input size (weight's second dimension)."""
         return self.weight.data.shape[1]
 
     @property
     def out_features(self):
+        """The output size (weight's first dimension)."""
         return self.weight.data.shape[0]
 
     def forward(self, x):

@@ -32,6 +32,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import _random
+from .._docs import inherit_docstrings
 from .._arrays import _NATIVE, as_float
 
 
@@ -112,14 +113,17 @@ class Parameter:
 
     @property
     def shape(self):
+        """The array's shape (the gradient has the same)."""
         return self.data.shape
 
     @property
     def dtype(self):
+        """float32 or float64."""
         return self.data.dtype
 
     @property
     def ndim(self):
+        """The number of dimensions."""
         return self.data.ndim
 
     @property
@@ -139,10 +143,17 @@ class Module:
 
     training = True
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        inherit_docstrings(cls)  # an override without a docstring shows its base's
+
     def __call__(self, *args):
+        """``forward(*args)``: the output, with what backward needs kept."""
         return self.forward(*args)
 
     def forward(self, *args):
+        """The layer's output for its input (for most layers x of shape (N, features) or
+        (B, T, features); see the class)."""
         raise NotImplementedError(
             f"{type(self).__name__} defines no forward(): a Module subclass implements "
             f"forward(self, x) returning its output")
@@ -225,16 +236,21 @@ class Module:
                 yield prefix + name, value
 
     def parameters(self):
+        """Every trainable Parameter, each once (see named_parameters)."""
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self):
+        """Set every parameter's ``.grad`` to 0 (backward accumulates into it)."""
         for p in self.parameters():
             p.grad[...] = 0
 
     def state_dict(self):
+        """{name: copy of the parameter's array}, PyTorch's names ("0.weight", ...)."""
         return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
 
     def load_state_dict(self, state):
+        """Copy ``state``'s arrays (NumPy arrays or PyTorch tensors) into the parameters of
+        the same names and shapes; a missing or extra name is a KeyError."""
         params = dict(self.named_parameters())
         missing, unexpected = set(params) - set(state), set(state) - set(params)
         if missing or unexpected:
@@ -253,9 +269,11 @@ class Module:
 
     # display
     def extra_repr(self):
+        """The arguments shown in the module's repr, Name(extra_repr)."""
         return ""
 
     def num_parameters(self):
+        """How many trainable values the module holds."""
         return sum(p.data.size for p in self.parameters())
 
     def __repr__(self):

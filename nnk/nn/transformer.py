@@ -40,6 +40,7 @@ class CausalSelfAttention(Module):
 
     @property
     def scale(self):
+        """1/sqrt(head size): what q k^T is multiplied by."""
         return 1.0 / math.sqrt(self.n_embd // self.n_head)
 
     def forward(self, x):
@@ -117,10 +118,12 @@ class Block(Module):
         return g + self.ln_1.backward(self.attn.backward(g))
 
     def prefill(self, x, cache):
+        """forward(x) for generation: the attention's q, k, v rows kept in ``cache``."""
         x = x + self.attn.prefill(self.ln_1(x), cache)
         return x + self.mlp(self.ln_2(x))
 
     def step(self, x, cache, t):
+        """One new position t, x (B, 1, n_embd), attending through ``cache``."""
         x = x + self.attn.step(self.ln_1(x), cache, t)
         return x + self.mlp(self.ln_2(x))
 
