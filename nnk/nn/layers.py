@@ -75,23 +75,35 @@ class GELU(_Tuned):
         self.approximate, self._x = approximate, None
 
 
-class Softmax(_ParameterFree):
-    """softmax along ``dim``; backward: dx = y * (g - sum(g * y))."""
+class _RowsLayer(_ParameterFree):
+    """A row function along ``dim`` (softmax, log_softmax) that backward differentiates
+    from its output."""
+    _fwd = _grad = None  # the functions, as staticmethods
 
     def __init__(self, dim=-1):
         self.dim, self._y = dim, None
 
     def forward(self, x):
-        y = softmax(x, axis=self.dim)
+        y = self._fwd(x, axis=self.dim)
         self._y = _keep(y)
         return y
 
     def backward(self, g, input_grad=True):
         y = self._needs("_y")
-        return softmax_grad(y, g, axis=self.dim) if input_grad else None
+        return self._grad(y, g, axis=self.dim) if input_grad else None
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class Softmax(_RowsLayer):
+    """softmax along ``dim``; backward: dx = y * (g - sum(g * y))."""
+    _fwd, _grad = staticmethod(softmax), staticmethod(softmax_grad)
+
+
+class LogSoftmax(_RowsLayer):
+    """log_softmax along ``dim``; backward: dx = g - exp(y) sum(g)."""
+    _fwd, _grad = staticmethod(log_softmax), staticmethod(log_softmax_grad)
 
 
 class Linear(Module):
@@ -168,25 +180,6 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}, dtype={self.weight.data.dtype}")
-
-
-class LogSoftmax(_ParameterFree):
-    """log_softmax along ``dim``; backward: dx = g - exp(y) sum(g)."""
-
-    def __init__(self, dim=-1):
-        self.dim, self._y = dim, None
-
-    def forward(self, x):
-        y = log_softmax(x, axis=self.dim)
-        self._y = _keep(y)
-        return y
-
-    def backward(self, g, input_grad=True):
-        y = self._needs("_y")
-        return log_softmax_grad(y, g, axis=self.dim) if input_grad else None
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
 
 class Dropout(_ParameterFree):
