@@ -11,6 +11,7 @@ Array = NDArray[np.floating]
 IntArray = NDArray[np.integer]
 
 BEST_ISA: str
+__version__: str
 ISA_NAMES: tuple[str, ...]
 KERNELS: dict[str, tuple[tuple, ...]]
 

@@ -21,7 +21,7 @@ from .training import History, gradcheck, train
 from . import nn, optim, text  # noqa: E402  (modules of their own: nnk.nn, nnk.optim, nnk.text)
 from .nn import sample
 
-__version__ = "0.1.0"
+from ._C import __version__  # the one version: meson.build's project()
 
 __all__ = [
     "cpu_info", "get_isa", "set_isa", "use_isa", "get_num_threads", "set_num_threads",
