@@ -17,7 +17,7 @@ BUILD := build/meson
 # Configure a build directory once (meson reconfigures itself when meson.build changes).
 meson_setup = [ -f $(1)/build.ninja ] || $(MESON) setup $(1) $(2)
 
-.PHONY: all demo test test-py test-c test-exhaustive test-neon test-asan test-asan-build test-tsan test-valgrind fuzz bench clean deps-sys
+.PHONY: all demo wheel test-wheel test test-py test-c test-exhaustive test-neon test-asan test-asan-build test-tsan test-valgrind fuzz bench clean deps-sys
 
 all: $(EXT_STAMP)
 
@@ -156,5 +156,28 @@ bench: $(EXT_STAMP) $(VENV)/.torch
 	  echo; echo "## float32 maps over every input (make test-exhaustive)"; echo; ./$(BUILD)/exhaustive; \
 	} | tee bench/RESULTS-$(CPU_SLUG).md
 
+# ---- the wheel ---------------------------------------------------------------
+# dist/: the sdist (meson dist of the committed tree: uncommitted changes are not in it)
+# and a wheel built from that sdist in an isolated environment (python -m build), repaired
+# by auditwheel: libsleef is copied into nnk.libs/ under a hashed name and the extension's
+# RPATH points there, so pip installs it where there is no compiler and no SLEEF; the
+# platform tag names the oldest glibc the wheel runs on.  (No libgomp to carry: nnk's
+# threads are its own pool over pthreads, which glibc provides.)
+AUDITWHEEL := PATH="$(abspath $(VENV))/bin:$$PATH" $(abspath $(VENV))/bin/auditwheel
+wheel: | deps-sys $(VENV)/.installed
+	@git diff --quiet HEAD -- 2>/dev/null || echo "note: uncommitted changes are not in the sdist or the wheel (both build from HEAD)"
+	rm -rf dist && $(VPY) -m build --outdir dist/unrepaired .
+	$(AUDITWHEEL) repair --wheel-dir dist dist/unrepaired/*.whl
+	mv dist/unrepaired/*.tar.gz dist/ && rm -rf dist/unrepaired
+	$(AUDITWHEEL) show dist/*.whl
+
+# The wheel installed into a fresh venv with no build tools and run with the system's
+# libsleef hidden from the loader (a mount namespace), on every ISA; the sdist's build
+# without SLEEF stops with its message (tests/wheel).
+test-wheel: wheel
+	$(call apt_install,util-linux pkg-config)
+	NNK_WHEEL="$$(ls $(CURDIR)/dist/*.whl)" NNK_SDIST="$$(ls $(CURDIR)/dist/*.tar.gz)" \
+	  $(VPY) -m pytest -q -p no:cacheprovider --confcutdir=tests/wheel tests/wheel
+
 clean:
-	rm -rf build nnk/_C*.so
+	rm -rf build dist nnk/_C*.so

@@ -9,6 +9,9 @@ import pytest
 
 import nnk
 
+# tests/wheel installs the built wheel into a fresh venv: `make test-wheel` runs it.
+collect_ignore = ["wheel"]
+
 # Every ISA this CPU runs, or the one NNK_ISA names (to run the suite on one path only).
 ISAS = (nnk.get_isa(),) if os.environ.get("NNK_ISA") else tuple(nnk.cpu_info()["available"])
 
