@@ -3,13 +3,13 @@ import argparse
 import os
 import sys
 
-from . import cpu_info
+from . import __version__, cpu_info
 from ._dispatch import ISA_NAMES
 
 
 def _info(args):
     info = cpu_info()
-    print(f"nnk on {info['arch']}: {info['cpu']}")
+    print(f"nnk {__version__} on {info['arch']}: {info['cpu']}")
     print(f"  features:  {' '.join(info['features']) or '(none detected)'}")
     print(f"  ISA:       {info['isa']} (best: {info['best']}; available: "
           f"{', '.join(info['available'])})")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-WHEEL = Path(os.environ["NNK_WHEEL"])
-SDIST = Path(os.environ["NNK_SDIST"])
+WHEEL = Path(os.environ["NNK_WHEEL"]).resolve()
+SDIST = Path(os.environ["NNK_SDIST"]).resolve()
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
