@@ -18,11 +18,13 @@
 #define VF(name) f64_##name
 #define NNK_DT_F32 0 /* for what an algorithm does per dtype (vmath: float32 in double) */
 #include NNK_LAYER_HEADER(f64)
+#include "poly.h"     /* Estrin polynomials */
 #include "f64_math.h" /* v_sigmoid within 1 ULP */
 #else
 #define VF(name) f32_##name
 #define NNK_DT_F32 1
 #include NNK_LAYER_HEADER(f32)
+#include "poly.h"
 #include "f32_math.h" /* v_exp, v_sigmoid, v_tanh: nnk's own, within 1 ULP */
 #endif
 #undef NNK_F64

@@ -28,8 +28,7 @@ static inline V f64_exp_parts(V x, V *k, V *lo)
   V rh = v_fma(n, v_set1(-6.93147180369123816490e-01), x);
   V rl = v_mul(n, v_set1(-1.90821492927058770002e-10));
   V r = v_add(rh, rl);
-  V p = v_set1(EXP_P[0]);
-  for (size_t i = 1; i < sizeof EXP_P / sizeof EXP_P[0]; i++) p = v_fma(p, r, v_set1(EXP_P[i]));
+  V p = v_poly14(r, EXP_P, 1);
   V hi = v_add(one, rh);
   *lo = v_add(v_add(v_sub(one, hi), rh), v_fma(v_mul(r, r), p, rl));
   return hi;

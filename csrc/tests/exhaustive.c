@@ -11,11 +11,12 @@
  * give NaN; a reference that rounds to +-inf in float32 must give that infinity (or the
  * largest float, 1 ULP away).
  *
- *   exhaustive [--stride S] [--threads N]
+ *   exhaustive [--stride S] [--threads N] [--only NAME]
  *
  * --stride S checks every S-th bit pattern (an emulated CPU: make test-neon runs a
- * strided sample under qemu).  Prints one row per function and ISA; exit status 1 when
- * any error exceeds 1 ULP.
+ * strided sample under qemu); --only NAME checks one function (exp, log, tanh,
+ * sigmoid, gelu: the quick check of one changed kernel).  Prints one row per function
+ * and ISA; exit status 1 when any error exceeds 1 ULP.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -99,6 +100,7 @@ typedef struct {
   int isas;
   nnk_isa isa_of[NNK_ISA_COUNT];
   uint64_t stride, chunks;
+  const char *only; /* one function's name, or NULL for all */
   _Atomic uint64_t next;
   record rec[64][NCASES][NNK_ISA_COUNT]; /* per thread */
 } job;
@@ -121,6 +123,7 @@ static void member(void *ctx, int tid, int team, nnk_barrier *barrier)
       memcpy(&x[n++], &u, 4);
     }
     for (size_t f = 0; f < NCASES; f++) {
+      if (j->only && strcmp(j->only, cases[f].name) != 0) continue;
       for (size_t i = 0; i < n; i++) r[i] = cases[f].ref((double)x[i]);
       for (int k = 0; k < j->isas; k++) {
         j->tables[k]->f32.map[cases[f].op](n, x, y);
@@ -143,9 +146,11 @@ int main(int argc, char **argv)
 {
   uint64_t stride = 1;
   int threads = nnk_get_num_threads();
+  const char *only = NULL;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--stride") == 0) stride = strtoull(argv[i + 1], NULL, 10);
     else if (strcmp(argv[i], "--threads") == 0) threads = atoi(argv[i + 1]);
+    else if (strcmp(argv[i], "--only") == 0) only = argv[i + 1];
   }
   if (stride < 1) stride = 1;
   if (threads < 1) threads = 1;
@@ -154,6 +159,7 @@ int main(int argc, char **argv)
 
   static job j;
   j.stride = stride;
+  j.only = only;
   uint64_t inputs = (((uint64_t)1 << 32) + stride - 1) / stride;
   j.chunks = (inputs + CHUNK - 1) / CHUNK;
   for (int isa = 0; isa < NNK_ISA_COUNT; isa++)
@@ -167,7 +173,8 @@ int main(int argc, char **argv)
 
   int failed = 0;
   printf("\n| function | ISA | worst error (ULP) | at input |\n|---|---|---|---|\n");
-  for (size_t f = 0; f < NCASES; f++)
+  for (size_t f = 0; f < NCASES; f++) {
+    if (only && strcmp(only, cases[f].name) != 0) continue;
     for (int k = 0; k < j.isas; k++) {
       record worst = {0, 0};
       for (int t = 0; t < threads; t++)
@@ -179,6 +186,7 @@ int main(int argc, char **argv)
       printf("| %s | %s | %.4f%s | %.9g (0x%08x) |\n", cases[f].name,
              nnk_isa_name(j.isa_of[k]), worst.worst, bad ? " FAIL" : "", at, worst.at);
     }
+  }
   printf("\n%s: every error %s %.1f ULP\n", failed ? "FAILED" : "ok", failed ? "not within" : "within",
          MAX_ULP);
   return failed;

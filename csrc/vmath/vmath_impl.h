@@ -72,7 +72,7 @@ static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_s
 
 #if NNK_DT_F32
 /* float32: the GELUs evaluated in double and rounded once (wide_math.h). */
-static inline V op_gelu(V x) { return v_wide(wide_gelu, x); }
+static inline __attribute__((always_inline)) V op_gelu(V x) { return v_wide(wide_gelu, x); }
 static inline V op_gelu_tanh(V x) { return v_wide(wide_gelu_tanh, x); }
 static inline V op_gelu_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_grad, x)); }
 static inline V op_gelu_tanh_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_tanh_grad, x)); }

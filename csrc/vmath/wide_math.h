@@ -22,42 +22,30 @@
  * clamp (comparisons with NaN are false) and comes out NaN.
  */
 
-/* a b + c for these approximations: fused on the SIMD layers; on the scalar layer,
- * whose fused double fma is a libm call, two roundings (2^-53 each: nothing to a float
- * result, and the float32 scalar oracle stays fast enough for make test-exhaustive). */
-#if W == 1
-#define wide_fma(a, b, c) v_add(v_mul(a, b), c)
-#else
-#define wide_fma(a, b, c) v_fma(a, b, c)
-#endif
+/* Multiply-adds here are fused on the SIMD layers; on the scalar layer, whose fused
+ * double fma is a libm call, two roundings (2^-53 each: nothing to a float result, and
+ * the float32 scalar oracle stays fast enough for make test-exhaustive). */
+#define WIDE_FUSED (W > 1)
 
 /* e^y for y in [-700, 700]: y = n ln2 + r, |r| <= ln2/2 (Cody and Waite's two-part
  * ln2: n ln2_hi is exact for |n| < 2^21), e^r by its Taylor polynomial of degree 8
  * (remainder below r^9/9! = 2^-32 relative), times 2^n through the exponent bits. */
 static inline V wide_exp(V y)
 {
+  static const double EXP_T[] = {1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24,
+                                 1.0 / 6,     0.5,        1.0,       1.0};
   const V shifter = v_set1(0x1.8p52); /* adding it rounds to an integer */
-  V k = v_add(v_mul(y, v_set1(0x1.71547652b82fep0)), shifter); /* n + shifter */
+  V k = v_mac(WIDE_FUSED, y, v_set1(0x1.71547652b82fep0), shifter); /* n + shifter */
   V n = v_sub(k, shifter);
-  V r = v_sub(y, v_mul(n, v_set1(6.93147180369123816490e-01)));
-  r = v_sub(r, v_mul(n, v_set1(1.90821492927058770002e-10)));
-  V p = v_set1(1.0 / 40320);
-  p = wide_fma(p, r, v_set1(1.0 / 5040));
-  p = wide_fma(p, r, v_set1(1.0 / 720));
-  p = wide_fma(p, r, v_set1(1.0 / 120));
-  p = wide_fma(p, r, v_set1(1.0 / 24));
-  p = wide_fma(p, r, v_set1(1.0 / 6));
-  p = wide_fma(p, r, v_set1(0.5));
-  p = wide_fma(p, r, v_set1(1.0));
-  p = wide_fma(p, r, v_set1(1.0));
-  return v_mul(p, v_pow2_shifted(k));
+  V r = v_mac(WIDE_FUSED, n, v_set1(-6.93147180369123816490e-01), y);
+  r = v_mac(WIDE_FUSED, n, v_set1(-1.90821492927058770002e-10), r);
+  return v_mul(v_poly9(r, EXP_T, WIDE_FUSED), v_pow2_shifted(k));
 }
 
-/* x clamped to [lo, hi]; NaN stays NaN. */
+/* x clamped to [lo, hi]; a NaN x stays NaN (v_max(c, x) and v_min(c, x) pass it). */
 static inline V wide_clamp(V x, double lo, double hi)
 {
-  x = v_select(v_lt(x, v_set1(lo)), v_set1(lo), x);
-  return v_select(v_gt(x, v_set1(hi)), v_set1(hi), x);
+  return v_min(v_set1(hi), v_max(v_set1(lo), x));
 }
 
 /* sigmoid: 1/(1 + e) for x >= 0 and e/(1 + e) for x < 0, e = e^-|x| <= 1: no overflow,
@@ -80,8 +68,7 @@ static inline V wide_gaussian_tail(V a, V *g)
       -0.051117292913768306,   0.1123188478464639,     -0.1838484746707049,
       0.13409114007879763};
   V u = v_div(v_sub(v_mul(v_set1(1.5), a), v_set1(4.0)), v_add(a, v_set1(4.0)));
-  V p = v_set1(R[0]);
-  for (size_t i = 1; i < sizeof R / sizeof R[0]; i++) p = wide_fma(p, u, v_set1(R[i]));
+  V p = v_poly13(u, R, WIDE_FUSED);
   *g = wide_exp(v_mul(v_set1(-0.5), v_mul(a, a)));
   return v_mul(*g, p);
 }
