@@ -40,7 +40,8 @@ static inline V f32_exp_parts(V x, V *k, V *lo)
   V rh = v_fma(n, v_set1(-0x1.62e4p-1f), x);
   V rl = v_mul(n, v_set1(-0x1.7f7d1cp-20f));
   V r = v_add(rh, rl);
-  V p = v_poly6(r, EXP_P, 1);
+  V p = v_set1(EXP_P[0]);
+  for (size_t i = 1; i < sizeof EXP_P / sizeof EXP_P[0]; i++) p = v_fma(p, r, v_set1(EXP_P[i]));
   V hi = v_add(one, rh);
   *lo = v_add(v_add(v_sub(one, hi), rh), v_fma(v_mul(r, r), p, rl));
   return hi;
@@ -102,7 +103,8 @@ static inline V v_tanh(V x)
   V big = v_fma(rho, rd, q);
   big = v_select(v_lt(x, v_set1(0.0f)), v_neg(big), big);
   V x2 = v_mul(x, x);
-  V t = v_poly6(x2, TANH_T, 1);
+  V t = v_set1(TANH_T[0]);
+  for (size_t i = 1; i < sizeof TANH_T / sizeof TANH_T[0]; i++) t = v_fma(t, x2, v_set1(TANH_T[i]));
   V small = v_fma(v_mul(x, x2), t, x);
   small = v_select(v_lt(a, v_set1(0x1p-12f)), x, small); /* x itself, and -0 stays -0 */
   return v_select(v_lt(a, v_set1(0.5f)), small, big);

@@ -1,7 +1,7 @@
 /*
  * Polynomials by Estrin's scheme, written once over the helper layer (dtype.h includes
  * this after the layer, before the math built on it).  Coefficients are given highest
- * degree first, as Horner's loop reads them: v_poly6(x, c, f) = c[0] x^5 + ... + c[5].
+ * degree first, as Horner's loop reads them: v_poly9(x, c, f) = c[0] x^8 + ... + c[8].
  *
  * Why not Horner: a degree-d Horner chain is d dependent FMAs (4 cycles each on
  * current x86 cores), and the elementwise maps are chains of such polynomials, the
@@ -11,7 +11,8 @@
  * and joins them with x^2, x^4, x^8: about log2(d) steps deep for one or two
  * multiplications more.  The roundings differ from Horner's (each partial sum is
  * smaller than the whole, so no worse); make test-exhaustive proves the float32
- * functions built on it within 1 ULP on every ISA.
+ * functions built on it within 1 ULP on every ISA.  Short chains gain nothing: float32
+ * exp and tanh (degree 5, csrc/simd/f32_math.h) keep Horner, measured faster on Zen 3.
  *
  * Each takes `fused`, a constant: 1 joins with v_fma (fused on every layer, libm's fma
  * on the scalar one, so that every ISA rounds alike), 0 with a multiply and an add (for
@@ -22,7 +23,6 @@
 #define v_est2 VF(v_est2)
 #define v_est4 VF(v_est4)
 #define v_est8 VF(v_est8)
-#define v_poly6 VF(v_poly6)
 #define v_poly9 VF(v_poly9)
 #define v_poly13 VF(v_poly13)
 #define v_poly14 VF(v_poly14)
@@ -45,13 +45,6 @@ static inline V v_est4(V x, V x2, const T *c, int f)
 static inline V v_est8(V x, V x2, V x4, const T *c, int f)
 {
   return v_mac(f, v_est4(x, x2, c, f), x4, v_est4(x, x2, c + 4, f));
-}
-
-/* degree 5: c[0] x^5 + ... + c[5] */
-static inline V v_poly6(V x, const T *c, int f)
-{
-  V x2 = v_mul(x, x);
-  return v_mac(f, v_est2(x, c, f), v_mul(x2, x2), v_est4(x, x2, c + 2, f));
 }
 
 /* degree 8 */
