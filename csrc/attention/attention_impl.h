@@ -30,6 +30,7 @@
 #define exp_row VF(exp_row)
 #define transposed VF(transposed)
 #define scores VF(scores)
+#define scores_block VF(scores_block)
 #define weighted_sum VF(weighted_sum)
 
 static T dot_d(size_t d, const T *a, const T *b)
@@ -42,7 +43,7 @@ static T dot_d(size_t d, const T *a, const T *b)
 }
 
 /* y += a x over d values */
-static void axpy_d(size_t d, T a, const T *x, T *y)
+static inline __attribute__((always_inline)) void axpy_d(size_t d, T a, const T *x, T *y)
 {
   const V va = v_set1(a);
   size_t i = 0;
@@ -74,69 +75,112 @@ static T exp_row(size_t n, T *s, T m)
 /* dst[d * stride + j] = src[j * ld + d] for j < n, d < D; zeros for n <= j < stride. */
 static void transposed(size_t n, size_t D, const T *src, size_t ld, T *dst, size_t stride)
 {
-  for (size_t d = 0; d < D; d++) {
-    T *row = dst + d * stride;
-    for (size_t j = 0; j < n; j++) row[j] = src[j * ld + d];
-    for (size_t j = n; j < stride; j++) row[j] = 0;
+  for (size_t j = 0; j < n; j++) /* each source row read along, the writes land in L1 */
+    for (size_t d = 0; d < D; d++) dst[d * stride + j] = src[j * ld + d];
+  for (size_t d = 0; d < D; d++)
+    for (size_t j = n; j < stride; j++) dst[d * stride + j] = 0;
+}
+
+/* NV vectors of scores (NV a constant: the accumulators stay in registers) from the
+ * keys transposed at kt + j, each in two chains (even and odd d) so that up to eight FMAs
+ * are in flight, not one chain of D dependent ones.  Stores what lies below n (the last
+ * vector in part) and returns the largest of those. */
+static inline __attribute__((always_inline)) T scores_block(size_t j, size_t n, size_t D,
+                                                            const T *q, const T *kt,
+                                                            size_t stride, V vs, T *s,
+                                                            const int NV)
+{
+  V a[4], b[4];
+  _Pragma("GCC unroll 4") for (int u = 0; u < NV; u++) a[u] = b[u] = v_set1(0);
+  size_t d = 0;
+  for (; d + 2 <= D; d += 2) {
+    const V q0 = v_set1(q[d]), q1 = v_set1(q[d + 1]);
+    const T *r0 = kt + d * stride + j, *r1 = r0 + stride;
+    _Pragma("GCC unroll 4") for (int u = 0; u < NV; u++) {
+      a[u] = v_fma(q0, v_load(r0 + u * W), a[u]);
+      b[u] = v_fma(q1, v_load(r1 + u * W), b[u]);
+    }
   }
+  if (d < D)
+    _Pragma("GCC unroll 4") for (int u = 0; u < NV; u++)
+      a[u] = v_fma(v_set1(q[d]), v_load(kt + d * stride + j + u * W), a[u]);
+  V top = v_set1(-INFINITY);
+  T m = -INFINITY;
+  _Pragma("GCC unroll 4") for (int u = 0; u < NV; u++) {
+    const V r = v_mul(vs, v_add(a[u], b[u]));
+    const size_t at = j + u * W;
+    if (at + W <= n) {
+      v_store(s + at, r);
+      top = v_max(top, r);
+    } else { /* the last, partial vector: only its lanes below n */
+      T buf[W];
+      v_store(buf, r);
+      for (size_t l = 0; l < n - at; l++) s[at + l] = buf[l], m = buf[l] > m ? buf[l] : m;
+    }
+  }
+  T t = v_hmax(top);
+  return t > m ? t : m;
 }
 
 /* s[j] = scale (q . key j) for j < n, the keys transposed at kt (row d at kt + d stride,
- * stride a multiple of W, zero-padded): four vectors of keys at a time, then one, the
- * last partial vector computed whole and stored in part. */
-static void scores(size_t n, size_t D, const T *q, const T *kt, size_t stride, T scale, T *s)
+ * stride a multiple of W, zero-padded), four vectors of keys at a time, then the 1-4
+ * left (the last one partial); returns the largest score. */
+static inline T scores(size_t n, size_t D, const T *q, const T *kt, size_t stride, T scale, T *s)
 {
   const V vs = v_set1(scale);
+  T m = -INFINITY, t;
   size_t j = 0;
   for (; j + 4 * W <= n; j += 4 * W) {
-    V a0 = v_set1(0), a1 = a0, a2 = a0, a3 = a0;
-    for (size_t d = 0; d < D; d++) {
-      const V qd = v_set1(q[d]);
-      const T *r = kt + d * stride + j;
-      a0 = v_fma(qd, v_load(r), a0), a1 = v_fma(qd, v_load(r + W), a1);
-      a2 = v_fma(qd, v_load(r + 2 * W), a2), a3 = v_fma(qd, v_load(r + 3 * W), a3);
-    }
-    v_store(s + j, v_mul(vs, a0)), v_store(s + j + W, v_mul(vs, a1));
-    v_store(s + j + 2 * W, v_mul(vs, a2)), v_store(s + j + 3 * W, v_mul(vs, a3));
+    t = scores_block(j, n, D, q, kt, stride, vs, s, 4);
+    m = t > m ? t : m;
   }
-  for (; j < n; j += W) {
-    V a = v_set1(0);
-    for (size_t d = 0; d < D; d++) a = v_fma(v_set1(q[d]), v_load(kt + d * stride + j), a);
-    a = v_mul(vs, a);
-    if (j + W <= n) {
-      v_store(s + j, a);
-    } else {
-      T b[W];
-      v_store(b, a);
-      memcpy(s + j, b, (n - j) * sizeof(T));
-    }
+  switch ((n - j + W - 1) / W) { /* vectors left, the last maybe partial */
+  case 0: return m;
+  case 1: t = scores_block(j, n, D, q, kt, stride, vs, s, 1); break;
+  case 2: t = scores_block(j, n, D, q, kt, stride, vs, s, 2); break;
+  case 3: t = scores_block(j, n, D, q, kt, stride, vs, s, 3); break;
+  default: t = scores_block(j, n, D, q, kt, stride, vs, s, 4); break;
   }
+  return t > m ? t : m;
 }
 
 /* out = sum_j w[j] (row j), rows of D values at base + j ld, for j < n: four vectors of
- * out kept in registers across all the rows, then one, then the tail through buffers. */
-static void weighted_sum(size_t n, size_t D, const T *w, const T *base, size_t ld, T *out)
+ * out kept in registers across all the rows, each in two chains (even and odd j: eight
+ * FMAs in flight), then one vector at a time, then the tail through buffers. */
+static inline __attribute__((always_inline)) void weighted_sum(size_t n, size_t D, const T *w,
+                                                               const T *base, size_t ld, T *out)
 {
   size_t d = 0;
   for (; d + 4 * W <= D; d += 4 * W) {
-    V a0 = v_set1(0), a1 = a0, a2 = a0, a3 = a0;
-    for (size_t j = 0; j < n; j++) {
-      const V wj = v_set1(w[j]);
-      const T *r = base + j * ld + d;
-      a0 = v_fma(wj, v_load(r), a0), a1 = v_fma(wj, v_load(r + W), a1);
-      a2 = v_fma(wj, v_load(r + 2 * W), a2), a3 = v_fma(wj, v_load(r + 3 * W), a3);
+    V a[4], b[4];
+    _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) a[u] = b[u] = v_set1(0);
+    size_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+      const V w0 = v_set1(w[j]), w1 = v_set1(w[j + 1]);
+      const T *r0 = base + j * ld + d, *r1 = r0 + ld;
+      _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) {
+        a[u] = v_fma(w0, v_load(r0 + u * W), a[u]);
+        b[u] = v_fma(w1, v_load(r1 + u * W), b[u]);
+      }
     }
-    v_store(out + d, a0), v_store(out + d + W, a1);
-    v_store(out + d + 2 * W, a2), v_store(out + d + 3 * W, a3);
+    if (j < n)
+      _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++)
+        a[u] = v_fma(v_set1(w[j]), v_load(base + j * ld + d + u * W), a[u]);
+    _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) v_store(out + d + u * W, v_add(a[u], b[u]));
   }
   for (; d < D; d += W) {
     const size_t c = D - d < W ? D - d : W;
-    V a = v_set1(0);
-    for (size_t j = 0; j < n; j++)
-      a = v_fma(v_set1(w[j]), c == W ? v_load(base + j * ld + d) : v_load_part(base + j * ld + d, c), a);
-    T b[W];
-    v_store(b, a);
-    memcpy(out + d, b, c * sizeof(T));
+    V a = v_set1(0), b = v_set1(0);
+    size_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+      const T *r0 = base + j * ld + d, *r1 = r0 + ld;
+      a = v_fma(v_set1(w[j]), c == W ? v_load(r0) : v_load_part(r0, c), a);
+      b = v_fma(v_set1(w[j + 1]), c == W ? v_load(r1) : v_load_part(r1, c), b);
+    }
+    if (j < n) a = v_fma(v_set1(w[j]), c == W ? v_load(base + j * ld + d) : v_load_part(base + j * ld + d, c), a);
+    T buf[W];
+    v_store(buf, v_add(a, b));
+    memcpy(out + d, buf, c * sizeof(T));
   }
 }
 
@@ -152,9 +196,7 @@ void KNAME(attention)(size_t lo, size_t hi, size_t H, size_t len, size_t first, 
     transposed(len, D, kb, ld, kt, stride);
     for (size_t i = first; i < len; i++) {
       const T *qi = qb + i * ld;
-      scores(i + 1, D, qi, kt, stride, scale, scratch);
-      T m = -INFINITY;
-      for (size_t j = 0; j <= i; j++) m = scratch[j] > m ? scratch[j] : m;
+      const T m = scores(i + 1, D, qi, kt, stride, scale, scratch);
       T sum = exp_row(i + 1, scratch, m), inv = (T)1 / sum;
       for (size_t j = 0; j <= i; j++) scratch[j] *= inv;
       weighted_sum(i + 1, D, scratch, vb, ld, o + b * bso + (i - first) * ldo + h * D);

@@ -458,11 +458,13 @@ static void test_row_layers(const nnk_kernel_table *ref, const nnk_kernel_table 
 }
 
 /* Causal attention (NNK_ATTENTION_LIST) of the ISA against scalar: both dtypes, head
- * sizes across every vector tail, sequences from one row, forward (o, lse) and backward
+ * sizes across every vector tail and past four vectors (the sums' register blocks), rows
+ * of 1 to 70 scores (every count of key vectors left after the blocks of four, on
+ * every W up to 16, and a partial last one), forward (o, lse) and backward
  * (dq, dk, dv) read from and written into packed (B, len, 3C) rows, guards after each. */
 static void test_attention(const nnk_kernel_table *ref, const nnk_kernel_table *t)
 {
-  static const size_t lens[] = {1, 2, 5, 9}, Ds[] = {1, 3, 8, 13, 17};
+  static const size_t lens[] = {1, 2, 5, 9, 15, 31, 40, 70}, Ds[] = {1, 3, 8, 13, 17, 33, 67};
   const size_t B = 2, H = 2;
   for (int is_f32 = 0; is_f32 < 2; is_f32++)
     for (size_t li = 0; li < sizeof lens / sizeof *lens; li++)
