@@ -33,7 +33,7 @@
 #define op_gelu_grad VF(op_gelu_grad)
 #define op_gelu_tanh_grad VF(op_gelu_tanh_grad)
 
-/* Two vectors per step: independent chains the core may overlap. */
+/* Two vectors per step (MAP1, MAP2): independent chains the core may overlap. */
 #define MAP1(OP)                                                                   \
   size_t i = 0;                                                                    \
   for (; i + 2 * W <= n; i += 2 * W) {                                             \
@@ -50,6 +50,11 @@
 
 #define MAP2(OP)                                                                   \
   size_t i = 0;                                                                    \
+  for (; i + 2 * W <= n; i += 2 * W) {                                             \
+    V a0 = OP(v_load(u + i), v_load(dy + i));                                      \
+    V a1 = OP(v_load(u + i + W), v_load(dy + i + W));                              \
+    v_store(dx + i, a0), v_store(dx + i + W, a1);                                  \
+  }                                                                                \
   for (; i + W <= n; i += W) v_store(dx + i, OP(v_load(u + i), v_load(dy + i)));  \
   if (i < n) {                                                                     \
     T bu[W] = {0}, bd[W] = {0};                                                    \
@@ -71,11 +76,15 @@ static inline V op_tanh_grad(V y, V dy) { return v_mul(dy, v_sub(v_set1(1), v_mu
 static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_set1(1), y))); }
 
 #if NNK_DT_F32
-/* float32: the GELUs evaluated in double and rounded once (wide_math.h). */
-static inline __attribute__((always_inline)) V op_gelu(V x) { return v_wide(wide_gelu, x); }
-static inline V op_gelu_tanh(V x) { return v_wide(wide_gelu_tanh, x); }
-static inline V op_gelu_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_grad, x)); }
-static inline V op_gelu_tanh_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_tanh_grad, x)); }
+/* float32: the GELUs evaluated in double and rounded once (wide_math.h).  Forced inline:
+ * left to itself GCC calls them once per vector, and the map's two vectors' chains then
+ * run one after the other (measured on Zen 3: GELU's gradient 2.55 -> 2.15 ns). */
+#define GELU_OP static inline __attribute__((always_inline)) V
+GELU_OP op_gelu(V x) { return v_wide(wide_gelu, x); }
+GELU_OP op_gelu_tanh(V x) { return v_wide(wide_gelu_tanh, x); }
+GELU_OP op_gelu_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_grad, x)); }
+GELU_OP op_gelu_tanh_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_tanh_grad, x)); }
+#undef GELU_OP
 #else
 /* float64: SLEEF's double functions (u10; erfc u15) in the formulas above. */
 static inline V op_gelu(V x)
