@@ -430,3 +430,21 @@ def test_sgd_without_weight_decay_keeps_an_infinite_parameter(dtype):
     p.grad[...] = 0.5
     optim.Adam([p], lr=0.1).step()
     assert p.data[0] == np.inf and np.all(np.isfinite(p.data[1::2]))
+
+
+def test_next_token_loss_is_the_mean_cross_entropy_over_every_position():
+    """Against NumPy: -log softmax at the target, averaged over B T positions, and its
+    gradient (softmax - one-hot) / (B T) in the logits' shape."""
+    rng = np.random.default_rng(3)
+    logits, target = rng.standard_normal((2, 5, 7)), rng.integers(0, 7, (2, 5))
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    picked = np.take_along_axis(p, target[..., None], -1)[..., 0]
+    loss_fn = nn.NextTokenLoss()
+    assert loss_fn(logits, target) == pytest.approx(-np.log(picked).mean(), rel=1e-13)
+    expected = (p - np.eye(7)[target]) / 10
+    np.testing.assert_allclose(loss_fn.backward(), expected, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match=r"\(B, T, V\)"):
+        loss_fn(logits[0], target[0])
+    with pytest.raises(ValueError, match=r"\(B, T\)"):
+        loss_fn(logits, target[:, :4])

@@ -8,14 +8,15 @@ nnk/nn/module.py for the dtype rule and what is kept).
 - layers.py: Linear, activations, Softmax, LogSoftmax, Dropout, Flatten
 - normalization.py: LayerNorm
 - transformer.py: CausalSelfAttention, MLP, Block, GPT
-- losses.py: MSELoss, MAELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
+- losses.py: MSELoss, MAELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NextTokenLoss,
+  NLLLoss
 - sequence.py: Embedding, RNN, SelfAttention, FixedWindowLM, sample
 - utils.py: clip_grad_norm_
 """
 from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
                      Sigmoid, Softmax, Tanh)
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MAELoss,
-                     MSELoss, NLLLoss)
+                     MSELoss, NextTokenLoss, NLLLoss)
 from .module import Module, Parameter, Sequential
 from .normalization import LayerNorm
 from .transformer import GPT, MLP, Block, CausalSelfAttention
@@ -27,6 +28,6 @@ __all__ = [
     "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
     "Dropout", "Flatten",
     "LayerNorm", "CausalSelfAttention", "MLP", "Block", "GPT",
-    "MSELoss", "MAELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
+    "MSELoss", "MAELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NextTokenLoss", "NLLLoss",
     "Embedding", "RNN", "SelfAttention", "FixedWindowLM", "sample",
 ]

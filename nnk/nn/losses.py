@@ -82,6 +82,24 @@ class CrossEntropyLoss(_Loss):
                 f"label_smoothing={self.label_smoothing}")
 
 
+class NextTokenLoss(CrossEntropyLoss):
+    """Cross-entropy at every position of a batch of sequences: logits (B, T, V) and
+    target token ids (B, T), the mean over all B T positions.  What nanoGPT writes as
+    ``F.cross_entropy(logits.view(-1, V), targets.view(-1))``; backward returns dL/dlogits
+    in the logits' shape, so ``nnk.train(gpt, NextTokenLoss(), ...)`` works as it is."""
+
+    def forward(self, input, target):
+        input, target = np.asarray(input), np.asarray(target)
+        if input.ndim != 3 or target.shape != input.shape[:2]:
+            raise ValueError(f"NextTokenLoss takes logits (B, T, V) and targets (B, T), got "
+                             f"{input.shape} and {target.shape}")
+        self._shape = input.shape
+        return super().forward(input.reshape(-1, input.shape[-1]), target.reshape(-1))
+
+    def backward(self, grad=None):
+        return super().backward(grad).reshape(self._shape)
+
+
 class NLLLoss(CrossEntropyLoss):
     """Negative log-likelihood from log-probabilities (N, C) (LogSoftmax's output) and
     class indices, as torch.nn.NLLLoss; forward keeps the gradient as CrossEntropyLoss."""
