@@ -1,4 +1,6 @@
 """The training loop, its history, and a finite-difference gradient check."""
+import sys
+
 import numpy as np
 
 from . import _random
@@ -53,10 +55,45 @@ def _backward_params_only(net, grad):
     return backward_of(net, grad, input_grad=False)
 
 
+def _data_parallel(net):
+    """(rank, world size, the DDP wrapper) when ``net`` is a DistributedDataParallel of
+    more than one rank, else None (nnk.distributed is only looked at when imported)."""
+    dist = sys.modules.get("nnk.distributed")
+    if dist is None or not isinstance(net, dist.DistributedDataParallel):
+        return None
+    world = dist.get_world_size()
+    return (dist.get_rank(), world, dist) if world > 1 else None
+
+
+def _epoch_order(n, shuffle, parallel):
+    """The epoch's sample order: a permutation from ``nnk.manual_seed``'s generator (or
+    0..n-1).  Under data parallelism every rank draws (the generators stay in step) and
+    rank 0's order is used by all, so unseeded ranks still walk the same batches."""
+    order = _random.generator().permutation(n) if shuffle else np.arange(n)
+    if parallel is not None and shuffle:
+        order = parallel[2].broadcast(np.ascontiguousarray(order, dtype=np.int64))
+    return order
+
+
+def _slice_weight(loss_fn, part, whole, world):
+    """What a rank's loss gradient is scaled by so that the ranks' averaged gradients are
+    the whole batch's: a mean over ``part`` of ``whole`` samples counts part / whole of
+    it (ranks' slices may differ by one); a sum counts whole."""
+    if getattr(loss_fn, "reduction", "mean") == "sum":
+        return float(world)
+    return part * world / whole
+
+
 def train(net, loss_fn, optimizer, X, Y, epochs, batch_size=None, shuffle=True, progress=True):
     """Fit ``net`` to (X, Y): full-batch gradient descent when batch_size is None,
     otherwise mini-batches (reshuffled each epoch when ``shuffle``; the order comes from
-    the generator ``nnk.manual_seed`` seeds).  Returns a History of per-epoch losses."""
+    the generator ``nnk.manual_seed`` seeds).  Returns a History of per-epoch losses.
+
+    ``net`` may be a ``nnk.distributed.DistributedDataParallel``: then ``batch_size`` is
+    the global batch, each rank takes its slice of every batch (np.array_split: 15 on 2
+    ranks is 8 + 7, weighted by size), the batches are those one process with the same
+    seed walks, the History is the global loss (the same on every rank) and only rank 0
+    draws the progress bar."""
     X, Y = np.asarray(X), np.asarray(Y)  # each layer converts its own input (ids stay ids)
     if X.ndim == 0 or Y.ndim == 0:
         raise ValueError(f"X and Y must hold samples along their first axis, got shapes "
@@ -68,22 +105,35 @@ def train(net, loss_fn, optimizer, X, Y, epochs, batch_size=None, shuffle=True, 
         raise ValueError("train: X and Y hold no samples, so there is nothing to fit")
     if epochs < 0 or (batch_size is not None and batch_size < 1):
         raise ValueError("epochs must be >= 0 and batch_size >= 1")
+    parallel = _data_parallel(net)
+    rank, world = (parallel[0], parallel[1]) if parallel else (0, 1)
     history = History()
-    bar = _progress(int(epochs), progress)
+    bar = _progress(int(epochs), progress and rank == 0)
     for _ in range(int(epochs)):
         if batch_size is None or batch_size >= n:
-            batches = [(X, Y)]
+            batches = [np.arange(n)] if parallel else [slice(None)]
         else:
-            order = _random.generator().permutation(n) if shuffle else np.arange(n)
-            batches = [(X[order[i:i + batch_size]], Y[order[i:i + batch_size]])
-                       for i in range(0, n, batch_size)]
+            order = _epoch_order(n, shuffle, parallel)
+            batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
         total = 0.0
-        for xb, yb in batches:
-            loss = loss_fn(net(xb), yb)
+        for batch in batches:
+            whole = n if isinstance(batch, slice) else len(batch)
+            mine = np.array_split(batch, world)[rank] if parallel else batch
             net.zero_grad()
-            _backward_params_only(net, loss_fn.backward())
+            if parallel and len(mine) == 0:  # a batch smaller than the world: nothing here
+                net.sync_gradients()
+            else:
+                xb, yb = X[mine], Y[mine]
+                loss = loss_fn(net(xb), yb)
+                grad = loss_fn.backward()
+                if parallel:
+                    grad = grad * _slice_weight(loss_fn, len(mine), whole, world)
+                _backward_params_only(net, grad)
+                summed = parallel and getattr(loss_fn, "reduction", "mean") == "sum"
+                total += loss * (whole if summed else xb.shape[0])  # the ranks' sum: the batch's
             optimizer.step()
-            total += loss * xb.shape[0]
+        if parallel:
+            total = float(parallel[2].all_reduce(np.array([total], np.float64))[0])
         history.loss.append(total / n)
         if bar is not None:
             bar.set_postfix(loss=f"{history.loss[-1]:.4g}", refresh=False)

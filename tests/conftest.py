@@ -9,8 +9,9 @@ import pytest
 
 import nnk
 
-# tests/wheel installs the built wheel into a fresh venv: `make test-wheel` runs it.
-collect_ignore = ["wheel"]
+# tests/wheel installs the built wheel into a fresh venv: `make test-wheel` runs it;
+# tests/mpi runs under `mpiexec -n 2` (`make test-mpi`, which sets NNK_MPI_TESTS).
+collect_ignore = ["wheel"] + ([] if os.environ.get("NNK_MPI_TESTS") else ["mpi"])
 
 # Every ISA this CPU runs, or the one NNK_ISA names (to run the suite on one path only).
 ISAS = (nnk.get_isa(),) if os.environ.get("NNK_ISA") else tuple(nnk.cpu_info()["available"])

@@ -1,4 +1,4 @@
-"""Every public name of nnk, nnk.nn, nnk.optim and nnk.text has a docstring (its
+"""Every public name of nnk, nnk.nn, nnk.optim, nnk.text and nnk.distributed has a docstring (its
 methods and properties too, inherited from the base where an override adds none), and
 nnk._C ships a type stub that names every entry point."""
 import inspect
@@ -19,7 +19,8 @@ def public(mod):
 
 def undocumented():
     missing = []
-    for mod in (nnk, nnk.nn, nnk.optim, nnk.text, nnk.nn.utils):
+    import nnk.distributed
+    for mod in (nnk, nnk.nn, nnk.optim, nnk.text, nnk.nn.utils, nnk.distributed):
         for qual, obj in public(mod):
             if not (obj.__doc__ or "").strip():
                 missing.append(qual)
