@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _dispatch, nn, optim
 from .elementwise import exp, gelu, relu, sigmoid, tanh
+from .bench_ddp import bench_ddp
 from .bench_gpt import BATCH, SHAPE, bench_gpt, step_flops, step_memory
 from .linalg import linear, matmul
 from .softmax import log_softmax, softmax
@@ -415,6 +416,7 @@ def run(quick=False, threads=1):
         results["training"] = bench_training()
         results["rnn"] = bench_rnn(T=16 if quick else 64)
     results["sharing"] = bench_sharing(seconds=0.5 if quick else 2.0, rounds=1 if quick else 3)
+    results["ddp"] = bench_ddp(quick=quick)
     return results
 
 
@@ -517,6 +519,15 @@ def markdown(results):
         lines += [f"| {r['workload']} | {r['library']} | {_num(r['alone_ms'], '{:.3f}')} | "
                   f"{_num(r['two_ms'], '{:.3f}')} | {_ratio(r['two_ms'], r['alone_ms'])} |"
                   for r in results["sharing"]]
+    if results.get("ddp"):
+        lines += ["", "## Data-parallel training over MPI (milliseconds per step, float32)", "",
+                  "nnk.train over nnk.distributed.DistributedDataParallel, one thread per rank, "
+                  "the global batch split across the ranks (mpiexec on this machine, loopback); "
+                  "waiting: the share of a two-rank step spent waiting on gradients after backward.", "",
+                  "| model | one rank | two ranks | speed-up | waiting |", "|---|---|---|---|---|"]
+        lines += [f"| {r['model']} | {_num(r['one_ms'], '{:.2f}')} | {_num(r['two_ms'], '{:.2f}')} | "
+                  f"{_ratio(r['one_ms'], r['two_ms'])} | {r['wait_share'] * 100:.1f} % |"
+                  for r in results["ddp"]]
     lines += ["", "## RNN forward + backward through time (microseconds)", "",
               "| model | nnk | torch | torch/nnk |", "|---|---|---|---|",
               f"| {r['model']} | {_num(r['nnk'])} | {_num(r.get('torch'))} | {_ratio(r.get('torch'), r['nnk'])} |"]

@@ -28,3 +28,8 @@ def test_bench_quick_runs_and_reports(tmp_path):
     shapes = {(row["dtype"], row["shape"]) for row in data["matvec"]}
     assert ("float32", "dot 1e5") in shapes and ("float64", "x W 2000x2000") in shapes
     assert all(row["numpy"] > 0 and row[data["machine"]["best"]] > 0 for row in data["matvec"])
+    if data["ddp"]:  # with nnk[mpi]: one rank and two, each model
+        assert "## Data-parallel training over MPI" in r.stdout
+        assert [row["model"].split()[0] for row in data["ddp"]] == ["MLP", "GPT"]
+        assert all(row["one_ms"] > 0 and row["two_ms"] > 0 and 0 <= row["wait_share"] < 1
+                   for row in data["ddp"])
