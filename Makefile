@@ -17,7 +17,7 @@ BUILD := build/meson
 # Configure a build directory once (meson reconfigures itself when meson.build changes).
 meson_setup = [ -f $(1)/build.ninja ] || $(MESON) setup $(1) $(2)
 
-.PHONY: all demo wheel test-wheel test test-py test-c test-exhaustive test-neon test-asan test-asan-build test-tsan test-valgrind fuzz bench clean deps-sys
+.PHONY: all demo wheel test-wheel test test-py test-mpi test-c test-exhaustive test-neon test-asan test-asan-build test-tsan test-valgrind fuzz bench clean deps-sys
 
 all: $(EXT_STAMP)
 
@@ -77,6 +77,14 @@ test: test-c test-py
 test-py: $(EXT_STAMP) $(VENV)/.torch
 	$(if $(filter x86_64,$(ARCH)),$(call apt_install,qemu-user binutils))
 	$(VPY) -m pytest -q tests
+
+# nnk.distributed on two ranks (tests/mpi): every test runs on both, under mpiexec from
+# .venv (the MPICH wheels; loopback only).  A hung collective fails the run after 10 min.
+test-mpi: $(EXT_STAMP)
+	NNK_MPI_TESTS=1 timeout 600 $(VENV)/bin/mpiexec -n 2 \
+	  $(VPY) -m pytest -q -p no:cacheprovider tests/mpi
+	PYTHONPATH=$(CURDIR) timeout 300 $(VENV)/bin/mpiexec -n 2 \
+	  $(VPY) examples/train_ddp.py --epochs 2
 
 test-c: $(EXT_STAMP)
 	$(MESON) test -C $(BUILD) -v
