@@ -1,6 +1,7 @@
 """The build itself: a compile error must fail make, whatever module an earlier build
 left behind (otherwise `make test` would test stale code)."""
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -36,3 +37,12 @@ def test_a_compile_error_fails_make_despite_a_stale_module(tmp_path):
     assert r.returncode != 0, r.stdout[-2000:]
     assert "gemm.c" in r.stdout + r.stderr and "error" in (r.stdout + r.stderr).lower()
     assert not (tmp_path / "build" / ".ext-built").exists()
+
+
+def test_every_python_source_of_the_package_is_installed():
+    """meson.build lists the package's files one by one: a module missing there works from
+    the source tree and is absent from the wheel."""
+    root = Path(__file__).resolve().parents[1]
+    listed = set(re.findall(r"'(nnk/[^']+)'", (root / "meson.build").read_text()))
+    sources = {str(p.relative_to(root)) for p in (root / "nnk").rglob("*.py")}
+    assert sources - listed == set()
