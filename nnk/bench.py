@@ -526,7 +526,8 @@ def markdown(results):
                   "waiting: the share of a two-rank step spent waiting on gradients after backward.", "",
                   "| model | one rank | two ranks | speed-up | waiting |", "|---|---|---|---|---|"]
         lines += [f"| {r['model']} | {_num(r['one_ms'], '{:.2f}')} | {_num(r['two_ms'], '{:.2f}')} | "
-                  f"{_ratio(r['one_ms'], r['two_ms'])} | {r['wait_share'] * 100:.1f} % |"
+                  f"{_ratio(r['one_ms'], r['two_ms'])} | "
+                  f"{'-' if r['wait_share'] is None else format(r['wait_share'] * 100, '.1f') + ' %'} |"
                   for r in results["ddp"]]
     lines += ["", "## RNN forward + backward through time (microseconds)", "",
               "| model | nnk | torch | torch/nnk |", "|---|---|---|---|",

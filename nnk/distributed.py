@@ -195,7 +195,9 @@ class DistributedDataParallel(Module):
         self.module = module
         self._bucket_bytes = int(bucket_cap_mb * (1 << 20))
         self.wait_seconds = 0.0
-        self._schedule = None
+        self._schedule = None   # the buckets, from the first backward
+        self._layout = None     # the parameters (ids) the schedule was made for
+        self._owners = None
         params = module.parameters()
         shapes = [(p.data.shape, p.data.dtype.str) for p in params]
         if comm.Get_size() > 1:
@@ -314,7 +316,10 @@ class _Step:
     def __init__(self, ddp, comm):
         self.ddp, self.comm = ddp, comm
         self.params = ddp.module.parameters()
-        self.calls = {id(p): 0 for p in self.params}
+        key = tuple(map(id, self.params))
+        if key != ddp._layout:  # new or changed parameters: owners and buckets anew
+            ddp._layout, ddp._owners, ddp._schedule = key, _owners(ddp.module), None
+        self.calls = dict.fromkeys(key, 0)
         self.last_seen = {}     # first step: id(p) -> when its gradient was last written
         self.events = 0
         self.started = 0        # buckets started, in order
@@ -326,7 +331,7 @@ class _Step:
 
         @contextlib.contextmanager
         def watch():
-            owners = _owners(self.ddp.module)
+            owners = self.ddp._owners
             schedule = self.ddp._schedule
             if schedule is not None:
                 self.pending = [len(b.params) for b in schedule.buckets]
