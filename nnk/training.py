@@ -107,6 +107,11 @@ def train(net, loss_fn, optimizer, X, Y, epochs, batch_size=None, shuffle=True, 
         raise ValueError("epochs must be >= 0 and batch_size >= 1")
     parallel = _data_parallel(net)
     rank, world = (parallel[0], parallel[1]) if parallel else (0, 1)
+    if parallel:  # the ranks split one dataset's batches: it must be the same size everywhere
+        sizes = parallel[2].all_reduce(np.array([n, -n], np.int64), op="max")
+        if sizes[0] != -sizes[1]:
+            raise ValueError(f"train: the ranks hold datasets of different sizes ({-sizes[1]} to "
+                             f"{sizes[0]} samples); every rank passes the whole dataset")
     history = History()
     bar = _progress(int(epochs), progress and rank == 0)
     for _ in range(int(epochs)):

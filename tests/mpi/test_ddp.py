@@ -155,6 +155,15 @@ def test_train_walks_the_batches_of_one_process(world, batch_size, reduction):
     assert all(h == hist.loss for h in everyone(hist.loss))
 
 
+def test_train_refuses_ranks_with_datasets_of_different_sizes(world):
+    net = _mlp(seed=0)
+    n = 10 + world[0]
+    with pytest.raises(ValueError, match="different sizes"):
+        nnk.train(dist.DistributedDataParallel(net), nn.CrossEntropyLoss(),
+                  optim.SGD(net.parameters(), lr=0.1), np.ones((n, 6)), np.zeros(n, np.int64),
+                  epochs=1, progress=False)
+
+
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-5)])
 def test_gpt_under_ddp_equals_one_process_on_the_whole_batch(world, dtype, rtol):
     """Ten AdamW steps on a global batch of 16 sequences, 8 per rank."""
