@@ -26,7 +26,7 @@
 
 /* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
 #define dot_d VF(dot_d)
-#define axpy_d VF(axpy_d)
+#define rows_axpy VF(rows_axpy)
 #define exp_row VF(exp_row)
 #define transposed VF(transposed)
 #define scores VF(scores)
@@ -42,13 +42,34 @@ static T dot_d(size_t d, const T *a, const T *b)
   return v_hsum(acc);
 }
 
-/* y += a x over d values */
-static inline __attribute__((always_inline)) void axpy_d(size_t d, T a, const T *x, T *y)
+/* y += sum_r w[r ws] (row r) over D values, rows r < n at rows + r ldr: y is loaded and
+ * stored once for all n rows (in registers between, four vectors at a time), and each
+ * value still sums its rows in order r = 0, 1, ..., as n single axpys would. */
+static inline __attribute__((always_inline)) void rows_axpy(size_t n, size_t D, const T *w,
+                                                            size_t ws, const T *rows,
+                                                            size_t ldr, T *y)
 {
-  const V va = v_set1(a);
-  size_t i = 0;
-  for (; i + W <= d; i += W) v_store(y + i, v_fma(va, v_load(x + i), v_load(y + i)));
-  for (; i < d; i++) y[i] += a * x[i];
+  size_t d = 0;
+  for (; d + 4 * W <= D; d += 4 * W) {
+    V a[4];
+    _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) a[u] = v_load(y + d + u * W);
+    for (size_t r = 0; r < n; r++) {
+      const V wr = v_set1(w[r * ws]);
+      const T *row = rows + r * ldr + d;
+      _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) a[u] = v_fma(wr, v_load(row + u * W), a[u]);
+    }
+    _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) v_store(y + d + u * W, a[u]);
+  }
+  for (; d + W <= D; d += W) {
+    V a = v_load(y + d);
+    for (size_t r = 0; r < n; r++) a = v_fma(v_set1(w[r * ws]), v_load(rows + r * ldr + d), a);
+    v_store(y + d, a);
+  }
+  for (; d < D; d++) {
+    T acc = y[d];
+    for (size_t r = 0; r < n; r++) acc += w[r * ws] * rows[r * ldr + d];
+    y[d] = acc;
+  }
 }
 
 /* s[j] = exp(s[j] - m) for j < n; returns their sum. */
@@ -210,7 +231,10 @@ void KNAME(attention_grad)(size_t lo, size_t hi, size_t H, size_t len, size_t D,
                            size_t ldo, const T *lse, T scale, T *dq, T *dk, T *dv, T *scratch)
 {
   const size_t stride = (len + W - 1) / W * W;
-  T *p = scratch, *ds = scratch + stride, *kt = ds + stride, *vt = kt + D * stride;
+  /* the p and ds rows of a block of NNK_ATTENTION_GRAD_ROWS query rows, then the keys
+   * and the values transposed */
+  T *pb = scratch, *dsb = pb + NNK_ATTENTION_GRAD_ROWS * stride;
+  T *kt = dsb + NNK_ATTENTION_GRAD_ROWS * stride, *vt = kt + D * stride;
   for (size_t item = lo; item < hi; item++) {
     const size_t b = item / H, h = item % H, base = b * len;
     transposed(len, D, k + base * ld + h * D, ld, kt, stride);
@@ -219,19 +243,27 @@ void KNAME(attention_grad)(size_t lo, size_t hi, size_t H, size_t len, size_t D,
       memset(dk + (base + t) * ld + h * D, 0, D * sizeof(T));
       memset(dv + (base + t) * ld + h * D, 0, D * sizeof(T));
     }
-    for (size_t i = 0; i < len; i++) {
-      const T *qi = q + (base + i) * ld + h * D, *doi = dout + (base + i) * ldo + h * D;
-      const T l = lse[item * len + i], di = dot_d(D, doi, o + (base + i) * ldo + h * D);
-      scores(i + 1, D, qi, kt, stride, scale, p);
-      exp_row(i + 1, p, l); /* p_j = exp(s_j - lse_i) */
-      scores(i + 1, D, doi, vt, stride, 1, ds); /* do_i . v_j */
-      for (size_t j = 0; j <= i; j++) {
-        const size_t rj = (base + j) * ld + h * D;
-        ds[j] = p[j] * (ds[j] - di) * scale;
-        axpy_d(D, p[j], doi, dv + rj);
-        axpy_d(D, ds[j], qi, dk + rj);
+    for (size_t i0 = 0; i0 < len; i0 += NNK_ATTENTION_GRAD_ROWS) {
+      const size_t i1 = len - i0 < NNK_ATTENTION_GRAD_ROWS ? len : i0 + NNK_ATTENTION_GRAD_ROWS;
+      for (size_t i = i0; i < i1; i++) {
+        T *p = pb + (i - i0) * stride, *ds = dsb + (i - i0) * stride;
+        const T *qi = q + (base + i) * ld + h * D, *doi = dout + (base + i) * ldo + h * D;
+        const T l = lse[item * len + i], di = dot_d(D, doi, o + (base + i) * ldo + h * D);
+        scores(i + 1, D, qi, kt, stride, scale, p);
+        exp_row(i + 1, p, l); /* p_j = exp(s_j - lse_i) */
+        scores(i + 1, D, doi, vt, stride, 1, ds); /* do_i . v_j */
+        for (size_t j = 0; j <= i; j++) ds[j] = p[j] * (ds[j] - di) * scale;
+        weighted_sum(i + 1, D, ds, k + base * ld + h * D, ld, dq + (base + i) * ld + h * D);
       }
-      weighted_sum(i + 1, D, ds, k + base * ld + h * D, ld, dq + (base + i) * ld + h * D);
+      /* dv_j += p_ij do_i and dk_j += ds_ij q_i over the block's rows i >= j: each dk and
+       * dv row loaded and stored once a block, not once a query row */
+      for (size_t j = 0; j < i1; j++) {
+        const size_t from = j > i0 ? j : i0, rj = (base + j) * ld + h * D;
+        rows_axpy(i1 - from, D, pb + (from - i0) * stride + j, stride,
+                  dout + (base + from) * ldo + h * D, ldo, dv + rj);
+        rows_axpy(i1 - from, D, dsb + (from - i0) * stride + j, stride,
+                  q + (base + from) * ld + h * D, ld, dk + rj);
+      }
     }
   }
 }
