@@ -96,8 +96,8 @@ static T exp_row(size_t n, T *s, T m)
 /* dst[d * stride + j] = src[j * ld + d] for j < n, d < D; zeros for n <= j < stride. */
 static void transposed(size_t n, size_t D, const T *src, size_t ld, T *dst, size_t stride)
 {
-  for (size_t j = 0; j < n; j++) /* each source row read along, the writes land in L1 */
-    for (size_t d = 0; d < D; d++) dst[d * stride + j] = src[j * ld + d];
+  for (size_t d = 0; d < D; d++) /* each destination row written along */
+    for (size_t j = 0; j < n; j++) dst[d * stride + j] = src[j * ld + d];
   for (size_t d = 0; d < D; d++)
     for (size_t j = n; j < stride; j++) dst[d * stride + j] = 0;
 }
