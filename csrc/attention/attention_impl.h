@@ -72,7 +72,9 @@ static inline __attribute__((always_inline)) void rows_axpy(size_t n, size_t D, 
   }
 }
 
-/* s[j] = exp(s[j] - m) for j < n; returns their sum. */
+/* s[j] = exp(s[j] - m) for j < n; returns their sum: the whole vectors' in lanes, then
+ * the last one's values below n one by one.  That last vector is taken whole (scores
+ * leaves -inf past n, whose exp is 0). */
 static T exp_row(size_t n, T *s, T m)
 {
   const V vm = v_set1(m);
@@ -85,10 +87,8 @@ static T exp_row(size_t n, T *s, T m)
   }
   T sum = v_hsum(acc);
   if (j < n) {
-    T b[W];
-    for (size_t i = 0; i < W; i++) b[i] = i < n - j ? s[j + i] : m;
-    v_store(b, v_exp(v_sub(v_load(b), vm)));
-    for (size_t i = 0; i < n - j; i++) s[j + i] = b[i], sum += b[i];
+    v_store(s + j, v_exp(v_sub(v_load(s + j), vm)));
+    for (; j < n; j++) sum += s[j];
   }
   return sum;
 }
@@ -104,8 +104,8 @@ static void transposed(size_t n, size_t D, const T *src, size_t ld, T *dst, size
 
 /* NV vectors of scores (NV a constant: the accumulators stay in registers) from the
  * keys transposed at kt + j, each in two chains (even and odd d) so that up to eight FMAs
- * are in flight, not one chain of D dependent ones.  Stores what lies below n (the last
- * vector in part) and returns the largest of those. */
+ * are in flight, not one chain of D dependent ones.  Stores whole vectors, the lanes of
+ * the last from n on -inf, and returns the largest score. */
 static inline __attribute__((always_inline)) T scores_block(size_t j, size_t n, size_t D,
                                                             const T *q, const T *kt,
                                                             size_t stride, V vs, T *s,
@@ -125,22 +125,17 @@ static inline __attribute__((always_inline)) T scores_block(size_t j, size_t n, 
   if (d < D)
     _Pragma("GCC unroll 4") for (int u = 0; u < NV; u++)
       a[u] = v_fma(v_set1(q[d]), v_load(kt + d * stride + j + u * W), a[u]);
+  static const T lane[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
   V top = v_set1(-INFINITY);
-  T m = -INFINITY;
   _Pragma("GCC unroll 4") for (int u = 0; u < NV; u++) {
-    const V r = v_mul(vs, v_add(a[u], b[u]));
+    V r = v_mul(vs, v_add(a[u], b[u]));
     const size_t at = j + u * W;
-    if (at + W <= n) {
-      v_store(s + at, r);
-      top = v_max(top, r);
-    } else { /* the last, partial vector: only its lanes below n */
-      T buf[W];
-      v_store(buf, r);
-      for (size_t l = 0; l < n - at; l++) s[at + l] = buf[l], m = buf[l] > m ? buf[l] : m;
-    }
+    if (at + W > n) /* the last, partial vector: -inf from lane n on (exp gives 0 there) */
+      r = v_select(v_lt(v_load(lane), v_set1((T)(n - at))), r, v_set1(-INFINITY));
+    v_store(s + at, r);
+    top = v_max(top, r);
   }
-  T t = v_hmax(top);
-  return t > m ? t : m;
+  return v_hmax(top);
 }
 
 /* s[j] = scale (q . key j) for j < n, the keys transposed at kt (row d at kt + d stride,
