@@ -96,10 +96,11 @@ static T exp_row(size_t n, T *s, T m)
 /* dst[d * stride + j] = src[j * ld + d] for j < n, d < D; zeros for n <= j < stride. */
 static void transposed(size_t n, size_t D, const T *src, size_t ld, T *dst, size_t stride)
 {
-  for (size_t d = 0; d < D; d++) /* each destination row written along */
-    for (size_t j = 0; j < n; j++) dst[d * stride + j] = src[j * ld + d];
-  for (size_t d = 0; d < D; d++)
-    for (size_t j = n; j < stride; j++) dst[d * stride + j] = 0;
+  for (size_t d = 0; d < D; d++) { /* each destination row written along: contiguous stores */
+    T *row = dst + d * stride;
+    for (size_t j = 0; j < n; j++) row[j] = src[j * ld + d];
+    for (size_t j = n; j < stride; j++) row[j] = 0;
+  }
 }
 
 /* NV vectors of scores (NV a constant: the accumulators stay in registers) from the
