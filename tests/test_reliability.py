@@ -64,18 +64,25 @@ def test_four_threads_at_once_get_right_answers():
     b = RNG.standard_normal((150, 120))
     x = RNG.standard_normal(50_000)
     ref_mm, ref_tanh, ref_sm = nnk.matmul(a, b), nnk.tanh(x), nnk.softmax(x.reshape(50, -1))
+    # Blocked products (packed panels in each calling thread's GEMM workspace), of sizes
+    # that make each thread's workspace grow and be reused while the others run.
+    big = [(RNG.standard_normal((m, k)), RNG.standard_normal((k, n)))
+           for m, k, n in ((300, 700, 250), (520, 300, 90), (96, 1100, 333))]
+    ref_big = [nnk.matmul(p, q) for p, q in big]
     errors = []
 
-    def worker():
+    def worker(first):
         try:
-            for _ in range(20):
+            for i in range(20):
                 np.testing.assert_array_equal(nnk.matmul(a, b), ref_mm)
                 np.testing.assert_array_equal(nnk.tanh(x), ref_tanh)
                 np.testing.assert_array_equal(nnk.softmax(x.reshape(50, -1)), ref_sm)
+                j = (first + i) % len(big)
+                np.testing.assert_array_equal(nnk.matmul(*big[j]), ref_big[j])
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
     for t in threads:
         t.start()
     for t in threads:

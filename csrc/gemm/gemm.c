@@ -6,6 +6,7 @@
 #include "../threads/pool.h"
 #include "nnk.h"
 #include "nnk_kernels.h"
+#include "workspace.h"
 
 #define T float
 #define FN(name) nnk_f32_##name

@@ -215,17 +215,13 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
   j.a_stride = FN(round_up)(j.MC * j.KC * sizeof(T), 64) / sizeof(T);
   size_t b_bytes = FN(round_up)(j.KC * j.NC * sizeof(T), 64);
   int two = nthreads > 1 && (n > j.NC || k > j.KC); /* a second B buffer only when used */
-  j.bp[0] = aligned_alloc(64, two ? 2 * b_bytes : b_bytes);
-  j.bp[1] = j.bp[0] ? (T *)((char *)j.bp[0] + (two ? b_bytes : 0)) : NULL;
-  j.ap = aligned_alloc(64, (size_t)nthreads * j.a_stride * sizeof(T));
-  if (!j.bp[0] || !j.ap) {
-    free(j.bp[0]);
-    free(j.ap);
-    return NNK_ENOMEM;
-  }
+  size_t a_at = two ? 2 * b_bytes : b_bytes; /* the members' A blocks after B's */
+  char *space = nnk_gemm_workspace(a_at + (size_t)nthreads * j.a_stride * sizeof(T));
+  if (!space) return NNK_ENOMEM;
+  j.bp[0] = (T *)space;
+  j.bp[1] = (T *)(space + (two ? b_bytes : 0));
+  j.ap = (T *)(space + a_at);
   nnk_parallel(nthreads, FN(blocked_member), &j);
-  free(j.bp[0]);
-  free(j.ap);
   return NNK_OK;
 }
 
@@ -238,13 +234,13 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
                                   T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
   const size_t mr = cfg->mr, nr = cfg->nr;
-  /* The edge panel lives on the stack when small (tiny GEMMs are all edge), else on
-   * the heap; 16 KiB is far below any thread's stack. */
+  /* The edge panel lives on the stack when small (tiny GEMMs are all edge), else in
+   * the thread's workspace; 16 KiB is far below any thread's stack. */
   T local[16384 / sizeof(T)] __attribute__((aligned(64)));
   T *edge = NULL;
   if (n % nr && !cfg->direct_any_width) {
-    size_t bytes = FN(round_up)(k * nr * sizeof(T), 64);
-    edge = bytes <= sizeof local ? local : aligned_alloc(64, bytes);
+    size_t bytes = k * nr * sizeof(T);
+    edge = bytes <= sizeof local ? local : nnk_gemm_workspace(bytes);
     if (!edge) return NNK_ENOMEM;
   }
   for (size_t jr = 0; jr < n; jr += nr) {
@@ -271,7 +267,6 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
       FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
     }
   }
-  if (edge != local) free(edge);
   return NNK_OK;
 }
 
