@@ -39,7 +39,10 @@ void nnk_f32_gemm_direct_6x16__avx2(size_t mb, size_t nb, size_t kc, float alpha
                                     float beta, float *c, ptrdiff_t rs_c)
 {
   (void)nb; /* always 16: this ISA's direct tiles are full width */
-  tile_f32(mb, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+  if (mb == 6) /* a whole tile: its own copy with the row clamps constant */
+    tile_f32(6, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+  else
+    tile_f32(mb, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
 }
 
 void nnk_f64_gemm_direct_6x8__avx2(size_t mb, size_t nb, size_t kc, double alpha,
@@ -47,5 +50,8 @@ void nnk_f64_gemm_direct_6x8__avx2(size_t mb, size_t nb, size_t kc, double alpha
                                    double beta, double *c, ptrdiff_t rs_c)
 {
   (void)nb; /* always 8 */
-  tile_f64(mb, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+  if (mb == 6)
+    tile_f64(6, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+  else
+    tile_f64(mb, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
 }

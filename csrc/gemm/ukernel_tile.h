@@ -68,22 +68,23 @@
           acc0[i] = FMADD(SET1(ar[i][(ptrdiff_t)p * cs_a]), b0, acc0[i]);                 \
       }                                                                                   \
     const V va = SET1(alpha), vb = SET1(beta);                                            \
+    const int scale = alpha != 1, add = beta != 0; /* beta == 0 must not read C (NaN) */   \
+    const int full = !MASKED || nb == 2 * LANES; /* whole vectors: plain loads, stores */ \
     _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                 \
     {                                                                                     \
       if ((size_t)i >= mb) break;                                                         \
       T *cr = c + i * rs_c;                                                               \
       V lo = acc0[i], hi = acc1[i];                                                       \
-      if (alpha != 1) lo = MUL(va, lo), hi = MUL(va, hi);                                 \
-      if (!MASKED) {                                                                      \
-        if (beta != 0) /* beta == 0 must not read C: it may hold NaN */                   \
-          lo = FMADD(vb, LOAD(cr), lo), hi = FMADD(vb, LOAD(cr + LANES), hi);             \
+      if (scale) lo = MUL(va, lo), hi = MUL(va, hi);                                      \
+      if (full) {                                                                         \
+        if (add) lo = FMADD(vb, LOAD(cr), lo), hi = FMADD(vb, LOAD(cr + LANES), hi);      \
         STORE(cr, lo), STORE(cr + LANES, hi);                                             \
         continue;                                                                         \
       }                                                                                   \
-      if (beta != 0) lo = FMADD(vb, LOADM(m0, cr), lo);                                   \
+      if (add) lo = FMADD(vb, LOADM(m0, cr), lo);                                         \
       STOREM(cr, m0, lo);                                                                 \
       if (two) {                                                                          \
-        if (beta != 0) hi = FMADD(vb, LOADM(m1, cr + LANES), hi);                         \
+        if (add) hi = FMADD(vb, LOADM(m1, cr + LANES), hi);                               \
         STOREM(cr + LANES, m1, hi);                                                       \
       }                                                                                   \
     }                                                                                     \
