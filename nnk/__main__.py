@@ -21,7 +21,8 @@ def _info(args):
     for dtype, blocks in info["gemm"].items():
         if blocks:
             mr, nr, mc, kc, nc = blocks
-            print(f"  GEMM {dtype}:  tile {mr}x{nr}, blocks MC {mc} KC {kc} NC {nc} (from the caches)")
+            print(f"  GEMM {dtype}:  tile {mr}x{nr}, blocks MC {mc} KC {kc} NC {nc} "
+                  f"(from the caches, rule {info['gemm_blocks']})")
     return 0
 
 

@@ -94,9 +94,12 @@ def cpu_info():
         "threads": get_num_threads(),
         "threads_from": _C.threads_info()["source"],
         # (size, line, ways, source) of the data caches one core sees; GEMM's tile and
-        # block sizes (mr, nr, mc, kc, nc) derived from them for the ISA in use
+        # block sizes (mr, nr, mc, kc, nc) derived from them for the ISA in use, and the
+        # rule that derived them ("l1": a B micro-panel kept in L1; "l2": both
+        # micro-panels streamed from L2, KC and MC balanced there)
         "caches": m["caches"],
         "gemm": m["gemm"],
+        "gemm_blocks": m["gemm_blocks"],
     }
 
 

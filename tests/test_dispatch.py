@@ -393,23 +393,32 @@ def test_caches_agree_with_the_kernels_view_in_sysfs():
 
 
 def test_gemm_blocks_fit_the_caches_they_come_from():
-    """BLIS's analytical model: a B micro-panel in L1 (leaving a way), the A block in L2,
-    multiples of the tile; every ISA's blocks come from this CPU's caches."""
+    """Every ISA's blocks come from this CPU's caches by its rule (csrc/gemm/blocking.c):
+    "l1", BLIS's analytical model (a B micro-panel in L1, leaving a way; the A block in
+    L2), or "l2" (the A block in L2 but two ways, KC = sqrt(2 X) against MC = X / KC);
+    multiples of the tile, and not wastefully small."""
     caches = nnk.cpu_info()["caches"]
     l1, l2 = caches["L1d"], caches["L2"]
     for isa in nnk.cpu_info()["available"]:
         with nnk.use_isa(isa):
-            gemm = nnk.cpu_info()["gemm"]
+            gemm, rule = nnk.cpu_info()["gemm"], nnk.cpu_info()["gemm_blocks"]
+        assert (rule is None) == (isa == "scalar"), (isa, rule)
         for dtype, esz in (("f32", 4), ("f64", 8)):
             if gemm[dtype] is None:
                 assert isa == "scalar"
                 continue
             mr, nr, mc, kc, nc = gemm[dtype]
-            assert kc * nr * esz <= l1[0] * (l1[2] - 1) / l1[2], (isa, dtype, gemm[dtype])
-            assert mc * kc * esz <= l2[0], (isa, dtype, gemm[dtype])
             assert mc % mr == 0 and nc % nr == 0 and kc % 8 == 0 and min(mc, kc, nc) > 0
-            # and not wastefully small: at least half of what the ways allow
-            assert kc * nr * esz * 2 >= l1[0] * (l1[2] - 1) / l1[2] / (1 + mr / nr), gemm[dtype]
+            assert mc * kc * esz <= l2[0], (isa, dtype, gemm[dtype])
+            if rule == "l1":
+                assert kc * nr * esz <= l1[0] * (l1[2] - 1) / l1[2], (isa, dtype, gemm[dtype])
+                # at least half of what the ways allow
+                assert kc * nr * esz * 2 >= l1[0] * (l1[2] - 1) / l1[2] / (1 + mr / nr), gemm[dtype]
+            else:
+                assert rule == "l2", rule
+                x = l2[0] * (l2[2] - 2) / l2[2] / esz  # the A block's share of L2, elements
+                assert mc * kc <= x and mc * kc + mr * kc + 8 * mc >= x, (isa, dtype, gemm[dtype])
+                assert abs(kc - (2 * x) ** 0.5) <= 8, (isa, dtype, gemm[dtype], x)
 
 
 def test_info_prints_caches_and_gemm_blocks():
@@ -419,4 +428,5 @@ def test_info_prints_caches_and_gemm_blocks():
     assert "caches:" in r.stdout and "L1d" in r.stdout
     if nnk.get_isa() != "scalar":
         mr, nr, mc, kc, nc = nnk.cpu_info()["gemm"]["f32"]
-        assert f"tile {mr}x{nr}, blocks MC {mc} KC {kc} NC {nc}" in r.stdout
+        rule = nnk.cpu_info()["gemm_blocks"]
+        assert f"tile {mr}x{nr}, blocks MC {mc} KC {kc} NC {nc} (from the caches, rule {rule})" in r.stdout

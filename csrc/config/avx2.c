@@ -20,7 +20,7 @@ static bool runs(const nnk_cpu *cpu) { return cpu->avx && cpu->avx2 && cpu->fma 
 
 const nnk_isa_config nnk_config_avx2 = {
   .runs = runs,
-  .gemm_blocks = nnk_gemm_blocks_analytical,
+  .gemm_blocks = &nnk_gemm_blocks_l1,
   .table = {
     .isa = NNK_ISA_AVX2,
     .f32 = {NNK_DTYPE_TABLE(f32, avx2),

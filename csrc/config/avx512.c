@@ -5,7 +5,9 @@
  * GEMM tiles 8 x 32 (f32) and 8 x 16 (f64): sixteen ZMM accumulators of 32, a tile 2.7x
  * AVX2's for the same loop overhead; 8 rows divide the sizes networks use.  Direct
  * tiles take any width through masks (direct_any_width).  Block sizes from the CPU's
- * caches at run time (gemm_blocks).
+ * caches at run time by the "l2" rule (csrc/gemm/blocking.c): a tile two cache lines
+ * wide per k step streams B from L2 at its full rate, and a KC bound by L1 would make
+ * too many passes over C.
  */
 #include "config.h"
 
@@ -25,7 +27,7 @@ static bool runs(const nnk_cpu *cpu)
 
 const nnk_isa_config nnk_config_avx512 = {
   .runs = runs,
-  .gemm_blocks = nnk_gemm_blocks_analytical,
+  .gemm_blocks = &nnk_gemm_blocks_l2,
   .table = {
     .isa = NNK_ISA_AVX512,
     .f32 = {NNK_DTYPE_TABLE(f32, avx512),

@@ -16,17 +16,21 @@
 #include "../dispatch/cpu.h"
 #include "nnk_kernels.h"
 
-/* The rule that gives GEMM's block sizes MC, KC, NC for an MR x NR microkernel of
- * esz-byte elements from the CPU's caches (csrc/gemm/blocking.c). */
-typedef void (*nnk_gemm_blocks_rule)(const nnk_cache *caches, size_t esz, size_t mr,
-                                     size_t nr, size_t *mc, size_t *kc, size_t *nc);
-void nnk_gemm_blocks_analytical(const nnk_cache *caches, size_t esz, size_t mr, size_t nr,
-                                size_t *mc, size_t *kc, size_t *nc);
+/* A rule that gives GEMM's block sizes MC, KC, NC for an MR x NR microkernel of
+ * esz-byte elements from the CPU's caches (csrc/gemm/blocking.c): "l1" keeps a B
+ * micro-panel in L1 (BLIS's analytical model), "l2" streams both micro-panels from L2
+ * and balances KC against MC there. */
+typedef struct {
+  const char *name;
+  void (*sizes)(const nnk_cache *caches, size_t esz, size_t mr, size_t nr, size_t *mc,
+                size_t *kc, size_t *nc);
+} nnk_gemm_blocks_rule;
+extern const nnk_gemm_blocks_rule nnk_gemm_blocks_l1, nnk_gemm_blocks_l2;
 
 typedef struct {
   nnk_kernel_table table; /* GEMM block sizes left 0: gemm_blocks gives them at run time */
   bool (*runs)(const nnk_cpu *cpu); /* NULL: not built for this architecture */
-  nnk_gemm_blocks_rule gemm_blocks; /* NULL: no blocked GEMM (the reference loops) */
+  const nnk_gemm_blocks_rule *gemm_blocks; /* NULL: no blocked GEMM (the reference loops) */
 } nnk_isa_config;
 
 #define NNK_CONFIG_DECL_(E, name) extern const nnk_isa_config nnk_config_##name;

@@ -18,7 +18,7 @@ static bool runs(const nnk_cpu *cpu) { return cpu->asimd; }
 
 const nnk_isa_config nnk_config_neon = {
   .runs = runs,
-  .gemm_blocks = nnk_gemm_blocks_analytical,
+  .gemm_blocks = &nnk_gemm_blocks_l1,
   .table = {
     .isa = NNK_ISA_NEON,
     .f32 = {NNK_DTYPE_TABLE(f32, neon),

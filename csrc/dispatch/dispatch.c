@@ -44,8 +44,10 @@ static void size_blocks(const nnk_isa_config *config, nnk_kernel_table *t)
   if (!config->gemm_blocks) return;
   nnk_f32_gemm_config *g32 = &t->f32.gemm;
   nnk_f64_gemm_config *g64 = &t->f64.gemm;
-  config->gemm_blocks(cpu.cache, sizeof(float), g32->mr, g32->nr, &g32->mc, &g32->kc, &g32->nc);
-  config->gemm_blocks(cpu.cache, sizeof(double), g64->mr, g64->nr, &g64->mc, &g64->kc, &g64->nc);
+  const nnk_gemm_blocks_rule *rule = config->gemm_blocks;
+  rule->sizes(cpu.cache, sizeof(float), g32->mr, g32->nr, &g32->mc, &g32->kc, &g32->nc);
+  rule->sizes(cpu.cache, sizeof(double), g64->mr, g64->nr, &g64->mc, &g64->kc, &g64->nc);
+  g32->blocks_rule = g64->blocks_rule = rule->name;
 }
 
 static void detect(void)

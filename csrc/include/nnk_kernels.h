@@ -198,6 +198,7 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
  * NULL: no blocked path, the scalar reference runs. */
 #define NNK_GEMM_CONFIG_FIELDS(T)                                                         \
   size_t mr, nr, mc, kc, nc;                                                              \
+  const char *blocks_rule; /* the rule that sized MC, KC, NC (csrc/gemm/blocking.c)  */   \
   void(*ukernel) NNK_SIG_GEMM_UKERNEL(T);                                                 \
   void(*direct) NNK_SIG_GEMM_DIRECT(T);                                                   \
   void(*pack) NNK_SIG_GEMM_PACK(T); /* NULL: the driver packs element by element   */   \

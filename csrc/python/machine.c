@@ -78,7 +78,8 @@ PyObject *nnk_py_available_isas(PyObject *self, PyObject *unused)
 
 /* machine(): arch, features, SLEEF's version, the data caches {"L1d": (size, line, ways,
  * source), "L2": ..., "L3": ...} and the GEMM configuration of the calling thread's ISA
- * {"f32": (mr, nr, mc, kc, nc), "f64": ...} (None without a blocked GEMM). */
+ * {"f32": (mr, nr, mc, kc, nc), "f64": ...} (None without a blocked GEMM) and the name of
+ * the rule that sized its blocks ("gemm_blocks": "l1" or "l2", None without). */
 PyObject *nnk_py_machine(PyObject *self, PyObject *unused)
 {
   static const char *const levels[] = {"", "L1d", "L2", "L3"};
@@ -102,13 +103,16 @@ PyObject *nnk_py_machine(PyObject *self, PyObject *unused)
                                : Py_NewRef(Py_None);
   PyObject *f64 = g64->ukernel ? Py_BuildValue("(nnnnn)", g64->mr, g64->nr, g64->mc, g64->kc, g64->nc)
                                : Py_NewRef(Py_None);
-  PyObject *result = f32 && f64 ? Py_BuildValue("{s:s,s:s,s:s,s:O,s:{s:O,s:O}}", "arch", nnk_arch(),
-                                                "features", nnk_cpu_features(), "sleef", sleef,
-                                                "caches", caches, "gemm", "f32", f32, "f64", f64)
-                                : NULL;
+  PyObject *rule = g32->blocks_rule ? PyUnicode_FromString(g32->blocks_rule) : Py_NewRef(Py_None);
+  PyObject *result = f32 && f64 && rule
+                         ? Py_BuildValue("{s:s,s:s,s:s,s:O,s:{s:O,s:O},s:O}", "arch", nnk_arch(),
+                                         "features", nnk_cpu_features(), "sleef", sleef, "caches",
+                                         caches, "gemm", "f32", f32, "f64", f64, "gemm_blocks", rule)
+                         : NULL;
   Py_DECREF(caches);
   Py_XDECREF(f32);
   Py_XDECREF(f64);
+  Py_XDECREF(rule);
   return result;
 }
 

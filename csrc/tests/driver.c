@@ -640,12 +640,20 @@ static void test_gemm(nnk_isa isa)
               size_t c = (mi + ni + ki) % 4; /* a rotating alpha/beta keeps the grid small */
               test_gemm_case(isa, is_f32, ta, tb, ms[mi], ns[ni], ks[ki], ab[c][0], ab[c][1]);
             }
-  /* blocks: several MC and NC panels, k split, both threaded and not */
+  /* blocks, both threaded and not: fixed shapes, then for each dtype two MC blocks
+   * (one ragged) and k split into KC blocks, from the sizes this ISA's rule gave */
+  const nnk_kernel_table *t = nnk_kernels_for(isa);
   for (int threads = 1; threads <= max_threads; threads++) {
     nnk_set_num_threads(threads);
     test_gemm_case(isa, 1, 0, 0, 301, 211, 300, 1, 0);
     test_gemm_case(isa, 0, 1, 1, 203, 97, 513, 0.7, 1.3);
     test_gemm_case(isa, 1, 1, 0, 190, 257, 260, 1, 1);
+    for (int is_f32 = 0; is_f32 < 2 && t->f32.gemm.ukernel; is_f32++) {
+      size_t mc = is_f32 ? t->f32.gemm.mc : t->f64.gemm.mc, kc = is_f32 ? t->f32.gemm.kc : t->f64.gemm.kc;
+      size_t mr = is_f32 ? t->f32.gemm.mr : t->f64.gemm.mr;
+      test_gemm_case(isa, is_f32, 0, 0, mc + mr + 3, 45, kc + 5, 1, 1);
+      test_gemm_case(isa, is_f32, 1, 0, mc + 1, 37, 2 * kc + 1, 0.7, 0);
+    }
   }
 }
 
@@ -723,9 +731,11 @@ static void test_gemm_threads_deterministic(nnk_isa isa)
   }
 }
 
-/* The block-size rule on caches of several CPUs (and absurdly small ones): the B
- * micro-panel fits L1 with a way to spare, the A block fits L2, every block is a
- * multiple of its tile and at least one tile. */
+/* The block-size rules on caches of several CPUs (and absurdly small ones): every block
+ * is a multiple of its tile and at least one tile; by "l1" the B micro-panel fits L1
+ * with a way to spare and the A block fits L2; by "l2" the A block fits L2 but two
+ * ways, fills at least all of it but a tile's row and column, and KC is within a step
+ * of sqrt(2 X) for the X elements it may hold. */
 static void test_gemm_blocks_rule(void)
 {
   static const nnk_cache cpus[][4] = {
@@ -735,19 +745,30 @@ static void test_gemm_blocks_rule(void)
     {{0}, {1 << 10, 64, 2, 8, "tiny"}, {4 << 10, 64, 2, 32, "tiny"}, {8 << 10, 64, 1, 128, "tiny"}},
   };
   static const size_t tiles[][3] = {{6, 16, 4}, {6, 8, 8}, {8, 32, 4}, {8, 16, 8}, {8, 12, 4}, {4, 8, 8}};
-  for (size_t c = 0; c < sizeof cpus / sizeof *cpus; c++)
-    for (size_t t = 0; t < sizeof tiles / sizeof *tiles; t++) {
-      size_t mr = tiles[t][0], nr = tiles[t][1], esz = tiles[t][2], mc, kc, nc;
-      nnk_gemm_blocks_analytical(cpus[c], esz, mr, nr, &mc, &kc, &nc);
-      const nnk_cache *l1 = &cpus[c][1], *l2 = &cpus[c][2];
-      int tiny = strcmp(l1->source, "tiny") == 0;
-      CHECK(mc >= mr && kc >= 8 && nc >= nr && mc % mr == 0 && nc % nr == 0 && kc % 8 == 0,
-            "blocks %zu %zu %zu for %zux%zu on %s", mc, kc, nc, mr, nr, l1->source);
-      CHECK(tiny || (kc * nr * esz * l1->ways <= l1->size * (l1->ways - 1) &&
-                     mc * kc * esz <= l2->size),
-            "blocks MC %zu KC %zu for %zux%zu esz %zu overflow the caches of %s", mc, kc, mr, nr,
-            esz, l1->source);
-    }
+  const nnk_gemm_blocks_rule *rules[] = {&nnk_gemm_blocks_l1, &nnk_gemm_blocks_l2};
+  for (size_t r = 0; r < 2; r++)
+    for (size_t c = 0; c < sizeof cpus / sizeof *cpus; c++)
+      for (size_t t = 0; t < sizeof tiles / sizeof *tiles; t++) {
+        size_t mr = tiles[t][0], nr = tiles[t][1], esz = tiles[t][2], mc, kc, nc;
+        rules[r]->sizes(cpus[c], esz, mr, nr, &mc, &kc, &nc);
+        const nnk_cache *l1 = &cpus[c][1], *l2 = &cpus[c][2];
+        int tiny = strcmp(l1->source, "tiny") == 0;
+        CHECK(mc >= mr && kc >= 8 && nc >= nr && mc % mr == 0 && nc % nr == 0 && kc % 8 == 0,
+              "%s blocks %zu %zu %zu for %zux%zu on %s", rules[r]->name, mc, kc, nc, mr, nr,
+              l1->source);
+        if (tiny) continue;
+        if (r == 0) {
+          CHECK(kc * nr * esz * l1->ways <= l1->size * (l1->ways - 1) && mc * kc * esz <= l2->size,
+                "l1 blocks MC %zu KC %zu for %zux%zu esz %zu overflow the caches of %s", mc, kc,
+                mr, nr, esz, l1->source);
+          continue;
+        }
+        double x = (double)l2->size * (double)(l2->ways - 2) / (double)l2->ways / (double)esz;
+        CHECK((double)(mc * kc) <= x && (double)((mc + mr) * kc) >= x &&
+                  fabs((double)kc - sqrt(2 * x)) < 8,
+              "l2 blocks MC %zu KC %zu for %zux%zu esz %zu do not fill L2 of %s as balanced", mc,
+              kc, mr, nr, esz, l1->source);
+      }
 }
 
 int main(int argc, char **argv)
