@@ -13,7 +13,11 @@
  * nothing) when the matrix is bigger than this CPU's L2 cache: from L3 or memory the
  * hardware prefetchers alone left x W at half of NumPy's speed, while a matrix at home
  * in L2 only lost L1 to the lines asked for (a 128 x 1024 float32 W x: 0.72x NumPy's
- * speed with them, 1.0x without).
+ * speed with them, 1.0x without).  The rows are asked into L2, not L1 (locality 1):
+ * each is read once, so in L1 they would only push out x and the sums and hold L1's
+ * few miss buffers that the loads themselves need (Zen 4, one thread, side by side
+ * with NumPy: float64 W x and x W 2000^2 and 8000 x 512 0.9-1.1x -> 1.4-1.9x, float32
+ * 2000^2 0.8-0.96x -> 1.0-1.2x).
  * Every element is read inside [0, n): whole vectors, then the tail through a
  * zero-padded buffer (dots) or scalar code (axpys).  The summation order depends only on
  * the shape, so equal calls give equal bits.  Products and sums are fused (v_fma)
@@ -79,7 +83,7 @@ static void dot_4_rows(size_t n, const T *a, size_t lda, const T *x, T *d, const
     if (next)
       _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++)
         _Pragma("GCC unroll 2") for (size_t q = 0; q < 2 * W; q += 64 / sizeof(T))
-          __builtin_prefetch(next + i * lda + p + q);
+          __builtin_prefetch(next + i * lda + p + q, 0, 1);
     V x0 = v_load(x + p), x1 = v_load(x + p + W);
     _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
       s[i] = v_fma(v_load(r[i] + p), x0, s[i]);
@@ -176,8 +180,8 @@ static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, cons
       const T *next = a3 + lda; /* the next four rows, asked for a pass ahead */
       for (size_t j = 0; j < wv; j += W) {
         if (ahead && j % (64 / sizeof(T)) == 0 && r + 8 <= rows) {
-          __builtin_prefetch(next + j), __builtin_prefetch(next + lda + j);
-          __builtin_prefetch(next + 2 * lda + j), __builtin_prefetch(next + 3 * lda + j);
+          __builtin_prefetch(next + j, 0, 1), __builtin_prefetch(next + lda + j, 0, 1);
+          __builtin_prefetch(next + 2 * lda + j, 0, 1), __builtin_prefetch(next + 3 * lda + j, 0, 1);
         }
         V s = v_fma(x0, v_load(a0 + j), v_load(acc + j));
         s = v_fma(x1, v_load(a1 + j), s);
