@@ -50,5 +50,28 @@ static inline V v_narrow(__m512d lo, __m512d hi)
   return _mm512_castpd_ps(_mm512_insertf64x4(l, _mm256_castps_pd(_mm512_cvtpd_ps(hi)), 1));
 }
 #define f32_v_wide(fn, x) f32_v_narrow(fn(f32_v_widen_lo(x)), fn(f32_v_widen_hi(x)))
+/* Tables of 32 floats held in two registers and looked up by 5-bit lane indices
+ * (vpermt2ps): f32_math.h's tanh by quarter binades of |x| (no other layer has them:
+ * AVX2 would need four permutes or a gather per table). */
+#define NNK_F32_LOOKUP32 1
+typedef __m512i VI;
+/* clamp((bits of a >= 0) >> 21 - base, 0, 31): the quarter binade of a, counted from
+ * the one whose top bits are base + 1 (interval 0 holds everything below). */
+static inline VI v_quarter_binade(V a, int base)
+{
+  __m512i q = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_castps_si512(a), 21), _mm512_set1_epi32(base));
+  return _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(31));
+}
+static inline V v_lookup32(const float *table, VI i)
+{
+  return _mm512_permutex2var_ps(_mm512_load_ps(table), i, _mm512_load_ps(table + 16));
+}
+/* mag with the sign of sign: one ternary-logic op, bit by bit signbit ? sign : mag. */
+static inline V v_copysign(V mag, V sign)
+{
+  return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_set1_epi32(INT32_MIN),
+                                                       _mm512_castps_si512(mag),
+                                                       _mm512_castps_si512(sign), 0xAC));
+}
 static inline T v_hsum(V a) { return _mm512_reduce_add_ps(a); }
 static inline T v_hmax(V a) { return _mm512_reduce_max_ps(a); }

@@ -11,9 +11,10 @@
  * cancellation-prone step (1 +- e, by Fast2Sum) and its division (the residual through
  * FMA), so that only the last operation rounds at float32's 2^-24.  make
  * test-exhaustive proves the bound over all 2^32 inputs on every ISA; v_fma is fused
- * on every layer (libm's fmaf on the scalar one), so all ISAs give the same bits.
+ * on every layer (libm's fmaf on the scalar one), so all ISAs give the same bits, but
+ * for tanh where the layer holds 32-entry tables (AVX-512: its own formulation, below).
  *
- * Polynomials: build-aux/fit_f32_math.py.  Inputs are clamped where the float32 result
+ * Polynomials: build-aux/fit_f32_math.py and build-aux/fit_f32_tanh.py.  Inputs are clamped where the float32 result
  * has reached its limit; NaN passes every clamp (comparisons with NaN are false).
  */
 
@@ -80,6 +81,43 @@ static inline V v_exp(V x)
 #define SIGMOID_DOWN 0x1p-64f
 #include "sigmoid_pair.h"
 
+#if NNK_F32_LOOKUP32
+/* tanh where the layer holds 32-entry tables in registers (AVX-512): a polynomial per
+ * quarter binade of |x|, no exp and no division (about 30 instructions a vector instead
+ * of 60).  Interval i >= 1 is the quarter binade whose bits >> 21 are 0x1EA + i
+ * ([7/128, 8/128) up to [8, 10)), interval 0 is [0, 7/128) and 31 is |x| >= 10, where
+ * tanh rounds to 1.  With b the interval's midpoint (0 on interval 0) and y = |x| - b,
+ * exact (the same binade):
+ *   tanh |x| = (t_hi + s y) + (t_lo + y P(y)),   t_hi + t_lo = tanh b to 2^-48,
+ * s = 1 on interval 0 only, P of degree 5 fitted to 2^-28 of tanh
+ * (build-aux/fit_f32_tanh.py prints these tables).  Only the last addition rounds at
+ * float32's 2^-24: within 0.68 ULP over every input.  |x| is clamped to 10 first (a
+ * NaN passes), so that y stays finite: tanh(+-inf) = +-1.  Its bits differ from the
+ * other layers' tanh (below), each within 1 ULP. */
+/* worst relative error of the formula before its last rounding: 3.63e-09 (2^-28.0), interval 6 */
+static const float TANH_B[32] __attribute__((aligned(64))) = {0.0f, 0x1.ep-5f, 0x1.2p-4f, 0x1.6p-4f, 0x1.ap-4f, 0x1.ep-4f, 0x1.2p-3f, 0x1.6p-3f, 0x1.ap-3f, 0x1.ep-3f, 0x1.2p-2f, 0x1.6p-2f, 0x1.ap-2f, 0x1.ep-2f, 0x1.2p-1f, 0x1.6p-1f, 0x1.ap-1f, 0x1.ep-1f, 0x1.2p+0f, 0x1.6p+0f, 0x1.ap+0f, 0x1.ep+0f, 0x1.2p+1f, 0x1.6p+1f, 0x1.ap+1f, 0x1.ep+1f, 0x1.2p+2f, 0x1.6p+2f, 0x1.ap+2f, 0x1.ep+2f, 0x1.2p+3f, 0x1.4p+3f};
+static const float TANH_T_HI[32] __attribute__((aligned(64))) = {0.0f, 0x1.df7392p-5f, 0x1.1f86bep-4f, 0x1.5f22d2p-4f, 0x1.9e9356p-4f, 0x1.ddd092p-4f, 0x1.1e1ddp-3f, 0x1.5c9308p-3f, 0x1.9a5f1cp-3f, 0x1.d7665cp-3f, 0x1.18a39ap-2f, 0x1.52c2c6p-2f, 0x1.8a87e2p-2f, 0x1.bfae6ap-2f, 0x1.05087p-1f, 0x1.3157ep-1f, 0x1.5789p-1f, 0x1.77d838p-1f, 0x1.9e5cb6p-1f, 0x1.c278a6p-1f, 0x1.d9c6fap-1f, 0x1.e8789ep-1f, 0x1.f4bfd6p-1f, 0x1.fbd50ap-1f, 0x1.fe767ap-1f, 0x1.ff6f18p-1f, 0x1.ffdfa8p-1f, 0x1.fffbap-1f, 0x1.ffff68p-1f, 0x1.ffffecp-1f, 0x1.fffffep-1f, 0x1p+0f};
+static const float TANH_T_LO[32] __attribute__((aligned(64))) = {0.0f, -0x1.42a05ap-30f, -0x1.3a17fap-29f, -0x1.2659bp-32f, 0x1.f48db8p-30f, 0x1.493e06p-29f, 0x1.57365cp-29f, -0x1.bb0c72p-28f, -0x1.899af8p-31f, 0x1.f37706p-28f, -0x1.94b7bap-30f, -0x1.3c4f3ep-27f, -0x1.699878p-27f, 0x1.72e49cp-27f, -0x1.a1256ap-26f, -0x1.608ea4p-29f, -0x1.de5accp-26f, 0x1.c680bp-26f, -0x1.16eca6p-27f, -0x1.ab6372p-26f, 0x1.fcc39p-26f, 0x1.9d81bcp-26f, 0x1.85bfa4p-26f, -0x1.46147p-27f, -0x1.45958cp-26f, -0x1.62ae24p-27f, -0x1.bd58dp-26f, -0x1.a07c2ep-26f, 0x1.3fb26ep-27f, -0x1.0eb872p-26f, 0x1.f4b3aep-26f, 0.0f};
+static const float TANH_P0[32] __attribute__((aligned(64))) = {0x1.89d4dap-41f, 0x1.fe3f08p-1f, 0x1.fd7a22p-1f, 0x1.fc3cbep-1f, 0x1.fac13ep-1f, 0x1.f9085ap-1f, 0x1.f601cap-1f, 0x1.f12bp-1f, 0x1.eb715ap-1f, 0x1.e4dfb2p-1f, 0x1.d98b36p-1f, 0x1.c7f724p-1f, 0x1.b3ff2ep-1f, 0x1.9e23aep-1f, 0x1.7aeae6p-1f, 0x1.49e6cp-1f, 0x1.197fcep-1f, 0x1.d834d2p-2f, 0x1.615002p-2f, 0x1.cea744p-3f, 0x1.265e34p-3f, 0x1.6fcfa6p-4f, 0x1.64108ap-5f, 0x1.09a7a8p-6f, 0x1.88ef6ep-8f, 0x1.21a7b4p-9f, 0x1.02c03cp-11f, 0x1.183476p-14f, 0x1.2f61b4p-17f, 0x1.48779cp-20f, 0x1.060dacp-24f, 0.0f};
+static const float TANH_P1[32] __attribute__((aligned(64))) = {-0x1.fa815ap-31f, -0x1.ddcf24p-5f, -0x1.1e1c0ap-4f, -0x1.5c8e36p-4f, -0x1.9a5416p-4f, -0x1.d75004p-4f, -0x1.18883cp-3f, -0x1.5279fep-3f, -0x1.89e51p-3f, -0x1.be6cb8p-3f, -0x1.038f72p-2f, -0x1.2daf9ap-2f, -0x1.4ff714p-2f, -0x1.6a1d3ap-2f, -0x1.825df8p-2f, -0x1.897d28p-2f, -0x1.79c0ep-2f, -0x1.5aa21cp-2f, -0x1.1defacp-2f, -0x1.970e08p-3f, -0x1.10646ep-3f, -0x1.5ee892p-4f, -0x1.5c3d8cp-5f, -0x1.077e0cp-6f, -0x1.87c166p-8f, -0x1.2155b6p-9f, -0x1.02af0cp-11f, -0x1.183126p-14f, -0x1.2f605ep-17f, -0x1.48767cp-20f, -0x1.05d1d8p-24f, 0.0f};
+static const float TANH_P2[32] __attribute__((aligned(64))) = {-0x1.555548p-2f, -0x1.50ab26p-2f, -0x1.4ea16p-2f, -0x1.4b5adp-2f, -0x1.477428p-2f, -0x1.42f17cp-2f, -0x1.3b134ep-2f, -0x1.2ea3fcp-2f, -0x1.202a34p-2f, -0x1.0fdf04p-2f, -0x1.e91ee6p-3f, -0x1.98587ep-3f, -0x1.4271f4p-3f, -0x1.d71f6ap-4f, -0x1.bd0b84p-5f, 0x1.d76aa8p-7f, 0x1.072ccap-4f, 0x1.84349cp-4f, 0x1.c68d84p-4f, 0x1.97d80cp-4f, 0x1.33df2p-4f, 0x1.a85c1cp-5f, 0x1.bbce6p-6f, 0x1.599474p-7f, 0x1.03964p-8f, 0x1.80e728p-10f, 0x1.58605ap-12f, 0x1.7529c6p-15f, 0x1.941022p-18f, 0x1.b57a84p-21f, 0x1.56787p-25f, 0.0f};
+static const float TANH_P3[32] __attribute__((aligned(64))) = {-0x1.018c66p-16f, 0x1.3ce622p-5f, 0x1.7aa8ep-5f, 0x1.cb9e18p-5f, 0x1.0d5946p-4f, 0x1.33cb7p-4f, 0x1.6b179cp-4f, 0x1.afb106p-4f, 0x1.ed9006p-4f, 0x1.11f6e8p-3f, 0x1.3316dep-3f, 0x1.50369cp-3f, 0x1.5c35aep-3f, 0x1.5864ecp-3f, 0x1.3a4d78p-3f, 0x1.e9828ap-4f, 0x1.47171p-4f, 0x1.626a3ep-5f, 0x1.ac443ep-9f, -0x1.5dd6a4p-6f, -0x1.9d2b02p-6f, -0x1.55d68ap-6f, -0x1.93cc98p-7f, -0x1.4e3b9cp-8f, -0x1.00773p-9f, -0x1.7f3544p-11f, -0x1.582b7p-13f, -0x1.7541b6p-16f, -0x1.9435f6p-19f, -0x1.b5a538p-22f, -0x1.58cf64p-26f, 0.0f};
+static const float TANH_P4[32] __attribute__((aligned(64))) = {0x1.122d2ep-3f, 0x1.092beap-3f, 0x1.05b7acp-3f, 0x1.003806p-3f, 0x1.f36998p-4f, 0x1.e47372p-4f, 0x1.ca8d1cp-4f, 0x1.a25f96p-4f, 0x1.74a4b2p-4f, 0x1.428acap-4f, 0x1.e3c8d6p-5f, 0x1.05c564p-5f, 0x1.84848ep-8f, -0x1.1920fep-6f, -0x1.642afep-5f, -0x1.f85e62p-5f, -0x1.00b0d2p-4f, -0x1.b2aa7ep-5f, -0x1.067598p-5f, -0x1.37c13ep-7f, 0x1.6daf3ep-10f, 0x1.2d87c4p-8f, 0x1.049feep-8f, 0x1.f5f53p-10f, 0x1.93f5a6p-11f, 0x1.32dcbap-12f, 0x1.1e7d48p-14f, 0x1.3760f2p-17f, 0x1.514ceap-20f, 0x1.6d370ep-23f, 0x1.491286p-27f, 0.0f};
+static const float TANH_P5[32] __attribute__((aligned(64))) = {-0x1.211f32p-7f, -0x1.7d4286p-16f, -0x1.a8a6e4p-6f, -0x1.008de6p-5f, -0x1.2ac05ep-5f, -0x1.52b7b6p-5f, -0x1.8adb8ap-5f, -0x1.cc136ep-5f, -0x1.009b18p-4f, -0x1.14a56ep-4f, -0x1.25d724p-4f, -0x1.26118cp-4f, -0x1.0f3784p-4f, -0x1.cde8fcp-5f, -0x1.31bf5p-5f, -0x1.7ddc78p-7f, 0x1.d850acp-8f, 0x1.15fdf4p-6f, 0x1.2eca4cp-6f, 0x1.67bb2p-7f, 0x1.0dfe88p-8f, 0x1.54ddd8p-11f, -0x1.78a9b2p-11f, -0x1.1e00fcp-11f, -0x1.fe8df8p-13f, -0x1.90f84ap-14f, -0x1.79a244p-16f, -0x1.9bf77cp-19f, -0x1.be7c42p-22f, -0x1.e377fcp-25f, -0x1.aaa258p-29f, 0.0f};
+static inline V v_tanh(V x)
+{
+  V a = v_min(v_set1(10.0f), v_abs(x));
+  VI i = v_quarter_binade(a, 0x1EA);
+  V y = v_sub(a, v_lookup32(TANH_B, i));
+  V p = v_fma(v_lookup32(TANH_P5, i), y, v_lookup32(TANH_P4, i));
+  p = v_fma(p, y, v_lookup32(TANH_P3, i));
+  p = v_fma(p, y, v_lookup32(TANH_P2, i));
+  p = v_fma(p, y, v_lookup32(TANH_P1, i));
+  p = v_fma(p, y, v_lookup32(TANH_P0, i));
+  V head = v_select(v_lt(a, v_set1(0x1.cp-5f)), y, v_lookup32(TANH_T_HI, i)); /* 7/128 */
+  return v_copysign(v_add(head, v_fma(y, p, v_lookup32(TANH_T_LO, i))), x);
+}
+#else
 /* tanh: for |x| >= 1/2, (1 - e)/(1 + e) with e = e^-2|x| <= 0.37 (numerator and
  * denominator pairs by Fast2Sum, the quotient's residual by FMA); below, x + x^3 T(x^2).
  * From |x| = 9.5 the result is +-1 (and e's exponent stays above -28). */
@@ -109,3 +147,4 @@ static inline V v_tanh(V x)
   small = v_select(v_lt(a, v_set1(0x1p-12f)), x, small); /* x itself, and -0 stays -0 */
   return v_select(v_lt(a, v_set1(0.5f)), small, big);
 }
+#endif
