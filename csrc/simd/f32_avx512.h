@@ -50,6 +50,9 @@ static inline V v_narrow(__m512d lo, __m512d hi)
   return _mm512_castpd_ps(_mm512_insertf64x4(l, _mm256_castps_pd(_mm512_cvtpd_ps(hi)), 1));
 }
 #define f32_v_wide(fn, x) f32_v_narrow(fn(f32_v_widen_lo(x)), fn(f32_v_widen_hi(x)))
+/* v 2^floor(n), rounded once (vscalefps): f32_math.h's exp scales by it. */
+#define NNK_F32_SCALEF 1
+static inline V v_scalef(V v, V n) { return _mm512_scalef_ps(v, n); }
 /* Tables of 32 floats held in two registers and looked up by 5-bit lane indices
  * (vpermt2ps): f32_math.h's tanh by quarter binades of |x| (no other layer has them:
  * AVX2 would need four permutes or a gather per table). */

@@ -58,12 +58,18 @@ static inline V f32_normalise(V hi, V *lo)
 }
 
 /* v 2^n for n in [-150, 129] (k = n + F32_SHIFTER), rounded once: through 2^(n +- 64),
- * which is normal, and then 2^-+64, which rounds only a subnormal or overflowing result. */
+ * which is normal, and then 2^-+64, which rounds only a subnormal or overflowing result;
+ * where the layer scales by a power of two in one instruction (AVX-512's vscalefps,
+ * NNK_F32_SCALEF), that, rounded once too: the same bits for every input. */
 static inline V f32_scale(V v, V k)
 {
+#if NNK_F32_SCALEF
+  return v_scalef(v, v_sub(k, v_set1(F32_SHIFTER)));
+#else
   M neg = v_lt(k, v_set1(F32_SHIFTER));
   V t = v_mul(v, v_pow2_shifted(v_add(k, v_select(neg, v_set1(64.0f), v_set1(-64.0f)))));
   return v_mul(t, v_select(neg, v_set1(0x1p-64f), v_set1(0x1p64f)));
+#endif
 }
 
 /* exp: below -104 the result rounds to 0, above 89 to infinity. */
