@@ -11,6 +11,34 @@
 
 #define F64_SHIFTER 0x1.8p52 /* adding it rounds a double to an integer (|n| < 2^51) */
 
+#if NNK_F64_LOOKUP16
+/* exp where the layer holds 16-entry tables in registers (AVX-512; other layers use
+ * SLEEF's): x = (16 n + j) ln2/16 + r, |r| <= ln2/32, with 16 n + j = round(16 x/ln2)
+ * by the shifter (j its low four bits, n16 x ln2_hi/16 exact, as in f64_exp_parts);
+ * 2^(j/16) = hi + lo from the table (build-aux/fit_f64_exp.py); e^r - 1 = q by its
+ * Taylor polynomial to r^7 (remainder 2^-59.5 at ln2/32); e^x = 2^n (hi + (lo + hi q)),
+ * the sum rounded once and scaled by vscalefpd (which rounds a second time only for a
+ * subnormal result).  x is clamped to [-746, 710], beyond which e^x is 0 or infinity;
+ * a NaN passes. */
+static const double EXP2_16_HI[16] __attribute__((aligned(64))) = {0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0, 0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0, 0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0, 0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0};
+static const double EXP2_16_LO[16] __attribute__((aligned(64))) = {0.0, 0x1.8a62e4adc610bp-54, -0x1.19041b9d78a76p-55, 0x1.9b07eb6c70573p-54, 0x1.6f46ad23182e4p-55, 0x1.ada0911f09ebcp-55, 0x1.d4397afec42e2p-56, 0x1.6324c054647adp-54, -0x1.bdd3413b26456p-54, -0x1.41577ee04992fp-55, 0x1.6e9f156864b27p-54, 0x1.c7c46b071f2bep-56, 0x1.7a1cd345dcc81p-54, 0x1.11065895048ddp-55, 0x1.2ed02d75b3707p-55, -0x1.e9c23179c2893p-54};
+static inline V v_exp(V x)
+{
+  static const double Q[] = {1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5};
+  x = v_min(v_set1(710.0), v_max(v_set1(-746.0), x));
+  V k = v_fma(x, v_set1(0x1.71547652b82fep4), v_set1(F64_SHIFTER)); /* 16/ln2 */
+  V n16 = v_sub(k, v_set1(F64_SHIFTER));
+  V r = v_fma(n16, v_set1(-6.93147180369123816490e-01 / 16), x);
+  r = v_fma(n16, v_set1(-1.90821492927058770002e-10 / 16), r);
+  V p = v_set1(Q[0]);
+  for (size_t i = 1; i < sizeof Q / sizeof Q[0]; i++) p = v_fma(p, r, v_set1(Q[i]));
+  V q = v_fma(v_mul(r, r), p, r);
+  V hi = v_lookup16(EXP2_16_HI, k);
+  V m = v_add(hi, v_fma(hi, q, v_lookup16(EXP2_16_LO, k)));
+  return v_scalef(m, v_mul(n16, v_set1(0.0625)));
+}
+#endif
+
 /* e^x = 2^n (hi + lo) for x in [-746, 0], hi + lo within 2^-60 of e^r; *k = n +
  * F64_SHIFTER.  x = n ln2 + r with ln2 in two parts (fdlibm's: n ln2_hi exact for
  * |n| < 2^21), e^r = 1 + r + r^2 P(r), P the Taylor series of (e^r - 1 - r)/r^2 to

@@ -67,7 +67,9 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_wide(fn, x) VF(v_wide)(fn, x)
 /* 2^n from k = n + 1.5 2^(mantissa bits), n within the normal exponents */
 #define v_pow2_shifted VF(v_pow2_shifted)
-/* layers that define NNK_F32_SCALEF (AVX-512): v 2^n in one instruction */
+/* layers that define NNK_F64_LOOKUP16 (AVX-512): 16-entry float64 tables in registers */
+#define v_lookup16 VF(v_lookup16)
+/* layers that define NNK_F32_SCALEF or NNK_F64_LOOKUP16 (AVX-512): v 2^n in one instruction */
 #define v_scalef VF(v_scalef)
 /* layers that define NNK_F32_LOOKUP32 (AVX-512): 32-entry tables in registers */
 #define v_quarter_binade VF(v_quarter_binade)
