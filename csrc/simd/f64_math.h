@@ -10,6 +10,11 @@
  */
 
 #define F64_SHIFTER 0x1.8p52 /* adding it rounds a double to an integer (|n| < 2^51) */
+/* Cody and Waite's two-part ln2 (fdlibm's: n F64_LN2_HI is exact for |n| < 2^21) and
+ * 1/ln2, for the exponentials' reductions (f64_exp_parts, v_exp, wide_math.h's). */
+#define F64_INV_LN2 0x1.71547652b82fep0
+#define F64_LN2_HI 6.93147180369123816490e-01
+#define F64_LN2_LO 1.90821492927058770002e-10
 
 #if NNK_F64_LOOKUP16
 /* exp where the layer holds 16-entry tables in registers (AVX-512; other layers use
@@ -26,10 +31,10 @@ static inline V v_exp(V x)
 {
   static const double Q[] = {1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5};
   x = v_min(v_set1(710.0), v_max(v_set1(-746.0), x));
-  V k = v_fma(x, v_set1(0x1.71547652b82fep4), v_set1(F64_SHIFTER)); /* 16/ln2 */
+  V k = v_fma(x, v_set1(16 * F64_INV_LN2), v_set1(F64_SHIFTER));
   V n16 = v_sub(k, v_set1(F64_SHIFTER));
-  V r = v_fma(n16, v_set1(-6.93147180369123816490e-01 / 16), x);
-  r = v_fma(n16, v_set1(-1.90821492927058770002e-10 / 16), r);
+  V r = v_fma(n16, v_set1(-F64_LN2_HI / 16), x);
+  r = v_fma(n16, v_set1(-F64_LN2_LO / 16), r);
   V p = v_set1(Q[0]);
   for (size_t i = 1; i < sizeof Q / sizeof Q[0]; i++) p = v_fma(p, r, v_set1(Q[i]));
   V q = v_fma(v_mul(r, r), p, r);
@@ -51,10 +56,10 @@ static inline V f64_exp_parts(V x, V *k, V *lo)
       1.0 / 5040.0,          1.0 / 720.0,         1.0 / 120.0,        1.0 / 24.0,
       1.0 / 6.0,             1.0 / 2.0};
   const V one = v_set1(1.0);
-  *k = v_fma(x, v_set1(0x1.71547652b82fep0), v_set1(F64_SHIFTER));
+  *k = v_fma(x, v_set1(F64_INV_LN2), v_set1(F64_SHIFTER));
   V n = v_sub(*k, v_set1(F64_SHIFTER));
-  V rh = v_fma(n, v_set1(-6.93147180369123816490e-01), x);
-  V rl = v_mul(n, v_set1(-1.90821492927058770002e-10));
+  V rh = v_fma(n, v_set1(-F64_LN2_HI), x);
+  V rl = v_mul(n, v_set1(-F64_LN2_LO));
   V r = v_add(rh, rl);
   V p = v_poly14(r, EXP_P, 1);
   V hi = v_add(one, rh);

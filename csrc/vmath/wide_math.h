@@ -34,11 +34,11 @@ static inline V wide_exp(V y)
 {
   static const double EXP_T[] = {1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24,
                                  1.0 / 6,     0.5,        1.0,       1.0};
-  const V shifter = v_set1(0x1.8p52); /* adding it rounds to an integer */
-  V k = v_mac(WIDE_FUSED, y, v_set1(0x1.71547652b82fep0), shifter); /* n + shifter */
+  const V shifter = v_set1(F64_SHIFTER);
+  V k = v_mac(WIDE_FUSED, y, v_set1(F64_INV_LN2), shifter); /* n + shifter */
   V n = v_sub(k, shifter);
-  V r = v_mac(WIDE_FUSED, n, v_set1(-6.93147180369123816490e-01), y);
-  r = v_mac(WIDE_FUSED, n, v_set1(-1.90821492927058770002e-10), r);
+  V r = v_mac(WIDE_FUSED, n, v_set1(-F64_LN2_HI), y);
+  r = v_mac(WIDE_FUSED, n, v_set1(-F64_LN2_LO), r);
   return v_mul(v_poly9(r, EXP_T, WIDE_FUSED), v_pow2_shifted(k));
 }
 
