@@ -401,7 +401,8 @@ def test_gemm_blocks_fit_the_caches_they_come_from():
     l1, l2 = caches["L1d"], caches["L2"]
     for isa in nnk.cpu_info()["available"]:
         with nnk.use_isa(isa):
-            gemm, rule = nnk.cpu_info()["gemm"], nnk.cpu_info()["gemm_blocks"]
+            info = nnk.cpu_info()
+        gemm, rule = info["gemm"], info["gemm_blocks"]
         assert (rule is None) == (isa == "scalar"), (isa, rule)
         for dtype, esz in (("f32", 4), ("f64", 8)):
             if gemm[dtype] is None:
@@ -427,6 +428,6 @@ def test_info_prints_caches_and_gemm_blocks():
     assert r.returncode == 0, r.stderr
     assert "caches:" in r.stdout and "L1d" in r.stdout
     if nnk.get_isa() != "scalar":
-        mr, nr, mc, kc, nc = nnk.cpu_info()["gemm"]["f32"]
-        rule = nnk.cpu_info()["gemm_blocks"]
+        info = nnk.cpu_info()
+        (mr, nr, mc, kc, nc), rule = info["gemm"]["f32"], info["gemm_blocks"]
         assert f"tile {mr}x{nr}, blocks MC {mc} KC {kc} NC {nc} (from the caches, rule {rule})" in r.stdout
