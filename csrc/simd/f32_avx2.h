@@ -23,6 +23,8 @@ static inline M v_lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
 static inline M v_gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 static inline M v_ge(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
 static inline V v_select(M m, V a, V b) { return _mm256_blendv_ps(b, a, m); }
+/* whether any lane of m is set */
+static inline int v_any(M m) { return _mm256_movemask_ps(m) != 0; }
 static inline V v_log(V a) { return Sleef_logf8_u10avx2(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf8_u15avx2(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf8_u10avx2(a); }
@@ -32,6 +34,9 @@ static inline V v_pow2_shifted(V k)
   __m256i b = _mm256_slli_epi32(_mm256_castps_si256(k), 23);
   return _mm256_castsi256_ps(_mm256_add_epi32(b, _mm256_set1_epi32(0x3F800000)));
 }
+/* The lanes' float bits set to round(t), t in [0, 2^31), ties to even: a subnormal result
+ * built from a normal float (f32_math.h's f32_scale). */
+static inline V v_round_bits(V t) { return _mm256_castsi256_ps(_mm256_cvtps_epi32(t)); }
 /* float32 functions evaluated in double (vmath/wide_math.h): fn on each half widened,
  * rounded once back to float. */
 static inline __m256d v_widen_lo(V a) { return _mm256_cvtps_pd(_mm256_castps256_ps128(a)); }

@@ -28,6 +28,8 @@ static inline M v_lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
 static inline M v_gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 static inline M v_ge(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
 static inline V v_select(M m, V a, V b) { return _mm512_mask_blend_ps(m, b, a); }
+/* whether any lane of m is set */
+static inline int v_any(M m) { return m != 0; }
 static inline V v_log(V a) { return Sleef_logf16_u10avx512f(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf16_u15avx512f(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf16_u10avx512f(a); }
@@ -37,6 +39,9 @@ static inline V v_pow2_shifted(V k)
   __m512i b = _mm512_slli_epi32(_mm512_castps_si512(k), 23);
   return _mm512_castsi512_ps(_mm512_add_epi32(b, _mm512_set1_epi32(0x3F800000)));
 }
+/* The lanes' float bits set to round(t), t in [0, 2^31), ties to even: a subnormal result
+ * built from a normal float (f32_math.h's f32_scale). */
+static inline V v_round_bits(V t) { return _mm512_castsi512_ps(_mm512_cvtps_epi32(t)); }
 /* float32 functions evaluated in double (vmath/wide_math.h): fn on each half widened,
  * rounded once back to float (the halves through 256-bit casts: AVX-512F only). */
 static inline __m512d v_widen_lo(V a) { return _mm512_cvtps_pd(_mm512_castps512_ps256(a)); }

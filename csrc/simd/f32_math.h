@@ -57,19 +57,34 @@ static inline V f32_normalise(V hi, V *lo)
   return s;
 }
 
-/* v 2^n for n in [-150, 129] (k = n + F32_SHIFTER), rounded once: through 2^(n +- 64),
- * which is normal, and then 2^-+64, which rounds only a subnormal or overflowing result;
- * where the layer scales by a power of two in one instruction (AVX-512's vscalefps,
- * NNK_F32_SCALEF), that, rounded once too: the same bits for every input. */
+/* v 2^n for n in [-150, 129] (k = n + F32_SHIFTER) and v < 2, rounded once: in one
+ * instruction where the layer scales by a power of two (AVX-512's vscalefps,
+ * NNK_F32_SCALEF), else through 2^(n +- 64), which is normal, and then 2^-+64.
+ *
+ * A vector with a lane whose result may be subnormal or zero (n <= -126) takes another
+ * way: Intel cores take a microcode assist of over a hundred cycles for every vector
+ * whose arithmetic gives a subnormal or underflows to zero (exp of a masked score, -inf,
+ * ran 16 times slower than of a normal one).  Those lanes are built as bits instead,
+ * round(v 2^(n + 149)) (the count of 2^-149 in the result) from a normal float, and the
+ * others scale with n held at -125, so that no lane underflows.  Each way rounds once:
+ * the same bits for every input on every layer.  Vectors without such lanes (nearly
+ * all) skip it for one comparison. */
 static inline V f32_scale(V v, V k)
 {
+  const V n = v_sub(k, v_set1(F32_SHIFTER));
+  const M tiny = v_lt(n, v_set1(-125.5f));
 #if NNK_F32_SCALEF
-  return v_scalef(v, v_sub(k, v_set1(F32_SHIFTER)));
+  if (__builtin_expect(!v_any(tiny), 1)) return v_scalef(v, n);
+  const V big = v_scalef(v, v_max(v_set1(-125.0f), n));
 #else
-  M neg = v_lt(k, v_set1(F32_SHIFTER));
-  V t = v_mul(v, v_pow2_shifted(v_add(k, v_select(neg, v_set1(64.0f), v_set1(-64.0f)))));
-  return v_mul(t, v_select(neg, v_set1(0x1p-64f), v_set1(0x1p64f)));
+  const V kn = v_max(v_set1(F32_SHIFTER - 125.0f), k);
+  const M neg = v_lt(kn, v_set1(F32_SHIFTER));
+  const V big = v_mul(v_mul(v, v_pow2_shifted(v_add(kn, v_select(neg, v_set1(64.0f), v_set1(-64.0f))))),
+                      v_select(neg, v_set1(0x1p-64f), v_set1(0x1p64f)));
+  if (__builtin_expect(!v_any(tiny), 1)) return big;
 #endif
+  const V t = v_mul(v, v_pow2_shifted(v_min(v_set1(F32_SHIFTER + 24.0f), v_add(k, v_set1(149.0f)))));
+  return v_select(tiny, v_round_bits(t), big);
 }
 
 /* exp: below -104 the result rounds to 0, above 89 to infinity. */

@@ -22,6 +22,8 @@ static inline M v_lt(V a, V b) { return vcltq_f32(a, b); }
 static inline M v_gt(V a, V b) { return vcgtq_f32(a, b); }
 static inline M v_ge(V a, V b) { return vcgeq_f32(a, b); }
 static inline V v_select(M m, V a, V b) { return vbslq_f32(m, a, b); }
+/* whether any lane of m is set */
+static inline int v_any(M m) { return vmaxvq_u32(m) != 0; }
 static inline V v_log(V a) { return Sleef_logf4_u10advsimd(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf4_u15advsimd(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf4_u10advsimd(a); }
@@ -31,6 +33,9 @@ static inline V v_pow2_shifted(V k)
   uint32x4_t b = vshlq_n_u32(vreinterpretq_u32_f32(k), 23);
   return vreinterpretq_f32_u32(vaddq_u32(b, vdupq_n_u32(0x3F800000u)));
 }
+/* The lanes' float bits set to round(t), t in [0, 2^31), ties to even: a subnormal result
+ * built from a normal float (f32_math.h's f32_scale). */
+static inline V v_round_bits(V t) { return vreinterpretq_f32_s32(vcvtnq_s32_f32(t)); }
 /* float32 functions evaluated in double (vmath/wide_math.h): fn on each half widened,
  * rounded once back to float. */
 static inline float64x2_t v_widen_lo(V a) { return vcvt_f64_f32(vget_low_f32(a)); }

@@ -26,6 +26,8 @@ static inline M v_lt(V a, V b) { return a < b; }
 static inline M v_gt(V a, V b) { return a > b; }
 static inline M v_ge(V a, V b) { return a >= b; }
 static inline V v_select(M m, V a, V b) { return m ? a : b; }
+/* whether any lane of m is set */
+static inline int v_any(M m) { return m != 0; }
 static inline V v_log(V a) { return Sleef_logf_u10(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf_u15(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf_u10(a); }
@@ -37,6 +39,14 @@ static inline V v_pow2_shifted(V k)
   b = (b << 23) + 0x3F800000u; /* see README: n's low bits into the exponent */
   memcpy(&k, &b, 4);
   return k;
+}
+/* The lanes' float bits set to round(t), t in [0, 2^31), ties to even: a subnormal result
+ * built from a normal float (f32_math.h's f32_scale). */
+static inline V v_round_bits(V t)
+{
+  int32_t i = (int32_t)__builtin_nearbyintf(t);
+  memcpy(&t, &i, 4);
+  return t;
 }
 /* float32 functions evaluated in double (vmath/wide_math.h): fn on the widened value,
  * rounded once back to float. */

@@ -26,6 +26,8 @@ static inline M v_lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
 static inline M v_gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
 static inline M v_ge(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
 static inline V v_select(M m, V a, V b) { return _mm512_mask_blend_pd(m, b, a); }
+/* whether any lane of m is set */
+static inline int v_any(M m) { return m != 0; }
 /* exp is nnk's own on this layer (f64_math.h, NNK_F64_LOOKUP16): a 16-entry table of
  * 2^(j/16) in registers and one vscalefpd.  SLEEF's only float64 exp is u10, a call per
  * vector (Debian's 3.5), at 0.75x NumPy's AVX-512 exp on Zen 4; nnk's is faster than
@@ -37,6 +39,15 @@ static inline V v_lookup16(const double *table, V j)
   return _mm512_permutex2var_pd(_mm512_load_pd(table), _mm512_castpd_si512(j), _mm512_load_pd(table + 8));
 }
 static inline V v_scalef(V v, V n) { return _mm512_scalef_pd(v, n); } /* v 2^floor(n), rounded once */
+/* The lanes' double bits set to round(t), t in [0, 2^52), ties to even (t + 2^52 rounds t
+ * to an integer; its bits less 2^52's are that integer): a subnormal result built from
+ * a normal double (f64_math.h's exp). */
+static inline V v_round_bits(V t)
+{
+  const V big = _mm512_set1_pd(0x1p52);
+  return _mm512_castsi512_pd(_mm512_sub_epi64(_mm512_castpd_si512(_mm512_add_pd(t, big)),
+                                              _mm512_castpd_si512(big)));
+}
 static inline V v_log(V a) { return Sleef_logd8_u10avx512f(a); }
 static inline V v_tanh(V a) { return Sleef_tanhd8_u10avx512f(a); }
 static inline V v_erfc(V a) { return Sleef_erfcd8_u15avx512f(a); }

@@ -23,7 +23,7 @@
  * 2^(j/16) = hi + lo from the table (build-aux/fit_f64_exp.py); e^r - 1 = q by its
  * Taylor polynomial to r^7 (remainder 2^-59.5 at ln2/32); e^x = 2^n (hi + (lo + hi q)),
  * the sum rounded once and scaled by vscalefpd (which rounds a second time only for a
- * subnormal result).  x is clamped to [-746, 710], beyond which e^x is 0 or infinity;
+ * subnormal result, built as its bits instead).  x is clamped to [-746, 710], beyond which e^x is 0 or infinity;
  * a NaN passes. */
 static const double EXP2_16_HI[16] __attribute__((aligned(64))) = {0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0, 0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0, 0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0, 0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0};
 static const double EXP2_16_LO[16] __attribute__((aligned(64))) = {0.0, 0x1.8a62e4adc610bp-54, -0x1.19041b9d78a76p-55, 0x1.9b07eb6c70573p-54, 0x1.6f46ad23182e4p-55, 0x1.ada0911f09ebcp-55, 0x1.d4397afec42e2p-56, 0x1.6324c054647adp-54, -0x1.bdd3413b26456p-54, -0x1.41577ee04992fp-55, 0x1.6e9f156864b27p-54, 0x1.c7c46b071f2bep-56, 0x1.7a1cd345dcc81p-54, 0x1.11065895048ddp-55, 0x1.2ed02d75b3707p-55, -0x1.e9c23179c2893p-54};
@@ -40,7 +40,13 @@ static inline V v_exp(V x)
   V q = v_fma(v_mul(r, r), p, r);
   V hi = v_lookup16(EXP2_16_HI, k);
   V m = v_add(hi, v_fma(hi, q, v_lookup16(EXP2_16_LO, k)));
-  return v_scalef(m, v_mul(n16, v_set1(0.0625)));
+  V n = v_mul(n16, v_set1(0.0625)); /* vscalefpd takes floor(n) */
+  M tiny = v_lt(n, v_set1(-1022.0));
+  if (__builtin_expect(!v_any(tiny), 1)) return v_scalef(m, n);
+  /* A subnormal or zero result, built as bits from a normal double (f32_math.h's
+   * f32_scale says why: Intel's microcode assists); the other lanes held at 2^-1022. */
+  V t = v_round_bits(v_scalef(m, v_add(n, v_set1(1074.0))));
+  return v_select(tiny, t, v_scalef(m, v_max(v_set1(-1022.0), n)));
 }
 #endif
 

@@ -22,6 +22,8 @@ static inline M v_lt(V a, V b) { return vcltq_f64(a, b); }
 static inline M v_gt(V a, V b) { return vcgtq_f64(a, b); }
 static inline M v_ge(V a, V b) { return vcgeq_f64(a, b); }
 static inline V v_select(M m, V a, V b) { return vbslq_f64(m, a, b); }
+/* whether any lane of m is set */
+static inline int v_any(M m) { return (vgetq_lane_u64(m, 0) | vgetq_lane_u64(m, 1)) != 0; }
 static inline V v_exp(V a) { return Sleef_expd2_u10advsimd(a); }
 static inline V v_log(V a) { return Sleef_logd2_u10advsimd(a); }
 static inline V v_tanh(V a) { return Sleef_tanhd2_u10advsimd(a); }

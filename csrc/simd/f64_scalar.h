@@ -23,6 +23,8 @@ static inline M v_lt(V a, V b) { return a < b; }
 static inline M v_gt(V a, V b) { return a > b; }
 static inline M v_ge(V a, V b) { return a >= b; }
 static inline V v_select(M m, V a, V b) { return m ? a : b; }
+/* whether any lane of m is set */
+static inline int v_any(M m) { return m != 0; }
 static inline V v_exp(V a) { return Sleef_exp_u10(a); }
 static inline V v_log(V a) { return Sleef_log_u10(a); }
 static inline V v_tanh(V a) { return Sleef_tanh_u10(a); }

@@ -51,6 +51,7 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_gt VF(v_gt)
 #define v_ge VF(v_ge)
 #define v_select VF(v_select)
+#define v_any VF(v_any)
 #define v_exp VF(v_exp)
 #define v_log VF(v_log)
 #define v_tanh VF(v_tanh)
@@ -67,6 +68,9 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_wide(fn, x) VF(v_wide)(fn, x)
 /* 2^n from k = n + 1.5 2^(mantissa bits), n within the normal exponents */
 #define v_pow2_shifted VF(v_pow2_shifted)
+/* the lanes' bits set to an integer, round(t): subnormal results built without subnormal
+ * arithmetic (every float32 layer; float64 where NNK_F64_LOOKUP16) */
+#define v_round_bits VF(v_round_bits)
 /* layers that define NNK_F64_LOOKUP16 (AVX-512): 16-entry float64 tables in registers */
 #define v_lookup16 VF(v_lookup16)
 /* layers that define NNK_F32_SCALEF or NNK_F64_LOOKUP16 (AVX-512): v 2^n in one instruction */
