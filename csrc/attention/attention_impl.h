@@ -1,22 +1,34 @@
 /*
- * Causal scaled dot-product attention over heads, row by row, written once over the
- * helper layer.  For one (batch, head) and query row i, keys and values j <= i:
+ * Causal scaled dot-product attention over heads, written once over the helper layer.
+ * For one (batch, head) and query row i, keys and values j <= i:
  *
- *   forward   s_j = scale q_i . k_j,  lse_i = log sum_j exp(s_j)   (through the row max)
- *             o_i = sum_j exp(s_j - lse_i) v_j
+ *   forward   s_j = scale q_i . k_j,  m = max_j s_j,  e_j = exp(s_j - m)
+ *             o_i = (sum_j e_j v_j) / sum_j e_j,  lse_i = m + log sum_j e_j
  *   backward  p_j = exp(s_j - lse_i)            (recomputed from the saved lse)
- *             ds_j = p_j (do_i . v_j - do_i . o_i)
- *             dq_i = scale sum_j ds_j k_j,  dk_j += scale ds_j q_i,  dv_j += p_j do_i
+ *             ds_j = p_j (do_i . v_j - do_i . o_i) scale
+ *             dq_i = sum_j ds_j k_j,  dk_j += ds_j q_i,  dv_j += p_j do_i
  *
- * Only one row of scores lives at a time: no (T x T) matrix per head, let alone per
- * batch, as FlashAttention keeps none.  A head's keys (and, backward, values) are first
- * copied transposed into `scratch` (D rows of the positions, padded with zeros to whole
- * vectors), so that a row of scores is W keys per vector FMA, q's values broadcast,
- * instead of one dot product (and one horizontal sum) per key.  Rows of
- * q, k, v (and dq, dk, dv) are `ld` apart, a head's D values at h D in its row: the
- * (B, T, 3C) output of the qkv projection is read in place.  Items lo..hi-1 are
- * (batch, head) pairs, item = b H + h, so a caller splits them across threads.
- * Vectors run over D; a tail of D goes through zero-padded buffers.
+ * Query rows go in blocks and every product is a register tile, as a GEMM's are (TR rows,
+ * VREGS / 4: 8 on the 32-register layers, 4 on AVX2): the scores of TR rows against two
+ * vectors of keys (the head's keys transposed once, so TR broadcast values of q and two
+ * loads feed 2 TR FMAs); the outputs of TR rows over two vectors of D (each row's weights
+ * broadcast, a value row loaded); backward, dk and dv of TR keys over two vectors of D
+ * from a block's rows.  Row by row, a head of 32 float32 values is two AVX-512 vectors:
+ * its sums were one or two chains of dependent FMAs, bound by their latency.
+ *
+ * Only a block's rows of scores live at a time: no (T x T) matrix per head, let alone per
+ * batch, as FlashAttention keeps none.  Causality: a block's rows share the keys before
+ * the block, and the diagonal part is a triangle (row r of the block takes the block's
+ * keys up to itself), so no key past a row ever enters its sums, even as a zero weight.
+ *
+ * Every result element is one chain in a fixed order (a score over d, an output over j,
+ * dk and dv over the query rows in order), whatever the block: the rows first..len-1
+ * alone (a key/value cache's new rows) give what the whole forward gives them, bit for
+ * bit.  Rows of q, k, v (and dq, dk, dv) are `ld` apart, a head's D values at h D in its
+ * row: the (B, T, 3C) output of the qkv projection is read in place.  When D is not a
+ * whole number of vectors, the rows read as vectors are first copied into zero-padded
+ * rows of DW values, and results go out through such rows.  Items lo..hi-1 are (batch,
+ * head) pairs, item = b H + h, so a caller splits them across threads.
  */
 #include <math.h>
 #include <stddef.h>
@@ -24,14 +36,25 @@
 
 #include "nnk_kernels.h"
 
+/* Rows (or keys) of a register tile; two vectors wide, so 2 TR accumulators. */
+#define TR (VREGS / 4)
+
 /* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
 #define dot_d VF(dot_d)
-#define rows_axpy VF(rows_axpy)
 #define exp_row VF(exp_row)
 #define transposed VF(transposed)
+#define padded VF(padded)
+#define score_tile VF(score_tile)
 #define scores VF(scores)
-#define scores_block VF(scores_block)
-#define weighted_sum VF(weighted_sum)
+#define lanes_below VF(lanes_below)
+#define row_max VF(row_max)
+#define block_lse VF(block_lse)
+#define row_tile VF(row_tile)
+#define rows_out VF(rows_out)
+#define key_tile VF(key_tile)
+#define keys_update VF(keys_update)
+
+#define NNK_TILE_INLINE static inline __attribute__((always_inline))
 
 static T dot_d(size_t d, const T *a, const T *b)
 {
@@ -42,43 +65,30 @@ static T dot_d(size_t d, const T *a, const T *b)
   return v_hsum(acc);
 }
 
-/* y += sum_r w[r ws] (row r) over D values, rows r < n at rows + r ldr: y is loaded and
- * stored once for all n rows (in registers between, four vectors at a time), and each
- * value still sums its rows in order r = 0, 1, ..., as n single axpys would. */
-static inline __attribute__((always_inline)) void rows_axpy(size_t n, size_t D, const T *w,
-                                                            size_t ws, const T *rows,
-                                                            size_t ldr, T *y)
+/* The lanes below c (c <= W) of a vector. */
+static inline M lanes_below(size_t c)
 {
-  size_t d = 0;
-  for (; d + 4 * W <= D; d += 4 * W) {
-    V a[4];
-    _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) a[u] = v_load(y + d + u * W);
-    for (size_t r = 0; r < n; r++) {
-      const V wr = v_set1(w[r * ws]);
-      const T *row = rows + r * ldr + d;
-      _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) a[u] = v_fma(wr, v_load(row + u * W), a[u]);
-    }
-    _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) v_store(y + d + u * W, a[u]);
-  }
-  for (; d + W <= D; d += W) {
-    V a = v_load(y + d);
-    for (size_t r = 0; r < n; r++) a = v_fma(v_set1(w[r * ws]), v_load(rows + r * ldr + d), a);
-    v_store(y + d, a);
-  }
-  for (; d < D; d++) {
-    T acc = y[d];
-    for (size_t r = 0; r < n; r++) acc += w[r * ws] * rows[r * ldr + d];
-    y[d] = acc;
-  }
+  static const T lane[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  return v_lt(v_load(lane), v_set1((T)c));
 }
 
-/* s[j] = exp(s[j] - m) for j < n; returns their sum: the whole vectors' in lanes, then
- * the last one's values below n one by one.  That last vector is taken whole (scores
- * leaves -inf past n, whose exp is 0). */
+/* The largest of s[0..n): the last vector taken whole, its lanes from n on as -inf. */
+static T row_max(size_t n, const T *s)
+{
+  V top = v_set1(-INFINITY);
+  size_t j = 0;
+  for (; j + W <= n; j += W) top = v_max(top, v_load(s + j));
+  if (j < n) top = v_max(top, v_select(lanes_below(n - j), v_load(s + j), v_set1(-INFINITY)));
+  return v_hmax(top);
+}
+
+/* s[j] = exp(s[j] - m) for j < n, and 0 for j up to the end of the last vector (its
+ * lanes from n on are not exponentiated: an exp that underflows costs more); returns
+ * their sum, the whole vectors' in lanes, then the last one's values below n one by one. */
 static T exp_row(size_t n, T *s, T m)
 {
-  const V vm = v_set1(m);
-  V acc = v_set1(0);
+  const V vm = v_set1(m), zero = v_set1(0);
+  V acc = zero;
   size_t j = 0;
   for (; j + W <= n; j += W) {
     V e = v_exp(v_sub(v_load(s + j), vm));
@@ -87,137 +97,243 @@ static T exp_row(size_t n, T *s, T m)
   }
   T sum = v_hsum(acc);
   if (j < n) {
-    v_store(s + j, v_exp(v_sub(v_load(s + j), vm)));
+    const M in = lanes_below(n - j);
+    v_store(s + j, v_select(in, v_exp(v_select(in, v_sub(v_load(s + j), vm), zero)), zero));
     for (; j < n; j++) sum += s[j];
   }
   return sum;
 }
 
-/* dst[d * stride + j] = src[j * ld + d] for j < n, d < D; zeros for n <= j < stride. */
+/* lse[r] = m[r] + log(sum[r]) for r < rows, W logs at a time (a lane's log is the
+ * vector function's, as s_log gives it one by one). */
+static void block_lse(size_t rows, const T *m, const T *sum, T *lse)
+{
+  for (size_t r = 0; r < rows; r += W) {
+    T b[W];
+    for (size_t u = 0; u < W; u++) b[u] = r + u < rows ? sum[r + u] : 1;
+    v_store(b, v_log(v_load(b)));
+    for (size_t u = 0; u < W && r + u < rows; u++) lse[r + u] = m[r + u] + b[u];
+  }
+}
+
+#if W > 1
+void KNAME(gemm_pack) NNK_SIG_GEMM_PACK(T);
+#endif
+
+/* dst[d * stride + j] = src[j * ld + d] for j < n, d < D; zeros for n <= j < stride:
+ * the GEMM's packing kernel of the ISA (transposes in registers), on the scalar layer
+ * element by element. */
 static void transposed(size_t n, size_t D, const T *src, size_t ld, T *dst, size_t stride)
 {
+#if W > 1
+  KNAME(gemm_pack)(n, D, src, (ptrdiff_t)ld, stride, dst);
+#else
   for (size_t d = 0; d < D; d++) { /* each destination row written along: contiguous stores */
     T *row = dst + d * stride;
     for (size_t j = 0; j < n; j++) row[j] = src[j * ld + d];
     for (size_t j = n; j < stride; j++) row[j] = 0;
   }
+#endif
 }
 
-/* NV vectors of scores (NV a constant: the accumulators stay in registers) from the
- * keys transposed at kt + j, each in two chains (even and odd d) so that up to eight FMAs
- * are in flight, not one chain of D dependent ones.  Stores whole vectors, the lanes of
- * the last from n on -inf, and returns the largest score. */
-static inline __attribute__((always_inline)) T scores_block(size_t j, size_t n, size_t D,
-                                                            const T *q, const T *kt,
-                                                            size_t stride, V vs, T *s,
-                                                            const int NV)
+/* Row r of dst (DW values) = row r of src (D values, ld apart) and zeros, r < n. */
+static void padded(size_t n, size_t D, size_t DW, const T *src, size_t ld, T *dst)
 {
-  V a[4], b[4];
-  _Pragma("GCC unroll 4") for (int u = 0; u < NV; u++) a[u] = b[u] = v_set1(0);
-  size_t d = 0;
-  for (; d + 2 <= D; d += 2) {
-    const V q0 = v_set1(q[d]), q1 = v_set1(q[d + 1]);
-    const T *r0 = kt + d * stride + j, *r1 = r0 + stride;
-    _Pragma("GCC unroll 4") for (int u = 0; u < NV; u++) {
-      a[u] = v_fma(q0, v_load(r0 + u * W), a[u]);
-      b[u] = v_fma(q1, v_load(r1 + u * W), b[u]);
+  for (size_t r = 0; r < n; r++) {
+    memcpy(dst + r * DW, src + r * ld, D * sizeof(T));
+    memset(dst + r * DW + D, 0, (DW - D) * sizeof(T));
+  }
+}
+
+/* s[r][j .. j + NV W) = scale (x_r . key) for rows r < rows, x_r at x + r ldx (D values,
+ * broadcast), the keys transposed at kt (row d at kt + d stride).  RR (>= rows) and NV
+ * are constants, so the accumulators stay in registers; rows past `rows` repeat the
+ * last and are not stored.  One chain per score, over d in order. */
+NNK_TILE_INLINE void score_tile(size_t rows, size_t D, const T *x, size_t ldx, const T *kt,
+                                size_t stride, size_t j, V vs, T *s, size_t lds, const int RR,
+                                const int NV)
+{
+  const T *xr[TR];
+  V acc[TR][2];
+  _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+    xr[r] = x + ((size_t)r < rows ? (size_t)r : rows - 1) * ldx;
+    acc[r][0] = acc[r][1] = v_set1(0);
+  }
+  for (size_t d = 0; d < D; d++) {
+    const T *kd = kt + d * stride + j;
+    const V k0 = v_load(kd), k1 = NV > 1 ? v_load(kd + W) : k0;
+    _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+      const V a = v_set1(xr[r][d]);
+      acc[r][0] = v_fma(a, k0, acc[r][0]);
+      if (NV > 1) acc[r][1] = v_fma(a, k1, acc[r][1]);
     }
   }
-  if (d < D)
-    _Pragma("GCC unroll 4") for (int u = 0; u < NV; u++)
-      a[u] = v_fma(v_set1(q[d]), v_load(kt + d * stride + j + u * W), a[u]);
-  static const T lane[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-  V top = v_set1(-INFINITY);
-  _Pragma("GCC unroll 4") for (int u = 0; u < NV; u++) {
-    V r = v_mul(vs, v_add(a[u], b[u]));
-    const size_t at = j + u * W;
-    if (at + W > n) /* the last, partial vector: -inf from lane n on (exp gives 0 there) */
-      r = v_select(v_lt(v_load(lane), v_set1((T)(n - at))), r, v_set1(-INFINITY));
-    v_store(s + at, r);
-    top = v_max(top, r);
+  _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+    if ((size_t)r >= rows) break;
+    v_store(s + r * lds + j, v_mul(vs, acc[r][0]));
+    if (NV > 1) v_store(s + r * lds + j + W, v_mul(vs, acc[r][1]));
   }
-  return v_hmax(top);
 }
 
-/* s[j] = scale (q . key j) for j < n, the keys transposed at kt (row d at kt + d stride,
- * stride a multiple of W, zero-padded), four vectors of keys at a time, then the 1-4
- * left (the last one partial); returns the largest score. */
-static inline T scores(size_t n, size_t D, const T *q, const T *kt, size_t stride, T scale, T *s)
+/* The scores of rows r < rows (at most TR) against the keys 0..n-1, in whole vectors
+ * (past n: whatever the padding gives; the caller masks). */
+static void scores(size_t rows, size_t n, size_t D, const T *x, size_t ldx, const T *kt,
+                   size_t stride, T scale, T *s, size_t lds)
 {
   const V vs = v_set1(scale);
-  T m = -INFINITY, t;
+  const size_t end = (n + W - 1) / W * W;
   size_t j = 0;
-  for (; j + 4 * W <= n; j += 4 * W) {
-    t = scores_block(j, n, D, q, kt, stride, vs, s, 4);
-    m = t > m ? t : m;
+  if (rows == 1) { /* one row (a cache's new row): a tile of one, not TR copies of it */
+    for (; j + 2 * W <= end; j += 2 * W) score_tile(1, D, x, ldx, kt, stride, j, vs, s, lds, 1, 2);
+    if (j < end) score_tile(1, D, x, ldx, kt, stride, j, vs, s, lds, 1, 1);
+    return;
   }
-  switch ((n - j + W - 1) / W) { /* vectors left, the last maybe partial */
-  case 0: return m;
-  case 1: t = scores_block(j, n, D, q, kt, stride, vs, s, 1); break;
-  case 2: t = scores_block(j, n, D, q, kt, stride, vs, s, 2); break;
-  case 3: t = scores_block(j, n, D, q, kt, stride, vs, s, 3); break;
-  default: t = scores_block(j, n, D, q, kt, stride, vs, s, 4); break;
-  }
-  return t > m ? t : m;
+  for (; j + 2 * W <= end; j += 2 * W) score_tile(rows, D, x, ldx, kt, stride, j, vs, s, lds, TR, 2);
+  if (j < end) score_tile(rows, D, x, ldx, kt, stride, j, vs, s, lds, TR, 1);
 }
 
-/* out = sum_j w[j] (row j), rows of D values at base + j ld, for j < n: four vectors of
- * out kept in registers across all the rows, each in two chains (even and odd j: eight
- * FMAs in flight), then one vector at a time, then the tail through buffers. */
-static inline __attribute__((always_inline)) void weighted_sum(size_t n, size_t D, const T *w,
-                                                               const T *base, size_t ld, T *out)
+/* out_r = c_r sum_j w[r][j] y_j over NV vectors of a row, for rows r < rows: the row at
+ * i0 + r of a block takes keys 0..i0-1 (shared by all) and then i0..i0+r (the diagonal
+ * triangle); y_j at y + j ldy, w row r at w + r ldw, c_r = scale[r] (NULL: 1).  RR and
+ * NV constants as in score_tile.  One chain per value, over j in order. */
+NNK_TILE_INLINE void row_tile(size_t rows, size_t i0, const T *w, size_t ldw, const T *y,
+                              size_t ldy, const T *scale, T *out, size_t ldo, const int RR,
+                              const int NV)
+{
+  const T *wr[TR];
+  V acc[TR][2];
+  _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+    wr[r] = w + ((size_t)r < rows ? (size_t)r : rows - 1) * ldw;
+    acc[r][0] = acc[r][1] = v_set1(0);
+  }
+  for (size_t j = 0; j < i0; j++) {
+    const T *yj = y + j * ldy;
+    const V y0 = v_load(yj), y1 = NV > 1 ? v_load(yj + W) : y0;
+    _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+      const V a = v_set1(wr[r][j]);
+      acc[r][0] = v_fma(a, y0, acc[r][0]);
+      if (NV > 1) acc[r][1] = v_fma(a, y1, acc[r][1]);
+    }
+  }
+  _Pragma("GCC unroll 8") for (int jj = 0; jj < RR; jj++) {
+    if ((size_t)jj >= rows) break;
+    const T *yj = y + (i0 + (size_t)jj) * ldy;
+    const V y0 = v_load(yj), y1 = NV > 1 ? v_load(yj + W) : y0;
+    _Pragma("GCC unroll 8") for (int r = jj; r < RR; r++) {
+      const V a = v_set1(wr[r][i0 + (size_t)jj]);
+      acc[r][0] = v_fma(a, y0, acc[r][0]);
+      if (NV > 1) acc[r][1] = v_fma(a, y1, acc[r][1]);
+    }
+  }
+  _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+    if ((size_t)r >= rows) break;
+    const V c = v_set1(scale ? scale[r] : (T)1);
+    v_store(out + r * ldo, scale ? v_mul(c, acc[r][0]) : acc[r][0]);
+    if (NV > 1) v_store(out + r * ldo + W, scale ? v_mul(c, acc[r][1]) : acc[r][1]);
+  }
+}
+
+/* row_tile over rows of DW values (a whole number of vectors), two vectors at a time. */
+static void rows_out(size_t rows, size_t i0, const T *w, size_t ldw, const T *y, size_t ldy,
+                     size_t DW, const T *scale, T *out, size_t ldo)
 {
   size_t d = 0;
-  for (; d + 4 * W <= D; d += 4 * W) {
-    V a[4], b[4];
-    _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) a[u] = b[u] = v_set1(0);
-    size_t j = 0;
-    for (; j + 2 <= n; j += 2) {
-      const V w0 = v_set1(w[j]), w1 = v_set1(w[j + 1]);
-      const T *r0 = base + j * ld + d, *r1 = r0 + ld;
-      _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) {
-        a[u] = v_fma(w0, v_load(r0 + u * W), a[u]);
-        b[u] = v_fma(w1, v_load(r1 + u * W), b[u]);
+  if (rows == 1) {
+    for (; d + 2 * W <= DW; d += 2 * W) row_tile(1, i0, w, ldw, y + d, ldy, scale, out + d, ldo, 1, 2);
+    if (d < DW) row_tile(1, i0, w, ldw, y + d, ldy, scale, out + d, ldo, 1, 1);
+    return;
+  }
+  for (; d + 2 * W <= DW; d += 2 * W) row_tile(rows, i0, w, ldw, y + d, ldy, scale, out + d, ldo, TR, 2);
+  if (d < DW) row_tile(rows, i0, w, ldw, y + d, ldy, scale, out + d, ldo, TR, 1);
+}
+
+/* acc_j += sum over a block's rows r < rows (query row i0 + r) with i0 + r >= j of
+ * w[r][j] x_r, for keys j = jt..jt+keys-1 (keys <= TR), NV vectors of each row: x_r at
+ * x + r ldx, w row r at w + r ldw, acc_j at a + j lda, which starts from zero in the
+ * block that holds key j (the blocks go in order; TR divides their size).  Keys past
+ * `keys` repeat the last and are not stored.  One chain per value, over the rows in order. */
+NNK_TILE_INLINE void key_tile(size_t keys, size_t jt, size_t i0, size_t rows, const T *w,
+                              size_t ldw, const T *x, size_t ldx, T *a, size_t lda, const int NV)
+{
+  T *ar[TR];
+  size_t col[TR];
+  V acc[TR][2];
+  const int fresh = jt >= i0; /* the block holding a key is the first to reach it */
+  _Pragma("GCC unroll 8") for (int u = 0; u < TR; u++) {
+    col[u] = jt + ((size_t)u < keys ? (size_t)u : keys - 1);
+    ar[u] = a + col[u] * lda;
+    acc[u][0] = fresh ? v_set1(0) : v_load(ar[u]);
+    acc[u][1] = fresh || NV < 2 ? v_set1(0) : v_load(ar[u] + W);
+  }
+  if (jt + TR <= i0 + 1) { /* below the diagonal: every row reaches every key */
+    for (size_t r = 0; r < rows; r++) {
+      const T *xr = x + r * ldx, *wr = w + r * ldw;
+      const V x0 = v_load(xr), x1 = NV > 1 ? v_load(xr + W) : x0;
+      _Pragma("GCC unroll 8") for (int u = 0; u < TR; u++) {
+        const V c = v_set1(wr[col[u]]);
+        acc[u][0] = v_fma(c, x0, acc[u][0]);
+        if (NV > 1) acc[u][1] = v_fma(c, x1, acc[u][1]);
       }
     }
-    if (j < n)
-      _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++)
-        a[u] = v_fma(v_set1(w[j]), v_load(base + j * ld + d + u * W), a[u]);
-    _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) v_store(out + d + u * W, v_add(a[u], b[u]));
-  }
-  for (; d < D; d += W) {
-    const size_t c = D - d < W ? D - d : W;
-    V a = v_set1(0), b = v_set1(0);
-    size_t j = 0;
-    for (; j + 2 <= n; j += 2) {
-      const T *r0 = base + j * ld + d, *r1 = r0 + ld;
-      a = v_fma(v_set1(w[j]), c == W ? v_load(r0) : v_load_part(r0, c), a);
-      b = v_fma(v_set1(w[j + 1]), c == W ? v_load(r1) : v_load_part(r1, c), b);
+  } else { /* the diagonal: row r reaches the keys up to i0 + r */
+    for (size_t r = jt > i0 ? jt - i0 : 0; r < rows; r++) {
+      const T *xr = x + r * ldx, *wr = w + r * ldw;
+      const V x0 = v_load(xr), x1 = NV > 1 ? v_load(xr + W) : x0;
+      _Pragma("GCC unroll 8") for (int u = 0; u < TR; u++) {
+        if (col[u] > i0 + r) continue;
+        const V c = v_set1(wr[col[u]]);
+        acc[u][0] = v_fma(c, x0, acc[u][0]);
+        if (NV > 1) acc[u][1] = v_fma(c, x1, acc[u][1]);
+      }
     }
-    if (j < n) a = v_fma(v_set1(w[j]), c == W ? v_load(base + j * ld + d) : v_load_part(base + j * ld + d, c), a);
-    T buf[W];
-    v_store(buf, v_add(a, b));
-    memcpy(out + d, buf, c * sizeof(T));
   }
+  _Pragma("GCC unroll 8") for (int u = 0; u < TR; u++) {
+    if ((size_t)u >= keys) break;
+    v_store(ar[u], acc[u][0]);
+    if (NV > 1) v_store(ar[u] + W, acc[u][1]);
+  }
+}
+
+/* key_tile over rows of DW values, two vectors at a time. */
+static void keys_update(size_t keys, size_t jt, size_t i0, size_t rows, const T *w, size_t ldw,
+                        const T *x, size_t ldx, size_t DW, T *a, size_t lda)
+{
+  size_t d = 0;
+  for (; d + 2 * W <= DW; d += 2 * W) key_tile(keys, jt, i0, rows, w, ldw, x + d, ldx, a + d, lda, 2);
+  if (d < DW) key_tile(keys, jt, i0, rows, w, ldw, x + d, ldx, a + d, lda, 1);
 }
 
 void KNAME(attention)(size_t lo, size_t hi, size_t H, size_t len, size_t first, size_t D,
                       const T *q, const T *k, const T *v, size_t ld, size_t bs, T scale, T *o,
                       size_t ldo, size_t bso, T *lse, T *scratch)
 {
-  const size_t stride = (len + W - 1) / W * W;
-  T *kt = scratch + stride; /* scores first, then the head's keys transposed */
+  const size_t stride = (len + W - 1) / W * W, DW = (D + W - 1) / W * W;
+  const int direct = DW == D; /* rows of whole vectors: read and written in place */
+  /* a block's scores, the keys transposed; then, when D is not whole vectors, the
+   * values padded and the block's output rows */
+  T *s = scratch, *kt = s + TR * stride, *vp = kt + D * stride, *ob = vp + len * DW;
   for (size_t item = lo; item < hi; item++) {
     const size_t b = item / H, h = item % H;
     const T *qb = q + b * bs + h * D, *kb = k + b * bs + h * D, *vb = v + b * bs + h * D;
+    T *out = o + b * bso + h * D;
     transposed(len, D, kb, ld, kt, stride);
-    for (size_t i = first; i < len; i++) {
-      const T *qi = qb + i * ld;
-      const T m = scores(i + 1, D, qi, kt, stride, scale, scratch);
-      T sum = exp_row(i + 1, scratch, m), inv = (T)1 / sum;
-      for (size_t j = 0; j <= i; j++) scratch[j] *= inv;
-      weighted_sum(i + 1, D, scratch, vb, ld, o + b * bso + (i - first) * ldo + h * D);
-      if (lse) lse[item * (len - first) + i - first] = m + s_log(sum);
+    const T *vx = vb;
+    size_t ldv = ld;
+    if (!direct) padded(len, D, DW, vb, ld, vp), vx = vp, ldv = DW;
+    for (size_t i0 = first; i0 < len; i0 += TR) {
+      const size_t rows = len - i0 < TR ? len - i0 : TR;
+      scores(rows, i0 + rows, D, qb + i0 * ld, ld, kt, stride, scale, s, stride);
+      T m[TR], sum[TR], inv[TR];
+      for (size_t r = 0; r < rows; r++) {
+        T *sr = s + r * stride;
+        m[r] = row_max(i0 + r + 1, sr), sum[r] = exp_row(i0 + r + 1, sr, m[r]);
+        inv[r] = (T)1 / sum[r];
+      }
+      if (lse) block_lse(rows, m, sum, lse + item * (len - first) + i0 - first);
+      T *orow = out + (i0 - first) * ldo;
+      rows_out(rows, i0, s, stride, vx, ldv, DW, inv, direct ? orow : ob, direct ? ldo : DW);
+      if (!direct)
+        for (size_t r = 0; r < rows; r++) memcpy(orow + r * ldo, ob + r * DW, D * sizeof(T));
     }
   }
 }
@@ -226,40 +342,71 @@ void KNAME(attention_grad)(size_t lo, size_t hi, size_t H, size_t len, size_t D,
                            const T *k, const T *v, size_t ld, const T *o, const T *dout,
                            size_t ldo, const T *lse, T scale, T *dq, T *dk, T *dv, T *scratch)
 {
-  const size_t stride = (len + W - 1) / W * W;
-  /* the p and ds rows of a block of NNK_ATTENTION_GRAD_ROWS query rows, then the keys
-   * and the values transposed */
-  T *pb = scratch, *dsb = pb + NNK_ATTENTION_GRAD_ROWS * stride;
-  T *kt = dsb + NNK_ATTENTION_GRAD_ROWS * stride, *vt = kt + D * stride;
+  const size_t stride = (len + W - 1) / W * W, DW = (D + W - 1) / W * W;
+  const size_t RB = NNK_ATTENTION_GRAD_ROWS;
+  _Static_assert(NNK_ATTENTION_GRAD_ROWS % TR == 0, "key tiles must not straddle blocks");
+  const int direct = DW == D;
+  /* the p and ds rows of a block of RB query rows, the keys and the values transposed;
+   * then, when D is not whole vectors, q, k and dout padded, the dk and dv sums and the
+   * dq rows of a tile */
+  T *pb = scratch, *dsb = pb + RB * stride, *kt = dsb + RB * stride, *vt = kt + D * stride;
+  T *qp = vt + D * stride, *kp = qp + len * DW, *dop = kp + len * DW, *dkp = dop + len * DW,
+    *dvp = dkp + len * DW, *ob = dvp + len * DW;
   for (size_t item = lo; item < hi; item++) {
     const size_t b = item / H, h = item % H, base = b * len;
-    transposed(len, D, k + base * ld + h * D, ld, kt, stride);
-    transposed(len, D, v + base * ld + h * D, ld, vt, stride);
-    for (size_t t = 0; t < len; t++) { /* this head's dk and dv accumulate from zero */
-      memset(dk + (base + t) * ld + h * D, 0, D * sizeof(T));
-      memset(dv + (base + t) * ld + h * D, 0, D * sizeof(T));
+    const T *qh = q + base * ld + h * D, *kh = k + base * ld + h * D, *vh = v + base * ld + h * D;
+    const T *oh = o + base * ldo + h * D, *doh = dout + base * ldo + h * D;
+    T *dqh = dq + base * ld + h * D, *dkh = dk + base * ld + h * D, *dvh = dv + base * ld + h * D;
+    transposed(len, D, kh, ld, kt, stride);
+    transposed(len, D, vh, ld, vt, stride);
+    /* the rows read as vectors (q for dk, k for dq, dout for dv) and the dk, dv sums */
+    const T *qx = qh, *kx = kh, *dox = doh;
+    size_t ldx = ld, ldd = ldo; /* q and k rows, dout rows; dk and dv as q */
+    T *dka = dkh, *dva = dvh;
+    if (!direct) {
+      padded(len, D, DW, qh, ld, qp), padded(len, D, DW, kh, ld, kp), padded(len, D, DW, doh, ldo, dop);
+      qx = qp, kx = kp, dox = dop, ldx = ldd = DW, dka = dkp, dva = dvp;
     }
-    for (size_t i0 = 0; i0 < len; i0 += NNK_ATTENTION_GRAD_ROWS) {
-      const size_t i1 = len - i0 < NNK_ATTENTION_GRAD_ROWS ? len : i0 + NNK_ATTENTION_GRAD_ROWS;
-      for (size_t i = i0; i < i1; i++) {
-        T *p = pb + (i - i0) * stride, *ds = dsb + (i - i0) * stride;
-        const T *qi = q + (base + i) * ld + h * D, *doi = dout + (base + i) * ldo + h * D;
-        const T l = lse[item * len + i], di = dot_d(D, doi, o + (base + i) * ldo + h * D);
-        scores(i + 1, D, qi, kt, stride, scale, p);
-        exp_row(i + 1, p, l); /* p_j = exp(s_j - lse_i) */
-        scores(i + 1, D, doi, vt, stride, 1, ds); /* do_i . v_j */
-        for (size_t j = 0; j <= i; j++) ds[j] = p[j] * (ds[j] - di) * scale;
-        weighted_sum(i + 1, D, ds, k + base * ld + h * D, ld, dq + (base + i) * ld + h * D);
+    for (size_t i0 = 0; i0 < len; i0 += RB) {
+      const size_t nb = len - i0 < RB ? len - i0 : RB, i1 = i0 + nb;
+      /* p = exp(s - lse) and ds = p (do . v - do . o) scale, the block's rows */
+      for (size_t r0 = 0; r0 < nb; r0 += TR) {
+        const size_t rows = nb - r0 < TR ? nb - r0 : TR, n = i0 + r0 + rows;
+        scores(rows, n, D, qh + (i0 + r0) * ld, ld, kt, stride, scale, pb + r0 * stride, stride);
+        scores(rows, n, D, doh + (i0 + r0) * ldo, ldo, vt, stride, 1, dsb + r0 * stride, stride);
       }
-      /* dv_j += p_ij do_i and dk_j += ds_ij q_i over the block's rows i >= j: each dk and
-       * dv row loaded and stored once a block, not once a query row */
-      for (size_t j = 0; j < i1; j++) {
-        const size_t from = j > i0 ? j : i0, rj = (base + j) * ld + h * D;
-        rows_axpy(i1 - from, D, pb + (from - i0) * stride + j, stride,
-                  dout + (base + from) * ldo + h * D, ldo, dv + rj);
-        rows_axpy(i1 - from, D, dsb + (from - i0) * stride + j, stride,
-                  q + (base + from) * ld + h * D, ld, dk + rj);
+      for (size_t r = 0; r < nb; r++) {
+        const size_t i = i0 + r;
+        T *p = pb + r * stride, *ds = dsb + r * stride;
+        const T di = dot_d(D, doh + i * ldo, oh + i * ldo);
+        exp_row(i + 1, p, lse[item * len + i]); /* p_j = exp(s_j - lse_i) */
+        const V vdi = v_set1(di), vs = v_set1(scale);
+        size_t j = 0;
+        for (; j + W <= i + 1; j += W)
+          v_store(ds + j, v_mul(v_mul(v_load(p + j), v_sub(v_load(ds + j), vdi)), vs));
+        for (; j <= i; j++) ds[j] = p[j] * (ds[j] - di) * scale;
+      }
+      /* dq_i = sum_j ds_ij k_j, a tile of rows at a time */
+      for (size_t r0 = 0; r0 < nb; r0 += TR) {
+        const size_t rows = nb - r0 < TR ? nb - r0 : TR;
+        T *drow = dqh + (i0 + r0) * ld;
+        rows_out(rows, i0 + r0, dsb + r0 * stride, stride, kx, ldx, DW, NULL, direct ? drow : ob,
+                 direct ? ld : DW);
+        if (!direct)
+          for (size_t r = 0; r < rows; r++) memcpy(drow + r * ld, ob + r * DW, D * sizeof(T));
+      }
+      /* dk_j += ds_ij q_i and dv_j += p_ij do_i over the block's rows i >= j, TR keys at
+       * a time: each dk and dv row loaded and stored once a block */
+      for (size_t jt = 0; jt < i1; jt += TR) {
+        const size_t keys = i1 - jt < TR ? i1 - jt : TR;
+        keys_update(keys, jt, i0, nb, dsb, stride, qx + i0 * ldx, ldx, DW, dka, ldx);
+        keys_update(keys, jt, i0, nb, pb, stride, dox + i0 * ldd, ldd, DW, dva, ldx);
       }
     }
+    if (!direct)
+      for (size_t t = 0; t < len; t++) {
+        memcpy(dkh + t * ld, dkp + t * DW, D * sizeof(T));
+        memcpy(dvh + t * ld, dvp + t * DW, D * sizeof(T));
+      }
   }
 }

@@ -8,6 +8,7 @@
 
 #undef T
 #undef W
+#undef VREGS
 #undef V
 #undef M
 #undef KNAME

@@ -4,6 +4,7 @@
 #include <sleef.h>
 #define T float
 #define W 8
+#define VREGS 16 /* 16 YMM registers: register tiles are sized from it */
 #define KNAME(op) nnk_f32_##op##__avx2
 #define V __m256
 #define M __m256

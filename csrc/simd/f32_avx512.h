@@ -6,6 +6,7 @@
 #include <sleef.h>
 #define T float
 #define W 16
+#define VREGS 32 /* 32 ZMM registers: register tiles are sized from it */
 #define KNAME(op) nnk_f32_##op##__avx512
 #define V __m512
 #define M __mmask16

@@ -3,6 +3,7 @@
 #include <sleef.h>
 #define T float
 #define W 4
+#define VREGS 32 /* 32 Q registers: register tiles are sized from it */
 #define KNAME(op) nnk_f32_##op##__neon
 #define V float32x4_t
 #define M uint32x4_t

@@ -4,6 +4,7 @@
 #include <string.h>
 #define T float
 #define W 1
+#define VREGS 16 /* as AVX2: the reference runs the tiles the vector layers run */
 #define KNAME(op) nnk_f32_##op##__scalar
 #define V float
 #define M int

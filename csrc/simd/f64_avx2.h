@@ -3,6 +3,7 @@
 #include <sleef.h>
 #define T double
 #define W 4
+#define VREGS 16 /* 16 YMM registers: register tiles are sized from it */
 #define KNAME(op) nnk_f64_##op##__avx2
 #define V __m256d
 #define M __m256d

@@ -4,6 +4,7 @@
 #include <sleef.h>
 #define T double
 #define W 8
+#define VREGS 32 /* 32 ZMM registers: register tiles are sized from it */
 #define KNAME(op) nnk_f64_##op##__avx512
 #define V __m512d
 #define M __mmask8

@@ -3,6 +3,7 @@
 #include <sleef.h>
 #define T double
 #define W 2
+#define VREGS 32 /* 32 Q registers: register tiles are sized from it */
 #define KNAME(op) nnk_f64_##op##__neon
 #define V float64x2_t
 #define M uint64x2_t
