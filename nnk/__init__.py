@@ -17,6 +17,7 @@ from .losses import bce_loss, bce_with_logits, cross_entropy, mae_loss, mse_loss
 from .softmax import log_softmax, log_softmax_grad, logsumexp, softmax, softmax_grad
 from ._random import manual_seed
 from .checkpoint import load, save
+from .memory import empty_cache, memory_stats
 from .training import History, gradcheck, train
 from . import nn, optim, text  # noqa: E402  (modules of their own: nnk.nn, nnk.optim, nnk.text)
 from .nn import sample
@@ -31,5 +32,5 @@ __all__ = [
     "softmax", "log_softmax", "logsumexp", "softmax_grad", "log_softmax_grad",
     "mse_loss", "mae_loss", "bce_loss", "bce_with_logits", "cross_entropy", "nll_loss",
     "lstsq", "gradcheck", "train", "History", "manual_seed", "nn", "optim", "sample",
-    "save", "load",
+    "save", "load", "empty_cache", "memory_stats",
 ]

@@ -65,7 +65,12 @@
   X(set_num_threads, O, "Threads for parallel kernels.")                                  \
   X(get_num_threads, NOARGS, "Threads for parallel kernels.")                             \
   X(threads_info, NOARGS, "Threads, where the number came from, warnings.")               \
-  X(cgroup_cpu_limit, VARARGS, "cgroup_cpu_limit(root, self_cgroup): cgroup v2 CPU limit (0: none).")
+  X(cgroup_cpu_limit, VARARGS, "cgroup_cpu_limit(root, self_cgroup): cgroup v2 CPU limit (0: none).") \
+  /* array_pool.c */                                                                            \
+  X(pool_enter, NOARGS, "The array pool becomes NumPy's allocator here; returns the one it replaced, or None.") \
+  X(pool_exit, O, "pool_exit(previous): puts back the allocator pool_enter returned.")   \
+  X(pool_stats, NOARGS, "The pool's bytes: kept (free, for reuse), live (in use), peak (live's most).") \
+  X(empty_cache, NOARGS, "Gives the pool's free blocks back to the system.")
 
 /* The parameters of each calling convention. */
 #define NNK_PY_SIG_VARARGS (PyObject *self, PyObject *args)
@@ -75,6 +80,10 @@
 
 #define NNK_PY_DECLARE_(name, KIND, doc) PyObject *nnk_py_##name NNK_PY_SIG_##KIND;
 NNK_PY_ENTRIES(NNK_PY_DECLARE_)
+
+/* array_pool.c: the handler's capsule, made once at import, and the pooled type (module.c). */
+int nnk_pool_init(void);
+int nnk_pool_add_type(PyObject *m);
 
 /* nnk_py_<name>_forward and nnk_py_<name>_backward over one FASTCALL function
  * call(args, nargs, backward) that serves both directions. */

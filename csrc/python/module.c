@@ -84,7 +84,9 @@ static int import_numpy(void)
 
 static int module_exec(PyObject *m)
 {
-  if (import_numpy() || add_isa_names(m) || add_kernel_lists(m)) return -1;
+  if (import_numpy() || nnk_pool_init() || nnk_pool_add_type(m) || add_isa_names(m) ||
+      add_kernel_lists(m))
+    return -1;
   /* The package's version: meson.build's project version is its one home (-DNNK_VERSION). */
   if (PyModule_AddStringConstant(m, "__version__", NNK_VERSION) < 0) return -1;
   return PyModule_AddStringConstant(m, "BEST_ISA", nnk_isa_name(nnk_isa_best()));

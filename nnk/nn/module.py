@@ -31,7 +31,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import _random
+from .. import _C, _random
 from .._docs import inherit_docstrings
 from .._arrays import _NATIVE, as_float
 
@@ -66,6 +66,13 @@ def backward_of(module, grad, input_grad=True):
     if input_grad or not _takes_input_grad(type(module)):
         return module.backward(grad)
     return module.backward(grad, input_grad=False)
+
+
+# ``_pooled(method)``: method run with nnk's array pool as NumPy's allocator
+# (csrc/python/array_pool.c): the arrays a layer makes come from blocks that the step
+# before freed instead of fresh pages.  The outermost call sets the pool and puts NumPy's
+# allocator back; nested calls find it set.  A method when set on a class.
+_pooled = _C.pooled
 
 
 def _uniform(shape, fan_in, dtype):
@@ -146,7 +153,10 @@ class Module:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         inherit_docstrings(cls)  # an override without a docstring shows its base's
+        if "backward" in vars(cls):  # every backward draws its arrays from the pool
+            cls.backward = _pooled(vars(cls)["backward"])
 
+    @_pooled
     def __call__(self, *args):
         """``forward(*args)``: the output, with what backward needs kept."""
         return self.forward(*args)

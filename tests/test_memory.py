@@ -1,0 +1,143 @@
+"""The array pool (csrc/python/array_pool.c): NumPy's allocator while a layer runs, blocks
+kept for reuse instead of fresh pages, NumPy's own allocator everywhere else."""
+import resource
+import threading
+
+import numpy as np
+import pytest
+
+import nnk
+from nnk import _C, nn, optim
+
+handler_name = np._core.multiarray.get_handler_name
+BIG = 1 << 17  # float64 values: 1 MiB, above the pool's smallest kept block (64 KiB)
+
+
+def test_layers_draw_from_the_pool_and_leave_numpy_its_allocator():
+    made = {}
+
+    class Probe(nn.Module):
+        def forward(self, x):
+            made["forward"] = np.empty(BIG)
+            return x
+
+        def backward(self, g):
+            made["backward"] = np.empty(BIG)
+            return g
+
+    p = Probe()
+    p(np.ones(3))
+    p.backward(np.ones(3))
+    assert handler_name(made["forward"]) == handler_name(made["backward"]) == "nnk_pool"
+    assert handler_name(np.empty(BIG)) == handler_name() == "default_allocator"
+
+
+def test_an_exception_inside_a_layer_puts_numpy_allocator_back():
+    class Failing(nn.Module):
+        def forward(self, x):
+            np.empty(BIG)
+            raise ValueError("inside forward")
+
+    with pytest.raises(ValueError, match="inside forward"):
+        Failing()(np.ones(2))
+    assert handler_name() == "default_allocator"
+
+
+def test_pooled_passes_arguments_and_results_and_nests():
+    def f(a, b=0, *, c=0):
+        return a + b + c, handler_name(np.empty(4))
+
+    g = _C.pooled(f)
+    assert g(1, 2, c=3) == (6, "nnk_pool")
+    assert _C.pooled(lambda: g(1))() == (1, "nnk_pool")  # nested: the outer call's pool
+    assert handler_name() == "default_allocator"
+
+
+def test_a_freed_block_is_handed_out_again_and_zeroed_when_asked():
+    def make(fill):
+        a = np.empty(BIG)
+        a[:] = fill
+        return a.__array_interface__["data"][0]
+
+    def zeros():
+        z = np.zeros(BIG)
+        return z.__array_interface__["data"][0], bool((z == 0).all())
+
+    first = _C.pooled(make)(7.0)  # freed when make returns
+    again, zero = _C.pooled(zeros)()  # the same class: the same block, dirty, zeroed
+    assert again == first and zero
+
+
+def test_arrays_still_held_are_never_handed_out():
+    net = nn.Sequential(nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 256))
+    x = np.random.default_rng(0).standard_normal((256, 256))
+    y1 = net(x)  # 512 KiB, held here
+    before = y1.copy()
+    for _ in range(3):
+        net(x + 1)
+        net.backward(np.ones((256, 256)))
+    np.testing.assert_array_equal(y1, before)
+    assert handler_name(y1) == "nnk_pool"
+
+
+def test_resizing_a_pooled_array_keeps_its_values():
+    def grow():
+        a = np.arange(BIG, dtype=np.float64)
+        a.resize(2 * BIG, refcheck=False)  # realloc through the pool
+        return a
+
+    a = _C.pooled(grow)()
+    np.testing.assert_array_equal(a[:BIG], np.arange(BIG))
+    assert (a[BIG:] == 0).all()
+
+
+def test_the_pool_keeps_at_most_its_peak_and_empty_cache_returns_it():
+    _C.pooled(lambda: [np.empty(BIG) for _ in range(4)])()
+    stats = nnk.memory_stats()
+    assert 0 < stats["kept"] <= stats["peak"]
+    nnk.empty_cache()
+    assert nnk.memory_stats()["kept"] == 0
+
+
+def test_another_thread_keeps_numpy_allocator_while_a_layer_runs():
+    seen = []
+    started, release = threading.Event(), threading.Event()
+
+    def other():
+        started.wait()
+        seen.append(handler_name(np.empty(BIG)))
+        release.set()
+
+    def layer_work():
+        started.set()
+        release.wait(10)
+        return handler_name(np.empty(BIG))
+
+    t = threading.Thread(target=other)
+    t.start()
+    inside = _C.pooled(layer_work)()
+    t.join()
+    assert inside == "nnk_pool" and seen == ["default_allocator"]
+
+
+def test_steady_training_steps_fault_in_no_fresh_pages():
+    """The reason for the pool: a GPT step whose arrays are 0.5-2 MiB took 5,400 page
+    faults a step without it (the same arrays freed and faulted in again)."""
+    nnk.manual_seed(0)
+    model = nn.GPT(vocab_size=512, block_size=64, n_layer=2, n_head=4, n_embd=128)
+    idx = np.random.default_rng(0).integers(0, 512, (16, 64))
+    opt, loss = optim.AdamW(model.parameters(), lr=1e-3), nn.NextTokenLoss()
+
+    def step():
+        loss(model(idx[:, :-1]), idx[:, 1:])
+        model.zero_grad()
+        model.backward(loss.backward())
+        opt.step()
+
+    for _ in range(3):
+        step()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(3):
+        step()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    assert faults < 100, f"{faults} page faults in three steps"
