@@ -115,21 +115,22 @@ static inline void transpose64(v64 r[2])
 void NNK_CAT(nnk_f32_gemm_pack__, NNK_ISA) NNK_SIG_GEMM_PACK(float);
 void NNK_CAT(nnk_f64_gemm_pack__, NNK_ISA) NNK_SIG_GEMM_PACK(double);
 
-/* The body, once per dtype: TW, VEC, LD, ST, PART, ZERO and TRANSPOSE name that dtype's. */
+/* The body, once per dtype: TW, VEC, LD, ST, PART, ZERO and TRANSPOSE name that dtype's.
+ * Columns go TW at a time across every group of TW rows, so that the TW destination rows
+ * (width values each) are written whole while in L1: group by group, each pass wrote a
+ * piece of every line of a panel bigger than L1 and fetched it back the next (float64,
+ * 256 x 784: 0.67 ns a value, three times float32's). */
 #define NNK_DEFINE_PACK(T, NAME, TW, VEC, LD, ST, PART, ZERO, TRANSPOSE)                   \
   void NAME(size_t r, size_t kc, const T *src, ptrdiff_t ld, size_t width, T *dst)         \
   {                                                                                       \
-    size_t pv = kc - kc % TW; /* columns taken TW at a time; the rest one by one */       \
-    for (size_t g = 0; g < width; g += TW) {                                              \
-      size_t store = width - g < TW ? width - g : TW; /* this group's values per step */ \
-      size_t have = r > g ? (r - g < TW ? r - g : TW) : 0; /* real rows in the group */   \
-      const T *row[TW];                                                                   \
-      _Pragma("GCC unroll 8") for (size_t i = 0; i < TW; i++)                             \
-        row[i] = src + (ptrdiff_t)(i < have ? g + i : 0) * ld; /* rows past r: never read */ \
-      for (size_t p = 0; p < pv; p += TW) {                                               \
+    const size_t pv = kc - kc % TW; /* columns taken TW at a time; the rest one by one */ \
+    for (size_t p = 0; p < pv; p += TW)                                                   \
+      for (size_t g = 0; g < width; g += TW) {                                            \
+        const size_t store = width - g < TW ? width - g : TW; /* values per row here */   \
+        const size_t have = r > g ? (r - g < TW ? r - g : TW) : 0; /* real rows */        \
         VEC v[TW];                                                                        \
         _Pragma("GCC unroll 8") for (size_t i = 0; i < TW; i++)                           \
-          v[i] = i < have ? LD(row[i] + p) : ZERO();                                      \
+          v[i] = i < have ? LD(src + (ptrdiff_t)(g + i) * ld + p) : ZERO();               \
         TRANSPOSE(v);                                                                     \
         T *d = dst + p * width + g;                                                       \
         if (store == TW) {                                                                \
@@ -138,9 +139,9 @@ void NNK_CAT(nnk_f64_gemm_pack__, NNK_ISA) NNK_SIG_GEMM_PACK(double);
           _Pragma("GCC unroll 8") for (size_t q = 0; q < TW; q++) PART(d + q * width, v[q], store); \
         }                                                                                 \
       }                                                                                   \
-      for (size_t p = pv; p < kc; p++)                                                    \
-        for (size_t i = 0; i < store; i++) dst[p * width + g + i] = i < have ? row[i][p] : 0; \
-    }                                                                                     \
+    for (size_t p = pv; p < kc; p++)                                                      \
+      for (size_t i = 0; i < width; i++)                                                  \
+        dst[p * width + i] = i < r ? src[(ptrdiff_t)i * ld + (ptrdiff_t)p] : 0;           \
   }
 
 NNK_DEFINE_PACK(float, NNK_CAT(nnk_f32_gemm_pack__, NNK_ISA), TW32, v32, ld32, st32, part32, zero32,
