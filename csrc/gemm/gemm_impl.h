@@ -200,6 +200,35 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
   }
 }
 
+/* A product whose rows all fit one A block (m <= MC): a packed B block would serve that
+ * one block only, so instead of packing all of it first (a layer's weight: megabytes,
+ * which the tiles then read back from L3) each member takes whole NR-wide panels of C's
+ * columns and packs each B panel just before the tiles that use it, into a buffer of
+ * its own that stays in L2; A's block is packed by every member.  No barrier.  Each C
+ * tile has one writer and gets the same microkernel calls on the same packed values in
+ * the same k order as in gemm_blocked: the same bits, whatever the team. */
+static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barrier)
+{
+  (void)barrier;
+  const FN(blocked_job) *j = ctx;
+  const CONFIG *cfg = j->cfg;
+  const size_t nr = cfg->nr, m = j->m, n = j->n, k = j->k;
+  T *my_ap = j->ap + (size_t)tid * j->a_stride, *my_bp = j->bp[0] + (size_t)tid * j->KC * nr;
+  size_t lo, hi;
+  nnk_share((n + nr - 1) / nr, tid, team, &lo, &hi);
+  for (size_t pc = 0; pc < k && lo < hi; pc += j->KC) {
+    size_t kc = k - pc < j->KC ? k - pc : j->KC;
+    T beta_eff = pc == 0 ? j->beta : (T)1; /* later k blocks accumulate */
+    FN(pack_a)(cfg, m, kc, FN(at)(j->a, 0, j->rs_a, pc, j->cs_a), j->rs_a, j->cs_a, my_ap);
+    for (size_t jp = lo; jp < hi; jp++) {
+      size_t j0 = jp * nr, nb = n - j0 < nr ? n - j0 : nr;
+      FN(pack_b)(cfg, kc, nb, 0, 1, FN(at)(j->b, pc, j->rs_b, j0, j->cs_b), j->rs_b, j->cs_b, my_bp);
+      FN(macro_kernel)(cfg, m, nb, kc, j->alpha, my_ap, my_bp, beta_eff,
+                       (T *)FN(at)(j->c, 0, j->rs_c, j0, j->cs_c), j->rs_c, j->cs_c);
+    }
+  }
+}
+
 static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, size_t n,
                                    size_t k, T alpha, const T *a, ptrdiff_t rs_a,
                                    ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b, ptrdiff_t cs_b,
@@ -213,6 +242,16 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
   j.NC = FN(balanced)(n, cfg->nc, nr);
   j.MC = FN(balanced)(m, cfg->mc, mr);
   j.a_stride = FN(round_up)(j.MC * j.KC * sizeof(T), 64) / sizeof(T);
+  if (m <= j.MC) { /* one A block: B streamed panel by panel (streamed_member) */
+    size_t panels = (n + nr - 1) / nr, panel = FN(round_up)(j.KC * nr * sizeof(T), 64);
+    if ((size_t)nthreads > panels) nthreads = (int)panels;
+    char *space = nnk_gemm_workspace((size_t)nthreads * (panel + j.a_stride * sizeof(T)));
+    if (!space) return NNK_ENOMEM;
+    j.bp[0] = (T *)space;
+    j.ap = (T *)(space + (size_t)nthreads * panel);
+    nnk_parallel(nthreads, FN(streamed_member), &j);
+    return NNK_OK;
+  }
   size_t b_bytes = FN(round_up)(j.KC * j.NC * sizeof(T), 64);
   int two = nthreads > 1 && (n > j.NC || k > j.KC); /* a second B buffer only when used */
   size_t a_at = two ? 2 * b_bytes : b_bytes; /* the members' A blocks after B's */
