@@ -95,7 +95,7 @@ class Optimizer:
     def zero_grad(self):
         """Set every parameter's ``.grad`` to 0."""
         for p in self.params:
-            p.grad[...] = 0
+            p._zero_grad()
 
     def state_dict(self):
         """{"state": {index: {name: array or number}}, "param_groups": [{hyper-parameters,

@@ -138,11 +138,11 @@ def test_binding_rechecks_what_python_checks():
     with pytest.raises(TypeError, match="one dtype"):
         _C.linear_forward(np.ones((2, 2), np.float32), w, None, np.empty(6))
     with pytest.raises(ValueError, match="dx holds"):
-        _C.linear_backward(np.ones((2, 2)), w, np.ones(6), np.zeros((3, 2)), None, np.empty(3))
+        _C.linear_backward(np.ones((2, 2)), w, np.ones(6), np.zeros((3, 2)), None, np.empty(3), True)
     with pytest.raises(ValueError, match="writable"):
         ro = np.zeros((3, 2))
         ro.flags.writeable = False
-        _C.linear_backward(np.ones((2, 2)), w, np.ones(6), ro, None, None)
+        _C.linear_backward(np.ones((2, 2)), w, np.ones(6), ro, None, None, True)
     with pytest.raises(TypeError):
         _C.linear_backward(np.ones((2, 2)), w, np.ones(6))
     # the layers' row kernels: labels, sizes and aliasing are the binding's to check

@@ -145,11 +145,11 @@ def test_binding_reads_overlapping_operands_first():
     x, g = RNG.standard_normal((2, 4)), RNG.standard_normal(6)
     dw = np.zeros_like(w)
     w_before = w.copy()
-    _C.linear_backward(x, w, g, dw, None, w.reshape(-1)[:8])  # dx over w, which dx = g w reads
+    _C.linear_backward(x, w, g, dw, None, w.reshape(-1)[:8], True)  # dx over w, which dx = g w reads
     np.testing.assert_allclose(w.reshape(-1)[:8], (g.reshape(2, 3) @ w_before).reshape(-1), rtol=1e-12)
     with pytest.raises(ValueError, match="outputs"):
         both = np.zeros(20)
-        _C.linear_backward(x, w_before, g, both[:12], both[10:13], None)
+        _C.linear_backward(x, w_before, g, both[:12], both[10:13], None, True)
 
 
 def test_matmul_shapes_like_numpy():

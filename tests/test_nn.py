@@ -448,3 +448,50 @@ def test_next_token_loss_is_the_mean_cross_entropy_over_every_position():
         loss_fn(logits[0], target[0])
     with pytest.raises(ValueError, match=r"\(B, T\)"):
         loss_fn(logits, target[:, :4])
+
+
+# ---- gradients zeroed lazily ---------------------------------------------------------
+
+def test_zero_grad_reads_as_zeros_before_any_backward(dtype):
+    lin = nn.Linear(3, 2, dtype=dtype)
+    lin.weight.grad[...] = 7
+    lin.zero_grad()
+    np.testing.assert_array_equal(lin.weight.grad, np.zeros((2, 3), dtype))
+    p = nn.Parameter(np.ones(4, dtype))
+    p.grad[...] = 5
+    optim.SGD([p], lr=1.0).zero_grad()
+    optim.SGD([p], lr=1.0).step()  # a zero gradient moves nothing
+    np.testing.assert_array_equal(p.data, np.ones(4, dtype))
+
+
+def test_backward_after_zero_grad_writes_the_gradient_over_whatever_was_there(dtype):
+    """The zeroed gradient's memory is not cleared: backward must write it whole and
+    never read it (NaN left there would show), for weight and bias alike."""
+    rng = np.random.default_rng(5)
+    x, g = rng.standard_normal((6, 4)).astype(dtype), rng.standard_normal((6, 3)).astype(dtype)
+    lin = nn.Linear(4, 3, dtype=dtype)
+    lin.weight.grad[...] = np.nan
+    lin.bias.grad[...] = np.nan
+    lin.zero_grad()
+    lin(x)
+    lin.backward(g)
+    tol = dict(rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6 if dtype == np.float32 else 1e-13)
+    np.testing.assert_allclose(lin.weight.grad, g.T.astype(np.float64) @ x, **tol)
+    np.testing.assert_allclose(lin.bias.grad, g.astype(np.float64).sum(0), **tol)
+    lin(x)
+    lin.backward(g)  # no zero_grad between: the second adds to the first
+    np.testing.assert_allclose(lin.weight.grad, 2 * (g.T.astype(np.float64) @ x), **tol)
+
+
+def test_a_zeroed_weight_beside_a_bias_that_is_not_adds_to_the_bias(dtype):
+    rng = np.random.default_rng(6)
+    x, g = rng.standard_normal((5, 2)).astype(dtype), rng.standard_normal((5, 3)).astype(dtype)
+    lin = nn.Linear(2, 3, dtype=dtype)
+    lin.weight.grad[...] = 9
+    optim.SGD([lin.weight], lr=0.1).zero_grad()  # only the weight: an optimiser of it alone
+    lin.bias.grad[...] = 1
+    lin(x)
+    lin.backward(g)
+    tol = dict(rtol=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(lin.weight.grad, g.T.astype(np.float64) @ x, **tol)
+    np.testing.assert_allclose(lin.bias.grad, 1 + g.astype(np.float64).sum(0), **tol)

@@ -16,11 +16,13 @@
   }                                                                                       \
                                                                                           \
   nnk_status nnk_##P##_linear_backward(size_t n, size_t in, size_t out, const T *x,        \
-                                       const T *w, const T *g, T *dw, T *db, T *dx)        \
+                                       const T *w, const T *g, T *dw, T *db, T *dx,        \
+                                       bool add)                                          \
   {                                                                                       \
-    nnk_status st = GEMM(true, false, out, in, n, 1, g, out, x, in, 1, dw, in);            \
+    nnk_status st = GEMM(true, false, out, in, n, 1, g, out, x, in, add ? 1 : 0, dw, in);  \
     if (st == NNK_OK && db) {                                                              \
       const nnk_kernel_table *k = nnk_kernels();                                          \
+      if (!add) memset(db, 0, out * sizeof(T));                                            \
       for (size_t r = 0; r < n; r++) k->P.axpy(out, 1, g + r * out, db);                 \
     }                                                                                     \
     if (st == NNK_OK && dx) st = GEMM(false, false, n, in, out, 1, g, out, w, in, 0, dx, in); \

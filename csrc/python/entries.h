@@ -31,7 +31,7 @@
   X(gemm, FASTCALL, "gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c.") \
   X(linear_forward, FASTCALL, "linear_forward(x, w, b, y): y = x w^T + b (b may be None).") \
   X(linear_backward, FASTCALL,                                                            \
-    "linear_backward(x, w, g, dw, db, dx): dw += g^T x, db += sum g, dx = g w (db, dx may be None).") \
+    "linear_backward(x, w, g, dw, db, dx, add): dw += g^T x, db += sum g (add) or =, dx = g w (db, dx may be None).") \
   /* row_layers.c */                                                                      \
   X(layernorm_forward, VARARGS,                                                           \
     "layernorm_forward(x, weight, bias, eps, out, mean, rstd): over x's last axis.")      \

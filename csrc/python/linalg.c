@@ -54,16 +54,18 @@ done:
   return result;
 }
 
-/* linear_forward(x, w, b|None, y) and linear_backward(x, w, g, dw, db|None, dx|None):
- * y = x w^T + b;  dw += g^T x, db += sum g, dx = g w.  w (out, in) and x (..., in) come
- * first; the one place x W^T + b checks shapes, for nnk.linear and nn.Linear alike. */
+/* linear_forward(x, w, b|None, y) and linear_backward(x, w, g, dw, db|None, dx|None, add):
+ * y = x w^T + b;  dw += g^T x, db += sum g (add true) or dw = g^T x, db = sum g (false),
+ * dx = g w.  w (out, in) and x (..., in) come first; the one place x W^T + b checks
+ * shapes, for nnk.linear and nn.Linear alike. */
 static PyObject *linear_call(PyObject *const *args, Py_ssize_t nargs, int backward)
 {
   buf b[6] = {0}; /* w, x, then bias, y or g, dw, db, dx */
   PyObject *result = NULL;
-  int count = backward ? 6 : 4;
-  if (arg_count(nargs, count, backward ? "linear_backward(x, w, g, dw, db, dx)"
-                                       : "linear_forward(x, w, b, y)") ||
+  int count = backward ? 6 : 4, add = 1;
+  if (arg_count(nargs, count + backward, backward ? "linear_backward(x, w, g, dw, db, dx, add)"
+                                                  : "linear_forward(x, w, b, y)") ||
+      (backward && (add = PyObject_IsTrue(args[6])) < 0) ||
       buf_get(args[1], &b[0], 0, 1, "weight"))
     goto done;
   if (b[0].view.ndim != 2 || b[0].view.shape[0] < 1 || b[0].view.shape[1] < 1) {
@@ -102,7 +104,7 @@ static PyObject *linear_call(PyObject *const *args, Py_ssize_t nargs, int backwa
                  st = backward ? BY_DTYPE(b[0].dt, nnk_f32_linear_backward,
                                           nnk_f64_linear_backward, n, in, out, b[1].data,
                                           b[0].data, b[2].data, b[3].data, ptr_or_null(&b[4]),
-                                          ptr_or_null(&b[5]))
+                                          ptr_or_null(&b[5]), add)
                                : BY_DTYPE(b[0].dt, nnk_f32_linear_forward,
                                           nnk_f64_linear_forward, n, in, out, b[1].data,
                                           b[0].data, ptr_or_null(&b[2]), b[3].data));

@@ -138,9 +138,9 @@ class Linear(Module):
         return layer
 
     def zero_grad(self):
-        self.weight.grad.fill(0)
+        self.weight._zero_grad()
         if self.bias is not None:
-            self.bias.grad.fill(0)
+            self.bias._zero_grad()
 
     @property
     def in_features(self):
@@ -174,7 +174,15 @@ class Linear(Module):
             raise ValueError(f"Linear.backward: grad has shape {g.shape} for output of "
                              f"{x.shape[:-1] + (w.data.shape[0],)}")
         dx = np.empty(x.shape, x.dtype) if input_grad else None
-        _C.linear_backward(x, w.data, g, w.grad, None if self.bias is None else self.bias.grad, dx)
+        b = self.bias
+        # gradients zeroed lazily are written, not added to; one zeroed and the other not,
+        # the zeroed one's zeros are made (its .grad) and both added to
+        add = not w._zeroed or (b is not None and not b._zeroed)
+        _C.linear_backward(x, w.data, g, w.grad if add else w._grad,
+                           None if b is None else (b.grad if add else b._grad), dx, add)
+        w._zeroed = False
+        if b is not None:
+            b._zeroed = False
         return dx
 
     def extra_repr(self):

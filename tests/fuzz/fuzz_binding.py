@@ -65,7 +65,8 @@ def one_input(data):
                               array(fdp))
         elif which == 10:
             _C.linear_backward(*(array(fdp) for _ in range(4)),
-                               *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)))
+                               *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)),
+                               fdp.ConsumeBool())
         elif which == 11:
             _C.layernorm_forward(array(fdp), *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)),
                                  scalar(fdp), array(fdp),
