@@ -139,33 +139,27 @@ static inline V v_tanh(V x)
   return v_copysign(v_add(head, v_fma(y, p, v_lookup32(TANH_T_LO, i))), x);
 }
 #else
-/* tanh: for |x| >= 1/2, (1 - e)/(1 + e) with e = e^-2|x| <= 0.37 (numerator and
- * denominator pairs by Fast2Sum, the quotient's residual by FMA); below, x + x^3 T(x^2).
- * From |x| = 9.5 the result is +-1 (and e's exponent stays above -28). */
-static inline V v_tanh(V x)
+/* tanh (tanh_pair.h): e = e^-2|x| <= 0.37 from |x| = 1/2 up to 9.5, where the result is
+ * +-1 (and e's exponent stays above -28); below 1/2, T of degree 5 (fit_f32_math.py). */
+static inline V f32_tanh_t(V x2)
 {
   static const float TANH_T[] = {0x1.5f0a56p-9f,  -0x1.1a7d16p-7f, 0x1.65cedcp-6f,
                                  -0x1.ba17eap-5f, 0x1.11110cp-3f,  -0x1.555556p-2f};
-  const V one = v_set1(1.0f);
-  V a = v_min(v_set1(9.5f), v_abs(x));
-  V k, lo, hi = f32_exp_parts(v_mul(a, v_set1(-2.0f)), &k, &lo);
-  hi = f32_normalise(hi, &lo);
-  V s = v_pow2_shifted(k);
-  V eh = v_mul(hi, s), el = v_mul(lo, s);
-  V nh = v_sub(one, eh);
-  V nl = v_sub(v_sub(v_sub(one, nh), eh), el);
-  V dh = v_add(one, eh);
-  V dl = v_add(v_add(v_sub(one, dh), eh), el);
-  V rd = v_div(one, dh);
-  V q = v_mul(nh, rd);
-  V rho = v_add(v_fma(v_neg(q), dh, nh), v_sub(nl, v_mul(q, dl)));
-  V big = v_fma(rho, rd, q);
-  big = v_select(v_lt(x, v_set1(0.0f)), v_neg(big), big);
-  V x2 = v_mul(x, x);
   V t = v_set1(TANH_T[0]);
   for (size_t i = 1; i < sizeof TANH_T / sizeof TANH_T[0]; i++) t = v_fma(t, x2, v_set1(TANH_T[i]));
-  V small = v_fma(v_mul(x, x2), t, x);
-  small = v_select(v_lt(a, v_set1(0x1p-12f)), x, small); /* x itself, and -0 stays -0 */
-  return v_select(v_lt(a, v_set1(0.5f)), small, big);
+  return t;
 }
+/* e^x = hi + lo for x in [-19, 0]: f32_exp_parts' pair, normalised and scaled by 2^n. */
+static inline V f32_exp_pair(V x, V *lo)
+{
+  V k, hi = f32_normalise(f32_exp_parts(x, &k, lo), lo), s = v_pow2_shifted(k);
+  *lo = v_mul(*lo, s);
+  return v_mul(hi, s);
+}
+#define TANH_EXP_PAIR f32_exp_pair
+#define TANH_FAR 9.5f
+#define TANH_SMALL 0.5f
+#define TANH_T f32_tanh_t
+#define TANH_TINY 0x1p-12f
+#include "tanh_pair.h"
 #endif

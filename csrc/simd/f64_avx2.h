@@ -15,6 +15,9 @@ static inline V v_sub(V a, V b) { return _mm256_sub_pd(a, b); }
 static inline V v_mul(V a, V b) { return _mm256_mul_pd(a, b); }
 static inline V v_fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
 static inline V v_div(V a, V b) { return _mm256_div_pd(a, b); }
+/* 1/d within 2^-28 relative: the pair algorithms (sigmoid_pair.h, tanh_pair.h) correct
+ * their quotient by its residual, so more is not needed */
+static inline V v_recip(V d) { return v_div(v_set1(1), d); }
 static inline V v_max(V a, V b) { return _mm256_max_pd(a, b); }
 static inline V v_min(V a, V b) { return _mm256_min_pd(a, b); }
 static inline V v_neg(V a) { return _mm256_xor_pd(a, _mm256_set1_pd(-0.0)); }
@@ -27,7 +30,6 @@ static inline V v_select(M m, V a, V b) { return _mm256_blendv_pd(b, a, m); }
 static inline int v_any(M m) { return _mm256_movemask_pd(m) != 0; }
 static inline V v_exp(V a) { return Sleef_expd4_u10avx2(a); }
 static inline V v_log(V a) { return Sleef_logd4_u10avx2(a); }
-static inline V v_tanh(V a) { return Sleef_tanhd4_u10avx2(a); }
 static inline V v_erfc(V a) { return Sleef_erfcd4_u15avx2(a); }
 static inline V v_log1p(V a) { return Sleef_log1pd4_u10avx2(a); }
 static inline V v_sqrt(V a) { return _mm256_sqrt_pd(a); }

@@ -16,6 +16,13 @@ static inline V v_sub(V a, V b) { return _mm512_sub_pd(a, b); }
 static inline V v_mul(V a, V b) { return _mm512_mul_pd(a, b); }
 static inline V v_fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
 static inline V v_div(V a, V b) { return _mm512_div_pd(a, b); }
+/* 1/d within 2^-28 relative: the pair algorithms (sigmoid_pair.h, tanh_pair.h) correct
+ * their quotient by its residual, so more is not needed */
+static inline V v_recip(V d)
+{
+  V r = _mm512_rcp14_pd(d); /* 2^-14, then one Newton step: 2^-28 (vdivpd: 16 cycles a vector) */
+  return _mm512_mul_pd(r, _mm512_fnmadd_pd(d, r, _mm512_set1_pd(2.0)));
+}
 static inline V v_max(V a, V b) { return _mm512_max_pd(a, b); }
 static inline V v_min(V a, V b) { return _mm512_min_pd(a, b); }
 static inline V v_neg(V a)
@@ -50,7 +57,6 @@ static inline V v_round_bits(V t)
                                               _mm512_castpd_si512(big)));
 }
 static inline V v_log(V a) { return Sleef_logd8_u10avx512f(a); }
-static inline V v_tanh(V a) { return Sleef_tanhd8_u10avx512f(a); }
 static inline V v_erfc(V a) { return Sleef_erfcd8_u15avx512f(a); }
 static inline V v_log1p(V a) { return Sleef_log1pd8_u10avx512f(a); }
 static inline V v_sqrt(V a) { return _mm512_sqrt_pd(a); }

@@ -1,11 +1,11 @@
 /*
- * The float64 layer's v_sigmoid, within 1 ULP: written once over the float64 helper
- * layer of every ISA (dtype.h includes it after the layer), its algorithm shared with
- * float32's (sigmoid_pair.h).  exp and tanh are SLEEF's
- * (u10: within 1 ULP on their own); the sigmoid built on them is not (x < 0 passes
- * e^x's error through whole, and the formula adds its roundings), so it follows
- * csrc/simd/f32_math.h in double: e^-|x| as a pair hi + lo (within 2^-60), 1 + e as a
- * pair (Fast2Sum) and the quotient corrected by its residual (FMA, fused on every
+ * The float64 layer's v_sigmoid and v_tanh, within 1 ULP: written once over the float64
+ * helper layer of every ISA (dtype.h includes it after the layer), their algorithms
+ * shared with float32's (sigmoid_pair.h, tanh_pair.h).  exp is SLEEF's (u10: within 1
+ * ULP on its own) but on AVX-512 (its own, below); a sigmoid or tanh built on it is not
+ * (x < 0 passes e^x's error through whole, and the formula adds its roundings), so they
+ * follow csrc/simd/f32_math.h in double: e^-|x| as a pair hi + lo (within 2^-60), 1 +- e
+ * as pairs (Fast2Sum) and the quotient corrected by its residual (FMA, fused on every
  * layer), so that only the last operation rounds.  NaN passes every clamp.
  */
 
@@ -80,3 +80,49 @@ static inline V f64_exp_parts(V x, V *k, V *lo)
 #define SIGMOID_UP 0x1p600
 #define SIGMOID_DOWN 0x1p-600
 #include "sigmoid_pair.h"
+
+/* tanh (tanh_pair.h), nnk's own on every layer (SLEEF's u10 was a call per vector, at
+ * 0.46x NumPy's AVX-512 tanh on an Intel Xeon): e = e^-2|x| <= 0.61 from |x| = 1/4 up
+ * to 19.5, where tanh rounds to +-1; below 1/4, T of degree 8 by Estrin
+ * (build-aux/fit_f64_tanh.py: 2^-54 of T, 2^-59 of tanh); below 2^-27, x. */
+static inline V f64_tanh_t(V x2)
+{
+  static const double TANH_T[] = {
+      -0x1.bff153c36cb39p-13, 0x1.33cf3deecb286p-11, -0x1.7d971c140d5d9p-10,
+      0x1.d6d39755b2859p-9,   -0x1.226e350f0cce6p-7, 0x1.664f488245e56p-6,
+      -0x1.ba1ba1ba1b41ep-5,  0x1.1111111111110p-3,  -0x1.5555555555555p-2};
+  return v_poly9(x2, TANH_T, 1);
+}
+/* e^x = hi + lo for x in [-39, 0], normalised: where the layer holds 16-entry tables
+ * (AVX-512), 2^(j/16) (hi + lo) from them and e^r - 1 to r^7 (v_exp's reduction, a
+ * polynomial half as long as f64_exp_parts'), both scaled by vscalefpd (exact: normal
+ * results); elsewhere f64_exp_parts' pair scaled by 2^n. */
+static inline V f64_exp_pair(V x, V *lo)
+{
+#if NNK_F64_LOOKUP16
+  static const double Q[] = {1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5};
+  V k = v_fma(x, v_set1(16 * F64_INV_LN2), v_set1(F64_SHIFTER));
+  V n16 = v_sub(k, v_set1(F64_SHIFTER));
+  V r = v_fma(n16, v_set1(-F64_LN2_HI / 16), x);
+  r = v_fma(n16, v_set1(-F64_LN2_LO / 16), r);
+  V p = v_set1(Q[0]);
+  for (size_t i = 1; i < sizeof Q / sizeof Q[0]; i++) p = v_fma(p, r, v_set1(Q[i]));
+  V q = v_fma(v_mul(r, r), p, r);
+  V th = v_lookup16(EXP2_16_HI, k), tl = v_fma(th, q, v_lookup16(EXP2_16_LO, k));
+  V hi = v_add(th, tl), n = v_mul(n16, v_set1(0.0625));
+  *lo = v_scalef(v_add(v_sub(th, hi), tl), n);
+  return v_scalef(hi, n);
+#else
+  V k, hi = f64_exp_parts(x, &k, lo), s = v_add(hi, *lo);
+  *lo = v_add(v_sub(hi, s), *lo);
+  V p2 = v_pow2_shifted(k);
+  *lo = v_mul(*lo, p2);
+  return v_mul(s, p2);
+#endif
+}
+#define TANH_EXP_PAIR f64_exp_pair
+#define TANH_FAR 19.5
+#define TANH_SMALL 0.25
+#define TANH_T f64_tanh_t
+#define TANH_TINY 0x1p-27
+#include "tanh_pair.h"

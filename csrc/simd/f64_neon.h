@@ -15,6 +15,9 @@ static inline V v_sub(V a, V b) { return vsubq_f64(a, b); }
 static inline V v_mul(V a, V b) { return vmulq_f64(a, b); }
 static inline V v_fma(V a, V b, V c) { return vfmaq_f64(c, a, b); }
 static inline V v_div(V a, V b) { return vdivq_f64(a, b); }
+/* 1/d within 2^-28 relative: the pair algorithms (sigmoid_pair.h, tanh_pair.h) correct
+ * their quotient by its residual, so more is not needed */
+static inline V v_recip(V d) { return v_div(v_set1(1), d); }
 static inline V v_max(V a, V b) { return vmaxq_f64(a, b); }
 static inline V v_min(V a, V b) { return vminq_f64(a, b); }
 static inline V v_neg(V a) { return vnegq_f64(a); }
@@ -27,7 +30,6 @@ static inline V v_select(M m, V a, V b) { return vbslq_f64(m, a, b); }
 static inline int v_any(M m) { return (vgetq_lane_u64(m, 0) | vgetq_lane_u64(m, 1)) != 0; }
 static inline V v_exp(V a) { return Sleef_expd2_u10advsimd(a); }
 static inline V v_log(V a) { return Sleef_logd2_u10advsimd(a); }
-static inline V v_tanh(V a) { return Sleef_tanhd2_u10advsimd(a); }
 static inline V v_erfc(V a) { return Sleef_erfcd2_u15advsimd(a); }
 static inline V v_log1p(V a) { return Sleef_log1pd2_u10advsimd(a); }
 static inline V v_sqrt(V a) { return vsqrtq_f64(a); }

@@ -16,6 +16,9 @@ static inline V v_sub(V a, V b) { return a - b; }
 static inline V v_mul(V a, V b) { return a * b; }
 static inline V v_fma(V a, V b, V c) { return __builtin_fma(a, b, c); } /* libm: one rounding */
 static inline V v_div(V a, V b) { return a / b; }
+/* 1/d within 2^-28 relative: the pair algorithms (sigmoid_pair.h, tanh_pair.h) correct
+ * their quotient by its residual, so more is not needed */
+static inline V v_recip(V d) { return v_div(v_set1(1), d); }
 static inline V v_max(V a, V b) { return a > b ? a : b; }
 static inline V v_min(V a, V b) { return a < b ? a : b; }
 static inline V v_neg(V a) { return -a; }
@@ -28,7 +31,6 @@ static inline V v_select(M m, V a, V b) { return m ? a : b; }
 static inline int v_any(M m) { return m != 0; }
 static inline V v_exp(V a) { return Sleef_exp_u10(a); }
 static inline V v_log(V a) { return Sleef_log_u10(a); }
-static inline V v_tanh(V a) { return Sleef_tanh_u10(a); }
 static inline V v_erfc(V a) { return Sleef_erfc_u15(a); }
 static inline V v_log1p(V a) { return Sleef_log1p_u10(a); }
 static inline V v_sqrt(V a) { return __builtin_sqrt(a); }

@@ -26,7 +26,7 @@ static inline V v_sigmoid(V x)
   V dl = v_fma(el, down, v_fma(eh, down, v_sub(one, dh)));
   M pos = v_ge(x, v_set1((T)0));
   V nh = v_select(pos, v_set1(SIGMOID_UP), eh), nl = v_select(pos, v_set1((T)0), el);
-  V rd = v_div(one, dh);
+  V rd = v_recip(dh);
   V q = v_mul(nh, rd);
   V rho = v_add(v_fma(v_neg(q), dh, nh), v_sub(nl, v_mul(q, dl)));
   return v_mul(v_fma(rho, rd, q), down);
