@@ -1,4 +1,5 @@
 """LayerNorm: normalisation over the trailing axes, with a learned scale and shift."""
+import math
 import operator
 
 import numpy as np
@@ -30,13 +31,14 @@ class LayerNorm(Module):
         self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if elementwise_affine and bias else None
         self._dtype, self._saved = dtype, None
+        self._row = math.prod(self.normalized_shape)  # values normalised together
 
     def _rows(self, x):
         k = len(self.normalized_shape)
         if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
             raise ValueError(f"LayerNorm{self.normalized_shape}: input of shape {x.shape} does "
                              f"not end in {self.normalized_shape}")
-        return x.reshape(-1, int(np.prod(self.normalized_shape)))
+        return x.reshape(-1, self._row)
 
     def forward(self, x):
         x = _layer_input(x, self._dtype, self)
