@@ -255,3 +255,21 @@ def test_empty_batches_flow_through():
     lm.zero_grad()
     lm.backward(np.zeros((0, 10)))
     assert all(np.all(p.grad == 0) for p in lm.parameters())
+
+
+def test_generate_leaves_layers_keeping_private_copies():
+    """generate's loop keeps its layers' inputs uncopied (they are its own arrays); after
+    it, even after one that raised, a forward keeps a copy again, so that changing the
+    input in place does not change the gradient."""
+    gpt = nn.GPT(20, 8, 1, 2, 8)
+    gpt.generate(np.zeros((1, 1), np.int64), 3, seed=0)
+    with pytest.raises(ValueError):
+        gpt.generate(np.zeros((1, 1), np.int64), 3, top_k="many")
+    lin = nn.Linear(3, 2)
+    x = np.arange(6.0).reshape(2, 3)
+    lin(x)
+    expect = np.ones((2, 2)).T @ x
+    x[...] = 0
+    lin.zero_grad()
+    lin.backward(np.ones((2, 2)))
+    np.testing.assert_allclose(lin.weight.grad, expect)

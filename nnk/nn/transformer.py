@@ -7,7 +7,8 @@ import numpy as np
 from .. import _C, _random
 from .._arrays import as_float
 from .layers import GELU, Linear
-from .module import _SEAL_BYTES, Module, _dtype, _keep, _layer_input, _seal, _size
+from .module import (_SEAL_BYTES, Module, _dtype, _keep, _layer_input, _owned_inputs, _pooled,
+                     _seal, _size)
 from .normalization import LayerNorm
 from .sequence import Embedding, sample
 
@@ -206,6 +207,7 @@ class GPT(Module):
         if tied is not None and not np.array_equal(np.asarray(tied), self.transformer.wte.weight.data):
             raise ValueError("lm_head.weight differs from transformer.wte.weight: GPT ties them")
 
+    @_pooled  # its layer calls nested in one pool scope, not one scope each
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, seed=None, use_cache=True):
         """idx (B, T) extended by max_new_tokens sampled tokens: each step samples from
         softmax(logits / temperature) of the last position, keeping only the top_k logits
@@ -217,8 +219,12 @@ class GPT(Module):
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         rng = np.random.default_rng(seed)
+        with _owned_inputs():  # every array the layers see here is this loop's own
+            return self._generate(idx, int(max_new_tokens), temperature, top_k, rng, use_cache)
+
+    def _generate(self, idx, max_new_tokens, temperature, top_k, rng, use_cache):
         t, caches, pos = self.transformer, None, 0
-        for _ in range(int(max_new_tokens)):
+        for _ in range(max_new_tokens):
             if not use_cache:
                 logits = self.forward(idx[:, -self.block_size:])[:, -1]
             elif caches is None or pos >= self.block_size:  # (re)start from the window
