@@ -94,12 +94,19 @@ static inline V v_exp(V x)
   return f32_scale(v_add(hi, lo), k);
 }
 
-/* sigmoid (sigmoid_pair.h): e^-|x| through 2^(n + 64); beyond |x| = 104, 0 or 1. */
-#define SIGMOID_EXP_PARTS f32_exp_parts
-#define SIGMOID_FAR 104.0f
-#define SIGMOID_SCALE 64.0f
-#define SIGMOID_UP 0x1p64f
-#define SIGMOID_DOWN 0x1p-64f
+/* e^x = hi + lo for x in [-20, 0]: f32_exp_parts' pair, normalised and scaled by 2^n. */
+static inline V f32_exp_pair(V x, V *lo)
+{
+  V k, hi = f32_normalise(f32_exp_parts(x, &k, lo), lo), s = v_pow2_shifted(k);
+  *lo = v_mul(*lo, s);
+  return v_mul(hi, s);
+}
+
+/* sigmoid (sigmoid_pair.h): the pair up to |x| = 20 (e^2, a product in the quotient's
+ * residual, stays normal; e^-20 = 2^-28.9: below -20, e^x is sigmoid within 0.04 ULP of
+ * it), e^x beyond. */
+#define SIGMOID_EXP_PAIR f32_exp_pair
+#define SIGMOID_NEAR 20.0f
 #include "sigmoid_pair.h"
 
 #if NNK_F32_LOOKUP32
@@ -148,13 +155,6 @@ static inline V f32_tanh_t(V x2)
   V t = v_set1(TANH_T[0]);
   for (size_t i = 1; i < sizeof TANH_T / sizeof TANH_T[0]; i++) t = v_fma(t, x2, v_set1(TANH_T[i]));
   return t;
-}
-/* e^x = hi + lo for x in [-19, 0]: f32_exp_parts' pair, normalised and scaled by 2^n. */
-static inline V f32_exp_pair(V x, V *lo)
-{
-  V k, hi = f32_normalise(f32_exp_parts(x, &k, lo), lo), s = v_pow2_shifted(k);
-  *lo = v_mul(*lo, s);
-  return v_mul(hi, s);
 }
 #define TANH_EXP_PAIR f32_exp_pair
 #define TANH_FAR 9.5f

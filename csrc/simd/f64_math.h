@@ -73,27 +73,7 @@ static inline V f64_exp_parts(V x, V *k, V *lo)
   return hi;
 }
 
-/* sigmoid (sigmoid_pair.h): e^-|x| through 2^(n + 600); beyond |x| = 746, 0 or 1. */
-#define SIGMOID_EXP_PARTS f64_exp_parts
-#define SIGMOID_FAR 746.0
-#define SIGMOID_SCALE 600.0
-#define SIGMOID_UP 0x1p600
-#define SIGMOID_DOWN 0x1p-600
-#include "sigmoid_pair.h"
-
-/* tanh (tanh_pair.h), nnk's own on every layer (SLEEF's u10 was a call per vector, at
- * 0.46x NumPy's AVX-512 tanh on an Intel Xeon): e = e^-2|x| <= 0.61 from |x| = 1/4 up
- * to 19.5, where tanh rounds to +-1; below 1/4, T of degree 8 by Estrin
- * (build-aux/fit_f64_tanh.py: 2^-54 of T, 2^-59 of tanh); below 2^-27, x. */
-static inline V f64_tanh_t(V x2)
-{
-  static const double TANH_T[] = {
-      -0x1.bff153c36cb39p-13, 0x1.33cf3deecb286p-11, -0x1.7d971c140d5d9p-10,
-      0x1.d6d39755b2859p-9,   -0x1.226e350f0cce6p-7, 0x1.664f488245e56p-6,
-      -0x1.ba1ba1ba1b41ep-5,  0x1.1111111111110p-3,  -0x1.5555555555555p-2};
-  return v_poly9(x2, TANH_T, 1);
-}
-/* e^x = hi + lo for x in [-39, 0], normalised: where the layer holds 16-entry tables
+/* e^x = hi + lo for x in [-700, 0] (normal results), normalised: where the layer holds 16-entry tables
  * (AVX-512), 2^(j/16) (hi + lo) from them and e^r - 1 to r^7 (v_exp's reduction, a
  * polynomial half as long as f64_exp_parts'), both scaled by vscalefpd (exact: normal
  * results); elsewhere f64_exp_parts' pair scaled by 2^n. */
@@ -119,6 +99,25 @@ static inline V f64_exp_pair(V x, V *lo)
   *lo = v_mul(*lo, p2);
   return v_mul(s, p2);
 #endif
+}
+/* sigmoid (sigmoid_pair.h): the pair up to |x| = 300 (where e^2, a product in the
+ * quotient's residual, is still normal; below -300, e^x is sigmoid to 2^-432 of it),
+ * e^x beyond. */
+#define SIGMOID_EXP_PAIR f64_exp_pair
+#define SIGMOID_NEAR 300.0
+#include "sigmoid_pair.h"
+
+/* tanh (tanh_pair.h), nnk's own on every layer (SLEEF's u10 was a call per vector, at
+ * 0.46x NumPy's AVX-512 tanh on an Intel Xeon): e = e^-2|x| <= 0.61 from |x| = 1/4 up
+ * to 19.5, where tanh rounds to +-1; below 1/4, T of degree 8 by Estrin
+ * (build-aux/fit_f64_tanh.py: 2^-54 of T, 2^-59 of tanh); below 2^-27, x. */
+static inline V f64_tanh_t(V x2)
+{
+  static const double TANH_T[] = {
+      -0x1.bff153c36cb39p-13, 0x1.33cf3deecb286p-11, -0x1.7d971c140d5d9p-10,
+      0x1.d6d39755b2859p-9,   -0x1.226e350f0cce6p-7, 0x1.664f488245e56p-6,
+      -0x1.ba1ba1ba1b41ep-5,  0x1.1111111111110p-3,  -0x1.5555555555555p-2};
+  return v_poly9(x2, TANH_T, 1);
 }
 #define TANH_EXP_PAIR f64_exp_pair
 #define TANH_FAR 19.5
