@@ -48,6 +48,7 @@ static void size_blocks(const nnk_isa_config *config, nnk_kernel_table *t)
   rule->sizes(cpu.cache, sizeof(float), g32->mr, g32->nr, &g32->mc, &g32->kc, &g32->nc);
   rule->sizes(cpu.cache, sizeof(double), g64->mr, g64->nr, &g64->mc, &g64->kc, &g64->nc);
   g32->blocks_rule = g64->blocks_rule = rule->name;
+  g32->l1_way = g64->l1_way = cpu.cache[1].size / cpu.cache[1].ways;
 }
 
 static void detect(void)

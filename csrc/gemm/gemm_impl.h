@@ -112,9 +112,16 @@ static void FN(merge_tile)(size_t mb, size_t nb, size_t nr, const T *tile, T bet
     }
 }
 
+/* A block of A as the tiles read it: packed panels (ap, kc * MR values a panel), or where
+ * it lies (a, rows rs_a and columns cs_a apart, for the ISA's direct tiles). */
+typedef struct {
+  const T *ap, *a;
+  ptrdiff_t rs_a, cs_a;
+} FN(a_block);
+
 /* All tiles of one (MC x KC) x (KC x NC) block product into C. */
 static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc, T alpha,
-                             const T *ap, const T *bp, T beta, T *c, ptrdiff_t rs_c,
+                             FN(a_block) A, const T *bp, T beta, T *c, ptrdiff_t rs_c,
                              ptrdiff_t cs_c)
 {
   const size_t mr = cfg->mr, nr = cfg->nr;
@@ -123,7 +130,21 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
     for (size_t ir = 0; ir < mc; ir += mr) {
       size_t mb = mc - ir < mr ? mc - ir : mr;
       T *cij = (T *)FN(at)(c, ir, rs_c, jr, cs_c);
-      const T *a = ap + ir * kc, *b = bp + jr * kc;
+      const T *b = bp + jr * kc;
+      if (A.a) { /* A in place: the direct tile, B's packed panel at row stride NR */
+        const T *a = A.a + (ptrdiff_t)ir * A.rs_a;
+        size_t width = cfg->direct_any_width ? nb : nr; /* the columns it computes */
+        if (width == nb && cs_c == 1) {
+          cfg->direct(mb, nb, kc, alpha, a, A.rs_a, A.cs_a, b, (ptrdiff_t)nr, beta, cij, rs_c);
+          continue;
+        }
+        T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
+        cfg->direct(mb, width, kc, alpha, a, A.rs_a, A.cs_a, b, (ptrdiff_t)nr, 0, tile,
+                    (ptrdiff_t)nr);
+        FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
+        continue;
+      }
+      const T *a = A.ap + ir * kc;
       if (mb == mr && nb == nr && cs_c == 1) {
         cfg->ukernel(kc, alpha, a, b, beta, cij, rs_c);
         continue;
@@ -135,6 +156,23 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
       FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
     }
   }
+}
+
+/* The A block at rows ic.., columns pc.. (mc x kc): in place where its rows are contiguous
+ * and the ISA has direct tiles (a tile broadcasts from MR rows, each read along: the same
+ * lines as a packed panel, without the packing; x W^T of 1024 x 512 -> 128 +9 %, 256^3
+ * +6 % on an Intel Xeon), else packed into ap.  Not where its rows lie a whole number of
+ * L1 ways apart (a power of two of 4 KiB or more): then a tile's MR rows all fall in one
+ * L1 set (1024^3 -4 to -8 %, 2048^3 -12 %).  Not a transposed A either: its columns lie a
+ * row length apart, the same for every step of k (float64 dW of 1024 x 128 -> 512: half
+ * speed). */
+static FN(a_block) FN(a_block_of)(const CONFIG *cfg, size_t mc, size_t kc, const T *a,
+                                  ptrdiff_t rs_a, ptrdiff_t cs_a, T *ap)
+{
+  if (cfg->direct && cs_a == 1 && ((size_t)rs_a * sizeof(T)) % cfg->l1_way != 0)
+    return (FN(a_block)){.a = a, .rs_a = rs_a, .cs_a = cs_a};
+  FN(pack_a)(cfg, mc, kc, a, rs_a, cs_a, ap);
+  return (FN(a_block)){.ap = ap};
 }
 
 static inline size_t FN(round_up)(size_t x, size_t to) { return (x + to - 1) / to * to; }
@@ -192,8 +230,9 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
       const size_t MC = FN(balanced)(hi - lo, j->MC, mr); /* of this member's rows */
       for (size_t ic = lo; ic < hi; ic += MC) {
         size_t mc = hi - ic < MC ? hi - ic : MC;
-        FN(pack_a)(cfg, mc, kc, FN(at)(j->a, ic, j->rs_a, pc, j->cs_a), j->rs_a, j->cs_a, my_ap);
-        FN(macro_kernel)(cfg, mc, nc, kc, j->alpha, my_ap, bp, beta_eff,
+        FN(a_block) A = FN(a_block_of)(cfg, mc, kc, FN(at)(j->a, ic, j->rs_a, pc, j->cs_a),
+                                       j->rs_a, j->cs_a, my_ap);
+        FN(macro_kernel)(cfg, mc, nc, kc, j->alpha, A, bp, beta_eff,
                          (T *)FN(at)(j->c, ic, j->rs_c, jc, j->cs_c), j->rs_c, j->cs_c);
       }
     }
@@ -219,11 +258,12 @@ static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barri
   for (size_t pc = 0; pc < k && lo < hi; pc += j->KC) {
     size_t kc = k - pc < j->KC ? k - pc : j->KC;
     T beta_eff = pc == 0 ? j->beta : (T)1; /* later k blocks accumulate */
-    FN(pack_a)(cfg, m, kc, FN(at)(j->a, 0, j->rs_a, pc, j->cs_a), j->rs_a, j->cs_a, my_ap);
+    FN(a_block) A = FN(a_block_of)(cfg, m, kc, FN(at)(j->a, 0, j->rs_a, pc, j->cs_a), j->rs_a,
+                                   j->cs_a, my_ap);
     for (size_t jp = lo; jp < hi; jp++) {
       size_t j0 = jp * nr, nb = n - j0 < nr ? n - j0 : nr;
       FN(pack_b)(cfg, kc, nb, 0, 1, FN(at)(j->b, pc, j->rs_b, j0, j->cs_b), j->rs_b, j->cs_b, my_bp);
-      FN(macro_kernel)(cfg, m, nb, kc, j->alpha, my_ap, my_bp, beta_eff,
+      FN(macro_kernel)(cfg, m, nb, kc, j->alpha, A, my_bp, beta_eff,
                        (T *)FN(at)(j->c, 0, j->rs_c, j0, j->cs_c), j->rs_c, j->cs_c);
     }
   }
@@ -298,11 +338,11 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
       const T *ai = a + (ptrdiff_t)ir * rs_a;
       T *cij = (T *)FN(at)(c, ir, rs_c, jr, cs_c);
       if (width == nb && cs_c == 1) {
-        cfg->direct(mb, nb, k, alpha, ai, rs_a, bj, rs_bj, beta, cij, rs_c);
+        cfg->direct(mb, nb, k, alpha, ai, rs_a, 1, bj, rs_bj, beta, cij, rs_c);
         continue;
       }
       T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
-      cfg->direct(mb, width, k, alpha, ai, rs_a, bj, rs_bj, 0, tile, (ptrdiff_t)nr);
+      cfg->direct(mb, width, k, alpha, ai, rs_a, 1, bj, rs_bj, 0, tile, (ptrdiff_t)nr);
       FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
     }
   }
