@@ -27,20 +27,27 @@
  * a NaN passes. */
 static const double EXP2_16_HI[16] __attribute__((aligned(64))) = {0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0, 0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0, 0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0, 0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0};
 static const double EXP2_16_LO[16] __attribute__((aligned(64))) = {0.0, 0x1.8a62e4adc610bp-54, -0x1.19041b9d78a76p-55, 0x1.9b07eb6c70573p-54, 0x1.6f46ad23182e4p-55, 0x1.ada0911f09ebcp-55, 0x1.d4397afec42e2p-56, 0x1.6324c054647adp-54, -0x1.bdd3413b26456p-54, -0x1.41577ee04992fp-55, 0x1.6e9f156864b27p-54, 0x1.c7c46b071f2bep-56, 0x1.7a1cd345dcc81p-54, 0x1.11065895048ddp-55, 0x1.2ed02d75b3707p-55, -0x1.e9c23179c2893p-54};
-static inline V v_exp(V x)
+/* The reduction both exponentials here share: x = (16 n + j) ln2/16 + r, |r| <= ln2/32;
+ * returns e^r - 1 (Taylor to r^7), *k the shifted 16 n + j (its low four bits index the
+ * tables) and *n = (16 n + j)/16, which vscalefpd floors to n. */
+static inline V f64_exp16_reduce(V x, V *k, V *n)
 {
   static const double Q[] = {1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5};
-  x = v_min(v_set1(710.0), v_max(v_set1(-746.0), x));
-  V k = v_fma(x, v_set1(16 * F64_INV_LN2), v_set1(F64_SHIFTER));
-  V n16 = v_sub(k, v_set1(F64_SHIFTER));
+  *k = v_fma(x, v_set1(16 * F64_INV_LN2), v_set1(F64_SHIFTER));
+  V n16 = v_sub(*k, v_set1(F64_SHIFTER));
   V r = v_fma(n16, v_set1(-F64_LN2_HI / 16), x);
   r = v_fma(n16, v_set1(-F64_LN2_LO / 16), r);
   V p = v_set1(Q[0]);
   for (size_t i = 1; i < sizeof Q / sizeof Q[0]; i++) p = v_fma(p, r, v_set1(Q[i]));
-  V q = v_fma(v_mul(r, r), p, r);
+  *n = v_mul(n16, v_set1(0.0625));
+  return v_fma(v_mul(r, r), p, r);
+}
+
+static inline V v_exp(V x)
+{
+  V k, n, q = f64_exp16_reduce(v_min(v_set1(710.0), v_max(v_set1(-746.0), x)), &k, &n);
   V hi = v_lookup16(EXP2_16_HI, k);
   V m = v_add(hi, v_fma(hi, q, v_lookup16(EXP2_16_LO, k)));
-  V n = v_mul(n16, v_set1(0.0625)); /* vscalefpd takes floor(n) */
   M tiny = v_lt(n, v_set1(-1022.0));
   if (__builtin_expect(!v_any(tiny), 1)) return v_scalef(m, n);
   /* A subnormal or zero result, built as bits from a normal double (f32_math.h's
@@ -73,23 +80,16 @@ static inline V f64_exp_parts(V x, V *k, V *lo)
   return hi;
 }
 
-/* e^x = hi + lo for x in [-700, 0] (normal results), normalised: where the layer holds 16-entry tables
- * (AVX-512), 2^(j/16) (hi + lo) from them and e^r - 1 to r^7 (v_exp's reduction, a
- * polynomial half as long as f64_exp_parts'), both scaled by vscalefpd (exact: normal
- * results); elsewhere f64_exp_parts' pair scaled by 2^n. */
+/* e^x = hi + lo for x in [-700, 0] (normal results), normalised: where the layer holds
+ * 16-entry tables (AVX-512), 2^(j/16) (hi + lo) from them and e^r - 1 to r^7 (v_exp's
+ * reduction, a polynomial half as long as f64_exp_parts'), both scaled by vscalefpd
+ * (exact: normal results); elsewhere f64_exp_parts' pair scaled by 2^n. */
 static inline V f64_exp_pair(V x, V *lo)
 {
 #if NNK_F64_LOOKUP16
-  static const double Q[] = {1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5};
-  V k = v_fma(x, v_set1(16 * F64_INV_LN2), v_set1(F64_SHIFTER));
-  V n16 = v_sub(k, v_set1(F64_SHIFTER));
-  V r = v_fma(n16, v_set1(-F64_LN2_HI / 16), x);
-  r = v_fma(n16, v_set1(-F64_LN2_LO / 16), r);
-  V p = v_set1(Q[0]);
-  for (size_t i = 1; i < sizeof Q / sizeof Q[0]; i++) p = v_fma(p, r, v_set1(Q[i]));
-  V q = v_fma(v_mul(r, r), p, r);
+  V k, n, q = f64_exp16_reduce(x, &k, &n);
   V th = v_lookup16(EXP2_16_HI, k), tl = v_fma(th, q, v_lookup16(EXP2_16_LO, k));
-  V hi = v_add(th, tl), n = v_mul(n16, v_set1(0.0625));
+  V hi = v_add(th, tl);
   *lo = v_scalef(v_add(v_sub(th, hi), tl), n);
   return v_scalef(hi, n);
 #else
