@@ -6,7 +6,8 @@
  * A training step makes the same arrays every step.  Freed, glibc gave large ones back to
  * the system (the top of the heap trimmed, mapped blocks unmapped), and the next step
  * faulted their pages in afresh, each zeroed by the kernel: 5,400 page faults a step of
- * the bench's GPT, about a tenth of its time on an Intel Xeon, against 2,200 for PyTorch.
+ * the bench's GPT, 11-17 % of its time on an Intel Xeon (measured with glibc told to keep
+ * its memory), against 2,200 for PyTorch.
  * Here a freed block of POOL_MIN bytes or more is kept, by size class (eight classes a
  * power of two, so a block serves requests up to an eighth smaller), and handed out
  * again for its class.  At most as many bytes are kept as were ever in use at once (the
