@@ -206,6 +206,30 @@ def test_linear_is_x_wt_plus_b_by_hand():
         nnk.linear(np.ones((3, 3)), W)
 
 
+@pytest.mark.parametrize("rows, out, inp", [(3, 2, 5), (1, 300, 8), (7, 20, 9), (64, 784, 40),
+                                             (600, 33, 70), (1030, 130, 50), (2, 1, 3),
+                                             (513, 17, 3), (700, 2, 300), (96, 96, 96)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_linear_bias_on_every_gemm_path(rows, out, inp, threads, isa, dtype):
+    """x W^T + b on the reference loops, matrix-vector, direct, streamed (rows within one
+    A block), blocked (more rows than MC) and transposed (few outputs) paths, one thread
+    and two: the blocked ones lay the bias down in each member's part of the output."""
+    rng = np.random.default_rng(rows * 7 + out)
+    x = rng.uniform(-1, 1, (rows, inp)).astype(dtype)
+    W = rng.uniform(-1, 1, (out, inp)).astype(dtype)
+    b = rng.uniform(-1, 1, out).astype(dtype)
+    before = nnk.get_num_threads()
+    try:
+        nnk.set_num_threads(threads)
+        with nnk.use_isa(isa):
+            got = nnk.linear(x, W, b)
+    finally:
+        nnk.set_num_threads(before)
+    xd, Wd, bd = (v.astype(np.float64) for v in (x, W, b))
+    bound = (inp + 3) * np.finfo(dtype).eps * (np.abs(xd) @ np.abs(Wd).T + np.abs(bd))
+    assert np.all(np.abs(got - (xd @ Wd.T + bd)) <= bound)
+
+
 # ---- m or n = 1: the matrix-vector path (gemv kernels) --------------------------------
 
 @pytest.mark.parametrize("m, n, k", [(1, 1, 100_003), (1, 2500, 37), (2500, 1, 37), (7, 1, 1003),

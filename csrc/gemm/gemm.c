@@ -2,9 +2,11 @@
  * current ISA's GEMM configuration (csrc/config/<isa>.c) picks the path. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../threads/pool.h"
 #include "nnk.h"
+#include "gemm.h"
 #include "nnk_kernels.h"
 #include "workspace.h"
 

@@ -188,6 +188,24 @@ static inline size_t FN(balanced)(size_t size, size_t most, size_t unit)
   return b < most ? b : most;
 }
 
+/* C[i][j] = bias[j] + beta C[i][j] (beta 0: bias[j] alone, whatever C held) for rows i <
+ * m, columns j < n: a bias row laid down where the first k block then adds to it. */
+static void FN(fill_c)(size_t m, size_t n, T beta, const T *bias, T *c, ptrdiff_t rs_c,
+                       ptrdiff_t cs_c)
+{
+  for (size_t i = 0; i < m; i++) {
+    T *row = (T *)FN(at)(c, i, rs_c, 0, cs_c);
+    if (beta == 0 && cs_c == 1) {
+      memcpy(row, bias, n * sizeof(T));
+      continue;
+    }
+    for (size_t j = 0; j < n; j++) {
+      T *cp = row + (ptrdiff_t)j * cs_c;
+      *cp = beta == 0 ? bias[j] : bias[j] + beta * *cp;
+    }
+  }
+}
+
 /* One blocked GEMM, shared by a team (pool.h): every member packs its share of each
  * B panel, then computes its share of C's rows against it.  B's packed panels alternate
  * between two buffers, so one barrier per panel suffices: a member packing the next
@@ -199,7 +217,7 @@ typedef struct {
   const CONFIG *cfg;
   size_t m, n, k, MC, KC, NC, a_stride;
   T alpha, beta;
-  const T *a, *b;
+  const T *a, *b, *bias; /* bias: NULL, or a row of n values added to every row of C */
   ptrdiff_t rs_a, cs_a, rs_b, cs_b, rs_c, cs_c;
   T *c, *bp[2], *ap;
 } FN(blocked_job);
@@ -215,7 +233,8 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
     size_t nc = n - jc < j->NC ? n - jc : j->NC;
     for (size_t pc = 0; pc < k; pc += j->KC) {
       size_t kc = k - pc < j->KC ? k - pc : j->KC;
-      T beta_eff = pc == 0 ? j->beta : (T)1; /* later k blocks accumulate */
+      /* later k blocks accumulate, and so does the first onto a bias row */
+      T beta_eff = pc == 0 && !j->bias ? j->beta : (T)1;
       T *bp = j->bp[panel++ & 1];
       size_t jp_lo, jp_hi;
       nnk_share((nc + nr - 1) / nr, tid, team, &jp_lo, &jp_hi);
@@ -232,8 +251,10 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
         size_t mc = hi - ic < MC ? hi - ic : MC;
         FN(a_block) A = FN(a_block_of)(cfg, mc, kc, FN(at)(j->a, ic, j->rs_a, pc, j->cs_a),
                                        j->rs_a, j->cs_a, my_ap);
-        FN(macro_kernel)(cfg, mc, nc, kc, j->alpha, A, bp, beta_eff,
-                         (T *)FN(at)(j->c, ic, j->rs_c, jc, j->cs_c), j->rs_c, j->cs_c);
+        T *cb = (T *)FN(at)(j->c, ic, j->rs_c, jc, j->cs_c);
+        if (pc == 0 && j->bias) /* this member's rows, just before its tiles read them */
+          FN(fill_c)(mc, nc, j->beta, j->bias + jc, cb, j->rs_c, j->cs_c);
+        FN(macro_kernel)(cfg, mc, nc, kc, j->alpha, A, bp, beta_eff, cb, j->rs_c, j->cs_c);
       }
     }
   }
@@ -257,14 +278,15 @@ static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barri
   nnk_share((n + nr - 1) / nr, tid, team, &lo, &hi);
   for (size_t pc = 0; pc < k && lo < hi; pc += j->KC) {
     size_t kc = k - pc < j->KC ? k - pc : j->KC;
-    T beta_eff = pc == 0 ? j->beta : (T)1; /* later k blocks accumulate */
+    T beta_eff = pc == 0 && !j->bias ? j->beta : (T)1; /* later k blocks accumulate */
     FN(a_block) A = FN(a_block_of)(cfg, m, kc, FN(at)(j->a, 0, j->rs_a, pc, j->cs_a), j->rs_a,
                                    j->cs_a, my_ap);
     for (size_t jp = lo; jp < hi; jp++) {
       size_t j0 = jp * nr, nb = n - j0 < nr ? n - j0 : nr;
       FN(pack_b)(cfg, kc, nb, 0, 1, FN(at)(j->b, pc, j->rs_b, j0, j->cs_b), j->rs_b, j->cs_b, my_bp);
-      FN(macro_kernel)(cfg, m, nb, kc, j->alpha, A, my_bp, beta_eff,
-                       (T *)FN(at)(j->c, 0, j->rs_c, j0, j->cs_c), j->rs_c, j->cs_c);
+      T *cb = (T *)FN(at)(j->c, 0, j->rs_c, j0, j->cs_c);
+      if (pc == 0 && j->bias) FN(fill_c)(m, nb, j->beta, j->bias + j0, cb, j->rs_c, j->cs_c);
+      FN(macro_kernel)(cfg, m, nb, kc, j->alpha, A, my_bp, beta_eff, cb, j->rs_c, j->cs_c);
     }
   }
 }
@@ -272,12 +294,12 @@ static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barri
 static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, size_t n,
                                    size_t k, T alpha, const T *a, ptrdiff_t rs_a,
                                    ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b, ptrdiff_t cs_b,
-                                   T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+                                   T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c, const T *bias)
 {
   const size_t mr = cfg->mr, nr = cfg->nr;
   FN(blocked_job) j = {.cfg = cfg, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta,
-                       .a = a, .b = b, .c = c, .rs_a = rs_a, .cs_a = cs_a, .rs_b = rs_b,
-                       .cs_b = cs_b, .rs_c = rs_c, .cs_c = cs_c};
+                       .a = a, .b = b, .bias = bias, .c = c, .rs_a = rs_a, .cs_a = cs_a,
+                       .rs_b = rs_b, .cs_b = cs_b, .rs_c = rs_c, .cs_c = cs_c};
   j.KC = FN(balanced)(k, cfg->kc, 1);
   j.NC = FN(balanced)(n, cfg->nc, nr);
   j.MC = FN(balanced)(m, cfg->mc, mr);
@@ -531,17 +553,42 @@ static int FN(gemv)(const CONFIG *cfg, size_t m, size_t n, size_t k, T alpha, co
   return st < 0 ? -1 : 1;
 }
 
-nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *a,
+/* C = alpha op(A) op(B) + beta C, plus bias[j] in every row when bias is not NULL (the
+ * fully connected layer's x W^T + b: the blocked paths lay the bias row down in each
+ * member's own part of C just before its tiles add to it; the others first, whole). */
+static nnk_status FN(gemm_core)(size_t m, size_t n, size_t k, T alpha, const T *a,
                                 ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b,
-                                ptrdiff_t cs_b, T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+                                ptrdiff_t cs_b, T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c,
+                                const T *bias)
 {
   if (m == 0 || n == 0) return NNK_OK;
   if (k == 0 || alpha == 0) {
-    FN(scale_c)(m, n, beta, c, rs_c, cs_c);
+    if (bias) FN(fill_c)(m, n, beta, bias, c, rs_c, cs_c);
+    else FN(scale_c)(m, n, beta, c, rs_c, cs_c);
     return NNK_OK;
   }
   const CONFIG *cfg = &nnk_kernels()->TABLE_GEMM;
   double flops = (double)m * (double)n * (double)k;
+  int nthreads = flops >= cfg->threads_mnk ? nnk_get_num_threads() : 1;
+  int blocked = cfg->ukernel && flops > cfg->small_mnk && m > 4 && n > 4 &&
+                !(cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= cfg->direct_mnk);
+  /* Tiles pad m to MR and n to NR.  When n is narrower than one tile and the transposed
+   * problem C^T = op(B)^T op(A)^T pads less, compute that: the same numbers, with A's
+   * and B's roles and C's strides swapped.  Only then: every tile of C^T is stored
+   * through the strided merge, which costs more than the few percent of padding a
+   * wide C saves (measured: 10 % of a 784-256-10 training step). */
+  int transposed = blocked && n < cfg->nr && FN(round_up)(m, cfg->mr) * FN(round_up)(n, cfg->nr) >
+                                               FN(round_up)(n, cfg->mr) * FN(round_up)(m, cfg->nr);
+  if (blocked && !transposed)
+    return FN(gemm_blocked)(cfg, nthreads, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta,
+                            c, rs_c, cs_c, bias);
+  if (bias) { /* the other paths: the bias row laid down first, then added to */
+    FN(fill_c)(m, n, beta, bias, c, rs_c, cs_c);
+    beta = 1;
+  }
+  if (transposed)
+    return FN(gemm_blocked)(cfg, nthreads, n, m, k, alpha, b, cs_b, rs_b, a, cs_a, rs_a, beta,
+                            c, cs_c, rs_c, NULL);
   if (!cfg->ukernel || flops <= cfg->small_mnk) {
     /* Scalar ISA, or a problem so small that packing costs more than it saves. */
     REF(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
@@ -553,23 +600,20 @@ nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *
   }
   if (cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= cfg->direct_mnk)
     return FN(gemm_direct)(cfg, m, n, k, alpha, a, rs_a, b, rs_b, beta, c, rs_c, cs_c);
-  int nthreads = flops >= cfg->threads_mnk ? nnk_get_num_threads() : 1;
-  /* Tiles pad m to MR and n to NR.  When n is narrower than one tile and the transposed
-   * problem C^T = op(B)^T op(A)^T pads less, compute that: the same numbers, with A's
-   * and B's roles and C's strides swapped.  Only then: every tile of C^T is stored
-   * through the strided merge, which costs more than the few percent of padding a
-   * wide C saves (measured: 10 % of a 784-256-10 training step). */
-  if (n < cfg->nr && FN(round_up)(m, cfg->mr) * FN(round_up)(n, cfg->nr) >
-                         FN(round_up)(n, cfg->mr) * FN(round_up)(m, cfg->nr))
-    return FN(gemm_blocked)(cfg, nthreads, n, m, k, alpha, b, cs_b, rs_b, a, cs_a, rs_a, beta,
-                            c, cs_c, rs_c);
   return FN(gemm_blocked)(cfg, nthreads, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c,
-                          rs_c, cs_c);
+                          rs_c, cs_c, NULL);
 }
 
-nnk_status PUBLIC(gemm)(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, T alpha,
-                        const T *a, size_t lda, const T *b, size_t ldb, T beta, T *c,
-                        size_t ldc)
+nnk_status PUBLIC(gemm_strided)(size_t m, size_t n, size_t k, T alpha, const T *a,
+                                ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b,
+                                ptrdiff_t cs_b, T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  return FN(gemm_core)(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c, NULL);
+}
+
+nnk_status FN(gemm_bias)(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, T alpha,
+                         const T *a, size_t lda, const T *b, size_t ldb, T beta, T *c,
+                         size_t ldc, const T *bias)
 {
   /* Stored row lengths: A is m x k (k x m when transposed), B is k x n (n x k). */
   size_t a_row = trans_a ? m : k, b_row = trans_b ? k : n;
@@ -577,6 +621,13 @@ nnk_status PUBLIC(gemm)(bool trans_a, bool trans_b, size_t m, size_t n, size_t k
     return NNK_EINVAL;
   if (lda > PTRDIFF_MAX || ldb > PTRDIFF_MAX || ldc > PTRDIFF_MAX) return NNK_EINVAL;
   ptrdiff_t sa = (ptrdiff_t)lda, sb = (ptrdiff_t)ldb;
-  return PUBLIC(gemm_strided)(m, n, k, alpha, a, trans_a ? 1 : sa, trans_a ? sa : 1, b,
-                              trans_b ? 1 : sb, trans_b ? sb : 1, beta, c, (ptrdiff_t)ldc, 1);
+  return FN(gemm_core)(m, n, k, alpha, a, trans_a ? 1 : sa, trans_a ? sa : 1, b,
+                       trans_b ? 1 : sb, trans_b ? sb : 1, beta, c, (ptrdiff_t)ldc, 1, bias);
+}
+
+nnk_status PUBLIC(gemm)(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, T alpha,
+                        const T *a, size_t lda, const T *b, size_t ldb, T beta, T *c,
+                        size_t ldc)
+{
+  return FN(gemm_bias)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL);
 }

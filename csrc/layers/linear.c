@@ -3,6 +3,7 @@
  * training step is nothing but such calls, so their number is its cost. */
 #include <string.h>
 
+#include "../gemm/gemm.h"
 #include "linear.h"
 #include "nnk_kernels.h"
 
@@ -10,9 +11,7 @@
   nnk_status nnk_##P##_linear_forward(size_t n, size_t in, size_t out, const T *x,         \
                                       const T *w, const T *b, T *y)                       \
   {                                                                                       \
-    if (b) /* the bias rows become GEMM's C with beta = 1 */                              \
-      for (size_t r = 0; r < n; r++) memcpy(y + r * out, b, out * sizeof(T));             \
-    return GEMM(false, true, n, out, in, 1, x, in, w, in, b ? 1 : 0, y, out);              \
+    return nnk_##P##_gemm_bias(false, true, n, out, in, 1, x, in, w, in, 0, y, out, b);    \
   }                                                                                       \
                                                                                           \
   nnk_status nnk_##P##_linear_backward(size_t n, size_t in, size_t out, const T *x,        \
