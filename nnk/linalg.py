@@ -85,11 +85,12 @@ def matmul(a, b, *, out=None):
                     c = _empty((), dt)
                     _C.gemm(a, b, c, 1.0, 0.0, False, False)
                     return c[()]  # a NumPy scalar, as numpy.matmul gives
-            elif (a.ndim == 2 == b.ndim and type(out) is _ndarray and out.dtype is dt
-                  and out.flags.writeable and out.shape == (a.shape[0], b.shape[1])
-                  and a.shape[1] == b.shape[0]):
-                _C.gemm(a, b, out, 1.0, 0.0, False, False)
-                return out
+            elif type(out) is _ndarray and out.dtype is dt:
+                try:  # the binding checks the shapes, out's writability and overlaps
+                    _C.gemm(a, b, out, 1.0, 0.0, False, False)
+                    return out
+                except ValueError:
+                    pass  # the general path below says what is wrong, in matmul's words
     (a, b), dtype = as_floats(a, b, names=("a", "b"))
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: operands must be at least 1-D (use * for scalars)")
