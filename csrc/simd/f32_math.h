@@ -95,7 +95,7 @@ static inline V v_exp(V x)
 }
 
 /* e^x = hi + lo for x in [-20, 0]: f32_exp_parts' pair, normalised and scaled by 2^n. */
-static inline V f32_exp_pair(V x, V *lo)
+static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
 {
   V k, hi = f32_normalise(f32_exp_parts(x, &k, lo), lo), s = v_pow2_shifted(k);
   *lo = v_mul(*lo, s);
