@@ -577,8 +577,8 @@ static nnk_status FN(gemm_core)(size_t m, size_t n, size_t k, T alpha, const T *
    * and B's roles and C's strides swapped.  Only then: every tile of C^T is stored
    * through the strided merge, which costs more than the few percent of padding a
    * wide C saves (measured: 10 % of a 784-256-10 training step). */
-  int transposed = blocked && n < cfg->nr && FN(round_up)(m, cfg->mr) * FN(round_up)(n, cfg->nr) >
-                                               FN(round_up)(n, cfg->mr) * FN(round_up)(m, cfg->nr);
+  int transposed = n < cfg->nr && FN(round_up)(m, cfg->mr) * FN(round_up)(n, cfg->nr) >
+                                      FN(round_up)(n, cfg->mr) * FN(round_up)(m, cfg->nr);
   if (blocked && !transposed)
     return FN(gemm_blocked)(cfg, nthreads, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta,
                             c, rs_c, cs_c, bias);
@@ -586,20 +586,22 @@ static nnk_status FN(gemm_core)(size_t m, size_t n, size_t k, T alpha, const T *
     FN(fill_c)(m, n, beta, bias, c, rs_c, cs_c);
     beta = 1;
   }
+  if (!blocked) {
+    if (!cfg->ukernel || flops <= cfg->small_mnk) {
+      /* Scalar ISA, or a problem so small that packing costs more than it saves. */
+      REF(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
+      return NNK_OK;
+    }
+    if (m <= 4 || n <= 4) {
+      int done = FN(gemv)(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
+      if (done) return done > 0 ? NNK_OK : NNK_ENOMEM;
+    }
+    if (cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= cfg->direct_mnk)
+      return FN(gemm_direct)(cfg, m, n, k, alpha, a, rs_a, b, rs_b, beta, c, rs_c, cs_c);
+  }
   if (transposed)
     return FN(gemm_blocked)(cfg, nthreads, n, m, k, alpha, b, cs_b, rs_b, a, cs_a, rs_a, beta,
                             c, cs_c, rs_c, NULL);
-  if (!cfg->ukernel || flops <= cfg->small_mnk) {
-    /* Scalar ISA, or a problem so small that packing costs more than it saves. */
-    REF(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
-    return NNK_OK;
-  }
-  if (m <= 4 || n <= 4) {
-    int done = FN(gemv)(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
-    if (done) return done > 0 ? NNK_OK : NNK_ENOMEM;
-  }
-  if (cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= cfg->direct_mnk)
-    return FN(gemm_direct)(cfg, m, n, k, alpha, a, rs_a, b, rs_b, beta, c, rs_c, cs_c);
   return FN(gemm_blocked)(cfg, nthreads, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c,
                           rs_c, cs_c, NULL);
 }
