@@ -69,6 +69,16 @@ static inline V f32_normalise(V hi, V *lo)
  * others scale with n held at -125, so that no lane underflows.  Each way rounds once:
  * the same bits for every input on every layer.  Vectors without such lanes (nearly
  * all) skip it for one comparison. */
+#if !NNK_F32_SCALEF
+/* v 2^n through 2^(n +- 64), normal, then 2^-+64 (k = n + F32_SHIFTER). */
+static inline V f32_scale_steps(V v, V k)
+{
+  const M neg = v_lt(k, v_set1(F32_SHIFTER));
+  return v_mul(v_mul(v, v_pow2_shifted(v_add(k, v_select(neg, v_set1(64.0f), v_set1(-64.0f))))),
+               v_select(neg, v_set1(0x1p-64f), v_set1(0x1p64f)));
+}
+#endif
+
 static inline V f32_scale(V v, V k)
 {
   const V n = v_sub(k, v_set1(F32_SHIFTER));
@@ -77,11 +87,8 @@ static inline V f32_scale(V v, V k)
   if (__builtin_expect(!v_any(tiny), 1)) return v_scalef(v, n);
   const V big = v_scalef(v, v_max(v_set1(-125.0f), n));
 #else
-  const V kn = v_max(v_set1(F32_SHIFTER - 125.0f), k);
-  const M neg = v_lt(kn, v_set1(F32_SHIFTER));
-  const V big = v_mul(v_mul(v, v_pow2_shifted(v_add(kn, v_select(neg, v_set1(64.0f), v_set1(-64.0f))))),
-                      v_select(neg, v_set1(0x1p-64f), v_set1(0x1p64f)));
-  if (__builtin_expect(!v_any(tiny), 1)) return big;
+  if (__builtin_expect(!v_any(tiny), 1)) return f32_scale_steps(v, k);
+  const V big = f32_scale_steps(v, v_max(v_set1(F32_SHIFTER - 125.0f), k));
 #endif
   const V t = v_mul(v, v_pow2_shifted(v_min(v_set1(F32_SHIFTER + 24.0f), v_add(k, v_set1(149.0f)))));
   return v_select(tiny, v_round_bits(t), big);
