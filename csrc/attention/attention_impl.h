@@ -44,6 +44,8 @@
 #define exp_row VF(exp_row)
 #define transposed VF(transposed)
 #define padded VF(padded)
+#define tile_start VF(tile_start)
+#define tile_step VF(tile_step)
 #define score_tile VF(score_tile)
 #define scores VF(scores)
 #define lanes_below VF(lanes_below)
@@ -145,6 +147,30 @@ static void padded(size_t n, size_t D, size_t DW, const T *src, size_t ld, T *ds
   }
 }
 
+/* A register tile's rows: pr[r] = base + r ld for r < rows, the rows past `rows` (up to
+ * RR) repeating the last, and their accumulators zero. */
+NNK_TILE_INLINE void tile_start(V acc[TR][2], const T *pr[TR], const T *base, size_t ld,
+                                size_t rows, const int RR)
+{
+  _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+    pr[r] = base + ((size_t)r < rows ? (size_t)r : rows - 1) * ld;
+    acc[r][0] = acc[r][1] = v_set1(0);
+  }
+}
+
+/* One step of a register tile: acc[r] += pr[r][s] (NV vectors at b) for r0 <= r < RR,
+ * each row's value broadcast, one FMA per vector. */
+NNK_TILE_INLINE void tile_step(V acc[TR][2], const T *const pr[TR], size_t s, const T *b,
+                               const int r0, const int RR, const int NV)
+{
+  const V b0 = v_load(b), b1 = NV > 1 ? v_load(b + W) : b0;
+  _Pragma("GCC unroll 8") for (int r = r0; r < RR; r++) {
+    const V a = v_set1(pr[r][s]);
+    acc[r][0] = v_fma(a, b0, acc[r][0]);
+    if (NV > 1) acc[r][1] = v_fma(a, b1, acc[r][1]);
+  }
+}
+
 /* s[r][j .. j + NV W) = scale (x_r . key) for rows r < rows, x_r at x + r ldx (D values,
  * broadcast), the keys transposed at kt (row d at kt + d stride).  RR (>= rows) and NV
  * are constants, so the accumulators stay in registers; rows past `rows` repeat the
@@ -155,19 +181,8 @@ NNK_TILE_INLINE void score_tile(size_t rows, size_t D, const T *x, size_t ldx, c
 {
   const T *xr[TR];
   V acc[TR][2];
-  _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
-    xr[r] = x + ((size_t)r < rows ? (size_t)r : rows - 1) * ldx;
-    acc[r][0] = acc[r][1] = v_set1(0);
-  }
-  for (size_t d = 0; d < D; d++) {
-    const T *kd = kt + d * stride + j;
-    const V k0 = v_load(kd), k1 = NV > 1 ? v_load(kd + W) : k0;
-    _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
-      const V a = v_set1(xr[r][d]);
-      acc[r][0] = v_fma(a, k0, acc[r][0]);
-      if (NV > 1) acc[r][1] = v_fma(a, k1, acc[r][1]);
-    }
-  }
+  tile_start(acc, xr, x, ldx, rows, RR);
+  for (size_t d = 0; d < D; d++) tile_step(acc, xr, d, kt + d * stride + j, 0, RR, NV);
   _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
     if ((size_t)r >= rows) break;
     v_store(s + r * lds + j, v_mul(vs, acc[r][0]));
@@ -202,28 +217,11 @@ NNK_TILE_INLINE void row_tile(size_t rows, size_t i0, const T *w, size_t ldw, co
 {
   const T *wr[TR];
   V acc[TR][2];
-  _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
-    wr[r] = w + ((size_t)r < rows ? (size_t)r : rows - 1) * ldw;
-    acc[r][0] = acc[r][1] = v_set1(0);
-  }
-  for (size_t j = 0; j < i0; j++) {
-    const T *yj = y + j * ldy;
-    const V y0 = v_load(yj), y1 = NV > 1 ? v_load(yj + W) : y0;
-    _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
-      const V a = v_set1(wr[r][j]);
-      acc[r][0] = v_fma(a, y0, acc[r][0]);
-      if (NV > 1) acc[r][1] = v_fma(a, y1, acc[r][1]);
-    }
-  }
+  tile_start(acc, wr, w, ldw, rows, RR);
+  for (size_t j = 0; j < i0; j++) tile_step(acc, wr, j, y + j * ldy, 0, RR, NV);
   _Pragma("GCC unroll 8") for (int jj = 0; jj < RR; jj++) {
     if ((size_t)jj >= rows) break;
-    const T *yj = y + (i0 + (size_t)jj) * ldy;
-    const V y0 = v_load(yj), y1 = NV > 1 ? v_load(yj + W) : y0;
-    _Pragma("GCC unroll 8") for (int r = jj; r < RR; r++) {
-      const V a = v_set1(wr[r][i0 + (size_t)jj]);
-      acc[r][0] = v_fma(a, y0, acc[r][0]);
-      if (NV > 1) acc[r][1] = v_fma(a, y1, acc[r][1]);
-    }
+    tile_step(acc, wr, i0 + (size_t)jj, y + (i0 + (size_t)jj) * ldy, jj, RR, NV);
   }
   _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
     if ((size_t)r >= rows) break;
