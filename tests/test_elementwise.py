@@ -66,6 +66,23 @@ def test_gelu_accuracy(dtype):
     assert np.max((np.abs(y - ref) / scale)[small]) <= 12 * np.finfo(dtype).eps
 
 
+def test_gelu_grad_accuracy(dtype):
+    """GELU'(x) = Phi(x) + x phi(x) against float64 from the exact input (math.erfc); on
+    the grid's whole vectors below |x| = 3.875 AVX-512 takes its polynomials per quarter."""
+    import math
+
+    x = np.concatenate([grid(dtype, -3.87, 3.87, 40001), grid(dtype, -12, 12, 2001)])
+    xd = x.astype(np.float64)
+    ref = np.array([math.erfc(-v / math.sqrt(2)) / 2 for v in xd]) + xd * np.exp(-xd * xd / 2) / math.sqrt(2 * math.pi)
+    g = nnk.gelu_grad(x, np.ones_like(x))
+    # the rounding of the result, and the terms' error (2^-28 of GELU'(x)'s scale of 1,
+    # or the float64 formula's) near GELU''s zero at x = -0.75
+    err = np.abs(g.astype(np.float64) - ref)
+    bound = 1.0 * np.spacing(np.abs(ref).astype(dtype)) + (2.0**-26 if dtype == np.float32 else 1e-15)
+    worst = int(np.argmax(err / bound))
+    assert err[worst] <= bound[worst], f"{err[worst]:.3g} at x={x[worst]!r}"
+
+
 def test_gelu_tanh_matches_formula(dtype):
     x = grid(dtype, -10, 10, 4001).astype(np.float64)
     ref = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))

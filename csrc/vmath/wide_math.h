@@ -99,6 +99,47 @@ static inline V wide_gelu_grad(V x)
   return v_add(Phi, v_select(v_gt(v_abs(x), v_set1(WIDE_GELU_FAR)), v_set1(0.0), xphi));
 }
 
+#if NNK_F64_LOOKUP16
+/* Below |x| = 3.875 on a layer with 16-entry tables in registers (AVX-512), GELU and its
+ * gradient from one polynomial per quarter of a = |x| (gelu_quarters.h, fitted by
+ * build-aux/fit_gelu_quarters.py): Q(a) = P(Z > a) to a relative 2^-35 by degree 7, and
+ * D(a) = Q(a) - a phi(a) to an absolute 2^-28 by degree 5, in r = a - j/4,
+ * j = round(4a) in 0..15 (its bits the low four of a + shifter, which index the tables).
+ * A lookup and an FMA per degree against the exp, the division and the degree-12
+ * polynomial above: GELU within the same 0.52 ULP (make test-exhaustive: 0.503), its
+ * gradient within 2^-28 of GELU' before the float rounding.  The float32 maps take this
+ * path for vectors with every |x| < 3.875 (a NaN lane gives NaN here too). */
+#include "gelu_quarters.h"
+#define WIDE_GELU_NEAR 3.875
+
+#define WIDE_QUARTER_POLY(c, a) wide_quarter_poly(c, sizeof c / sizeof c[0], a)
+static inline __attribute__((always_inline)) V wide_quarter_poly(const double (*c)[16], int terms, V a)
+{
+  V k = v_fma(a, v_set1(4.0), v_set1(F64_SHIFTER));
+  V r = v_fma(v_sub(k, v_set1(F64_SHIFTER)), v_set1(-0.25), a); /* exact */
+  V p = v_lookup16(c[0], k);
+  /* unrolled, so that the map's four double vectors' chains interleave (GCC keeps a
+   * loop of lookups rolled, and each chain then waits for the one before) */
+#pragma GCC unroll 8
+  for (int i = 1; i < terms; i++) p = v_fma(p, r, v_lookup16(c[i], k));
+  return p;
+}
+
+/* x Phi(x) = x Q(|x|) for x <= 0 (the sign of -0 kept), x - x Q(x) above */
+static inline V wide_gelu_near(V x)
+{
+  V xq = v_mul(x, WIDE_QUARTER_POLY(GELU_Q, v_abs(x)));
+  return v_select(v_gt(x, v_set1(0.0)), v_sub(x, xq), xq);
+}
+
+/* Phi(x) + x phi(x) = D(|x|) for x < 0, 1 - D(x) for x >= 0 */
+static inline V wide_gelu_grad_near(V x)
+{
+  V d = WIDE_QUARTER_POLY(GELU_D, v_abs(x));
+  return v_select(v_lt(x, v_set1(0.0)), d, v_sub(v_set1(1.0), d));
+}
+#endif
+
 /* The tanh form: x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), and its derivative
  * s + x 2 s (1 - s) u'; -0 (and 0) below -40 where the form underflows. */
 static inline V wide_gelu_tanh_arg(V x) /* 2u */
