@@ -100,43 +100,54 @@ static inline V wide_gelu_grad(V x)
 }
 
 #if NNK_F64_LOOKUP16
-/* Below |x| = 3.875 on a layer with 16-entry tables in registers (AVX-512), GELU and its
- * gradient from one polynomial per quarter of a = |x| (gelu_quarters.h, fitted by
- * build-aux/fit_gelu_quarters.py): Q(a) = P(Z > a) to a relative 2^-35 by degree 7, and
- * D(a) = Q(a) - a phi(a) to an absolute 2^-28 by degree 5, in r = a - j/4,
- * j = round(4a) in 0..15 (its bits the low four of a + shifter, which index the tables).
- * A lookup and an FMA per degree against the exp, the division and the degree-12
- * polynomial above: GELU within the same 0.52 ULP (make test-exhaustive: 0.503), its
- * gradient within 2^-28 of GELU' before the float rounding.  The float32 maps take this
- * path for vectors with every |x| < 3.875 (a NaN lane gives NaN here too). */
+/* On a layer with 16-entry tables in registers (AVX-512), GELU and its gradient below
+ * |x| = 7.75 from one polynomial per interval of a = |x| (gelu_quarters.h, fitted by
+ * build-aux/fit_gelu_quarters.py): Q(a) = P(Z > a) to a relative 2^-30 and
+ * D(a) = Q(a) - a phi(a) to an absolute 2^-28, in r = a - j/m, j = round(m a) in 0..15
+ * (its bits the low four of m a + shifter, which index the tables): quarters (m = 4,
+ * degrees 7 and 5) when every lane of the float32 vector is below 3.875, else halves
+ * (m = 2, degrees 11 and 7: Q's tail is steeper) when every lane is below 7.75.  A lookup
+ * and an FMA per degree against the exp, the division and the degree-12 polynomial above:
+ * GELU within the same 0.52 ULP (make test-exhaustive: 0.503), its gradient within 2^-28
+ * of GELU' before the float rounding.  (A NaN lane goes with the others and gives NaN.) */
 #include "gelu_quarters.h"
-#define WIDE_GELU_NEAR 3.875
+#define WIDE_GELU_NEAR 3.875 /* quarters */
+#define WIDE_GELU_MID 7.75   /* halves */
 
-#define WIDE_QUARTER_POLY(c, a) wide_quarter_poly(c, sizeof c / sizeof c[0], a)
-static inline __attribute__((always_inline)) V wide_quarter_poly(const double (*c)[16], int terms, V a)
+#define WIDE_INTERVAL_POLY(c, m, a) wide_interval_poly(c, sizeof c / sizeof c[0], m, a)
+static inline __attribute__((always_inline)) V wide_interval_poly(const double (*c)[16], int terms,
+                                                                  double m, V a)
 {
-  V k = v_fma(a, v_set1(4.0), v_set1(F64_SHIFTER));
-  V r = v_fma(v_sub(k, v_set1(F64_SHIFTER)), v_set1(-0.25), a); /* exact */
+  V k = v_fma(a, v_set1(m), v_set1(F64_SHIFTER));
+  V r = v_fma(v_sub(k, v_set1(F64_SHIFTER)), v_set1(-1 / m), a); /* exact */
   V p = v_lookup16(c[0], k);
   /* unrolled, so that the map's four double vectors' chains interleave (GCC keeps a
    * loop of lookups rolled, and each chain then waits for the one before) */
-#pragma GCC unroll 8
+#pragma GCC unroll 12
   for (int i = 1; i < terms; i++) p = v_fma(p, r, v_lookup16(c[i], k));
   return p;
 }
 
 /* x Phi(x) = x Q(|x|) for x <= 0 (the sign of -0 kept), x - x Q(x) above */
-static inline V wide_gelu_near(V x)
+static inline V wide_gelu_of_q(V x, V q)
 {
-  V xq = v_mul(x, WIDE_QUARTER_POLY(GELU_Q, v_abs(x)));
+  V xq = v_mul(x, q);
   return v_select(v_gt(x, v_set1(0.0)), v_sub(x, xq), xq);
 }
-
 /* Phi(x) + x phi(x) = D(|x|) for x < 0, 1 - D(x) for x >= 0 */
+static inline V wide_gelu_grad_of_d(V x, V d)
+{
+  return v_select(v_lt(x, v_set1(0.0)), d, v_sub(v_set1(1.0), d));
+}
+static inline V wide_gelu_near(V x) { return wide_gelu_of_q(x, WIDE_INTERVAL_POLY(GELU_Q_NEAR, 4, v_abs(x))); }
+static inline V wide_gelu_mid(V x) { return wide_gelu_of_q(x, WIDE_INTERVAL_POLY(GELU_Q_MID, 2, v_abs(x))); }
 static inline V wide_gelu_grad_near(V x)
 {
-  V d = WIDE_QUARTER_POLY(GELU_D, v_abs(x));
-  return v_select(v_lt(x, v_set1(0.0)), d, v_sub(v_set1(1.0), d));
+  return wide_gelu_grad_of_d(x, WIDE_INTERVAL_POLY(GELU_D_NEAR, 4, v_abs(x)));
+}
+static inline V wide_gelu_grad_mid(V x)
+{
+  return wide_gelu_grad_of_d(x, WIDE_INTERVAL_POLY(GELU_D_MID, 2, v_abs(x)));
 }
 #endif
 
