@@ -1,8 +1,8 @@
 /* GEMM with a bias row, for the layers (csrc/layers/): C = alpha op(A) op(B) + beta C,
  * plus bias[j] added to every row j-th value when bias is not NULL (n values).  The
  * arguments and errors are nnk_sgemm's / nnk_dgemm's (nnk.h), which are these with no
- * bias.  The blocked paths lay the bias row down in each thread's own part of C just
- * before its tiles add to it: no serial pass over C first. */
+ * bias.  The blocked paths lay the bias row down tile by tile just before the tile adds
+ * to it: no serial pass over C first. */
 #ifndef NNK_GEMM_H
 #define NNK_GEMM_H
 

@@ -113,10 +113,10 @@ static void FN(merge_tile)(size_t mb, size_t nb, size_t nr, const T *tile, T bet
 }
 
 /* A block of A as the tiles read it: packed panels (ap, kc * MR values a panel), or where
- * it lies (a, rows rs_a and columns cs_a apart, for the ISA's direct tiles). */
+ * it lies (a, contiguous rows rs_a apart, for the ISA's direct tiles). */
 typedef struct {
   const T *ap, *a;
-  ptrdiff_t rs_a, cs_a;
+  ptrdiff_t rs_a;
 } FN(a_block);
 
 /* All tiles of one (MC x KC) x (KC x NC) block product into C.  With bias (the first k
@@ -142,12 +142,11 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
         const T *a = A.a + (ptrdiff_t)ir * A.rs_a;
         size_t width = cfg->direct_any_width ? nb : nr; /* the columns it computes */
         if (width == nb && cs_c == 1) {
-          cfg->direct(mb, nb, kc, alpha, a, A.rs_a, A.cs_a, b, (ptrdiff_t)nr, beta, cij, rs_c);
+          cfg->direct(mb, nb, kc, alpha, a, A.rs_a, b, (ptrdiff_t)nr, beta, cij, rs_c);
           continue;
         }
         T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
-        cfg->direct(mb, width, kc, alpha, a, A.rs_a, A.cs_a, b, (ptrdiff_t)nr, 0, tile,
-                    (ptrdiff_t)nr);
+        cfg->direct(mb, width, kc, alpha, a, A.rs_a, b, (ptrdiff_t)nr, 0, tile, (ptrdiff_t)nr);
         FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
         continue;
       }
@@ -177,7 +176,7 @@ static FN(a_block) FN(a_block_of)(const CONFIG *cfg, size_t mc, size_t kc, const
                                   ptrdiff_t rs_a, ptrdiff_t cs_a, T *ap)
 {
   if (cfg->direct && cs_a == 1 && ((size_t)rs_a * sizeof(T)) % cfg->l1_way != 0)
-    return (FN(a_block)){.a = a, .rs_a = rs_a, .cs_a = cs_a};
+    return (FN(a_block)){.a = a, .rs_a = rs_a};
   FN(pack_a)(cfg, mc, kc, a, rs_a, cs_a, ap);
   return (FN(a_block)){.ap = ap};
 }
@@ -379,11 +378,11 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
       const T *ai = a + (ptrdiff_t)ir * rs_a;
       T *cij = (T *)FN(at)(c, ir, rs_c, jr, cs_c);
       if (width == nb && cs_c == 1) {
-        cfg->direct(mb, nb, k, alpha, ai, rs_a, 1, bj, rs_bj, beta, cij, rs_c);
+        cfg->direct(mb, nb, k, alpha, ai, rs_a, bj, rs_bj, beta, cij, rs_c);
         continue;
       }
       T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
-      cfg->direct(mb, width, k, alpha, ai, rs_a, 1, bj, rs_bj, 0, tile, (ptrdiff_t)nr);
+      cfg->direct(mb, width, k, alpha, ai, rs_a, bj, rs_bj, 0, tile, (ptrdiff_t)nr);
       FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
     }
   }
@@ -589,8 +588,9 @@ static nnk_status FN(gemm_core)(size_t m, size_t n, size_t k, T alpha, const T *
   const CONFIG *cfg = &nnk_kernels()->TABLE_GEMM;
   double flops = (double)m * (double)n * (double)k;
   int nthreads = flops >= cfg->threads_mnk ? nnk_get_num_threads() : 1;
-  int blocked = cfg->ukernel && flops > cfg->small_mnk && m > 4 && n > 4 &&
-                !(cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= cfg->direct_mnk);
+  /* the direct tiles, A and B unpacked: both with contiguous rows, one k block, small */
+  int direct = cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= cfg->direct_mnk;
+  int blocked = cfg->ukernel && flops > cfg->small_mnk && m > 4 && n > 4 && !direct;
   /* Tiles pad m to MR and n to NR.  When n is narrower than one tile and the transposed
    * problem C^T = op(B)^T op(A)^T pads less, compute that: the same numbers, with A's
    * and B's roles and C's strides swapped.  Only then: every tile of C^T is stored
@@ -615,7 +615,7 @@ static nnk_status FN(gemm_core)(size_t m, size_t n, size_t k, T alpha, const T *
       int done = FN(gemv)(cfg, m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
       if (done) return done > 0 ? NNK_OK : NNK_ENOMEM;
     }
-    if (cfg->direct && cs_a == 1 && cs_b == 1 && k <= cfg->kc && flops <= cfg->direct_mnk)
+    if (direct)
       return FN(gemm_direct)(cfg, m, n, k, alpha, a, rs_a, b, rs_b, beta, c, rs_c, cs_c);
   }
   if (transposed)

@@ -34,33 +34,24 @@ void nnk_f64_gemm_ukernel_6x8__avx2(size_t kc, double alpha, const double *a, co
   tile_f64(6, 8, kc, alpha, a, 1, 6, b, 8, beta, c, rs_c, 1);
 }
 
-/* Direct tiles read A where it lies: rows contiguous (cs_a == 1) or columns contiguous
- * (rs_a == 1, a transposed view); each whole-tile case compiles to its own copy with the
- * row clamps and that stride constant, the edges to the general one. */
 void nnk_f32_gemm_direct_6x16__avx2(size_t mb, size_t nb, size_t kc, float alpha,
-                                    const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                    const float *b, ptrdiff_t rs_b, float beta, float *c,
-                                    ptrdiff_t rs_c)
+                                    const float *a, ptrdiff_t rs_a, const float *b, ptrdiff_t rs_b,
+                                    float beta, float *c, ptrdiff_t rs_c)
 {
   (void)nb; /* always 16: this ISA's direct tiles are full width */
-  if (mb == 6 && cs_a == 1)
+  if (mb == 6) /* a whole tile: its own copy with the row clamps constant */
     tile_f32(6, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
-  else if (mb == 6 && rs_a == 1)
-    tile_f32(6, 16, kc, alpha, a, 1, cs_a, b, rs_b, beta, c, rs_c, 0);
   else
-    tile_f32(mb, 16, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, 0);
+    tile_f32(mb, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
 }
 
 void nnk_f64_gemm_direct_6x8__avx2(size_t mb, size_t nb, size_t kc, double alpha,
-                                   const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                   const double *b, ptrdiff_t rs_b, double beta, double *c,
-                                   ptrdiff_t rs_c)
+                                   const double *a, ptrdiff_t rs_a, const double *b, ptrdiff_t rs_b,
+                                   double beta, double *c, ptrdiff_t rs_c)
 {
   (void)nb; /* always 8 */
-  if (mb == 6 && cs_a == 1)
+  if (mb == 6)
     tile_f64(6, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
-  else if (mb == 6 && rs_a == 1)
-    tile_f64(6, 8, kc, alpha, a, 1, cs_a, b, rs_b, beta, c, rs_c, 0);
   else
-    tile_f64(mb, 8, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, 0);
+    tile_f64(mb, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
 }

@@ -33,33 +33,26 @@ void nnk_f64_gemm_ukernel_8x16__avx512(size_t kc, double alpha, const double *a,
   tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, 1);
 }
 
-/* Direct tiles read A where it lies: rows contiguous (cs_a == 1) or columns contiguous
- * (rs_a == 1, a transposed view).  A whole tile (the most of them) compiles to its own
- * copy for each, with the row clamps, masks and that stride constant, the edges to the
- * general one.  At 64^3 the general form's set-up and masked stores took 190 cycles a
- * tile (of 1024 for its FMAs). */
+/* Direct tiles: a whole tile (the most of them) compiles to its own copy with the
+ * row clamps and masks constant, the edges to the general one.  At 64^3 the general
+ * form's set-up and masked stores took 190 cycles a tile (of 1024 for its FMAs). */
 void nnk_f32_gemm_direct_8x32__avx512(size_t mb, size_t nb, size_t kc, float alpha,
-                                      const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                      const float *b, ptrdiff_t rs_b, float beta, float *c,
-                                      ptrdiff_t rs_c)
+                                      const float *a, ptrdiff_t rs_a, const float *b, ptrdiff_t rs_b,
+                                      float beta, float *c, ptrdiff_t rs_c)
 {
-  if (mb == 8 && nb == 32 && cs_a == 1)
+  if (mb == 8 && nb == 32)
     tile_f32(8, 32, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
-  else if (mb == 8 && nb == 32 && rs_a == 1)
-    tile_f32(8, 32, kc, alpha, a, 1, cs_a, b, rs_b, beta, c, rs_c, 0);
   else
-    tile_f32(mb, nb, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, 0);
+    tile_f32(mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
 }
 
 void nnk_f64_gemm_direct_8x16__avx512(size_t mb, size_t nb, size_t kc, double alpha,
-                                      const double *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                      const double *b, ptrdiff_t rs_b, double beta, double *c,
-                                      ptrdiff_t rs_c)
+                                      const double *a, ptrdiff_t rs_a, const double *b,
+                                      ptrdiff_t rs_b,
+                                      double beta, double *c, ptrdiff_t rs_c)
 {
-  if (mb == 8 && nb == 16 && cs_a == 1)
+  if (mb == 8 && nb == 16)
     tile_f64(8, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
-  else if (mb == 8 && nb == 16 && rs_a == 1)
-    tile_f64(8, 16, kc, alpha, a, 1, cs_a, b, rs_b, beta, c, rs_c, 0);
   else
-    tile_f64(mb, nb, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, 0);
+    tile_f64(mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
 }

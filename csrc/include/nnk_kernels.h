@@ -191,8 +191,8 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
 #define NNK_SIG_GEMM_UKERNEL(T)                                                           \
   (size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c)
 #define NNK_SIG_GEMM_DIRECT(T)                                                            \
-  (size_t mb, size_t nb, size_t kc, T alpha, const T *a, ptrdiff_t rs_a, ptrdiff_t cs_a,   \
-   const T *b, ptrdiff_t rs_b, T beta, T *c, ptrdiff_t rs_c)
+  (size_t mb, size_t nb, size_t kc, T alpha, const T *a, ptrdiff_t rs_a, const T *b,      \
+   ptrdiff_t rs_b, T beta, T *c, ptrdiff_t rs_c)
 /* Packing an operand that lies across its panels (A's rows or B's columns contiguous):
  * r rows of kc contiguous values at stride ld -> dst[p width + i] = row i's value p,
  * rows r..width-1 zero (csrc/gemm/pack.c). */
