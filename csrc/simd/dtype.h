@@ -19,13 +19,23 @@
 #define VF(name) f64_##name
 #define NNK_DT_F32 0 /* for what an algorithm does per dtype (vmath: float32 in double) */
 #include NNK_LAYER_HEADER(f64)
-#include "poly.h"     /* Estrin polynomials */
-#include "f64_math.h" /* v_sigmoid within 1 ULP */
 #else
 #define VF(name) f32_##name
 #define NNK_DT_F32 1
 #include NNK_LAYER_HEADER(f32)
-#include "poly.h"
+#endif
+
+/* 1/d within 2^-28 relative, which the pair algorithms (sigmoid_pair.h, tanh_pair.h) need
+ * before they correct their quotient by its residual: a division, where the layer has no
+ * faster one of its own (NNK_F64_RECIP: AVX-512's float64). */
+#if !(NNK_F64 && NNK_F64_RECIP)
+static inline V v_recip(V d) { return v_div(v_set1(1), d); }
+#endif
+
+#include "poly.h" /* Estrin polynomials */
+#if NNK_F64
+#include "f64_math.h" /* v_sigmoid, v_tanh within 1 ULP */
+#else
 #include "f32_math.h" /* v_exp, v_sigmoid, v_tanh: nnk's own, within 1 ULP */
 #endif
 #undef NNK_F64

@@ -16,9 +16,6 @@ static inline V v_sub(V a, V b) { return _mm256_sub_ps(a, b); }
 static inline V v_mul(V a, V b) { return _mm256_mul_ps(a, b); }
 static inline V v_fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
 static inline V v_div(V a, V b) { return _mm256_div_ps(a, b); }
-/* 1/d within 2^-28 relative: the pair algorithms (sigmoid_pair.h, tanh_pair.h) correct
- * their quotient by its residual, so more is not needed */
-static inline V v_recip(V d) { return v_div(v_set1(1), d); }
 static inline V v_max(V a, V b) { return _mm256_max_ps(a, b); }
 static inline V v_min(V a, V b) { return _mm256_min_ps(a, b); }
 static inline V v_neg(V a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }

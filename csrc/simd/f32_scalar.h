@@ -19,9 +19,6 @@ static inline V v_mul(V a, V b) { return a * b; }
  * float32 math (vmath/f32_math.h) needs its residuals exact, which this gives. */
 static inline V v_fma(V a, V b, V c) { return (float)((double)a * b + c); }
 static inline V v_div(V a, V b) { return a / b; }
-/* 1/d within 2^-28 relative: the pair algorithms (sigmoid_pair.h, tanh_pair.h) correct
- * their quotient by its residual, so more is not needed */
-static inline V v_recip(V d) { return v_div(v_set1(1), d); }
 static inline V v_max(V a, V b) { return a > b ? a : b; }
 static inline V v_min(V a, V b) { return a < b ? a : b; }
 static inline V v_neg(V a) { return -a; }

@@ -15,9 +15,6 @@ static inline V v_sub(V a, V b) { return _mm256_sub_pd(a, b); }
 static inline V v_mul(V a, V b) { return _mm256_mul_pd(a, b); }
 static inline V v_fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
 static inline V v_div(V a, V b) { return _mm256_div_pd(a, b); }
-/* 1/d within 2^-28 relative: the pair algorithms (sigmoid_pair.h, tanh_pair.h) correct
- * their quotient by its residual, so more is not needed */
-static inline V v_recip(V d) { return v_div(v_set1(1), d); }
 static inline V v_max(V a, V b) { return _mm256_max_pd(a, b); }
 static inline V v_min(V a, V b) { return _mm256_min_pd(a, b); }
 static inline V v_neg(V a) { return _mm256_xor_pd(a, _mm256_set1_pd(-0.0)); }

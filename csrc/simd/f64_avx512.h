@@ -16,8 +16,8 @@ static inline V v_sub(V a, V b) { return _mm512_sub_pd(a, b); }
 static inline V v_mul(V a, V b) { return _mm512_mul_pd(a, b); }
 static inline V v_fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
 static inline V v_div(V a, V b) { return _mm512_div_pd(a, b); }
-/* 1/d within 2^-28 relative: the pair algorithms (sigmoid_pair.h, tanh_pair.h) correct
- * their quotient by its residual, so more is not needed */
+/* v_recip (dtype.h's is a division): vrcp14pd and a Newton step, 2^-28 */
+#define NNK_F64_RECIP 1
 static inline V v_recip(V d)
 {
   V r = _mm512_rcp14_pd(d); /* 2^-14, then one Newton step: 2^-28 (vdivpd: 16 cycles a vector) */

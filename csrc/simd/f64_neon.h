@@ -15,9 +15,6 @@ static inline V v_sub(V a, V b) { return vsubq_f64(a, b); }
 static inline V v_mul(V a, V b) { return vmulq_f64(a, b); }
 static inline V v_fma(V a, V b, V c) { return vfmaq_f64(c, a, b); }
 static inline V v_div(V a, V b) { return vdivq_f64(a, b); }
-/* 1/d within 2^-28 relative: the pair algorithms (sigmoid_pair.h, tanh_pair.h) correct
- * their quotient by its residual, so more is not needed */
-static inline V v_recip(V d) { return v_div(v_set1(1), d); }
 static inline V v_max(V a, V b) { return vmaxq_f64(a, b); }
 static inline V v_min(V a, V b) { return vminq_f64(a, b); }
 static inline V v_neg(V a) { return vnegq_f64(a); }
