@@ -75,12 +75,19 @@ static inline V wide_gaussian_tail(V a, V *g)
 
 #define WIDE_GELU_FAR 16.0 /* beyond, x Phi(x) is -0 (float underflow) or x itself */
 
+/* t(|x|) for x < 0, 1 - t(x) for x >= 0, |t| at most 1/2 (no cancellation):
+ * Phi from Q, GELU' from D = Q - |x| phi. */
+static inline V wide_reflect(V x, V t)
+{
+  return v_select(v_lt(x, v_set1(0.0)), t, v_sub(v_set1(1.0), t));
+}
+
 /* Phi(x) = P(Z <= x) and e^(-x^2/2), for GELU and its gradient: Phi is Q(|x|) for
  * x < 0 and 1 - Q(x) (Q <= 1/2: no cancellation) for x >= 0. */
 static inline V wide_phi(V x, V *g)
 {
   V q = wide_gaussian_tail(wide_clamp(v_abs(x), 0, WIDE_GELU_FAR), g);
-  return v_select(v_lt(x, v_set1(0.0)), q, v_sub(v_set1(1.0), q));
+  return wide_reflect(x, q);
 }
 
 /* GELU(x) = x Phi(x), the erf form of PyTorch's nn.GELU(); -0 below -16 (where x Phi
@@ -134,20 +141,15 @@ static inline V wide_gelu_of_q(V x, V q)
   V xq = v_mul(x, q);
   return v_select(v_gt(x, v_set1(0.0)), v_sub(x, xq), xq);
 }
-/* Phi(x) + x phi(x) = D(|x|) for x < 0, 1 - D(x) for x >= 0 */
-static inline V wide_gelu_grad_of_d(V x, V d)
-{
-  return v_select(v_lt(x, v_set1(0.0)), d, v_sub(v_set1(1.0), d));
-}
 static inline V wide_gelu_near(V x) { return wide_gelu_of_q(x, WIDE_INTERVAL_POLY(GELU_Q_NEAR, 4, v_abs(x))); }
 static inline V wide_gelu_mid(V x) { return wide_gelu_of_q(x, WIDE_INTERVAL_POLY(GELU_Q_MID, 2, v_abs(x))); }
 static inline V wide_gelu_grad_near(V x)
 {
-  return wide_gelu_grad_of_d(x, WIDE_INTERVAL_POLY(GELU_D_NEAR, 4, v_abs(x)));
+  return wide_reflect(x, WIDE_INTERVAL_POLY(GELU_D_NEAR, 4, v_abs(x)));
 }
 static inline V wide_gelu_grad_mid(V x)
 {
-  return wide_gelu_grad_of_d(x, WIDE_INTERVAL_POLY(GELU_D_MID, 2, v_abs(x)));
+  return wide_reflect(x, WIDE_INTERVAL_POLY(GELU_D_MID, 2, v_abs(x)));
 }
 #endif
 
