@@ -60,8 +60,8 @@ static inline V v_narrow(__m512d lo, __m512d hi)
 #define NNK_F32_SCALEF 1
 static inline V v_scalef(V v, V n) { return _mm512_scalef_ps(v, n); }
 /* Tables of 32 floats held in two registers and looked up by 5-bit lane indices
- * (vpermt2ps): f32_math.h's tanh by quarter binades of |x| (no other layer has them:
- * AVX2 would need four permutes or a gather per table). */
+ * (vpermt2ps): f32_math.h's tanh by quarter binades of |x| and sigmoid by halves of x
+ * (no other layer has them: AVX2 would need four permutes or a gather per table). */
 #define NNK_F32_LOOKUP32 1
 typedef __m512i VI;
 /* clamp((bits of a >= 0) >> 21 - base, 0, 31): the quarter binade of a, counted from
@@ -71,6 +71,14 @@ static inline VI v_quarter_binade(V a, int base)
   __m512i q = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_castps_si512(a), 21), _mm512_set1_epi32(base));
   return _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(31));
 }
+/* floor(u) as a lane index for v_lookup32 (which reads its low five bits); NaN and
+ * |u| >= 2^31 give INT32_MIN, outside every [0, n). */
+static inline VI v_floor_index(V u)
+{
+  return _mm512_cvt_roundps_epi32(u, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+}
+/* the lanes whose index is outside [0, n) */
+static inline M v_index_outside(VI i, int n) { return _mm512_cmpge_epu32_mask(i, _mm512_set1_epi32(n)); }
 static inline V v_lookup32(const float *table, VI i)
 {
   return _mm512_permutex2var_ps(_mm512_load_ps(table), i, _mm512_load_ps(table + 16));

@@ -79,6 +79,8 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 /* layers that define NNK_F32_LOOKUP32 (AVX-512): 32-entry tables in registers */
 #define v_quarter_binade VF(v_quarter_binade)
 #define v_lookup32 VF(v_lookup32)
+#define v_floor_index VF(v_floor_index)
+#define v_index_outside VF(v_index_outside)
 #define v_copysign VF(v_copysign)
 
 #endif

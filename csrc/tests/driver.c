@@ -210,10 +210,11 @@ static void test_grad(const nnk_kernel_table *ref, const nnk_kernel_table *t, co
 
 static void test_elementwise(const nnk_kernel_table *ref, const nnk_kernel_table *t)
 {
-  /* each on the list's domain, then on its central two thirds and third: a kernel may take
-   * other paths for vectors whose every lane is small (GELU and its gradient on AVX-512:
-   * below 3.875, and below 7.75 with small and large lanes together) */
-  static const double shrink[] = {1, 1.5, 3};
+  /* each on the list's domain, then on its central two thirds, third and sixteenth: a
+   * kernel may take other paths for vectors whose every lane is small (on AVX-512: GELU
+   * and its gradient below 3.875, and below 7.75 with small and large lanes together;
+   * sigmoid in [-8, 8), which only the sixteenth of its domain keeps to) */
+  static const double shrink[] = {1, 1.5, 3, 16};
   for (size_t s = 0; s < COUNT(shrink); s++) {
 #define DOMAIN(e) (e).lo / shrink[s], (e).hi / shrink[s]
     for (size_t i = 0; i < COUNT(map_list); i++) test_map(ref, t, &map_list[i], 0, DOMAIN(map_list[i]));

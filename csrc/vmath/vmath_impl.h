@@ -71,7 +71,7 @@ static inline V op_relu_grad(V x, V dy) { return v_select(v_gt(x, v_set1(0)), dy
 static inline V op_log(V x) { return v_log(x); }
 static inline V op_exp(V x) { return v_exp(x); }
 static inline V op_tanh(V x) { return v_tanh(x); }
-static inline V op_sigmoid(V x) { return v_sigmoid(x); }
+static inline __attribute__((always_inline)) V op_sigmoid(V x) { return v_sigmoid(x); }
 static inline V op_tanh_grad(V y, V dy) { return v_mul(dy, v_sub(v_set1(1), v_mul(y, y))); }
 static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_set1(1), y))); }
 
