@@ -2,31 +2,20 @@
 the layer looks up 32-entry tables in registers: AVX-512).
 
 x in [-8, 8) is cut into 32 intervals of 1/2: interval k = floor(2x + 16) holds
-[k/2 - 8, k/2 - 7.5).  On an interval with point b (b = 0 on the two intervals beside
-0, so that y = x - b is exact there; elsewhere b and x share a binade and y is exact),
+[k/2 - 8, k/2 - 7.5).  Its point b is 0 on the two intervals beside 0 (so that y = x - b
+is exact there; elsewhere b and x share a binade and y is exact), and the formula is
+f32_interval_tables.py's,
 
-    sigmoid(x) = s_hi + (y s1 + (s_lo + y^2 Q(y))),
+    sigmoid(x) = s_hi + (y s1 + (s_lo + y^2 P(y))),   P of degree 4.
 
-s_hi + s_lo = sigmoid(b) to 2^-48, s1 = sigmoid'(b) in float32, Q of degree 4 with
-float32 coefficients.  Only two roundings of the float32 arithmetic matter: the
-fused y s1 + (...) (half an ULP of a term at most e^(1/4) - 1 = 0.28 of the result,
-since sigmoid changes by at most a factor e^y on the interval) and the last addition.
-So that s1 in float32 is sigmoid'(b) itself, b is chosen near the interval's midpoint
-where sigmoid'(b) rounds to float32 with a tiny error; Q is then fitted by least
-squares on Chebyshev nodes, weighted so that the error of y^2 Q(y) is relative to
-sigmoid(x), against mpmath at 40 digits, its coefficients rounded to float32 one at a
-time (lowest first, the others refitted).  Printed: the largest relative error of the
-formula over all intervals before any float32 rounding, and the largest |result -
-s_hi| / result (the term whose rounding adds to the last one's half ULP).
+sigmoid changes by at most a factor e^|y| on an interval, so the fused middle term is at
+most a third of the result (printed: the largest such share).
 
 Run: .venv/bin/python build-aux/fit_f32_sigmoid.py > csrc/simd/sigmoid_halves.h
 """
 import mpmath as mp
-import numpy as np
 
-mp.mp.dps = 40
-DEG = 4          # Q's degree
-EXTEND = 2**-18  # each interval is fitted a little wider: 2x + 16 rounds near its ends
+from f32_interval_tables import fit, print_tables, summary
 
 
 def sigmoid(v):
@@ -38,87 +27,13 @@ def dsigmoid(v):
     return s * (1 - s)
 
 
-def f32(v):
-    return np.float32(float(v))
-
-
-def mpf(v):
-    return mp.mpf(float(v))
-
-
-def choose_b(k):
-    """Interval k's point: 0 beside 0, else the float32 within 1/64 of the midpoint
-    (a multiple of 2^-16) whose sigmoid' is closest to a float32."""
-    if k in (15, 16):
-        return mp.mpf(0)
-    mid = mp.mpf(k) / 2 - 8 + mp.mpf(1) / 4
-    best, best_err = None, None
-    for j in range(-1024, 1025):
-        b = mid + mp.ldexp(j, -16)
-        d = dsigmoid(b)
-        err = abs(mpf(f32(d)) - d) / d
-        if best is None or err < best_err:
-            best, best_err = b, err
-    return best
-
-
-def fit(k, nodes=160):
-    lo = mp.mpf(k) / 2 - 8 - EXTEND
-    hi = mp.mpf(k) / 2 - 8 + mp.mpf(1) / 2 + EXTEND
-    b = choose_b(k)
-    sb, s1 = sigmoid(b), f32(dsigmoid(b))
-    s_hi = f32(sb)
-    s_lo = f32(sb - mpf(s_hi))
-    ylo, yhi = lo - b, hi - b
-    y = [(mp.cos(mp.pi * (i + mp.mpf(1) / 2) / nodes) + 1) / 2 * (yhi - ylo) + ylo for i in range(nodes)]
-    y = [v for v in y if v != 0]
-    # y^2 Q(y) = sigmoid(b + y) - s_hi - s_lo - y s1, its error relative to sigmoid(b + y)
-    g = [(sigmoid(b + v) - mpf(s_hi) - mpf(s_lo) - v * mpf(s1)) / v**2 for v in y]
-    w = [v**2 / sigmoid(b + v) for v in y]
-    coef = []
-    for j in range(DEG + 1):  # round the lowest free coefficient, refit the others
-        A = np.array([[float(w[i] * y[i] ** m) for m in range(j, DEG + 1)] for i in range(len(y))])
-        rhs = np.array([float(w[i] * (g[i] - sum(mpf(coef[m]) * y[i] ** m for m in range(j))))
-                        for i in range(len(y))])
-        coef.append(f32(np.linalg.lstsq(A, rhs, rcond=None)[0][0]))
-    worst, share = mp.mpf(0), mp.mpf(0)
-    for i in range(2001):
-        v = ylo + (yhi - ylo) * i / 2000
-        exact = sigmoid(b + v)
-        q = sum(mpf(coef[m]) * v**m for m in range(DEG + 1))
-        got = mpf(s_hi) + (v * mpf(s1) + (mpf(s_lo) + v**2 * q))
-        worst = max(worst, abs(got / exact - 1))
-        share = max(share, abs(exact - mpf(s_hi)) / exact)
-    return f32(b), s_hi, s_lo, s1, coef, worst, share
-
-
-rows = [fit(k) for k in range(32)]
-worst = max(r[5] for r in rows)
-share = max(r[6] for r in rows)
-at = [r[5] for r in rows].index(worst)
-
-
-def hexf(v):
-    """A float32 as a C hex literal, its mantissa's trailing zeros dropped."""
-    if v == 0:
-        return "0.0f"
-    mant, exp = float(v).hex().split("p")
-    mant = mant.rstrip("0").rstrip(".")
-    return f"{mant}p{exp}f"
-
-
-def table(name, values):
-    body = ", ".join(hexf(v) for v in values)
-    print(f"static const float {name}[32] __attribute__((aligned(64))) = {{{body}}};")
-
-
+rows = []
+for k in range(32):
+    lo = mp.mpf(k) / 2 - 8
+    rows.append(fit(sigmoid, dsigmoid, lo, lo + mp.mpf(1) / 2, b=mp.mpf(0) if k in (15, 16) else None))
+worst, at, share = summary(rows)
 print("/* Generated by build-aux/fit_f32_sigmoid.py: float32 sigmoid's tables by halves of x")
 print(" * (f32_math.h), entry k for x in [k/2 - 8, k/2 - 7.5).  Worst relative error of the")
 print(f" * formula before any float32 rounding: 2^{float(mp.log(worst, 2)):.1f} (interval {at}); largest")
 print(f" * |sigmoid(x) - s_hi| / sigmoid(x): {float(share):.3f}. */")
-table("SIGMOID_B", [r[0] for r in rows])
-table("SIGMOID_HI", [r[1] for r in rows])
-table("SIGMOID_LO", [r[2] for r in rows])
-table("SIGMOID_S1", [r[3] for r in rows])
-for j in range(DEG + 1):
-    table(f"SIGMOID_Q{j}", [r[4][j] for r in rows])
+print_tables("SIGMOID", rows)

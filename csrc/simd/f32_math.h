@@ -124,8 +124,8 @@ static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
  * whose every x is in [-8, 8) (all a network's pre-activations, nearly): a polynomial
  * per half of x, no exp and no division (about 22 instructions a vector instead of 45).
  * Interval k = floor(2x + 16); with its point b and y = x - b (exact),
- *   sigmoid(x) = s_hi + (y s1 + (s_lo + y^2 Q(y))),
- * s_hi + s_lo = sigmoid(b) to 2^-48, s1 = sigmoid'(b) exactly in float32, Q of degree 4
+ *   sigmoid(x) = s_hi + (y s1 + (s_lo + y^2 P(y))),
+ * s_hi + s_lo = sigmoid(b) to 2^-48, s1 = sigmoid'(b) exactly in float32, P of degree 4
  * (build-aux/fit_f32_sigmoid.py: the formula within 2^-30 before float32 rounds it).
  * The fused middle term rounds at half an ULP of a value at most 0.33 of the result,
  * the last addition at half the result's ULP: within 0.83 ULP by construction, and make
@@ -133,18 +133,30 @@ static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
  * (above) as a whole, as GELU's vectors take their paths (vmath_impl.h): computing
  * both and blending would cost wide inputs a third more.  Bits differ from the other
  * layers' and between the two paths, each within 1 ULP. */
+/* The part of a function tabulated by build-aux/f32_interval_tables.py beyond the head
+ * NAME_HI[k]: y s1 + (lo + y^2 P(y)) with y = x - NAME_B[k] (exact), its one rounding
+ * where the fused y s1 is added (the tables NAME_S1, _LO and _P0 to _P4). */
+#define F32_TABLE_TAIL(NAME, k, y)                                                         \
+  f32_table_tail(k, y, NAME##_S1, NAME##_LO, NAME##_P0, NAME##_P1, NAME##_P2, NAME##_P3, NAME##_P4)
+static inline __attribute__((always_inline)) V f32_table_tail(VI k, V y, const float *s1, const float *lo,
+                                                              const float *p0, const float *p1,
+                                                              const float *p2, const float *p3,
+                                                              const float *p4)
+{
+  V p = v_fma(v_lookup32(p4, k), y, v_lookup32(p3, k));
+  p = v_fma(p, y, v_lookup32(p2, k));
+  p = v_fma(p, y, v_lookup32(p1, k));
+  p = v_fma(p, y, v_lookup32(p0, k));
+  return v_fma(y, v_lookup32(s1, k), v_fma(v_mul(y, y), p, v_lookup32(lo, k)));
+}
+
 #include "sigmoid_halves.h"
 static inline __attribute__((always_inline)) V v_sigmoid(V x)
 {
   const VI k = v_floor_index(v_fma(x, v_set1(2.0f), v_set1(16.0f)));
   if (__builtin_expect(v_any(v_index_outside(k, 32)), 0)) return f32_sigmoid_pair(x);
   const V y = v_sub(x, v_lookup32(SIGMOID_B, k));
-  V q = v_fma(v_lookup32(SIGMOID_Q4, k), y, v_lookup32(SIGMOID_Q3, k));
-  q = v_fma(q, y, v_lookup32(SIGMOID_Q2, k));
-  q = v_fma(q, y, v_lookup32(SIGMOID_Q1, k));
-  q = v_fma(q, y, v_lookup32(SIGMOID_Q0, k));
-  const V tail = v_fma(v_mul(y, y), q, v_lookup32(SIGMOID_LO, k));
-  return v_add(v_lookup32(SIGMOID_HI, k), v_fma(y, v_lookup32(SIGMOID_S1, k), tail));
+  return v_add(v_lookup32(SIGMOID_HI, k), F32_TABLE_TAIL(SIGMOID, k, y));
 }
 #endif
 
