@@ -43,16 +43,18 @@ def choose_b(df, lo, hi):
     return best
 
 
-def fit(f, df, lo, hi, b=None, result=None, nodes=160):
+def fit(f, df, lo, hi, b=None, result=None, h_quantum=None, nodes=160):
     """One interval's (b, h, l, s1, P lowest first, worst relative error of the formula
     before float32 rounds it, largest |f(x) - h| / |result(x)|).  b = None chooses b;
-    result(x) is what the kernel returns (f(x) unless given): errors are relative to it."""
+    result(x) is what the kernel returns (f(x) unless given): errors are relative to it;
+    h_quantum: h a multiple of it (the rest in l), so that x - h is exact for any float
+    x >= 2h whose last place is no finer."""
     result = result or f
     if b is None:
         b = choose_b(df, lo, hi)
     lo, hi = lo - EXTEND, hi + EXTEND
     fb, s1 = f(b), f32(df(b))
-    h = f32(fb)
+    h = f32(fb) if h_quantum is None else f32(mp.nint(fb / h_quantum) * h_quantum)
     l = f32(fb - mpf(h))
     ylo, yhi = lo - b, hi - b
     y = [(mp.cos(mp.pi * (i + mp.mpf(1) / 2) / nodes) + 1) / 2 * (yhi - ylo) + ylo for i in range(nodes)]

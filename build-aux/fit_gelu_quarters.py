@@ -1,19 +1,20 @@
-"""The per-interval polynomials of float32 GELU and its gradient in csrc/vmath/wide_math.h.
+"""The per-interval polynomials of float32 GELU and its gradient in csrc/vmath/wide_math.h,
+evaluated in double (GELU itself below |x| = 5 has float32 tables of its own:
+fit_f32_gelu.py).
 
 For |x| below 3.875 (all but one float32 input in about 9,000 of a standard normal
 sample), with a = |x| and j = round(4 a) in 0..15, r = a - j/4 in [-1/8, 1/8]:
 
-  Q(a) = P(Z > a) = erfc(a/sqrt2)/2        by a polynomial of degree 7 in r per j,
-                                           to a relative 2^-35 (GELU(x) = x Q(a) for x < 0,
-                                           x - x Q(a) for x >= 0: no cancellation);
   D(a) = Q(a) - a phi(a)                   by a polynomial of degree 5 in r per j, to an
                                            absolute 2^-28.5 (GELU'(x) = D(a) for x < 0,
-                                           1 - D(a) for x >= 0).
+                                           1 - D(a) for x >= 0), Q(a) = P(Z > a).
 
-Further out Q's Gaussian tail is steeper; a vector with a lane beyond 3.875 (but all below
-7.75) takes sixteen halves instead, j = round(2 a), r = a - j/2 in [-1/4, 1/4]:
+Further out a vector with a lane beyond 3.875 (but all below 7.75) takes sixteen halves
+instead, j = round(2 a), r = a - j/2 in [-1/4, 1/4]:
 
-  Q(a)                                     by degree 11, to a relative 2^-30.7;
+  Q(a) = erfc(a/sqrt2)/2                   by degree 11, to a relative 2^-30.7 (GELU(x) =
+                                           x Q(a) for x < 0, x - x Q(a) for x >= 0: no
+                                           cancellation);
   D(a)                                     by degree 7, to an absolute 2^-31.
 
 Each coefficient is a 16-entry table that one vpermt2pd indexes by j, so a lane's
@@ -32,7 +33,6 @@ INTERVALS = 16
 Q = lambda a: mp.erfc(a / mp.sqrt(2)) / 2
 D = lambda a: Q(a) - a * mp.npdf(a)
 TABLES = {  # name: (function of a, degree, relative?, interval width)
-    "Q_NEAR": (Q, 7, True, 0.25),
     "D_NEAR": (D, 5, False, 0.25),
     "Q_MID": (Q, 11, True, 0.5),
     "D_MID": (D, 7, False, 0.5),

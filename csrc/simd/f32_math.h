@@ -133,21 +133,20 @@ static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
  * (above) as a whole, as GELU's vectors take their paths (vmath_impl.h): computing
  * both and blending would cost wide inputs a third more.  Bits differ from the other
  * layers' and between the two paths, each within 1 ULP. */
-/* The part of a function tabulated by build-aux/f32_interval_tables.py beyond the head
- * NAME_HI[k]: y s1 + (lo + y^2 P(y)) with y = x - NAME_B[k] (exact), its one rounding
- * where the fused y s1 is added (the tables NAME_S1, _LO and _P0 to _P4). */
-#define F32_TABLE_TAIL(NAME, k, y)                                                         \
-  f32_table_tail(k, y, NAME##_S1, NAME##_LO, NAME##_P0, NAME##_P1, NAME##_P2, NAME##_P3, NAME##_P4)
-static inline __attribute__((always_inline)) V f32_table_tail(VI k, V y, const float *s1, const float *lo,
-                                                              const float *p0, const float *p1,
-                                                              const float *p2, const float *p3,
-                                                              const float *p4)
+/* A function tabulated by build-aux/f32_interval_tables.py (tables NAME_B, _HI, _S1,
+ * _LO and _P0 to _P4), at x in interval k of its lane: with y = x - NAME_B[k] (exact),
+ * f(x) = NAME_HI[k] + tail, tail = y s1 + (lo + y^2 P(y)) rounded once where the fused
+ * y s1 is added.  F32_TABLE_P1 gives (P(y) - P0) / y, F32_TABLE_TAIL the tail from it. */
+#define F32_TABLE_P1(NAME, k, y) f32_table_p1(k, y, NAME##_P1, NAME##_P2, NAME##_P3, NAME##_P4)
+#define F32_TABLE_TAIL(NAME, k, y, p1)                                                     \
+  v_fma(y, v_lookup32(NAME##_S1, k),                                                       \
+        v_fma(v_mul(y, y), v_fma(p1, y, v_lookup32(NAME##_P0, k)), v_lookup32(NAME##_LO, k)))
+static inline __attribute__((always_inline)) V f32_table_p1(VI k, V y, const float *p1, const float *p2,
+                                                            const float *p3, const float *p4)
 {
   V p = v_fma(v_lookup32(p4, k), y, v_lookup32(p3, k));
   p = v_fma(p, y, v_lookup32(p2, k));
-  p = v_fma(p, y, v_lookup32(p1, k));
-  p = v_fma(p, y, v_lookup32(p0, k));
-  return v_fma(y, v_lookup32(s1, k), v_fma(v_mul(y, y), p, v_lookup32(lo, k)));
+  return v_fma(p, y, v_lookup32(p1, k));
 }
 
 #include "sigmoid_halves.h"
@@ -156,7 +155,7 @@ static inline __attribute__((always_inline)) V v_sigmoid(V x)
   const VI k = v_floor_index(v_fma(x, v_set1(2.0f), v_set1(16.0f)));
   if (__builtin_expect(v_any(v_index_outside(k, 32)), 0)) return f32_sigmoid_pair(x);
   const V y = v_sub(x, v_lookup32(SIGMOID_B, k));
-  return v_add(v_lookup32(SIGMOID_HI, k), F32_TABLE_TAIL(SIGMOID, k, y));
+  return v_add(v_lookup32(SIGMOID_HI, k), F32_TABLE_TAIL(SIGMOID, k, y, F32_TABLE_P1(SIGMOID, k, y)));
 }
 #endif
 
