@@ -111,6 +111,21 @@ GELU_OP gelu_squares(V x, V a, V u, VI k)
   const V near0 = v_copysign(v_fma(v_neg(y), yp, v_mul(x, v_set1(0.5f))), x); /* GELU(-0) = -0 */
   return v_select(v_lt(u, v_set1(0.125f)), near0, v_sub(v_sub(z, h), t));
 }
+/* GELU's gradient in float32 on vectors whose every |x| < 8, from one function of a = |x|
+ * by quarters of a (gelu_grad_quarters.h, build-aux/fit_f32_gelu_grad.py):
+ * D(a) = P(Z > a) - a phi(a), GELU'(x) = D(a) for x < 0 and 1 - D(a) for x >= 0.  With
+ * k = floor(4a), y = a - b_k (exact) and D = h + t (t = y s1 + (lo + y^2 P(y)) rounded
+ * once, |t| < 0.2), the result is h + t or (1 - h) - t, 1 - h exact (h a multiple of
+ * 2^-23): within half an ULP and 2^-26 of GELU', the bound the other paths keep. */
+#include "gelu_grad_quarters.h"
+#define gelu_grad_quarters VF(gelu_grad_quarters)
+GELU_OP gelu_grad_quarters(V x, V a)
+{
+  const VI k = v_floor_index(v_mul(a, v_set1(4.0f)));
+  const V y = v_sub(a, v_lookup32(GELU_D_B, k)), h = v_lookup32(GELU_D_HI, k);
+  const V t = F32_TABLE_TAIL(GELU_D, k, y, F32_TABLE_P1(GELU_D, k, y));
+  return v_select(v_ge(x, v_set1(0.0f)), v_sub(v_sub(v_set1(1.0f), h), t), v_add(h, t));
+}
 /* the first of wide_math.h's paths whose bound every lane's |x| is below */
 #define GELU_BELOW(a, bound) __builtin_expect(!v_any(v_ge(a, v_set1((T)(bound)))), 1)
 GELU_OP op_gelu(V x)
@@ -123,9 +138,8 @@ GELU_OP op_gelu(V x)
 }
 GELU_OP op_gelu_grad(V x, V dy)
 {
-  V a = v_abs(x);
-  if (GELU_BELOW(a, WIDE_GELU_NEAR)) return v_mul(dy, v_wide(wide_gelu_grad_near, x));
-  if (GELU_BELOW(a, WIDE_GELU_MID)) return v_mul(dy, v_wide(wide_gelu_grad_mid, x));
+  V a = v_abs(x); /* a NaN lane stays on the first path: every step passes it on */
+  if (GELU_BELOW(a, 8.0f)) return v_mul(dy, gelu_grad_quarters(x, a));
   return v_mul(dy, v_wide(wide_gelu_grad, x));
 }
 #undef GELU_BELOW

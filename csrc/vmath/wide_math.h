@@ -107,20 +107,15 @@ static inline V wide_gelu_grad(V x)
 }
 
 #if NNK_F64_LOOKUP16
-/* On a layer with 16-entry tables in registers (AVX-512), GELU's gradient below |x| =
- * 7.75, and GELU between 5 (below, vmath_impl.h's float32 tables) and 7.75, from one
- * polynomial per interval of a = |x| (gelu_quarters.h, fitted by
- * build-aux/fit_gelu_quarters.py): D(a) = Q(a) - a phi(a) to an absolute 2^-28 and
- * Q(a) = P(Z > a) to a relative 2^-30, in r = a - j/m, j = round(m a) in 0..15 (its bits
- * the low four of m a + shifter, which index the tables): quarters (m = 4, degree 5) for
- * D when every lane of the float32 vector is below 3.875, else halves (m = 2, degrees 11
- * and 7: Q's tail is steeper) when every lane is below 7.75.  A lookup and an FMA per
- * degree against the exp, the division and the degree-12 polynomial above: GELU within
- * the same 0.52 ULP, its gradient within 2^-28 of GELU' before the float rounding.  (A
- * NaN lane goes with the others and gives NaN.) */
-#include "gelu_quarters.h"
-#define WIDE_GELU_NEAR 3.875 /* quarters */
-#define WIDE_GELU_MID 7.75   /* halves */
+/* On a layer with 16-entry tables in registers (AVX-512), GELU for vectors whose every
+ * |x| is below 7.75 but not all below 5 (below 5: vmath_impl.h's float32 tables), from
+ * one polynomial per half of a = |x| (gelu_halves.h, fitted by build-aux/fit_gelu_halves.py):
+ * Q(a) = P(Z > a) to a relative 2^-30.7 by degree 11 in r = a - j/2, j = round(2a) in
+ * 0..15 (its bits the low four of 2a + shifter, which index the tables).  A lookup and
+ * an FMA per degree against the exp, the division and the degree-12 polynomial above,
+ * within the same 0.52 ULP.  (A NaN lane goes with the others and gives NaN.) */
+#include "gelu_halves.h"
+#define WIDE_GELU_MID 7.75
 
 #define WIDE_INTERVAL_POLY(c, m, a) wide_interval_poly(c, sizeof c / sizeof c[0], m, a)
 static inline __attribute__((always_inline)) V wide_interval_poly(const double (*c)[16], int terms,
@@ -143,14 +138,6 @@ static inline V wide_gelu_of_q(V x, V q)
   return v_select(v_gt(x, v_set1(0.0)), v_sub(x, xq), xq);
 }
 static inline V wide_gelu_mid(V x) { return wide_gelu_of_q(x, WIDE_INTERVAL_POLY(GELU_Q_MID, 2, v_abs(x))); }
-static inline V wide_gelu_grad_near(V x)
-{
-  return wide_reflect(x, WIDE_INTERVAL_POLY(GELU_D_NEAR, 4, v_abs(x)));
-}
-static inline V wide_gelu_grad_mid(V x)
-{
-  return wide_reflect(x, WIDE_INTERVAL_POLY(GELU_D_MID, 2, v_abs(x)));
-}
 #endif
 
 /* The tanh form: x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), and its derivative
