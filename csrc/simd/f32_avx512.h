@@ -71,14 +71,11 @@ static inline VI v_quarter_binade(V a, int base)
   __m512i q = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_castps_si512(a), 21), _mm512_set1_epi32(base));
   return _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(31));
 }
-/* floor(u) as a lane index for v_lookup32 (which reads its low five bits); NaN and
- * |u| >= 2^31 give INT32_MIN, outside every [0, n). */
+/* floor(u) as a lane index for v_lookup32 (which reads its low five bits) */
 static inline VI v_floor_index(V u)
 {
   return _mm512_cvt_roundps_epi32(u, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
 }
-/* the lanes whose index is outside [0, n) */
-static inline M v_index_outside(VI i, int n) { return _mm512_cmpge_epu32_mask(i, _mm512_set1_epi32(n)); }
 static inline V v_lookup32(const float *table, VI i)
 {
   return _mm512_permutex2var_ps(_mm512_load_ps(table), i, _mm512_load_ps(table + 16));

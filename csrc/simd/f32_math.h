@@ -120,19 +120,6 @@ static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
 #include "sigmoid_pair.h"
 
 #if NNK_F32_LOOKUP32
-/* sigmoid where the layer holds 32-entry tables in registers (AVX-512), for vectors
- * whose every x is in [-8, 8) (all a network's pre-activations, nearly): a polynomial
- * per half of x, no exp and no division (about 22 instructions a vector instead of 45).
- * Interval k = floor(2x + 16); with its point b and y = x - b (exact),
- *   sigmoid(x) = s_hi + (y s1 + (s_lo + y^2 P(y))),
- * s_hi + s_lo = sigmoid(b) to 2^-48, s1 = sigmoid'(b) exactly in float32, P of degree 4
- * (build-aux/fit_f32_sigmoid.py: the formula within 2^-30 before float32 rounds it).
- * The fused middle term rounds at half an ULP of a value at most 0.33 of the result,
- * the last addition at half the result's ULP: within 0.83 ULP by construction, and make
- * test-exhaustive measures it.  A vector with a lane outside (or NaN) takes the pair
- * (above) as a whole, as GELU's vectors take their paths (vmath_impl.h): computing
- * both and blending would cost wide inputs a third more.  Bits differ from the other
- * layers' and between the two paths, each within 1 ULP. */
 /* A function tabulated by build-aux/f32_interval_tables.py (tables NAME_B, _HI, _S1,
  * _LO and _P0 to _P4), at x in interval k of its lane: with y = x - NAME_B[k] (exact),
  * f(x) = NAME_HI[k] + tail, tail = y s1 + (lo + y^2 P(y)) rounded once where the fused
@@ -149,11 +136,26 @@ static inline __attribute__((always_inline)) V f32_table_p1(VI k, V y, const flo
   return v_fma(p, y, v_lookup32(p1, k));
 }
 
+/* sigmoid where the layer holds 32-entry tables in registers (AVX-512), for vectors
+ * whose every |x| < 7.99 (all a network's pre-activations, nearly): a polynomial
+ * per half of x, no exp and no division (about 22 instructions a vector instead of 45).
+ * Interval k = floor(2x + 16); with its point b and y = x - b (exact),
+ *   sigmoid(x) = s_hi + (y s1 + (s_lo + y^2 P(y))),
+ * s_hi + s_lo = sigmoid(b) to 2^-48, s1 = sigmoid'(b) exactly in float32, P of degree 4
+ * (build-aux/fit_f32_sigmoid.py: the formula within 2^-30 before float32 rounds it).
+ * The fused middle term rounds at half an ULP of a value at most 0.33 of the result,
+ * the last addition at half the result's ULP: within 0.83 ULP by construction, and make
+ * test-exhaustive measures it.  A vector with a lane outside takes the pair (above) as
+ * a whole, as GELU's vectors take their paths (vmath_impl.h): computing
+ * both and blending would cost wide inputs a third more.  Bits differ from the other
+ * layers' and between the two paths, each within 1 ULP. */
 #include "sigmoid_halves.h"
 static inline __attribute__((always_inline)) V v_sigmoid(V x)
 {
+  /* |x| < 8 - 1/128: 2x + 16 rounds below 32 (just under 8 it rounds to 32).  A NaN lane
+   * stays (its lookups are any, its result NaN); infinities leave. */
+  if (__builtin_expect(v_any(v_ge(v_abs(x), v_set1(0x1.ffp2f))), 0)) return f32_sigmoid_pair(x);
   const VI k = v_floor_index(v_fma(x, v_set1(2.0f), v_set1(16.0f)));
-  if (__builtin_expect(v_any(v_index_outside(k, 32)), 0)) return f32_sigmoid_pair(x);
   const V y = v_sub(x, v_lookup32(SIGMOID_B, k));
   return v_add(v_lookup32(SIGMOID_HI, k), F32_TABLE_TAIL(SIGMOID, k, y, F32_TABLE_P1(SIGMOID, k, y)));
 }

@@ -80,7 +80,6 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_quarter_binade VF(v_quarter_binade)
 #define v_lookup32 VF(v_lookup32)
 #define v_floor_index VF(v_floor_index)
-#define v_index_outside VF(v_index_outside)
 #define v_copysign VF(v_copysign)
 
 #endif
