@@ -60,8 +60,9 @@ static inline V v_narrow(__m512d lo, __m512d hi)
 #define NNK_F32_SCALEF 1
 static inline V v_scalef(V v, V n) { return _mm512_scalef_ps(v, n); }
 /* Tables of 32 floats held in two registers and looked up by 5-bit lane indices
- * (vpermt2ps): f32_math.h's tanh by quarter binades of |x| and sigmoid by halves of x
- * (no other layer has them: AVX2 would need four permutes or a gather per table). */
+ * (vpermt2ps): f32_math.h's tanh by quarter binades of |x| and sigmoid by halves of x,
+ * vmath_impl.h's GELU and its gradient (no other layer has them: AVX2 would need four
+ * permutes or a gather per table). */
 #define NNK_F32_LOOKUP32 1
 typedef __m512i VI;
 /* clamp((bits of a >= 0) >> 21 - base, 0, 31): the quarter binade of a, counted from

@@ -212,8 +212,8 @@ static void test_elementwise(const nnk_kernel_table *ref, const nnk_kernel_table
 {
   /* each on the list's domain, then on its central two thirds, third and sixteenth: a
    * kernel may take other paths for vectors whose every lane is small (on AVX-512: GELU
-   * below 5 and 7.75, its gradient below 3.875 and 7.75, each also with small and large
-   * lanes together; sigmoid in [-8, 8), which only the sixteenth of its domain keeps to) */
+   * below 5 and 7.75, its gradient below 8, each also with small and large lanes
+   * together; sigmoid below 7.99, which only the sixteenth of its domain keeps to) */
   static const double shrink[] = {1, 1.5, 3, 16};
   for (size_t s = 0; s < COUNT(shrink); s++) {
 #define DOMAIN(e) (e).lo / shrink[s], (e).hi / shrink[s]
