@@ -20,6 +20,8 @@ Run: .venv/bin/python build-aux/fit_f32_tanh.py   (prints the tables the source 
 import mpmath as mp
 import numpy as np
 
+from f32_interval_tables import hexf
+
 mp.mp.dps = 40
 DEG = 5
 
@@ -74,15 +76,6 @@ errors.append(mp.mpf(0))
 worst = max(errors)
 print(f"/* worst relative error of the formula before its last rounding: "
       f"{float(worst):.2e} (2^{float(mp.log(worst, 2)):.1f}), interval {errors.index(worst)} */")
-
-
-def hexf(v):
-    """A float32 as a C hex literal, its mantissa's trailing zeros dropped."""
-    if v == 0:
-        return "0.0f"
-    mant, exp = float(v).hex().split("p")
-    mant = mant.rstrip("0").rstrip(".")
-    return f"{mant}p{exp}f"
 
 
 def table(name, values):
