@@ -96,10 +96,13 @@ def cpu_info():
         # (size, line, ways, source) of the data caches one core sees; GEMM's tile and
         # block sizes (mr, nr, mc, kc, nc) derived from them for the ISA in use, and the
         # rule that derived them ("l1": a B micro-panel kept in L1; "l2": both
-        # micro-panels streamed from L2, KC and MC balanced there)
+        # micro-panels streamed from L2, KC and MC balanced there); (KC, bytes): the KC of
+        # products whose C takes at most those bytes and whose k is 4 KC or more (the L1
+        # model's: a B micro-panel kept in L1)
         "caches": m["caches"],
         "gemm": m["gemm"],
         "gemm_blocks": m["gemm_blocks"],
+        "gemm_small_c": m["gemm_small_c"],
     }
 
 

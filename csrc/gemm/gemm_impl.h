@@ -318,7 +318,12 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
   FN(blocked_job) j = {.cfg = cfg, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta,
                        .a = a, .b = b, .bias = bias, .c = c, .rs_a = rs_a, .cs_a = cs_a,
                        .rs_b = rs_b, .cs_b = cs_b, .rs_c = rs_c, .cs_c = cs_c};
-  j.KC = FN(balanced)(k, cfg->kc, 1);
+  /* C in a quarter of L2 and k long (a weight gradient dy^T x: m and n a layer's
+   * widths, k the tokens): each KC block's pass over C is cheap beside the k steps, so
+   * KC from the L1 model, a B micro-panel in L1 across the tiles */
+  const bool c_in_l2 = m * n * sizeof(T) <= cfg->c_in_l2 && k >= 4 * cfg->kc_c_in_l2;
+  const size_t kc_most = c_in_l2 ? cfg->kc_c_in_l2 : cfg->kc;
+  j.KC = FN(balanced)(k, kc_most, 1);
   j.NC = FN(balanced)(n, cfg->nc, nr);
   j.MC = FN(balanced)(m, cfg->mc, mr);
   j.a_stride = FN(round_up)(j.MC * j.KC * sizeof(T), 64) / sizeof(T);

@@ -104,15 +104,22 @@ PyObject *nnk_py_machine(PyObject *self, PyObject *unused)
   PyObject *f64 = g64->ukernel ? Py_BuildValue("(nnnnn)", g64->mr, g64->nr, g64->mc, g64->kc, g64->nc)
                                : Py_NewRef(Py_None);
   PyObject *rule = g32->blocks_rule ? PyUnicode_FromString(g32->blocks_rule) : Py_NewRef(Py_None);
-  PyObject *result = f32 && f64 && rule
-                         ? Py_BuildValue("{s:s,s:s,s:s,s:O,s:{s:O,s:O},s:O}", "arch", nnk_arch(),
-                                         "features", nnk_cpu_features(), "sleef", sleef, "caches",
-                                         caches, "gemm", "f32", f32, "f64", f64, "gemm_blocks", rule)
+  /* (KC, bytes): the KC of products whose C takes at most those bytes (and k >= 4 KC) */
+  PyObject *small32 = g32->ukernel ? Py_BuildValue("(nn)", g32->kc_c_in_l2, g32->c_in_l2) : Py_NewRef(Py_None);
+  PyObject *small64 = g64->ukernel ? Py_BuildValue("(nn)", g64->kc_c_in_l2, g64->c_in_l2) : Py_NewRef(Py_None);
+  PyObject *result = f32 && f64 && rule && small32 && small64
+                         ? Py_BuildValue("{s:s,s:s,s:s,s:O,s:{s:O,s:O},s:O,s:{s:O,s:O}}", "arch",
+                                         nnk_arch(), "features", nnk_cpu_features(), "sleef", sleef,
+                                         "caches", caches, "gemm", "f32", f32, "f64", f64,
+                                         "gemm_blocks", rule, "gemm_small_c", "f32", small32,
+                                         "f64", small64)
                          : NULL;
   Py_DECREF(caches);
   Py_XDECREF(f32);
   Py_XDECREF(f64);
   Py_XDECREF(rule);
+  Py_XDECREF(small32);
+  Py_XDECREF(small64);
   return result;
 }
 
