@@ -48,8 +48,7 @@ void nnk_f32_gemm_direct_8x32__avx512(size_t mb, size_t nb, size_t kc, float alp
 
 void nnk_f64_gemm_direct_8x16__avx512(size_t mb, size_t nb, size_t kc, double alpha,
                                       const double *a, ptrdiff_t rs_a, const double *b,
-                                      ptrdiff_t rs_b,
-                                      double beta, double *c, ptrdiff_t rs_c)
+                                      ptrdiff_t rs_b, double beta, double *c, ptrdiff_t rs_c)
 {
   if (mb == 8 && nb == 16)
     tile_f64(8, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);

@@ -101,9 +101,9 @@ static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_s
  * sum.  Its bits may differ from the other paths', each within 1 ULP. */
 #include "gelu_squares.h"
 #define gelu_squares VF(gelu_squares)
-#define GELU_SQUARES_INDEX(u) v_floor_index(v_min(v_mul(u, v_set1(8.0f)), v_add(u, v_set1(7.0f))))
-GELU_OP gelu_squares(V x, V a, V u, VI k)
+GELU_OP gelu_squares(V x, V a, V u)
 {
+  const VI k = v_floor_index(v_min(v_mul(u, v_set1(8.0f)), v_add(u, v_set1(7.0f))));
   const V y = v_sub(a, v_lookup32(GELU_G_B, k)), p1 = F32_TABLE_P1(GELU_G, k, y);
   const V h = v_lookup32(GELU_G_HI, k), t = F32_TABLE_TAIL(GELU_G, k, y, p1);
   const V z = v_max(x, v_set1(0.0f)); /* z - h is exact (gelu_squares.h) */
@@ -127,13 +127,13 @@ GELU_OP gelu_grad_quarters(V x, V a)
   const V t = F32_TABLE_TAIL(GELU_D, k, y, F32_TABLE_P1(GELU_D, k, y));
   return v_select(v_ge(x, v_set1(0.0f)), v_sub(v_sub(v_set1(1.0f), h), t), v_add(h, t));
 }
-/* the first of wide_math.h's paths whose bound every lane's |x| is below */
-#define GELU_BELOW(a, bound) __builtin_expect(!v_any(v_ge(a, v_set1((T)(bound)))), 1)
+/* every lane of v (|x|, or x^2) below bound: the first path that holds it takes the vector */
+#define GELU_BELOW(v, bound) __builtin_expect(!v_any(v_ge(v, v_set1((T)(bound)))), 1)
 GELU_OP op_gelu(V x)
 {
   /* u < 25: k < 32 (a NaN lane stays: every step passes it on) */
   V a = v_abs(x), u = v_mul(a, a);
-  if (GELU_BELOW(u, 25.0f)) return gelu_squares(x, a, u, GELU_SQUARES_INDEX(u));
+  if (GELU_BELOW(u, 25.0f)) return gelu_squares(x, a, u);
   if (GELU_BELOW(a, WIDE_GELU_MID)) return v_wide(wide_gelu_mid, x);
   return v_wide(wide_gelu, x);
 }

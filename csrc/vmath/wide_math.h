@@ -75,19 +75,12 @@ static inline V wide_gaussian_tail(V a, V *g)
 
 #define WIDE_GELU_FAR 16.0 /* beyond, x Phi(x) is -0 (float underflow) or x itself */
 
-/* t(|x|) for x < 0, 1 - t(x) for x >= 0, |t| at most 1/2 (no cancellation):
- * Phi from Q, GELU' from D = Q - |x| phi. */
-static inline V wide_reflect(V x, V t)
-{
-  return v_select(v_lt(x, v_set1(0.0)), t, v_sub(v_set1(1.0), t));
-}
-
 /* Phi(x) = P(Z <= x) and e^(-x^2/2), for GELU and its gradient: Phi is Q(|x|) for
  * x < 0 and 1 - Q(x) (Q <= 1/2: no cancellation) for x >= 0. */
 static inline V wide_phi(V x, V *g)
 {
   V q = wide_gaussian_tail(wide_clamp(v_abs(x), 0, WIDE_GELU_FAR), g);
-  return wide_reflect(x, q);
+  return v_select(v_lt(x, v_set1(0.0)), q, v_sub(v_set1(1.0), q));
 }
 
 /* GELU(x) = x Phi(x), the erf form of PyTorch's nn.GELU(); -0 below -16 (where x Phi
