@@ -209,13 +209,14 @@ def test_linear_is_x_wt_plus_b_by_hand():
 @pytest.mark.parametrize("rows, out, inp", [(3, 2, 5), (1, 300, 8), (7, 20, 9), (64, 784, 40),
                                              (600, 33, 70), (1030, 130, 50), (2, 1, 3),
                                              (513, 17, 3), (700, 2, 300), (96, 96, 96),
-                                             (1030, 130, 700), (200, 70, 900)])
+                                             (1030, 130, 700), (200, 70, 900), (300, 40, 1100)])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_linear_bias_on_every_gemm_path(rows, out, inp, threads, isa, dtype):
     """x W^T + b on the reference loops, matrix-vector, direct, streamed (rows within one
     A block), blocked (more rows than MC) and transposed (few outputs) paths, one thread
-    and two, one k block and several: the blocked ones lay the bias down tile by tile
-    before the first k block's tiles add to it."""
+    and two, one k block and several (also with the L1 model's KC: a small output, a long
+    k): the blocked ones lay the bias down tile by tile before the first k block's tiles
+    add to it."""
     rng = np.random.default_rng(rows * 7 + out)
     x = rng.uniform(-1, 1, (rows, inp)).astype(dtype)
     W = rng.uniform(-1, 1, (out, inp)).astype(dtype)
