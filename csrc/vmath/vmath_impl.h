@@ -78,39 +78,34 @@ static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_s
 
 #if NNK_DT_F32
 /* float32: the GELUs evaluated in double and rounded once (wide_math.h; AVX-512's GELU
- * below |x| = 5 in float32 from tables, gelu_squares below).  Forced inline:
+ * below |x| = 5 in float32 from tables, gelu_intervals below).  Forced inline:
  * left to itself GCC calls them once per vector, and the map's two vectors' chains then
  * run one after the other (measured on Zen 3: GELU's gradient 2.55 -> 2.15 ns). */
 #define GELU_OP static inline __attribute__((always_inline)) V
 #if NNK_F64_LOOKUP16 /* and NNK_F32_LOOKUP32: AVX-512 */
 /* GELU in float32 on vectors whose every |x| < 5 (a network's pre-activations, nearly all),
- * from one function of a = |x| tabulated by intervals of a^2 in 32-entry tables
- * (gelu_squares.h, build-aux/fit_f32_gelu.py): G(a) = a P(Z > a), so that
+ * from one function of a = |x| tabulated by 32 intervals of [0, 5) in 32-entry tables
+ * (gelu_intervals.h, build-aux/fit_f32_gelu.py): G(a) = a P(Z > a), so that
  *   GELU(x) = -G(a) for x < 0 and x - G(a) for x >= 0   (G(a) <= a/2: no cancellation).
- * G falls like the Gaussian tail, so the intervals are uniform in u = a^2 (eighths up to
- * 1, then units): k = min(floor(8u), floor(u) + 7).  With y = a - b_k (exact), G = h + t,
- * t = y s1 + (lo + y^2 P(y)) rounded once (f32_math.h's F32_TABLE_TAIL), and
- *   k >= 1: (max(x, 0) - h) - t, its first difference exact: h is a multiple of the last
- *   place of the interval's smallest |x| (the rest of G(b) in the tail's lo), and
- *   h <= x/2 when x > 0, so x - h has no bit beyond x's last place and none above its top;
- *   k = 0 (a < sqrt(1/8): G - a/2 = y^2 P(y), y = a): x/2 - y (y P) for either sign, the
- *   last product fused and y P = y P0 + y^2 (P - P0)/y rounded once (rounding y^2 or P
- *   first would cost up to 0.36 ULP more each: G - a/2 is a third of the result).
- * Besides the last operation's half ULP, the one rounding that matters is t's (y P's on
- * interval 0), of a value at most 0.36 of the result: make test-exhaustive measures the
- * sum.  Its bits may differ from the other paths', each within 1 ULP. */
-#include "gelu_squares.h"
-#define gelu_squares VF(gelu_squares)
-GELU_OP gelu_squares(V x, V a, V u)
+ * With k = floor(6.4 a) (intervals uniform in a: one product and one conversion), y =
+ * a - b_k (exact), G = h + t, t = y s1 + (lo + y^2 P(y)) rounded once (f32_math.h's
+ * F32_TABLE_TAIL), the result is d - t, d exact:
+ *   k >= 1: d = max(x, 0) - h: h is a multiple of the last place of the interval's largest
+ *   |x| (the rest of G(b) in lo), and either h <= x/2 or x - h is Sterbenz's;
+ *   k = 0 (a < 5/32, whose row holds G - a/2 = y^2 P(y), y = a): d = x/2, for either sign.
+ * Besides the last operation's half ULP, the one rounding that matters is t's, of a value
+ * at most 0.44 of the result (on interval 0 t's three roundings, of at most a seventh):
+ * make test-exhaustive measures the sum.  Its bits may differ from the other paths', each
+ * within 1 ULP. */
+#include "gelu_intervals.h"
+#define gelu_intervals VF(gelu_intervals)
+GELU_OP gelu_intervals(V x, V a)
 {
-  const VI k = v_floor_index(v_min(v_mul(u, v_set1(8.0f)), v_add(u, v_set1(7.0f))));
-  const V y = v_sub(a, v_lookup32(GELU_G_B, k)), p1 = F32_TABLE_P1(GELU_G, k, y);
-  const V h = v_lookup32(GELU_G_HI, k), t = F32_TABLE_TAIL(GELU_G, k, y, p1);
-  const V z = v_max(x, v_set1(0.0f)); /* z - h is exact (gelu_squares.h) */
-  /* x/2 - y (y P0 + y^2 (P - P0) / y) */
-  const V yp = v_fma(y, v_lookup32(GELU_G_P0, k), v_mul(v_mul(y, y), p1));
-  const V near0 = v_copysign(v_fma(v_neg(y), yp, v_mul(x, v_set1(0.5f))), x); /* GELU(-0) = -0 */
-  return v_select(v_lt(u, v_set1(0.125f)), near0, v_sub(v_sub(z, h), t));
+  const VI k = v_floor_index(v_mul(a, v_set1(6.4f)));
+  const V y = v_sub(a, v_lookup32(GELU_G_B, k));
+  const V t = F32_TABLE_TAIL(GELU_G, k, y, F32_TABLE_P1(GELU_G, k, y));
+  const V z = v_select(v_lt(a, v_set1(5.0f / 32)), v_mul(x, v_set1(0.5f)), v_max(x, v_set1(0.0f)));
+  return v_sub(v_sub(z, v_lookup32(GELU_G_HI, k)), t);
 }
 /* GELU's gradient in float32 on vectors whose every |x| < 8, from one function of a = |x|
  * by quarters of a (gelu_grad_quarters.h, build-aux/fit_f32_gelu_grad.py):
@@ -131,9 +126,8 @@ GELU_OP gelu_grad_quarters(V x, V a)
 #define GELU_BELOW(v, bound) __builtin_expect(!v_any(v_ge(v, v_set1((T)(bound)))), 1)
 GELU_OP op_gelu(V x)
 {
-  /* u < 25: k < 32 (a NaN lane stays: every step passes it on) */
-  V a = v_abs(x), u = v_mul(a, a);
-  if (GELU_BELOW(u, 25.0f)) return gelu_squares(x, a, u);
+  V a = v_abs(x); /* a < 5: k < 32 (a NaN lane stays: every step passes it on) */
+  if (GELU_BELOW(a, 5.0f)) return gelu_intervals(x, a);
   if (GELU_BELOW(a, WIDE_GELU_MID)) return v_wide(wide_gelu_mid, x);
   return v_wide(wide_gelu, x);
 }
