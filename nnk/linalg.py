@@ -61,36 +61,21 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)  # native-order dtypes a
 def matmul(a, b, *, out=None):
     """``numpy.matmul`` semantics for 1-D, 2-D and stacked (batched) operands."""
     # Fast paths for the common calls (float arrays of one dtype, 1-D or 2-D): per-call
-    # cost matters for the sheets' tiny matrices and for dot products; the binding still
-    # checks everything.
-    if type(a) is _ndarray and type(b) is _ndarray:
+    # cost matters for the sheets' tiny matrices and for dot products.  Without out, the
+    # binding makes the result (None when the operands need converting or are not
+    # numpy.matmul's 1-D and 2-D cases: the general path below); it checks everything.
+    if out is None:
+        c = _C.gemm(a, b, None, 1.0, 0.0, False, False)
+        if c is not None:
+            return c
+    elif type(a) is _ndarray and type(b) is _ndarray and type(out) is _ndarray:
         dt = a.dtype
-        if dt is b.dtype and (dt is _F64 or dt is _F32):
-            if out is None:
-                if a.ndim == 2 == b.ndim and a.shape[1] == b.shape[0]:
-                    c = _empty((a.shape[0], b.shape[1]), dt)
-                    _C.gemm(a, b, c, 1.0, 0.0, False, False)
-                    return c
-                # W x, x W and x . y: one GEMM with m or n = 1 (its matrix-vector path);
-                # the binding takes 1-D operands as numpy.matmul does
-                if a.ndim == 2 and b.ndim == 1 and a.shape[1] == b.shape[0]:
-                    c = _empty(a.shape[:1], dt)
-                    _C.gemm(a, b, c, 1.0, 0.0, False, False)
-                    return c
-                if a.ndim == 1 and b.ndim == 2 and a.shape[0] == b.shape[0]:
-                    c = _empty(b.shape[1:], dt)
-                    _C.gemm(a, b, c, 1.0, 0.0, False, False)
-                    return c
-                if a.ndim == 1 == b.ndim and a.shape == b.shape:
-                    c = _empty((), dt)
-                    _C.gemm(a, b, c, 1.0, 0.0, False, False)
-                    return c[()]  # a NumPy scalar, as numpy.matmul gives
-            elif type(out) is _ndarray and out.dtype is dt:
-                try:  # the binding checks the shapes, out's writability and overlaps
-                    _C.gemm(a, b, out, 1.0, 0.0, False, False)
-                    return out
-                except ValueError:
-                    pass  # the general path below says what is wrong, in matmul's words
+        if dt is b.dtype and out.dtype is dt and (dt is _F64 or dt is _F32):
+            try:  # the binding checks the shapes, out's writability and overlaps
+                _C.gemm(a, b, out, 1.0, 0.0, False, False)
+                return out
+            except ValueError:
+                pass  # the general path below says what is wrong, in matmul's words
     (a, b), dtype = as_floats(a, b, names=("a", "b"))
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: operands must be at least 1-D (use * for scalars)")

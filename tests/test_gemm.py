@@ -313,3 +313,56 @@ def test_binding_takes_vectors_as_numpy_matmul(dtype):
         _C.gemm(W, x, np.empty((60, 1), dtype), 1.0, 0.0, False, False)
     with pytest.raises(ValueError, match="do not fit"):
         _C.gemm(W, y, np.empty(60, dtype), 1.0, 0.0, False, False)
+
+
+class _Subclass(np.ndarray):
+    """An ndarray subclass: the binding makes no result for it (its caller converts)."""
+
+
+def test_binding_makes_c_for_plain_operands(dtype):
+    """_C.gemm with c = None: numpy.matmul's result for 1-D and 2-D arrays of one native
+    dtype (any strides; a NumPy scalar for a dot product; zeros when k = 0), None for what
+    the caller must convert or reject in its own words, ValueError for beta or a transpose."""
+    rng = np.random.default_rng(9)
+    A = rng.uniform(-1, 1, (7, 5)).astype(dtype)
+    B = rng.uniform(-1, 1, (5, 3)).astype(dtype)
+    v, w = A[:, 1].copy(), B[::-1, 0]  # (7,), (5,) reversed
+    tol = 10 * np.finfo(dtype).eps
+    for a, b in ((A, B), (A.T.copy().T, B), (v, A), (A, w), (w, w), (A[:, :0], B[:0])):
+        c = _C.gemm(a, b, None, 1.0, 0.0, False, False)
+        want = a.astype(float) @ b.astype(float)
+        assert np.shape(c) == want.shape and np.asarray(c).dtype == dtype
+        np.testing.assert_allclose(c, want, rtol=tol, atol=tol)
+    assert type(_C.gemm(w, w, None, 1.0, 0.0, False, False)) is type(np.matmul(w, w))
+    other = np.float64 if dtype == np.float32 else np.float32
+    for a, b in ((A, A), (A, B.astype(other)), (A.astype(int), B), (A[None], B),
+                 (A.astype(A.dtype.newbyteorder()), B), (A.view(_Subclass), B), (A.tolist(), B)):
+        assert _C.gemm(a, b, None, 1.0, 0.0, False, False) is None
+    with pytest.raises(ValueError, match="beta 0"):
+        _C.gemm(A, B, None, 1.0, 1.0, False, False)
+    with pytest.raises(ValueError, match="no transposes"):
+        _C.gemm(A, A, None, 1.0, 0.0, True, False)
+
+
+def test_binding_makes_map_results_for_plain_arrays(dtype):
+    """_C.map and _C.grad with out = None: a new array like x (a NumPy scalar when 0-D)
+    equal to the call with an out, None for non-contiguous, integer, byte-swapped or
+    subclassed x; nnk's maps give the same either way."""
+    from nnk.elementwise import _GRAD, _MAP
+
+    x = np.random.default_rng(10).uniform(-3, 3, (4, 5)).astype(dtype)
+    for op in ("relu", "tanh", "gelu"):
+        y = _C.map(_MAP[op], x, None)
+        ref = np.empty_like(x)
+        _C.map(_MAP[op], x, ref)
+        assert y.shape == x.shape and y.dtype == dtype and y is not x
+        np.testing.assert_array_equal(y, ref)
+        np.testing.assert_array_equal(getattr(nnk, op)(x.T), ref.T)  # the general path
+    g = _C.grad(_GRAD["tanh_grad"], x, x, None)
+    np.testing.assert_allclose(g, x * (1 - x * x), rtol=4 * np.finfo(dtype).eps)
+    s = _C.map(_MAP["relu"], np.array(-2.0, dtype), None)
+    assert type(s) is np.dtype(dtype).type and s == 0
+    for bad in (x.T, x.astype(int), x.astype(x.dtype.newbyteorder()), x.view(_Subclass), x.tolist()):
+        assert _C.map(_MAP["relu"], bad, None) is None
+    with pytest.raises(ValueError):
+        _C.grad(_GRAD["tanh_grad"], x, x[:2], None)  # shapes differ: the binding says so

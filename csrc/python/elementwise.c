@@ -38,16 +38,37 @@ static int kernel_index(PyObject *obj, int count, int *op)
   return op_index(*op, count);
 }
 
+/* A new array like x when x is plain (an ndarray of a native float dtype, aligned and
+ * C-contiguous); NULL with no error set otherwise. */
+static PyObject *new_like(PyObject *x)
+{
+  if (!PyArray_CheckExact(x)) return NULL;
+  PyArrayObject *a = (PyArrayObject *)x;
+  int type = PyArray_TYPE(a);
+  if ((type != NPY_FLOAT32 && type != NPY_FLOAT64) || !PyArray_ISNOTSWAPPED(a) ||
+      !PyArray_ISALIGNED(a) || !PyArray_IS_C_CONTIGUOUS(a))
+    return NULL;
+  return PyArray_EMPTY(PyArray_NDIM(a), PyArray_DIMS(a), type, 0);
+}
+
+/* out = None: the call makes out like the first operand and returns it (a NumPy scalar
+ * when 0-D, as ufuncs give), or returns None when that operand is not plain (new_like):
+ * the per-call cost of a small map from Python is this one call. */
 static PyObject *call_family(const family *f, PyObject *args)
 {
   buf b[3] = {0};
-  PyObject *result = NULL;
+  PyObject *result = NULL, *made = NULL;
   Py_ssize_t want = 1 + f->operands + (f->tail != NO_TAIL);
   if (PyTuple_GET_SIZE(args) != want) {
     PyErr_Format(PyExc_TypeError, "expected %zd arguments, got %zd", want, PyTuple_GET_SIZE(args));
     return NULL;
   }
-  PyObject *const *items = &PyTuple_GET_ITEM(args, 0), *last = items[want - 1];
+  PyObject *items[5], *last = PyTuple_GET_ITEM(args, want - 1); /* op, 3 operands, tail */
+  for (Py_ssize_t i = 0; i < want; i++) items[i] = PyTuple_GET_ITEM(args, i);
+  if (items[f->operands] == Py_None) {
+    if (!(made = new_like(items[1]))) return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    items[f->operands] = made;
+  }
   int op;
   double a = 0;
   Py_ssize_t row_length = 0;
@@ -62,9 +83,10 @@ static PyObject *call_family(const family *f, PyObject *args)
   void *p[3] = {b[0].data, b[1].data, b[2].data};
   const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(total >= RELEASE_GIL_ELEMENTS, f->run(t, b[0].dt, op, rows, n, p, a));
-  result = Py_NewRef(Py_None);
+  result = made ? PyArray_Return((PyArrayObject *)Py_NewRef(made)) : Py_NewRef(Py_None);
 done:
   release_all(b, 3);
+  Py_XDECREF(made);
   return result;
 }
 

@@ -4,22 +4,52 @@
 
 #include "../layers/linear.h"
 
+/* numpy.matmul's result for plain operands (ndarrays of one native float dtype, 1-D or
+ * 2-D, inner sizes equal): a new uninitialised array, 0-D for a dot product.  NULL with
+ * no error set for anything else, which the caller converts or rejects in its own words. */
+static PyObject *new_product(PyObject *a, PyObject *b)
+{
+  if (!PyArray_CheckExact(a) || !PyArray_CheckExact(b)) return NULL;
+  PyArrayObject *x = (PyArrayObject *)a, *y = (PyArrayObject *)b;
+  int type = PyArray_TYPE(x), nx = PyArray_NDIM(x), ny = PyArray_NDIM(y);
+  if ((type != NPY_FLOAT32 && type != NPY_FLOAT64) || PyArray_TYPE(y) != type ||
+      !PyArray_ISNOTSWAPPED(x) || !PyArray_ISNOTSWAPPED(y) || !PyArray_ISALIGNED(x) ||
+      !PyArray_ISALIGNED(y) || nx < 1 || nx > 2 || ny < 1 || ny > 2 ||
+      PyArray_DIM(x, nx - 1) != PyArray_DIM(y, 0))
+    return NULL;
+  npy_intp dims[2];
+  int nd = 0;
+  if (nx == 2) dims[nd++] = PyArray_DIM(x, 0);
+  if (ny == 2) dims[nd++] = PyArray_DIM(y, 1);
+  return PyArray_EMPTY(nd, dims, type, 0);
+}
+
 /* gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c, any strides.
  * As numpy.matmul, a 1-D a is one row and a 1-D b one column, and c drops their axes
- * (0-D for a dot product); vectors take no transpose.
+ * (0-D for a dot product); vectors take no transpose.  c = None (beta 0, no transposes):
+ * returns a new c (a NumPy scalar for a dot product) for plain operands (new_product),
+ * None for any others.
  * FASTCALL: this is the per-call cost of every small matmul from Python. */
 PyObject *nnk_py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
   buf b[3] = {0}; /* a, b, c */
-  PyObject *result = NULL;
+  PyObject *result = NULL, *made = NULL;
   ptrdiff_t rsa, csa, rsb, csb, rsc, csc;
   size_t m, k, kb, n, mc, nc;
   if (arg_count(nargs, 7, "gemm(a, b, c, alpha, beta, trans_a, trans_b)")) return NULL;
   double alpha = PyFloat_AsDouble(args[3]), beta = PyFloat_AsDouble(args[4]);
   int ta = PyObject_IsTrue(args[5]), tb = PyObject_IsTrue(args[6]);
-  if (((alpha == -1.0 || beta == -1.0) && PyErr_Occurred()) || ta < 0 || tb < 0 ||
-      buf_get(args[0], &b[0], 0, 0, "a") || buf_get(args[1], &b[1], 0, 0, "b") ||
-      buf_get(args[2], &b[2], 1, 0, "c"))
+  if (((alpha == -1.0 || beta == -1.0) && PyErr_Occurred()) || ta < 0 || tb < 0) return NULL;
+  PyObject *c = args[2];
+  if (c == Py_None) {
+    if (beta != 0.0 || ta || tb) {
+      PyErr_SetString(PyExc_ValueError, "gemm: a new c (None) takes beta 0 and no transposes");
+      return NULL;
+    }
+    if (!(c = made = new_product(args[0], args[1]))) return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+  }
+  if (buf_get(args[0], &b[0], 0, 0, "a") || buf_get(args[1], &b[1], 0, 0, "b") ||
+      buf_get(c, &b[2], 1, 0, "c"))
     goto done;
   int va = b[0].view.ndim == 1, vb = b[1].view.ndim == 1;
   if ((va && ta) || (vb && tb)) {
@@ -49,8 +79,13 @@ PyObject *nnk_py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                                b[0].data, rsa, csa, b[1].data, rsb, csb, beta, b[2].data, rsc,
                                csc));
   result = status_result(st);
+  if (result && made) { /* the new c instead of None */
+    Py_DECREF(result);
+    result = PyArray_Return((PyArrayObject *)Py_NewRef(made));
+  }
 done:
   release_all(b, 3);
+  Py_XDECREF(made);
   return result;
 }
 
