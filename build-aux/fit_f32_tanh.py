@@ -3,7 +3,8 @@ looks up 32-entry tables in registers: AVX-512).
 
 |x| is cut into 32 intervals.  Interval i >= 1 is the quarter binade whose float32 bits
 shifted right by 21 are 0x1EA + i: [7/128, 8/128) for i = 1 up to [8, 10) for i = 30;
-interval 31 is |x| >= 10, where tanh rounds to 1; interval 0 is [0, 7/128).  On an
+interval 31 is |x| >= 10, where tanh rounds to 1; interval 0 is [0, 7/128).  The tables
+are printed rotated so that the kernel's index needs no subtraction (ROTATE).  On an
 interval with midpoint b (b = 0 on interval 0), with y = |x| - b (exact: b and |x| share
 a binade),
 
@@ -78,7 +79,14 @@ print(f"/* worst relative error of the formula before its last rounding: "
       f"{float(worst):.2e} (2^{float(mp.log(worst, 2)):.1f}), interval {errors.index(worst)} */")
 
 
+# The kernel's index is the low five bits of |x|'s bits >> 21 (clamped to [6/128, 10]:
+# 0x1EA for interval 0 up to 0x209 for 31), with no subtraction: interval i is entry
+# (0x1EA + i) mod 32.
+ROTATE = 0x1EA % 32
+
+
 def table(name, values):
+    values = values[-ROTATE:] + values[:-ROTATE]  # entry (i + ROTATE) mod 32 is interval i
     body = ", ".join(hexf(v) for v in values)
     print(f"static const float {name}[32] __attribute__((aligned(64))) = {{{body}}};")
 

@@ -65,12 +65,11 @@ static inline V v_scalef(V v, V n) { return _mm512_scalef_ps(v, n); }
  * permutes or a gather per table). */
 #define NNK_F32_LOOKUP32 1
 typedef __m512i VI;
-/* clamp((bits of a >= 0) >> 21 - base, 0, 31): the quarter binade of a, counted from
- * the one whose top bits are base + 1 (interval 0 holds everything below). */
-static inline VI v_quarter_binade(V a, int base)
+/* (bits of a >= 0) >> 21: a's quarter binade, of which v_lookup32 reads the low five
+ * bits (the caller clamps a to 32 consecutive quarter binades and rotates its tables). */
+static inline VI v_quarter_binade(V a)
 {
-  __m512i q = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_castps_si512(a), 21), _mm512_set1_epi32(base));
-  return _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(31));
+  return _mm512_srli_epi32(_mm512_castps_si512(a), 21);
 }
 /* floor(u) as a lane index for v_lookup32 (which reads its low five bits) */
 static inline VI v_floor_index(V u)
