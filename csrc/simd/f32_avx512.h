@@ -76,6 +76,9 @@ static inline VI v_floor_index(V u)
 {
   return _mm512_cvt_roundps_epi32(u, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
 }
+/* a float's bits as a lane index (v_lookup32 reads their low five: a shifter's sum's
+ * integer mod 32) */
+static inline VI v_bits_index(V k) { return _mm512_castps_si512(k); }
 static inline V v_lookup32(const float *table, VI i)
 {
   return _mm512_permutex2var_ps(_mm512_load_ps(table), i, _mm512_load_ps(table + 16));

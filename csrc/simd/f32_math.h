@@ -94,12 +94,50 @@ static inline V f32_scale(V v, V k)
   return v_select(tiny, v_round_bits(t), big);
 }
 
+#if NNK_F32_LOOKUP32
+/* v 2^floor(s), s = m/32 with m an integer (exp's tables below): one vscalefps (which
+ * takes the floor itself), but where a lane's result may be subnormal or zero: then
+ * f32_scale with k = floor(s) + F32_SHIFTER (s - 15.5/32 is exact and 15.5/32 from an
+ * integer at least: the shifter's rounding is the floor). */
+static inline V f32_scale_floor(V v, V s)
+{
+  if (__builtin_expect(!v_any(v_lt(s, v_set1(-125.0f))), 1)) return v_scalef(v, s);
+  return f32_scale(v, v_add(v_sub(s, v_set1(15.5f / 32)), v_set1(F32_SHIFTER)));
+}
+#endif
+
 /* exp: below -104 the result rounds to 0, above 89 to infinity. */
+#if NNK_F32_LOOKUP32
+/* Where the layer holds 32-entry tables in registers (AVX-512): x = (32 n + j) ln2/32 + r,
+ * |r| <= ln2/64, e^x = 2^n 2^(j/32) e^r with 2^(j/32) = t_hi + t_lo from a table
+ * (exp2_32nds.h) and e^r = 1 + q, q = r + r^2 (1/2 + r/6 + r^2/24) (remainder r^5/120:
+ * 2^-40), so e^x 2^-n = t_hi + (t_hi q + t_lo) with one rounding that matters, the last:
+ * within 0.53 ULP where the result is normal (0.75 where it is subnormal and the scaling
+ * rounds again, as before: make test-exhaustive), about 16 instructions a vector instead
+ * of 24.  m = 32 n + j is x 32/ln2 rounded by the shifter,
+ * whose bits' low five are j; r = x - m ln2/32 by two FMAs (the first exact up to its
+ * rounding of a value below 0.011).  Its bits differ from the other layers' exp, each
+ * within 1 ULP. */
+#include "exp2_32nds.h"
+static inline V v_exp(V x)
+{
+  const V xc = f32_clamp(x, -104.0f, 89.0f);
+  const V k = v_fma(xc, v_set1(0x1.715476p+5f), v_set1(F32_SHIFTER)); /* m + shifter */
+  const V m = v_sub(k, v_set1(F32_SHIFTER));
+  const V r = v_fma(m, v_set1(0x1.05c61p-34f), v_fma(m, v_set1(-0x1.62e43p-6f), xc));
+  const V p = v_fma(v_fma(r, v_set1(0x1.555556p-5f), v_set1(0x1.555556p-3f)), r, v_set1(0.5f));
+  const V q = v_fma(v_mul(r, r), p, r);
+  const VI j = v_bits_index(k);
+  const V th = v_lookup32(EXP2_32_HI, j);
+  return f32_scale_floor(v_add(th, v_fma(th, q, v_lookup32(EXP2_32_LO, j))), v_mul(m, v_set1(1.0f / 32)));
+}
+#else
 static inline V v_exp(V x)
 {
   V k, lo, hi = f32_exp_parts(f32_clamp(x, -104.0f, 89.0f), &k, &lo);
   return f32_scale(v_add(hi, lo), k);
 }
+#endif
 
 /* e^x = hi + lo for x in [-20, 0]: f32_exp_parts' pair, normalised and scaled by 2^n. */
 static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)

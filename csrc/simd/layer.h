@@ -80,6 +80,7 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_quarter_binade VF(v_quarter_binade)
 #define v_lookup32 VF(v_lookup32)
 #define v_floor_index VF(v_floor_index)
+#define v_bits_index VF(v_bits_index)
 #define v_copysign VF(v_copysign)
 
 #endif
