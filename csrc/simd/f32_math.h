@@ -12,10 +12,12 @@
  * FMA), so that only the last operation rounds at float32's 2^-24.  make
  * test-exhaustive proves the bound over all 2^32 inputs on every ISA; v_fma is fused
  * on every layer (libm's fmaf on the scalar one), so all ISAs give the same bits, but
- * for tanh where the layer holds 32-entry tables (AVX-512: its own formulation, below).
+ * for exp and tanh where the layer holds 32-entry tables (AVX-512: their own
+ * formulations, below; sigmoid there too for |x| < 8).
  *
- * Polynomials: build-aux/fit_f32_math.py and build-aux/fit_f32_tanh.py.  Inputs are clamped where the float32 result
- * has reached its limit; NaN passes every clamp (comparisons with NaN are false).
+ * Polynomials and tables: build-aux/fit_f32_math.py, fit_f32_tanh.py, fit_f32_sigmoid.py
+ * and f32_exp_table.py.  Inputs are clamped where the float32 result has reached its
+ * limit; NaN passes every clamp (comparisons with NaN are false).
  */
 
 #define F32_SHIFTER 0x1.8p23f /* adding it rounds a float to an integer (|n| < 2^22) */
