@@ -71,10 +71,13 @@ static inline VI v_quarter_binade(V a)
 {
   return _mm512_srli_epi32(_mm512_castps_si512(a), 21);
 }
-/* floor(u) as a lane index for v_lookup32 (which reads its low five bits) */
-static inline VI v_floor_index(V u)
+/* floor(s x + c) as a lane index for v_lookup32 (which reads its low five bits), for
+ * s x + c in [-2^22, 2^22): one FMA of the exact s x + c + 1.5 2^23 rounded down onto
+ * the integers, whose bits hold the floor in their low ones (no conversion). */
+static inline VI v_floor_index(V x, float s, float c)
 {
-  return _mm512_cvt_roundps_epi32(u, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  return _mm512_castps_si512(_mm512_fmadd_round_ps(x, _mm512_set1_ps(s), _mm512_set1_ps(c + 0x1.8p23f),
+                                                   _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
 }
 /* a float's bits as a lane index (v_lookup32 reads their low five: a shifter's sum's
  * integer mod 32) */

@@ -195,7 +195,7 @@ static inline __attribute__((always_inline)) V v_sigmoid(V x)
   /* |x| < 8 - 1/128: 2x + 16 rounds below 32 (just under 8 it rounds to 32).  A NaN lane
    * stays (its lookups are any, its result NaN); infinities leave. */
   if (__builtin_expect(v_any(v_ge(v_abs(x), v_set1(0x1.ffp2f))), 0)) return f32_sigmoid_pair(x);
-  const VI k = v_floor_index(v_fma(x, v_set1(2.0f), v_set1(16.0f)));
+  const VI k = v_floor_index(x, 2.0f, 16.0f);
   const V y = v_sub(x, v_lookup32(SIGMOID_B, k));
   return v_add(v_lookup32(SIGMOID_HI, k), F32_TABLE_TAIL(SIGMOID, k, y, F32_TABLE_P1(SIGMOID, k, y)));
 }

@@ -87,7 +87,7 @@ static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_s
  * from one function of a = |x| tabulated by 32 intervals of [0, 5) in 32-entry tables
  * (gelu_intervals.h, build-aux/fit_f32_gelu.py): G(a) = a P(Z > a), so that
  *   GELU(x) = -G(a) for x < 0 and x - G(a) for x >= 0   (G(a) <= a/2: no cancellation).
- * With k = floor(6.4 a) (intervals uniform in a: one product and one conversion), y =
+ * With k = floor(6.4 a) (intervals uniform in a: one FMA rounded down), y =
  * a - b_k (exact), G = h + t, t = y s1 + (lo + y^2 P(y)) rounded once (f32_math.h's
  * F32_TABLE_TAIL), the result is d - t, d exact:
  *   k >= 1: d = max(x, 0) - h: h is a multiple of the last place of the interval's largest
@@ -101,7 +101,7 @@ static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_s
 #define gelu_intervals VF(gelu_intervals)
 GELU_OP gelu_intervals(V x, V a)
 {
-  const VI k = v_floor_index(v_mul(a, v_set1(6.4f)));
+  const VI k = v_floor_index(a, 6.4f, 0.0f);
   const V y = v_sub(a, v_lookup32(GELU_G_B, k));
   const V t = F32_TABLE_TAIL(GELU_G, k, y, F32_TABLE_P1(GELU_G, k, y));
   const V z = v_select(v_lt(a, v_set1(5.0f / 32)), v_mul(x, v_set1(0.5f)), v_max(x, v_set1(0.0f)));
@@ -117,7 +117,7 @@ GELU_OP gelu_intervals(V x, V a)
 #define gelu_grad_quarters VF(gelu_grad_quarters)
 GELU_OP gelu_grad_quarters(V x, V a)
 {
-  const VI k = v_floor_index(v_mul(a, v_set1(4.0f)));
+  const VI k = v_floor_index(a, 4.0f, 0.0f);
   const V y = v_sub(a, v_lookup32(GELU_D_B, k)), h = v_lookup32(GELU_D_HI, k);
   const V t = F32_TABLE_TAIL(GELU_D, k, y, F32_TABLE_P1(GELU_D, k, y));
   return v_select(v_ge(x, v_set1(0.0f)), v_sub(v_sub(v_set1(1.0f), h), t), v_add(h, t));
