@@ -6,7 +6,7 @@ GELU(x) = x Phi(x) is built from one function of a = |x|, G(a) = a Q(a), Q(a) = 
     GELU(x) = -G(a) for x < 0,   x - G(a) for x >= 0
 
 (no cancellation: G(a) <= a/2).  The intervals are 32 of [0, 5), each 5/32 wide, so
-that the kernel's index is floor(6.4 a) (one product, one conversion).  On each,
+that the kernel's index is floor(6.4 a) (one FMA rounded down).  On each,
 f32_interval_tables.py's formula
 
     G(a) = g_hi + (y s1 + (g_lo + y^2 P(y))),   y = a - b, P of degree 4,
