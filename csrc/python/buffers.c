@@ -34,15 +34,22 @@ static int format_dtype(const Py_buffer *v, dtype *dt)
  * nothing to release): the caller's reference keeps it alive for the call.  Returns 0
  * for anything else (other types, dtypes or byte orders, unaligned data, a layout or
  * writability the call cannot take): the buffer protocol takes those, and raises. */
-static int array_view(PyObject *obj, buf *b, int writable, int contig)
+int kernel_array_type(PyObject *obj, int exact, int contig)
 {
-  if (!PyArray_Check(obj)) return 0;
+  if (exact ? !PyArray_CheckExact(obj) : !PyArray_Check(obj)) return 0;
   PyArrayObject *a = (PyArrayObject *)obj;
   int type = PyArray_TYPE(a);
   if ((type != NPY_FLOAT32 && type != NPY_FLOAT64) || !PyArray_ISNOTSWAPPED(a) ||
-      !PyArray_ISALIGNED(a) || (contig && !PyArray_IS_C_CONTIGUOUS(a)) ||
-      (writable && !PyArray_ISWRITEABLE(a)))
+      !PyArray_ISALIGNED(a) || (contig && !PyArray_IS_C_CONTIGUOUS(a)))
     return 0;
+  return type;
+}
+
+static int array_view(PyObject *obj, buf *b, int writable, int contig)
+{
+  int type = kernel_array_type(obj, 0, contig);
+  PyArrayObject *a = (PyArrayObject *)obj;
+  if (!type || (writable && !PyArray_ISWRITEABLE(a))) return 0;
   _Static_assert(sizeof(npy_intp) == sizeof(Py_ssize_t), "NumPy's sizes are Python's");
   Py_buffer *v = &b->view;
   memset(v, 0, sizeof *v);

@@ -63,6 +63,10 @@ typedef struct {
   } while (0)
 
 void release_all(buf *b, int count);
+/* obj's NumPy type (NPY_FLOAT32 or NPY_FLOAT64) when it is an array the kernels read in
+ * place: native byte order, aligned, C-contiguous when contig, an ndarray itself (no
+ * subclass) when exact; else 0, nothing raised. */
+int kernel_array_type(PyObject *obj, int exact, int contig);
 /* Acquire obj: C-contiguous when contig, else with strides; writable on request.
  * `what` names the operand in the error. */
 int buf_get(PyObject *obj, buf *b, int writable, int contig, const char *what);

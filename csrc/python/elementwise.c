@@ -42,13 +42,9 @@ static int kernel_index(PyObject *obj, int count, int *op)
  * C-contiguous); NULL with no error set otherwise. */
 static PyObject *new_like(PyObject *x)
 {
-  if (!PyArray_CheckExact(x)) return NULL;
+  int type = kernel_array_type(x, 1, 1);
   PyArrayObject *a = (PyArrayObject *)x;
-  int type = PyArray_TYPE(a);
-  if ((type != NPY_FLOAT32 && type != NPY_FLOAT64) || !PyArray_ISNOTSWAPPED(a) ||
-      !PyArray_ISALIGNED(a) || !PyArray_IS_C_CONTIGUOUS(a))
-    return NULL;
-  return PyArray_EMPTY(PyArray_NDIM(a), PyArray_DIMS(a), type, 0);
+  return type ? PyArray_EMPTY(PyArray_NDIM(a), PyArray_DIMS(a), type, 0) : NULL;
 }
 
 /* out = None: the call makes out like the first operand and returns it (a NumPy scalar

@@ -9,13 +9,11 @@
  * no error set for anything else, which the caller converts or rejects in its own words. */
 static PyObject *new_product(PyObject *a, PyObject *b)
 {
-  if (!PyArray_CheckExact(a) || !PyArray_CheckExact(b)) return NULL;
+  int type = kernel_array_type(a, 1, 0);
+  if (!type || kernel_array_type(b, 1, 0) != type) return NULL;
   PyArrayObject *x = (PyArrayObject *)a, *y = (PyArrayObject *)b;
-  int type = PyArray_TYPE(x), nx = PyArray_NDIM(x), ny = PyArray_NDIM(y);
-  if ((type != NPY_FLOAT32 && type != NPY_FLOAT64) || PyArray_TYPE(y) != type ||
-      !PyArray_ISNOTSWAPPED(x) || !PyArray_ISNOTSWAPPED(y) || !PyArray_ISALIGNED(x) ||
-      !PyArray_ISALIGNED(y) || nx < 1 || nx > 2 || ny < 1 || ny > 2 ||
-      PyArray_DIM(x, nx - 1) != PyArray_DIM(y, 0))
+  int nx = PyArray_NDIM(x), ny = PyArray_NDIM(y);
+  if (nx < 1 || nx > 2 || ny < 1 || ny > 2 || PyArray_DIM(x, nx - 1) != PyArray_DIM(y, 0))
     return NULL;
   npy_intp dims[2];
   int nd = 0;
