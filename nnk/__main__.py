@@ -21,10 +21,10 @@ def _info(args):
     for dtype, blocks in info["gemm"].items():
         if blocks:
             mr, nr, mc, kc, nc = blocks
-            kc_small, c_bytes = info["gemm_small_c"][dtype]
+            kc_small, c_bytes, k_least = info["gemm_small_c"][dtype]
             print(f"  GEMM {dtype}:  tile {mr}x{nr}, blocks MC {mc} KC {kc} NC {nc} "
                   f"(from the caches, rule {info['gemm_blocks']}); KC {kc_small} where C takes "
-                  f"{c_bytes // 1024} KiB or less and k >= {4 * kc_small}")
+                  f"{c_bytes // 1024} KiB or less and k >= {k_least}")
     return 0
 
 

@@ -96,9 +96,9 @@ def cpu_info():
         # (size, line, ways, source) of the data caches one core sees; GEMM's tile and
         # block sizes (mr, nr, mc, kc, nc) derived from them for the ISA in use, and the
         # rule that derived them ("l1": a B micro-panel kept in L1; "l2": both
-        # micro-panels streamed from L2, KC and MC balanced there); (KC, bytes): the KC of
-        # products whose C takes at most those bytes and whose k is 4 KC or more (the L1
-        # model's: a B micro-panel kept in L1)
+        # micro-panels streamed from L2, KC and MC balanced there); (KC, bytes, k): the KC of
+        # products whose C takes at most those bytes and whose k is that k (4 KC) or more
+        # (the L1 model's: a B micro-panel kept in L1)
         "caches": m["caches"],
         "gemm": m["gemm"],
         "gemm_blocks": m["gemm_blocks"],

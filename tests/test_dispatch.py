@@ -412,8 +412,9 @@ def test_gemm_blocks_fit_the_caches_they_come_from():
             assert mc % mr == 0 and nc % nr == 0 and kc % 8 == 0 and min(mc, kc, nc) > 0
             # products whose C stays in a quarter of L2: KC from the L1 model, a B
             # micro-panel in L1 (the "l1" rule's own KC), never more than the rule's
-            kc_small, c_bytes = info["gemm_small_c"][dtype]
+            kc_small, c_bytes, k_least = info["gemm_small_c"][dtype]
             assert c_bytes == l2[0] // 4 and 8 <= kc_small <= kc and kc_small % 8 == 0
+            assert k_least == 4 * kc_small  # k spans four of its blocks or more
             assert kc_small * nr * esz <= l1[0] * (l1[2] - 1) / l1[2], (isa, dtype, kc_small)
             if rule == "l1":
                 assert kc_small == kc
@@ -437,7 +438,7 @@ def test_info_prints_caches_and_gemm_blocks():
     if nnk.get_isa() != "scalar":
         info = nnk.cpu_info()
         (mr, nr, mc, kc, nc), rule = info["gemm"]["f32"], info["gemm_blocks"]
-        kc_small, c_bytes = info["gemm_small_c"]["f32"]
+        kc_small, c_bytes, k_least = info["gemm_small_c"]["f32"]
         assert (f"tile {mr}x{nr}, blocks MC {mc} KC {kc} NC {nc} (from the caches, rule {rule}); "
-                f"KC {kc_small} where C takes {c_bytes // 1024} KiB or less and k >= {4 * kc_small}"
+                f"KC {kc_small} where C takes {c_bytes // 1024} KiB or less and k >= {k_least}"
                 in r.stdout)

@@ -29,8 +29,8 @@
  * Both, where C is small and k long: a product whose C takes a quarter of L2 or less
  * and whose k spans four of the L1 model's KC blocks or more (a weight gradient dy^T x:
  * m and n a layer's widths, k the tokens) takes the L1 model's KC whatever the rule
- * (kc_c_in_l2, set by dispatch.c; gemm_impl.h): its passes over C stay in L2, and a B
- * micro-panel kept in L1 serves every tile.  Measured on an Intel Xeon ("l2" rule, KC
+ * (kc_c_in_l2, c_in_l2 and k_c_in_l2, set by dispatch.c; gemm_impl.h): its passes over
+ * C stay in L2, and a B micro-panel kept in L1 serves every tile.  Measured on an Intel Xeon ("l2" rule, KC
  * 952 -> 256 float32, 672 -> 224 float64): those products 5-10 % faster, the GPT step
  * 2 %; not for a shorter k (the 784-256-10 MLP's float64 step, k = 784 in four blocks
  * instead of two, lost 3-8 % though its products alone did not).

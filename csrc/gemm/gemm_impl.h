@@ -331,7 +331,7 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
   /* C in a quarter of L2 and k long (a weight gradient dy^T x: m and n a layer's
    * widths, k the tokens): each KC block's pass over C is cheap beside the k steps, so
    * KC from the L1 model, a B micro-panel in L1 across the tiles */
-  const bool c_in_l2 = m * n * sizeof(T) <= cfg->c_in_l2 && k >= 4 * cfg->kc_c_in_l2;
+  const bool c_in_l2 = m * n * sizeof(T) <= cfg->c_in_l2 && k >= cfg->k_c_in_l2;
   const size_t kc_most = c_in_l2 ? cfg->kc_c_in_l2 : cfg->kc;
   j.KC = FN(balanced)(k, kc_most, 1);
   j.NC = FN(balanced)(n, cfg->nc, nr);

@@ -204,8 +204,9 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
  * NULL: no blocked path, the scalar reference runs. */
 #define NNK_GEMM_CONFIG_FIELDS(T)                                                         \
   size_t mr, nr, mc, kc, nc;                                                              \
-  size_t kc_c_in_l2, c_in_l2; /* KC where C's m n values take c_in_l2 bytes or fewer:   \
-                               * the L1 model's (csrc/gemm/blocking.c)               */ \
+  size_t kc_c_in_l2, c_in_l2, k_c_in_l2; /* KC where C's m n values take c_in_l2    \
+                               * bytes or fewer and k is k_c_in_l2 or more: the L1      \
+                               * model's (csrc/gemm/blocking.c)                      */ \
   size_t l1_way; /* bytes of L1 one way holds (size / ways): addresses that far apart    \
                   * share a set (from the CPU's caches, as the blocks)                */ \
   const char *blocks_rule; /* the rule that sized MC, KC, NC (csrc/gemm/blocking.c)  */   \

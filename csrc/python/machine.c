@@ -104,9 +104,12 @@ PyObject *nnk_py_machine(PyObject *self, PyObject *unused)
   PyObject *f64 = g64->ukernel ? Py_BuildValue("(nnnnn)", g64->mr, g64->nr, g64->mc, g64->kc, g64->nc)
                                : Py_NewRef(Py_None);
   PyObject *rule = g32->blocks_rule ? PyUnicode_FromString(g32->blocks_rule) : Py_NewRef(Py_None);
-  /* (KC, bytes): the KC of products whose C takes at most those bytes (and k >= 4 KC) */
-  PyObject *small32 = g32->ukernel ? Py_BuildValue("(nn)", g32->kc_c_in_l2, g32->c_in_l2) : Py_NewRef(Py_None);
-  PyObject *small64 = g64->ukernel ? Py_BuildValue("(nn)", g64->kc_c_in_l2, g64->c_in_l2) : Py_NewRef(Py_None);
+  /* (KC, bytes, k): the KC of products whose C takes at most those bytes and whose k is
+   * that k or more */
+  PyObject *small32 = g32->ukernel ? Py_BuildValue("(nnn)", g32->kc_c_in_l2, g32->c_in_l2, g32->k_c_in_l2)
+                                   : Py_NewRef(Py_None);
+  PyObject *small64 = g64->ukernel ? Py_BuildValue("(nnn)", g64->kc_c_in_l2, g64->c_in_l2, g64->k_c_in_l2)
+                                   : Py_NewRef(Py_None);
   PyObject *result = f32 && f64 && rule && small32 && small64
                          ? Py_BuildValue("{s:s,s:s,s:s,s:O,s:{s:O,s:O},s:O,s:{s:O,s:O}}", "arch",
                                          nnk_arch(), "features", nnk_cpu_features(), "sleef", sleef,

@@ -664,11 +664,11 @@ static void test_gemm(nnk_isa isa)
       size_t mr = is_f32 ? t->f32.gemm.mr : t->f64.gemm.mr;
       test_gemm_case(isa, is_f32, 0, 0, mc + mr + 3, 45, kc + 5, 1, 1);
       test_gemm_case(isa, is_f32, 1, 0, mc + 1, 37, 2 * kc + 1, 0.7, 0);
-      size_t kc_small = is_f32 ? t->f32.gemm.kc_c_in_l2 : t->f64.gemm.kc_c_in_l2;
+      size_t k_small = (is_f32 ? t->f32.gemm.k_c_in_l2 : t->f64.gemm.k_c_in_l2) + 7;
       size_t c_in_l2 = is_f32 ? t->f32.gemm.c_in_l2 : t->f64.gemm.c_in_l2, esz = is_f32 ? 4 : 8;
-      test_gemm_case(isa, is_f32, 1, 0, 2 * mr + 1, 75, 4 * kc_small + 7, 1, 0);
-      test_gemm_case(isa, is_f32, 0, 1, 3 * mr, 40, 4 * kc_small + 7, 0.5, 2);
-      test_gemm_case(isa, is_f32, 1, 0, 24, c_in_l2 / (24 * esz) + 1, 4 * kc_small + 7, 1, 0);
+      test_gemm_case(isa, is_f32, 1, 0, 2 * mr + 1, 75, k_small, 1, 0);
+      test_gemm_case(isa, is_f32, 0, 1, 3 * mr, 40, k_small, 0.5, 2);
+      test_gemm_case(isa, is_f32, 1, 0, 24, c_in_l2 / (24 * esz) + 1, k_small, 1, 0);
     }
   }
 }
