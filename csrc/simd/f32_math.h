@@ -116,10 +116,9 @@ static inline V f32_scale_floor(V v, V s)
  * 2^-40), so e^x 2^-n = t_hi + (t_hi q + t_lo) with one rounding that matters, the last:
  * within 0.53 ULP where the result is normal (0.75 where it is subnormal and the scaling
  * rounds again, as before: make test-exhaustive), about 16 instructions a vector instead
- * of 24.  m = 32 n + j is x 32/ln2 rounded by the shifter,
- * whose bits' low five are j; r = x - m ln2/32 by two FMAs (the first exact up to its
- * rounding of a value below 0.011).  Its bits differ from the other layers' exp, each
- * within 1 ULP. */
+ * of 24.  m = 32 n + j is x 32/ln2 rounded by the shifter, whose bits' low five are j;
+ * r = x - m ln2/32 by two FMAs (the first exact up to its rounding of a value below
+ * 0.011).  Its bits differ from the other layers' exp, each within 1 ULP. */
 #include "exp2_32nds.h"
 static inline V v_exp(V x)
 {

@@ -122,7 +122,7 @@ GELU_OP gelu_grad_quarters(V x, V a)
   const V t = F32_TABLE_TAIL(GELU_D, k, y, F32_TABLE_P1(GELU_D, k, y));
   return v_select(v_ge(x, v_set1(0.0f)), v_sub(v_sub(v_set1(1.0f), h), t), v_add(h, t));
 }
-/* every lane of v (|x|, or x^2) below bound: the first path that holds it takes the vector */
+/* every lane's |x| (v) below bound: the first path that holds it takes the vector */
 #define GELU_BELOW(v, bound) __builtin_expect(!v_any(v_ge(v, v_set1((T)(bound)))), 1)
 GELU_OP op_gelu(V x)
 {
