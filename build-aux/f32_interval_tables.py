@@ -1,12 +1,14 @@
-"""Float32 tables of a function by intervals, for AVX-512's 32-entry lookups (vpermt2ps),
-shared by fit_f32_sigmoid.py and fit_f32_gelu.py.
+"""Float32 tables of a function by intervals, for AVX-512's 32-entry lookups (vpermt2ps)
+and AVX2's 8-entry ones (vpermps), shared by fit_f32_sigmoid.py, fit_f32_gelu.py and
+fit_f32_gelu_mills.py.
 
 On an interval with point b and y = x - b (exact in the kernel),
 
     f(x) = h + (y s1 + (l + y^2 P(y))),
 
 h + l = f(b) to 2^-48, s1 = f'(b) exactly in float32 (b is chosen near the interval's
-midpoint where f'(b) rounds to float32 with a tiny error), P of degree DEG with float32
+midpoint where f'(b) rounds to float32 with a tiny error), P of degree deg (DEG unless
+given) with float32
 coefficients.  In float32 only two roundings then matter: the fused y s1 + (...) (half
 an ULP of a term at most `share` of the result) and the last operation.  P is fitted by
 least squares on Chebyshev nodes, weighted so that the error of y^2 P(y) is relative to
@@ -43,7 +45,7 @@ def choose_b(df, lo, hi):
     return best
 
 
-def fit(f, df, lo, hi, b=None, result=None, h_quantum=None, nodes=160):
+def fit(f, df, lo, hi, b=None, result=None, h_quantum=None, nodes=160, deg=DEG):
     """One interval's (b, h, l, s1, P lowest first, worst relative error of the formula
     before float32 rounds it, largest |f(x) - h| / |result(x)|).  b = None chooses b;
     result(x) is what the kernel returns (f(x) unless given): errors are relative to it;
@@ -62,8 +64,8 @@ def fit(f, df, lo, hi, b=None, result=None, h_quantum=None, nodes=160):
     g = [(f(b + v) - mpf(h) - mpf(l) - v * mpf(s1)) / v**2 for v in y]
     w = [v**2 / abs(result(b + v)) for v in y]
     coef = []
-    for j in range(DEG + 1):  # round the lowest free coefficient, refit the others
-        A = np.array([[float(w[i] * y[i] ** m) for m in range(j, DEG + 1)] for i in range(len(y))])
+    for j in range(deg + 1):  # round the lowest free coefficient, refit the others
+        A = np.array([[float(w[i] * y[i] ** m) for m in range(j, deg + 1)] for i in range(len(y))])
         rhs = np.array([float(w[i] * (g[i] - sum(mpf(coef[m]) * y[i] ** m for m in range(j))))
                         for i in range(len(y))])
         coef.append(f32(np.linalg.lstsq(A, rhs, rcond=None)[0][0]))
@@ -73,7 +75,7 @@ def fit(f, df, lo, hi, b=None, result=None, h_quantum=None, nodes=160):
         if b + v == 0:
             continue
         exact = f(b + v)
-        p = sum(mpf(coef[m]) * v**m for m in range(DEG + 1))
+        p = sum(mpf(coef[m]) * v**m for m in range(deg + 1))
         got = mpf(h) + (v * mpf(s1) + (mpf(l) + v**2 * p))
         worst = max(worst, abs((got - exact) / result(b + v)))
         share = max(share, abs(exact - mpf(h)) / abs(result(b + v)))
@@ -90,14 +92,15 @@ def hexf(v):
 
 
 def print_tables(prefix, rows):
-    """The C tables prefix_B, _HI, _LO, _S1, _P0.. of 32 intervals' fits."""
-    assert len(rows) == 32
+    """The C tables prefix_B, _HI, _LO, _S1, _P0.. of the intervals' fits (32 or 8)."""
+    n = len(rows)
+    assert n in (8, 32)
     for name, column in (("B", 0), ("HI", 1), ("LO", 2), ("S1", 3)):
         body = ", ".join(hexf(r[column]) for r in rows)
-        print(f"static const float {prefix}_{name}[32] __attribute__((aligned(64))) = {{{body}}};")
-    for j in range(DEG + 1):
+        print(f"static const float {prefix}_{name}[{n}] __attribute__((aligned(64))) = {{{body}}};")
+    for j in range(len(rows[0][4])):
         body = ", ".join(hexf(r[4][j]) for r in rows)
-        print(f"static const float {prefix}_P{j}[32] __attribute__((aligned(64))) = {{{body}}};")
+        print(f"static const float {prefix}_P{j}[{n}] __attribute__((aligned(64))) = {{{body}}};")
 
 
 def summary(rows):

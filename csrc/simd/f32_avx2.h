@@ -18,7 +18,8 @@ static inline V v_fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
 static inline V v_div(V a, V b) { return _mm256_div_ps(a, b); }
 static inline V v_max(V a, V b) { return _mm256_max_ps(a, b); }
 static inline V v_min(V a, V b) { return _mm256_min_ps(a, b); }
-static inline V v_neg(V a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
+/* the vector extension's negation (a sign flip): GCC folds it into FMA's negated forms */
+static inline V v_neg(V a) { return -a; }
 static inline V v_abs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
 static inline M v_lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
 static inline M v_gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
@@ -47,6 +48,20 @@ static inline V v_narrow(__m256d lo, __m256d hi)
   return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
 }
 #define f32_v_wide(fn, x) f32_v_narrow(fn(f32_v_widen_lo(x)), fn(f32_v_widen_hi(x)))
+/* Tables of 8 floats in one register, looked up by lane indices (vpermps reads their low
+ * three bits; the table may stay in memory as its operand): vmath_impl.h's GELU by unit
+ * intervals of |x|. */
+#define NNK_F32_LOOKUP8 1
+typedef __m256i VI;
+/* a rounded to the nearest integer (ties to even: the default rounding) as a lane index */
+static inline VI v_nearest_index(V a) { return _mm256_cvtps_epi32(a); }
+/* a float's bits as a lane index (v_lookup8 reads their low three: a shifter's sum's
+ * integer mod 8) */
+static inline VI v_bits_index(V k) { return _mm256_castps_si256(k); }
+static inline V v_lookup8(const float *table, VI i)
+{
+  return _mm256_permutevar8x32_ps(_mm256_load_ps(table), i);
+}
 static inline T v_hsum(V a)
 {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));

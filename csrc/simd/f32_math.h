@@ -140,7 +140,8 @@ static inline V v_exp(V x)
 }
 #endif
 
-/* e^x = hi + lo for x in [-20, 0]: f32_exp_parts' pair, normalised and scaled by 2^n. */
+/* e^x = hi + lo for x in [-30, 0]: f32_exp_parts' pair, normalised and scaled by 2^n
+ * (2^-44 at least: hi and lo stay normal). */
 static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
 {
   V k, hi = f32_normalise(f32_exp_parts(x, &k, lo), lo), s = v_pow2_shifted(k);

@@ -17,7 +17,8 @@ static inline V v_fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
 static inline V v_div(V a, V b) { return _mm256_div_pd(a, b); }
 static inline V v_max(V a, V b) { return _mm256_max_pd(a, b); }
 static inline V v_min(V a, V b) { return _mm256_min_pd(a, b); }
-static inline V v_neg(V a) { return _mm256_xor_pd(a, _mm256_set1_pd(-0.0)); }
+/* the vector extension's negation (a sign flip): GCC folds it into FMA's negated forms */
+static inline V v_neg(V a) { return -a; }
 static inline V v_abs(V a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
 static inline M v_lt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
 static inline M v_gt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }

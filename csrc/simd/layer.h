@@ -76,6 +76,9 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_lookup16 VF(v_lookup16)
 /* layers that define NNK_F32_SCALEF or NNK_F64_LOOKUP16 (AVX-512): v 2^n in one instruction */
 #define v_scalef VF(v_scalef)
+/* layers that define NNK_F32_LOOKUP8 (AVX2): 8-entry tables in registers */
+#define v_lookup8 VF(v_lookup8)
+#define v_nearest_index VF(v_nearest_index)
 /* layers that define NNK_F32_LOOKUP32 (AVX-512): 32-entry tables in registers */
 #define v_quarter_binade VF(v_quarter_binade)
 #define v_lookup32 VF(v_lookup32)
