@@ -1,6 +1,6 @@
 """The table of 2^(j/N), j = 0..N-1, as float32 pairs hi + lo, for float32 exp where the
 layer looks up tables in registers: N = 32 on AVX-512 (csrc/simd/exp2_32nds.h,
-f32_math.h's exp), N = 8 on AVX2 (csrc/simd/exp2_8ths.h, vmath_impl.h's GELU).  hi is
+f32_math.h's exp), N = 8 on AVX2 (csrc/simd/exp2_8ths.h, its exp and GELU).  hi is
 2^(j/N) rounded to float32, lo the rest rounded (hi + lo within 2^-48 of 2^(j/N)).  Not
 a fit: each entry is the value itself, from mpmath at 40 digits.
 
@@ -16,7 +16,7 @@ from f32_interval_tables import hexf
 
 mp.mp.dps = 40
 N = int(sys.argv[1])
-USE = {32: "float32 exp on AVX-512 (f32_math.h)", 8: "float32 GELU on AVX2 (vmath_impl.h)"}[N]
+USE = {32: "float32 exp on AVX-512 (f32_math.h)", 8: "float32 exp and GELU on AVX2 (f32_math.h,\n * vmath_impl.h)"}[N]
 hi, lo = [], []
 for j in range(N):
     v = mp.power(2, mp.mpf(j) / N)

@@ -13,7 +13,8 @@
  * test-exhaustive proves the bound over all 2^32 inputs on every ISA; v_fma is fused
  * on every layer (libm's fmaf on the scalar one), so all ISAs give the same bits, but
  * for exp and tanh where the layer holds 32-entry tables (AVX-512: their own
- * formulations, below; sigmoid there too for |x| < 8).
+ * formulations, below; sigmoid there too for |x| < 8) and exp where it holds 8-entry
+ * ones (AVX2).
  *
  * Polynomials and tables: build-aux/fit_f32_math.py, fit_f32_tanh.py, fit_f32_sigmoid.py
  * and f32_exp_table.py.  Inputs are clamped where the float32 result has reached its
@@ -96,41 +97,68 @@ static inline V f32_scale(V v, V k)
   return v_select(tiny, v_round_bits(t), big);
 }
 
+#if NNK_F32_LOOKUP32 || NNK_F32_LOOKUP8
+/* Where the layer holds tables of 2^(j/N) in registers (N = 32 on AVX-512, 8 on AVX2) */
 #if NNK_F32_LOOKUP32
-/* v 2^floor(s), s = m/32 with m an integer (exp's tables below): one vscalefps (which
- * takes the floor itself), but where a lane's result may be subnormal or zero: then
- * f32_scale with k = floor(s) + F32_SHIFTER (s - 15.5/32 is exact and 15.5/32 from an
- * integer at least: the shifter's rounding is the floor). */
+#include "exp2_32nds.h"
+#define EXP_N 32
+#define EXP2_LOOKUP(PART, j) v_lookup32(EXP2_32_##PART, j)
+#else
+#include "exp2_8ths.h"
+#define EXP_N 8
+#define EXP2_LOOKUP(PART, j) v_lookup8(EXP2_8_##PART, j)
+#endif
+/* v 2^floor(s), s = m/N with m an integer (exp below), rounded once. */
+#if NNK_F32_SCALEF
+/* One vscalefps (which takes the floor itself), but where a lane's result may be
+ * subnormal or zero: then f32_scale with k = floor(s) + F32_SHIFTER (s - (N-1)/2N is
+ * exact and (N-1)/2N from an integer at least: the shifter's rounding is the floor). */
 static inline V f32_scale_floor(V v, V s)
 {
   if (__builtin_expect(!v_any(v_lt(s, v_set1(-125.0f))), 1)) return v_scalef(v, s);
-  return f32_scale(v, v_add(v_sub(s, v_set1(15.5f / 32)), v_set1(F32_SHIFTER)));
+  return f32_scale(v, v_add(v_sub(s, v_set1((EXP_N - 1) / (2.0f * EXP_N))), v_set1(F32_SHIFTER)));
 }
+#else
+/* One product by 2^floor(s) built from its bits where every lane's floor(s) is a normal
+ * exponent (s in [-125, 128): |s - 1.5| < 126.5), else f32_scale. */
+static inline V f32_scale_floor(V v, V s)
+{
+  const V k = v_add(v_sub(s, v_set1((EXP_N - 1) / (2.0f * EXP_N))), v_set1(F32_SHIFTER));
+  if (__builtin_expect(!v_any(v_ge(v_abs(v_sub(s, v_set1(1.5f))), v_set1(126.5f))), 1))
+    return v_mul(v, v_pow2_shifted(k));
+  return f32_scale(v, k);
+}
+#endif
 #endif
 
 /* exp: below -104 the result rounds to 0, above 89 to infinity. */
-#if NNK_F32_LOOKUP32
-/* Where the layer holds 32-entry tables in registers (AVX-512): x = (32 n + j) ln2/32 + r,
- * |r| <= ln2/64, e^x = 2^n 2^(j/32) e^r with 2^(j/32) = t_hi + t_lo from a table
- * (exp2_32nds.h) and e^r = 1 + q, q = r + r^2 (1/2 + r/6 + r^2/24) (remainder r^5/120:
- * 2^-40), so e^x 2^-n = t_hi + (t_hi q + t_lo) with one rounding that matters, the last:
- * within 0.53 ULP where the result is normal (0.75 where it is subnormal and the scaling
- * rounds again, as before: make test-exhaustive), about 16 instructions a vector instead
- * of 24.  m = 32 n + j is x 32/ln2 rounded by the shifter, whose bits' low five are j;
- * r = x - m ln2/32 by two FMAs (the first exact up to its rounding of a value below
- * 0.011).  Its bits differ from the other layers' exp, each within 1 ULP. */
-#include "exp2_32nds.h"
+#if NNK_F32_LOOKUP32 || NNK_F32_LOOKUP8
+/* Where the layer holds tables of 2^(j/N) (above): x = (N n + j) ln2/N + r,
+ * |r| <= ln2/2N, e^x = 2^n 2^(j/N) e^r with 2^(j/N) = t_hi + t_lo from a table
+ * (exp2_32nds.h, exp2_8ths.h) and e^r = 1 + q, q = r + r^2 (1/2 + r/6 + r^2/24) (with
+ * r^3/120 for N = 8; remainder 2^-40, 2^-36), so e^x 2^-n = t_hi + (t_hi q + t_lo)
+ * with one rounding that matters, the last: within 0.53 ULP where the result is normal
+ * on AVX-512 (0.75 where it is subnormal and the scaling rounds again, as before: make
+ * test-exhaustive; 0.59 on AVX2), about 16 instructions a vector instead of 24 (AVX2: 27
+ * against 39, 1.3x as fast on the same core).
+ * m = N n + j is x N/ln2 rounded by the shifter, whose bits' low ones are j; r = x - m
+ * ln2/N by two FMAs (the first exact up to its rounding of a value below 0.011 (0.044
+ * for N = 8)).  Its bits differ from the other layers' exp, each within 1 ULP. */
 static inline V v_exp(V x)
 {
   const V xc = f32_clamp(x, -104.0f, 89.0f);
-  const V k = v_fma(xc, v_set1(0x1.715476p+5f), v_set1(F32_SHIFTER)); /* m + shifter */
+  const V k = v_fma(xc, v_set1(0x1.715476p+0f * EXP_N), v_set1(F32_SHIFTER)); /* m + shifter */
   const V m = v_sub(k, v_set1(F32_SHIFTER));
-  const V r = v_fma(m, v_set1(0x1.05c61p-34f), v_fma(m, v_set1(-0x1.62e43p-6f), xc));
+  const V r = v_fma(m, v_set1(0x1.05c61p-29f / EXP_N), v_fma(m, v_set1(-0x1.62e43p-1f / EXP_N), xc));
+#if EXP_N == 8
+  const V p = v_fma(v_fma(v_fma(r, v_set1(1.0f / 120), v_set1(1.0f / 24)), r, v_set1(1.0f / 6)), r, v_set1(0.5f));
+#else
   const V p = v_fma(v_fma(r, v_set1(0x1.555556p-5f), v_set1(0x1.555556p-3f)), r, v_set1(0.5f));
+#endif
   const V q = v_fma(v_mul(r, r), p, r);
   const VI j = v_bits_index(k);
-  const V th = v_lookup32(EXP2_32_HI, j);
-  return f32_scale_floor(v_add(th, v_fma(th, q, v_lookup32(EXP2_32_LO, j))), v_mul(m, v_set1(1.0f / 32)));
+  const V th = EXP2_LOOKUP(HI, j);
+  return f32_scale_floor(v_add(th, v_fma(th, q, EXP2_LOOKUP(LO, j))), v_mul(m, v_set1(1.0f / EXP_N)));
 }
 #else
 static inline V v_exp(V x)

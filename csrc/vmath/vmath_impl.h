@@ -158,8 +158,7 @@ GELU_OP op_gelu_grad(V x, V dy)
  * GELU(-0) = -0; a NaN lane stays NaN (its lookups are any).  make test-exhaustive:
  * within 0.882 ULP.  About 85 instructions a vector (13 lookups) against the double
  * path's 170: 2.0x as fast on the same core (its gradient below: 1.8x). */
-#include "gelu_mills.h"
-#include "../simd/exp2_8ths.h"
+#include "gelu_mills.h" /* and f32_math.h has read exp2_8ths.h */
 #define gelu_mills VF(gelu_mills)
 #define gelu_grad_mills VF(gelu_grad_mills)
 #define mills_table VF(mills_table)
