@@ -12,6 +12,8 @@ def _unary(op, x, out):
         y = _C.map(_MAP[op], x, None)
         if y is not None:
             return y
+    elif _C.map_into(_MAP[op], x, out) is not None:  # plain arrays alike: written
+        return out
     x = as_float(x)
     if out is not None:
         check_out(out, x.shape, x.dtype)
@@ -21,6 +23,12 @@ def _unary(op, x, out):
 
 
 def _grad(op, u, grad, out, names):
+    if out is None:  # plain arrays alike: the binding makes the result (else None: convert)
+        dx = _C.grad(_GRAD[op], u, grad, None)
+        if dx is not None:
+            return dx
+    elif _C.grad_into(_GRAD[op], u, grad, out) is not None:  # plain arrays alike: written
+        return out
     (u, grad), dtype = as_floats(u, grad, names=names)  # the kernel's binding checks shapes
     if out is not None:
         check_out(out, u.shape, dtype)

@@ -347,7 +347,7 @@ def test_binding_makes_c_for_plain_operands(dtype):
 def test_binding_makes_map_results_for_plain_arrays(dtype):
     """_C.map and _C.grad with out = None: a new array like x (a NumPy scalar when 0-D)
     equal to the call with an out, None for non-contiguous, integer, byte-swapped or
-    subclassed x; nnk's maps give the same either way."""
+    subclassed x, or inputs of two shapes; nnk's maps give the same either way."""
     from nnk.elementwise import _GRAD, _MAP
 
     x = np.random.default_rng(10).uniform(-3, 3, (4, 5)).astype(dtype)
@@ -364,5 +364,39 @@ def test_binding_makes_map_results_for_plain_arrays(dtype):
     assert type(s) is np.dtype(dtype).type and s == 0
     for bad in (x.T, x.astype(int), x.astype(x.dtype.newbyteorder()), x.view(_Subclass), x.tolist()):
         assert _C.map(_MAP["relu"], bad, None) is None
-    with pytest.raises(ValueError):
-        _C.grad(_GRAD["tanh_grad"], x, x[:2], None)  # shapes differ: the binding says so
+    assert _C.grad(_GRAD["tanh_grad"], x, x[:2], None) is None  # shapes differ
+    with pytest.raises(ValueError, match="shape"):
+        nnk.tanh_grad(x, x[:2])  # ... and the Python layer says so
+
+
+def test_binding_writes_into_plain_arrays_alike(dtype):
+    """_C.map_into and _C.grad_into: out itself, written as _C.map and _C.grad write it,
+    when every operand is a plain array of one dtype and shape and out is writable;
+    otherwise None with out untouched (the Python layer converts or explains); out
+    overlapping x reads x as it was, as the other entries do."""
+    from nnk.elementwise import _GRAD, _MAP
+
+    x = np.random.default_rng(11).uniform(-3, 3, (4, 5)).astype(dtype)
+    out, ref = np.empty_like(x), np.empty_like(x)
+    assert _C.map_into(_MAP["tanh"], x, out) is out
+    _C.map(_MAP["tanh"], x, ref)
+    np.testing.assert_array_equal(out, ref)
+    assert _C.grad_into(_GRAD["tanh_grad"], x, x, out) is out
+    _C.grad(_GRAD["tanh_grad"], x, x, ref)
+    np.testing.assert_array_equal(out, ref)
+    other = np.float32 if dtype == np.float64 else np.float64
+    ro = np.empty_like(x)
+    ro.flags.writeable = False
+    for bad_x, bad_out in ((x, np.empty((5, 4), dtype)), (x, np.empty_like(x, other)), (x, ro),
+                           (x.T, np.empty((5, 4), dtype)), (x.tolist(), np.empty_like(x)),
+                           (x, np.empty((4, 10), dtype)[:, ::2]), (x.astype(int), np.empty_like(x))):
+        before = bad_out.copy()
+        assert _C.map_into(_MAP["relu"], bad_x, bad_out) is None
+        np.testing.assert_array_equal(bad_out, before)
+    assert _C.grad_into(_GRAD["tanh_grad"], x, x[:2], out) is None
+    buf = np.arange(-10, 20, dtype=dtype)  # out overlapping x: x as it was before the call
+    assert _C.map_into(_MAP["relu"], buf[:20], buf[5:25]) is not None
+    np.testing.assert_array_equal(buf[5:25], np.maximum(np.arange(-10, 10, dtype=dtype), 0))
+    o = np.empty((5, 4), dtype)
+    assert nnk.relu(x.T, out=o) is o  # the Python layer's way, for x not plain
+    np.testing.assert_array_equal(o, np.maximum(x.T, 0))

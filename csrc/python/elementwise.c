@@ -17,6 +17,7 @@ typedef struct {
   tail_kind tail;
   const char *const *names;
   runner run;
+  int into; /* the _into entry: runs only on plain operands alike (plain_alike) */
 } family;
 
 /* rows = total / n, or ValueError when total elements do not split into rows of n. */
@@ -47,9 +48,29 @@ static PyObject *new_like(PyObject *x)
   return type ? PyArray_EMPTY(PyArray_NDIM(a), PyArray_DIMS(a), type, 0) : NULL;
 }
 
+/* Whether the operands are plain arrays (exactly ndarrays of one native float dtype,
+ * aligned, C-contiguous) of one shape, the last one writable when `out`. */
+static int plain_alike(PyObject *const *objs, int count, int out)
+{
+  int type = kernel_array_type(objs[0], 1, 1);
+  if (!type) return 0;
+  PyArrayObject *first = (PyArrayObject *)objs[0];
+  for (int i = 1; i < count; i++) {
+    PyArrayObject *a = (PyArrayObject *)objs[i];
+    if (kernel_array_type(objs[i], 1, 1) != type ||
+        !PyArray_CompareLists(PyArray_DIMS(a), PyArray_DIMS(first), PyArray_NDIM(first)) ||
+        PyArray_NDIM(a) != PyArray_NDIM(first))
+      return 0;
+  }
+  return !out || PyArray_ISWRITEABLE((PyArrayObject *)objs[count - 1]);
+}
+
 /* out = None: the call makes out like the first operand and returns it (a NumPy scalar
- * when 0-D, as ufuncs give), or returns None when that operand is not plain (new_like):
- * the per-call cost of a small map from Python is this one call. */
+ * when 0-D, as ufuncs give), or returns None when the inputs are not plain arrays alike
+ * (plain_alike): the per-call cost of a small map from Python is this one call.  The
+ * _into entries (out given) run only when all operands are plain arrays alike and then
+ * return out, else return None having run nothing: the Python layer then converts and
+ * checks them itself. */
 static PyObject *call_family(const family *f, PyObject *args)
 {
   buf b[3] = {0};
@@ -61,7 +82,9 @@ static PyObject *call_family(const family *f, PyObject *args)
   }
   PyObject *items[5], *last = PyTuple_GET_ITEM(args, want - 1); /* op, 3 operands, tail */
   for (Py_ssize_t i = 0; i < want; i++) items[i] = PyTuple_GET_ITEM(args, i);
+  if (f->into && !plain_alike(items + 1, f->operands, 1)) return Py_NewRef(Py_None);
   if (items[f->operands] == Py_None) {
+    if (!plain_alike(items + 1, f->operands - 1, 0)) return Py_NewRef(Py_None);
     if (!(made = new_like(items[1]))) return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
     items[f->operands] = made;
   }
@@ -79,7 +102,8 @@ static PyObject *call_family(const family *f, PyObject *args)
   void *p[3] = {b[0].data, b[1].data, b[2].data};
   const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(total >= RELEASE_GIL_ELEMENTS, f->run(t, b[0].dt, op, rows, n, p, a));
-  result = made ? PyArray_Return((PyArrayObject *)Py_NewRef(made)) : Py_NewRef(Py_None);
+  result = made ? PyArray_Return((PyArrayObject *)Py_NewRef(made))
+               : Py_NewRef(f->into ? items[f->operands] : Py_None);
 done:
   release_all(b, 3);
   Py_XDECREF(made);
@@ -125,11 +149,19 @@ static const char *const LOSS_NAMES[] = {"input", "target", "out"};
 #define FAMILY_ENTRY(name, ops, operands, tail, names)                                    \
   PyObject *nnk_py_##name(PyObject *self, PyObject *args)                                 \
   {                                                                                       \
-    static const family f = {ops, operands, tail, names, run_##name};                     \
+    static const family f = {ops, operands, tail, names, run_##name, 0};                  \
+    return call_family(&f, args);                                                         \
+  }
+#define FAMILY_INTO_ENTRY(name, ops, operands, tail, names)                               \
+  PyObject *nnk_py_##name##_into(PyObject *self, PyObject *args)                          \
+  {                                                                                       \
+    static const family f = {ops, operands, tail, names, run_##name, 1};                  \
     return call_family(&f, args);                                                         \
   }
 FAMILY_ENTRY(map, NNK_MAP_COUNT, 2, NO_TAIL, MAP_NAMES)
 FAMILY_ENTRY(grad, NNK_GRAD_COUNT, 3, NO_TAIL, GRAD_NAMES)
+FAMILY_INTO_ENTRY(map, NNK_MAP_COUNT, 2, NO_TAIL, MAP_NAMES)
+FAMILY_INTO_ENTRY(grad, NNK_GRAD_COUNT, 3, NO_TAIL, GRAD_NAMES)
 FAMILY_ENTRY(pmap, NNK_PMAP_COUNT, 2, SCALAR, MAP_NAMES)
 FAMILY_ENTRY(pgrad, NNK_PGRAD_COUNT, 3, SCALAR, GRAD_NAMES)
 FAMILY_ENTRY(rows_grad, NNK_ROWS_GRAD_COUNT, 3, ROW_LENGTH, GRAD_NAMES)

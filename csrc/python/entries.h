@@ -12,6 +12,10 @@
   /* elementwise.c */                                                                     \
   X(map, VARARGS, "map(op, x, out): out = f_op(x), elementwise (KERNELS['map']).")               \
   X(grad, VARARGS, "grad(op, u, grad, out): out = f_op'(u) * grad (KERNELS['grad']).")           \
+  X(map_into, VARARGS,                                                                    \
+    "map_into(op, x, out): map's, returning out, when x and out are plain arrays alike; else None, run nothing.") \
+  X(grad_into, VARARGS,                                                                   \
+    "grad_into(op, u, grad, out): grad's, returning out, when all are plain arrays alike; else None, run nothing.") \
   X(pmap, VARARGS, "pmap(op, x, out, a): out = f_op(x; a) (KERNELS['pmap']).")                   \
   X(pgrad, VARARGS, "pgrad(op, u, grad, out, a): out = f_op'(u; a) * grad (KERNELS['pgrad']).")  \
   X(rows, VARARGS, "rows(op, x, out, n): the KERNELS['rows'] reduction over rows of n values.")  \
