@@ -26,7 +26,6 @@ static inline M v_ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }
 static inline V v_select(M m, V a, V b) { return _mm256_blendv_pd(b, a, m); }
 /* whether any lane of m is set */
 static inline int v_any(M m) { return _mm256_movemask_pd(m) != 0; }
-static inline V v_exp(V a) { return Sleef_expd4_u10avx2(a); }
 static inline V v_log(V a) { return Sleef_logd4_u10avx2(a); }
 static inline V v_erfc(V a) { return Sleef_erfcd4_u15avx2(a); }
 static inline V v_log1p(V a) { return Sleef_log1pd4_u10avx2(a); }

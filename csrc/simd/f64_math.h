@@ -1,8 +1,9 @@
 /*
  * The float64 layer's v_sigmoid and v_tanh, within 1 ULP: written once over the float64
  * helper layer of every ISA (dtype.h includes it after the layer), their algorithms
- * shared with float32's (sigmoid_pair.h, tanh_pair.h).  exp is SLEEF's (u10: within 1
- * ULP on its own) but on AVX-512 (its own, below); a sigmoid or tanh built on it is not
+ * shared with float32's (sigmoid_pair.h, tanh_pair.h).  exp is nnk's own (below) but on
+ * the scalar layer (SLEEF's u10, within 1 ULP on its own); a sigmoid or tanh built on an
+ * exp within 1 ULP is not
  * (x < 0 passes e^x's error through whole, and the formula adds its roundings), so they
  * follow csrc/simd/f32_math.h in double: e^-|x| as a pair hi + lo (within 2^-60), 1 +- e
  * as pairs (Fast2Sum) and the quotient corrected by its residual (FMA, fused on every
@@ -79,6 +80,24 @@ static inline __attribute__((always_inline)) V f64_exp_parts(V x, V *k, V *lo)
   *lo = v_add(v_add(v_sub(one, hi), rh), v_fma(v_mul(r, r), p, rl));
   return hi;
 }
+
+#if !NNK_F64_LOOKUP16 && W > 1
+/* exp on the vector layers without tables (AVX2, NEON; the scalar oracle keeps SLEEF's):
+ * f64_exp_parts' e^r = hi + lo rounded once, times 2^n, exact where the result is normal
+ * (within half an ULP and 2^-60 then; SLEEF's u10, which this replaces, was a call per
+ * vector).  Where some lane's |n| > 1022, 2^n as 2^a 2^(n - a), a = n/2 rounded: the
+ * first product exact, the second the one rounding but for a subnormal result (rounded
+ * twice: within an ULP); x is clamped to [-746, 710] (0 and infinity beyond). */
+static inline V v_exp(V x)
+{
+  const V shifter = v_set1(F64_SHIFTER);
+  V k, lo, hi = f64_exp_parts(v_min(v_set1(710.0), v_max(v_set1(-746.0), x)), &k, &lo);
+  V m = v_add(hi, lo), n = v_sub(k, shifter);
+  if (__builtin_expect(!v_any(v_ge(v_abs(n), v_set1(1022.5))), 1)) return v_mul(m, v_pow2_shifted(k));
+  V ka = v_fma(n, v_set1(0.5), shifter), kb = v_add(v_sub(n, v_sub(ka, shifter)), shifter);
+  return v_mul(v_mul(m, v_pow2_shifted(ka)), v_pow2_shifted(kb));
+}
+#endif
 
 /* e^x = hi + lo for x in [-700, 0] (normal results), normalised: where the layer holds
  * 16-entry tables (AVX-512), 2^(j/16) (hi + lo) from them and e^r - 1 to r^7 (v_exp's

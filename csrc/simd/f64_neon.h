@@ -25,7 +25,6 @@ static inline M v_ge(V a, V b) { return vcgeq_f64(a, b); }
 static inline V v_select(M m, V a, V b) { return vbslq_f64(m, a, b); }
 /* whether any lane of m is set */
 static inline int v_any(M m) { return (vgetq_lane_u64(m, 0) | vgetq_lane_u64(m, 1)) != 0; }
-static inline V v_exp(V a) { return Sleef_expd2_u10advsimd(a); }
 static inline V v_log(V a) { return Sleef_logd2_u10advsimd(a); }
 static inline V v_erfc(V a) { return Sleef_erfcd2_u15advsimd(a); }
 static inline V v_log1p(V a) { return Sleef_log1pd2_u10advsimd(a); }
