@@ -39,15 +39,6 @@ static int kernel_index(PyObject *obj, int count, int *op)
   return op_index(*op, count);
 }
 
-/* A new array like x when x is plain (an ndarray of a native float dtype, aligned and
- * C-contiguous); NULL with no error set otherwise. */
-static PyObject *new_like(PyObject *x)
-{
-  int type = kernel_array_type(x, 1, 1);
-  PyArrayObject *a = (PyArrayObject *)x;
-  return type ? PyArray_EMPTY(PyArray_NDIM(a), PyArray_DIMS(a), type, 0) : NULL;
-}
-
 /* Whether the operands are plain arrays (exactly ndarrays of one native float dtype,
  * aligned, C-contiguous) of one shape, the last one writable when `out`. */
 static int plain_alike(PyObject *const *objs, int count, int out)
@@ -57,9 +48,8 @@ static int plain_alike(PyObject *const *objs, int count, int out)
   PyArrayObject *first = (PyArrayObject *)objs[0];
   for (int i = 1; i < count; i++) {
     PyArrayObject *a = (PyArrayObject *)objs[i];
-    if (kernel_array_type(objs[i], 1, 1) != type ||
-        !PyArray_CompareLists(PyArray_DIMS(a), PyArray_DIMS(first), PyArray_NDIM(first)) ||
-        PyArray_NDIM(a) != PyArray_NDIM(first))
+    if (kernel_array_type(objs[i], 1, 1) != type || PyArray_NDIM(a) != PyArray_NDIM(first) ||
+        !PyArray_CompareLists(PyArray_DIMS(a), PyArray_DIMS(first), PyArray_NDIM(first)))
       return 0;
   }
   return !out || PyArray_ISWRITEABLE((PyArrayObject *)objs[count - 1]);
@@ -85,7 +75,8 @@ static PyObject *call_family(const family *f, PyObject *args)
   if (f->into && !plain_alike(items + 1, f->operands, 1)) return Py_NewRef(Py_None);
   if (items[f->operands] == Py_None) {
     if (!plain_alike(items + 1, f->operands - 1, 0)) return Py_NewRef(Py_None);
-    if (!(made = new_like(items[1]))) return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    PyArrayObject *x = (PyArrayObject *)items[1]; /* plain: out like it */
+    if (!(made = PyArray_EMPTY(PyArray_NDIM(x), PyArray_DIMS(x), PyArray_TYPE(x), 0))) return NULL;
     items[f->operands] = made;
   }
   int op;
