@@ -49,8 +49,8 @@ static inline V v_narrow(__m256d lo, __m256d hi)
 }
 #define f32_v_wide(fn, x) f32_v_narrow(fn(f32_v_widen_lo(x)), fn(f32_v_widen_hi(x)))
 /* Tables of 8 floats in one register, looked up by lane indices (vpermps reads their low
- * three bits; the table may stay in memory as its operand): vmath_impl.h's GELU by unit
- * intervals of |x|. */
+ * three bits; the table may stay in memory as its operand): f32_math.h's exp from
+ * 2^(j/8), vmath_impl.h's GELU by unit intervals of |x|. */
 #define NNK_F32_LOOKUP8 1
 typedef __m256i VI;
 /* a rounded to the nearest integer (ties to even: the default rounding) as a lane index */

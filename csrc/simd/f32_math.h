@@ -108,22 +108,52 @@ static inline V f32_scale(V v, V k)
 #define EXP_N 8
 #define EXP2_LOOKUP(PART, j) v_lookup8(EXP2_8_##PART, j)
 #endif
+/* The reduction of exp by these tables: x = (N n + j) ln2/N + r, |r| <= ln2/2N; returns
+ * r, *k = m + F32_SHIFTER for m = N n + j (x N/ln2 rounded by the shifter: j the low bits
+ * of its bits) and *s = m/N (n = floor(s)).  r = x - m ln2/N by two FMAs, the first
+ * exact up to its rounding of a value below 0.011 (0.044 for N = 8). */
+static inline __attribute__((always_inline)) V f32_exp_table_r(V x, V *k, V *s)
+{
+  *k = v_fma(x, v_set1(0x1.715476p+0f * EXP_N), v_set1(F32_SHIFTER));
+  const V m = v_sub(*k, v_set1(F32_SHIFTER));
+  *s = v_mul(m, v_set1(1.0f / EXP_N));
+  return v_fma(m, v_set1(0x1.05c61p-29f / EXP_N), v_fma(m, v_set1(-0x1.62e43p-1f / EXP_N), x));
+}
+
+/* e^r - 1 for |r| <= ln2/2N (a little more): r + r^2 (1/2 + r/6 + r^2/24), with r^3/120
+ * for N = 8 (remainder 2^-40, 2^-36). */
+static inline __attribute__((always_inline)) V f32_exp_table_q(V r)
+{
+#if EXP_N == 8
+  const V p = v_fma(v_fma(v_fma(r, v_set1(1.0f / 120), v_set1(1.0f / 24)), r, v_set1(1.0f / 6)), r, v_set1(0.5f));
+#else
+  const V p = v_fma(v_fma(r, v_set1(0x1.555556p-5f), v_set1(0x1.555556p-3f)), r, v_set1(0.5f));
+#endif
+  return v_fma(v_mul(r, r), p, r);
+}
+
+/* floor(s) + F32_SHIFTER for s = m/N, m an integer: s - (N-1)/2N is exact and (N-1)/2N
+ * from an integer at least, so the shifter's rounding is the floor. */
+static inline V f32_floor_shifted(V s)
+{
+  return v_add(v_sub(s, v_set1((EXP_N - 1) / (2.0f * EXP_N))), v_set1(F32_SHIFTER));
+}
+
 /* v 2^floor(s), s = m/N with m an integer (exp below), rounded once. */
 #if NNK_F32_SCALEF
 /* One vscalefps (which takes the floor itself), but where a lane's result may be
- * subnormal or zero: then f32_scale with k = floor(s) + F32_SHIFTER (s - (N-1)/2N is
- * exact and (N-1)/2N from an integer at least: the shifter's rounding is the floor). */
+ * subnormal or zero: then f32_scale. */
 static inline V f32_scale_floor(V v, V s)
 {
   if (__builtin_expect(!v_any(v_lt(s, v_set1(-125.0f))), 1)) return v_scalef(v, s);
-  return f32_scale(v, v_add(v_sub(s, v_set1((EXP_N - 1) / (2.0f * EXP_N))), v_set1(F32_SHIFTER)));
+  return f32_scale(v, f32_floor_shifted(s));
 }
 #else
 /* One product by 2^floor(s) built from its bits where every lane's floor(s) is a normal
  * exponent (s in [-125, 128): |s - 1.5| < 126.5), else f32_scale. */
 static inline V f32_scale_floor(V v, V s)
 {
-  const V k = v_add(v_sub(s, v_set1((EXP_N - 1) / (2.0f * EXP_N))), v_set1(F32_SHIFTER));
+  const V k = f32_floor_shifted(s);
   if (__builtin_expect(!v_any(v_ge(v_abs(v_sub(s, v_set1(1.5f))), v_set1(126.5f))), 1))
     return v_mul(v, v_pow2_shifted(k));
   return f32_scale(v, k);
@@ -133,32 +163,20 @@ static inline V f32_scale_floor(V v, V s)
 
 /* exp: below -104 the result rounds to 0, above 89 to infinity. */
 #if NNK_F32_LOOKUP32 || NNK_F32_LOOKUP8
-/* Where the layer holds tables of 2^(j/N) (above): x = (N n + j) ln2/N + r,
- * |r| <= ln2/2N, e^x = 2^n 2^(j/N) e^r with 2^(j/N) = t_hi + t_lo from a table
- * (exp2_32nds.h, exp2_8ths.h) and e^r = 1 + q, q = r + r^2 (1/2 + r/6 + r^2/24) (with
- * r^3/120 for N = 8; remainder 2^-40, 2^-36), so e^x 2^-n = t_hi + (t_hi q + t_lo)
- * with one rounding that matters, the last: within 0.53 ULP where the result is normal
- * on AVX-512 (0.75 where it is subnormal and the scaling rounds again, as before: make
- * test-exhaustive; 0.59 on AVX2), about 16 instructions a vector instead of 24 (AVX2: 27
- * against 39, 1.3x as fast on the same core).
- * m = N n + j is x N/ln2 rounded by the shifter, whose bits' low ones are j; r = x - m
- * ln2/N by two FMAs (the first exact up to its rounding of a value below 0.011 (0.044
- * for N = 8)).  Its bits differ from the other layers' exp, each within 1 ULP. */
+/* Where the layer holds tables of 2^(j/N) (above): e^x = 2^n 2^(j/N) e^r with 2^(j/N) =
+ * t_hi + t_lo from a table (exp2_32nds.h, exp2_8ths.h) and e^r = 1 + q (f32_exp_table_r, _q),
+ * so e^x 2^-n = t_hi + (t_hi q + t_lo) with one rounding that matters, the last: within
+ * 0.53 ULP where the result is normal on AVX-512 (0.75 where it is subnormal and the
+ * scaling rounds again, as before: make test-exhaustive; 0.59 on AVX2), about 16
+ * instructions a vector instead of 24 (AVX2: 27 against 39, 1.3x as fast on the same
+ * core).  Its bits differ from the other layers' exp, each within 1 ULP. */
 static inline V v_exp(V x)
 {
-  const V xc = f32_clamp(x, -104.0f, 89.0f);
-  const V k = v_fma(xc, v_set1(0x1.715476p+0f * EXP_N), v_set1(F32_SHIFTER)); /* m + shifter */
-  const V m = v_sub(k, v_set1(F32_SHIFTER));
-  const V r = v_fma(m, v_set1(0x1.05c61p-29f / EXP_N), v_fma(m, v_set1(-0x1.62e43p-1f / EXP_N), xc));
-#if EXP_N == 8
-  const V p = v_fma(v_fma(v_fma(r, v_set1(1.0f / 120), v_set1(1.0f / 24)), r, v_set1(1.0f / 6)), r, v_set1(0.5f));
-#else
-  const V p = v_fma(v_fma(r, v_set1(0x1.555556p-5f), v_set1(0x1.555556p-3f)), r, v_set1(0.5f));
-#endif
-  const V q = v_fma(v_mul(r, r), p, r);
+  V k, s;
+  const V q = f32_exp_table_q(f32_exp_table_r(f32_clamp(x, -104.0f, 89.0f), &k, &s));
   const VI j = v_bits_index(k);
   const V th = EXP2_LOOKUP(HI, j);
-  return f32_scale_floor(v_add(th, v_fma(th, q, EXP2_LOOKUP(LO, j))), v_mul(m, v_set1(1.0f / EXP_N)));
+  return f32_scale_floor(v_add(th, v_fma(th, q, EXP2_LOOKUP(LO, j))), s);
 }
 #else
 static inline V v_exp(V x)

@@ -147,18 +147,19 @@ GELU_OP op_gelu_grad(V x, V dy)
  * error, so that the result rounds once where it matters:
  *   M = m + m_l: the table's formula (its one rounding that matters: of a tail at most
  *       0.43 of M), made a pair by Fast2Sum;
- *   a^2 = s + s_l exactly (FMA); -a^2/2 = (8 n + j) ln2/8 + r, |r| <= ln2/16 (s_l/2 taken
- *       into r), e^r = 1 + q, q = r + r^2 (1/2 + r/6 + r^2/24) (remainder 2^-29.6):
- *       e^(-a^2/2) = 2^n (e + e_l), e = 2^(j/8)'s hi, e_l = e q + its lo (up to 0.045 e:
- *       its rounding is 2^-28 of the result), 2^n folded into a (exact);
+ *   a^2 = s + s_l exactly (FMA); -a^2/2 = (8 n + j) ln2/8 + r reduced as exp's
+ *       (f32_math.h's f32_exp_table_r from -s/2, then -s_l/2 added to r), e^r = 1 + q
+ *       (f32_exp_table_q): e^(-a^2/2) = 2^n (e + e_l), e = 2^(j/8)'s hi, e_l = e q + its
+ *       lo (up to 0.045 e: its rounding is 2^-28 of the result), 2^n folded into a
+ *       (exact);
  *   Q 2^-n = e m + q_l, G = (a 2^n) Q 2^-n = g + g_l: each product's error by FMA;
  *   GELU = z - G, z = max(0, x) (x for x >= 0: G <= x/2, Fast2Sum exact), the last
  *   subtraction the one rounding of the result.
  * v_max(0, x) gives x when both are zeros, and z - g - (g_l - err) keeps -0's sign:
  * GELU(-0) = -0; a NaN lane stays NaN (its lookups are any).  make test-exhaustive:
- * within 0.882 ULP.  About 85 instructions a vector (13 lookups) against the double
+ * within 0.891 ULP.  About 86 instructions a vector (13 lookups) against the double
  * path's 170: 2.0x as fast on the same core (its gradient below: 1.8x). */
-#include "gelu_mills.h" /* and f32_math.h has read exp2_8ths.h */
+#include "gelu_mills.h" /* (f32_math.h has read exp2_8ths.h: EXP2_LOOKUP) */
 #define gelu_mills VF(gelu_mills)
 #define gelu_grad_mills VF(gelu_grad_mills)
 #define mills_table VF(mills_table)
@@ -184,19 +185,13 @@ GELU_OP mills_table(VI k, V a, V *lo, const float *b, const float *hi, const flo
 /* e^(-a^2/2) = 2^n (e + *el), *scale = 2^n, for a < 7.5: see gelu_mills */
 GELU_OP mills_gauss(V a, V *el, V *scale)
 {
-  const V s = v_mul(a, a), sl = v_fma(a, a, v_neg(s)), h = v_mul(s, v_set1(-0.5f));
-  const V shifted = v_fma(h, v_set1(0x1.715476p+3f), v_set1(F32_SHIFTER)); /* 8 n + j + shifter */
-  const V nj = v_sub(shifted, v_set1(F32_SHIFTER));
-  V r = v_fma(nj, v_set1(-0x1.62e4p-4f), h); /* exact: nj ln2_hi/8 has 24 bits, Sterbenz */
-  r = v_fma(nj, v_set1(-0x1.7f7d1cp-23f), r);
-  r = v_fma(sl, v_set1(-0.5f), r);
-  const V pe = v_fma(v_fma(r, v_set1(1.0f / 24), v_set1(1.0f / 6)), r, v_set1(0.5f));
-  const V q = v_fma(v_mul(r, r), pe, r);
-  const VI j = v_bits_index(shifted);
-  const V e = v_lookup8(EXP2_8_HI, j);
-  *el = v_fma(e, q, v_lookup8(EXP2_8_LO, j));
-  /* n = floor(nj / 8): (nj - 3.5)/8 rounds to it */
-  *scale = v_pow2_shifted(v_fma(v_sub(nj, v_set1(3.5f)), v_set1(0.125f), v_set1(F32_SHIFTER)));
+  const V s = v_mul(a, a), sl = v_fma(a, a, v_neg(s));
+  V k, n;
+  const V q = f32_exp_table_q(v_fma(sl, v_set1(-0.5f), f32_exp_table_r(v_mul(s, v_set1(-0.5f)), &k, &n)));
+  const VI j = v_bits_index(k);
+  const V e = EXP2_LOOKUP(HI, j);
+  *el = v_fma(e, q, EXP2_LOOKUP(LO, j));
+  *scale = v_pow2_shifted(f32_floor_shifted(n));
   return e;
 }
 GELU_OP gelu_mills(V x, V a)
