@@ -3,11 +3,11 @@
  * helper layer of every ISA (dtype.h includes it after the layer), their algorithms
  * shared with float32's (sigmoid_pair.h, tanh_pair.h).  exp is nnk's own (below) but on
  * the scalar layer (SLEEF's u10, within 1 ULP on its own); a sigmoid or tanh built on an
- * exp within 1 ULP is not
- * (x < 0 passes e^x's error through whole, and the formula adds its roundings), so they
- * follow csrc/simd/f32_math.h in double: e^-|x| as a pair hi + lo (within 2^-60), 1 +- e
- * as pairs (Fast2Sum) and the quotient corrected by its residual (FMA, fused on every
- * layer), so that only the last operation rounds.  NaN passes every clamp.
+ * exp within 1 ULP is not (x < 0 passes e^x's error through whole, and the formula adds
+ * its roundings), so they follow csrc/simd/f32_math.h in double: e^-|x| as a pair
+ * hi + lo (within 2^-60), 1 +- e as pairs (Fast2Sum) and the quotient corrected by its
+ * residual (FMA, fused on every layer), so that only the last operation rounds.  NaN
+ * passes every clamp.
  */
 
 #define F64_SHIFTER 0x1.8p52 /* adding it rounds a double to an integer (|n| < 2^51) */

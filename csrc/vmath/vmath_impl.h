@@ -4,11 +4,11 @@
  * elements) through a zero-padded stack buffer: the same vector code, and never a
  * load or store outside [0, n).  Outputs may alias inputs.
  *
- * exp, tanh and sigmoid are the helper layer's (float32: nnk's own, csrc/simd/f32_math.h;
- * float64: SLEEF's, sigmoid as (x >= 0 ? 1 : e)/(1 + e), e = exp(-|x|)); float32's GELUs
- * are evaluated in double (wide_math.h), but for AVX-512's GELU below |x| = 5 and its
- * gradient below 8, and AVX2's both below 7.5 (below).  The float32 maps are within 1 ULP, proved over every input
- * by make test-exhaustive.  GELU's stability choices, the same for both:
+ * exp, tanh and sigmoid are the helper layer's (nnk's own: csrc/simd/f32_math.h and
+ * f64_math.h; float64 exp is SLEEF's on the scalar layer); float32's GELUs are evaluated
+ * in double (wide_math.h), but for AVX-512's GELU below |x| = 5 and its gradient below 8,
+ * and AVX2's both below 7.5 (below).  The float32 maps are within 1 ULP, proved over
+ * every input by make test-exhaustive.  GELU's stability choices, the same for both:
  *   gelu(x)      = x/2 * erfc(-x/sqrt2): erfc, not 1 + erf, so there is no cancellation for x < 0
  *   gelu_tanh(x) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), since 1 + tanh(u) = 2 sigmoid(2u)
  *   GELU and its gradients beyond |x| > 40 (16 in float32) take their limits (0 or x;
