@@ -13,8 +13,8 @@
  * test-exhaustive proves the bound over all 2^32 inputs on every ISA; v_fma is fused
  * on every layer (libm's fmaf on the scalar one), so all ISAs give the same bits, but
  * for exp and tanh where the layer holds 32-entry tables (AVX-512: their own
- * formulations, below; sigmoid there too for |x| < 8) and exp where it holds 8-entry
- * ones (AVX2).
+ * formulations, below; sigmoid there too for |x| < 8) and exp and sigmoid where it
+ * holds 8-entry ones (AVX2).
  *
  * Polynomials and tables: build-aux/fit_f32_math.py, fit_f32_tanh.py, fit_f32_sigmoid.py
  * and f32_exp_table.py.  Inputs are clamped where the float32 result has reached its
@@ -120,16 +120,18 @@ static inline __attribute__((always_inline)) V f32_exp_table_r(V x, V *k, V *s)
   return v_fma(m, v_set1(0x1.05c61p-29f / EXP_N), v_fma(m, v_set1(-0x1.62e43p-1f / EXP_N), x));
 }
 
-/* e^r - 1 for |r| <= ln2/2N (a little more): r + r^2 (1/2 + r/6 + r^2/24), with r^3/120
- * for N = 8 (remainder 2^-40, 2^-36). */
+/* e^r - 1 for |r| <= ln2/2N (a little more): r + r^2 (1/2 + r/6 + r^2/24) for N = 32
+ * (remainder 2^-40); for N = 8, r + r^2 P(r) with P fitted (build-aux/fit_f32_math.py:
+ * 2^-30.4 of e^r), evaluated with r^2 beside the first FMA, one step shorter than Horner. */
 static inline __attribute__((always_inline)) V f32_exp_table_q(V r)
 {
 #if EXP_N == 8
-  const V p = v_fma(v_fma(v_fma(r, v_set1(1.0f / 120), v_set1(1.0f / 24)), r, v_set1(1.0f / 6)), r, v_set1(0.5f));
+  const V r2 = v_mul(r, r);
+  return v_fma(r2, v_fma(r2, v_set1(0x1.555556p-5f), v_fma(r, v_set1(0x1.555bbcp-3f), v_set1(0.5f))), r);
 #else
   const V p = v_fma(v_fma(r, v_set1(0x1.555556p-5f), v_set1(0x1.555556p-3f)), r, v_set1(0.5f));
-#endif
   return v_fma(v_mul(r, r), p, r);
+#endif
 }
 
 /* floor(s) + F32_SHIFTER for s = m/N, m an integer: s - (N-1)/2N is exact and (N-1)/2N
@@ -168,7 +170,7 @@ static inline V f32_scale_floor(V v, V s)
  * so e^x 2^-n = t_hi + (t_hi q + t_lo) with one rounding that matters, the last: within
  * 0.53 ULP where the result is normal on AVX-512 (0.75 where it is subnormal and the
  * scaling rounds again, as before: make test-exhaustive; 0.59 on AVX2), about 16
- * instructions a vector instead of 24 (AVX2: 27 against 39, 1.3x as fast on the same
+ * instructions a vector instead of 24 (AVX2: 26 against 39, 1.3x as fast on the same
  * core).  Its bits differ from the other layers' exp, each within 1 ULP. */
 static inline V v_exp(V x)
 {
@@ -195,15 +197,50 @@ static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
   return v_mul(hi, s);
 }
 
-/* sigmoid (sigmoid_pair.h): the pair up to |x| = 20 (e^2, a product in the quotient's
- * residual, stays normal; e^-20 = 2^-28.9: below -20, e^x is sigmoid within 0.04 ULP of
- * it), e^x beyond. */
+#if NNK_F32_LOOKUP8
+/* sigmoid where the layer holds 8-entry tables (AVX2): the pair algorithm of
+ * sigmoid_pair.h (N/D, D = 1 + e, e = e^-|x|, N = 1 or e) with e from the table of
+ * 2^(j/8) (f32_exp_table_r, _q) and D made a pair in the order that starts the division
+ * soonest.  With a = min(|x|, 20), e = 2^n (t_hi + t_lo)(1 + q):
+ *   e0 = 2^n t_hi, tl = 2^n t_lo (exact);  t0 + t0l = 1 + e0 (Fast2Sum, exact);
+ *   D = d + dl: d = t0 + e0 q rounded once (FMA), dl = its error (FMA on t0 - d, exact by
+ *       Sterbenz) + t0l + tl, within 2^-46 of D;
+ *   N = 1 (x >= 0) or e0 + (e0 q + tl) (x < 0; its second part up to 0.045 of it);
+ *   -N/D = g + rho/d with g = N (-1/d) rounded, rho = (N_h + g d) + (N_l + g dl) (FMAs,
+ *   the first exact), returned as -(rho (-1/d) + g): one rounding of the result.
+ * Besides that rounding, e's formula (2^-28.3: the reduction, q of degree 4, the table)
+ * and the roundings of the parts carried at 0.045 of N add up to 2^-25.5 of the result at
+ * most: within 0.85 ULP by construction (make test-exhaustive measures it).  Against the
+ * pair on f32_exp_pair (normalised first, d after it) a dozen instructions fewer and a
+ * shorter chain: 1.16x as fast on one core (Zen 4, 0.66 against 0.77 ns).  Below -20, e^x (sigmoid_pair.h). */
+static inline __attribute__((always_inline)) V v_sigmoid(V x)
+{
+  const V one = v_set1(1.0f);
+  V k, s;
+  const V q = f32_exp_table_q(f32_exp_table_r(v_max(v_set1(-20.0f), v_neg(v_abs(x))), &k, &s));
+  const VI j = v_bits_index(k);
+  const V scale = v_pow2_shifted_eighths(k);
+  const V e0 = v_mul(EXP2_LOOKUP(HI, j), scale), tl = v_mul(EXP2_LOOKUP(LO, j), scale);
+  const V t0 = v_add(one, e0), t0l = v_add(v_sub(one, t0), e0);
+  const V d = v_fma(e0, q, t0);
+  const V dl = v_add(v_fma(e0, q, v_sub(t0, d)), v_add(t0l, tl));
+  const M neg = v_lt(x, v_set1(0.0f));
+  const V nh = v_select(neg, e0, one), nl = v_select(neg, v_fma(e0, q, tl), v_set1(0.0f));
+  const V rn = v_div(v_set1(-1.0f), d), g = v_mul(nh, rn);
+  const V rho = v_add(v_fma(g, d, nh), v_fma(g, dl, nl));
+  V r = v_neg(v_fma(rho, rn, g));
+  const M far = v_lt(x, v_set1(-20.0f));
+  if (__builtin_expect(v_any(far), 0)) r = v_select(far, v_exp(x), r);
+  return r;
+}
+#else
 #define SIGMOID_EXP_PAIR f32_exp_pair
 #define SIGMOID_NEAR 20.0f
 #if NNK_F32_LOOKUP32
 #define SIGMOID_PAIR_NAME f32_sigmoid_pair
 #endif
 #include "sigmoid_pair.h"
+#endif
 
 #if NNK_F32_LOOKUP32
 /* A function tabulated by build-aux/f32_interval_tables.py (tables NAME_B, _HI, _S1,

@@ -79,6 +79,7 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 /* layers that define NNK_F32_LOOKUP8 (AVX2): 8-entry tables in registers */
 #define v_lookup8 VF(v_lookup8)
 #define v_nearest_index VF(v_nearest_index)
+#define v_pow2_shifted_eighths VF(v_pow2_shifted_eighths)
 /* layers that define NNK_F32_LOOKUP32 (AVX-512): 32-entry tables in registers */
 #define v_quarter_binade VF(v_quarter_binade)
 #define v_lookup32 VF(v_lookup32)
