@@ -197,30 +197,42 @@ static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
   return v_mul(hi, s);
 }
 
-#if NNK_F32_LOOKUP8
-/* sigmoid where the layer holds 8-entry tables (AVX2): the pair algorithm of
- * sigmoid_pair.h (N/D, D = 1 + e, e = e^-|x|, N = 1 or e) with e from the table of
- * 2^(j/8) (f32_exp_table_r, _q) and D made a pair in the order that starts the division
+#if NNK_F32_LOOKUP8 || NNK_F32_LOOKUP32
+/* sigmoid where the layer holds tables of 2^(j/N) (AVX2: v_sigmoid; AVX-512: for vectors
+ * with a lane beyond its own tables' |x| < 8, below): the pair algorithm of
+ * sigmoid_pair.h (N/D, D = 1 + e, e = e^-|x|, N = 1 or e) with e from the table
+ * (f32_exp_table_r, _q) and D made a pair in the order that starts the division
  * soonest.  With a = min(|x|, 20), e = 2^n (t_hi + t_lo)(1 + q):
  *   e0 = 2^n t_hi, tl = 2^n t_lo (exact);  t0 + t0l = 1 + e0 (Fast2Sum, exact);
  *   D = d + dl: d = t0 + e0 q rounded once (FMA), dl = its error (FMA on t0 - d, exact by
  *       Sterbenz) + t0l + tl, within 2^-46 of D;
- *   N = 1 (x >= 0) or e0 + (e0 q + tl) (x < 0; its second part up to 0.045 of it);
+ *   N = 1 (x >= 0) or e0 + (e0 q + tl) (x < 0; its second part up to 0.045 of it, 0.011
+ *       for N = 32);
  *   -N/D = g + rho/d with g = N (-1/d) rounded, rho = (N_h + g d) + (N_l + g dl) (FMAs,
  *   the first exact), returned as -(rho (-1/d) + g): one rounding of the result.
- * Besides that rounding, e's formula (2^-28.3: the reduction, q of degree 4, the table)
+ * Besides that rounding, e's formula (2^-28.3 for N = 8: the reduction, q, the table)
  * and the roundings of the parts carried at 0.045 of N add up to 2^-25.5 of the result at
  * most: within 0.85 ULP by construction (make test-exhaustive measures it).  Against the
  * pair on f32_exp_pair (normalised first, d after it) a dozen instructions fewer and a
- * shorter chain: 1.16x as fast on one core (Zen 4, 0.66 against 0.77 ns).  Below -20, e^x (sigmoid_pair.h). */
-static inline __attribute__((always_inline)) V v_sigmoid(V x)
+ * shorter chain: on AVX2 1.16x as fast on one core (Zen 4, 0.66 against 0.77 ns).  Below
+ * -20, e^x (as sigmoid_pair.h).  Its bits differ from the pair's, each within 1 ULP. */
+#if NNK_F32_LOOKUP8
+#define SIGMOID_TABLE_NAME v_sigmoid
+#else
+#define SIGMOID_TABLE_NAME f32_sigmoid_table
+#endif
+static inline __attribute__((always_inline)) V SIGMOID_TABLE_NAME(V x)
 {
   const V one = v_set1(1.0f);
   V k, s;
   const V q = f32_exp_table_q(f32_exp_table_r(v_max(v_set1(-20.0f), v_neg(v_abs(x))), &k, &s));
   const VI j = v_bits_index(k);
+#if NNK_F32_SCALEF /* 2^n = 2^floor(s) in the scaling instruction itself */
+  const V e0 = v_scalef(EXP2_LOOKUP(HI, j), s), tl = v_scalef(EXP2_LOOKUP(LO, j), s);
+#else
   const V scale = v_pow2_shifted_eighths(k);
   const V e0 = v_mul(EXP2_LOOKUP(HI, j), scale), tl = v_mul(EXP2_LOOKUP(LO, j), scale);
+#endif
   const V t0 = v_add(one, e0), t0l = v_add(v_sub(one, t0), e0);
   const V d = v_fma(e0, q, t0);
   const V dl = v_add(v_fma(e0, q, v_sub(t0, d)), v_add(t0l, tl));
@@ -233,12 +245,10 @@ static inline __attribute__((always_inline)) V v_sigmoid(V x)
   if (__builtin_expect(v_any(far), 0)) r = v_select(far, v_exp(x), r);
   return r;
 }
+#undef SIGMOID_TABLE_NAME
 #else
 #define SIGMOID_EXP_PAIR f32_exp_pair
 #define SIGMOID_NEAR 20.0f
-#if NNK_F32_LOOKUP32
-#define SIGMOID_PAIR_NAME f32_sigmoid_pair
-#endif
 #include "sigmoid_pair.h"
 #endif
 
@@ -277,7 +287,7 @@ static inline __attribute__((always_inline)) V v_sigmoid(V x)
 {
   /* |x| < 8 - 1/128: 2x + 16 rounds below 32 (just under 8 it rounds to 32).  A NaN lane
    * stays (its lookups are any, its result NaN); infinities leave. */
-  if (__builtin_expect(v_any(v_ge(v_abs(x), v_set1(0x1.ffp2f))), 0)) return f32_sigmoid_pair(x);
+  if (__builtin_expect(v_any(v_ge(v_abs(x), v_set1(0x1.ffp2f))), 0)) return f32_sigmoid_table(x);
   const VI k = v_floor_index(x, 2.0f, 16.0f);
   const V y = v_sub(x, v_lookup32(SIGMOID_B, k));
   return v_add(v_lookup32(SIGMOID_HI, k), F32_TABLE_TAIL(SIGMOID, k, y, F32_TABLE_P1(SIGMOID, k, y)));
