@@ -1,7 +1,7 @@
 /*
  * The helper layer's v_sigmoid within 1 ULP, one algorithm for both dtypes: included by
- * f32_math.h (but for AVX2, whose layer arranges the same quotient around its exp
- * table there) and f64_math.h after they define
+ * f32_math.h (but where the layer holds exp tables, AVX2 and AVX-512, which arrange the
+ * same quotient around them there) and f64_math.h after they define
  *   SIGMOID_EXP_PAIR  e^x = hi + lo (returned, *lo) for x in [-SIGMOID_NEAR, 0], |lo|
  *                     within half an ULP of hi
  *   SIGMOID_PAIR_NAME the function's name (v_sigmoid unless the layer has a faster
