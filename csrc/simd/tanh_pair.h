@@ -1,6 +1,6 @@
 /*
  * The helper layer's v_tanh within 1 ULP, one algorithm for both dtypes (like
- * sigmoid_pair.h): included by f32_math.h (layers without 32-entry tables) and
+ * sigmoid_pair.h): included by f32_math.h (layers without exp tables: scalar, NEON) and
  * f64_math.h (every layer) after they define
  *   TANH_EXP_PAIR   e^x = hi + lo (returned, *lo) for x in [-2 TANH_FAR, 0], |lo| within
  *                   half an ULP of hi
