@@ -198,24 +198,58 @@ static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
 }
 
 #if NNK_F32_LOOKUP8 || NNK_F32_LOOKUP32
+/* The pieces of the quotients below (sigmoid's, AVX2's tanh), for x in [-20, 0]:
+ * e^x = e0 (1 + q) + *tl with e0 = 2^n t_hi and *tl = 2^n t_lo (exact: 2^n is normal),
+ * q from f32_exp_table_q: within 2^-28.3 for N = 8 (the reduction, q, the table). */
+static inline __attribute__((always_inline)) V f32_exp_table_split(V x, V *q, V *tl)
+{
+  V k, s;
+  *q = f32_exp_table_q(f32_exp_table_r(x, &k, &s));
+  const VI j = v_bits_index(k);
+#if NNK_F32_SCALEF /* 2^n = 2^floor(s) in the scaling instruction itself */
+  *tl = v_scalef(EXP2_LOOKUP(LO, j), s);
+  return v_scalef(EXP2_LOOKUP(HI, j), s);
+#else
+  const V scale = v_pow2_shifted_eighths(k);
+  *tl = v_mul(EXP2_LOOKUP(LO, j), scale);
+  return v_mul(EXP2_LOOKUP(HI, j), scale);
+#endif
+}
+
+/* 1 + e for e = e0 (1 + q) + tl, |e0| < 1 and |e0 q| small beside 1 + e0, as d + *dl
+ * (returned first, so that a division may start on it): t0 + t0l = 1 + e0 (Fast2Sum),
+ * d = t0 + e0 q rounded once (FMA), *dl its error (FMA on t0 - d, exact by Sterbenz) +
+ * t0l + tl: within 2^-46 of 1 + e where that is near 1 (1 - e: e0 and tl negated). */
+static inline __attribute__((always_inline)) V f32_one_plus_pair(V e0, V q, V tl, V *dl)
+{
+  const V one = v_set1(1.0f), t0 = v_add(one, e0), t0l = v_add(v_sub(one, t0), e0);
+  const V d = v_fma(e0, q, t0);
+  *dl = v_add(v_fma(e0, q, v_sub(t0, d)), v_add(t0l, tl));
+  return d;
+}
+
+/* (nh + nl)/(d + dl) for |dl| within an ULP of d or so: g = nh (-1/d) rounded, the
+ * residual rho = (nh + g d) + (nl + g dl) (FMAs, the first exact), and -(rho (-1/d) +
+ * g): one rounding of the result, besides which nl may be a few hundredths of nh (its
+ * part of rho rounds at 2^-24 of it). */
+static inline __attribute__((always_inline)) V f32_pair_quotient(V nh, V nl, V d, V dl)
+{
+  const V rn = v_div(v_set1(-1.0f), d), g = v_mul(nh, rn);
+  const V rho = v_add(v_fma(g, d, nh), v_fma(g, dl, nl));
+  return v_neg(v_fma(rho, rn, g));
+}
+
 /* sigmoid where the layer holds tables of 2^(j/N) (AVX2: v_sigmoid; AVX-512: for vectors
- * with a lane beyond its own tables' |x| < 8, below): the pair algorithm of
- * sigmoid_pair.h (N/D, D = 1 + e, e = e^-|x|, N = 1 or e) with e from the table
- * (f32_exp_table_r, _q) and D made a pair in the order that starts the division
- * soonest.  With a = min(|x|, 20), e = 2^n (t_hi + t_lo)(1 + q):
- *   e0 = 2^n t_hi, tl = 2^n t_lo (exact);  t0 + t0l = 1 + e0 (Fast2Sum, exact);
- *   D = d + dl: d = t0 + e0 q rounded once (FMA), dl = its error (FMA on t0 - d, exact by
- *       Sterbenz) + t0l + tl, within 2^-46 of D;
- *   N = 1 (x >= 0) or e0 + (e0 q + tl) (x < 0; its second part up to 0.045 of it, 0.011
- *       for N = 32);
- *   -N/D = g + rho/d with g = N (-1/d) rounded, rho = (N_h + g d) + (N_l + g dl) (FMAs,
- *   the first exact), returned as -(rho (-1/d) + g): one rounding of the result.
- * Besides that rounding, e's formula (2^-28.3 for N = 8: the reduction, q, the table)
- * and the roundings of the parts carried at 0.045 of N add up to 2^-25.5 of the result at
- * most: within 0.85 ULP by construction (make test-exhaustive measures it).  Against the
- * pair on f32_exp_pair (normalised first, d after it) a dozen instructions fewer and a
- * shorter chain: on AVX2 1.16x as fast on one core (Zen 4, 0.66 against 0.77 ns).  Below
- * -20, e^x (as sigmoid_pair.h).  Its bits differ from the pair's, each within 1 ULP. */
+ * with a lane beyond its own tables' |x| < 8, below): sigmoid_pair.h's N/D, D = 1 + e,
+ * e = e^-|x| (|x| up to 20), N = 1 (x >= 0) or e (x < 0), from the pieces above, so that
+ * the division starts on D's high part before its low part or N's is done (the pair
+ * on f32_exp_pair normalised e first).  N's low part e0 q + tl is up to 0.045 of N
+ * (0.011 for N = 32).  Besides the last rounding, e's formula and the roundings of the
+ * parts carried at 0.045 of N add up to 2^-25.5 of the result at most: within 0.85 ULP
+ * by construction (make test-exhaustive measures it).  A dozen instructions fewer and a
+ * shorter chain than the pair on f32_exp_pair: on AVX2 1.16x as fast on one core (Zen 4,
+ * 0.66 against 0.77 ns).  Below -20, e^x (as sigmoid_pair.h).  Bits differ from the
+ * pair's, each within 1 ULP. */
 #if NNK_F32_LOOKUP8
 #define SIGMOID_TABLE_NAME v_sigmoid
 #else
@@ -223,24 +257,12 @@ static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
 #endif
 static inline __attribute__((always_inline)) V SIGMOID_TABLE_NAME(V x)
 {
-  const V one = v_set1(1.0f);
-  V k, s;
-  const V q = f32_exp_table_q(f32_exp_table_r(v_max(v_set1(-20.0f), v_neg(v_abs(x))), &k, &s));
-  const VI j = v_bits_index(k);
-#if NNK_F32_SCALEF /* 2^n = 2^floor(s) in the scaling instruction itself */
-  const V e0 = v_scalef(EXP2_LOOKUP(HI, j), s), tl = v_scalef(EXP2_LOOKUP(LO, j), s);
-#else
-  const V scale = v_pow2_shifted_eighths(k);
-  const V e0 = v_mul(EXP2_LOOKUP(HI, j), scale), tl = v_mul(EXP2_LOOKUP(LO, j), scale);
-#endif
-  const V t0 = v_add(one, e0), t0l = v_add(v_sub(one, t0), e0);
-  const V d = v_fma(e0, q, t0);
-  const V dl = v_add(v_fma(e0, q, v_sub(t0, d)), v_add(t0l, tl));
+  V q, tl, dl;
+  const V e0 = f32_exp_table_split(v_max(v_set1(-20.0f), v_neg(v_abs(x))), &q, &tl);
+  const V d = f32_one_plus_pair(e0, q, tl, &dl);
   const M neg = v_lt(x, v_set1(0.0f));
-  const V nh = v_select(neg, e0, one), nl = v_select(neg, v_fma(e0, q, tl), v_set1(0.0f));
-  const V rn = v_div(v_set1(-1.0f), d), g = v_mul(nh, rn);
-  const V rho = v_add(v_fma(g, d, nh), v_fma(g, dl, nl));
-  V r = v_neg(v_fma(rho, rn, g));
+  const V nh = v_select(neg, e0, v_set1(1.0f)), nl = v_select(neg, v_fma(e0, q, tl), v_set1(0.0f));
+  V r = f32_pair_quotient(nh, nl, d, dl);
   const M far = v_lt(x, v_set1(-20.0f));
   if (__builtin_expect(v_any(far), 0)) r = v_select(far, v_exp(x), r);
   return r;
@@ -347,31 +369,19 @@ static inline V f32_tanh_t(V x2)
   return t;
 }
 #if NNK_F32_LOOKUP8
-/* AVX2: tanh_pair.h's quotient (1 - e)/(1 + e), e = e^-2|x|, arranged around the table of
- * 2^(j/8) as sigmoid's above: e = e0 (1 + q) + tl, D = 1 + e and N = 1 - e each made a
- * pair by one FMA and its residual (t0 - d and u0 - n exact by Sterbenz, 1 - e0 and
- * 1 + e0 by Fast2Sum, e0 < 0.4), the division started on d before the pairs' low parts
- * are done.  e's formula (2^-28.3) reaches the result scaled by at most 0.87; only the
- * last operation rounds at float32's 2^-24.  1.13x as fast as the pair on f32_exp_pair
- * on one core (Zen 4, 0.895 against 1.015 ns); bits differ from it, each within 1 ULP. */
+/* AVX2: tanh_pair.h's quotient (1 - e)/(1 + e), e = e^-2|x|, from the pieces above as
+ * sigmoid's (N = 1 - e as the pair of 1 + (-e): e0 < 0.4, so 1 - e0 is Fast2Sum's and
+ * N's high part is within a factor 2 of 1 - e0).  e's formula reaches the result scaled
+ * by 0.87 at most; only the last operation rounds at float32's 2^-24.  1.13x as fast as
+ * the pair on f32_exp_pair on one core (Zen 4, 0.895 against 1.015 ns); bits differ from
+ * it, each within 1 ULP. */
 static inline V v_tanh(V x)
 {
-  const V one = v_set1(1.0f), a = v_min(v_set1(9.5f), v_abs(x));
-  V k, s;
-  const V q = f32_exp_table_q(f32_exp_table_r(v_mul(a, v_set1(-2.0f)), &k, &s));
-  const VI j = v_bits_index(k);
-  const V scale = v_pow2_shifted_eighths(k);
-  const V e0 = v_mul(EXP2_LOOKUP(HI, j), scale), tl = v_mul(EXP2_LOOKUP(LO, j), scale);
-  const V eq = v_mul(e0, q);
-  const V t0 = v_add(one, e0), t0l = v_add(v_sub(one, t0), e0);
-  const V d = v_fma(e0, q, t0);
-  const V dl = v_add(v_fma(e0, q, v_sub(t0, d)), v_add(t0l, tl));
-  const V u0 = v_sub(one, e0), u0l = v_sub(v_sub(one, u0), e0);
-  const V nh = v_sub(u0, eq);
-  const V nl = v_add(v_sub(v_sub(u0, nh), eq), v_sub(u0l, tl));
-  const V rn = v_div(v_set1(-1.0f), d), g = v_mul(nh, rn);
-  const V rho = v_add(v_fma(g, d, nh), v_fma(g, dl, nl));
-  V big = v_neg(v_fma(rho, rn, g));
+  const V a = v_min(v_set1(9.5f), v_abs(x));
+  V q, tl, dl, nl;
+  const V e0 = f32_exp_table_split(v_mul(a, v_set1(-2.0f)), &q, &tl);
+  const V d = f32_one_plus_pair(e0, q, tl, &dl), nh = f32_one_plus_pair(v_neg(e0), q, v_neg(tl), &nl);
+  V big = f32_pair_quotient(nh, nl, d, dl);
   big = v_select(v_lt(x, v_set1(0.0f)), v_neg(big), big);
   const V x2 = v_mul(x, x);
   V small = v_fma(v_mul(x, x2), f32_tanh_t(x2), x);
