@@ -108,16 +108,18 @@ static inline V f32_scale(V v, V k)
 #define EXP_N 8
 #define EXP2_LOOKUP(PART, j) v_lookup8(EXP2_8_##PART, j)
 #endif
-/* The reduction of exp by these tables: x = (N n + j) ln2/N + r, |r| <= ln2/2N; returns
- * r, *k = m + F32_SHIFTER for m = N n + j (x N/ln2 rounded by the shifter: j the low bits
- * of its bits) and *s = m/N (n = floor(s)).  r = x - m ln2/N by two FMAs, the first
- * exact up to its rounding of a value below 0.011 (0.044 for N = 8). */
-static inline __attribute__((always_inline)) V f32_exp_table_r(V x, V *k, V *s)
+/* The reduction of exp by these tables for e^(c x), c a power of two or its negative (a
+ * constant: c x is exact and folds into the FMAs): c x = (N n + j) ln2/N + r, |r| <=
+ * ln2/2N; returns r, *k = m + F32_SHIFTER for m = N n + j (c x N/ln2 rounded by the
+ * shifter: j the low bits of its bits) and *s = m/N (n = floor(s)).  r = c x - m ln2/N by
+ * two FMAs, the first exact up to its rounding of a value below 0.011 (0.044 for N = 8). */
+static inline __attribute__((always_inline)) V f32_exp_table_r(V x, float c, V *k, V *s)
 {
-  *k = v_fma(x, v_set1(0x1.715476p+0f * EXP_N), v_set1(F32_SHIFTER));
+  *k = v_fma(x, v_set1(c * 0x1.715476p+0f * EXP_N), v_set1(F32_SHIFTER));
   const V m = v_sub(*k, v_set1(F32_SHIFTER));
   *s = v_mul(m, v_set1(1.0f / EXP_N));
-  return v_fma(m, v_set1(0x1.05c61p-29f / EXP_N), v_fma(m, v_set1(-0x1.62e43p-1f / EXP_N), x));
+  const V cx = c == 1.0f ? x : c == -1.0f ? v_neg(x) : v_mul(x, v_set1(c));
+  return v_fma(m, v_set1(0x1.05c61p-29f / EXP_N), v_fma(m, v_set1(-0x1.62e43p-1f / EXP_N), cx));
 }
 
 /* e^r - 1 for |r| <= ln2/2N (a little more): r + r^2 (1/2 + r/6 + r^2/24) for N = 32
@@ -172,11 +174,12 @@ static inline V f32_scale_floor(V v, V s, V k)
  * 0.53 ULP where the result is normal on AVX-512 (0.75 where it is subnormal and the
  * scaling rounds again, as before: make test-exhaustive; 0.59 on AVX2), about 16
  * instructions a vector instead of 24 (AVX2: about 24 against 39, 1.48x as fast on
- * the same core: 0.33 against 0.49 ns on Zen 4).  Its bits differ from the other layers' exp, each within 1 ULP. */
+ * the same core: 0.33 against 0.49 ns on Zen 4).  Its bits differ from the other
+ * layers' exp, each within 1 ULP. */
 static inline V v_exp(V x)
 {
   V k, s;
-  const V q = f32_exp_table_q(f32_exp_table_r(f32_clamp(x, -104.0f, 89.0f), &k, &s));
+  const V q = f32_exp_table_q(f32_exp_table_r(f32_clamp(x, -104.0f, 89.0f), 1.0f, &k, &s));
   const VI j = v_bits_index(k);
   const V th = EXP2_LOOKUP(HI, j);
   return f32_scale_floor(v_add(th, v_fma(th, q, EXP2_LOOKUP(LO, j))), s, k);
@@ -199,13 +202,14 @@ static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
 }
 
 #if NNK_F32_LOOKUP8 || NNK_F32_LOOKUP32
-/* The pieces of the quotients below (sigmoid's, AVX2's tanh), for x in [-20, 0]:
- * e^x = e0 (1 + q) + *tl with e0 = 2^n t_hi and *tl = 2^n t_lo (exact: 2^n is normal),
- * q from f32_exp_table_q: within 2^-28.3 for N = 8 (the reduction, q, the table). */
-static inline __attribute__((always_inline)) V f32_exp_table_split(V x, V *q, V *tl)
+/* The pieces of the quotients below (sigmoid's, AVX2's tanh), for c a in [-20, 0] (c a
+ * power of two, negative: f32_exp_table_r): e^(c a) = e0 (1 + q) + *tl with e0 = 2^n
+ * t_hi and *tl = 2^n t_lo (exact: 2^n is normal), q from f32_exp_table_q: within 2^-28.3
+ * for N = 8 (the reduction, q, the table). */
+static inline __attribute__((always_inline)) V f32_exp_table_split(V a, float c, V *q, V *tl)
 {
   V k, s;
-  *q = f32_exp_table_q(f32_exp_table_r(x, &k, &s));
+  *q = f32_exp_table_q(f32_exp_table_r(a, c, &k, &s));
   const VI j = v_bits_index(k);
 #if NNK_F32_SCALEF /* 2^n = 2^floor(s) in the scaling instruction itself */
   *tl = v_scalef(EXP2_LOOKUP(LO, j), s);
@@ -237,7 +241,7 @@ static inline __attribute__((always_inline)) V f32_pair_quotient(V nh, V nl, V d
 {
   const V rn = v_div(v_set1(-1.0f), d), g = v_mul(nh, rn);
   const V rho = v_add(v_fma(g, d, nh), v_fma(g, dl, nl));
-  return v_neg(v_fma(rho, rn, g));
+  return v_fma(v_neg(rho), rn, v_neg(g));
 }
 
 /* sigmoid where the layer holds tables of 2^(j/N) (AVX2: v_sigmoid; AVX-512: for vectors
@@ -248,8 +252,8 @@ static inline __attribute__((always_inline)) V f32_pair_quotient(V nh, V nl, V d
  * (0.011 for N = 32).  Besides the last rounding, e's formula and the roundings of the
  * parts carried at 0.045 of N add up to 2^-25.5 of the result at most: within 0.85 ULP
  * by construction (make test-exhaustive measures it).  A dozen instructions fewer and a
- * shorter chain than the pair on f32_exp_pair: on AVX2 1.16x as fast on one core (Zen 4,
- * 0.66 against 0.77 ns).  Below -20, e^x (as sigmoid_pair.h).  Bits differ from the
+ * shorter chain than the pair on f32_exp_pair: on AVX2 1.22x as fast on one core (Zen 4,
+ * 0.63 against 0.77 ns).  Below -20, e^x (as sigmoid_pair.h).  Bits differ from the
  * pair's, each within 1 ULP. */
 #if NNK_F32_LOOKUP8
 #define SIGMOID_TABLE_NAME v_sigmoid
@@ -259,7 +263,7 @@ static inline __attribute__((always_inline)) V f32_pair_quotient(V nh, V nl, V d
 static inline __attribute__((always_inline)) V SIGMOID_TABLE_NAME(V x)
 {
   V q, tl, dl;
-  const V e0 = f32_exp_table_split(v_max(v_set1(-20.0f), v_neg(v_abs(x))), &q, &tl);
+  const V e0 = f32_exp_table_split(v_min(v_set1(20.0f), v_abs(x)), -1.0f, &q, &tl);
   const V d = f32_one_plus_pair(e0, q, tl, &dl);
   const M neg = v_lt(x, v_set1(0.0f));
   const V nh = v_select(neg, e0, v_set1(1.0f)), nl = v_select(neg, v_fma(e0, q, tl), v_set1(0.0f));
@@ -304,9 +308,9 @@ static inline __attribute__((always_inline)) V f32_table_p1(VI k, V y, const flo
  * (build-aux/fit_f32_sigmoid.py: the formula within 2^-30 before float32 rounds it).
  * The fused middle term rounds at half an ULP of a value at most 0.33 of the result,
  * the last addition at half the result's ULP: within 0.83 ULP by construction, and make
- * test-exhaustive measures it.  A vector with a lane outside takes the pair (above) as
- * a whole, as GELU's vectors take their paths (vmath_impl.h): computing
- * both and blending would cost wide inputs a third more.  Bits differ from the other
+ * test-exhaustive measures it.  A vector with a lane outside takes the quotient
+ * (f32_sigmoid_table, above) as a whole, as GELU's vectors take their paths
+ * (vmath_impl.h): computing both and blending would cost wide inputs a third more.  Bits differ from the other
  * layers' and between the two paths, each within 1 ULP. */
 #include "sigmoid_halves.h"
 static inline __attribute__((always_inline)) V v_sigmoid(V x)
@@ -373,14 +377,14 @@ static inline V f32_tanh_t(V x2)
 /* AVX2: tanh_pair.h's quotient (1 - e)/(1 + e), e = e^-2|x|, from the pieces above as
  * sigmoid's (N = 1 - e as the pair of 1 + (-e): e0 < 0.4, so 1 - e0 is Fast2Sum's and
  * N's high part is within a factor 2 of 1 - e0).  e's formula reaches the result scaled
- * by 0.87 at most; only the last operation rounds at float32's 2^-24.  1.13x as fast as
- * the pair on f32_exp_pair on one core (Zen 4, 0.895 against 1.015 ns); bits differ from
+ * by 0.87 at most; only the last operation rounds at float32's 2^-24.  1.17x as fast as
+ * the pair on f32_exp_pair on one core (Zen 4, 0.87 against 1.015 ns); bits differ from
  * it, each within 1 ULP. */
 static inline V v_tanh(V x)
 {
   const V a = v_min(v_set1(9.5f), v_abs(x));
   V q, tl, dl, nl;
-  const V e0 = f32_exp_table_split(v_mul(a, v_set1(-2.0f)), &q, &tl);
+  const V e0 = f32_exp_table_split(a, -2.0f, &q, &tl);
   const V d = f32_one_plus_pair(e0, q, tl, &dl), nh = f32_one_plus_pair(v_neg(e0), q, v_neg(tl), &nl);
   V big = f32_pair_quotient(nh, nl, d, dl);
   big = v_select(v_lt(x, v_set1(0.0f)), v_neg(big), big);

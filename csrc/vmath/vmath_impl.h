@@ -186,7 +186,7 @@ GELU_OP mills_gauss(V a, V *el, V *scale)
 {
   const V s = v_mul(a, a), sl = v_fma(a, a, v_neg(s));
   V k, eighths; /* (m/8: unused, 2^n comes from k's bits) */
-  const V q = f32_exp_table_q(v_fma(sl, v_set1(-0.5f), f32_exp_table_r(v_mul(s, v_set1(-0.5f)), &k, &eighths)));
+  const V q = f32_exp_table_q(v_fma(sl, v_set1(-0.5f), f32_exp_table_r(v_mul(s, v_set1(-0.5f)), 1.0f, &k, &eighths)));
   const VI j = v_bits_index(k);
   const V e = EXP2_LOOKUP(HI, j);
   *el = v_fma(e, q, EXP2_LOOKUP(LO, j));
