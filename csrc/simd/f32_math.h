@@ -310,8 +310,8 @@ static inline __attribute__((always_inline)) V f32_table_p1(VI k, V y, const flo
  * the last addition at half the result's ULP: within 0.83 ULP by construction, and make
  * test-exhaustive measures it.  A vector with a lane outside takes the quotient
  * (f32_sigmoid_table, above) as a whole, as GELU's vectors take their paths
- * (vmath_impl.h): computing both and blending would cost wide inputs a third more.  Bits differ from the other
- * layers' and between the two paths, each within 1 ULP. */
+ * (vmath_impl.h): computing both and blending would cost wide inputs a third more.
+ * Bits differ from the other layers' and between the two paths, each within 1 ULP. */
 #include "sigmoid_halves.h"
 static inline __attribute__((always_inline)) V v_sigmoid(V x)
 {

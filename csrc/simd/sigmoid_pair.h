@@ -4,8 +4,6 @@
  * same quotient around them there) and f64_math.h after they define
  *   SIGMOID_EXP_PAIR  e^x = hi + lo (returned, *lo) for x in [-SIGMOID_NEAR, 0], |lo|
  *                     within half an ULP of hi
- *   SIGMOID_PAIR_NAME the function's name (v_sigmoid unless the layer has a faster
- *                     sigmoid that falls back on this one)
  *   SIGMOID_NEAR      |x| up to which the pair below is used: e^-NEAR, its low part and
  *                     its square (in the residual) are normal, and below -NEAR
  *                     sigmoid(x) = e^x (1 - e^x + ...) is e^x to within a small part of
@@ -20,10 +18,7 @@
  * where e and its products with 2^-64 underflowed; beyond NEAR the pair is held at
  * NEAR, whose sigmoid rounds to 1 for x > 0).
  */
-#ifndef SIGMOID_PAIR_NAME
-#define SIGMOID_PAIR_NAME v_sigmoid
-#endif
-static inline __attribute__((always_inline)) V SIGMOID_PAIR_NAME(V x)
+static inline __attribute__((always_inline)) V v_sigmoid(V x)
 {
   const V one = v_set1((T)1);
   V el, eh = SIGMOID_EXP_PAIR(v_neg(v_min(v_set1(SIGMOID_NEAR), v_abs(x))), &el);
@@ -42,4 +37,3 @@ static inline __attribute__((always_inline)) V SIGMOID_PAIR_NAME(V x)
 
 #undef SIGMOID_EXP_PAIR
 #undef SIGMOID_NEAR
-#undef SIGMOID_PAIR_NAME
