@@ -126,6 +126,45 @@ def test_gelu_float32_within_one_ulp():
         assert err.max() <= bound, f"{err.max()} ULP at x={x[np.argmax(err)]!r}"
 
 
+def test_gelu_grad_float32_beyond_eight_within_one_ulp():
+    """float32 GELU' on every fourth float32 with 8 <= |x| < 16: within an ULP of
+    float64's Phi(x) + x phi(x) with no absolute slack, down to the subnormals near
+    x = -13.6 (AVX-512 takes its tables by half-unit intervals and vscalefps there, the
+    other layers double)."""
+    torch = pytest.importorskip("torch")
+    pos = every_float32(8.0, 16.0)[::4]
+    x = np.concatenate([pos, -pos])
+    xd = torch.from_numpy(x.astype(np.float64))
+    ref = (torch.special.erfc(-xd / np.sqrt(2)) / 2 + xd * torch.exp(-xd * xd / 2) / np.sqrt(2 * np.pi)).numpy()
+    err = ulp_error(nnk.gelu_grad(x, np.ones_like(x)), ref, np.float32)
+    assert err.max() <= 1, f"{err.max()} ULP at x={x[np.argmax(err)]!r}"
+
+
+def test_gelu_special_values_beside_any_lane():
+    """+-inf, NaN, the limits near |x| = 15.5 and 16 and tiny inputs in one vector with
+    ordinary ones: GELU as the scalar path gives it (within 1 ULP; NaN, infinities and
+    zeros exactly), its gradient within the bound of the other tests (an ULP and 2^-26)
+    and its NaN, ones and zeros exactly; no floating-point exception reaches NumPy."""
+    inf, nan = np.inf, np.nan
+    x = np.array([inf, -inf, nan, 100, -100, 15.5, -15.5, 16, -16, 14, -14, 13.5, -13.5, 5, -5,
+                  0, -0.0, 1e-40, -1e-40, 3, -3, 0.5, -0.5, 8, -8, 7.99, -7.99, 4.99, -4.99,
+                  20, -20, 1], np.float32)
+    dy = np.ones_like(x)
+    with nnk.use_isa("scalar"):
+        ref, ref_grad = nnk.gelu(x), nnk.gelu_grad(x, dy)
+    np.testing.assert_array_equal(ref[:3], [inf, 0, nan])
+    np.testing.assert_array_equal(ref_grad[:3], [1, 0, nan])
+    with np.errstate(all="raise"):
+        y, g = nnk.gelu(x), nnk.gelu_grad(x, dy)
+    assert ulp_error(y, ref, np.float32).max() <= 1, f"{y} against {ref}"
+    finite = np.isfinite(ref_grad)
+    gap = np.abs(g[finite].astype(np.float64) - ref_grad[finite]) - np.spacing(np.abs(ref_grad[finite])) - 2.0**-26
+    assert gap.max() <= 0, f"{g} against {ref_grad}"
+    for got, want in ((y, ref), (g, ref_grad)):
+        special = ~np.isfinite(want) | (want == 0) | (want == 1)
+        np.testing.assert_array_equal(got[special], want[special])
+
+
 def test_gelu_mixed_vectors_match_scalar():
     """Shuffled inputs, so that whole vectors hold small and large |x| together (the
     exhaustive test's consecutive inputs never do): every ISA's float32 GELU within 1 ULP

@@ -288,9 +288,12 @@ static inline __attribute__((always_inline)) V SIGMOID_TABLE_NAME(V x)
  * f(x) = NAME_HI[k] + tail, tail = y s1 + (lo + y^2 P(y)) rounded once where the fused
  * y s1 is added.  F32_TABLE_P1 gives (P(y) - P0) / y, F32_TABLE_TAIL the tail from it. */
 #define F32_TABLE_P1(NAME, k, y) f32_table_p1(k, y, NAME##_P1, NAME##_P2, NAME##_P3, NAME##_P4)
-#define F32_TABLE_TAIL(NAME, k, y, p1)                                                     \
-  v_fma(y, v_lookup32(NAME##_S1, k),                                                       \
-        v_fma(v_mul(y, y), v_fma(p1, y, v_lookup32(NAME##_P0, k)), v_lookup32(NAME##_LO, k)))
+#define F32_TABLE_TAIL(NAME, k, y, p1) f32_table_tail(k, y, p1, NAME##_S1, NAME##_P0, NAME##_LO)
+static inline __attribute__((always_inline)) V f32_table_tail(VI k, V y, V p1, const float *s1,
+                                                              const float *p0, const float *lo)
+{
+  return v_fma(y, v_lookup32(s1, k), v_fma(v_mul(y, y), v_fma(p1, y, v_lookup32(p0, k)), v_lookup32(lo, k)));
+}
 static inline __attribute__((always_inline)) V f32_table_p1(VI k, V y, const float *p1, const float *p2,
                                                             const float *p3, const float *p4)
 {

@@ -6,8 +6,8 @@
  *
  * exp, tanh and sigmoid are the helper layer's (nnk's own: csrc/simd/f32_math.h and
  * f64_math.h; float64 exp is SLEEF's on the scalar layer); float32's GELUs are evaluated
- * in double (wide_math.h), but for AVX-512's GELU below |x| = 5 and its gradient below 8,
- * and AVX2's both below 7.5 (below).  The float32 maps are within 1 ULP, proved over
+ * in double (wide_math.h), but for AVX-512's GELU and its gradient (every input) and
+ * AVX2's below 7.5 (below).  The float32 maps are within 1 ULP, proved over
  * every input by make test-exhaustive.  GELU's stability choices, the same for both:
  *   gelu(x)      = x/2 * erfc(-x/sqrt2): erfc, not 1 + erf, so there is no cancellation for x < 0
  *   gelu_tanh(x) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), since 1 + tanh(u) = 2 sigmoid(2u)
@@ -77,14 +77,43 @@ static inline V op_tanh_grad(V y, V dy) { return v_mul(dy, v_sub(v_set1(1), v_mu
 static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_set1(1), y))); }
 
 #if NNK_DT_F32
-/* float32: the GELUs evaluated in double and rounded once (wide_math.h; AVX-512's GELU
- * below |x| = 5 in float32 from tables, gelu_intervals below).  Forced inline:
+/* float32: the GELUs evaluated in double and rounded once (wide_math.h), but for AVX-512's
+ * and AVX2's erf forms, in float32 from tables (below).  Forced inline:
  * left to itself GCC calls them once per vector, and the map's two vectors' chains then
  * run one after the other (measured on Zen 3: GELU's gradient 2.55 -> 2.15 ns). */
 #define GELU_OP static inline __attribute__((always_inline)) V
 /* every lane's |x| (v) below bound: the first path that holds it takes the vector */
 #define GELU_BELOW(v, bound) __builtin_expect(!v_any(v_ge(v, v_set1((T)(bound)))), 1)
-#if NNK_F64_LOOKUP16 /* and NNK_F32_LOOKUP32: AVX-512 */
+#if NNK_F32_LOOKUP32 || NNK_F32_LOOKUP8
+/* The pieces of GELU from Mills's ratio, G(a) = a M(a) e^(-a^2/2) and D(a) = N(a)
+ * e^(-a^2/2) with M and N from tables (gelu_mills.h, gelu_mills_halves.h): AVX2's
+ * below |x| = 7.5 and AVX-512's beyond its other tables' reach, below. */
+#define mills_gauss VF(mills_gauss)
+#define pair_product VF(pair_product)
+/* e^(-a^2/2) = 2^floor(*s) (e + *el) for a < 16: a^2 = q + q_l exactly (FMA); -a^2/2 =
+ * (N n + j) ln2/N + r reduced as exp's (f32_math.h's f32_exp_table_r from -q/2, then -q_l/2
+ * added to r; *k its shifted m = N n + j, *s = m/N), e^r = 1 + q (f32_exp_table_q):
+ * e = 2^(j/N)'s hi, *el = e q + its lo (up to 0.045 e for N = 8, 0.011 for 32: its
+ * rounding is 2^-28 of the result at most). */
+GELU_OP mills_gauss(V a, V *el, V *k, V *s)
+{
+  const V q = v_mul(a, a), ql = v_fma(a, a, v_neg(q));
+  const V r = f32_exp_table_q(v_fma(ql, v_set1(-0.5f), f32_exp_table_r(v_mul(q, v_set1(-0.5f)), 1.0f, k, s)));
+  const VI j = v_bits_index(*k);
+  const V e = EXP2_LOOKUP(HI, j);
+  *el = v_fma(e, r, EXP2_LOOKUP(LO, j));
+  return e;
+}
+/* (e + el)(m + ml) = returned + *lo: the product's error by FMA, the small terms added
+ * to it (el ml dropped: 2^-28 of the product at most). */
+GELU_OP pair_product(V e, V el, V m, V ml, V *lo)
+{
+  const V hi = v_mul(e, m);
+  *lo = v_fma(e, ml, v_fma(el, m, v_fma(e, m, v_neg(hi))));
+  return hi;
+}
+#endif
+#if NNK_F32_LOOKUP32 /* and NNK_F32_SCALEF: AVX-512 */
 /* GELU in float32 on vectors whose every |x| < 5 (a network's pre-activations, nearly all),
  * from one function of a = |x| tabulated by 32 intervals of [0, 5) in 32-entry tables
  * (gelu_intervals.h, build-aux/fit_f32_gelu.py): G(a) = a P(Z > a), so that
@@ -124,18 +153,69 @@ GELU_OP gelu_grad_quarters(V x, V a)
   const V t = F32_TABLE_TAIL(GELU_D, k, y, F32_TABLE_P1(GELU_D, k, y));
   return v_select(v_ge(x, v_set1(0.0f)), v_sub(v_sub(v_set1(1.0f), h), t), v_add(h, t));
 }
+/* GELU and its gradient for the lanes beyond those tables' reach, |x| >= 5 (GELU) and 8
+ * (its gradient), in vectors that have such a lane: G(a) = a M(a) e^(-a^2/2) and D(a) =
+ * N(a) e^(-a^2/2) as on AVX2 (gelu_mills below), from tables by half-unit intervals of
+ * a (gelu_mills_halves.h, build-aux/fit_f32_gelu_mills.py --halves: index 2a rounded down,
+ * one FMA), with 2^n applied by vscalefps, which rounds once into the subnormals:
+ *   x < 0:  -2^n (g + g_l), the sum rounded once (where the result is subnormal, the
+ *           scaling rounds again: 0.75 ULP of it at most besides the tables' 2^-36);
+ *   x >= 5: x - 2^n g rounded once, 2^n g within 2^-23 of G < 1.5e-6 (3 ULP of x at
+ *           most), so within 2^-21 ULP.
+ * a is clamped to 15.5, beyond which GELU is x or -0 and its gradient 1 or -0 in
+ * float32 (D underflows near a = 13.6; +-inf give +inf and -0).  A NaN lane gives NaN
+ * on both paths.  Each lane's result is the same whatever its neighbours: the lanes
+ * below 5 (or 8) in such a vector take the tables above as in any other, so the
+ * exhaustive test of consecutive inputs holds for every mix. */
+#include "gelu_mills_halves.h"
+#define mills_halves VF(mills_halves)
+#define gelu_beyond VF(gelu_beyond)
+#define gelu_grad_beyond VF(gelu_grad_beyond)
+/* f(a) e^(-a^2/2) = 2^floor(*s) (returned + *lo) for a in [5, 15.5] and the tables NAME
+ * (GELU_MH: f = M, GELU_NH: f = N): f = hi + tail as f32_math.h's F32_TABLE_TAIL made a
+ * pair by Fast2Sum, times e^(-a^2/2)'s pair. */
+#define MILLS_HALVES(NAME, a, lo, s)                                                       \
+  mills_halves(a, lo, s, (const float *const[]){NAME##_B, NAME##_HI, NAME##_LO, NAME##_S1, NAME##_P0, \
+                                                NAME##_P1, NAME##_P2, NAME##_P3, NAME##_P4})
+GELU_OP mills_halves(V a, V *lo, V *s, const float *const t[9])
+{
+  const VI k = v_floor_index(a, 2.0f, 0.0f);
+  const V y = v_sub(a, v_lookup32(t[0], k));
+  V fl = f32_table_tail(k, y, f32_table_p1(k, y, t[5], t[6], t[7], t[8]), t[3], t[4], t[2]), el, kk;
+  const V f = f32_normalise(v_lookup32(t[1], k), &fl), e = mills_gauss(a, &el, &kk, s);
+  return pair_product(e, el, f, fl, lo);
+}
+GELU_OP gelu_beyond(V x, V a)
+{
+  const V am = v_min(v_set1(15.5f), a);
+  V ql, s;
+  const V qh = MILLS_HALVES(GELU_MH, am, &ql, &s);
+  const V g = v_mul(am, qh), gl = v_fma(am, ql, v_fma(am, qh, v_neg(g)));
+  return v_select(v_lt(x, v_set1(0.0f)), v_neg(v_scalef(v_add(g, gl), s)), v_sub(x, v_scalef(g, s)));
+}
+/* GELU'(x) = D(a) for x <= -8 (D = 2^n (d + d_l) rounded once, as above), 1 for x >= 8
+ * (1 - D rounds to 1: D < 2^-46). */
+GELU_OP gelu_grad_beyond(V x, V a)
+{
+  V dl, s;
+  const V dh = MILLS_HALVES(GELU_NH, v_min(v_set1(15.5f), a), &dl, &s);
+  return v_select(v_ge(x, v_set1(0.0f)), v_set1(1.0f), v_scalef(v_add(dh, dl), s));
+}
+#undef MILLS_HALVES
 GELU_OP op_gelu(V x)
 {
   V a = v_abs(x); /* a < 5: k < 32 (a NaN lane stays: every step passes it on) */
   if (GELU_BELOW(a, 5.0f)) return gelu_intervals(x, a);
-  if (GELU_BELOW(a, WIDE_GELU_MID)) return v_wide(wide_gelu_mid, x);
-  return v_wide(wide_gelu, x);
+  /* the lanes below 5 as above, their a kept below 5 for the others' sake */
+  const V near = gelu_intervals(x, v_min(v_set1(0x1.3ffffep+2f), a));
+  return v_select(v_lt(a, v_set1(5.0f)), near, gelu_beyond(x, a));
 }
 GELU_OP op_gelu_grad(V x, V dy)
 {
   V a = v_abs(x); /* a NaN lane stays on the first path: every step passes it on */
   if (GELU_BELOW(a, 8.0f)) return v_mul(dy, gelu_grad_quarters(x, a));
-  return v_mul(dy, v_wide(wide_gelu_grad, x));
+  const V near = gelu_grad_quarters(x, v_min(v_set1(0x1.fffffep+2f), a));
+  return v_mul(dy, v_select(v_lt(a, v_set1(8.0f)), near, gelu_grad_beyond(x, a)));
 }
 #elif NNK_F32_LOOKUP8 /* AVX2 */
 /* GELU in float32 on vectors whose every |x| < 7.5, from G(a) = a Q(a) as above but with
@@ -162,7 +242,6 @@ GELU_OP op_gelu_grad(V x, V dy)
 #define gelu_mills VF(gelu_mills)
 #define gelu_grad_mills VF(gelu_grad_mills)
 #define mills_table VF(mills_table)
-#define mills_gauss VF(mills_gauss)
 /* f(a) = hi + *lo from gelu_mills.h's tables NAME_* on interval k (a rounded): the formula
  * hi + (y s1 + (lo + y^2 P(y))), y = a - b (exact: a and b within a factor 2, or b = 0),
  * its sum made a pair by Fast2Sum. */
@@ -177,29 +256,16 @@ GELU_OP mills_table(VI k, V a, V *lo, const float *b, const float *hi, const flo
 #pragma GCC unroll 6
   for (int i = 5; i >= 0; i--) poly = v_fma(poly, y, v_lookup8(p[i], k));
   const V t = v_fma(y, v_lookup8(s1, k), v_fma(v_mul(y, y), poly, v_lookup8(l, k)));
-  const V h = v_lookup8(hi, k), sum = v_add(h, t);
-  *lo = v_add(v_sub(h, sum), t);
-  return sum;
-}
-/* e^(-a^2/2) = 2^n (e + *el), *scale = 2^n, for a < 7.5: see gelu_mills */
-GELU_OP mills_gauss(V a, V *el, V *scale)
-{
-  const V s = v_mul(a, a), sl = v_fma(a, a, v_neg(s));
-  V k, eighths; /* (m/8: unused, 2^n comes from k's bits) */
-  const V q = f32_exp_table_q(v_fma(sl, v_set1(-0.5f), f32_exp_table_r(v_mul(s, v_set1(-0.5f)), 1.0f, &k, &eighths)));
-  const VI j = v_bits_index(k);
-  const V e = EXP2_LOOKUP(HI, j);
-  *el = v_fma(e, q, EXP2_LOOKUP(LO, j));
-  *scale = v_pow2_shifted_eighths(k);
-  return e;
+  *lo = t;
+  return f32_normalise(v_lookup8(hi, k), lo);
 }
 GELU_OP gelu_mills(V x, V a)
 {
   const VI k = v_nearest_index(a);
-  V ml, el, scale;
+  V ml, el, kk, eighths, ql; /* (m/8: unused, 2^n comes from k's bits) */
   const V m = MILLS_TABLE(GELU_M, k, a, &ml);
-  const V e = mills_gauss(a, &el, &scale), an = v_mul(a, scale);
-  const V qh = v_mul(e, m), ql = v_fma(e, ml, v_fma(el, m, v_fma(e, m, v_neg(qh))));
+  const V e = mills_gauss(a, &el, &kk, &eighths), an = v_mul(a, v_pow2_shifted_eighths(kk));
+  const V qh = pair_product(e, el, m, ml, &ql);
   const V g = v_mul(an, qh), gl = v_fma(an, ql, v_fma(an, qh, v_neg(g)));
   const V z = v_max(v_set1(0.0f), x), d = v_sub(z, g);
   return v_sub(d, v_sub(gl, v_sub(v_sub(z, d), g)));
@@ -213,11 +279,10 @@ GELU_OP gelu_mills(V x, V a)
 GELU_OP gelu_grad_mills(V x, V a)
 {
   const VI k = v_nearest_index(a);
-  V nl, el, scale;
+  V nl, el, kk, eighths, dl;
   const V n = MILLS_TABLE(GELU_N, k, a, &nl);
-  const V e = mills_gauss(a, &el, &scale);
-  const V dh = v_mul(e, n), dl = v_fma(e, nl, v_fma(el, n, v_fma(e, n, v_neg(dh))));
-  const V d = v_mul(dh, scale), d_l = v_mul(dl, scale);
+  const V e = mills_gauss(a, &el, &kk, &eighths), dh = pair_product(e, el, n, nl, &dl);
+  const V scale = v_pow2_shifted_eighths(kk), d = v_mul(dh, scale), d_l = v_mul(dl, scale);
   const V u = v_sub(v_set1(1.0f), d), u_l = v_sub(v_sub(v_set1(1.0f), u), d);
   return v_select(v_ge(x, v_set1(0.0f)), v_add(u, v_sub(u_l, d_l)), v_add(d, d_l));
 }

@@ -99,40 +99,6 @@ static inline V wide_gelu_grad(V x)
   return v_add(Phi, v_select(v_gt(v_abs(x), v_set1(WIDE_GELU_FAR)), v_set1(0.0), xphi));
 }
 
-#if NNK_F64_LOOKUP16
-/* On a layer with 16-entry tables in registers (AVX-512), GELU for vectors whose every
- * |x| is below 7.75 but not all below 5 (below 5: vmath_impl.h's float32 tables), from
- * one polynomial per half of a = |x| (gelu_halves.h, fitted by build-aux/fit_gelu_halves.py):
- * Q(a) = P(Z > a) to a relative 2^-30.7 by degree 11 in r = a - j/2, j = round(2a) in
- * 0..15 (its bits the low four of 2a + shifter, which index the tables).  A lookup and
- * an FMA per degree against the exp, the division and the degree-12 polynomial above,
- * within the same 0.52 ULP.  (A NaN lane goes with the others and gives NaN.) */
-#include "gelu_halves.h"
-#define WIDE_GELU_MID 7.75
-
-#define WIDE_INTERVAL_POLY(c, m, a) wide_interval_poly(c, sizeof c / sizeof c[0], m, a)
-static inline __attribute__((always_inline)) V wide_interval_poly(const double (*c)[16], int terms,
-                                                                  double m, V a)
-{
-  V k = v_fma(a, v_set1(m), v_set1(F64_SHIFTER));
-  V r = v_fma(v_sub(k, v_set1(F64_SHIFTER)), v_set1(-1 / m), a); /* exact */
-  V p = v_lookup16(c[0], k);
-  /* unrolled, so that the map's four double vectors' chains interleave (GCC keeps a
-   * loop of lookups rolled, and each chain then waits for the one before) */
-#pragma GCC unroll 12
-  for (int i = 1; i < terms; i++) p = v_fma(p, r, v_lookup16(c[i], k));
-  return p;
-}
-
-/* x Phi(x) = x Q(|x|) for x <= 0 (the sign of -0 kept), x - x Q(x) above */
-static inline V wide_gelu_of_q(V x, V q)
-{
-  V xq = v_mul(x, q);
-  return v_select(v_gt(x, v_set1(0.0)), v_sub(x, xq), xq);
-}
-static inline V wide_gelu_mid(V x) { return wide_gelu_of_q(x, WIDE_INTERVAL_POLY(GELU_Q_MID, 2, v_abs(x))); }
-#endif
-
 /* The tanh form: x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), and its derivative
  * s + x 2 s (1 - s) u'; -0 (and 0) below -40 where the form underflows. */
 static inline V wide_gelu_tanh_arg(V x) /* 2u */
