@@ -1,5 +1,5 @@
-"""float64 exp, log, tanh and sigmoid within 1 ULP of mpmath on a dense sample and the
-edges; every ISA this CPU runs (float32 is proved over all 2^32 inputs by make
+"""float64 exp, log, tanh, sigmoid and GELU within 1 ULP of mpmath on a dense sample and
+the edges; every ISA this CPU runs (float32 is proved over all 2^32 inputs by make
 test-exhaustive, csrc/tests/exhaustive.c; a sample of it here keeps pytest honest)."""
 import mpmath as mp
 import numpy as np
@@ -19,7 +19,11 @@ REFERENCE = {
     "log": mp.log,
     "tanh": mp.tanh,
     "sigmoid": lambda v: 1 / (1 + mp.exp(-v)),
+    # (below -100, 10^-2000 and less: 0 in any float format, long double's too)
+    "gelu": lambda v: v / 2 * mp.erfc(-v / mp.sqrt(2)) if v > -100 else mp.mpf(0),
 }
+# GELU's regions of |x| (csrc/vmath/gelu_f64.h) and where it turns x or subnormal or 0
+GELU_EDGES = [0.375, 1.125, 2.25, 3.375, 5.0, 8.5, 37.5, 38.4, 38.56, 38.6, 40.0]
 
 
 def sample(name):
@@ -27,6 +31,10 @@ def sample(name):
     x = np.concatenate([rng.uniform(-20, 20, 1500), rng.uniform(-1, 1, 500),
                         rng.uniform(-745, 709, 300), np.geomspace(1e-300, 30, 300),
                         -np.geomspace(1e-300, 30, 300), EDGES])
+    if name == "gelu":  # besides: both sides of each region's end, and the underflow band
+        ends = np.array(GELU_EDGES)
+        near = np.concatenate([np.nextafter(ends, 0), ends, np.nextafter(ends, 99)])
+        x = np.concatenate([x, near, -near, -rng.uniform(30, 39, 400), rng.uniform(-6, 6, 1000)])
     return np.abs(x) if name == "log" else x
 
 

@@ -308,13 +308,90 @@ GELU_OP op_gelu_tanh(V x) { return v_wide(wide_gelu_tanh, x); }
 GELU_OP op_gelu_tanh_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_tanh_grad, x)); }
 #undef GELU_OP
 #else
-/* float64: SLEEF's double functions (u10; erfc u15) in the formulas above. */
-static inline V op_gelu(V x)
+/* float64 GELU within 1 ULP on every layer, from G(a) = W(a) e^(-a^2/2), W = a M(a), as
+ * float32's on AVX2 and AVX-512 (x/2 erfc(-x/sqrt2) through SLEEF's erfc lost x^2/2 ULP
+ * to the rounding of x/sqrt2 and 1.5 to erfc: 1400 ULP near x = -36).  W by the regions of
+ * gelu_f64.h (build-aux/fit_f64_gelu.py), each evaluated where a lane of the vector lies
+ * in it (one or two for a network's values), as a pair w + w_l:
+ *   a < 5:  M(c + y) = m_hi + y s1_hi + (m_lo + y s1_lo + y^2 P(y)), y = a - c exact,
+ *           m_hi + y s1_hi made a pair (FMA residual, Fast2Sum), so that only the tail, at
+ *           most 0.08 of M, rounds at M's scale; W = a M by the product's FMA residual;
+ *   a >= 5: W = f(u) / sqrt(2 pi), f = 1 + (u^2 R(u) - u) by Fast2Sum, u = 1/a^2 (its
+ *           rounding moves f by u 2^-53).
+ * e^(-a^2/2) = 2^n (e + e_l) from a^2 = s + s_l exactly (FMA): f64_exp_parts' pair of
+ * e^(-s/2) (within 2^-60; e_l up to 0.02 of e: not normalised), times 1 - s_l/2 (the
+ * pair, e_l s_l/2 too, reaches 10 ULP at x = -35).  G 2^-n
+ * = g + g_l by the product's residual and every cross term (w_l e_l is 2^-12 of G);
+ * GELU = x - 2^n g - 2^n g_l with Fast2Sum's error kept for x >= 0 (x itself beyond 8.5,
+ * also for +inf: G < 2^-55 x), -(g + g_l) 2^n for x < 0, the sum rounded once and the
+ * scaling exact or (a subnormal result) rounding once more, in two steps so that both
+ * powers of two are normal.  a is clamped to 38.6, beyond which G rounds to 0 (-inf gives
+ * -0).  tests/test_accuracy.py measures it against mpmath: within 0.6 ULP. */
+#include "gelu_f64.h"
+#define gelu64_region VF(gelu64_region)
+#define gelu64_far VF(gelu64_far)
+#define GELU64_CLAMP 38.6
+#define GELU64_INV_SQRT_2PI_HI 0x1.9884533d43651p-2
+#define GELU64_INV_SQRT_2PI_LO -0x1.cbc0d30ebfd15p-56
+static inline __attribute__((always_inline)) V gelu64_poly(V y, const double *p, int terms)
 {
-  V phi = v_erfc(v_mul(v_neg(x), v_set1((T)0.70710678118654752440)));
-  V y = v_mul(v_mul(v_set1((T)0.5), x), phi);
-  return v_select(v_lt(x, v_set1(-GELU_FAR)), v_set1(0), y);
+  V q = v_set1(p[0]);
+#pragma GCC unroll 16
+  for (int j = 1; j < terms; j++) q = v_fma(q, y, v_set1(p[j]));
+  return q;
 }
+/* W = a M(a) = returned + *lo on region i */
+static inline __attribute__((always_inline)) V gelu64_region(V a, int i, const double *p, int terms, V *lo)
+{
+  const V y = v_sub(a, v_set1(GELU64_C[i])), s1 = v_set1(GELU64_S1_HI[i]), mh = v_set1(GELU64_M_HI[i]);
+  const V t = v_mul(y, s1), m = v_add(mh, t);
+  const V tail = v_fma(v_mul(y, y), gelu64_poly(y, p, terms), v_fma(y, v_set1(GELU64_S1_LO[i]), v_set1(GELU64_M_LO[i])));
+  const V ml = v_add(v_add(v_sub(mh, m), t), v_add(v_fma(y, s1, v_neg(t)), tail));
+  const V w = v_mul(a, m);
+  *lo = v_fma(a, ml, v_fma(a, m, v_neg(w)));
+  return w;
+}
+/* W = f(u) / sqrt(2 pi) = returned + *lo for a >= 5, s = a^2 rounded */
+static inline __attribute__((always_inline)) V gelu64_far(V s, V *lo)
+{
+  const V one = v_set1(1.0), kh = v_set1(GELU64_INV_SQRT_2PI_HI), u = v_div(one, s);
+  const V tail = v_fma(v_mul(u, u), gelu64_poly(u, GELU64_R, sizeof GELU64_R / sizeof GELU64_R[0]), v_neg(u));
+  const V f = v_add(one, tail), fl = v_add(v_sub(one, f), tail);
+  const V w = v_mul(f, kh);
+  *lo = v_fma(f, v_set1(GELU64_INV_SQRT_2PI_LO), v_fma(fl, kh, v_fma(f, kh, v_neg(w))));
+  return w;
+}
+#define GELU64_REGION(i, a, w, wl)                                                          \
+  if (v_any(v_lt(a, v_set1(GELU64_END[i]))) && (i == 0 || v_any(v_ge(a, v_set1(GELU64_END[i ? i - 1 : 0]))))) { \
+    V l_, h_ = gelu64_region(a, i, GELU64_P##i, sizeof GELU64_P##i / sizeof GELU64_P##i[0], &l_); \
+    const M in_ = v_lt(a, v_set1(GELU64_END[i]));                                           \
+    w = v_select(in_, h_, w), wl = v_select(in_, l_, wl);                                   \
+  }
+static inline __attribute__((always_inline)) V op_gelu(V x)
+{
+  const V a = v_min(v_set1(GELU64_CLAMP), v_abs(x)), s = v_mul(a, a), sl = v_fma(a, a, v_neg(s));
+  V w = v_set1(0.0), wl = v_set1(0.0);
+  /* the regions from the last, each lane left with the first that holds it */
+  if (v_any(v_ge(a, v_set1(GELU64_U_FROM)))) w = gelu64_far(s, &wl);
+  GELU64_REGION(4, a, w, wl)
+  GELU64_REGION(3, a, w, wl)
+  GELU64_REGION(2, a, w, wl)
+  GELU64_REGION(1, a, w, wl)
+  GELU64_REGION(0, a, w, wl)
+  V k, el;
+  const V e = f64_exp_parts(v_mul(s, v_set1(-0.5)), &k, &el);
+  el = v_fma(v_add(e, el), v_mul(sl, v_set1(-0.5)), el);
+  const V g = v_mul(w, e), gl = v_add(v_fma(w, e, v_neg(g)), v_fma(w, el, v_fma(wl, e, v_mul(wl, el))));
+  /* x >= 0 (a <= 8.5: 2^n normal) */
+  const V p2 = v_pow2_shifted(k), gh = v_mul(g, p2), ghl = v_mul(gl, p2), d = v_sub(x, gh);
+  const V pos = v_sub(d, v_sub(ghl, v_sub(v_sub(x, d), gh)));
+  /* x < 0: 2^n as 2^n1 2^n2, n1 = max(n, -1000) */
+  const V shifter = v_set1(F64_SHIFTER), k1 = v_max(k, v_set1(F64_SHIFTER - 1000.0));
+  const V k2 = v_add(v_sub(k, k1), shifter);
+  const V neg = v_neg(v_mul(v_mul(v_add(g, gl), v_pow2_shifted(k1)), v_pow2_shifted(k2)));
+  return v_select(v_lt(x, v_set1(0.0)), neg, v_select(v_gt(x, v_set1(8.5)), x, pos));
+}
+#undef GELU64_REGION
 static inline V gelu_tanh_arg(V x) /* 2u */
 {
   V x3 = v_mul(x, v_mul(x, x));
