@@ -406,7 +406,7 @@ def run(quick=False, threads=1):
             results["gpt_memory"] = step_memory()
         n = 1 << 14 if quick else 1 << 20
         results["elementwise"] = (bench_elementwise(n) +
-                                  bench_elementwise(n, "float64", ("exp", "tanh", "sigmoid")))
+                                  bench_elementwise(n, "float64", ("exp", "tanh", "sigmoid", "gelu")))
         shapes = [(64, 1000)] + ([] if quick else [(4096, 4096)])
         results["softmax"] = [bench_softmax(shape, kind) for shape in shapes
                               for kind in ("softmax", "log_softmax")]
