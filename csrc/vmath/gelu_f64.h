@@ -6,18 +6,34 @@
  * [1.125, 2.25): c = 1.6875, P of degree 14, within 2^-58.6 of M, y^2 P up to 0.050 of it
  * [2.25, 3.375): c = 2.8125, P of degree 13, within 2^-58.2 of M, y^2 P up to 0.027 of it
  * [3.375, 5.0): c = 4.1875, P of degree 14, within 2^-60.4 of M, y^2 P up to 0.030 of it
- * a >= 5.0: R of degree 15, within 2^-58.2 of f.  Highest degree first. */
+ * a >= 5.0: R of degree 15, within 2^-58.2 of f.
+ * The regions' numbers in rows of 16 (entry i: region i, the rest zeros), P's
+ * coefficient j (highest degree first, each P padded to 15 terms with leading zeros)
+ * in row j of GELU64_P. */
 #define GELU64_REGIONS 5
+#define GELU64_TERMS 15
 #define GELU64_U_FROM 5.0
-static const double GELU64_END[5] = {0x1.8000000000000p-2, 0x1.2000000000000p+0, 0x1.2000000000000p+1, 0x1.b000000000000p+1, 0x1.4000000000000p+2};
-static const double GELU64_C[5] = {0x0.0p+0, 0x1.8000000000000p-1, 0x1.b000000000000p+0, 0x1.6800000000000p+1, 0x1.0c00000000000p+2};
-static const double GELU64_M_HI[5] = {0x1.0000000000000p-1, 0x1.3370237bca626p-2, 0x1.852632ebdcfd0p-3, 0x1.06c322ec41bf1p-3, 0x1.72fc71afcfdd5p-4};
-static const double GELU64_M_LO[5] = {0x0.0p+0, 0x1.5b5ccb581f89cp-59, -0x1.29463d964b38ap-57, 0x1.98d9377b286e9p-57, 0x1.e27312b7216e7p-58};
-static const double GELU64_S1_HI[5] = {-0x1.9884533d43651p-2, -0x1.63e07140d7368p-3, -0x1.40b0611903be5p-4, -0x1.380f510837829p-5, -0x1.4240c3935c951p-6};
-static const double GELU64_S1_LO[5] = {0x1.cbc0d30ebfd15p-56, -0x1.3ae79e0fd39c5p-60, -0x1.789387407d339p-59, 0x1.5592489f8566ap-59, -0x1.65d6ab3125e1bp-61};
-static const double GELU64_P0[12] = {-0x1.bd9309d4e22aap-20, 0x1.45cff0c29fb21p-17, -0x1.3cd1119c01386p-15, 0x1.109f305f1c12cp-13, -0x1.ba9dcf38e5306p-12, 0x1.5554d1a38f989p-10, -0x1.f2005eb14a88fp-9, 0x1.55555538eddfbp-7, -0x1.b3c058c954c89p-6, 0x1.fffffffffe975p-5, -0x1.1058377e2ced5p-3, 0x1.0000000000000p-2};
-static const double GELU64_P1[13] = {0x1.bfa88cde7253cp-25, -0x1.d7b104ae27230p-23, 0x1.d4ae719d97c6bp-21, -0x1.cd87f5988ae24p-19, 0x1.b628d5e25b0d6p-17, -0x1.8f8bf4d21b50bp-15, 0x1.5cc3a21eec2abp-13, -0x1.22234ee82fa3fp-11, 0x1.c990dfdb5066ap-10, -0x1.53aa0f1dff4f5p-8, 0x1.d68c6d8faac15p-7, -0x1.2c849dfda542cp-5, 0x1.5bf7f206f35bep-4};
-static const double GELU64_P2[15] = {0x1.c241671b333c5p-34, -0x1.1a4cedb862abcp-31, 0x1.48c72a78044fcp-29, -0x1.871bbe3a32e05p-27, 0x1.c519c6bac4f05p-25, -0x1.fd3e00c3748a2p-23, 0x1.15540091e5f36p-20, -0x1.240c3cbc0a7d5p-18, 0x1.2889ab5e503b6p-16, -0x1.2160f754ad68fp-14, 0x1.0e59be058f4e3p-12, -0x1.e15090bd57fb3p-11, 0x1.95d14b940dafcp-9, -0x1.419d791da1bffp-7, 0x1.da4583fb07519p-6};
-static const double GELU64_P3[14] = {-0x1.348822fd39476p-36, 0x1.b11e83c57f434p-34, -0x1.1edb687ee7addp-31, 0x1.80a4772e42805p-29, -0x1.f7c74d4c99005p-27, 0x1.416d40ec498cbp-24, -0x1.8f2ceb1043b13p-22, 0x1.e18fa5c339b95p-20, -0x1.199122b98d741p-17, 0x1.3e5df60300ce2p-15, -0x1.5b09902b0758bp-13, 0x1.6b65f59f48585p-11, -0x1.6bf6adc1713d3p-9, 0x1.5ac2ef93d5ba7p-7};
-static const double GELU64_P4[15] = {0x1.57e95ed7a1562p-44, -0x1.20090dd991cc3p-41, 0x1.c007995746a2dp-39, -0x1.6a29aeb6a0e00p-36, 0x1.1ff3d0b3d47eap-33, -0x1.c0c6bd4fb21dap-31, 0x1.56e202f2cd73ep-28, -0x1.009c1fd8b70a3p-25, 0x1.77ca153ba8b48p-23, -0x1.0cdfb0aa7b214p-20, 0x1.776cb23e42c7fp-18, -0x1.fea7a7e2bd4bfp-16, 0x1.51b0234c5d0d5p-13, -0x1.b14e972f5f596p-11, 0x1.0d05278c578a4p-8};
-static const double GELU64_R[16] = {-0x1.7cb6fb7c8ca38p+52, 0x1.136404768bb11p+51, -0x1.7738fcd1429c6p+48, 0x1.441fd2a28c01fp+45, -0x1.96d48f4c03a1bp+41, 0x1.987a7a3553ac1p+37, -0x1.66a096a066473p+33, 0x1.2ce923cb22739p+29, -0x1.05048d7248fd5p+25, 0x1.ee6aa19513300p+20, -0x1.07ea626db6a55p+17, 0x1.44d7b4a1172e9p+13, -0x1.d87ffd58836aap+9, 0x1.a3fffff9a77e0p+6, -0x1.dffffffff9f2fp+3, 0x1.7fffffffffff8p+1};
+static const double GELU64_END[5] __attribute__((aligned(64))) = {0x1.8000000000000p-2, 0x1.2000000000000p+0, 0x1.2000000000000p+1, 0x1.b000000000000p+1, 0x1.4000000000000p+2};
+static const double GELU64_C[16] __attribute__((aligned(64))) = {0x0.0p+0, 0x1.8000000000000p-1, 0x1.b000000000000p+0, 0x1.6800000000000p+1, 0x1.0c00000000000p+2, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0};
+static const double GELU64_M_HI[16] __attribute__((aligned(64))) = {0x1.0000000000000p-1, 0x1.3370237bca626p-2, 0x1.852632ebdcfd0p-3, 0x1.06c322ec41bf1p-3, 0x1.72fc71afcfdd5p-4, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0};
+static const double GELU64_M_LO[16] __attribute__((aligned(64))) = {0x0.0p+0, 0x1.5b5ccb581f89cp-59, -0x1.29463d964b38ap-57, 0x1.98d9377b286e9p-57, 0x1.e27312b7216e7p-58, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0};
+static const double GELU64_S1_HI[16] __attribute__((aligned(64))) = {-0x1.9884533d43651p-2, -0x1.63e07140d7368p-3, -0x1.40b0611903be5p-4, -0x1.380f510837829p-5, -0x1.4240c3935c951p-6, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0};
+static const double GELU64_S1_LO[16] __attribute__((aligned(64))) = {0x1.cbc0d30ebfd15p-56, -0x1.3ae79e0fd39c5p-60, -0x1.789387407d339p-59, 0x1.5592489f8566ap-59, -0x1.65d6ab3125e1bp-61, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0};
+static const double GELU64_P[15][16] __attribute__((aligned(64))) = {
+    {0x0.0p+0, 0x0.0p+0, 0x1.c241671b333c5p-34, 0x0.0p+0, 0x1.57e95ed7a1562p-44, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {0x0.0p+0, 0x0.0p+0, -0x1.1a4cedb862abcp-31, -0x1.348822fd39476p-36, -0x1.20090dd991cc3p-41, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {0x0.0p+0, 0x1.bfa88cde7253cp-25, 0x1.48c72a78044fcp-29, 0x1.b11e83c57f434p-34, 0x1.c007995746a2dp-39, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {-0x1.bd9309d4e22aap-20, -0x1.d7b104ae27230p-23, -0x1.871bbe3a32e05p-27, -0x1.1edb687ee7addp-31, -0x1.6a29aeb6a0e00p-36, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {0x1.45cff0c29fb21p-17, 0x1.d4ae719d97c6bp-21, 0x1.c519c6bac4f05p-25, 0x1.80a4772e42805p-29, 0x1.1ff3d0b3d47eap-33, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {-0x1.3cd1119c01386p-15, -0x1.cd87f5988ae24p-19, -0x1.fd3e00c3748a2p-23, -0x1.f7c74d4c99005p-27, -0x1.c0c6bd4fb21dap-31, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {0x1.109f305f1c12cp-13, 0x1.b628d5e25b0d6p-17, 0x1.15540091e5f36p-20, 0x1.416d40ec498cbp-24, 0x1.56e202f2cd73ep-28, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {-0x1.ba9dcf38e5306p-12, -0x1.8f8bf4d21b50bp-15, -0x1.240c3cbc0a7d5p-18, -0x1.8f2ceb1043b13p-22, -0x1.009c1fd8b70a3p-25, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {0x1.5554d1a38f989p-10, 0x1.5cc3a21eec2abp-13, 0x1.2889ab5e503b6p-16, 0x1.e18fa5c339b95p-20, 0x1.77ca153ba8b48p-23, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {-0x1.f2005eb14a88fp-9, -0x1.22234ee82fa3fp-11, -0x1.2160f754ad68fp-14, -0x1.199122b98d741p-17, -0x1.0cdfb0aa7b214p-20, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {0x1.55555538eddfbp-7, 0x1.c990dfdb5066ap-10, 0x1.0e59be058f4e3p-12, 0x1.3e5df60300ce2p-15, 0x1.776cb23e42c7fp-18, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {-0x1.b3c058c954c89p-6, -0x1.53aa0f1dff4f5p-8, -0x1.e15090bd57fb3p-11, -0x1.5b09902b0758bp-13, -0x1.fea7a7e2bd4bfp-16, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {0x1.fffffffffe975p-5, 0x1.d68c6d8faac15p-7, 0x1.95d14b940dafcp-9, 0x1.6b65f59f48585p-11, 0x1.51b0234c5d0d5p-13, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {-0x1.1058377e2ced5p-3, -0x1.2c849dfda542cp-5, -0x1.419d791da1bffp-7, -0x1.6bf6adc1713d3p-9, -0x1.b14e972f5f596p-11, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+    {0x1.0000000000000p-2, 0x1.5bf7f206f35bep-4, 0x1.da4583fb07519p-6, 0x1.5ac2ef93d5ba7p-7, 0x1.0d05278c578a4p-8, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x0.0p+0},
+};
+static const double GELU64_R[16] __attribute__((aligned(64))) = {-0x1.7cb6fb7c8ca38p+52, 0x1.136404768bb11p+51, -0x1.7738fcd1429c6p+48, 0x1.441fd2a28c01fp+45, -0x1.96d48f4c03a1bp+41, 0x1.987a7a3553ac1p+37, -0x1.66a096a066473p+33, 0x1.2ce923cb22739p+29, -0x1.05048d7248fd5p+25, 0x1.ee6aa19513300p+20, -0x1.07ea626db6a55p+17, 0x1.44d7b4a1172e9p+13, -0x1.d87ffd58836aap+9, 0x1.a3fffff9a77e0p+6, -0x1.dffffffff9f2fp+3, 0x1.7fffffffffff8p+1};

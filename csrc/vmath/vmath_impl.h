@@ -312,7 +312,8 @@ GELU_OP op_gelu_tanh_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_tanh_gr
  * float32's on AVX2 and AVX-512 (x/2 erfc(-x/sqrt2) through SLEEF's erfc lost x^2/2 ULP
  * to the rounding of x/sqrt2 and 1.5 to erfc: 1400 ULP near x = -36).  W by the regions of
  * gelu_f64.h (build-aux/fit_f64_gelu.py), each evaluated where a lane of the vector lies
- * in it (one or two for a network's values), as a pair w + w_l:
+ * in it (one to three for a network's values; on AVX-512, whose 16-entry tables give each
+ * lane its own region's numbers, once), as a pair w + w_l:
  *   a < 5:  M(c + y) = m_hi + y s1_hi + (m_lo + y s1_lo + y^2 P(y)), y = a - c exact,
  *           m_hi + y s1_hi made a pair (FMA residual, Fast2Sum), so that only the tail, at
  *           most 0.08 of M, rounds at M's scale; W = a M by the product's FMA residual;
@@ -333,19 +334,24 @@ GELU_OP op_gelu_tanh_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_tanh_gr
 #define GELU64_CLAMP 38.6
 #define GELU64_INV_SQRT_2PI_HI 0x1.9884533d43651p-2
 #define GELU64_INV_SQRT_2PI_LO -0x1.cbc0d30ebfd15p-56
-static inline __attribute__((always_inline)) V gelu64_poly(V y, const double *p, int terms)
+/* A region's number from its row of 16: region i's for every lane, or (AVX-512) each
+ * lane's own, kv the shifted index of its region (v_lookup16 reads the low four bits). */
+#if NNK_F64_LOOKUP16
+#define GELU64_NUM(row, i, kv) v_lookup16(row, kv)
+#else
+#define GELU64_NUM(row, i, kv) v_set1(row[i])
+#endif
+/* W = a M(a) = returned + *lo on region i (or each lane's, kv) */
+static inline __attribute__((always_inline)) V gelu64_region(V a, int i, V kv, V *lo)
 {
-  V q = v_set1(p[0]);
+  (void)i, (void)kv;
+  const V y = v_sub(a, GELU64_NUM(GELU64_C, i, kv)), s1 = GELU64_NUM(GELU64_S1_HI, i, kv);
+  const V mh = GELU64_NUM(GELU64_M_HI, i, kv);
+  V p = GELU64_NUM(GELU64_P[0], i, kv);
 #pragma GCC unroll 16
-  for (int j = 1; j < terms; j++) q = v_fma(q, y, v_set1(p[j]));
-  return q;
-}
-/* W = a M(a) = returned + *lo on region i */
-static inline __attribute__((always_inline)) V gelu64_region(V a, int i, const double *p, int terms, V *lo)
-{
-  const V y = v_sub(a, v_set1(GELU64_C[i])), s1 = v_set1(GELU64_S1_HI[i]), mh = v_set1(GELU64_M_HI[i]);
+  for (int j = 1; j < GELU64_TERMS; j++) p = v_fma(p, y, GELU64_NUM(GELU64_P[j], i, kv));
   const V t = v_mul(y, s1), m = v_add(mh, t);
-  const V tail = v_fma(v_mul(y, y), gelu64_poly(y, p, terms), v_fma(y, v_set1(GELU64_S1_LO[i]), v_set1(GELU64_M_LO[i])));
+  const V tail = v_fma(v_mul(y, y), p, v_fma(y, GELU64_NUM(GELU64_S1_LO, i, kv), GELU64_NUM(GELU64_M_LO, i, kv)));
   const V ml = v_add(v_add(v_sub(mh, m), t), v_add(v_fma(y, s1, v_neg(t)), tail));
   const V w = v_mul(a, m);
   *lo = v_fma(a, ml, v_fma(a, m, v_neg(w)));
@@ -355,43 +361,65 @@ static inline __attribute__((always_inline)) V gelu64_region(V a, int i, const d
 static inline __attribute__((always_inline)) V gelu64_far(V s, V *lo)
 {
   const V one = v_set1(1.0), kh = v_set1(GELU64_INV_SQRT_2PI_HI), u = v_div(one, s);
-  const V tail = v_fma(v_mul(u, u), gelu64_poly(u, GELU64_R, sizeof GELU64_R / sizeof GELU64_R[0]), v_neg(u));
+  V r = v_set1(GELU64_R[0]);
+#pragma GCC unroll 16
+  for (size_t j = 1; j < sizeof GELU64_R / sizeof GELU64_R[0]; j++) r = v_fma(r, u, v_set1(GELU64_R[j]));
+  const V tail = v_fma(v_mul(u, u), r, v_neg(u));
   const V f = v_add(one, tail), fl = v_add(v_sub(one, f), tail);
   const V w = v_mul(f, kh);
   *lo = v_fma(f, v_set1(GELU64_INV_SQRT_2PI_LO), v_fma(fl, kh, v_fma(f, kh, v_neg(w))));
   return w;
 }
-#define GELU64_REGION(i, a, w, wl)                                                          \
-  if (v_any(v_lt(a, v_set1(GELU64_END[i]))) && (i == 0 || v_any(v_ge(a, v_set1(GELU64_END[i ? i - 1 : 0]))))) { \
-    V l_, h_ = gelu64_region(a, i, GELU64_P##i, sizeof GELU64_P##i / sizeof GELU64_P##i[0], &l_); \
-    const M in_ = v_lt(a, v_set1(GELU64_END[i]));                                           \
-    w = v_select(in_, h_, w), wl = v_select(in_, l_, wl);                                   \
-  }
 static inline __attribute__((always_inline)) V op_gelu(V x)
 {
   const V a = v_min(v_set1(GELU64_CLAMP), v_abs(x)), s = v_mul(a, a), sl = v_fma(a, a, v_neg(s));
   V w = v_set1(0.0), wl = v_set1(0.0);
-  /* the regions from the last, each lane left with the first that holds it */
+#if NNK_F64_LOOKUP16
+  /* every lane's region at once: its index counted from the regions' ends */
+  V kv = v_set1(F64_SHIFTER);
+  for (int i = 0; i + 1 < GELU64_REGIONS; i++)
+    kv = v_add(kv, v_select(v_ge(a, v_set1(GELU64_END[i])), v_set1(1.0), v_set1(0.0)));
+  w = gelu64_region(a, 0, kv, &wl);
+  const M far = v_ge(a, v_set1(GELU64_U_FROM));
+  if (v_any(far)) {
+    V fl, f = gelu64_far(s, &fl);
+    w = v_select(far, f, w), wl = v_select(far, fl, wl);
+  }
+#else
+  /* each region where a lane lies in it, from the last, each lane left with the first
+   * that holds it */
   if (v_any(v_ge(a, v_set1(GELU64_U_FROM)))) w = gelu64_far(s, &wl);
-  GELU64_REGION(4, a, w, wl)
-  GELU64_REGION(3, a, w, wl)
-  GELU64_REGION(2, a, w, wl)
-  GELU64_REGION(1, a, w, wl)
-  GELU64_REGION(0, a, w, wl)
+  for (int i = GELU64_REGIONS - 1; i >= 0; i--)
+    if (v_any(v_lt(a, v_set1(GELU64_END[i]))) && (i == 0 || v_any(v_ge(a, v_set1(GELU64_END[i - 1]))))) {
+      V l, h = gelu64_region(a, i, a, &l);
+      const M in = v_lt(a, v_set1(GELU64_END[i]));
+      w = v_select(in, h, w), wl = v_select(in, l, wl);
+    }
+#endif
+  /* e^(-s/2) = 2^n (e + el) */
+#if NNK_F64_LOOKUP16 /* from 2^(j/16) (f64_math.h's exp reduction and tables) */
+  V k, n16;
+  const V q = f64_exp16_reduce(v_mul(s, v_set1(-0.5)), &k, &n16), e = v_lookup16(EXP2_16_HI, k);
+  V el = v_fma(e, q, v_lookup16(EXP2_16_LO, k));
+#else
   V k, el;
   const V e = f64_exp_parts(v_mul(s, v_set1(-0.5)), &k, &el);
+#endif
   el = v_fma(v_add(e, el), v_mul(sl, v_set1(-0.5)), el);
   const V g = v_mul(w, e), gl = v_add(v_fma(w, e, v_neg(g)), v_fma(w, el, v_fma(wl, e, v_mul(wl, el))));
-  /* x >= 0 (a <= 8.5: 2^n normal) */
-  const V p2 = v_pow2_shifted(k), gh = v_mul(g, p2), ghl = v_mul(gl, p2), d = v_sub(x, gh);
-  const V pos = v_sub(d, v_sub(ghl, v_sub(v_sub(x, d), gh)));
-  /* x < 0: 2^n as 2^n1 2^n2, n1 = max(n, -1000) */
+#if NNK_F64_LOOKUP16 /* 2^n by vscalefpd, which rounds once into the subnormals */
+  const V gh = v_scalef(g, n16), ghl = v_scalef(gl, n16);
+  const V neg = v_neg(v_scalef(v_add(g, gl), n16));
+#else /* x >= 0: a <= 8.5, 2^n normal; x < 0: 2^n as 2^n1 2^n2, n1 = max(n, -1000) */
+  const V p2 = v_pow2_shifted(k), gh = v_mul(g, p2), ghl = v_mul(gl, p2);
   const V shifter = v_set1(F64_SHIFTER), k1 = v_max(k, v_set1(F64_SHIFTER - 1000.0));
   const V k2 = v_add(v_sub(k, k1), shifter);
   const V neg = v_neg(v_mul(v_mul(v_add(g, gl), v_pow2_shifted(k1)), v_pow2_shifted(k2)));
+#endif
+  const V d = v_sub(x, gh), pos = v_sub(d, v_sub(ghl, v_sub(v_sub(x, d), gh)));
   return v_select(v_lt(x, v_set1(0.0)), neg, v_select(v_gt(x, v_set1(8.5)), x, pos));
 }
-#undef GELU64_REGION
+#undef GELU64_NUM
 static inline V gelu_tanh_arg(V x) /* 2u */
 {
   V x3 = v_mul(x, v_mul(x, x));
