@@ -90,18 +90,18 @@ static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_s
  * below |x| = 7.5 and AVX-512's beyond its other tables' reach, below. */
 #define mills_gauss VF(mills_gauss)
 #define pair_product VF(pair_product)
-/* e^(-a^2/2) = 2^floor(*s) (e + *el) for a < 16: a^2 = q + q_l exactly (FMA); -a^2/2 =
- * (N n + j) ln2/N + r reduced as exp's (f32_math.h's f32_exp_table_r from -q/2, then -q_l/2
- * added to r; *k its shifted m = N n + j, *s = m/N), e^r = 1 + q (f32_exp_table_q):
- * e = 2^(j/N)'s hi, *el = e q + its lo (up to 0.045 e for N = 8, 0.011 for 32: its
- * rounding is 2^-28 of the result at most). */
+/* e^(-a^2/2) = 2^floor(*s) (e + *el) for a < 16: a^2 = sq + sq_l exactly (FMA); -a^2/2 =
+ * (N n + j) ln2/N + r reduced as exp's (f32_math.h's f32_exp_table_r from -sq/2, then
+ * -sq_l/2 added to r; *k its shifted m = N n + j, *s = m/N), e^r = 1 + q
+ * (f32_exp_table_q): e = 2^(j/N)'s hi, *el = e q + its lo (up to 0.045 e for N = 8, 0.011
+ * for 32: its rounding is 2^-28 of the result at most). */
 GELU_OP mills_gauss(V a, V *el, V *k, V *s)
 {
-  const V q = v_mul(a, a), ql = v_fma(a, a, v_neg(q));
-  const V r = f32_exp_table_q(v_fma(ql, v_set1(-0.5f), f32_exp_table_r(v_mul(q, v_set1(-0.5f)), 1.0f, k, s)));
+  const V sq = v_mul(a, a), sql = v_fma(a, a, v_neg(sq));
+  const V q = f32_exp_table_q(v_fma(sql, v_set1(-0.5f), f32_exp_table_r(v_mul(sq, v_set1(-0.5f)), 1.0f, k, s)));
   const VI j = v_bits_index(*k);
   const V e = EXP2_LOOKUP(HI, j);
-  *el = v_fma(e, r, EXP2_LOOKUP(LO, j));
+  *el = v_fma(e, q, EXP2_LOOKUP(LO, j));
   return e;
 }
 /* (e + el)(m + ml) = returned + *lo: the product's error by FMA, the small terms added
@@ -320,9 +320,10 @@ GELU_OP op_gelu_tanh_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_tanh_gr
  *   a >= 5: W = f(u) / sqrt(2 pi), f = 1 + (u^2 R(u) - u) by Fast2Sum, u = 1/a^2 (its
  *           rounding moves f by u 2^-53).
  * e^(-a^2/2) = 2^n (e + e_l) from a^2 = s + s_l exactly (FMA): f64_exp_parts' pair of
- * e^(-s/2) (within 2^-60; e_l up to 0.02 of e: not normalised), times 1 - s_l/2 (the
- * pair, e_l s_l/2 too, reaches 10 ULP at x = -35).  G 2^-n
- * = g + g_l by the product's residual and every cross term (w_l e_l is 2^-12 of G);
+ * e^(-s/2) (within 2^-60; e_l up to 0.02 of e: not normalised; on AVX-512 from the
+ * 2^(j/16) table) times 1 - s_l/2, the whole pair (e_l s_l/2 alone reaches 10 ULP at
+ * x = -35).  G 2^-n = g + g_l by the product's residual and every cross term (w_l e_l
+ * is 2^-12 of G);
  * GELU = x - 2^n g - 2^n g_l with Fast2Sum's error kept for x >= 0 (x itself beyond 8.5,
  * also for +inf: G < 2^-55 x), -(g + g_l) 2^n for x < 0, the sum rounded once and the
  * scaling exact or (a subnormal result) rounding once more, in two steps so that both
