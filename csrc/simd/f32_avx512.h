@@ -72,8 +72,9 @@ static inline VI v_quarter_binade(V a)
   return _mm512_srli_epi32(_mm512_castps_si512(a), 21);
 }
 /* floor(s x + c) as a lane index for v_lookup32 (which reads its low five bits), for
- * s x + c in [-2^22, 2^22): one FMA of the exact s x + c + 1.5 2^23 rounded down onto
- * the integers, whose bits hold the floor in their low ones (no conversion). */
+ * s x + c in [-2^22, 2^22) and c an integer (c + 1.5 2^23 is one float: a c of 0.5 would
+ * round away): one FMA of the exact s x + c + 1.5 2^23 rounded down onto the integers,
+ * whose bits hold the floor in their low ones (no conversion). */
 static inline VI v_floor_index(V x, float s, float c)
 {
   return _mm512_castps_si512(_mm512_fmadd_round_ps(x, _mm512_set1_ps(s), _mm512_set1_ps(c + 0x1.8p23f),
