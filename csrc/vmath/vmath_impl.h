@@ -76,6 +76,16 @@ static inline __attribute__((always_inline)) V op_sigmoid(V x) { return v_sigmoi
 static inline V op_tanh_grad(V y, V dy) { return v_mul(dy, v_sub(v_set1(1), v_mul(y, y))); }
 static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_set1(1), y))); }
 
+/* a (h + l) = returned + *lo for a value a and a pair h + l: the product's error by FMA,
+ * a l added to it (GELU's a times Mills's ratio, both dtypes). */
+#define times_pair VF(times_pair)
+static inline __attribute__((always_inline)) V times_pair(V a, V h, V l, V *lo)
+{
+  const V p = v_mul(a, h);
+  *lo = v_fma(a, l, v_fma(a, h, v_neg(p)));
+  return p;
+}
+
 #if NNK_DT_F32
 /* float32: the GELUs evaluated in double and rounded once (wide_math.h), but for AVX-512's
  * and AVX2's erf forms, in float32 from tables (below).  Forced inline:
@@ -189,8 +199,8 @@ GELU_OP gelu_beyond(V x, V a)
 {
   const V am = v_min(v_set1(15.5f), a);
   V ql, s;
-  const V qh = MILLS_HALVES(GELU_MH, am, &ql, &s);
-  const V g = v_mul(am, qh), gl = v_fma(am, ql, v_fma(am, qh, v_neg(g)));
+  V gl;
+  const V qh = MILLS_HALVES(GELU_MH, am, &ql, &s), g = times_pair(am, qh, ql, &gl);
   return v_select(v_lt(x, v_set1(0.0f)), v_neg(v_scalef(v_add(g, gl), s)), v_sub(x, v_scalef(g, s)));
 }
 /* GELU'(x) = D(a) for x <= -8 (D = 2^n (d + d_l) rounded once, as above), 1 for x >= 8
@@ -265,8 +275,8 @@ GELU_OP gelu_mills(V x, V a)
   V ml, el, kk, eighths, ql; /* (m/8: unused, 2^n comes from k's bits) */
   const V m = MILLS_TABLE(GELU_M, k, a, &ml);
   const V e = mills_gauss(a, &el, &kk, &eighths), an = v_mul(a, v_pow2_shifted_eighths(kk));
-  const V qh = pair_product(e, el, m, ml, &ql);
-  const V g = v_mul(an, qh), gl = v_fma(an, ql, v_fma(an, qh, v_neg(g)));
+  V gl;
+  const V qh = pair_product(e, el, m, ml, &ql), g = times_pair(an, qh, ql, &gl);
   const V z = v_max(v_set1(0.0f), x), d = v_sub(z, g);
   return v_sub(d, v_sub(gl, v_sub(v_sub(z, d), g)));
 }
@@ -354,9 +364,7 @@ static inline __attribute__((always_inline)) V gelu64_region(V a, int i, V kv, V
   const V t = v_mul(y, s1), m = v_add(mh, t);
   const V tail = v_fma(v_mul(y, y), p, v_fma(y, GELU64_NUM(GELU64_S1_LO, i, kv), GELU64_NUM(GELU64_M_LO, i, kv)));
   const V ml = v_add(v_add(v_sub(mh, m), t), v_add(v_fma(y, s1, v_neg(t)), tail));
-  const V w = v_mul(a, m);
-  *lo = v_fma(a, ml, v_fma(a, m, v_neg(w)));
-  return w;
+  return times_pair(a, m, ml, lo);
 }
 /* W = f(u) / sqrt(2 pi) = returned + *lo for a >= 5, s = a^2 rounded */
 static inline __attribute__((always_inline)) V gelu64_far(V s, V *lo)
