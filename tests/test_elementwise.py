@@ -348,6 +348,39 @@ def test_threaded_maps_equal_one_thread_bitwise(n, dtype):
         nnk.set_num_threads(before)
 
 
+def test_maps_beyond_the_last_cache_equal_their_slices_bitwise(dtype):
+    """An output as large as the last-level cache is written around the caches (x86's
+    non-temporal stores, shifted onto aligned addresses): bitwise what the same maps give
+    on slices small enough to be written through them, into an output one element off
+    any alignment, in place too, on one thread and two."""
+    last = max(size for size, *_ in nnk.cpu_info()["caches"].values())
+    itemsize = np.dtype(dtype).itemsize
+    n = max(last, 1 << 20) // itemsize + 4099
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-9, 9, n).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    ops = {"exp": lambda v, dy, out=None: nnk.exp(v, out=out),
+           "gelu": lambda v, dy, out=None: nnk.gelu(v, out=out),
+           "gelu_grad": lambda v, dy, out=None: nnk.gelu_grad(v, dy, out=out)}
+    step = 1 << 16  # slices of whole vectors on every ISA, each far below the caches
+    buffer = np.empty(n + 1, dtype)
+    before = nnk.get_num_threads()
+    try:
+        for name, op in ops.items():
+            nnk.set_num_threads(1)
+            want = np.concatenate([op(x[i:i + step], g[i:i + step]) for i in range(0, n, step)])
+            for threads in (1, 2):
+                nnk.set_num_threads(threads)
+                out = buffer[1:]
+                op(x, g, out=out)
+                np.testing.assert_array_equal(out, want, err_msg=f"{name}, {threads} threads")
+                inplace = x.copy()
+                op(inplace, g, out=inplace)
+                np.testing.assert_array_equal(inplace, want, err_msg=f"{name} in place, {threads} threads")
+    finally:
+        nnk.set_num_threads(before)
+
+
 def test_threaded_rows_losses_and_steps_equal_one_thread_bitwise(dtype):
     """Softmax rows, pointwise losses (their sums over fixed blocks), leaky ReLU and the
     optimisers' updates split over the thread pool: the same bits as one thread."""

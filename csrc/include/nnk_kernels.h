@@ -232,6 +232,10 @@ typedef struct { NNK_GEMM_CONFIG_FIELDS(double) } nnk_f64_gemm_config;
   typedef struct {                                                                        \
     void(*map[NNK_MAP_COUNT]) NNK_SIG_MAP(T);                                             \
     void(*grad[NNK_GRAD_COUNT]) NNK_SIG_GRAD(T);                                          \
+    /* the maps and gradients with non-temporal stores, for outputs larger than the      \
+     * last cache (threads/maps.c); NULL where the ISA has none (scalar, NEON)   */        \
+    void(*map_nt[NNK_MAP_COUNT]) NNK_SIG_MAP(T);                                          \
+    void(*grad_nt[NNK_GRAD_COUNT]) NNK_SIG_GRAD(T);                                       \
     void(*pmap[NNK_PMAP_COUNT]) NNK_SIG_PMAP(T);                                          \
     void(*pgrad[NNK_PGRAD_COUNT]) NNK_SIG_PGRAD(T);                                       \
     void(*rows[NNK_ROWS_COUNT]) NNK_SIG_ROWS(T);                                          \
@@ -261,6 +265,8 @@ const nnk_kernel_table *nnk_kernels(void);
 /* ---- One ISA's symbols and table, from the lists (used by csrc/config/) ----- */
 #define NNK_DECL_MAP_(E, name, u, lo, hi, P, T, isa) void nnk_##P##_v##name##__##isa NNK_SIG_MAP(T);
 #define NNK_DECL_GRAD_(E, name, u, lo, hi, P, T, isa) void nnk_##P##_v##name##__##isa NNK_SIG_GRAD(T);
+#define NNK_DECL_MAP_NT_(E, name, u, lo, hi, P, T, isa) void nnk_##P##_v##name##_nt__##isa NNK_SIG_MAP(T);
+#define NNK_DECL_GRAD_NT_(E, name, u, lo, hi, P, T, isa) void nnk_##P##_v##name##_nt__##isa NNK_SIG_GRAD(T);
 #define NNK_DECL_PMAP_(E, name, u, lo, hi, P, T, isa) void nnk_##P##_v##name##__##isa NNK_SIG_PMAP(T);
 #define NNK_DECL_PGRAD_(E, name, u, lo, hi, P, T, isa) void nnk_##P##_v##name##__##isa NNK_SIG_PGRAD(T);
 #define NNK_DECL_ROWS_(E, name, per_row, P, T, isa) void nnk_##P##_##name##_rows__##isa NNK_SIG_ROWS(T);
@@ -273,6 +279,8 @@ const nnk_kernel_table *nnk_kernels(void);
 #define NNK_DECLARE_DTYPE_KERNELS_(P, T, isa)                                             \
   NNK_MAP_LIST(NNK_DECL_MAP_, P, T, isa)                                                  \
   NNK_GRAD_LIST(NNK_DECL_GRAD_, P, T, isa)                                                \
+  NNK_MAP_LIST(NNK_DECL_MAP_NT_, P, T, isa)                                               \
+  NNK_GRAD_LIST(NNK_DECL_GRAD_NT_, P, T, isa)                                             \
   NNK_PMAP_LIST(NNK_DECL_PMAP_, P, T, isa)                                                \
   NNK_PGRAD_LIST(NNK_DECL_PGRAD_, P, T, isa)                                              \
   NNK_ROWS_LIST(NNK_DECL_ROWS_, P, T, isa)                                                \
@@ -287,6 +295,7 @@ const nnk_kernel_table *nnk_kernels(void);
   NNK_DECLARE_DTYPE_KERNELS_(f64, double, isa)
 
 #define NNK_AT_MAP_(E, name, u, lo, hi, P, isa) [NNK_##E] = nnk_##P##_v##name##__##isa,
+#define NNK_AT_MAP_NT_(E, name, u, lo, hi, P, isa) [NNK_##E] = nnk_##P##_v##name##_nt__##isa,
 #define NNK_AT_ROWS_(E, name, per_row, P, isa) [NNK_##E] = nnk_##P##_##name##_rows__##isa,
 #define NNK_AT_ROWS_GRAD_(E, name, P, isa) [NNK_##E] = nnk_##P##_##name##_rows__##isa,
 #define NNK_AT_GEMV_(E, name, P, isa) [NNK_##E] = nnk_##P##_##name##__##isa,
@@ -307,6 +316,12 @@ const nnk_kernel_table *nnk_kernels(void);
   .gemv = {NNK_GEMV_LIST(NNK_AT_GEMV_, P, isa)},                                          \
   .loss = {NNK_LOSS_LIST(NNK_AT_LOSS_, P, isa)},                                          \
   .loss_grad = {NNK_LOSS_LIST(NNK_AT_LOSS_GRAD_, P, isa)}
+
+/* The non-temporal maps and gradients of an ISA that has them (its layer defines
+ * NNK_STREAM_STORES), beside NNK_DTYPE_TABLE. */
+#define NNK_DTYPE_TABLE_NT(P, isa)                                                        \
+  .map_nt = {NNK_MAP_LIST(NNK_AT_MAP_NT_, P, isa)},                                       \
+  .grad_nt = {NNK_GRAD_LIST(NNK_AT_MAP_NT_, P, isa)}
 
 /* The scalar reference GEMM (the oracle), strided like nnk_sgemm_strided. */
 #define NNK_SIG_GEMM_REF(T)                                                               \

@@ -11,6 +11,7 @@
 #undef VREGS
 #undef V
 #undef M
+#undef VJ
 #undef KNAME
 #undef VF
 #undef NNK_DT_F32

@@ -96,3 +96,17 @@ static inline V v_copysign(V mag, V sign)
 }
 static inline T v_hsum(V a) { return _mm512_reduce_add_ps(a); }
 static inline T v_hmax(V a) { return _mm512_reduce_max_ps(a); }
+/* Non-temporal stores (NNK_STREAM_STORES, csrc/simd/README.md): v_stream writes a vector
+ * at an address aligned to its width straight to memory, v_stream_fence orders those
+ * writes before the stores that follow; v_join(p, c, v_join_index(s)), 0 < s < W, is
+ * lanes s .. s + W - 1 of p's lanes followed by c's (one vpermt2ps). */
+#define NNK_STREAM_STORES 1
+#define VJ __m512i
+static inline void v_stream(T *p, V v) { _mm512_stream_ps(p, v); }
+static inline void v_stream_fence(void) { _mm_sfence(); }
+static inline VJ v_join_index(size_t s)
+{
+  return _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                          _mm512_set1_epi32((int)s));
+}
+static inline V v_join(V p, V c, VJ j) { return _mm512_permutex2var_ps(p, j, c); }

@@ -67,3 +67,13 @@ static inline V v_pow2_shifted(V k)
 }
 static inline T v_hsum(V a) { return _mm512_reduce_add_pd(a); }
 static inline T v_hmax(V a) { return _mm512_reduce_max_pd(a); }
+/* Non-temporal stores and v_join, as the float32 layer's (one vpermt2pd). */
+#define NNK_STREAM_STORES 1
+#define VJ __m512i
+static inline void v_stream(T *p, V v) { _mm512_stream_pd(p, v); }
+static inline void v_stream_fence(void) { _mm_sfence(); }
+static inline VJ v_join_index(size_t s)
+{
+  return _mm512_add_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64((long long)s));
+}
+static inline V v_join(V p, V c, VJ j) { return _mm512_permutex2var_pd(p, j, c); }

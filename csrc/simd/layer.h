@@ -62,6 +62,11 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_sqrt VF(v_sqrt)
 #define v_hsum VF(v_hsum)
 #define v_hmax VF(v_hmax)
+/* layers that define NNK_STREAM_STORES (x86): non-temporal stores, the shift v_join */
+#define v_stream VF(v_stream)
+#define v_stream_fence VF(v_stream_fence)
+#define v_join_index VF(v_join_index)
+#define v_join VF(v_join)
 /* float32 layers only: evaluating in double (vmath/wide_math.h) */
 #define v_widen_lo VF(v_widen_lo)
 #define v_widen_hi VF(v_widen_hi)

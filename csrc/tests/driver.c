@@ -225,6 +225,68 @@ static void test_elementwise(const nnk_kernel_table *ref, const nnk_kernel_table
   }
 }
 
+/* The non-temporal maps and gradients (map_nt, grad_nt) give bitwise what the regular
+ * ones give, at every offset of the output from an aligned vector, every tail and in
+ * place, writing nothing outside [out, out + n): out at element `off` of a guarded
+ * buffer whose other elements must keep their NaN bits. */
+static void test_nt_one(const nnk_kernel_table *t, const entry *e, int grad, int f64, size_t n,
+                        size_t off, const double *xd, const double *gd)
+{
+  const size_t esz = f64 ? 8 : 4, w = f64 ? 8 : 16; /* offsets up to the widest vector */
+  uint8_t *in = malloc((n + w) * esz), *dy = malloc((n + w) * esz), *want = malloc(n * esz + 1);
+  uint8_t *buf = guarded(n + w, esz), *same = guarded(n + w, esz);
+  if (!in || !dy || !want) abort();
+  for (size_t i = 0; i < n; i++) {
+    if (f64) ((double *)in)[off + i] = xd[i], ((double *)dy)[off + i] = gd[i];
+    else ((float *)in)[off + i] = (float)xd[i], ((float *)dy)[off + i] = (float)gd[i];
+  }
+  uint8_t *x = in + off * esz, *g = dy + off * esz, *out = buf + off * esz;
+#define MAP_(K, y)                                                                        \
+  (f64 ? t->f64.K[e->op](n, (double *)x, (double *)(y)) : t->f32.K[e->op](n, (float *)x, (float *)(y)))
+#define GRAD_(K, y)                                                                       \
+  (f64 ? t->f64.K[e->op](n, (double *)x, (double *)g, (double *)(y))                      \
+       : t->f32.K[e->op](n, (float *)x, (float *)g, (float *)(y)))
+#define RUN_(K, y) (grad ? GRAD_(grad##K, y) : MAP_(map##K, y))
+  RUN_(, want);
+  RUN_(_nt, out);
+  CHECK(n == 0 || memcmp(out, want, n * esz) == 0, "%s %s_nt f%d n=%zu at offset %zu differs from %s",
+        nnk_isa_name(t->isa), e->name, f64 ? 64 : 32, n, off, e->name);
+  CHECK(guard_intact(buf, n + w, esz) && memcmp(buf, same, off * esz) == 0 &&
+            memcmp(out + n * esz, same, (w - off) * esz) == 0,
+        "%s %s_nt f%d n=%zu at offset %zu wrote outside its output", nnk_isa_name(t->isa),
+        e->name, f64 ? 64 : 32, n, off);
+  /* in place: the output over its input (a gradient's over u) */
+  RUN_(_nt, x);
+  CHECK(n == 0 || memcmp(x, want, n * esz) == 0, "%s %s_nt f%d n=%zu at offset %zu in place differs",
+        nnk_isa_name(t->isa), e->name, f64 ? 64 : 32, n, off);
+#undef RUN_
+#undef GRAD_
+#undef MAP_
+  guard_intact(same, n + w, esz);
+  free(in), free(dy), free(want), free(buf), free(same);
+}
+
+static void test_elementwise_nt(const nnk_kernel_table *t)
+{
+  if (!t->f32.map_nt[0]) return; /* the ISA has no non-temporal stores */
+  static const size_t lengths[] = {0, 1, 15, 16, 17, 63, 64, 65, 66, 67, 95, 127, 128, 129, 1000, 1031};
+  enum { MOST = 1031 };
+  static double xd[MOST], gd[MOST];
+  for (int grad = 0; grad <= 1; grad++) {
+    const entry *list = grad ? grad_list : map_list;
+    size_t count = grad ? COUNT(grad_list) : COUNT(map_list);
+    for (size_t k = 0; k < count; k++)
+      for (int shrink = 1; shrink <= 16; shrink *= 16) /* small-lane paths too */
+        for (size_t li = 0; li < COUNT(lengths); li++) {
+          size_t n = lengths[li];
+          fill(xd, n, list[k].lo / shrink, list[k].hi / shrink);
+          fill(gd, n, -3, 3);
+          for (int f64 = 0; f64 <= 1; f64++)
+            for (size_t off = 0; off < (f64 ? 8u : 16u); off++) test_nt_one(t, &list[k], grad, f64, n, off, xd, gd);
+        }
+  }
+}
+
 #define ROWS_ENTRY_(E, name, per_row, ...) {NNK_##E, #name, per_row},
 static const struct {
   int op;
@@ -807,6 +869,7 @@ int main(int argc, char **argv)
     printf("%s:", nnk_isa_name((nnk_isa)isa));
     if (isa != NNK_ISA_SCALAR) {
       test_elementwise(ref, t);
+      test_elementwise_nt(t);
       printf(" elementwise");
       test_rows(ref, t);
       test_rows_grad(ref, t);

@@ -2,7 +2,9 @@
  * Elementwise kernels, written once over the helper layer (csrc/simd/): the including
  * file picks the ISA and dtype.  Every map runs whole vectors, then the tail (n mod W
  * elements) through a zero-padded stack buffer: the same vector code, and never a
- * load or store outside [0, n).  Outputs may alias inputs.
+ * load or store outside [0, n).  Outputs may alias inputs.  On x86 each map and
+ * gradient also has a twin v<name>_nt that writes around the caches (MAP_NT, below),
+ * bitwise the same, for outputs larger than the last cache (threads/maps.c).
  *
  * exp, tanh and sigmoid are the helper layer's (nnk's own: csrc/simd/f32_math.h and
  * f64_math.h; float64 exp is SLEEF's on the scalar layer); float32's GELUs are evaluated
@@ -15,6 +17,7 @@
  *   0 or 1), so that +-inf give the right answer instead of inf * 0.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "nnk_kernels.h"
@@ -34,29 +37,24 @@
 #define op_gelu_grad VF(op_gelu_grad)
 #define op_gelu_tanh_grad VF(op_gelu_tanh_grad)
 
-/* Two vectors per step (MAP1, MAP2): independent chains the core may overlap. */
-#define MAP1(OP)                                                                   \
-  size_t i = 0;                                                                    \
+/* Two vectors per step (MAP1, MAP2): independent chains the core may overlap.  The
+ * vector of elements [i, i + W) (MAP1_AT, MAP2_AT), then the tail through a buffer. */
+#define MAP1_AT(OP, i) OP(v_load(x + (i)))
+#define MAP2_AT(OP, i) OP(v_load(u + (i)), v_load(dy + (i)))
+#define MAP_STEPS(OUT, AT, OP)                                                     \
   for (; i + 2 * W <= n; i += 2 * W) {                                             \
-    V a0 = OP(v_load(x + i)), a1 = OP(v_load(x + i + W));                          \
-    v_store(y + i, a0), v_store(y + i + W, a1);                                    \
+    V a0 = AT(OP, i), a1 = AT(OP, i + W);                                          \
+    v_store(OUT + i, a0), v_store(OUT + i + W, a1);                                \
   }                                                                                \
-  for (; i + W <= n; i += W) v_store(y + i, OP(v_load(x + i)));                   \
+  for (; i + W <= n; i += W) v_store(OUT + i, AT(OP, i));
+#define MAP1_TAIL(OP)                                                              \
   if (i < n) {                                                                     \
     T bx[W] = {0};                                                                 \
     memcpy(bx, x + i, (n - i) * sizeof(T));                                        \
     v_store(bx, OP(v_load(bx)));                                                   \
     memcpy(y + i, bx, (n - i) * sizeof(T));                                        \
   }
-
-#define MAP2(OP)                                                                   \
-  size_t i = 0;                                                                    \
-  for (; i + 2 * W <= n; i += 2 * W) {                                             \
-    V a0 = OP(v_load(u + i), v_load(dy + i));                                      \
-    V a1 = OP(v_load(u + i + W), v_load(dy + i + W));                              \
-    v_store(dx + i, a0), v_store(dx + i + W, a1);                                  \
-  }                                                                                \
-  for (; i + W <= n; i += W) v_store(dx + i, OP(v_load(u + i), v_load(dy + i)));  \
+#define MAP2_TAIL(OP)                                                              \
   if (i < n) {                                                                     \
     T bu[W] = {0}, bd[W] = {0};                                                    \
     memcpy(bu, u + i, (n - i) * sizeof(T));                                        \
@@ -64,6 +62,56 @@
     v_store(bd, OP(v_load(bu), v_load(bd)));                                       \
     memcpy(dx + i, bd, (n - i) * sizeof(T));                                       \
   }
+#define MAP1(OP)                                                                   \
+  size_t i = 0;                                                                    \
+  MAP_STEPS(y, MAP1_AT, OP)                                                        \
+  MAP1_TAIL(OP)
+#define MAP2(OP)                                                                   \
+  size_t i = 0;                                                                    \
+  MAP_STEPS(dx, MAP2_AT, OP)                                                       \
+  MAP2_TAIL(OP)
+
+#if NNK_STREAM_STORES
+/* The same maps with non-temporal stores (v<name>_nt), for outputs the caches cannot keep
+ * (threads/maps.c chooses): the same vectors of elements [i, i + W) from the call's
+ * start as MAP1 and MAP2, so the same bits, shifted onto the addresses aligned to a
+ * vector.  off elements lie before OUT's first aligned address; the block there holds
+ * the last W - off lanes of one vector and the first off of the next (v_join).  The
+ * first off elements and the last vector's rest go through a buffer, the tail as MAP1's.
+ * In place is safe: a block's store reaches no element past the vectors already read. */
+#define MAP_NT(OUT, AT, OP)                                                        \
+  size_t i = 0;                                                                    \
+  if ((uintptr_t)(OUT) % sizeof(T) == 0 && n >= 4 * W) {                           \
+    const size_t off = (W - (size_t)((uintptr_t)(OUT) / sizeof(T)) % W) % W;       \
+    if (off == 0)                                                                  \
+      for (; i + 2 * W <= n; i += 2 * W) {                                         \
+        V a0 = AT(OP, i), a1 = AT(OP, i + W);                                      \
+        v_stream(OUT + i, a0), v_stream(OUT + i + W, a1);                          \
+      }                                                                            \
+    else {                                                                         \
+      const VJ j = v_join_index(off);                                              \
+      T b[W];                                                                      \
+      V c = AT(OP, 0); /* the vector before i */                                   \
+      v_store(b, c), memcpy(OUT, b, off * sizeof(T));                              \
+      for (i = W; i + 2 * W <= n; i += 2 * W) {                                    \
+        V a0 = AT(OP, i), a1 = AT(OP, i + W);                                      \
+        v_stream(OUT + i - W + off, v_join(c, a0, j));                             \
+        v_stream(OUT + i + off, v_join(a0, a1, j));                                \
+        c = a1;                                                                    \
+      }                                                                            \
+      for (; i + W <= n; i += W) {                                                 \
+        V a0 = AT(OP, i);                                                          \
+        v_stream(OUT + i - W + off, v_join(c, a0, j));                             \
+        c = a0;                                                                    \
+      }                                                                            \
+      v_store(b, c), memcpy(OUT + i - W + off, b + off, (W - off) * sizeof(T));    \
+    }                                                                              \
+    v_stream_fence();                                                              \
+  }                                                                                \
+  MAP_STEPS(OUT, AT, OP)
+#define MAP1_NT(OP) MAP_NT(y, MAP1_AT, OP) MAP1_TAIL(OP)
+#define MAP2_NT(OP) MAP_NT(dx, MAP2_AT, OP) MAP2_TAIL(OP)
+#endif
 
 #define GELU_FAR ((T)40) /* |x| beyond which GELU's Phi(x) is 0 or 1 in double */
 
@@ -459,10 +507,19 @@ static inline V op_gelu_tanh_grad(V x, V dy)
 }
 #endif
 
+#if NNK_STREAM_STORES
+#define DEFINE_MAP1(name)                                                          \
+  void KNAME(v##name)(size_t n, const T *x, T *y) { MAP1(op_##name) }            \
+  void KNAME(v##name##_nt)(size_t n, const T *x, T *y) { MAP1_NT(op_##name) }
+#define DEFINE_MAP2(name)                                                          \
+  void KNAME(v##name)(size_t n, const T *u, const T *dy, T *dx) { MAP2(op_##name) } \
+  void KNAME(v##name##_nt)(size_t n, const T *u, const T *dy, T *dx) { MAP2_NT(op_##name) }
+#else
 #define DEFINE_MAP1(name)                                                          \
   void KNAME(v##name)(size_t n, const T *x, T *y) { MAP1(op_##name) }
 #define DEFINE_MAP2(name)                                                          \
   void KNAME(v##name)(size_t n, const T *u, const T *dy, T *dx) { MAP2(op_##name) }
+#endif
 
 DEFINE_MAP1(relu)
 DEFINE_MAP1(exp)
