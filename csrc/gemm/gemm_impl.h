@@ -415,8 +415,8 @@ static void FN(scale_c)(size_t m, size_t n, T beta, T *c, ptrdiff_t rs_c, ptrdif
 
 /* One gemv kernel call (csrc/gemv/), shared by a team when it is big: the members split
  * y, each element of which is computed exactly as one thread computes it, so the result
- * is the same for every thread count.  Row dots split rows in fours (the kernel's
- * groups; the odd rows stay with the last member, as with one thread); axpys split
+ * is the same for every thread count.  Row dots split rows in eights (the kernel's
+ * groups of eight or four; the odd rows stay with the last member, as with one thread); axpys split
  * columns in pieces of 64 (whole cache lines).  A lone dot product (one row) has only
  * its length to split: it is summed in fixed blocks of DOT_BLOCK, one partial each,
  * added in order, whatever the team. */
@@ -443,7 +443,7 @@ static void FN(gemv_member)(void *ctx, int tid, int team, nnk_barrier *barrier)
     }
     return;
   }
-  const size_t unit = j->dots ? 4 : 64, count = j->dots ? j->rows : j->n;
+  const size_t unit = j->dots ? 8 : 64, count = j->dots ? j->rows : j->n;
   nnk_share((count + unit - 1) / unit, tid, team, &lo, &hi);
   lo *= unit, hi = hi * unit < count ? hi * unit : count;
   if (lo >= hi) return;
@@ -468,7 +468,7 @@ static int FN(gemv_run)(const CONFIG *cfg, int dots, size_t rows, size_t n, size
   double size = ((double)rows + 1) * (double)n * (double)nx; /* the matrix and x */
   int threads = size >= cfg->threads_mv ? nnk_get_num_threads() : 1;
   int lone_dot = dots && rows == 1 && nx == 1;
-  size_t pieces = lone_dot ? (n + DOT_BLOCK - 1) / DOT_BLOCK : dots ? (rows + 3) / 4 : (n + 63) / 64;
+  size_t pieces = lone_dot ? (n + DOT_BLOCK - 1) / DOT_BLOCK : dots ? (rows + 7) / 8 : (n + 63) / 64;
   if ((size_t)threads > pieces) threads = (int)pieces; /* a member with nothing to do costs */
   if (lone_dot && n > DOT_BLOCK) { /* pieces: the blocks, one partial each */
     if (!(j.partial = malloc(pieces * sizeof(T)))) return -1;

@@ -3,8 +3,9 @@
  * shapes with m or n equal to 1.  Both stream the matrix once and keep what they sum in
  * vector registers:
  *   gemv_dots   one dot product per row and vector: with one vector, four rows at a time
- *               share each load of it (two accumulators each) and a single row keeps
- *               eight, so that no dot product is one chain of dependent FMAs; with two
+ *               share each load of it (two accumulators each; eight rows, one each,
+ *               where rows are longer than a page) and a single row keeps eight, so
+ *               that no dot product is one chain of dependent FMAs; with two
  *               to four vectors (a skinny product), two rows at a time;
  *   gemv_axpys  y = sum_r x[r] a_r: a chunk of sums stays in L1 while the rows stream by,
  *               four rows added per pass, eight where rows are longer than a page (one
@@ -36,6 +37,7 @@
 /* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
 #define dot_row VF(dot_row)
 #define dot_4_rows VF(dot_4_rows)
+#define dot_8_rows VF(dot_8_rows)
 #define dots_2_rows VF(dots_2_rows)
 #define axpys_1 VF(axpys_1)
 #define scaled VF(scaled)
@@ -158,12 +160,42 @@ static inline __attribute__((always_inline)) void dots_2_rows(size_t n, const T 
   _Pragma("GCC unroll 4") for (int v = 0; v < NX; v++) d[v] = v_hsum(s[0][v]), d[4 + v] = v_hsum(s[1][v]);
 }
 
+/* Eight rows, one accumulator each (eight chains), for rows longer than a page: twice
+ * the rows streaming at once (Zen 4, side by side in one process: W x float32 2000^2
+ * 1.11-1.31x as fast as four rows, 3000 x 2000 1.11-1.19x, float64 1000^2 1.10-1.13x,
+ * 2000^2 0.86-1.16x on AVX2 and 1.09-1.16x on AVX-512; rows of a page or less lost up to
+ * 0.76x, and keep four); `next` as dot_4_rows'. */
+static void dot_8_rows(size_t n, const T *a, size_t lda, const T *x, T *d, const T *next)
+{
+  V s[8];
+  _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) s[i] = v_set1(0);
+  size_t p = 0;
+  for (; p + W <= n; p += W) {
+    if (next && p % (64 / sizeof(T)) == 0)
+      _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) __builtin_prefetch(next + i * lda + p, 0, 1);
+    V xv = v_load(x + p);
+    _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) s[i] = v_fma(v_load(a + i * lda + p), xv, s[i]);
+  }
+  if (p < n) {
+    size_t c = n - p;
+    V xv = v_load_part(x + p, c);
+    _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) s[i] = v_fma(v_load_part(a + i * lda + p, c), xv, s[i]);
+  }
+  _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) d[i] = v_hsum(s[i]);
+}
+
 void KNAME(gemv_dots)(size_t rows, size_t n, size_t nx, T alpha, const T *a, size_t lda,
                       const T *x, size_t ldx, T beta, T *y, size_t ldy)
 {
   size_t r = 0;
   if (nx == 1) { /* one vector: four rows share each load of it */
     const int ahead = ask_ahead(rows, lda);
+    if (lda * sizeof(T) > 4096) /* by the row stride: a team's members group as one thread */
+      for (; r + 8 <= rows; r += 8) {
+        T d[8];
+        dot_8_rows(n, a + r * lda, lda, x, d, ahead && r + 16 <= rows ? a + (r + 8) * lda : NULL);
+        for (size_t i = 0; i < 8; i++) y[(r + i) * ldy] = scaled(alpha, d[i], beta, y + (r + i) * ldy);
+      }
     for (; r + 4 <= rows; r += 4) {
       T d[4];
       dot_4_rows(n, a + r * lda, lda, x, d, ahead && r + 8 <= rows ? a + (r + 4) * lda : NULL);
