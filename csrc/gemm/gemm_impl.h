@@ -416,10 +416,10 @@ static void FN(scale_c)(size_t m, size_t n, T beta, T *c, ptrdiff_t rs_c, ptrdif
 /* One gemv kernel call (csrc/gemv/), shared by a team when it is big: the members split
  * y, each element of which is computed exactly as one thread computes it, so the result
  * is the same for every thread count.  Row dots split rows in eights (the kernel's
- * groups of eight or four; the odd rows stay with the last member, as with one thread); axpys split
- * columns in pieces of 64 (whole cache lines).  A lone dot product (one row) has only
- * its length to split: it is summed in fixed blocks of DOT_BLOCK, one partial each,
- * added in order, whatever the team. */
+ * groups of eight or four; the odd rows stay with the last member, as with one
+ * thread); axpys split columns in pieces of 64 (whole cache lines).  A lone dot
+ * product (one row) has only its length to split: it is summed in fixed blocks of
+ * DOT_BLOCK, one partial each, added in order, whatever the team. */
 #define DOT_BLOCK 32768
 typedef struct {
   void (*kernel) NNK_SIG_GEMV(T);
