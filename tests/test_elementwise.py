@@ -349,10 +349,11 @@ def test_threaded_maps_equal_one_thread_bitwise(n, dtype):
 
 
 def test_maps_beyond_the_last_cache_equal_their_slices_bitwise(dtype):
-    """An output as large as the last-level cache is written around the caches (x86's
+    """An output as large as the last-level cache is written around the caches (AVX-512's
     non-temporal stores, shifted onto aligned addresses): bitwise what the same maps give
-    on slices small enough to be written through them, into an output one element off
-    any alignment, in place too, on one thread and two."""
+    on slices small enough to be written through them, into an output off any vector's
+    alignment (and a quarter page or more ahead of the inputs, as threads/maps.c asks
+    before it streams), in place too, on one thread and two."""
     last = max(size for size, *_ in nnk.cpu_info()["caches"].values())
     itemsize = np.dtype(dtype).itemsize
     n = max(last, 1 << 20) // itemsize + 4099
@@ -363,7 +364,10 @@ def test_maps_beyond_the_last_cache_equal_their_slices_bitwise(dtype):
            "gelu": lambda v, dy, out=None: nnk.gelu(v, out=out),
            "gelu_grad": lambda v, dy, out=None: nnk.gelu_grad(v, dy, out=out)}
     step = 1 << 16  # slices of whole vectors on every ISA, each far below the caches
-    buffer = np.empty(n + 1, dtype)
+    buffer = np.empty(n + 2048, dtype)
+    k = next(k for k in range(2048)  # off alignment, and far enough ahead of x and g
+             if (buffer.ctypes.data + k * itemsize) % 64
+             and all((buffer.ctypes.data + k * itemsize - v.ctypes.data) % 4096 >= 1024 for v in (x, g)))
     before = nnk.get_num_threads()
     try:
         for name, op in ops.items():
@@ -371,7 +375,7 @@ def test_maps_beyond_the_last_cache_equal_their_slices_bitwise(dtype):
             want = np.concatenate([op(x[i:i + step], g[i:i + step]) for i in range(0, n, step)])
             for threads in (1, 2):
                 nnk.set_num_threads(threads)
-                out = buffer[1:]
+                out = buffer[k:k + n]
                 op(x, g, out=out)
                 np.testing.assert_array_equal(out, want, err_msg=f"{name}, {threads} threads")
                 inplace = x.copy()

@@ -23,11 +23,11 @@ const nnk_isa_config nnk_config_avx2 = {
   .gemm_blocks = &nnk_gemm_blocks_l1,
   .table = {
     .isa = NNK_ISA_AVX2,
-    .f32 = {NNK_DTYPE_TABLE(f32, avx2), NNK_DTYPE_TABLE_NT(f32, avx2),
+    .f32 = {NNK_DTYPE_TABLE(f32, avx2),
             .gemm = {.mr = 6, .nr = 16, .ukernel = nnk_f32_gemm_ukernel_6x16__avx2,
                      .pack = nnk_f32_gemm_pack__avx2,
                      .direct = nnk_f32_gemm_direct_6x16__avx2, NNK_GEMM_THRESHOLDS}},
-    .f64 = {NNK_DTYPE_TABLE(f64, avx2), NNK_DTYPE_TABLE_NT(f64, avx2),
+    .f64 = {NNK_DTYPE_TABLE(f64, avx2),
             .gemm = {.mr = 6, .nr = 8, .ukernel = nnk_f64_gemm_ukernel_6x8__avx2,
                      .pack = nnk_f64_gemm_pack__avx2,
                      .direct = nnk_f64_gemm_direct_6x8__avx2, NNK_GEMM_THRESHOLDS}},

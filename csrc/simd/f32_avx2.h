@@ -85,26 +85,3 @@ static inline T v_hmax(V a)
   s = _mm_max_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
-/* Non-temporal stores (NNK_STREAM_STORES, csrc/simd/README.md): v_stream writes a vector
- * at an address aligned to its width straight to memory, v_stream_fence orders those
- * writes before the stores that follow; v_join(p, c, v_join_index(s)), 0 < s < W, is
- * lanes s .. s + W - 1 of p's lanes followed by c's: each permuted by the lane index mod
- * 8, c's taken where it is 8 or more. */
-#define NNK_STREAM_STORES 1
-#ifndef NNK_AVX2_JOIN
-#define NNK_AVX2_JOIN
-typedef struct { __m256i idx, from_c; } nnk_avx2_join; /* (float lanes; both dtypes) */
-#endif
-#define VJ nnk_avx2_join
-static inline void v_stream(T *p, V v) { _mm256_stream_ps(p, v); }
-static inline void v_stream_fence(void) { _mm_sfence(); }
-static inline VJ v_join_index(size_t s)
-{
-  const __m256i l = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)s));
-  return (VJ){_mm256_and_si256(l, _mm256_set1_epi32(7)), _mm256_cmpgt_epi32(l, _mm256_set1_epi32(7))};
-}
-static inline V v_join(V p, V c, VJ j)
-{
-  return _mm256_blendv_ps(_mm256_permutevar8x32_ps(p, j.idx), _mm256_permutevar8x32_ps(c, j.idx),
-                          _mm256_castsi256_ps(j.from_c));
-}

@@ -45,27 +45,3 @@ static inline T v_hmax(V a)
   __m128d s = _mm_max_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
   return _mm_cvtsd_f64(_mm_max_sd(s, _mm_unpackhi_pd(s, s)));
 }
-/* Non-temporal stores and v_join, as the float32 layer's, the doubles permuted as pairs
- * of float lanes (AVX2 has no variable double permute). */
-#define NNK_STREAM_STORES 1
-#ifndef NNK_AVX2_JOIN
-#define NNK_AVX2_JOIN
-typedef struct { __m256i idx, from_c; } nnk_avx2_join; /* (float lanes; both dtypes) */
-#endif
-#define VJ nnk_avx2_join
-static inline void v_stream(T *p, V v) { _mm256_stream_pd(p, v); }
-static inline void v_stream_fence(void) { _mm_sfence(); }
-static inline VJ v_join_index(size_t s)
-{
-  /* float lane f takes double lane l + s of (p, c), l = f / 2: its float lanes 2 ((l + s) mod 4) + f mod 2 */
-  const __m256i d = _mm256_add_epi32(_mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3), _mm256_set1_epi32((int)s));
-  const __m256i idx = _mm256_add_epi32(_mm256_slli_epi32(_mm256_and_si256(d, _mm256_set1_epi32(3)), 1),
-                                       _mm256_setr_epi32(0, 1, 0, 1, 0, 1, 0, 1));
-  return (VJ){idx, _mm256_cmpgt_epi32(d, _mm256_set1_epi32(3))};
-}
-static inline V v_join(V p, V c, VJ j)
-{
-  const __m256 a = _mm256_permutevar8x32_ps(_mm256_castpd_ps(p), j.idx);
-  const __m256 b = _mm256_permutevar8x32_ps(_mm256_castpd_ps(c), j.idx);
-  return _mm256_castps_pd(_mm256_blendv_ps(a, b, _mm256_castsi256_ps(j.from_c)));
-}

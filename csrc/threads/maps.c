@@ -12,6 +12,7 @@
  */
 #include "maps.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "nnk.h"
@@ -104,21 +105,40 @@ static void run(map_job *j)
  * last-level cache cannot stay in it: written through the caches, each line is first read
  * from memory (the write-allocate) and then evicts what the caller may want next;
  * written around them, it costs one transfer per line instead of two.  Measured on AMD
- * Zen 4 (32 MiB L3), exp of 16M float32: two threads 3.3 -> 2.6 ms, one 4.2 -> 4.1.  The
- * size comes from the CPU's caches at run time (the last level it reports). */
-static int goes_around(const nnk_kernel_table *t, int f64, int grad, int op, size_t n)
+ * Zen 4 (32 MiB L3, AVX-512), exp of 16M float32, output as NumPy allocates it: two
+ * threads 3.28 -> 2.48 ms, one 4.2 either way.  (AVX2's layers have none: there one
+ * thread's exp and tanh were 1.15-1.2x slower with them, relu and GELU's gradient faster.)
+ * The size comes from the CPU's caches at run time (the last level it reports).
+ *
+ * Unless the output lies a little ahead of an input in address bits 0-11 (apart):
+ * loads run ahead of the stores before them, and a load whose low 12 address bits match
+ * a store still pending waits for it (4K aliasing); non-temporal stores stay pending in
+ * the write-combining buffers, so that one thread's exp ran 2.5x slower with them when
+ * the output was 112-224 bytes ahead of the input (4.2 ms for 0-32 and 512-4064, 4.8-5.8
+ * for 48-96 and 240-256; through the caches 4.1-4.9 throughout).  So only outputs level
+ * with their inputs there (in place, or both arrays as NumPy allocates them) or at least
+ * a quarter page ahead. */
+static int apart_ok(const void *out, const void *in)
+{
+  size_t d = ((uintptr_t)out - (uintptr_t)in) & 4095;
+  return d == 0 || d >= 1024;
+}
+
+static int goes_around(const nnk_kernel_table *t, int f64, int grad, int op, size_t n,
+                       const void *out, const void *a, const void *b)
 {
   const void *nt = f64 ? (grad ? (const void *)t->f64.grad_nt[op] : (const void *)t->f64.map_nt[op])
                        : (grad ? (const void *)t->f32.grad_nt[op] : (const void *)t->f32.map_nt[op]);
   size_t last = nnk_cache_size(3, NULL, NULL, NULL);
   if (!last) last = nnk_cache_size(2, NULL, NULL, NULL);
-  return nt && last && n * (f64 ? sizeof(double) : sizeof(float)) >= last;
+  return nt && last && n * (f64 ? sizeof(double) : sizeof(float)) >= last && apart_ok(out, a) &&
+         (!b || apart_ok(out, b));
 }
 
 void nnk_map_vunary(const nnk_kernel_table *t, int f64, int op, size_t n, const void *x, void *y)
 {
   map_job j = {.t = t, .f64 = f64, .op = op, .kind = MAP, .n = n, .a = x, .out = y,
-               .around = goes_around(t, f64, 0, op, n)};
+               .around = goes_around(t, f64, 0, op, n, y, x, NULL)};
   run(&j);
 }
 
@@ -126,7 +146,7 @@ void nnk_map_vgrad(const nnk_kernel_table *t, int f64, int op, size_t n, const v
                    const void *g, void *out)
 {
   map_job j = {.t = t, .f64 = f64, .op = op, .kind = GRAD, .n = n, .a = u, .b = g, .out = out,
-               .around = goes_around(t, f64, 1, op, n)};
+               .around = goes_around(t, f64, 1, op, n, out, u, g)};
   run(&j);
 }
 

@@ -2,7 +2,7 @@
  * Elementwise kernels, written once over the helper layer (csrc/simd/): the including
  * file picks the ISA and dtype.  Every map runs whole vectors, then the tail (n mod W
  * elements) through a zero-padded stack buffer: the same vector code, and never a
- * load or store outside [0, n).  Outputs may alias inputs.  On x86 each map and
+ * load or store outside [0, n).  Outputs may alias inputs.  On AVX-512 each map and
  * gradient also has a twin v<name>_nt that writes around the caches (MAP_NT, below),
  * bitwise the same, for outputs larger than the last cache (threads/maps.c).
  *
