@@ -94,6 +94,12 @@ size_t nnk_cache_size(int level, size_t *line, size_t *ways, const char **source
   return c->size;
 }
 
+size_t nnk_cache_last(void)
+{
+  size_t l3 = nnk_cache_size(3, NULL, NULL, NULL);
+  return l3 ? l3 : nnk_cache_size(2, NULL, NULL, NULL);
+}
+
 const nnk_kernel_table *nnk_kernels(void)
 {
   const nnk_kernel_table *own = thread_table;

@@ -66,9 +66,7 @@ static inline int beyond_l2(size_t rows, size_t ld)
  * beyond it do its rows come from memory. */
 static inline int beyond_half_last(size_t rows, size_t ld)
 {
-  size_t last = nnk_cache_size(3, NULL, NULL, NULL);
-  if (!last) last = nnk_cache_size(2, NULL, NULL, NULL);
-  return (double)rows * (double)ld * sizeof(T) > 0.5 * (double)last;
+  return (double)rows * (double)ld * sizeof(T) > 0.5 * (double)nnk_cache_last();
 }
 
 /* Whether to ask for the rows a pass ahead: rows longer than a page are runs the

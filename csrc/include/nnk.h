@@ -65,6 +65,9 @@ const char *nnk_cpu_features(void);
  * with its line size, associativity and source ("cpuid", "sysfs" or "default"): what
  * GEMM's block sizes are derived from.  0 for other levels. */
 size_t nnk_cache_size(int level, size_t *line, size_t *ways, const char **source);
+/* The size in bytes of the last level of those this CPU reports (L3, else L2; 0 when
+ * neither is known): what an operand must outgrow to come from memory. */
+size_t nnk_cache_last(void);
 const char *nnk_arch(void);
 
 /* ---- Threads ---------------------------------------------------------- */

@@ -62,7 +62,7 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_sqrt VF(v_sqrt)
 #define v_hsum VF(v_hsum)
 #define v_hmax VF(v_hmax)
-/* layers that define NNK_STREAM_STORES (x86): non-temporal stores, the shift v_join */
+/* layers that define NNK_STREAM_STORES (AVX-512): non-temporal stores, the shift v_join */
 #define v_stream VF(v_stream)
 #define v_stream_fence VF(v_stream_fence)
 #define v_join_index VF(v_join_index)

@@ -129,8 +129,7 @@ static int goes_around(const nnk_kernel_table *t, int f64, int grad, int op, siz
 {
   const void *nt = f64 ? (grad ? (const void *)t->f64.grad_nt[op] : (const void *)t->f64.map_nt[op])
                        : (grad ? (const void *)t->f32.grad_nt[op] : (const void *)t->f32.map_nt[op]);
-  size_t last = nnk_cache_size(3, NULL, NULL, NULL);
-  if (!last) last = nnk_cache_size(2, NULL, NULL, NULL);
+  size_t last = nnk_cache_last();
   return nt && last && n * (f64 ? sizeof(double) : sizeof(float)) >= last && apart_ok(out, a) &&
          (!b || apart_ok(out, b));
 }
