@@ -98,7 +98,7 @@ static inline T v_hsum(V a) { return _mm512_reduce_add_ps(a); }
 static inline T v_hmax(V a) { return _mm512_reduce_max_ps(a); }
 /* Non-temporal stores (NNK_STREAM_STORES, csrc/simd/README.md): v_stream writes a vector
  * at an address aligned to its width straight to memory, v_stream_fence orders those
- * writes before the stores that follow; v_join(p, c, v_join_index(s)), 0 < s < W, is
+ * writes before the stores that follow; v_join(p, c, v_join_index(s)), 0 <= s < W, is
  * lanes s .. s + W - 1 of p's lanes followed by c's (one vpermt2ps). */
 #define NNK_STREAM_STORES 1
 #define VJ __m512i
