@@ -15,7 +15,7 @@
  *       rounded down to a multiple of MR.
  *
  * "l2", for microkernels whose micro-panels both come from L2 (BLIS's "_l2" kernels
- * for Skylake-X and Zen 4 make the same choice).  A 512-bit tile reads two cache lines
+ * for Skylake-X and Zen 4 make the same choice; nnk's AVX2 tiles too, config/avx2.c).  A 512-bit tile reads two cache lines
  * of B per k step: an L1-resident B micro-panel caps KC at 128 float64, and each KC
  * block is one more pass of loads and stores over C, which from L3 or memory cost
  * more than L1 residency saves (measured on Zen 4: dgemm 2048^3 47 -> 51 GFLOP/s at
