@@ -15,11 +15,12 @@
  *       rounded down to a multiple of MR.
  *
  * "l2", for microkernels whose micro-panels both come from L2 (BLIS's "_l2" kernels
- * for Skylake-X and Zen 4 make the same choice; nnk's AVX2 tiles too, config/avx2.c).  A 512-bit tile reads two cache lines
- * of B per k step: an L1-resident B micro-panel caps KC at 128 float64, and each KC
- * block is one more pass of loads and stores over C, which from L3 or memory cost
- * more than L1 residency saves (measured on Zen 4: dgemm 2048^3 47 -> 51 GFLOP/s at
- * KC 440 instead of 128; the kernel streams B from L2 at its full rate).  So:
+ * for Skylake-X and Zen 4 make the same choice; nnk's AVX2 tiles too, config/avx2.c).
+ * A 512-bit tile reads two cache lines of B per k step: an L1-resident B micro-panel
+ * caps KC at 128 float64, and each KC block is one more pass of loads and stores over
+ * C, which from L3 or memory cost more than L1 residency saves (measured on Zen 4:
+ * dgemm 2048^3 47 -> 51 GFLOP/s at KC 440 instead of 128; the kernel streams B from L2
+ * at its full rate).  So:
  *   the A block (MC x KC) gets all of L2 but two ways (one for the B micro-panels
  *   passing through, one for C's tiles): X = (W2 - 2) S2 L2 / esz elements.  Within
  *   it, a KC block costs a load and a store of each element of C (2 / KC per
