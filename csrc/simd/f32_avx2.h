@@ -10,6 +10,15 @@
 #define M __m256
 static inline V v_load(const T *p) { return _mm256_loadu_ps(p); }
 static inline void v_store(T *p, V v) { _mm256_storeu_ps(p, v); }
+/* The first count (< 8) lanes by a masked load (vmaskmovps: the other lanes touch no
+ * memory and load as zeros), its mask read from a row of eight -1s and eight 0s at
+ * 8 - count.  Stores take dtype.h's buffer: AMD's masked stores are microcoded. */
+#define NNK_F32_LOAD_PART 1
+static inline V v_load_part(const T *p, size_t count)
+{
+  static const int32_t ones_zeros[16] = {-1, -1, -1, -1, -1, -1, -1, -1};
+  return _mm256_maskload_ps(p, _mm256_loadu_si256((const __m256i *)(ones_zeros + 8 - count)));
+}
 static inline V v_set1(T x) { return _mm256_set1_ps(x); }
 static inline V v_add(V a, V b) { return _mm256_add_ps(a, b); }
 static inline V v_sub(V a, V b) { return _mm256_sub_ps(a, b); }

@@ -9,6 +9,13 @@
 #define M __m256d
 static inline V v_load(const T *p) { return _mm256_loadu_pd(p); }
 static inline void v_store(T *p, V v) { _mm256_storeu_pd(p, v); }
+/* The first count (< 4) lanes by a masked load, as the float32 layer's. */
+#define NNK_F64_LOAD_PART 1
+static inline V v_load_part(const T *p, size_t count)
+{
+  static const int64_t ones_zeros[8] = {-1, -1, -1, -1};
+  return _mm256_maskload_pd(p, _mm256_loadu_si256((const __m256i *)(ones_zeros + 4 - count)));
+}
 static inline V v_set1(T x) { return _mm256_set1_pd(x); }
 static inline V v_add(V a, V b) { return _mm256_add_pd(a, b); }
 static inline V v_sub(V a, V b) { return _mm256_sub_pd(a, b); }
