@@ -60,16 +60,6 @@ static inline V v_load_part(const T *p, size_t count)
 }
 #endif
 
-/* The first count (< W) lanes of v to p, nothing written past p + count. */
-#if !(NNK_DT_F32 ? NNK_F32_STORE_PART : NNK_F64_STORE_PART)
-static inline void v_store_part(T *p, V v, size_t count)
-{
-  T b[W];
-  v_store(b, v);
-  memcpy(p, b, count * sizeof(T));
-}
-#endif
-
 /* log and sqrt of one value through the ISA's own vector functions, so that a scalar
  * result (a row's log-sum-exp, a row's 1/std) is what the vector paths would give. */
 static inline T s_log(T x)

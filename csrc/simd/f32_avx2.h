@@ -12,7 +12,7 @@ static inline V v_load(const T *p) { return _mm256_loadu_ps(p); }
 static inline void v_store(T *p, V v) { _mm256_storeu_ps(p, v); }
 /* The first count (< 8) lanes by a masked load (vmaskmovps: the other lanes touch no
  * memory and load as zeros), its mask read from a row of eight -1s and eight 0s at
- * 8 - count.  Stores take dtype.h's buffer: AMD's masked stores are microcoded. */
+ * 8 - count. */
 #define NNK_F32_LOAD_PART 1
 static inline V v_load_part(const T *p, size_t count)
 {

@@ -12,17 +12,12 @@
 #define M __mmask16
 static inline V v_load(const T *p) { return _mm512_loadu_ps(p); }
 static inline void v_store(T *p, V v) { _mm512_storeu_ps(p, v); }
-/* The first count (< 16) lanes by masked load and store: the other lanes touch no
- * memory (and load as zeros).  Masked loads and stores are as cheap as plain ones here. */
+/* The first count (< 16) lanes by a masked load: the other lanes touch no memory and
+ * load as zeros. */
 #define NNK_F32_LOAD_PART 1
-#define NNK_F32_STORE_PART 1
 static inline V v_load_part(const T *p, size_t count)
 {
   return _mm512_maskz_loadu_ps((__mmask16)((1u << count) - 1), p);
-}
-static inline void v_store_part(T *p, V v, size_t count)
-{
-  _mm512_mask_storeu_ps(p, (__mmask16)((1u << count) - 1), v);
 }
 static inline V v_set1(T x) { return _mm512_set1_ps(x); }
 static inline V v_add(V a, V b) { return _mm512_add_ps(a, b); }

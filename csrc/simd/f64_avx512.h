@@ -10,16 +10,11 @@
 #define M __mmask8
 static inline V v_load(const T *p) { return _mm512_loadu_pd(p); }
 static inline void v_store(T *p, V v) { _mm512_storeu_pd(p, v); }
-/* The first count (< 8) lanes by masked load and store, as the float32 layer's. */
+/* The first count (< 8) lanes by a masked load, as the float32 layer's. */
 #define NNK_F64_LOAD_PART 1
-#define NNK_F64_STORE_PART 1
 static inline V v_load_part(const T *p, size_t count)
 {
   return _mm512_maskz_loadu_pd((__mmask8)((1u << count) - 1), p);
-}
-static inline void v_store_part(T *p, V v, size_t count)
-{
-  _mm512_mask_storeu_pd(p, (__mmask8)((1u << count) - 1), v);
 }
 static inline V v_set1(T x) { return _mm512_set1_pd(x); }
 static inline V v_add(V a, V b) { return _mm512_add_pd(a, b); }

@@ -62,10 +62,9 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_sqrt VF(v_sqrt)
 #define v_hsum VF(v_hsum)
 #define v_hmax VF(v_hmax)
-/* a tail of count < W values: the layer's masked forms where it has them
- * (NNK_F32_LOAD_PART and the like), else dtype.h's, through a buffer */
+/* a tail of count < W values: the layer's masked load where it has one
+ * (NNK_F32_LOAD_PART, NNK_F64_LOAD_PART), else dtype.h's, through a buffer */
 #define v_load_part VF(v_load_part)
-#define v_store_part VF(v_store_part)
 /* layers that define NNK_STREAM_STORES (AVX-512): non-temporal stores, the shift v_join */
 #define v_stream VF(v_stream)
 #define v_stream_fence VF(v_stream_fence)

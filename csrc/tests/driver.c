@@ -711,6 +711,22 @@ static void test_gemm(nnk_isa isa)
               size_t c = (mi + ni + ki) % 4; /* a rotating alpha/beta keeps the grid small */
               test_gemm_case(isa, is_f32, ta, tb, ms[mi], ns[ni], ks[ki], ab[c][0], ab[c][1]);
             }
+  /* matrix-vector shapes (W x: n = 1; x W: m = 1; either operand transposed) with rows
+   * of every length up to 33, every tail of every vector width (masked loads), and
+   * counts of rows through the groups of four and eight; then rows longer than a page
+   * (x W's and W x's eight-row paths) with a tail */
+  for (int is_f32 = 0; is_f32 < 2; is_f32++)
+    for (int tr = 0; tr < 2; tr++)
+      for (size_t rows = 9; rows <= 33; rows += 8)
+        for (size_t len = 1; len <= 33; len++) {
+          test_gemm_case(isa, is_f32, tr, 0, rows, 1, len, 1, 0);
+          test_gemm_case(isa, is_f32, 0, tr, 1, len, rows, 0.7, 1.3);
+        }
+  for (int is_f32 = 0; is_f32 < 2; is_f32++) {
+    size_t len = 4096 / (is_f32 ? 4 : 8) + 21;
+    test_gemm_case(isa, is_f32, 0, 0, 19, 1, len, 1, 0);
+    test_gemm_case(isa, is_f32, 0, 0, 1, len, 19, 0.7, 1.3);
+  }
   /* blocks, both threaded and not: fixed shapes, then for each dtype two MC blocks
    * (one ragged) and k split into KC blocks, from the sizes this ISA's rule gave; then
    * a C small enough for the L1 model's KC with k just past four of those blocks (A
