@@ -29,8 +29,8 @@
  * narrower stores) W x with rows of 500 float32 ran at 0.7x NumPy's speed (1000 x 500:
  * 18.1 us against 12.6), masked at 1.0-1.1x (Zen 4, AVX-512 and AVX2).  The lanes of a
  * tail round as the scalar code did, so the bits are those of before.  The summation
- * order depends only on the shape, so equal calls give equal bits.  Products and sums are fused (v_fma) where
- * the ISA has FMA.
+ * order depends only on the shape, so equal calls give equal bits.  Products and sums
+ * are fused (v_fma) where the ISA has FMA.
  */
 #include <stddef.h>
 #include <string.h>
@@ -240,7 +240,8 @@ static void axpys_8_rows(size_t w, const T *a, size_t lda, const T *x, T *acc, i
   }
   if (wv < w) { /* the tail: the rows' last values by masked loads (axpys_1's acc) */
     const size_t c = w - wv;
-    V s = v_fma(xs[0], v_load_part(a + wv, c), v_load(acc + wv)), t = v_mul(xs[4], v_load_part(a + 4 * lda + wv, c));
+    V s = v_fma(xs[0], v_load_part(a + wv, c), v_load(acc + wv));
+    V t = v_mul(xs[4], v_load_part(a + 4 * lda + wv, c));
     _Pragma("GCC unroll 3") for (int q = 1; q < 4; q++) {
       s = v_fma(xs[q], v_load_part(a + q * lda + wv, c), s);
       t = v_fma(xs[q + 4], v_load_part(a + (q + 4) * lda + wv, c), t);
