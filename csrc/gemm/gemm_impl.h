@@ -453,6 +453,9 @@ static void FN(scale_c)(size_t m, size_t n, T beta, T *c, ptrdiff_t rs_c, ptrdif
  * product (one row) has only its length to split: it is summed in fixed blocks of
  * DOT_BLOCK, one partial each, added in order, whatever the team. */
 #define DOT_BLOCK 32768
+/* The piece of y a member takes a whole number of: rows for the dots, columns for the
+ * axpys. */
+static inline size_t FN(gemv_unit)(int dots) { return dots ? 8 : 64; }
 typedef struct {
   void (*kernel) NNK_SIG_GEMV(T);
   int dots;
@@ -475,7 +478,7 @@ static void FN(gemv_member)(void *ctx, int tid, int team, nnk_barrier *barrier)
     }
     return;
   }
-  const size_t unit = j->dots ? 8 : 64, count = j->dots ? j->rows : j->n;
+  const size_t unit = FN(gemv_unit)(j->dots), count = j->dots ? j->rows : j->n;
   nnk_share((count + unit - 1) / unit, tid, team, &lo, &hi);
   lo *= unit, hi = hi * unit < count ? hi * unit : count;
   if (lo >= hi) return;
@@ -500,7 +503,8 @@ static int FN(gemv_run)(const CONFIG *cfg, int dots, size_t rows, size_t n, size
   double size = ((double)rows + 1) * (double)n * (double)nx; /* the matrix and x */
   int threads = size >= cfg->threads_mv ? nnk_get_num_threads() : 1;
   int lone_dot = dots && rows == 1 && nx == 1;
-  size_t pieces = lone_dot ? (n + DOT_BLOCK - 1) / DOT_BLOCK : dots ? (rows + 7) / 8 : (n + 63) / 64;
+  const size_t unit = FN(gemv_unit)(dots), count = dots ? rows : n;
+  size_t pieces = lone_dot ? (n + DOT_BLOCK - 1) / DOT_BLOCK : (count + unit - 1) / unit;
   if ((size_t)threads > pieces) threads = (int)pieces; /* a member with nothing to do costs */
   if (lone_dot && n > DOT_BLOCK) { /* pieces: the blocks, one partial each */
     if (!(j.partial = malloc(pieces * sizeof(T)))) return -1;

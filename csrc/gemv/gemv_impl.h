@@ -47,6 +47,7 @@
 #define scaled VF(scaled)
 #define beyond_l2 VF(beyond_l2)
 #define beyond_half_last VF(beyond_half_last)
+#define past_a_page VF(past_a_page)
 #define ask_ahead VF(ask_ahead)
 #define axpys_8_rows VF(axpys_8_rows)
 
@@ -70,12 +71,17 @@ static inline int beyond_half_last(size_t rows, size_t ld)
   return (double)rows * (double)ld * sizeof(T) > 0.5 * (double)nnk_cache_last();
 }
 
+/* Whether rows at stride ld are longer than a page: read eight at a time (dot_8_rows,
+ * axpys_8_rows) and asked for ahead only from memory.  By the stride, not a call's
+ * width: a team's members split the columns, and each must sum as one thread does. */
+static inline int past_a_page(size_t ld) { return ld * sizeof(T) > 4096; }
+
 /* Whether to ask for the rows a pass ahead: rows longer than a page are runs the
  * hardware's stream prefetchers follow, and they keep up with L3 alone, so those are
  * asked for only from memory (beyond half the last cache); shorter rows beyond L2. */
 static inline int ask_ahead(size_t rows, size_t ld)
 {
-  return ld * sizeof(T) > 4096 ? beyond_half_last(rows, ld) : beyond_l2(rows, ld);
+  return past_a_page(ld) ? beyond_half_last(rows, ld) : beyond_l2(rows, ld);
 }
 
 /* alpha d + beta y, reading y only when beta != 0 (BLAS: beta = 0 ignores NaN in y). */
@@ -189,7 +195,7 @@ void KNAME(gemv_dots)(size_t rows, size_t n, size_t nx, T alpha, const T *a, siz
   size_t r = 0;
   if (nx == 1) { /* one vector: four rows share each load of it */
     const int ahead = ask_ahead(rows, lda);
-    if (lda * sizeof(T) > 4096) /* by the row stride: a team's members group as one thread */
+    if (past_a_page(lda))
       for (; r + 8 <= rows; r += 8) {
         T d[8];
         dot_8_rows(n, a + r * lda, lda, x, d, ahead && r + 16 <= rows ? a + (r + 8) * lda : NULL);
@@ -262,9 +268,7 @@ static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, cons
 {
   T acc[AXPY_CHUNK];
   const int ahead = ask_ahead(rows, lda);
-  /* by the row stride, not this call's width: a team splits the columns, and each member
-   * must sum in the order one thread does */
-  const int eight = lda * sizeof(T) > 4096;
+  const int eight = past_a_page(lda);
   for (size_t j0 = 0; j0 < n; j0 += AXPY_CHUNK) {
     size_t w = n - j0 < AXPY_CHUNK ? n - j0 : AXPY_CHUNK, wv = w - w % W;
     /* acc's tail read and written as a whole vector (AXPY_CHUNK being a multiple of W,
