@@ -15,7 +15,7 @@ import numpy as np
 from . import _dispatch, nn, optim
 from .elementwise import exp, gelu, relu, sigmoid, tanh
 from .bench_ddp import bench_ddp
-from .bench_gpt import BATCH, SHAPE, bench_gpt, step_flops, step_memory
+from .bench_gpt import BATCH, SHAPE, bench_gpt, bench_step_products, step_flops, step_memory, step_products
 from .linalg import linear, matmul
 from .softmax import log_softmax, softmax
 
@@ -405,6 +405,7 @@ def run(quick=False, threads=1):
         results["matvec"] = bench_matvec(
             {k: v for k, v in MATVEC_SHAPES.items() if not quick or "1e7" not in k})
         results["gpt"] = bench_gpt(_side_by_side, _torch())
+        results["gpt_products"] = bench_step_products(_side_by_side)
         if not quick:
             results["gpt_memory"] = step_memory()
         n = 1 << 14 if quick else 1 << 20
@@ -478,6 +479,15 @@ def markdown(results):
             rate = f"{flops / r['nnk'] / 1e9:.1f}" if r["case"].startswith("training") else "-"
             lines.append(f"| {r['case']} | {_num(r['nnk'] * 1e3)} | {_num((r.get('torch') or float('nan')) * 1e3)} | "
                          f"{_ratio(r.get('torch'), r['nnk'])} | {rate} |")
+        prod, train = results.get("gpt_products"), results["gpt"][0]
+        if prod:
+            pflops = step_products()[1]
+            budget = f"{_num(train['torch'] / 1.5 * 1e3)} ms" if train.get("torch") else "-"
+            lines += ["", f"The step's matrix products alone ({pflops / 1e9:.2f} of its {flops / 1e9:.2f} GFLOP: "
+                      "each linear's forward, dx and dW as standalone matmuls, operands warm): "
+                      f"nnk {_num(prod['nnk'] * 1e3)} ms ({pflops / prod['nnk'] / 1e9:.1f} GFLOP/s), "
+                      f"NumPy's BLAS {_num(prod['numpy'] * 1e3)} ms ({pflops / prod['numpy'] / 1e9:.1f} GFLOP/s); "
+                      f"a whole step 1.5x as fast as PyTorch's would take {budget}."]
         mem = results.get("gpt_memory")
         if mem:
             lines += ["", "Peak memory of training (three steps, one thread, each library in a "

@@ -5,6 +5,7 @@ microkernel figure, is the share of the machine's FMA peak reached)."""
 import numpy as np
 
 from . import nn, optim
+from .linalg import matmul
 
 # The issue's model: GPT(vocab = BPE 512, block 64, 4 layers, 4 heads, 128 wide), batch 16.
 SHAPE = dict(vocab_size=512, block_size=64, n_layer=4, n_head=4, n_embd=128)
@@ -132,6 +133,37 @@ def bench_gpt(side_by_side, torch):
         rows.append({"case": name, "nnk": timed["nnk"], "torch": timed.get("torch")})
     return rows
 
+
+
+def step_products():
+    """The matrix products of one training step as standalone float32 matmuls: every
+    linear's forward x W^T, its dx = dy W and its dW = dy^T x (the four of each block and
+    the tied output layer), as (a, b, out) with warm operands, and their FLOPs.  Their
+    time through the best GEMM at hand bounds what any step can reach."""
+    V, L, C = SHAPE["vocab_size"], SHAPE["n_layer"], SHAPE["n_embd"]
+    n = BATCH * SHAPE["block_size"]
+    rng = np.random.default_rng(0)
+    calls, flops = [], 0
+    for out_f, in_f, count in ((3 * C, C, L), (C, C, L), (4 * C, C, L), (C, 4 * C, L), (V, C, 1)):
+        x, w, dy = (rng.standard_normal(s).astype(np.float32) for s in ((n, in_f), (out_f, in_f), (n, out_f)))
+        for a, b in ((x, w.T), (dy, w), (dy.T, x)):
+            calls += [(a, b, np.empty((a.shape[0], b.shape[1]), np.float32))] * count
+            flops += 2 * a.shape[0] * a.shape[1] * b.shape[1] * count
+    return calls, flops
+
+
+def bench_step_products(side_by_side):
+    """Seconds for all of step_products() through nnk.matmul and through NumPy's matmul
+    (its BLAS), side by side."""
+    calls, _ = step_products()
+
+    def run(mm):
+        def all_products():
+            for a, b, out in calls:
+                mm(a, b, out=out)
+        return all_products
+
+    return side_by_side({"nnk": run(matmul), "numpy": run(np.matmul)}, min_time=0.2, repeat=3)
 
 # A child process's training steps, its memory read around them: the peak resident set
 # (ru_maxrss) over three steps above what the process held before the first (library
