@@ -11,13 +11,14 @@
  *               four rows added per pass, eight where rows are longer than a page (one
  *               load and store of the sums per pass); several vectors take one pass each.
  * Both ask for the next rows a pass ahead (__builtin_prefetch, a hint that reads
- * nothing) when the matrix is bigger than this CPU's L2 cache: from L3 or memory the
- * hardware prefetchers alone left x W at half of NumPy's speed, while a matrix at home
- * in L2 only lost L1 to the lines asked for (a 128 x 1024 float32 W x: 0.72x NumPy's
- * speed with them, 1.0x without).  But rows longer than a page, which the hardware's
- * stream prefetchers follow on their own, are asked for only beyond half the last
- * cache, from memory (ask_ahead; Zen 4, side by side in one process: W x float32 2000^2
- * 1.04-1.07x as fast, float64 1000^2 1.16-1.18x, 500 x 2000 1.13x; from memory the
+ * nothing) only where the matrix comes from memory, beyond a share of the last cache
+ * (ask_ahead): from memory the hardware prefetchers alone left x W at half of NumPy's
+ * speed, while from L2 or L3 the lines asked for only took L1's and L2's load slots and
+ * miss buffers (a 128 x 1024 float32 W x in L2: 0.72x NumPy's speed with them, 1.0x
+ * without; a 1000^2 one in L3: 0.91x with, 1.00x without).  Rows longer than a page,
+ * which the hardware's stream prefetchers follow on their own, from half the last
+ * cache on (Zen 4, side by side in one process: W x float32 2000^2 1.04-1.07x as fast,
+ * float64 1000^2 1.16-1.18x, 500 x 2000 1.13x; from memory the
  * same).  The rows are asked into L2, not L1 (locality 1):
  * each is read once, so in L1 they would only push out x and the sums and hold L1's
  * few miss buffers that the loads themselves need (Zen 4, one thread, side by side
@@ -45,8 +46,7 @@
 #define dots_2_rows VF(dots_2_rows)
 #define axpys_1 VF(axpys_1)
 #define scaled VF(scaled)
-#define beyond_l2 VF(beyond_l2)
-#define beyond_half_last VF(beyond_half_last)
+#define beyond_last VF(beyond_last)
 #define past_a_page VF(past_a_page)
 #define ask_ahead VF(ask_ahead)
 #define axpys_8_rows VF(axpys_8_rows)
@@ -56,32 +56,31 @@
  * friendly to the prefetchers and the TLB). */
 #define AXPY_CHUNK 4096
 
-/* Whether rows x cols elements at row stride ld outgrow L2, so that streaming them
- * needs the next rows asked for ahead. */
-static inline int beyond_l2(size_t rows, size_t ld)
+/* Whether rows x cols elements at row stride ld outgrow a share of the last cache (L3,
+ * or L2 where there is none): a matrix well inside it stays there from call to call,
+ * and beyond it its rows come from memory, in part or all. */
+static inline int beyond_last(size_t rows, size_t ld, double share)
 {
-  return (double)rows * (double)ld * sizeof(T) > (double)nnk_cache_size(2, NULL, NULL, NULL);
-}
-
-/* Whether rows x cols elements at row stride ld outgrow half the last cache (L3, or L2
- * where there is none): a matrix that fits stays there from call to call, and only
- * beyond it do its rows come from memory. */
-static inline int beyond_half_last(size_t rows, size_t ld)
-{
-  return (double)rows * (double)ld * sizeof(T) > 0.5 * (double)nnk_cache_last();
+  return (double)rows * (double)ld * sizeof(T) > share * (double)nnk_cache_last();
 }
 
 /* Whether rows at stride ld are longer than a page: read eight at a time (dot_8_rows,
- * axpys_8_rows) and asked for ahead only from memory.  By the stride, not a call's
- * width: a team's members split the columns, and each must sum as one thread does. */
+ * axpys_8_rows).  By the stride, not a call's width: a team's members split the
+ * columns, and each must sum as one thread does. */
 static inline int past_a_page(size_t ld) { return ld * sizeof(T) > 4096; }
 
-/* Whether to ask for the rows a pass ahead: rows longer than a page are runs the
- * hardware's stream prefetchers follow, and they keep up with L3 alone, so those are
- * asked for only from memory (beyond half the last cache); shorter rows beyond L2. */
+/* Whether to ask for the rows a pass ahead: only where they come from memory.  From L3
+ * the hardware's prefetchers keep up alone and the asking only takes load slots and
+ * miss buffers; rows longer than a page (runs the stream prefetchers follow) beyond
+ * half the last cache, shorter rows (many short runs) from 3/8 of it on.  Zen 4, one
+ * thread, side by side with NumPy, float32 unless named: without asking, W x 1000^2
+ * (4 MB) 0.91x -> 1.00x, 4000 x 500 0.93x -> 0.97x, float64 500^2 0.89x -> 1.01x;
+ * x W 1000^2 0.86x -> 0.95x, 3000 x 1000 (12 MB) 0.87x -> 0.93x, float64 500^2 0.91x ->
+ * 1.00x; but x W 8000 x 512 (16 MB, half of L3) 1.01x with against 0.87x without, and
+ * from memory (64 MB) 1.6-1.75x with against 0.95-1.0x without. */
 static inline int ask_ahead(size_t rows, size_t ld)
 {
-  return past_a_page(ld) ? beyond_half_last(rows, ld) : beyond_l2(rows, ld);
+  return beyond_last(rows, ld, past_a_page(ld) ? 0.5 : 0.375);
 }
 
 /* alpha d + beta y, reading y only when beta != 0 (BLAS: beta = 0 ignores NaN in y). */
