@@ -233,6 +233,35 @@ def test_linear_bias_on_every_gemm_path(rows, out, inp, threads, isa, dtype):
     assert np.all(np.abs(got - (xd @ Wd.T + bd)) <= bound)
 
 
+
+@pytest.mark.parametrize("rows, out", [(1024, 512), (1030, 130), (3, 70), (0, 9)])
+def test_linear_backward_bias_gradient_same_bits_on_any_thread_count(rows, out, isa, dtype):
+    """db (the column sums of g, as 1^T g) split across threads by columns: one thread's
+    bits on two, added to what .grad held (add) or written over it, and within the
+    terms' bound of the float64 sums."""
+    rng = np.random.default_rng(rows + out)
+    x = rng.uniform(-1, 1, (rows, 8)).astype(dtype)
+    w = rng.uniform(-1, 1, (out, 8)).astype(dtype)
+    g = rng.uniform(-1, 1, (rows, out)).astype(dtype)
+    start = rng.uniform(-1, 1, out).astype(dtype)
+    got = {}
+    before = nnk.get_num_threads()
+    try:
+        for threads in (1, 2):
+            nnk.set_num_threads(threads)
+            for add in (False, True):
+                db, dw = start.copy(), np.zeros((out, 8), dtype)
+                with nnk.use_isa(isa):
+                    _C.linear_backward(x, w, g, dw, db, None, add)
+                got[threads, add] = db
+    finally:
+        nnk.set_num_threads(before)
+    for add in (False, True):
+        np.testing.assert_array_equal(got[1, add], got[2, add])
+        want = g.astype(np.float64).sum(0) + (start.astype(np.float64) if add else 0)
+        bound = (rows + 2) * np.finfo(dtype).eps * (np.abs(g.astype(np.float64)).sum(0) + np.abs(start))
+        assert np.all(np.abs(got[1, add] - want) <= bound)
+
 # ---- m or n = 1: the matrix-vector path (gemv kernels) --------------------------------
 
 @pytest.mark.parametrize("m, n, k", [(1, 1, 100_003), (1, 2500, 37), (2500, 1, 37), (7, 1, 1003),
