@@ -495,3 +495,49 @@ def test_a_zeroed_weight_beside_a_bias_that_is_not_adds_to_the_bias(dtype):
     tol = dict(rtol=1e-5 if dtype == np.float32 else 1e-12)
     np.testing.assert_allclose(lin.weight.grad, g.T.astype(np.float64) @ x, **tol)
     np.testing.assert_allclose(lin.bias.grad, 1 + g.astype(np.float64).sum(0), **tol)
+
+
+@pytest.mark.parametrize("rows, n", [(1030, 130), (300, 1000), (4100, 64)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_backward_large_same_bits_on_any_thread_count(rows, n, affine, isa, dtype):
+    """Large inputs split across threads: dx by rows, and the parameters' gradients
+    (sums over the rows) by fixed blocks of rows added in order, so two threads give one
+    thread's bits, also with dx written over dy; each within the float64 formula's
+    tolerance, the gradients added to what .grad held."""
+    from nnk import _C
+    rng = np.random.default_rng(rows)
+    x = (rng.standard_normal((rows, n)) * 2 + rng.uniform(-3, 3, (rows, 1))).astype(dtype)
+    dy = rng.standard_normal((rows, n)).astype(dtype)
+    gamma = rng.uniform(0.5, 1.5, n).astype(dtype) if affine else None
+    start = rng.standard_normal((2, n)).astype(dtype)
+    x64 = x.astype(np.float64)
+    mean, rstd = x64.mean(1), 1 / np.sqrt(x64.var(1) + 1e-5)
+    mean, rstd = mean.astype(dtype), rstd.astype(dtype)
+    got = {}
+    before = nnk.get_num_threads()
+    try:
+        for threads in (1, 2):
+            nnk.set_num_threads(threads)
+            for in_place in (False, True):
+                dgrads = start.copy() if affine else None
+                g = dy.copy()
+                dx = g if in_place else np.empty_like(x)
+                with nnk.use_isa(isa):
+                    _C.layernorm_backward(x, gamma, mean, rstd, g, dx, None if dgrads is None else dgrads[0],
+                                          None if dgrads is None else dgrads[1])
+                got[threads, in_place] = (dx.copy(), dgrads)
+    finally:
+        nnk.set_num_threads(before)
+    for in_place in (False, True):
+        for a, b in zip(got[1, in_place], got[2, in_place]):
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(got[1, False][0], got[1, True][0])
+    xh = (x64 - mean[:, None]) * rstd[:, None].astype(np.float64)
+    gg = dy.astype(np.float64) * (gamma.astype(np.float64) if affine else 1)
+    want_dx = rstd[:, None] * (gg - gg.mean(1, keepdims=True) - xh * (gg * xh).mean(1, keepdims=True))
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(got[1, False][0], want_dx, rtol=tol, atol=tol * np.abs(want_dx).max())
+    if affine:
+        want = start.astype(np.float64) + np.stack([(dy * xh).sum(0), dy.astype(np.float64).sum(0)])
+        np.testing.assert_allclose(got[1, False][1], want, rtol=tol, atol=tol * rows)

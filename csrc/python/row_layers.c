@@ -67,12 +67,12 @@ PyObject *nnk_py_layernorm_backward(PyObject *self, PyObject *args)
   if (operands_apart(b, 4, b + 5, 3, 0) || operands_apart(b + 4, 1, b + 5, 1, 1) ||
       operands_apart(b + 4, 1, b + 6, 2, 0))
     goto done;
-  const nnk_kernel_table *t = nnk_kernels();
+  int st;
   WITHOUT_GIL_IF(rows * n >= RELEASE_GIL_ELEMENTS,
-                 KERNEL(b[0].dt, t, layernorm_grad, rows, n, b[0].data, ptr_or_null(&b[1]),
-                        b[2].data, b[3].data, b[4].data, b[5].data, ptr_or_null(&b[6]),
-                        ptr_or_null(&b[7])));
-  result = Py_NewRef(Py_None);
+                 st = nnk_rows_layernorm_grad(nnk_kernels(), b[0].dt == DT_F64, rows, n, b[0].data,
+                                              ptr_or_null(&b[1]), b[2].data, b[3].data, b[4].data,
+                                              b[5].data, ptr_or_null(&b[6]), ptr_or_null(&b[7])));
+  result = st ? PyErr_NoMemory() : Py_NewRef(Py_None);
 done:
   release_all(b, 8);
   return result;
