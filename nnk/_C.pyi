@@ -2,7 +2,7 @@
 # show.  Arrays are C-contiguous float32 or float64 NumPy arrays (or buffers) unless
 # named otherwise; outputs are written in place.  tests/test_docs.py checks that every
 # entry point is here.
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,6 +48,9 @@ def sgd_step(p: Array, g: Array, v: Optional[Array], lr: float, momentum: float,
              weight_decay: float, nesterov: bool) -> None: ...
 def adam_step(p: Array, g: Array, m: Array, v: Array, lr: float, beta1: float, beta2: float,
               eps: float, c1: float, c2: float, weight_decay: float, decoupled: bool) -> None: ...
+def adam_steps(params: Sequence[Array], grads: Sequence[Array], exp_avgs: Sequence[Array],
+               exp_avg_sqs: Sequence[Array], lr: float, beta1: float, beta2: float, eps: float,
+               c1: float, c2: float, weight_decay: float, decoupled: bool) -> None: ...
 def rmsprop_step(p: Array, g: Array, v: Array, gavg: Optional[Array], buf: Optional[Array],
                  lr: float, alpha: float, eps: float, weight_decay: float,
                  momentum: float) -> None: ...

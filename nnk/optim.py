@@ -1,5 +1,7 @@
 """Optimisers and learning-rate schedules, PyTorch-shaped: ``step()`` updates every
-parameter in place with one C kernel call (sgd_step / adam_step) per parameter."""
+parameter in place with one C kernel call (sgd_step / adam_step) per parameter, or, for
+Adam and AdamW, one call (adam_steps) over a whole parameter group, as PyTorch's foreach
+form does."""
 import math
 import warnings
 
@@ -190,15 +192,29 @@ class Adam(Optimizer):
         raise AttributeError(name)
 
     def step(self):
+        """A group whose parameters share a dtype and a step count (every one, unless
+        parameters were added or loaded apart) is one kernel call over all of them,
+        threaded as one large array; others go one parameter at a time."""
+        groups = {}
         for g, i, p in self._indexed():
             st = self._state(i, p)
             if not st:
                 st.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
             st["step"] += 1
+            groups.setdefault(id(g), (g, []))[1].append((p, st))
+        for g, members in groups.values():
             b1, b2 = g["betas"]
-            c1, c2 = 1 - b1 ** st["step"], 1 - b2 ** st["step"]
-            _C.adam_step(p.data, p.grad, st["exp_avg"], st["exp_avg_sq"], g["lr"], b1, b2,
-                         g["eps"], c1, c2, g["weight_decay"], self._decoupled)
+            args = (g["lr"], b1, b2, g["eps"])
+            if len({st["step"] for _, st in members}) == 1 and len({p.data.dtype for p, _ in members}) == 1:
+                t = members[0][1]["step"]
+                _C.adam_steps([p.data for p, _ in members], [p.grad for p, _ in members],
+                              [st["exp_avg"] for _, st in members], [st["exp_avg_sq"] for _, st in members],
+                              *args, 1 - b1 ** t, 1 - b2 ** t, g["weight_decay"], self._decoupled)
+                continue
+            for p, st in members:
+                t = st["step"]
+                _C.adam_step(p.data, p.grad, st["exp_avg"], st["exp_avg_sq"], *args, 1 - b1 ** t,
+                             1 - b2 ** t, g["weight_decay"], self._decoupled)
 
     @property
     def t(self):
@@ -210,7 +226,7 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW: each
     step first shrinks every parameter by lr * weight_decay, and the gradient stays as it
-    is.  One kernel pass per parameter."""
+    is.  One kernel pass over each parameter group (Adam.step)."""
     _decoupled = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):

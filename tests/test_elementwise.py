@@ -426,6 +426,69 @@ def test_threaded_rows_losses_and_steps_equal_one_thread_bitwise(dtype):
         nnk.set_num_threads(before)
 
 
+def test_adam_steps_is_adam_step_on_each_parameter(dtype):
+    """One call over many parameters (threads splitting their elements laid end to end)
+    gives each parameter, moment and square the bits of adam_step on it alone, on one
+    thread and on several: sizes with every kind of tail, one beyond the threading
+    threshold, one empty.  Parameters that overlap one another are stepped in turn, as
+    separate calls step them."""
+    from nnk import _C
+
+    rng = np.random.default_rng(8)
+    sizes = [1, 63, 65, 1000, (1 << 17) + 3, 0, 7]
+    start = [(rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype),
+              rng.uniform(-1, 1, n).astype(dtype), rng.uniform(0, 1, n).astype(dtype)) for n in sizes]
+    args = (1e-3, 0.9, 0.999, 1e-8, 0.19, 0.002, 0.01, True)
+    want = []
+    for p, g, m, v in start:
+        p, m, v = p.copy(), m.copy(), v.copy()
+        _C.adam_step(p, g, m, v, *args)
+        want += [p, m, v]
+    before = nnk.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            nnk.set_num_threads(threads)
+            ps, ms, vs = ([x[i].copy() for x in start] for i in (0, 2, 3))
+            _C.adam_steps(ps, [x[1] for x in start], ms, vs, *args)
+            for got, expect in zip([a for trio in zip(ps, ms, vs) for a in trio], want):
+                np.testing.assert_array_equal(got, expect)
+    finally:
+        nnk.set_num_threads(before)
+    # two parameters sharing memory (the second's first half is the first's second half),
+    # large enough that two threads would step both halves at once
+    h = 1 << 17
+    buf = rng.standard_normal(3 * h).astype(dtype)
+    g = rng.standard_normal(2 * h).astype(dtype)
+    states = [rng.uniform(0, 1, 2 * h).astype(dtype) for _ in range(4)]
+    seq = buf.copy()
+    _C.adam_step(seq[:2 * h], g, states[0].copy(), states[1].copy(), *args)
+    _C.adam_step(seq[h:], g, states[2].copy(), states[3].copy(), *args)
+    try:
+        nnk.set_num_threads(2)
+        _C.adam_steps([buf[:2 * h], buf[h:]], [g, g], [states[0], states[2]], [states[1], states[3]], *args)
+    finally:
+        nnk.set_num_threads(before)
+    np.testing.assert_array_equal(buf, seq)
+
+
+def test_adam_steps_rejects_mismatched_lists():
+    from nnk import _C
+
+    x = [np.zeros(4, np.float32)]
+    with pytest.raises(ValueError, match="exp_avgs"):
+        _C.adam_steps(x, x, [], x, 0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0, True)
+    with pytest.raises(TypeError, match="one dtype"):
+        _C.adam_steps([np.zeros(4, np.float32), np.zeros(4)], [np.zeros(4, np.float32), np.zeros(4)],
+                      [np.zeros(4, np.float32), np.zeros(4)], [np.zeros(4, np.float32), np.zeros(4)],
+                      0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0, True)
+    with pytest.raises(TypeError):
+        _C.adam_steps(3, x, x, x, 0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0, True)
+    frozen = np.zeros(4, np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises((ValueError, TypeError)):
+        _C.adam_steps([frozen], x, [np.zeros(4, np.float32)], [np.zeros(4, np.float32)],
+                      0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0, True)
+
 def test_loss_sum_over_blocks_is_the_sum():
     """The blocked sum of a loss equals the float64 sum of its parts (a block dropped or
     counted twice would show)."""

@@ -4,6 +4,9 @@
 
 #include "../threads/maps.h"
 
+#include <stdint.h>
+#include <stdlib.h>
+
 /* The gradient (read) and `n_out` buffers written in place, each of the parameter's
  * dtype and size: b[0] = g, b[1] = p, b[2...] its state (None allowed when optional). */
 static int get_step(PyObject *g, PyObject *const *outs, int n_out, int optional_state, buf *b)
@@ -61,6 +64,113 @@ PyObject *nnk_py_adam_step(PyObject *self, PyObject *args)
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 4);
+  return result;
+}
+
+/* Whether any two of the `count` entries' operands (4 buffers each) share memory: the
+ * extents sorted by start, each against the furthest end before it and the furthest
+ * end of another entry than that one's (an extent may overlap its own entry's). */
+typedef struct {
+  uintptr_t lo, hi;
+  size_t entry;
+} extent;
+static int by_start(const void *a, const void *b)
+{
+  uintptr_t x = ((const extent *)a)->lo, y = ((const extent *)b)->lo;
+  return x < y ? -1 : x > y;
+}
+static int entries_overlap(const buf *b, size_t count, int *err)
+{
+  extent *e = PyMem_Malloc(4 * count * sizeof *e + 1);
+  if (!e) return *err = 1, (PyErr_NoMemory(), 1);
+  size_t k = 0;
+  for (size_t i = 0; i < 4 * count; i++)
+    if (b[i].view.len > 0)
+      e[k++] = (extent){(uintptr_t)b[i].view.buf, (uintptr_t)b[i].view.buf + (uintptr_t)b[i].view.len, i / 4};
+  qsort(e, k, sizeof *e, by_start);
+  int overlap = 0;
+  const extent none = {0, 0, SIZE_MAX};
+  extent f1 = none, f2 = none; /* f2: the furthest of the entries other than f1's */
+  for (size_t i = 0; i < k && !overlap; i++) {
+    overlap = (e[i].lo < f1.hi && e[i].entry != f1.entry) || (e[i].lo < f2.hi && e[i].entry != f2.entry);
+    if (e[i].hi > f1.hi) {
+      if (e[i].entry != f1.entry) f2 = f1;
+      f1 = e[i];
+    } else if (e[i].entry != f1.entry && e[i].hi > f2.hi)
+      f2 = e[i];
+  }
+  PyMem_Free(e);
+  return overlap;
+}
+
+/* adam_steps(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, c1, c2,
+ * weight_decay, decoupled): adam_step on every parameter of the lists (one dtype), as
+ * one threaded call over all their elements; parameters that share memory with each
+ * other's operands are stepped one after the other instead, as separate calls would. */
+PyObject *nnk_py_adam_steps(PyObject *self, PyObject *args)
+{
+  PyObject *lists[4], *seq[4] = {0};
+  double lr, b1, b2, eps, c1, c2, wd;
+  int decoupled;
+  buf *b = NULL;
+  void **ptrs = NULL;
+  size_t *sizes = NULL, count = 0, got = 0;
+  PyObject *result = NULL;
+  if (!PyArg_ParseTuple(args, "OOOOdddddddp:adam_steps", &lists[0], &lists[1], &lists[2], &lists[3],
+                        &lr, &b1, &b2, &eps, &c1, &c2, &wd, &decoupled))
+    return NULL;
+  static const char *const names[] = {"params", "grads", "exp_avgs", "exp_avg_sqs"};
+  for (int i = 0; i < 4; i++) {
+    if (!(seq[i] = PySequence_Fast(lists[i], "adam_steps: params, grads and states must be sequences")))
+      goto done;
+    if (i && PySequence_Fast_GET_SIZE(seq[i]) != PySequence_Fast_GET_SIZE(seq[0])) {
+      PyErr_Format(PyExc_ValueError, "adam_steps: %zd %s for %zd params", PySequence_Fast_GET_SIZE(seq[i]),
+                   names[i], PySequence_Fast_GET_SIZE(seq[0]));
+      goto done;
+    }
+  }
+  count = (size_t)PySequence_Fast_GET_SIZE(seq[0]);
+  b = PyMem_Calloc(4 * count + 1, sizeof *b); /* per entry: g, p, m, v (get_step's order) */
+  ptrs = PyMem_Malloc((4 * count + 1) * sizeof *ptrs);
+  sizes = PyMem_Malloc((count + 1) * sizeof *sizes);
+  if (!b || !ptrs || !sizes) {
+    PyErr_NoMemory();
+    goto done;
+  }
+  size_t total = 0;
+  for (; got < count; got++) {
+    PyObject *outs[3] = {PySequence_Fast_GET_ITEM(seq[0], got), PySequence_Fast_GET_ITEM(seq[2], got),
+                         PySequence_Fast_GET_ITEM(seq[3], got)};
+    buf *e = b + 4 * got;
+    if (get_step(PySequence_Fast_GET_ITEM(seq[1], got), outs, 3, 0, e)) goto done;
+    if (e[1].dt != b[1].dt) {
+      PyErr_Format(PyExc_TypeError, "adam_steps: params of one dtype (param %zu differs from param 0)", got);
+      goto done;
+    }
+    sizes[got] = buf_count(&e[1]), total += sizes[got];
+    ptrs[got] = e[1].data, ptrs[count + got] = e[0].data;
+    ptrs[2 * count + got] = e[2].data, ptrs[3 * count + got] = e[3].data;
+  }
+  int err = 0;
+  const int apart = !entries_overlap(b, count, &err);
+  if (err) goto done;
+  const nnk_kernel_table *t = nnk_kernels();
+  const int f64 = count && b[1].dt == DT_F64;
+  if (apart) {
+    WITHOUT_GIL_IF(total >= RELEASE_GIL_ELEMENTS,
+                   nnk_map_adam_list(t, f64, count, ptrs, (const void *const *)(ptrs + count),
+                                     ptrs + 2 * count, ptrs + 3 * count, sizes, lr, b1, b2, eps,
+                                     c1, c2, wd, decoupled));
+  } else {
+    for (size_t i = 0; i < count; i++)
+      nnk_map_adam(t, f64, sizes[i], ptrs[i], ptrs[count + i], ptrs[2 * count + i],
+                   ptrs[3 * count + i], lr, b1, b2, eps, c1, c2, wd, decoupled);
+  }
+  result = Py_NewRef(Py_None);
+done:
+  if (b) release_all(b, (int)(4 * (got < count ? got + 1 : count)));
+  PyMem_Free(b), PyMem_Free(ptrs), PyMem_Free(sizes);
+  for (int i = 0; i < 4; i++) Py_XDECREF(seq[i]);
   return result;
 }
 

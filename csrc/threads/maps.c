@@ -71,6 +71,14 @@ typedef struct {
     }                                                                                     \
   } while (0)
 
+/* Job j's kernel on its elements [lo, hi). */
+static void run_range(const map_job *j, size_t lo, size_t hi)
+{
+  if (lo >= hi) return;
+  if (j->f64) RUN_RANGE(double, j->t->f64);
+  else RUN_RANGE(float, j->t->f32);
+}
+
 static void map_member(void *ctx, int tid, int team, nnk_barrier *barrier)
 {
   (void)barrier;
@@ -78,10 +86,34 @@ static void map_member(void *ctx, int tid, int team, nnk_barrier *barrier)
   size_t lo, hi;
   nnk_share((j->n + j->align - 1) / j->align, tid, team, &lo, &hi);
   lo *= j->align, hi = hi * j->align < j->n ? hi * j->align : j->n;
-  if (lo >= hi) return;
-  if (j->f64) RUN_RANGE(double, j->t->f64);
-  else RUN_RANGE(float, j->t->f32);
+  run_range(j, lo, hi);
 }
+
+/* Several jobs as one team's work (an optimiser's step over all its parameters): their
+ * elements laid end to end, each job's rounded up to whole ALIGN pieces, so that every
+ * split falls a multiple of ALIGN from a job's start, as one job's splits do: each
+ * element computed as the jobs one by one compute it. */
+typedef struct {
+  const map_job *jobs;
+  size_t count, pieces;
+} map_list;
+
+static size_t job_pieces(const map_job *j) { return (j->n + ALIGN - 1) / ALIGN; }
+
+static void list_member(void *ctx, int tid, int team, nnk_barrier *barrier)
+{
+  (void)barrier;
+  const map_list *l = ctx;
+  size_t lo, hi, base = 0;
+  nnk_share(l->pieces, tid, team, &lo, &hi);
+  for (size_t i = 0; i < l->count && base < hi; i++) {
+    const map_job *j = &l->jobs[i];
+    const size_t len = job_pieces(j), a = lo > base ? lo - base : 0, b = hi - base < len ? hi - base : len;
+    if (a < b) run_range(j, a * ALIGN, b * ALIGN < j->n ? b * ALIGN : j->n);
+    base += len;
+  }
+}
+
 
 int nnk_map_threads(size_t n)
 {
@@ -215,6 +247,30 @@ void nnk_map_adam(const nnk_kernel_table *t, int f64, size_t n, void *p, const v
   map_job j = {.t = t, .f64 = f64, .kind = ADAM, .n = n, .a = g, .out = p, .s1 = m, .s2 = v,
                .p = {lr, b1, b2, eps, c1, c2, wd}, .flag = decoupled};
   run(&j);
+}
+
+void nnk_map_adam_list(const nnk_kernel_table *t, int f64, size_t count, void *const *p,
+                       const void *const *g, void *const *m, void *const *v, const size_t *n,
+                       double lr, double b1, double b2, double eps, double c1, double c2,
+                       double wd, int decoupled)
+{
+  map_job *jobs = malloc((count ? count : 1) * sizeof *jobs);
+  size_t total = 0, pieces = 0;
+  for (size_t i = 0; i < count; i++) {
+    map_job j = {.t = t, .f64 = f64, .kind = ADAM, .n = n[i], .a = g[i], .out = p[i], .s1 = m[i],
+                 .s2 = v[i], .p = {lr, b1, b2, eps, c1, c2, wd}, .flag = decoupled, .align = ALIGN};
+    if (!jobs) { /* no room for the list: the parameters one by one */
+      run(&j);
+      continue;
+    }
+    jobs[i] = j, total += n[i], pieces += job_pieces(&j);
+  }
+  if (!jobs) return;
+  map_list l = {.jobs = jobs, .count = count, .pieces = pieces};
+  int threads = nnk_map_threads(total);
+  if ((size_t)threads > pieces) threads = pieces ? (int)pieces : 1;
+  nnk_parallel(threads, list_member, &l);
+  free(jobs);
 }
 
 void nnk_map_axpy(const nnk_kernel_table *t, int f64, size_t n, double a, const void *x, void *y)
