@@ -21,6 +21,13 @@ def _only_next(y):
     return y
 
 
+def _residual(y, x):
+    """y + x, written into y: a sublayer's fresh output plus the residual stream, one
+    threaded kernel pass (axpy) where NumPy's add took one thread; the same bits."""
+    _C.axpy(1.0, x, y)
+    return y
+
+
 class CausalSelfAttention(Module):
     """Multi-head causal self-attention, (B, T, n_embd) in and out, as nanoGPT's:
     ``c_attn`` (Linear n_embd -> 3 n_embd, q, k, v side by side), softmax(q k^T /
@@ -111,12 +118,12 @@ class Block(Module):
         self.mlp = MLP(n_embd, bias=bias, dtype=dtype)
 
     def forward(self, x):
-        x = _only_next(x + self.attn(_only_next(self.ln_1(x))))
-        return x + self.mlp(_only_next(self.ln_2(x)))
+        x = _only_next(_residual(self.attn(_only_next(self.ln_1(x))), x))
+        return _residual(self.mlp(_only_next(self.ln_2(x))), x)
 
     def backward(self, g, input_grad=True):
-        g = g + self.ln_2.backward(self.mlp.backward(g))
-        return g + self.ln_1.backward(self.attn.backward(g))
+        g = _residual(self.ln_2.backward(self.mlp.backward(g)), g)
+        return _residual(self.ln_1.backward(self.attn.backward(g)), g)
 
     def prefill(self, x, cache):
         """forward(x) for generation: the attention's q, k, v rows kept in ``cache``."""
