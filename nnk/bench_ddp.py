@@ -121,6 +121,15 @@ def _launch(model, ranks, steps):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _launch_twice(model, ranks, steps):
+    """_launch, once more after a failed run (a rank that died at exit fails a run that
+    had measured; a second failure is raised)."""
+    try:
+        return _launch(model, ranks, steps)
+    except (RuntimeError, subprocess.TimeoutExpired):
+        return _launch(model, ranks, steps)
+
+
 def _has_torch():
     try:
         import torch  # noqa: F401
@@ -146,11 +155,19 @@ def bench_ddp(rounds=3, quick=False):
     for model, what in cases:
         steps = {"mlp": 40, "torch-mlp": 40, "gpt": 6}[model] // (4 if quick else 1) or 1
         best = {1: None, 2: None}
-        for _ in range(1 if quick else rounds):
-            for ranks in (1, 2):
-                r = _launch(model, ranks, steps)
-                if best[ranks] is None or r["step_s"] < best[ranks]["step_s"]:
-                    best[ranks] = r
+        try:
+            for _ in range(1 if quick else rounds):
+                for ranks in (1, 2):
+                    r = _launch_twice(model, ranks, steps)
+                    if best[ranks] is None or r["step_s"] < best[ranks]["step_s"]:
+                        best[ranks] = r
+        except RuntimeError as e:
+            if model != "torch-mlp":
+                raise
+            # the peer's row only: PyTorch's gloo has died at exit now and then
+            # ("terminate called without an active exception"); the rest of the bench stands
+            print(f"bench: {what} left out: {e}", file=sys.stderr)
+            continue
         rows.append({"model": what, "one_ms": best[1]["step_s"] * 1e3, "two_ms": best[2]["step_s"] * 1e3,
                      "speedup": best[1]["step_s"] / best[2]["step_s"],
                      "wait_share": best[2].get("wait_share")})
