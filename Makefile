@@ -153,16 +153,23 @@ fuzz: test-asan-build
 # (figures from one CPU say nothing of another), from which the README's tables are taken.
 CPU_SLUG = $(shell awk -F': *' '/^vendor_id/{v=$$2} /^cpu family/{f=$$2} /^model[[:space:]]*:/{m=$$2} \
   END{sub(/^Authentic|^Genuine/,"",v); printf "%s-family%s-model%s", tolower(v), f, m}' /proc/cpuinfo)
+# A step that fails fails the target and leaves the CPU's last complete file in place
+# (the run goes to build/RESULTS.part; build/bench.ok marks that every step finished).
 bench: $(EXT_STAMP) $(VENV)/.torch
-	{ PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --json build/bench.json --plot bench/bench.png; \
-	  echo; echo "## The same at all cores ($$(nproc) threads)"; echo; \
-	  PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --quick --threads $$(nproc) | sed -n '/^## GEMM/,/^## Elementwise/p' | sed '$$d'; \
-	  echo; echo "## C-level elementwise and the machine's limits"; echo; ./$(BUILD)/vmath_bench; \
-	  echo; echo "## C-level GEMM (no Python), one thread"; echo; ./$(BUILD)/gemm_bench 1; \
-	  echo; echo "## C-level GEMM, all cores"; echo; ./$(BUILD)/gemm_bench $$(nproc) 256 1024 2048; \
-	  echo; echo "## C-level GEMM thread scaling"; echo; ./$(BUILD)/gemm_bench scaling $$(nproc) 1024 2048; \
-	  echo; echo "## float32 maps over every input (make test-exhaustive)"; echo; ./$(BUILD)/exhaustive; \
-	} | tee bench/RESULTS-$(CPU_SLUG).md
+	rm -f build/bench.ok
+	{ PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --json build/bench.json --plot bench/bench.png && \
+	  echo && echo "## The same at all cores ($$(nproc) threads)" && echo && \
+	  PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --quick --threads $$(nproc) > build/bench-all.md && \
+	  sed -n '/^## GEMM/,/^## Elementwise/p' build/bench-all.md | sed '$$d' && \
+	  echo && echo "## C-level elementwise and the machine's limits" && echo && ./$(BUILD)/vmath_bench && \
+	  echo && echo "## C-level GEMM (no Python), one thread" && echo && ./$(BUILD)/gemm_bench 1 && \
+	  echo && echo "## C-level GEMM, all cores" && echo && ./$(BUILD)/gemm_bench $$(nproc) 256 1024 2048 && \
+	  echo && echo "## C-level GEMM thread scaling" && echo && ./$(BUILD)/gemm_bench scaling $$(nproc) 1024 2048 && \
+	  echo && echo "## float32 maps over every input (make test-exhaustive)" && echo && ./$(BUILD)/exhaustive && \
+	  touch build/bench.ok; \
+	} | tee build/RESULTS.part
+	test -f build/bench.ok
+	mv build/RESULTS.part bench/RESULTS-$(CPU_SLUG).md
 
 # ---- the wheel ---------------------------------------------------------------
 # dist/: the sdist (meson dist of the committed tree: uncommitted changes are not in it)
