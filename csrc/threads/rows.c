@@ -28,7 +28,8 @@ typedef struct {
   void *y, *mean, *rstd; /* cross_entropy: y = dx, mean = loss; rows_grad: gamma = dy */
   int per_row;           /* rows[op] gives one value per row */
   const void *dy;        /* layernorm_grad: x, gamma, mean, rstd, dy in; y = dx out */
-  void *partial;         /* its blocks' parameter gradients, 2 n each (dgamma's, dbeta's) */
+  void *partial;         /* its blocks' parameter gradients, dgamma's then dbeta's, each */
+  size_t half;           /* n values padded to whole cache lines (bytes) */
   int dgamma, dbeta;     /* which of them are wanted */
   size_t block;
 } rows_job;
@@ -72,11 +73,11 @@ static void rows_member(void *ctx, int tid, int team, nnk_barrier *barrier)
  * its own partial. */
 static void layernorm_grad_blocks(const rows_job *j, size_t lo, size_t hi)
 {
-  const size_t n = j->n, esz = j->f64 ? sizeof(double) : sizeof(float);
+  const size_t n = j->n;
   for (size_t b = lo; b < hi; b++) {
     size_t r0 = b * j->block, r = j->rows - r0 < j->block ? j->rows - r0 : j->block;
-    char *pg = j->partial ? (char *)j->partial + 2 * n * b * esz : NULL, *pb = pg ? pg + n * esz : NULL;
-    if (pg) memset(pg, 0, 2 * n * esz);
+    char *pg = j->partial ? (char *)j->partial + 2 * j->half * b : NULL, *pb = pg ? pg + j->half : NULL;
+    if (pg) memset(pg, 0, 2 * j->half);
     const void *x = at(j, j->x, r0 * n), *mean = at(j, j->mean, r0), *rstd = at(j, j->rstd, r0);
     const void *dy = at(j, j->dy, r0 * n);
     void *dx = (void *)at(j, j->y, r0 * n);
@@ -167,15 +168,16 @@ int nnk_rows_layernorm_grad(const nnk_kernel_table *t, int f64, size_t rows, siz
   rows_job j = {.t = t, .f64 = f64, .kind = 4, .rows = rows, .n = n, .x = x, .gamma = gamma,
                 .mean = (void *)mean, .rstd = (void *)rstd, .dy = dy, .y = dx,
                 .dgamma = dgamma != NULL, .dbeta = dbeta != NULL, .block = block};
-  /* on cache lines, as the kernel's whole vectors of it are (malloc's 16 bytes split
-   * every 64-byte load and store of them: one thread 15 % slower at 1024 x 128) */
-  const size_t bytes = (2 * n * blocks * esz + 63) / 64 * 64;
-  if ((dgamma || dbeta) && !(j.partial = aligned_alloc(64, bytes))) return -1;
+  /* each partial on cache lines, as the kernel's whole vectors of it are (malloc's 16
+   * bytes split every 64-byte load and store of them: one thread 15 % slower at 1024 x
+   * 128) */
+  j.half = (n * esz + 63) / 64 * 64;
+  if ((dgamma || dbeta) && !(j.partial = aligned_alloc(64, 2 * j.half * blocks))) return -1;
   int threads = nnk_map_threads(rows * n);
   if ((size_t)threads > blocks) threads = (int)blocks;
   nnk_parallel(threads, blocks_member, &j);
   for (size_t b = 0; j.partial && b < blocks; b++) { /* in block order, whatever the team */
-    const char *pg = (const char *)j.partial + 2 * n * b * esz, *pb = pg + n * esz;
+    const char *pg = (const char *)j.partial + 2 * j.half * b, *pb = pg + j.half;
     if (dgamma && f64) t->f64.axpy(n, 1, (const double *)pg, dgamma);
     else if (dgamma) t->f32.axpy(n, 1, (const float *)pg, dgamma);
     if (dbeta && f64) t->f64.axpy(n, 1, (const double *)pb, dbeta);
