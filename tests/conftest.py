@@ -24,6 +24,14 @@ def isa(request):
         yield name
 
 
+@pytest.fixture
+def set_threads():
+    """nnk.set_num_threads for the test, the count before it put back after it."""
+    before = nnk.get_num_threads()
+    yield nnk.set_num_threads
+    nnk.set_num_threads(before)
+
+
 def pytest_report_header(config):
     info = nnk.cpu_info()
     return f"nnk ISA: {info['isa']} (available: {', '.join(info['available'])}), cpu: {info['cpu']}"

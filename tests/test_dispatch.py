@@ -92,17 +92,13 @@ def test_every_available_isa_computes(isa):
         np.testing.assert_array_equal(nnk.relu(x), [0.0, 5.7, 0.0])
 
 
-def test_threads_setting():
-    before = nnk.get_num_threads()
-    try:
-        nnk.set_num_threads(1)
-        assert nnk.get_num_threads() == 1
-        with pytest.raises(ValueError):
-            nnk.set_num_threads(0)
-        with pytest.raises(TypeError):
-            nnk.set_num_threads(1.5)
-    finally:
-        nnk.set_num_threads(before)
+def test_threads_setting(set_threads):
+    set_threads(1)
+    assert nnk.get_num_threads() == 1
+    with pytest.raises(ValueError):
+        set_threads(0)
+    with pytest.raises(TypeError):
+        set_threads(1.5)
 
 
 def test_cli_info():
@@ -361,13 +357,9 @@ def test_cgroup_cpu_quota_is_read_up_the_hierarchy(tmp_path):
     assert limit(str(root), str(tmp_path / "missing")) == 0
 
 
-def test_set_num_threads_is_named_as_the_source():
-    before = nnk.get_num_threads()
-    try:
-        nnk.set_num_threads(1)
-        assert nnk.cpu_info()["threads_from"] == "set_num_threads"
-    finally:
-        nnk.set_num_threads(before)
+def test_set_num_threads_is_named_as_the_source(set_threads):
+    set_threads(1)
+    assert nnk.cpu_info()["threads_from"] == "set_num_threads"
 
 
 # ---- caches and GEMM blocking ---------------------------------------------------------

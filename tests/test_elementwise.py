@@ -329,26 +329,22 @@ def test_errors():
 
 
 @pytest.mark.parametrize("n", [(1 << 17) - 1, 1 << 17, (1 << 18) + 37, 1_000_003])
-def test_threaded_maps_equal_one_thread_bitwise(n, dtype):
+def test_threaded_maps_equal_one_thread_bitwise(n, dtype, set_threads):
     """Large maps split over the thread pool: every element is computed as on one thread."""
     rng = np.random.default_rng(n)
     x = rng.uniform(-6, 6, n).astype(dtype)
     g = rng.standard_normal(n).astype(dtype)
     ops = [nnk.tanh, nnk.exp, nnk.sigmoid, nnk.relu, lambda v: nnk.gelu(v, "tanh"),
            lambda v: nnk.tanh_grad(v, g), lambda v: nnk.gelu_grad(v, g)]
-    before = nnk.get_num_threads()
-    try:
-        nnk.set_num_threads(1)
-        one = [f(x) for f in ops]
-        for threads in (2, 3):
-            nnk.set_num_threads(threads)
-            for f, expect in zip(ops, one):
-                np.testing.assert_array_equal(f(x), expect)
-    finally:
-        nnk.set_num_threads(before)
+    set_threads(1)
+    one = [f(x) for f in ops]
+    for threads in (2, 3):
+        set_threads(threads)
+        for f, expect in zip(ops, one):
+            np.testing.assert_array_equal(f(x), expect)
 
 
-def test_maps_beyond_the_last_cache_equal_their_slices_bitwise(dtype):
+def test_maps_beyond_the_last_cache_equal_their_slices_bitwise(dtype, set_threads):
     """An output as large as the last-level cache is written around the caches (AVX-512's
     non-temporal stores, shifted onto aligned addresses): bitwise what the same maps give
     on slices small enough to be written through them, into an output off any vector's
@@ -368,24 +364,20 @@ def test_maps_beyond_the_last_cache_equal_their_slices_bitwise(dtype):
     k = next(k for k in range(2048)  # off alignment, and far enough ahead of x and g
              if (buffer.ctypes.data + k * itemsize) % 64
              and all((buffer.ctypes.data + k * itemsize - v.ctypes.data) % 4096 >= 1024 for v in (x, g)))
-    before = nnk.get_num_threads()
-    try:
-        for name, op in ops.items():
-            nnk.set_num_threads(1)
-            want = np.concatenate([op(x[i:i + step], g[i:i + step]) for i in range(0, n, step)])
-            for threads in (1, 2):
-                nnk.set_num_threads(threads)
-                out = buffer[k:k + n]
-                op(x, g, out=out)
-                np.testing.assert_array_equal(out, want, err_msg=f"{name}, {threads} threads")
-                inplace = x.copy()
-                op(inplace, g, out=inplace)
-                np.testing.assert_array_equal(inplace, want, err_msg=f"{name} in place, {threads} threads")
-    finally:
-        nnk.set_num_threads(before)
+    for name, op in ops.items():
+        set_threads(1)
+        want = np.concatenate([op(x[i:i + step], g[i:i + step]) for i in range(0, n, step)])
+        for threads in (1, 2):
+            set_threads(threads)
+            out = buffer[k:k + n]
+            op(x, g, out=out)
+            np.testing.assert_array_equal(out, want, err_msg=f"{name}, {threads} threads")
+            inplace = x.copy()
+            op(inplace, g, out=inplace)
+            np.testing.assert_array_equal(inplace, want, err_msg=f"{name} in place, {threads} threads")
 
 
-def test_threaded_rows_losses_and_steps_equal_one_thread_bitwise(dtype):
+def test_threaded_rows_losses_and_steps_equal_one_thread_bitwise(dtype, set_threads):
     """Softmax rows, pointwise losses (their sums over fixed blocks), leaky ReLU and the
     optimisers' updates split over the thread pool: the same bits as one thread."""
     from nnk import _C
@@ -414,19 +406,15 @@ def test_threaded_rows_losses_and_steps_equal_one_thread_bitwise(dtype):
         _C.adagrad_step(a, g, acc, 0.05, 1e-10, 0.01)
         return out + [p, m, v, q, mom, r, sq, ga, buf, a, acc]
 
-    before = nnk.get_num_threads()
-    try:
-        nnk.set_num_threads(1)
-        one = run()
-        for threads in (2, 3):
-            nnk.set_num_threads(threads)
-            for got, expect in zip(run(), one):
-                np.testing.assert_array_equal(got, expect)
-    finally:
-        nnk.set_num_threads(before)
+    set_threads(1)
+    one = run()
+    for threads in (2, 3):
+        set_threads(threads)
+        for got, expect in zip(run(), one):
+            np.testing.assert_array_equal(got, expect)
 
 
-def test_adam_steps_is_adam_step_on_each_parameter(dtype):
+def test_adam_steps_is_adam_step_on_each_parameter(dtype, set_threads):
     """One call over many parameters (threads splitting their elements laid end to end)
     gives each parameter, moment and square the bits of adam_step on it alone, on one
     thread and on several: sizes with every kind of tail, one beyond the threading
@@ -444,16 +432,12 @@ def test_adam_steps_is_adam_step_on_each_parameter(dtype):
         p, m, v = p.copy(), m.copy(), v.copy()
         _C.adam_step(p, g, m, v, *args)
         want += [p, m, v]
-    before = nnk.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            nnk.set_num_threads(threads)
-            ps, ms, vs = ([x[i].copy() for x in start] for i in (0, 2, 3))
-            _C.adam_steps(ps, [x[1] for x in start], ms, vs, *args)
-            for got, expect in zip([a for trio in zip(ps, ms, vs) for a in trio], want):
-                np.testing.assert_array_equal(got, expect)
-    finally:
-        nnk.set_num_threads(before)
+    for threads in (1, 2, 3):
+        set_threads(threads)
+        ps, ms, vs = ([x[i].copy() for x in start] for i in (0, 2, 3))
+        _C.adam_steps(ps, [x[1] for x in start], ms, vs, *args)
+        for got, expect in zip([a for trio in zip(ps, ms, vs) for a in trio], want):
+            np.testing.assert_array_equal(got, expect)
     # two parameters sharing memory (the second's first half is the first's second half),
     # large enough that two threads would step both halves at once
     h = 1 << 17
@@ -463,11 +447,8 @@ def test_adam_steps_is_adam_step_on_each_parameter(dtype):
     seq = buf.copy()
     _C.adam_step(seq[:2 * h], g, states[0].copy(), states[1].copy(), *args)
     _C.adam_step(seq[h:], g, states[2].copy(), states[3].copy(), *args)
-    try:
-        nnk.set_num_threads(2)
-        _C.adam_steps([buf[:2 * h], buf[h:]], [g, g], [states[0], states[2]], [states[1], states[3]], *args)
-    finally:
-        nnk.set_num_threads(before)
+    set_threads(2)
+    _C.adam_steps([buf[:2 * h], buf[h:]], [g, g], [states[0], states[2]], [states[1], states[3]], *args)
     np.testing.assert_array_equal(buf, seq)
 
 

@@ -48,18 +48,14 @@ def test_grid_against_float64(dtype, ta, tb):
         np.testing.assert_array_equal(c, c0)
 
 
-def test_large_blocked_and_threaded(dtype):
+def test_large_blocked_and_threaded(dtype, set_threads):
     """Shapes that cross MC, NC and KC blocks, on one and two threads, bitwise equal."""
     a = RNG.standard_normal((301, 520)).astype(dtype)
     b = RNG.standard_normal((520, 203)).astype(dtype)
-    before = nnk.get_num_threads()
-    try:
-        nnk.set_num_threads(1)
-        one = nnk.matmul(a, b)
-        nnk.set_num_threads(2)
-        two = nnk.matmul(a, b)
-    finally:
-        nnk.set_num_threads(before)
+    set_threads(1)
+    one = nnk.matmul(a, b)
+    set_threads(2)
+    two = nnk.matmul(a, b)
     check(one, a, b, None, 1.0, 0.0, False, False, dtype)
     np.testing.assert_array_equal(one, two)
 
@@ -211,7 +207,7 @@ def test_linear_is_x_wt_plus_b_by_hand():
                                              (513, 17, 3), (700, 2, 300), (96, 96, 96),
                                              (1030, 130, 700), (200, 70, 900), (300, 40, 1100)])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_linear_bias_on_every_gemm_path(rows, out, inp, threads, isa, dtype):
+def test_linear_bias_on_every_gemm_path(rows, out, inp, threads, isa, dtype, set_threads):
     """x W^T + b on the reference loops, matrix-vector, direct, streamed (rows within one
     A block), blocked (more rows than MC) and transposed (few outputs) paths, one thread
     and two, one k block and several (also with the L1 model's KC: a small output, a long
@@ -221,13 +217,9 @@ def test_linear_bias_on_every_gemm_path(rows, out, inp, threads, isa, dtype):
     x = rng.uniform(-1, 1, (rows, inp)).astype(dtype)
     W = rng.uniform(-1, 1, (out, inp)).astype(dtype)
     b = rng.uniform(-1, 1, out).astype(dtype)
-    before = nnk.get_num_threads()
-    try:
-        nnk.set_num_threads(threads)
-        with nnk.use_isa(isa):
-            got = nnk.linear(x, W, b)
-    finally:
-        nnk.set_num_threads(before)
+    set_threads(threads)
+    with nnk.use_isa(isa):
+        got = nnk.linear(x, W, b)
     xd, Wd, bd = (v.astype(np.float64) for v in (x, W, b))
     bound = (inp + 3) * np.finfo(dtype).eps * (np.abs(xd) @ np.abs(Wd).T + np.abs(bd))
     assert np.all(np.abs(got - (xd @ Wd.T + bd)) <= bound)
@@ -235,7 +227,7 @@ def test_linear_bias_on_every_gemm_path(rows, out, inp, threads, isa, dtype):
 
 
 @pytest.mark.parametrize("rows, out", [(1024, 512), (1030, 130), (3, 70), (0, 9)])
-def test_linear_backward_bias_gradient_same_bits_on_any_thread_count(rows, out, isa, dtype):
+def test_linear_backward_bias_gradient_same_bits_on_any_thread_count(rows, out, isa, dtype, set_threads):
     """db (the column sums of g, as 1^T g) split across threads by columns: one thread's
     bits on two, added to what .grad held (add) or written over it, and within the
     terms' bound of the float64 sums."""
@@ -245,17 +237,13 @@ def test_linear_backward_bias_gradient_same_bits_on_any_thread_count(rows, out, 
     g = rng.uniform(-1, 1, (rows, out)).astype(dtype)
     start = rng.uniform(-1, 1, out).astype(dtype)
     got = {}
-    before = nnk.get_num_threads()
-    try:
-        for threads in (1, 2):
-            nnk.set_num_threads(threads)
-            for add in (False, True):
-                db, dw = start.copy(), np.zeros((out, 8), dtype)
-                with nnk.use_isa(isa):
-                    _C.linear_backward(x, w, g, dw, db, None, add)
-                got[threads, add] = db
-    finally:
-        nnk.set_num_threads(before)
+    for threads in (1, 2):
+        set_threads(threads)
+        for add in (False, True):
+            db, dw = start.copy(), np.zeros((out, 8), dtype)
+            with nnk.use_isa(isa):
+                _C.linear_backward(x, w, g, dw, db, None, add)
+            got[threads, add] = db
     for add in (False, True):
         np.testing.assert_array_equal(got[1, add], got[2, add])
         want = g.astype(np.float64).sum(0) + (start.astype(np.float64) if add else 0)

@@ -499,7 +499,7 @@ def test_a_zeroed_weight_beside_a_bias_that_is_not_adds_to_the_bias(dtype):
 
 @pytest.mark.parametrize("rows, n", [(1030, 130), (300, 1000), (4100, 64)])
 @pytest.mark.parametrize("affine", [True, False])
-def test_layernorm_backward_large_same_bits_on_any_thread_count(rows, n, affine, isa, dtype):
+def test_layernorm_backward_large_same_bits_on_any_thread_count(rows, n, affine, isa, dtype, set_threads):
     """Large inputs split across threads: dx by rows, and the parameters' gradients
     (sums over the rows) by fixed blocks of rows added in order, so two threads give one
     thread's bits, also with dx written over dy; each within the float64 formula's
@@ -514,20 +514,16 @@ def test_layernorm_backward_large_same_bits_on_any_thread_count(rows, n, affine,
     mean, rstd = x64.mean(1), 1 / np.sqrt(x64.var(1) + 1e-5)
     mean, rstd = mean.astype(dtype), rstd.astype(dtype)
     got = {}
-    before = nnk.get_num_threads()
-    try:
-        for threads in (1, 2):
-            nnk.set_num_threads(threads)
-            for in_place in (False, True):
-                dgrads = start.copy() if affine else None
-                g = dy.copy()
-                dx = g if in_place else np.empty_like(x)
-                with nnk.use_isa(isa):
-                    _C.layernorm_backward(x, gamma, mean, rstd, g, dx, None if dgrads is None else dgrads[0],
-                                          None if dgrads is None else dgrads[1])
-                got[threads, in_place] = (dx.copy(), dgrads)
-    finally:
-        nnk.set_num_threads(before)
+    for threads in (1, 2):
+        set_threads(threads)
+        for in_place in (False, True):
+            dgrads = start.copy() if affine else None
+            g = dy.copy()
+            dx = g if in_place else np.empty_like(x)
+            with nnk.use_isa(isa):
+                _C.layernorm_backward(x, gamma, mean, rstd, g, dx, None if dgrads is None else dgrads[0],
+                                      None if dgrads is None else dgrads[1])
+            got[threads, in_place] = (dx.copy(), dgrads)
     for in_place in (False, True):
         for a, b in zip(got[1, in_place], got[2, in_place]):
             if a is not None:

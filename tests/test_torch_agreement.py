@@ -386,22 +386,18 @@ def test_attention_step_equals_the_full_forward_row():
         _C.attention_step(cache, 8, 3, 0.5, np.empty((2, 12)))
 
 
-def test_row_layers_on_threads_equal_one_thread():
+def test_row_layers_on_threads_equal_one_thread(set_threads):
     """LayerNorm forward and the fused cross-entropy share large inputs' rows among the
     threads: the same bits as one thread."""
     rng = np.random.default_rng(12)
     x = rng.standard_normal((1031, 257)).astype(np.float32)  # past the threading size
     labels = rng.integers(0, 257, 1031)
-    before = nnk.get_num_threads()
     results = []
-    try:
-        for threads in (1, 2, 3):
-            nnk.set_num_threads(threads)
-            ln = nn.LayerNorm(257, dtype=np.float32)
-            lf = nn.CrossEntropyLoss()
-            results.append((ln(x), lf(x, labels), lf.backward()))
-    finally:
-        nnk.set_num_threads(before)
+    for threads in (1, 2, 3):
+        set_threads(threads)
+        ln = nn.LayerNorm(257, dtype=np.float32)
+        lf = nn.CrossEntropyLoss()
+        results.append((ln(x), lf(x, labels), lf.backward()))
     for y, loss, g in results[1:]:
         np.testing.assert_array_equal(y, results[0][0])
         assert loss == results[0][1]
