@@ -15,7 +15,7 @@ import numpy as np
 from . import _dispatch, nn, optim
 from .elementwise import exp, gelu, relu, sigmoid, tanh
 from .bench_ddp import bench_ddp
-from .bench_gpt import BATCH, SHAPE, bench_gpt, bench_step_products, step_flops, step_memory, step_products
+from .bench_gpt import BATCH, SHAPE, bench_gpt, bench_step_products, step_flops, step_memory
 from .linalg import linear, matmul
 from .softmax import log_softmax, softmax
 
@@ -481,7 +481,7 @@ def markdown(results):
                          f"{_ratio(r.get('torch'), r['nnk'])} | {rate} |")
         prod, train = results.get("gpt_products"), results["gpt"][0]
         if prod:
-            pflops = step_products()[1]
+            pflops = prod["flops"]
             budget = f"{_num(train['torch'] / 1.5 * 1e3)} ms" if train.get("torch") else "-"
             lines += ["", f"The step's matrix products alone ({pflops / 1e9:.2f} of its {flops / 1e9:.2f} GFLOP: "
                       "each linear's forward, dx and dW as standalone matmuls, operands warm): "

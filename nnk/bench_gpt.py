@@ -134,7 +134,6 @@ def bench_gpt(side_by_side, torch):
     return rows
 
 
-
 def step_products():
     """The matrix products of one training step as standalone float32 matmuls: every
     linear's forward x W^T, its dx = dy W and its dW = dy^T x (the four of each block and
@@ -153,9 +152,9 @@ def step_products():
 
 
 def bench_step_products(side_by_side):
-    """Seconds for all of step_products() through nnk.matmul and through NumPy's matmul
-    (its BLAS), side by side."""
-    calls, _ = step_products()
+    """{"nnk", "numpy": seconds for all of step_products() through nnk.matmul and through
+    NumPy's matmul (its BLAS), side by side; "flops": theirs}."""
+    calls, flops = step_products()
 
     def run(mm):
         def all_products():
@@ -163,7 +162,9 @@ def bench_step_products(side_by_side):
                 mm(a, b, out=out)
         return all_products
 
-    return side_by_side({"nnk": run(matmul), "numpy": run(np.matmul)}, min_time=0.2, repeat=3)
+    return {**side_by_side({"nnk": run(matmul), "numpy": run(np.matmul)}, min_time=0.2, repeat=3),
+            "flops": flops}
+
 
 # A child process's training steps, its memory read around them: the peak resident set
 # (ru_maxrss) over three steps above what the process held before the first (library

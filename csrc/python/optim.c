@@ -67,9 +67,10 @@ done:
   return result;
 }
 
-/* Whether any two of the `count` entries' operands (4 buffers each) share memory: the
- * extents sorted by start, each against the furthest end before it and the furthest
- * end of another entry than that one's (an extent may overlap its own entry's). */
+/* Whether any two of the `count` entries' operands (4 buffers each) share memory (1, or
+ * 0; -1 with MemoryError set): the extents sorted by start, each against the furthest
+ * end before it and the furthest end of another entry than that one's (an extent may
+ * overlap its own entry's). */
 typedef struct {
   uintptr_t lo, hi;
   size_t entry;
@@ -79,10 +80,13 @@ static int by_start(const void *a, const void *b)
   uintptr_t x = ((const extent *)a)->lo, y = ((const extent *)b)->lo;
   return x < y ? -1 : x > y;
 }
-static int entries_overlap(const buf *b, size_t count, int *err)
+static int entries_overlap(const buf *b, size_t count)
 {
   extent *e = PyMem_Malloc(4 * count * sizeof *e + 1);
-  if (!e) return *err = 1, (PyErr_NoMemory(), 1);
+  if (!e) {
+    PyErr_NoMemory();
+    return -1;
+  }
   size_t k = 0;
   for (size_t i = 0; i < 4 * count; i++)
     if (b[i].view.len > 0)
@@ -151,12 +155,11 @@ PyObject *nnk_py_adam_steps(PyObject *self, PyObject *args)
     ptrs[got] = e[1].data, ptrs[count + got] = e[0].data;
     ptrs[2 * count + got] = e[2].data, ptrs[3 * count + got] = e[3].data;
   }
-  int err = 0;
-  const int apart = !entries_overlap(b, count, &err);
-  if (err) goto done;
+  const int overlap = entries_overlap(b, count);
+  if (overlap < 0) goto done;
   const nnk_kernel_table *t = nnk_kernels();
   const int f64 = count && b[1].dt == DT_F64;
-  if (apart) {
+  if (!overlap) {
     WITHOUT_GIL_IF(total >= RELEASE_GIL_ELEMENTS,
                    nnk_map_adam_list(t, f64, count, ptrs, (const void *const *)(ptrs + count),
                                      ptrs + 2 * count, ptrs + 3 * count, sizes, lr, b1, b2, eps,

@@ -114,7 +114,6 @@ static void list_member(void *ctx, int tid, int team, nnk_barrier *barrier)
   }
 }
 
-
 int nnk_map_threads(size_t n)
 {
   if (n < NNK_MAP_THREADED) return 1;
@@ -123,13 +122,17 @@ int nnk_map_threads(size_t n)
   return (size_t)threads > most ? (int)most : threads;
 }
 
+/* The team for n elements in `pieces` pieces: nnk_map_threads's, no member without one. */
+static int team_for(size_t n, size_t pieces)
+{
+  int threads = nnk_map_threads(n);
+  return (size_t)threads > pieces ? (pieces ? (int)pieces : 1) : threads;
+}
+
 static void run(map_job *j)
 {
   if (!j->align) j->align = ALIGN;
-  int threads = nnk_map_threads(j->n);
-  size_t pieces = (j->n + j->align - 1) / j->align;
-  if ((size_t)threads > pieces) threads = pieces ? (int)pieces : 1;
-  nnk_parallel(threads, map_member, j);
+  nnk_parallel(team_for(j->n, (j->n + j->align - 1) / j->align), map_member, j);
 }
 
 /* Whether a map's output of n elements goes around the caches, through the table's _nt
@@ -267,9 +270,7 @@ void nnk_map_adam_list(const nnk_kernel_table *t, int f64, size_t count, void *c
   }
   if (!jobs) return;
   map_list l = {.jobs = jobs, .count = count, .pieces = pieces};
-  int threads = nnk_map_threads(total);
-  if ((size_t)threads > pieces) threads = pieces ? (int)pieces : 1;
-  nnk_parallel(threads, list_member, &l);
+  nnk_parallel(team_for(total, pieces), list_member, &l);
   free(jobs);
 }
 

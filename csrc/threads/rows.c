@@ -18,8 +18,7 @@
 
 typedef struct {
   const nnk_kernel_table *t;
-  int f64, kind, op; /* kind 0: layernorm, 1: cross_entropy, 2: rows[op], 3: rows_grad[op],
-                      * 4: layernorm_grad by blocks of `block` rows */
+  int f64, kind, op; /* kind 0: layernorm, 1: cross_entropy, 2: rows[op], 3: rows_grad[op] */
   size_t rows, n;
   const void *x, *gamma, *beta;
   const int64_t *labels;
@@ -69,8 +68,8 @@ static void rows_member(void *ctx, int tid, int team, nnk_barrier *barrier)
     j->t->f32.cross_entropy(r, n, x, j->labels + lo, j->ignore, (float)j->scale, m, y);
 }
 
-/* kind 4: blocks lo..hi-1 of rows, each block's parameter gradients summed from zero in
- * its own partial. */
+/* layernorm_grad on blocks lo..hi-1 of `block` rows (blocks_member's share), each
+ * block's parameter gradients summed from zero in its own partial. */
 static void layernorm_grad_blocks(const rows_job *j, size_t lo, size_t hi)
 {
   const size_t n = j->n;
@@ -165,7 +164,7 @@ int nnk_rows_layernorm_grad(const nnk_kernel_table *t, int f64, size_t rows, siz
   size_t block = (LN_GRAD_BLOCK_ELEMENTS + n - 1) / n, fewest = (rows + LN_GRAD_BLOCKS - 1) / LN_GRAD_BLOCKS;
   if (block < fewest) block = fewest;
   const size_t blocks = (rows + block - 1) / block, esz = f64 ? sizeof(double) : sizeof(float);
-  rows_job j = {.t = t, .f64 = f64, .kind = 4, .rows = rows, .n = n, .x = x, .gamma = gamma,
+  rows_job j = {.t = t, .f64 = f64, .rows = rows, .n = n, .x = x, .gamma = gamma,
                 .mean = (void *)mean, .rstd = (void *)rstd, .dy = dy, .y = dx,
                 .dgamma = dgamma != NULL, .dbeta = dbeta != NULL, .block = block};
   /* each partial on cache lines, as the kernel's whole vectors of it are (malloc's 16
