@@ -60,6 +60,24 @@ def test_large_blocked_and_threaded(dtype, set_threads):
     np.testing.assert_array_equal(one, two)
 
 
+@pytest.mark.parametrize("m, n, k, ta", [(40, 1000, 700, True), (200, 1500, 100, False),
+                                         (9, 2051, 1300, True), (64, 333, 5, False)])
+def test_streamed_panels_in_groups(m, n, k, ta, dtype, set_threads):
+    """Products within one A block (m <= MC) pack B a group of panels at a time: wide
+    enough for several groups on one thread and on two (a last group and a last panel
+    short), a transposed A as a weight gradient's dy^T: the float64 product, and the
+    same bits on either thread count."""
+    a = RNG.standard_normal((k, m) if ta else (m, k)).astype(dtype)
+    b = RNG.standard_normal((k, n)).astype(dtype)
+    op_a = a.T if ta else a
+    set_threads(1)
+    one = nnk.matmul(op_a, b)
+    set_threads(2)
+    two = nnk.matmul(op_a, b)
+    check(one, a, b, None, 1.0, 0.0, ta, False, dtype)
+    np.testing.assert_array_equal(one, two)
+
+
 def test_agrees_with_scalar_path(dtype):
     a = RNG.standard_normal((67, 45)).astype(dtype)
     b = RNG.standard_normal((45, 39)).astype(dtype)
