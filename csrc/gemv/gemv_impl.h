@@ -8,8 +8,9 @@
  *               that no dot product is one chain of dependent FMAs; with two
  *               to four vectors (a skinny product), two rows at a time;
  *   gemv_axpys  y = sum_r x[r] a_r: a chunk of sums stays in L1 while the rows stream by,
- *               four rows added per pass, eight where rows are longer than a page (one
- *               load and store of the sums per pass); several vectors take one pass each.
+ *               eight rows added per pass (one load and store of the sums per pass), four
+ *               where rows are 3/4 of a page to a page apart (axpys_eight); several
+ *               vectors take one pass each.
  * Both ask for the next rows a pass ahead (__builtin_prefetch, a hint that reads
  * nothing) only where the matrix comes from memory, beyond a share of the last cache
  * (ask_ahead): from memory the hardware prefetchers alone left x W at half of NumPy's
@@ -48,6 +49,7 @@
 #define scaled VF(scaled)
 #define beyond_last VF(beyond_last)
 #define past_a_page VF(past_a_page)
+#define axpys_eight VF(axpys_eight)
 #define ask_ahead VF(ask_ahead)
 #define axpys_8_rows VF(axpys_8_rows)
 
@@ -68,6 +70,19 @@ static inline int beyond_last(size_t rows, size_t ld, double share)
  * axpys_8_rows).  By the stride, not a call's width: a team's members split the
  * columns, and each must sum as one thread does. */
 static inline int past_a_page(size_t ld) { return ld * sizeof(T) > 4096; }
+
+/* Whether x W adds eight rows a pass (axpys_8_rows) rather than four: all but rows 3/4
+ * of a page to a page apart (by the stride, as past_a_page).  There, eight rows' runs,
+ * each nearly a page, were the slower (float64 500 wide: 4000 x 500 and 500^2 3-4 %,
+ * 8000 x 512 of a page: 1.7x NumPy -> 1.4x); elsewhere the sums' one load and store per
+ * eight rows instead of four is the faster (Zen 4, one thread, side by side, against
+ * NumPy, float32 unless named: 8000 x 512 0.96-1.00x -> 1.05-1.13x, 4000 x 500 0.85-0.88x
+ * -> 0.94-0.97x, 500^2 0.89-0.93x -> 0.99-1.03x, 700^2 0.94x -> 0.99-1.02x, 128 x 256
+ * 1.03-1.06x -> 1.17-1.18x, float64 256 x 100 0.98x -> 1.08x; AVX2 alike, 1.0-1.1x). */
+static inline int axpys_eight(size_t ld)
+{
+  return ld * sizeof(T) > 4096 || ld * sizeof(T) <= 3072;
+}
 
 /* Whether to ask for the rows a pass ahead: only where they come from memory.  From L3
  * the hardware's prefetchers keep up alone and the asking only takes load slots and
@@ -255,19 +270,18 @@ static void axpys_8_rows(size_t w, const T *a, size_t lda, const T *x, T *acc, i
   }
 }
 
-/* One vector x: y = alpha sum_r x[r] a_r + beta y.  Where a row is longer than a page,
- * eight rows a pass (one load and store of the sums per eight), asked for ahead only
- * from memory (ask_ahead); shorter rows four a pass, as before.  Measured on
- * Zen 4 (one thread, side by side, old and new in turns in one process, two runs):
- * float32 x W 2000^2 1.12-1.13x as fast (0.86-0.89x -> 0.97-1.00x NumPy), 512 x 8000
- * 1.06-1.09x, 6000 x 2000 (46 MiB) 1.09-1.11x; float64 1000^2 1.22-1.23x, 2000^2
- * 1.17-1.21x; 8000 x 512 (rows of a page) eight rows took from 1.7x NumPy to 1.4x. */
+/* One vector x: y = alpha sum_r x[r] a_r + beta y, eight rows a pass or four
+ * (axpys_eight), asked for ahead only from memory (ask_ahead).  Eight where rows are
+ * longer than a page, measured on Zen 4 (one thread, side by side, old and new in turns
+ * in one process, two runs): float32 x W 2000^2 1.12-1.13x as fast (0.86-0.89x ->
+ * 0.97-1.00x NumPy), 512 x 8000 1.06-1.09x, 6000 x 2000 (46 MiB) 1.09-1.11x; float64
+ * 1000^2 1.22-1.23x, 2000^2 1.17-1.21x. */
 static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, const T *x, T beta,
                     T *y)
 {
   T acc[AXPY_CHUNK];
   const int ahead = ask_ahead(rows, lda);
-  const int eight = past_a_page(lda);
+  const int eight = axpys_eight(lda);
   for (size_t j0 = 0; j0 < n; j0 += AXPY_CHUNK) {
     size_t w = n - j0 < AXPY_CHUNK ? n - j0 : AXPY_CHUNK, wv = w - w % W;
     /* acc's tail read and written as a whole vector (AXPY_CHUNK being a multiple of W,
