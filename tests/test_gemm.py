@@ -244,6 +244,21 @@ def test_linear_bias_on_every_gemm_path(rows, out, inp, threads, isa, dtype, set
 
 
 
+@pytest.mark.parametrize("rows, out, inp", [(1024, 512, 128), (1030, 130, 100), (300, 70, 128),
+                                             (64, 784, 40), (9, 33, 5)])
+def test_linear_bias_added_to_the_rounded_product(rows, out, inp, isa, dtype):
+    """x W^T + b with k in one block (in_features <= 128, below any KC) is the product's
+    sums, rounded, plus the bias: bitwise NumPy's addition of b to nnk's x W^T, on every
+    path (the tiles that add the bias as they store, edge tiles, the bias laid down
+    first).  (With several k blocks the later blocks add to the first's sum and bias.)"""
+    rng = np.random.default_rng(rows + out + inp)
+    x = rng.standard_normal((rows, inp)).astype(dtype)
+    W = rng.standard_normal((out, inp)).astype(dtype)
+    b = rng.standard_normal(out).astype(dtype)
+    with nnk.use_isa(isa):
+        np.testing.assert_array_equal(nnk.linear(x, W, b), nnk.matmul(x, W.T) + b)
+
+
 @pytest.mark.parametrize("rows, out", [(1024, 512), (1030, 130), (3, 70), (0, 9)])
 def test_linear_backward_bias_gradient_same_bits_on_any_thread_count(rows, out, isa, dtype, set_threads):
     """db (the column sums of g, as 1^T g) split across threads by columns: one thread's

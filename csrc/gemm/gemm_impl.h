@@ -185,49 +185,49 @@ typedef struct {
  * 31.8 on two; float32 2000 x 2000 x 64 0.94-0.96x -> 1.05-1.06x NumPy).  Later k
  * blocks find C where the first left it: asked for there too, sgemm 1024^3 lost 1-2 %.
  * With bias (the first k
- * block of x W^T + b, beta 0, C's rows contiguous: the block's row of nc values), each
- * tile's rows of C are set to the bias just before the tile adds to them, so that they
- * are still in L1 (laid down for a member's whole block first, they came back from L2:
- * x W^T + b of 1024 x 128 -> 512 and -> 384, 2-4 % on an Intel Xeon).  The same bits. */
+ * block of x W^T + b, beta 0, C's rows contiguous: the block's row of nc values), a
+ * whole tile adds it to its sums as it stores them (the microkernel's bias row); an edge
+ * tile's rows of C are set to the bias just before the tile's values are added to them.
+ * Laid down into C tile by tile for every tile, the bias cost a copy and a load of C a
+ * tile: x W^T + b of 1024 x 128 -> 512 4-7 % slower than without the bias, -> 384 and
+ * -> 128 4-5 % (Zen 4).  Either way fl(fl(alpha A B) + bias): the same bits. */
 static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc, T alpha,
                              FN(a_block) A, const T *bp, T beta, T *c, ptrdiff_t rs_c,
                              ptrdiff_t cs_c, const T *bias, bool first)
 {
   const size_t mr = cfg->mr, nr = cfg->nr;
-  if (bias) beta = 1; /* the tiles add to the bias row */
   for (size_t jr = 0; jr < nc; jr += nr) {
     size_t nb = nc - jr < nr ? nc - jr : nr;
+    const T *tb = bias ? bias + jr : NULL; /* the tiles' bias row */
     for (size_t ir = 0; ir < mc; ir += mr) {
       size_t mb = mc - ir < mr ? mc - ir : mr;
       T *cij = (T *)FN(at)(c, ir, rs_c, jr, cs_c);
       if (first && cs_c == 1 && ir + 2 * mr <= mc) /* the next tile's rows of C, to be written */
         for (size_t i = mr; i < 2 * mr; i++)
           for (size_t j = 0; j < nb; j += 64 / sizeof(T)) __builtin_prefetch(cij + (ptrdiff_t)i * rs_c + j, 1, 3);
-      if (bias)
-        for (size_t i = 0; i < mb; i++) FN(copy_row)(cij + (ptrdiff_t)i * rs_c, bias + jr, nb);
       const T *b = bp + jr * kc;
+      T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
       if (A.a) { /* A in place: the direct tile, B's packed panel at row stride NR */
         const T *a = A.a + (ptrdiff_t)ir * A.rs_a;
         size_t width = cfg->direct_any_width ? nb : nr; /* the columns it computes */
         if (width == nb && cs_c == 1) {
-          cfg->direct(mb, nb, kc, alpha, a, A.rs_a, b, (ptrdiff_t)nr, beta, cij, rs_c);
+          cfg->direct(mb, nb, kc, alpha, a, A.rs_a, b, (ptrdiff_t)nr, beta, cij, rs_c, tb);
           continue;
         }
-        T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
-        cfg->direct(mb, width, kc, alpha, a, A.rs_a, b, (ptrdiff_t)nr, 0, tile, (ptrdiff_t)nr);
-        FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
-        continue;
+        cfg->direct(mb, width, kc, alpha, a, A.rs_a, b, (ptrdiff_t)nr, 0, tile, (ptrdiff_t)nr, NULL);
+      } else {
+        const T *a = A.ap + ir * kc;
+        if (mb == mr && nb == nr && cs_c == 1) {
+          cfg->ukernel(kc, alpha, a, b, beta, cij, rs_c, tb);
+          continue;
+        }
+        /* Edge or strided tile: the microkernel writes a private full tile, and only
+         * the mb x nb part that exists is merged into C. */
+        cfg->ukernel(kc, alpha, a, b, 0, tile, (ptrdiff_t)nr, NULL);
       }
-      const T *a = A.ap + ir * kc;
-      if (mb == mr && nb == nr && cs_c == 1) {
-        cfg->ukernel(kc, alpha, a, b, beta, cij, rs_c);
-        continue;
-      }
-      /* Edge or strided tile: the microkernel writes a private full tile, and only
-       * the mb x nb part that exists is merged into C. */
-      T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
-      cfg->ukernel(kc, alpha, a, b, 0, tile, (ptrdiff_t)nr);
-      FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
+      if (tb) /* an edge tile adds to its rows of C laid down as the bias (beta 0) */
+        for (size_t i = 0; i < mb; i++) FN(copy_row)(cij + (ptrdiff_t)i * rs_c, tb, nb);
+      FN(merge_tile)(mb, nb, nr, tile, tb ? (T)1 : beta, cij, rs_c, cs_c);
     }
   }
 }
@@ -296,8 +296,9 @@ typedef struct {
   T *c, *bp[2], *ap;
 } FN(blocked_job);
 
-/* The bias row set tile by tile (macro_kernel) where it is a copy (beta 0) into rows of C;
- * otherwise (bias + beta C, or C's columns apart) a member's block at once (fill_c). */
+/* The bias added by the tiles (macro_kernel) where C starts from it alone (beta 0) and
+ * its rows are contiguous; otherwise (bias + beta C, or C's columns apart) laid down
+ * into a member's block at once (fill_c), which the first k block adds to. */
 static inline bool FN(bias_in_tiles)(const FN(blocked_job) *j)
 {
   return j->bias && j->beta == 0 && j->cs_c == 1;
@@ -314,8 +315,9 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
     size_t nc = n - jc < j->NC ? n - jc : j->NC;
     for (size_t pc = 0; pc < k; pc += j->KC) {
       size_t kc = k - pc < j->KC ? k - pc : j->KC;
-      /* later k blocks accumulate, and so does the first onto a bias row */
-      T beta_eff = pc == 0 && !j->bias ? j->beta : (T)1;
+      /* later k blocks accumulate, and so does the first onto a bias row laid down
+       * (fill_c); a bias the tiles add leaves beta as it is */
+      T beta_eff = pc == 0 && (!j->bias || FN(bias_in_tiles)(j)) ? j->beta : (T)1;
       T *bp = j->bp[panel++ & 1];
       size_t jp_lo, jp_hi;
       nnk_share((nc + nr - 1) / nr, tid, team, &jp_lo, &jp_hi);
@@ -367,7 +369,8 @@ static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barri
   nnk_share((n + nr - 1) / nr, tid, team, &lo, &hi);
   for (size_t pc = 0; pc < k && lo < hi; pc += j->KC) {
     size_t kc = k - pc < j->KC ? k - pc : j->KC;
-    T beta_eff = pc == 0 && !j->bias ? j->beta : (T)1; /* later k blocks accumulate */
+    /* later k blocks accumulate, as does the first onto a bias row laid down (fill_c) */
+    T beta_eff = pc == 0 && (!j->bias || FN(bias_in_tiles)(j)) ? j->beta : (T)1;
     FN(a_block) A = FN(a_block_of)(cfg, m, kc, FN(at)(j->a, 0, j->rs_a, pc, j->cs_a), j->rs_a,
                                    j->cs_a, my_ap);
     for (size_t g0 = lo; g0 < hi; g0 += j->group) {
@@ -464,11 +467,11 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
       const T *ai = a + (ptrdiff_t)ir * rs_a;
       T *cij = (T *)FN(at)(c, ir, rs_c, jr, cs_c);
       if (width == nb && cs_c == 1) {
-        cfg->direct(mb, nb, k, alpha, ai, rs_a, bj, rs_bj, beta, cij, rs_c);
+        cfg->direct(mb, nb, k, alpha, ai, rs_a, bj, rs_bj, beta, cij, rs_c, NULL);
         continue;
       }
       T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
-      cfg->direct(mb, width, k, alpha, ai, rs_a, bj, rs_bj, 0, tile, (ptrdiff_t)nr);
+      cfg->direct(mb, width, k, alpha, ai, rs_a, bj, rs_bj, 0, tile, (ptrdiff_t)nr, NULL);
       FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
     }
   }
@@ -662,8 +665,8 @@ static int FN(gemv)(const CONFIG *cfg, size_t m, size_t n, size_t k, T alpha, co
 }
 
 /* C = alpha op(A) op(B) + beta C, plus bias[j] in every row when bias is not NULL (the
- * fully connected layer's x W^T + b: the blocked paths lay the bias row down tile by tile
- * just before the tiles add to it (macro_kernel); the others first, whole). */
+ * fully connected layer's x W^T + b: on the blocked paths the tiles add it as they store
+ * their sums (macro_kernel); the others lay it down first, whole, and add to it). */
 static nnk_status FN(gemm_core)(size_t m, size_t n, size_t k, T alpha, const T *a,
                                 ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b,
                                 ptrdiff_t cs_b, T beta, T *c, ptrdiff_t rs_c, ptrdiff_t cs_c,

@@ -16,42 +16,42 @@
 
 /* Prefetch distance for packed A: 256 bytes ahead. */
 NNK_DEFINE_TILE(tile_f32, float, __m256, 6, 8, 64, _mm256_set1_ps, _mm256_loadu_ps,
-                _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_setzero_ps,
+                _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps, _mm256_setzero_ps,
                 0, int, NO_MASK, LOADM_F32, STOREM_F32)
 NNK_DEFINE_TILE(tile_f64, double, __m256d, 6, 4, 32, _mm256_set1_pd, _mm256_loadu_pd,
-                _mm256_storeu_pd, _mm256_fmadd_pd, _mm256_mul_pd, _mm256_setzero_pd,
+                _mm256_storeu_pd, _mm256_fmadd_pd, _mm256_mul_pd, _mm256_add_pd, _mm256_setzero_pd,
                 0, int, NO_MASK, LOADM_F64, STOREM_F64)
 
 void nnk_f32_gemm_ukernel_6x16__avx2(size_t kc, float alpha, const float *a, const float *b,
-                                     float beta, float *c, ptrdiff_t rs_c)
+                                     float beta, float *c, ptrdiff_t rs_c, const float *bias)
 {
-  tile_f32(6, 16, kc, alpha, a, 1, 6, b, 16, beta, c, rs_c, 1);
+  tile_f32(6, 16, kc, alpha, a, 1, 6, b, 16, beta, c, rs_c, bias, 1);
 }
 
 void nnk_f64_gemm_ukernel_6x8__avx2(size_t kc, double alpha, const double *a, const double *b,
-                                    double beta, double *c, ptrdiff_t rs_c)
+                                    double beta, double *c, ptrdiff_t rs_c, const double *bias)
 {
-  tile_f64(6, 8, kc, alpha, a, 1, 6, b, 8, beta, c, rs_c, 1);
+  tile_f64(6, 8, kc, alpha, a, 1, 6, b, 8, beta, c, rs_c, bias, 1);
 }
 
 void nnk_f32_gemm_direct_6x16__avx2(size_t mb, size_t nb, size_t kc, float alpha,
                                     const float *a, ptrdiff_t rs_a, const float *b, ptrdiff_t rs_b,
-                                    float beta, float *c, ptrdiff_t rs_c)
+                                    float beta, float *c, ptrdiff_t rs_c, const float *bias)
 {
   (void)nb; /* always 16: this ISA's direct tiles are full width */
   if (mb == 6) /* a whole tile: its own copy with the row clamps constant */
-    tile_f32(6, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+    tile_f32(6, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
-    tile_f32(mb, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+    tile_f32(mb, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
 }
 
 void nnk_f64_gemm_direct_6x8__avx2(size_t mb, size_t nb, size_t kc, double alpha,
                                    const double *a, ptrdiff_t rs_a, const double *b, ptrdiff_t rs_b,
-                                   double beta, double *c, ptrdiff_t rs_c)
+                                   double beta, double *c, ptrdiff_t rs_c, const double *bias)
 {
   (void)nb; /* always 8 */
   if (mb == 6)
-    tile_f64(6, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+    tile_f64(6, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
-    tile_f64(mb, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+    tile_f64(mb, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
 }

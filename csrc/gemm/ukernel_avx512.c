@@ -15,22 +15,22 @@
 
 /* Prefetch distance for packed A: 512 (f32) and 1024 (f64) bytes ahead. */
 NNK_DEFINE_TILE(tile_f32, float, __m512, 8, 16, 128, _mm512_set1_ps, _mm512_loadu_ps,
-                _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_setzero_ps,
+                _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps, _mm512_setzero_ps,
                 1, __mmask16, MASK16, _mm512_maskz_loadu_ps, _mm512_mask_storeu_ps)
 NNK_DEFINE_TILE(tile_f64, double, __m512d, 8, 8, 128, _mm512_set1_pd, _mm512_loadu_pd,
-                _mm512_storeu_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_setzero_pd,
+                _mm512_storeu_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_add_pd, _mm512_setzero_pd,
                 1, __mmask8, MASK8, _mm512_maskz_loadu_pd, _mm512_mask_storeu_pd)
 
 void nnk_f32_gemm_ukernel_8x32__avx512(size_t kc, float alpha, const float *a, const float *b,
-                                       float beta, float *c, ptrdiff_t rs_c)
+                                       float beta, float *c, ptrdiff_t rs_c, const float *bias)
 {
-  tile_f32(8, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, 1);
+  tile_f32(8, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1);
 }
 
 void nnk_f64_gemm_ukernel_8x16__avx512(size_t kc, double alpha, const double *a,
-                                       const double *b, double beta, double *c, ptrdiff_t rs_c)
+                                       const double *b, double beta, double *c, ptrdiff_t rs_c, const double *bias)
 {
-  tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, 1);
+  tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1);
 }
 
 /* Direct tiles: a whole tile (the most of them) compiles to its own copy with the
@@ -38,20 +38,20 @@ void nnk_f64_gemm_ukernel_8x16__avx512(size_t kc, double alpha, const double *a,
  * form's set-up and masked stores took 190 cycles a tile (of 1024 for its FMAs). */
 void nnk_f32_gemm_direct_8x32__avx512(size_t mb, size_t nb, size_t kc, float alpha,
                                       const float *a, ptrdiff_t rs_a, const float *b, ptrdiff_t rs_b,
-                                      float beta, float *c, ptrdiff_t rs_c)
+                                      float beta, float *c, ptrdiff_t rs_c, const float *bias)
 {
   if (mb == 8 && nb == 32)
-    tile_f32(8, 32, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+    tile_f32(8, 32, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
-    tile_f32(mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+    tile_f32(mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
 }
 
 void nnk_f64_gemm_direct_8x16__avx512(size_t mb, size_t nb, size_t kc, double alpha,
                                       const double *a, ptrdiff_t rs_a, const double *b,
-                                      ptrdiff_t rs_b, double beta, double *c, ptrdiff_t rs_c)
+                                      ptrdiff_t rs_b, double beta, double *c, ptrdiff_t rs_c, const double *bias)
 {
   if (mb == 8 && nb == 16)
-    tile_f64(8, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+    tile_f64(8, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
-    tile_f64(mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, 0);
+    tile_f64(mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
 }

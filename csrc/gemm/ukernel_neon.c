@@ -10,7 +10,7 @@
 #include "nnk_kernels.h"
 
 void nnk_f32_gemm_ukernel_8x12__neon(size_t kc, float alpha, const float *a, const float *b,
-                                     float beta, float *c, ptrdiff_t rs_c)
+                                     float beta, float *c, ptrdiff_t rs_c, const float *bias)
 {
   float32x4_t acc[8][3];
   for (int i = 0; i < 8; i++)
@@ -33,12 +33,13 @@ void nnk_f32_gemm_ukernel_8x12__neon(size_t kc, float alpha, const float *a, con
       float *cp = c + i * rs_c + 4 * j;
       float32x4_t r = vmulq_n_f32(acc[i][j], alpha);
       if (beta != 0) r = vfmaq_n_f32(r, vld1q_f32(cp), beta);
+      if (bias) r = vaddq_f32(r, vld1q_f32(bias + 4 * j));
       vst1q_f32(cp, r);
     }
 }
 
 void nnk_f64_gemm_ukernel_4x8__neon(size_t kc, double alpha, const double *a, const double *b,
-                                    double beta, double *c, ptrdiff_t rs_c)
+                                    double beta, double *c, ptrdiff_t rs_c, const double *bias)
 {
   float64x2_t acc[4][4];
   for (int i = 0; i < 4; i++)
@@ -62,6 +63,7 @@ void nnk_f64_gemm_ukernel_4x8__neon(size_t kc, double alpha, const double *a, co
       double *cp = c + i * rs_c + 2 * j;
       float64x2_t r = vmulq_n_f64(acc[i][j], alpha);
       if (beta != 0) r = vfmaq_n_f64(r, vld1q_f64(cp), beta);
+      if (bias) r = vaddq_f64(r, vld1q_f64(bias + 2 * j));
       vst1q_f64(cp, r);
     }
 }

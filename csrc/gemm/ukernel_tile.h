@@ -27,14 +27,14 @@
 
 #define NNK_TILE_INLINE static inline __attribute__((always_inline))
 
-/* NAME(mb, nb, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, prefetch).
+/* NAME(mb, nb, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, bias, prefetch).
  * MASKED, MASK_T, MASK(n) (the first n lanes), LOADM(m, p), STOREM(p, m, v): the mask
  * forms; an ISA without masks passes 0 and plain stand-ins. */
-#define NNK_DEFINE_TILE(NAME, T, V, MR, LANES, PF, SET1, LOAD, STORE, FMADD, MUL, ZERO,    \
+#define NNK_DEFINE_TILE(NAME, T, V, MR, LANES, PF, SET1, LOAD, STORE, FMADD, MUL, ADD, ZERO, \
                         MASKED, MASK_T, MASK, LOADM, STOREM)                              \
   NNK_TILE_INLINE void NAME(size_t mb, size_t nb, size_t kc, T alpha, const T *a,          \
                             ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b,     \
-                            T beta, T *c, ptrdiff_t rs_c, int prefetch)                    \
+                            T beta, T *c, ptrdiff_t rs_c, const T *bias, int prefetch)     \
   {                                                                                       \
     const T *ar[MR];                                                                      \
     V acc0[MR], acc1[MR];                                                                 \
@@ -78,13 +78,16 @@
       if (scale) lo = MUL(va, lo), hi = MUL(va, hi);                                      \
       if (full) {                                                                         \
         if (add) lo = FMADD(vb, LOAD(cr), lo), hi = FMADD(vb, LOAD(cr + LANES), hi);      \
+        if (bias) lo = ADD(lo, LOAD(bias)), hi = ADD(hi, LOAD(bias + LANES));             \
         STORE(cr, lo), STORE(cr + LANES, hi);                                             \
         continue;                                                                         \
       }                                                                                   \
       if (add) lo = FMADD(vb, LOADM(m0, cr), lo);                                         \
+      if (bias) lo = ADD(lo, LOADM(m0, bias));                                            \
       STOREM(cr, m0, lo);                                                                 \
       if (two) {                                                                          \
         if (add) hi = FMADD(vb, LOADM(m1, cr + LANES), hi);                               \
+        if (bias) hi = ADD(hi, LOADM(m1, bias + LANES));                                  \
         STOREM(cr + LANES, m1, hi);                                                       \
       }                                                                                   \
     }                                                                                     \

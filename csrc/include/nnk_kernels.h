@@ -184,15 +184,17 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
 
 /* ---- GEMM -----------------------------------------------------------------
  * A packed microkernel computes one MR x NR tile: C[0:MR, 0:NR] = alpha (A_panel @
- * B_panel) + beta C, the panels packed (A: kc columns of MR values, B: kc rows of NR),
- * C at row stride rs_c and unit column stride.  A direct tile reads A and B unpacked
- * (rows at rs_a and rs_b, unit column stride) for small problems: mb <= MR rows, nb
- * columns (nb is NR unless direct_any_width).  beta == 0 never reads C. */
+ * B_panel) + beta C + bias, the panels packed (A: kc columns of MR values, B: kc rows of
+ * NR), C at row stride rs_c and unit column stride, bias a row of the tile's columns
+ * added to each of its rows (NULL: none; the sum alpha A B + beta C rounded, then the
+ * bias added).  A direct tile reads A and B unpacked (rows at rs_a and rs_b, unit column
+ * stride) for small problems: mb <= MR rows, nb columns (nb is NR unless
+ * direct_any_width).  beta == 0 never reads C. */
 #define NNK_SIG_GEMM_UKERNEL(T)                                                           \
-  (size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c)
+  (size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c, const T *bias)
 #define NNK_SIG_GEMM_DIRECT(T)                                                            \
   (size_t mb, size_t nb, size_t kc, T alpha, const T *a, ptrdiff_t rs_a, const T *b,      \
-   ptrdiff_t rs_b, T beta, T *c, ptrdiff_t rs_c)
+   ptrdiff_t rs_b, T beta, T *c, ptrdiff_t rs_c, const T *bias)
 /* Packing an operand that lies across its panels (A's rows or B's columns contiguous):
  * r rows of kc contiguous values at stride ld -> dst[p width + i] = row i's value p,
  * rows r..width-1 zero (csrc/gemm/pack.c). */
