@@ -48,25 +48,14 @@ def test_grid_against_float64(dtype, ta, tb):
         np.testing.assert_array_equal(c, c0)
 
 
-def test_large_blocked_and_threaded(dtype, set_threads):
-    """Shapes that cross MC, NC and KC blocks, on one and two threads, bitwise equal."""
-    a = RNG.standard_normal((301, 520)).astype(dtype)
-    b = RNG.standard_normal((520, 203)).astype(dtype)
-    set_threads(1)
-    one = nnk.matmul(a, b)
-    set_threads(2)
-    two = nnk.matmul(a, b)
-    check(one, a, b, None, 1.0, 0.0, False, False, dtype)
-    np.testing.assert_array_equal(one, two)
-
-
-@pytest.mark.parametrize("m, n, k, ta", [(40, 1000, 700, True), (200, 1500, 100, False),
-                                         (9, 2051, 1300, True), (64, 333, 5, False)])
-def test_streamed_panels_in_groups(m, n, k, ta, dtype, set_threads):
-    """Products within one A block (m <= MC) pack B a group of panels at a time: wide
-    enough for several groups on one thread and on two (a last group and a last panel
-    short), a transposed A as a weight gradient's dy^T: the float64 product, and the
-    same bits on either thread count."""
+@pytest.mark.parametrize("m, n, k, ta", [(301, 203, 520, False), (40, 1000, 700, True),
+                                         (200, 1500, 100, False), (9, 2051, 1300, True),
+                                         (64, 333, 5, False)])
+def test_blocked_and_streamed_on_one_and_two_threads(m, n, k, ta, dtype, set_threads):
+    """The float64 product, and the same bits on one thread and two: a shape that crosses
+    MC, NC and KC blocks, and products within one A block (m <= MC), which pack B a group
+    of panels at a time: wide enough for several groups on either thread count (a last
+    group and a last panel short), a transposed A as a weight gradient's dy^T."""
     a = RNG.standard_normal((k, m) if ta else (m, k)).astype(dtype)
     b = RNG.standard_normal((k, n)).astype(dtype)
     op_a = a.T if ta else a
