@@ -184,13 +184,13 @@ typedef struct {
  * (Zen 4, side by side: the GPT step 60.2-60.5 -> 59.1-59.3 ms on one thread, 32.2 ->
  * 31.8 on two; float32 2000 x 2000 x 64 0.94-0.96x -> 1.05-1.06x NumPy).  Later k
  * blocks find C where the first left it: asked for there too, sgemm 1024^3 lost 1-2 %.
- * With bias (the first k
- * block of x W^T + b, beta 0, C's rows contiguous: the block's row of nc values), a
- * whole tile adds it to its sums as it stores them (the microkernel's bias row); an edge
- * tile's rows of C are set to the bias just before the tile's values are added to them.
- * Laid down into C tile by tile for every tile, the bias cost a copy and a load of C a
- * tile: x W^T + b of 1024 x 128 -> 512 4-7 % slower than without the bias, -> 384 and
- * -> 128 4-5 % (Zen 4).  Either way fl(fl(alpha A B) + bias): the same bits. */
+ * With bias (the first k block of x W^T + b, beta 0, C's rows contiguous: the block's
+ * row of nc values), a whole tile adds it to its sums as it stores them (the
+ * microkernel's bias row); an edge tile's rows of C are set to the bias just before the
+ * tile's values are added to them.  Laid down into C for every tile, the bias cost a
+ * copy and a load of C a tile: x W^T + b of 1024 x 128 -> 512 4-7 % slower than without
+ * the bias, -> 384 and -> 128 4-5 % (Zen 4).  Either way fl(fl(alpha A B) + bias): the
+ * same bits. */
 static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc, T alpha,
                              FN(a_block) A, const T *bp, T beta, T *c, ptrdiff_t rs_c,
                              ptrdiff_t cs_c, const T *bias, bool first)
