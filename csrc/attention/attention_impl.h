@@ -86,7 +86,11 @@ static T row_max(size_t n, const T *s)
 
 /* s[j] = exp(s[j] - m) for j < n, and 0 for j up to the end of the last vector (its
  * lanes from n on are not exponentiated: an exp that underflows costs more); returns
- * their sum, the whole vectors' in lanes, then the last one's values below n one by one. */
+ * their sum, every vector's added in lanes (the last one's zeros past n included) and
+ * the lanes added at the end.  Adding the last vector's values one by one after the
+ * lanes' sum (up to 15 scalar adds a row of the GPT's 1-64 scores) made attention 3 %
+ * slower (Zen 4, 16 x 4 heads x 64 x 32 float32, side by side: forward 336 -> 326 us,
+ * backward 670 -> 655 us). */
 static T exp_row(size_t n, T *s, T m)
 {
   const V vm = v_set1(m), zero = v_set1(0);
@@ -97,13 +101,13 @@ static T exp_row(size_t n, T *s, T m)
     v_store(s + j, e);
     acc = v_add(acc, e);
   }
-  T sum = v_hsum(acc);
   if (j < n) {
     const M in = lanes_below(n - j);
-    v_store(s + j, v_select(in, v_exp(v_select(in, v_sub(v_load(s + j), vm), zero)), zero));
-    for (; j < n; j++) sum += s[j];
+    const V e = v_select(in, v_exp(v_select(in, v_sub(v_load(s + j), vm), zero)), zero);
+    v_store(s + j, e);
+    acc = v_add(acc, e);
   }
-  return sum;
+  return v_hsum(acc);
 }
 
 /* lse[r] = m[r] + log(sum[r]) for r < rows, W logs at a time (a lane's log is the
