@@ -209,6 +209,29 @@ def test_linear_is_x_wt_plus_b_by_hand():
         nnk.linear(np.ones((3, 3)), W)
 
 
+def test_linear_forward_makes_y_for_plain_arrays_only(dtype):
+    """linear_forward(x, w, b, None): a new y for C-contiguous arrays of one float dtype
+    (one sample, a batch, stacked rows), the same values as into a given y; None where
+    the operands need converting or do not fit, for the caller's general path."""
+    rng = np.random.default_rng(4)
+    w, b = rng.standard_normal((3, 5)).astype(dtype), rng.standard_normal(3).astype(dtype)
+    for shape in [(5,), (4, 5), (2, 3, 5)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        for bias in (b, None):
+            got = _C.linear_forward(x, w, bias, None)
+            want = np.empty(shape[:-1] + (3,), dtype)
+            _C.linear_forward(x, w, bias, want)
+            assert got.shape == want.shape and got.dtype == dtype
+            np.testing.assert_array_equal(got, want)
+    x = rng.standard_normal((4, 5)).astype(dtype)
+    other = np.float64 if dtype == np.float32 else np.float32
+    for args in [(x[:, ::-1], w, b), (x.tolist(), w, b), (x, w.astype(other), b), (x, w, b[:2]),
+                 (x, w, 0.5), (x[:, :4], w, b), (x, w.T.copy().T, b)]:
+        assert _C.linear_forward(*args, None) is None
+    xs = x[:, ::-1]  # the general path: made contiguous, then the same kernel
+    np.testing.assert_array_equal(nnk.linear(xs, w, b), _C.linear_forward(np.ascontiguousarray(xs), w, b, None))
+
+
 @pytest.mark.parametrize("rows, out, inp", [(3, 2, 5), (1, 300, 8), (7, 20, 9), (64, 784, 40),
                                              (600, 33, 70), (1030, 130, 50), (2, 1, 3),
                                              (513, 17, 3), (700, 2, 300), (96, 96, 96),
