@@ -304,6 +304,25 @@ static inline bool FN(bias_in_tiles)(const FN(blocked_job) *j)
   return j->bias && j->beta == 0 && j->cs_c == 1;
 }
 
+/* The beta of the k block at pc: later blocks accumulate, and so does the first onto a
+ * bias row laid down (fill_c); a bias the tiles add, or none, leaves beta as it is. */
+static inline T FN(block_beta)(const FN(blocked_job) *j, size_t pc)
+{
+  return pc == 0 && (!j->bias || FN(bias_in_tiles)(j)) ? j->beta : (T)1;
+}
+
+/* The bias row the tiles of C's columns j0.. add in the k block at pc (NULL: none); where
+ * the tiles do not add it, the first k block's rows x cols of C (at cb) are laid down as
+ * bias + beta C first (fill_c), before the tiles that add to them. */
+static inline const T *FN(block_bias)(const FN(blocked_job) *j, size_t pc, size_t rows,
+                                      size_t cols, size_t j0, T *cb)
+{
+  if (pc != 0 || !j->bias) return NULL;
+  if (FN(bias_in_tiles)(j)) return j->bias + j0;
+  FN(fill_c)(rows, cols, j->beta, j->bias + j0, cb, j->rs_c, j->cs_c);
+  return NULL;
+}
+
 static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrier)
 {
   const FN(blocked_job) *j = ctx;
@@ -315,9 +334,7 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
     size_t nc = n - jc < j->NC ? n - jc : j->NC;
     for (size_t pc = 0; pc < k; pc += j->KC) {
       size_t kc = k - pc < j->KC ? k - pc : j->KC;
-      /* later k blocks accumulate, and so does the first onto a bias row laid down
-       * (fill_c); a bias the tiles add leaves beta as it is */
-      T beta_eff = pc == 0 && (!j->bias || FN(bias_in_tiles)(j)) ? j->beta : (T)1;
+      const T beta_eff = FN(block_beta)(j, pc);
       T *bp = j->bp[panel++ & 1];
       size_t jp_lo, jp_hi;
       nnk_share((nc + nr - 1) / nr, tid, team, &jp_lo, &jp_hi);
@@ -335,9 +352,7 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
         FN(a_block) A = FN(a_block_of)(cfg, mc, kc, FN(at)(j->a, ic, j->rs_a, pc, j->cs_a),
                                        j->rs_a, j->cs_a, my_ap);
         T *cb = (T *)FN(at)(j->c, ic, j->rs_c, jc, j->cs_c);
-        const T *tile_bias = pc == 0 && FN(bias_in_tiles)(j) ? j->bias + jc : NULL;
-        if (pc == 0 && j->bias && !tile_bias) /* this member's rows, before its tiles */
-          FN(fill_c)(mc, nc, j->beta, j->bias + jc, cb, j->rs_c, j->cs_c);
+        const T *tile_bias = FN(block_bias)(j, pc, mc, nc, jc, cb); /* this member's rows */
         FN(macro_kernel)(cfg, mc, nc, kc, j->alpha, A, bp, beta_eff, cb, j->rs_c, j->cs_c,
                          tile_bias, pc == 0);
       }
@@ -369,8 +384,7 @@ static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barri
   nnk_share((n + nr - 1) / nr, tid, team, &lo, &hi);
   for (size_t pc = 0; pc < k && lo < hi; pc += j->KC) {
     size_t kc = k - pc < j->KC ? k - pc : j->KC;
-    /* later k blocks accumulate, as does the first onto a bias row laid down (fill_c) */
-    T beta_eff = pc == 0 && (!j->bias || FN(bias_in_tiles)(j)) ? j->beta : (T)1;
+    const T beta_eff = FN(block_beta)(j, pc);
     FN(a_block) A = FN(a_block_of)(cfg, m, kc, FN(at)(j->a, 0, j->rs_a, pc, j->cs_a), j->rs_a,
                                    j->cs_a, my_ap);
     for (size_t g0 = lo; g0 < hi; g0 += j->group) {
@@ -380,9 +394,7 @@ static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barri
       for (size_t jp = g0; jp < g1; jp++) {
         size_t j0 = jp * nr, nb = n - j0 < nr ? n - j0 : nr;
         T *cb = (T *)FN(at)(j->c, 0, j->rs_c, j0, j->cs_c);
-        const T *tile_bias = pc == 0 && FN(bias_in_tiles)(j) ? j->bias + j0 : NULL;
-        if (pc == 0 && j->bias && !tile_bias)
-          FN(fill_c)(m, nb, j->beta, j->bias + j0, cb, j->rs_c, j->cs_c);
+        const T *tile_bias = FN(block_bias)(j, pc, m, nb, j0, cb);
         FN(macro_kernel)(cfg, m, nb, kc, j->alpha, A, my_bp + (j0 - c0) * kc, beta_eff, cb, j->rs_c,
                          j->cs_c, tile_bias, pc == 0);
       }

@@ -122,8 +122,7 @@ int nnk_map_threads(size_t n)
   return (size_t)threads > most ? (int)most : threads;
 }
 
-/* The team for n elements in `pieces` pieces: nnk_map_threads's, no member without one. */
-static int team_for(size_t n, size_t pieces)
+int nnk_map_team(size_t n, size_t pieces)
 {
   int threads = nnk_map_threads(n);
   return (size_t)threads > pieces ? (pieces ? (int)pieces : 1) : threads;
@@ -132,7 +131,7 @@ static int team_for(size_t n, size_t pieces)
 static void run(map_job *j)
 {
   if (!j->align) j->align = ALIGN;
-  nnk_parallel(team_for(j->n, (j->n + j->align - 1) / j->align), map_member, j);
+  nnk_parallel(nnk_map_team(j->n, (j->n + j->align - 1) / j->align), map_member, j);
 }
 
 /* Whether a map's output of n elements goes around the caches, through the table's _nt
@@ -270,7 +269,7 @@ void nnk_map_adam_list(const nnk_kernel_table *t, int f64, size_t count, void *c
   }
   if (!jobs) return;
   map_list l = {.jobs = jobs, .count = count, .pieces = pieces};
-  nnk_parallel(team_for(total, pieces), list_member, &l);
+  nnk_parallel(nnk_map_team(total, pieces), list_member, &l);
   free(jobs);
 }
 

@@ -14,6 +14,10 @@
  * thread count, each member with at least half that many. */
 int nnk_map_threads(size_t n);
 
+/* nnk_map_threads's team for n elements cut into `pieces` (rows, blocks, aligned pieces)
+ * that are not split: no member without a piece, and at least one. */
+int nnk_map_team(size_t n, size_t pieces);
+
 /* A loss's sum is taken over blocks of this many elements, added in order. */
 #define NNK_LOSS_BLOCK ((size_t)1 << 15)
 

@@ -100,9 +100,7 @@ static void blocks_member(void *ctx, int tid, int team, nnk_barrier *barrier)
 
 static void run(rows_job *j)
 {
-  int threads = nnk_map_threads(j->rows * j->n);
-  if ((size_t)threads > j->rows) threads = (int)j->rows; /* a row is not split */
-  nnk_parallel(threads > 0 ? threads : 1, rows_member, j);
+  nnk_parallel(nnk_map_team(j->rows * j->n, j->rows), rows_member, j); /* a row is not split */
 }
 
 void nnk_rows_layernorm(const nnk_kernel_table *t, int f64, size_t rows, size_t n, const void *x,
@@ -172,9 +170,7 @@ int nnk_rows_layernorm_grad(const nnk_kernel_table *t, int f64, size_t rows, siz
    * 128) */
   j.half = (n * esz + 63) / 64 * 64;
   if ((dgamma || dbeta) && !(j.partial = aligned_alloc(64, 2 * j.half * blocks))) return -1;
-  int threads = nnk_map_threads(rows * n);
-  if ((size_t)threads > blocks) threads = (int)blocks;
-  nnk_parallel(threads, blocks_member, &j);
+  nnk_parallel(nnk_map_team(rows * n, blocks), blocks_member, &j);
   for (size_t b = 0; j.partial && b < blocks; b++) { /* in block order, whatever the team */
     const char *pg = (const char *)j.partial + 2 * j.half * b, *pb = pg + j.half;
     if (dgamma && f64) t->f64.axpy(n, 1, (const double *)pg, dgamma);
