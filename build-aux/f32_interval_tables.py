@@ -1,5 +1,5 @@
 """Float32 tables of a function by intervals, for AVX-512's 32-entry lookups (vpermt2ps)
-and AVX2's 8-entry ones (vpermps), shared by fit_f32_sigmoid.py, fit_f32_gelu.py and
+and AVX2's 8-entry ones (vpermps) and 16-entry ones (two and a blend), shared by fit_f32_sigmoid.py, fit_f32_gelu.py and
 fit_f32_gelu_mills.py.
 
 On an interval with point b and y = x - b (exact in the kernel),
@@ -31,10 +31,10 @@ def mpf(v):
     return mp.mpf(float(v))
 
 
-def choose_b(df, lo, hi):
-    """The float32 within 1/64 of the width of [lo, hi) from its midpoint, a multiple of
-    2^-20 of the width, whose f' is closest to a float32."""
-    mid, width = (lo + hi) / 2, hi - lo
+def choose_b(df, lo, hi, at=0.5):
+    """The float32 within 1/64 of the width of [lo, hi) from its point at (the midpoint
+    unless given), a multiple of 2^-20 of the width, whose f' is closest to a float32."""
+    mid, width = lo + (hi - lo) * at, hi - lo
     best, best_err = None, None
     for j in range(-16384, 16385, 16):
         b = mpf(f32(mid + width * mp.ldexp(j, -20)))
@@ -45,15 +45,15 @@ def choose_b(df, lo, hi):
     return best
 
 
-def fit(f, df, lo, hi, b=None, result=None, h_quantum=None, nodes=160, deg=DEG):
+def fit(f, df, lo, hi, b=None, result=None, h_quantum=None, nodes=160, deg=DEG, at=0.5):
     """One interval's (b, h, l, s1, P lowest first, worst relative error of the formula
     before float32 rounds it, largest |f(x) - h| / |result(x)|).  b = None chooses b;
     result(x) is what the kernel returns (f(x) unless given): errors are relative to it;
     h_quantum: h a multiple of it (the rest in l), so that x - h is exact for any float
-    x >= 2h whose last place is no finer."""
+    x >= 2h whose last place is no finer; at: where b lies in the interval (about)."""
     result = result or f
     if b is None:
-        b = choose_b(df, lo, hi)
+        b = choose_b(df, lo, hi, at)
     lo, hi = lo - EXTEND, hi + EXTEND
     fb, s1 = f(b), f32(df(b))
     h = f32(fb) if h_quantum is None else f32(mp.nint(fb / h_quantum) * h_quantum)
@@ -92,9 +92,9 @@ def hexf(v):
 
 
 def print_tables(prefix, rows):
-    """The C tables prefix_B, _HI, _LO, _S1, _P0.. of the intervals' fits (32 or 8)."""
+    """The C tables prefix_B, _HI, _LO, _S1, _P0.. of the intervals' fits (32, 16 or 8)."""
     n = len(rows)
-    assert n in (8, 32)
+    assert n in (8, 16, 32)
     for name, column in (("B", 0), ("HI", 1), ("LO", 2), ("S1", 3)):
         body = ", ".join(hexf(r[column]) for r in rows)
         print(f"static const float {prefix}_{name}[{n}] __attribute__((aligned(64))) = {{{body}}};")

@@ -1,30 +1,46 @@
-"""The tables of float32 GELU by intervals of |x| (csrc/vmath/gelu_intervals.h, used where
-the layer looks up 32-entry tables in registers: AVX-512).
+"""The tables of float32 GELU by intervals of |x|: 32 of them (csrc/vmath/gelu_intervals.h,
+used where the layer looks up 32-entry tables in registers: AVX-512) or, with the argument
+16, 16 (csrc/vmath/gelu_sixteenths.h: AVX2, two 8-entry lookups and a blend a table).
 
 GELU(x) = x Phi(x) is built from one function of a = |x|, G(a) = a Q(a), Q(a) = P(Z > a):
 
     GELU(x) = -G(a) for x < 0,   x - G(a) for x >= 0
 
-(no cancellation: G(a) <= a/2).  The intervals are 32 of [0, 5), each 5/32 wide, so
-that the kernel's index is floor(6.4 a) (one FMA rounded down).  On each,
-f32_interval_tables.py's formula
+(no cancellation: G(a) <= a/2).  On each interval, f32_interval_tables.py's formula
 
-    G(a) = g_hi + (y s1 + (g_lo + y^2 P(y))),   y = a - b, P of degree 4,
+    G(a) = g_hi + (y s1 + (g_lo + y^2 P(y))),   y = a - b,
 
 g_hi a multiple of the last place of the interval's largest a (the rest in g_lo), so that
-x - g_hi is exact for x >= 0; except on interval 0, which holds G(a) - a/2 = y^2 P(y)
-(b = 0, g_hi = g_lo = s1 = 0): there GELU(x) = x/2 - y^2 P(y) for either sign.
-Printed: the largest error before any float32 rounding and the largest share of the
-middle term beyond interval 0, both relative to G.
+x - g_hi is exact for x >= 0.
+
+32 intervals (AVX-512): [0, 5) by 5/32, the kernel's index floor(6.4 a) (one FMA rounded
+down), P of degree 4; interval 0 holds G(a) - a/2 = y^2 P(y) (b = 0, g_hi = g_lo = s1 =
+0): there GELU(x) = x/2 - y^2 P(y) for either sign.  Printed: the largest error before
+any float32 rounding and the largest share of the middle term beyond interval 0, both
+relative to G.
+
+16 intervals (AVX2): interval 0 [0, w/2), the others w = 5/15.5 wide (index floor(3.1 a
++ 1/2)), P of degree 5.  G falls up to 4.8 times across one, so that y s1 may pass G: the
+kernel carries y s1's sum with z - g_hi exactly, and what rounds besides the result is
+g_lo + y^2 P(y) (with y s1's product error), whose largest share of G is printed too, and
+which b past an interval's midpoint makes least (interval 0, whose cancelling x/2 -
+y^2 P(y) that share limits, is half as wide for it).  Interval 0 holds G itself (b = 0,
+s1 = 1/2, the same P), so that z = max(x, 0) on every interval.
 
 Run: .venv/bin/python build-aux/fit_f32_gelu.py > csrc/vmath/gelu_intervals.h
+     .venv/bin/python build-aux/fit_f32_gelu.py 16 > csrc/vmath/gelu_sixteenths.h
 """
+import sys
+
 import mpmath as mp
 import numpy as np
 
-from f32_interval_tables import f32, fit, mpf, print_tables, summary
+from f32_interval_tables import EXTEND, f32, fit, mpf, print_tables, summary
 
-WIDTH = mp.mpf(5) / 32
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 32
+DEG = {32: 4, 16: 5}[N]
+WIDTH = mp.mpf(5) / N if N == 32 else mp.mpf(5) / (N - mp.mpf(1) / 2)
+SHIFT = 0 if N == 32 else mp.mpf(1) / 2
 
 
 def G(a):
@@ -37,19 +53,54 @@ def dG(a):
 
 def bounds(k):
     """[lo, hi) of interval k in a."""
-    return k * WIDTH, (k + 1) * WIDTH
+    return max(0, (k - SHIFT) * WIDTH), (k + 1 - SHIFT) * WIDTH
 
 
 # interval 0 tabulates G(a) - a/2 (its s1 = 0), relative to G
-rows = [fit(lambda a: G(a) - a / 2, lambda a: dG(a) - mp.mpf(1) / 2, *bounds(0), b=mp.mpf(0), result=G)]
+if N == 32:
+    rows = [fit(lambda a: G(a) - a / 2, lambda a: dG(a) - mp.mpf(1) / 2, *bounds(0), b=mp.mpf(0), result=G, deg=DEG)]
+else:  # G itself: h = l = 0, s1 = 1/2 (the same P), so that z = max(x, 0) on every interval
+    rows = [fit(G, dG, *bounds(0), b=mp.mpf(0), deg=DEG)]
 # g_hi a multiple of the last place of the interval's largest a (the coarsest: intervals
 # 1, 3, 6, 12 and 25 hold a power of two), so that x - g_hi is exact for every x in it
-top = [np.nextafter(f32(bounds(k)[1]), np.float32(0)) for k in range(32)]
-rows += [fit(G, dG, *bounds(k), h_quantum=mpf(np.spacing(top[k]))) for k in range(1, 32)]
+top = [np.nextafter(f32(bounds(k)[1]), np.float32(0)) for k in range(N)]
+
+
+def tail_share(row, k):
+    """The largest |g_lo + y^2 P(y)| / G(a) on interval k: what rounds besides the result
+    where the kernel carries y s1's sum exactly (16 intervals)."""
+    lo, hi = bounds(k)
+    b, _, l, _, p = row[:5]
+    ys = [mpf(lo) - mpf(b) + (mpf(hi) - mpf(lo)) * i / 200 for i in range(201)]
+    return max(abs(mpf(l) + y**2 * sum(mpf(c) * y**m for m, c in enumerate(p))) / G(mpf(b) + y)
+               for y in ys if mpf(b) + y != 0)
+
+
+def fit_interval(k):
+    quantum = mpf(np.spacing(top[k]))
+    if N == 32:
+        return fit(G, dG, *bounds(k), h_quantum=quantum, deg=DEG)
+    # G falls up to 4.8 times across a sixteenth: b past the midpoint, where that tail is
+    # least; on interval 1 below it, so that a - b stays exact (b <= 2 a: Sterbenz)
+    ats = (0.45,) if k == 1 else (0.5, 0.55, 0.6, 0.65, 0.7)
+    row = min((fit(G, dG, *bounds(k), h_quantum=quantum, deg=DEG, at=at) for at in ats),
+              key=lambda row: tail_share(row, k))
+    assert mpf(row[0]) <= 2 * (bounds(k)[0] - EXTEND)
+    return row
+
+
+rows += [fit_interval(k) for k in range(1, N)]
 worst, at, _ = summary(rows)
 share = max(r[6] for r in rows[1:])
-print("/* Generated by build-aux/fit_f32_gelu.py: float32 GELU's tables of G(a) = a P(Z > a)")
-print(" * by intervals of a = |x| (vmath_impl.h), entry k for a in [5k/32, 5(k+1)/32) (entry 0:")
-print(" * G(a) - a/2).  Worst relative error of the formula before any float32 rounding:")
-print(f" * 2^{float(mp.log(worst, 2)):.1f} (interval {at}); largest |G(a) - g_hi| / G(a): {float(share):.3f}. */")
-print_tables("GELU_G", rows)
+print(f"/* Generated by build-aux/fit_f32_gelu.py{'' if N == 32 else ' ' + str(N)}: float32 GELU's tables of G(a) = a P(Z > a)")
+if N == 32:
+    print(" * by intervals of a = |x| (vmath_impl.h), entry k for a in [5k/32, 5(k+1)/32) (entry 0:")
+    print(" * G(a) - a/2).  Worst relative error of the formula before any float32 rounding:")
+    print(f" * 2^{float(mp.log(worst, 2)):.1f} (interval {at}); largest |G(a) - g_hi| / G(a): {float(share):.3f}. */")
+else:
+    tail = max(tail_share(row, k) for k, row in enumerate(rows))
+    print(" * by intervals of a = |x| (vmath_impl.h), entry k for a in [(k - 1/2) w, (k + 1/2) w),")
+    print(" * w = 5/15.5 (entry 0: [0, w/2)).  Worst relative error of the formula before any")
+    print(f" * float32 rounding: 2^{float(mp.log(worst, 2)):.1f} (interval {at}); largest |g_lo + y^2 P(y)| / G(a):")
+    print(f" * {float(tail):.3f}. */")
+print_tables("GELU_G" if N == 32 else f"GELU_G{N}", rows)
