@@ -208,18 +208,28 @@ def bench_large_threads():
     """exp, tanh and softmax on 16M float32: one thread against all of them (nnk's own
     threads; the split is static and gives the same bits).  relu first: a map with next
     to no arithmetic, the memory's floor for any map of that size (its two-thread time
-    is the least a map's can be)."""
+    is the least a map's can be).  PyTorch's one and all threads beside each, side by
+    side in the same rounds: the peer's scaling on the same machine and memory."""
     from . import get_num_threads, set_num_threads
 
+    torch = _torch()
     x = np.random.default_rng(8).uniform(-5, 5, LARGE).astype(np.float32)
     out = np.empty_like(x)
     rows = x.reshape(4096, -1)
     cases = {"relu (memory floor)": lambda: relu(x, out=out),
              "exp": lambda: exp(x, out=out), "tanh": lambda: tanh(x, out=out),
              "softmax 4096 rows": lambda: softmax(rows, out=out.reshape(rows.shape))}
+    theirs = {}
+    if torch is not None:
+        tx, tout = torch.from_numpy(x), torch.from_numpy(out)
+        trows = tx.reshape(rows.shape)
+        theirs = {"relu (memory floor)": lambda: torch.clamp_min(tx, 0, out=tout),
+                  "exp": lambda: torch.exp(tx, out=tout), "tanh": lambda: torch.tanh(tx, out=tout),
+                  "softmax 4096 rows": lambda: torch.softmax(trows, dim=-1)}
     import os
 
     before = get_num_threads()
+    torch_before = torch.get_num_threads() if torch is not None else None
     every = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     result = []
     try:
@@ -229,11 +239,22 @@ def bench_large_threads():
                     set_num_threads(k)
                     fn()
                 return call
-            times = _side_by_side({"one": on(1), "all": on(every)}, min_time=0.1, repeat=3)
+
+            def torch_on(k, fn=theirs.get(name)):
+                def call():
+                    torch.set_num_threads(k)
+                    fn()
+                return call
+            contenders = {"one": on(1), "all": on(every)}
+            if name in theirs:
+                contenders.update({"torch_one": torch_on(1), "torch_all": torch_on(every)})
+            times = _side_by_side(contenders, min_time=0.1, repeat=3)
             result.append({"kernel": name, "n": LARGE, "threads": every,
-                           "one_ms": times["one"] * 1e3, "all_ms": times["all"] * 1e3})
+                           **{f"{k}_ms": t * 1e3 for k, t in times.items()}})
     finally:
         set_num_threads(before)
+        if torch is not None:
+            torch.set_num_threads(torch_before)
     return result
 
 
@@ -511,9 +532,12 @@ def markdown(results):
                      f"{speedups(r, False)} | {_ratio(r.get('torch'), r.get(simd))} | {_ratio(r.get(simd), r.get('copy'))} |")
     if results.get("large"):
         lines += ["", f"## Large arrays, one thread and all ({results['large'][0]['threads']}), float32 (milliseconds)", "",
-                  "| kernel | n | one thread | all threads | speed-up |", "|---|---|---|---|---|"]
+                  "| kernel | n | one thread | all threads | speed-up | torch, one | torch, all | torch's speed-up |",
+                  "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r['kernel']} | {r['n']:,} | {_num(r['one_ms'], '{:.2f}')} | {_num(r['all_ms'], '{:.2f}')} | "
-                  f"{_ratio(r['one_ms'], r['all_ms'])} |" for r in results["large"]]
+                  f"{_ratio(r['one_ms'], r['all_ms'])} | {_num(r.get('torch_one_ms'), '{:.2f}')} | "
+                  f"{_num(r.get('torch_all_ms'), '{:.2f}')} | {_ratio(r.get('torch_one_ms'), r.get('torch_all_ms'))} |"
+                  for r in results["large"]]
     lines += ["", "## Per-call overhead (microseconds)", "", "| call | nnk | numpy | torch | numpy/nnk |",
               "|---|---|---|---|---|"]
     for r in results["overhead"]:
