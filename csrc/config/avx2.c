@@ -19,6 +19,8 @@ void nnk_f32_gemm_ukernel_6x16__avx2 NNK_SIG_GEMM_UKERNEL(float);
 void nnk_f64_gemm_ukernel_6x8__avx2 NNK_SIG_GEMM_UKERNEL(double);
 void nnk_f32_gemm_direct_6x16__avx2 NNK_SIG_GEMM_DIRECT(float);
 void nnk_f64_gemm_direct_6x8__avx2 NNK_SIG_GEMM_DIRECT(double);
+void nnk_f32_gemm_edge_6x16__avx2 NNK_SIG_GEMM_EDGE(float);
+void nnk_f64_gemm_edge_6x8__avx2 NNK_SIG_GEMM_EDGE(double);
 
 static bool runs(const nnk_cpu *cpu) { return cpu->avx && cpu->avx2 && cpu->fma && cpu->ymm_os; }
 
@@ -29,10 +31,12 @@ const nnk_isa_config nnk_config_avx2 = {
     .isa = NNK_ISA_AVX2,
     .f32 = {NNK_DTYPE_TABLE(f32, avx2),
             .gemm = {.mr = 6, .nr = 16, .ukernel = nnk_f32_gemm_ukernel_6x16__avx2,
+                     .edge = nnk_f32_gemm_edge_6x16__avx2,
                      .pack = nnk_f32_gemm_pack__avx2,
                      .direct = nnk_f32_gemm_direct_6x16__avx2, NNK_GEMM_THRESHOLDS}},
     .f64 = {NNK_DTYPE_TABLE(f64, avx2),
             .gemm = {.mr = 6, .nr = 8, .ukernel = nnk_f64_gemm_ukernel_6x8__avx2,
+                     .edge = nnk_f64_gemm_edge_6x8__avx2,
                      .pack = nnk_f64_gemm_pack__avx2,
                      .direct = nnk_f64_gemm_direct_6x8__avx2, NNK_GEMM_THRESHOLDS}},
   },

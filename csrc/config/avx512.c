@@ -18,6 +18,8 @@ void nnk_f64_gemm_pack__avx512 NNK_SIG_GEMM_PACK(double);
 void nnk_f32_gemm_ukernel_8x32__avx512 NNK_SIG_GEMM_UKERNEL(float);
 void nnk_f64_gemm_ukernel_8x16__avx512 NNK_SIG_GEMM_UKERNEL(double);
 void nnk_f32_gemm_direct_8x32__avx512 NNK_SIG_GEMM_DIRECT(float);
+void nnk_f32_gemm_edge_8x32__avx512 NNK_SIG_GEMM_EDGE(float);
+void nnk_f64_gemm_edge_8x16__avx512 NNK_SIG_GEMM_EDGE(double);
 void nnk_f64_gemm_direct_8x16__avx512 NNK_SIG_GEMM_DIRECT(double);
 
 static bool runs(const nnk_cpu *cpu)
@@ -32,11 +34,13 @@ const nnk_isa_config nnk_config_avx512 = {
     .isa = NNK_ISA_AVX512,
     .f32 = {NNK_DTYPE_TABLE(f32, avx512), NNK_DTYPE_TABLE_NT(f32, avx512),
             .gemm = {.mr = 8, .nr = 32, .ukernel = nnk_f32_gemm_ukernel_8x32__avx512,
+                     .edge = nnk_f32_gemm_edge_8x32__avx512,
                      .pack = nnk_f32_gemm_pack__avx512,
                      .direct = nnk_f32_gemm_direct_8x32__avx512, .direct_any_width = true,
                      NNK_GEMM_THRESHOLDS}},
     .f64 = {NNK_DTYPE_TABLE(f64, avx512), NNK_DTYPE_TABLE_NT(f64, avx512),
             .gemm = {.mr = 8, .nr = 16, .ukernel = nnk_f64_gemm_ukernel_8x16__avx512,
+                     .edge = nnk_f64_gemm_edge_8x16__avx512,
                      .pack = nnk_f64_gemm_pack__avx512,
                      .direct = nnk_f64_gemm_direct_8x16__avx512, .direct_any_width = true,
                      NNK_GEMM_THRESHOLDS}},

@@ -235,6 +235,10 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
           cfg->ukernel(kc, alpha, a, b, beta, cij, rs_c, tb);
           continue;
         }
+        if (cfg->edge && nb == nr && cs_c == 1) { /* fewer rows: a tile of their own */
+          cfg->edge(mb, kc, alpha, a, b, beta, cij, rs_c, tb);
+          continue;
+        }
         /* Edge or strided tile: the microkernel writes a private full tile, and only
          * the mb x nb part that exists is merged into C. */
         cfg->ukernel(kc, alpha, a, b, 0, tile, (ptrdiff_t)nr, NULL);

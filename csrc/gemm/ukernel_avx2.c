@@ -22,6 +22,25 @@ NNK_DEFINE_TILE(tile_f64, double, __m256d, 6, 4, 32, _mm256_set1_pd, _mm256_load
                 _mm256_storeu_pd, _mm256_fmadd_pd, _mm256_mul_pd, _mm256_add_pd, _mm256_setzero_pd,
                 0, int, NO_MASK, LOADM_F64, STOREM_F64)
 
+/* Tiles of fewer rows, for the edges: the 6-row tile computes a missing row from the last
+ * real one and discards it, so an edge of two rows (the last panel of every m = 128, or
+ * of 64, 256, 1024) costs a whole tile; its own tile of mb rows costs mb sixths of one. */
+#define ROWS_F32(R)                                                                        \
+  NNK_DEFINE_TILE(tile_f32_r##R, float, __m256, R, 8, 64, _mm256_set1_ps, _mm256_loadu_ps, \
+                  _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps,         \
+                  _mm256_setzero_ps, 0, int, NO_MASK, LOADM_F32, STOREM_F32)
+#define ROWS_F64(R)                                                                        \
+  NNK_DEFINE_TILE(tile_f64_r##R, double, __m256d, R, 4, 32, _mm256_set1_pd, _mm256_loadu_pd, \
+                  _mm256_storeu_pd, _mm256_fmadd_pd, _mm256_mul_pd, _mm256_add_pd,         \
+                  _mm256_setzero_pd, 0, int, NO_MASK, LOADM_F64, STOREM_F64)
+ROWS_F32(1) ROWS_F32(2) ROWS_F32(3) ROWS_F32(4) ROWS_F32(5)
+ROWS_F64(1) ROWS_F64(2) ROWS_F64(3) ROWS_F64(4) ROWS_F64(5)
+#define ROWS_SWITCH(P, mb, ...)                                                            \
+  switch (mb) {                                                                            \
+  NNK_TILE_ROWS_CASES(P, __VA_ARGS__)                                                      \
+  default: P(__VA_ARGS__);                                                                 \
+  }
+
 void nnk_f32_gemm_ukernel_6x16__avx2(size_t kc, float alpha, const float *a, const float *b,
                                      float beta, float *c, ptrdiff_t rs_c, const float *bias)
 {
@@ -34,6 +53,18 @@ void nnk_f64_gemm_ukernel_6x8__avx2(size_t kc, double alpha, const double *a, co
   tile_f64(6, 8, kc, alpha, a, 1, 6, b, 8, beta, c, rs_c, bias, 1);
 }
 
+void nnk_f32_gemm_edge_6x16__avx2(size_t mb, size_t kc, float alpha, const float *a, const float *b,
+                                  float beta, float *c, ptrdiff_t rs_c, const float *bias)
+{
+  ROWS_SWITCH(tile_f32, mb, mb, 16, kc, alpha, a, 1, 6, b, 16, beta, c, rs_c, bias, 1)
+}
+
+void nnk_f64_gemm_edge_6x8__avx2(size_t mb, size_t kc, double alpha, const double *a, const double *b,
+                                 double beta, double *c, ptrdiff_t rs_c, const double *bias)
+{
+  ROWS_SWITCH(tile_f64, mb, mb, 8, kc, alpha, a, 1, 6, b, 8, beta, c, rs_c, bias, 1)
+}
+
 void nnk_f32_gemm_direct_6x16__avx2(size_t mb, size_t nb, size_t kc, float alpha,
                                     const float *a, ptrdiff_t rs_a, const float *b, ptrdiff_t rs_b,
                                     float beta, float *c, ptrdiff_t rs_c, const float *bias)
@@ -42,7 +73,7 @@ void nnk_f32_gemm_direct_6x16__avx2(size_t mb, size_t nb, size_t kc, float alpha
   if (mb == 6) /* a whole tile: its own copy with the row clamps constant */
     tile_f32(6, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
-    tile_f32(mb, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
+    ROWS_SWITCH(tile_f32, mb, mb, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0)
 }
 
 void nnk_f64_gemm_direct_6x8__avx2(size_t mb, size_t nb, size_t kc, double alpha,
@@ -53,5 +84,5 @@ void nnk_f64_gemm_direct_6x8__avx2(size_t mb, size_t nb, size_t kc, double alpha
   if (mb == 6)
     tile_f64(6, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
-    tile_f64(mb, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
+    ROWS_SWITCH(tile_f64, mb, mb, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0)
 }

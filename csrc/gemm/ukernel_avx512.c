@@ -3,7 +3,8 @@
  * accumulators (of 32 registers).  Against AVX2's 6 x 16 the tile is 2.7x larger for
  * the same loop overhead, and 8 rows divide the sizes networks use (64, 256...).
  * Direct tiles take any width up to NR through masks: a 10-wide output layer costs
- * one masked vector, not a packed and merged 32-wide tile.
+ * one masked vector, not a packed and merged 32-wide tile; edges of fewer rows take
+ * tiles of their own (packed, nnk_*_gemm_edge_*, and direct).
  * Body: ukernel_tile.h.
  */
 #include "ukernel_tile.h"
@@ -21,6 +22,28 @@ NNK_DEFINE_TILE(tile_f64, double, __m512d, 8, 8, 128, _mm512_set1_pd, _mm512_loa
                 _mm512_storeu_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_add_pd, _mm512_setzero_pd,
                 1, __mmask8, MASK8, _mm512_maskz_loadu_pd, _mm512_mask_storeu_pd)
 
+/* Tiles of fewer rows, for the edges (an 8-row tile computes a missing row from the last
+ * real one and discards it): mb rows cost mb eighths of a tile. */
+#define ROWS_F32(R)                                                                        \
+  NNK_DEFINE_TILE(tile_f32_r##R, float, __m512, R, 16, 128, _mm512_set1_ps, _mm512_loadu_ps, \
+                  _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps,         \
+                  _mm512_setzero_ps, 1, __mmask16, MASK16, _mm512_maskz_loadu_ps,          \
+                  _mm512_mask_storeu_ps)
+#define ROWS_F64(R)                                                                        \
+  NNK_DEFINE_TILE(tile_f64_r##R, double, __m512d, R, 8, 128, _mm512_set1_pd, _mm512_loadu_pd, \
+                  _mm512_storeu_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_add_pd,         \
+                  _mm512_setzero_pd, 1, __mmask8, MASK8, _mm512_maskz_loadu_pd,            \
+                  _mm512_mask_storeu_pd)
+ROWS_F32(1) ROWS_F32(2) ROWS_F32(3) ROWS_F32(4) ROWS_F32(5) ROWS_F32(6) ROWS_F32(7)
+ROWS_F64(1) ROWS_F64(2) ROWS_F64(3) ROWS_F64(4) ROWS_F64(5) ROWS_F64(6) ROWS_F64(7)
+#define ROWS_SWITCH(P, mb, ...)                                                            \
+  switch (mb) {                                                                            \
+  NNK_TILE_ROWS_CASES(P, __VA_ARGS__)                                                      \
+  case 6: P##_r6(__VA_ARGS__); break;                                                      \
+  case 7: P##_r7(__VA_ARGS__); break;                                                      \
+  default: P(__VA_ARGS__);                                                                 \
+  }
+
 void nnk_f32_gemm_ukernel_8x32__avx512(size_t kc, float alpha, const float *a, const float *b,
                                        float beta, float *c, ptrdiff_t rs_c, const float *bias)
 {
@@ -33,6 +56,19 @@ void nnk_f64_gemm_ukernel_8x16__avx512(size_t kc, double alpha, const double *a,
   tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1);
 }
 
+void nnk_f32_gemm_edge_8x32__avx512(size_t mb, size_t kc, float alpha, const float *a, const float *b,
+                                    float beta, float *c, ptrdiff_t rs_c, const float *bias)
+{
+  ROWS_SWITCH(tile_f32, mb, mb, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1)
+}
+
+void nnk_f64_gemm_edge_8x16__avx512(size_t mb, size_t kc, double alpha, const double *a,
+                                    const double *b, double beta, double *c, ptrdiff_t rs_c,
+                                    const double *bias)
+{
+  ROWS_SWITCH(tile_f64, mb, mb, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1)
+}
+
 /* Direct tiles: a whole tile (the most of them) compiles to its own copy with the
  * row clamps and masks constant, the edges to the general one.  At 64^3 the general
  * form's set-up and masked stores took 190 cycles a tile (of 1024 for its FMAs). */
@@ -43,7 +79,7 @@ void nnk_f32_gemm_direct_8x32__avx512(size_t mb, size_t nb, size_t kc, float alp
   if (mb == 8 && nb == 32)
     tile_f32(8, 32, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
-    tile_f32(mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
+    ROWS_SWITCH(tile_f32, mb, mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0)
 }
 
 void nnk_f64_gemm_direct_8x16__avx512(size_t mb, size_t nb, size_t kc, double alpha,
@@ -53,5 +89,5 @@ void nnk_f64_gemm_direct_8x16__avx512(size_t mb, size_t nb, size_t kc, double al
   if (mb == 8 && nb == 16)
     tile_f64(8, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
-    tile_f64(mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
+    ROWS_SWITCH(tile_f64, mb, mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0)
 }

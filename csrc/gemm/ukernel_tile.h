@@ -27,6 +27,15 @@
 
 #define NNK_TILE_INLINE static inline __attribute__((always_inline))
 
+/* The cases of a switch on an edge's row count mb that call its own tile P##_r<mb>(...)
+ * for mb = 1..5 (an ISA whose tiles are taller adds its own cases after these). */
+#define NNK_TILE_ROWS_CASES(P, ...)                                                        \
+  case 1: P##_r1(__VA_ARGS__); break;                                                      \
+  case 2: P##_r2(__VA_ARGS__); break;                                                      \
+  case 3: P##_r3(__VA_ARGS__); break;                                                      \
+  case 4: P##_r4(__VA_ARGS__); break;                                                      \
+  case 5: P##_r5(__VA_ARGS__); break;
+
 /* NAME(mb, nb, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, bias, prefetch).
  * MASKED, MASK_T, MASK(n) (the first n lanes), LOADM(m, p), STOREM(p, m, v): the mask
  * forms; an ISA without masks passes 0 and plain stand-ins. */

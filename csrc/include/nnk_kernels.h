@@ -192,6 +192,11 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
  * direct_any_width).  beta == 0 never reads C. */
 #define NNK_SIG_GEMM_UKERNEL(T)                                                           \
   (size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c, const T *bias)
+/* A packed tile of mb < MR rows and NR columns (A's panel zero-padded to MR rows, as
+ * the microkernel's): rows mb..MR-1 are neither computed nor stored. */
+#define NNK_SIG_GEMM_EDGE(T)                                                              \
+  (size_t mb, size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c,   \
+   const T *bias)
 #define NNK_SIG_GEMM_DIRECT(T)                                                            \
   (size_t mb, size_t nb, size_t kc, T alpha, const T *a, ptrdiff_t rs_a, const T *b,      \
    ptrdiff_t rs_b, T beta, T *c, ptrdiff_t rs_c, const T *bias)
@@ -213,6 +218,7 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
                   * share a set (from the CPU's caches, as the blocks)                */ \
   const char *blocks_rule; /* the rule that sized MC, KC, NC (csrc/gemm/blocking.c)  */   \
   void(*ukernel) NNK_SIG_GEMM_UKERNEL(T);                                                 \
+  void(*edge) NNK_SIG_GEMM_EDGE(T); /* NULL: edge rows as a whole tile, merged      */   \
   void(*direct) NNK_SIG_GEMM_DIRECT(T);                                                   \
   void(*pack) NNK_SIG_GEMM_PACK(T); /* NULL: the driver packs element by element   */   \
   bool direct_any_width; /* direct takes nb < NR (masks): no edge packing or merging */   \
