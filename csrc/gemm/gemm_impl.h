@@ -239,8 +239,9 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
           cfg->edge(mb, kc, alpha, a, b, beta, cij, rs_c, tb);
           continue;
         }
-        /* Edge or strided tile: the microkernel writes a private full tile, and only
-         * the mb x nb part that exists is merged into C. */
+        /* A narrow or strided tile (or an edge where the ISA has no edge kernel): the
+         * microkernel writes a private full tile, and only the mb x nb part that exists
+         * is merged into C. */
         cfg->ukernel(kc, alpha, a, b, 0, tile, (ptrdiff_t)nr, NULL);
       }
       if (tb) /* an edge tile adds to its rows of C laid down as the bias (beta 0) */
