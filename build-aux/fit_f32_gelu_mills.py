@@ -1,5 +1,5 @@
-"""The tables of float32 GELU and its gradient by unit intervals of |x| for layers with
-8-entry tables in registers (AVX2's vpermps): csrc/vmath/gelu_mills.h.
+"""The tables of float32 GELU by unit intervals of |x| for layers with 8-entry tables in
+registers (AVX2's vpermps, for the lanes from 5 to 7.5): csrc/vmath/gelu_mills.h.
 
 GELU(x) = x Phi(x) is built from G(a) = a Q(a), a = |x|, Q(a) = P(Z > a), as on AVX-512
 (GELU(x) = -G(a) for x < 0, x - G(a) for x >= 0, no cancellation: G(a) <= a/2), but
@@ -21,8 +21,7 @@ The gradient, GELU'(x) = D(a) for x < 0 and 1 - D(a) for x >= 0, D(a) = Q(a) - a
 
     N(a) = D(a) e^(a^2/2) = M(a) - a/sqrt(2 pi),   D(a) = N(a) e^(-a^2/2),
 
-on the same intervals, fitted for an absolute error in D (the gradient's bound: an ULP
-of the result or 2^-26); N changes sign at a = 0.7518 (GELU's minimum).
+with --halves only (AVX2's gradient takes fit_f32_gelu_grad.py's halves).
 
 With --halves, the tables for AVX-512's 32-entry lookups (vpermt2ps), for the lanes
 beyond the reach of fit_f32_gelu.py's tables (|x| >= 5) and fit_f32_gelu_grad.py's
@@ -61,11 +60,6 @@ def dN(a):
     return dM(a) - 1 / mp.sqrt(2 * mp.pi)
 
 
-def gauss(a):
-    """e^(a^2/2): N's error over it is D's"""
-    return mp.exp(a * a / 2)
-
-
 HALVES = "--halves" in sys.argv[1:]
 FIRST = 10  # --halves: the first interval fitted (a >= 5), those below zeros
 
@@ -91,9 +85,10 @@ print(f" * a in {SPAN}.  Worst relative error of the formula")
 print(f" * before any float32 rounding: 2^{float(mp.log(worst, 2)):.1f} (interval {at}); largest")
 print(f" * |M(a) - m_hi| / M(a): {float(share):.3f}. */")
 print_tables(PREFIX, rows)
-rows = intervals(N, dN, result=None if HALVES else gauss)
-worst, at, share = summary(rows)
-print("/* The gradient's N(a) = (P(Z > a) - a phi(a)) e^(a^2/2), on the same intervals.  Worst")
-print(f" * {'relative error in N' if HALVES else 'absolute error in D = N e^(-a^2/2)'} before any float32 rounding: 2^{float(mp.log(worst, 2)):.1f}")
-print(f" * (interval {at}); largest |N(a) - n_hi| {'/ |N(a)|' if HALVES else 'e^(-a^2/2)'}: {float(share):.3f}. */")
-print_tables("GELU_NH" if HALVES else "GELU_N", rows)
+if HALVES:  # (AVX2's gradient takes fit_f32_gelu_grad.py's halves below 7.75, double beyond)
+    rows = intervals(N, dN)
+    worst, at, share = summary(rows)
+    print("/* The gradient's N(a) = (P(Z > a) - a phi(a)) e^(a^2/2), on the same intervals.  Worst")
+    print(f" * relative error in N before any float32 rounding: 2^{float(mp.log(worst, 2)):.1f}")
+    print(f" * (interval {at}); largest |N(a) - n_hi| / |N(a)|: {float(share):.3f}. */")
+    print_tables("GELU_NH", rows)

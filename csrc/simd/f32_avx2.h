@@ -68,8 +68,8 @@ static inline V v_narrow(__m256d lo, __m256d hi)
 #define f32_v_wide(fn, x) f32_v_narrow(fn(f32_v_widen_lo(x)), fn(f32_v_widen_hi(x)))
 /* Tables of 8 floats in one register, looked up by lane indices (vpermps reads their low
  * three bits; the table may stay in memory as its operand): f32_math.h's exp from
- * 2^(j/8), vmath_impl.h's GELU by unit intervals of |x| (and by sixteenths of [0, 5):
- * v_lookup16, below). */
+ * 2^(j/8), vmath_impl.h's GELU by unit intervals of |x| (and, v_lookup16 below, GELU by
+ * sixteenths of [0, 5) and its gradient by halves of |x|). */
 #define NNK_F32_LOOKUP8 1
 typedef __m256i VI;
 /* a rounded to the nearest integer (ties to even: the default rounding) as a lane index */
@@ -85,7 +85,7 @@ static inline V v_lookup8(const float *table, VI i)
 static inline VI v_trunc_index(V t) { return _mm256_cvttps_epi32(t); }
 /* Tables of 16 floats, looked up by lane indices in [0, 16): a vpermps from each half and
  * a blend on the index's bit 3, moved to the sign once for all of a vector's lookups
- * (VI16: vmath_impl.h's GELU by sixteenths of [0, 5)). */
+ * (VI16: vmath_impl.h's GELU by sixteenths of [0, 5), its gradient by halves). */
 typedef struct {
   VI i;
   V upper;

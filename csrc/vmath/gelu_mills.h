@@ -14,17 +14,3 @@ static const float GELU_M_P3[8] __attribute__((aligned(64))) = {-0x1.b5a32cp-6f,
 static const float GELU_M_P4[8] __attribute__((aligned(64))) = {0x1.5a843p-7f, 0x1.0f345ep-10f, 0x1.31b79cp-13f, 0x1.d9e866p-16f, 0x1.e171f4p-18f, 0x1.20457ep-19f, 0x1.98572cp-21f, 0x1.3d8c88p-22f};
 static const float GELU_M_P5[8] __attribute__((aligned(64))) = {-0x1.ea386ap-9f, -0x1.55deecp-12f, -0x1.3efe4cp-15f, -0x1.9fd23ep-18f, -0x1.66db98p-20f, -0x1.767f0ep-22f, -0x1.cd11fap-24f, -0x1.402deap-25f};
 static const float GELU_M_P6[8] __attribute__((aligned(64))) = {0x1.c97d62p-11f, 0x1.744f22p-14f, 0x1.2ef444p-17f, 0x1.6b5344p-20f, 0x1.9b477p-23f, 0x1.10eeap-24f, 0x1.4ca382p-27f, 0x1.7801a4p-28f};
-/* The gradient's N(a) = (P(Z > a) - a phi(a)) e^(a^2/2), on the same intervals.  Worst
- * absolute error in D = N e^(-a^2/2) before any float32 rounding: 2^-32.2
- * (interval 1); largest |N(a) - n_hi| e^(-a^2/2): 0.309. */
-static const float GELU_N_B[8] __attribute__((aligned(64))) = {0.0f, 0x1.02d4p+0f, 0x1.fd48p+0f, 0x1.7e9cp+1f, 0x1.fed9p+1f, 0x1.40e88p+2f, 0x1.80ec8p+2f, 0x1.bf268p+2f};
-static const float GELU_N_HI[8] __attribute__((aligned(64))) = {0x1p-1f, -0x1.25709ep-3f, -0x1.3fefe2p-1f, -0x1.121318p+0f, -0x1.7f611p+0f, -0x1.ec74cp+0f, -0x1.2ada1ap+1f, -0x1.5d9b6p+1f};
-static const float GELU_N_LO[8] __attribute__((aligned(64))) = {0.0f, -0x1.a2e2c2p-28f, -0x1.6801c8p-27f, -0x1.f75cb8p-27f, 0x1.bb401ap-28f, 0x1.c05d46p-25f, 0x1.6f5f96p-25f, -0x1.c70bbap-25f};
-static const float GELU_N_S1[8] __attribute__((aligned(64))) = {-0x1.988454p-1f, -0x1.11e412p-1f, -0x1.d93a0ep-2f, -0x1.bbf29p-2f, -0x1.ae69b8p-2f, -0x1.a721bep-2f, -0x1.a2fb9ap-2f, -0x1.a06aeap-2f};
-static const float GELU_N_P0[8] __attribute__((aligned(64))) = {0x1.00003cp-2f, 0x1.f606acp-5f, 0x1.60b592p-6f, 0x1.2e83dp-7f, 0x1.2f8e02p-8f, 0x1.51a1bp-9f, 0x1.9e34fcp-10f, 0x1.11d5dep-10f};
-static const float GELU_N_P1[8] __attribute__((aligned(64))) = {-0x1.105ef2p-3f, -0x1.945db2p-6f, -0x1.bcea0ep-8f, -0x1.320762p-9f, -0x1.fa4cbp-11f, -0x1.da0648p-12f, -0x1.f57b4ap-13f, -0x1.23ab72p-13f};
-static const float GELU_N_P2[8] __attribute__((aligned(64))) = {0x1.005e82p-4f, 0x1.29a086p-7f, 0x1.06dffp-9f, 0x1.274d02p-11f, 0x1.97cc56p-13f, 0x1.443366p-14f, 0x1.298496p-15f, 0x1.31bf1ep-16f};
-static const float GELU_N_P3[8] __attribute__((aligned(64))) = {-0x1.b94e98p-6f, -0x1.9606bcp-9f, -0x1.256a56p-11f, -0x1.111bb2p-13f, -0x1.3e2352p-15f, -0x1.b0f518p-17f, -0x1.5a96c2p-18f, -0x1.3b612cp-19f};
-static const float GELU_N_P4[8] __attribute__((aligned(64))) = {0x1.6b50fp-7f, 0x1.02d2cp-10f, 0x1.36e306p-13f, 0x1.e596e8p-16f, 0x1.e181ep-18f, 0x1.1980eap-19f, 0x1.8bdf18p-21f, 0x1.40908ep-22f};
-static const float GELU_N_P5[8] __attribute__((aligned(64))) = {-0x1.1d6032p-8f, -0x1.469964p-12f, -0x1.45ea2ep-15f, -0x1.aa49f2p-18f, -0x1.66e88ep-20f, -0x1.5b6b1ap-22f, -0x1.8e2276p-24f, -0x1.75434cp-25f};
-static const float GELU_N_P6[8] __attribute__((aligned(64))) = {0x1.337e7p-10f, 0x1.97c984p-14f, 0x1.54826ap-17f, 0x1.798586p-20f, 0x1.1767c6p-22f, 0x1.4cb7d6p-24f, 0x1.c7dc64p-26f, -0x1.0b0cb2p-33f};

@@ -9,7 +9,8 @@
  * exp, tanh and sigmoid are the helper layer's (nnk's own: csrc/simd/f32_math.h and
  * f64_math.h; float64 exp is SLEEF's on the scalar layer); float32's GELUs are evaluated
  * in double (wide_math.h), but for AVX-512's GELU and its gradient (every input) and
- * AVX2's below 7.5 (below: its GELU by sixteenths below 5, by Mills's ratio above).  The float32 maps are within 1 ULP, proved over
+ * AVX2's (below: its GELU by sixteenths of |x| below 5, by Mills's ratio up to 7.5, its
+ * gradient by halves of |x| below 7.75).  The float32 maps are within 1 ULP, proved over
  * every input by make test-exhaustive.  GELU's stability choices, the same for both:
  *   gelu(x)      = x/2 * erfc(-x/sqrt2): erfc, not 1 + erf, so there is no cancellation for x < 0
  *   gelu_tanh(x) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), since 1 + tanh(u) = 2 sigmoid(2u)
@@ -272,8 +273,7 @@ GELU_OP op_gelu_grad(V x, V dy)
 }
 #elif NNK_F32_LOOKUP8 /* AVX2 */
 /* GELU in float32 on AVX2's lanes in [5, 7.5) (gelu_sixteenths below takes the others
- * under 5), and its gradient on vectors whose every |x| < 7.5, from G(a) = a Q(a) as above but with
- * 8-entry tables: G = a M(a) e^(-a^2/2), M(a) = Q(a) e^(a^2/2) (Mills's ratio over
+ * under 5), from G(a) = a Q(a) as above but with 8-entry tables: G = a M(a) e^(-a^2/2), M(a) = Q(a) e^(a^2/2) (Mills's ratio over
  * sqrt(2 pi), smooth and slowly varying) tabulated by unit intervals of a (gelu_mills.h,
  * build-aux/fit_f32_gelu_mills.py; interval k = a rounded, one conversion), e^(-a^2/2)
  * from a table of 2^(j/8) (exp2_8ths.h).  Every factor is carried as a value and its
@@ -291,10 +291,9 @@ GELU_OP op_gelu_grad(V x, V dy)
  * v_max(0, x) gives x when both are zeros, and z - g - (g_l - err) keeps -0's sign:
  * GELU(-0) = -0; a NaN lane stays NaN (its lookups are any).  make test-exhaustive:
  * within 0.891 ULP.  About 83 instructions a vector (13 lookups) against the double
- * path's 170: 1.9x as fast on the same core (its gradient below: 1.7x). */
+ * path's 170: 1.9x as fast on the same core. */
 #include "gelu_mills.h" /* (f32_math.h has read exp2_8ths.h: EXP2_LOOKUP) */
 #define gelu_mills VF(gelu_mills)
-#define gelu_grad_mills VF(gelu_grad_mills)
 #define mills_table VF(mills_table)
 /* f(a) = hi + *lo from gelu_mills.h's tables NAME_* on interval k (a rounded): the formula
  * hi + (y s1 + (lo + y^2 P(y))), y = a - b (exact: a and b within a factor 2, or b = 0),
@@ -324,22 +323,6 @@ GELU_OP gelu_mills(V x, V a)
   const V z = v_max(v_set1(0.0f), x), d = v_sub(z, g);
   return v_sub(d, v_sub(gl, v_sub(v_sub(z, d), g)));
 }
-/* GELU's gradient on vectors whose every |x| < 7.5 likewise: D(a) = N(a) e^(-a^2/2),
- * N(a) = M(a) - a/sqrt(2 pi) from its own tables (gelu_mills.h), D = d + d_l by the
- * products' errors, GELU' = d + d_l for x < 0 and 1 - d - d_l for x >= 0 (u = 1 - d
- * and its error by Fast2Sum, d <= 1/2): one rounding of the result, and the table's of
- * a tail up to 0.36 (N falls from 1/2 on interval 0 and crosses zero on interval 1): within
- * the other paths' bound, an ULP and 2^-26 (0.83 of it at worst over 50M inputs). */
-GELU_OP gelu_grad_mills(V x, V a)
-{
-  const VI k = v_nearest_index(a);
-  V nl, el, kk, eighths, dl;
-  const V n = MILLS_TABLE(GELU_N, k, a, &nl);
-  const V e = mills_gauss(a, &el, &kk, &eighths), dh = pair_product(e, el, n, nl, &dl);
-  const V scale = v_pow2_shifted_eighths(kk), d = v_mul(dh, scale), d_l = v_mul(dl, scale);
-  const V u = v_sub(v_set1(1.0f), d), u_l = v_sub(v_sub(v_set1(1.0f), u), d);
-  return v_select(v_ge(x, v_set1(0.0f)), v_add(u, v_sub(u_l, d_l)), v_add(d, d_l));
-}
 #undef MILLS_TABLE
 /* GELU on vectors whose every |x| < 5, from G(a) = a P(Z > a) as AVX-512's
  * gelu_intervals, but by 16 intervals (gelu_sixteenths.h, build-aux/fit_f32_gelu.py 16:
@@ -358,17 +341,23 @@ GELU_OP gelu_grad_mills(V x, V a)
  * sign: GELU(-0) = -0, and -0 where GELU(x < 0) underflows; a NaN lane stays NaN.
  * make test-exhaustive: within 0.890 ULP. */
 #include "gelu_sixteenths.h"
+/* P(y) of degree 5 from the 16-entry tables NAME_P0..NAME_P5 at k, by Horner's rule */
+#define poly16_5 VF(poly16_5)
+#define POLY16_5(NAME, k, y) poly16_5(k, y, (const float *const[]){NAME##_P0, NAME##_P1, NAME##_P2, \
+                                                                  NAME##_P3, NAME##_P4, NAME##_P5})
+GELU_OP poly16_5(VI16 k, V y, const float *const p[6])
+{
+  V poly = v_lookup16(p[5], k);
+#pragma GCC unroll 5
+  for (int i = 4; i >= 0; i--) poly = v_fma(poly, y, v_lookup16(p[i], k));
+  return poly;
+}
 #define gelu_sixteenths VF(gelu_sixteenths)
 GELU_OP gelu_sixteenths(V x, V a)
 {
   const VI16 k = v_index16(v_trunc_index(v_fma(a, v_set1(3.1f), v_set1(0.5f))));
   const V y = v_sub(a, v_lookup16(GELU_G16_B, k)), s1 = v_lookup16(GELU_G16_S1, k);
-  V poly = v_lookup16(GELU_G16_P5, k);
-  poly = v_fma(poly, y, v_lookup16(GELU_G16_P4, k));
-  poly = v_fma(poly, y, v_lookup16(GELU_G16_P3, k));
-  poly = v_fma(poly, y, v_lookup16(GELU_G16_P2, k));
-  poly = v_fma(poly, y, v_lookup16(GELU_G16_P1, k));
-  poly = v_fma(poly, y, v_lookup16(GELU_G16_P0, k));
+  const V poly = POLY16_5(GELU_G16, k, y);
   const V p = v_mul(y, s1), yy = v_mul(y, y), c = v_add(v_lookup16(GELU_G16_LO, k), v_fma(y, s1, v_neg(p)));
   const V r = v_fma(yy, poly, v_fma(v_fma(y, y, v_neg(yy)), poly, c));
   const V d = v_sub(v_max(v_set1(-0.0f), x), v_lookup16(GELU_G16_HI, k)), s = v_sub(d, p), bb = v_sub(s, d);
@@ -385,11 +374,29 @@ GELU_OP op_gelu(V x)
   const V far = GELU_BELOW(a, 7.5f) ? gelu_mills(x, a) : v_wide(wide_gelu, x);
   return v_select(v_lt(a, v_set1(5.0f)), near, far);
 }
+/* GELU's gradient on vectors whose every |x| < 7.75 as AVX-512's gelu_grad_quarters, but
+ * by halves of |x| (gelu_grad_halves.h, build-aux/fit_f32_gelu_grad.py 16: k = floor(2a +
+ * 1/2), interval 0 [0, 1/4) and the others centred on k/2; P of degree 5), each table
+ * looked up as two 8-entry halves and a blend: D = h + t (|t| < 0.2, rounded once), the
+ * result h + t or (1 - h) - t, within half an ULP and 2^-26 of GELU' as the other paths.
+ * Lanes from 7.75 on, where D must keep its relative precision into the subnormals, in
+ * double (v_wide), each lane's bits the same whatever its neighbours. */
+#include "gelu_grad_halves.h"
+#define gelu_grad_halves VF(gelu_grad_halves)
+GELU_OP gelu_grad_halves(V x, V a)
+{
+  const VI16 k = v_index16(v_trunc_index(v_fma(a, v_set1(2.0f), v_set1(0.5f))));
+  const V y = v_sub(a, v_lookup16(GELU_D16_B, k)), h = v_lookup16(GELU_D16_HI, k);
+  const V poly = POLY16_5(GELU_D16, k, y);
+  const V t = v_fma(y, v_lookup16(GELU_D16_S1, k), v_fma(v_mul(y, y), poly, v_lookup16(GELU_D16_LO, k)));
+  return v_select(v_ge(x, v_set1(0.0f)), v_sub(v_sub(v_set1(1.0f), h), t), v_add(h, t));
+}
 GELU_OP op_gelu_grad(V x, V dy)
 {
-  V a = v_abs(x);
-  if (GELU_BELOW(a, 7.5f)) return v_mul(dy, gelu_grad_mills(x, a));
-  return v_mul(dy, v_wide(wide_gelu_grad, x));
+  V a = v_abs(x); /* a NaN lane stays on the first path: every step passes it on */
+  if (GELU_BELOW(a, 7.75f)) return v_mul(dy, gelu_grad_halves(x, a));
+  const V near = gelu_grad_halves(x, v_min(v_set1(0x1.effffep+2f), a));
+  return v_mul(dy, v_select(v_lt(a, v_set1(7.75f)), near, v_wide(wide_gelu_grad, x)));
 }
 #else
 GELU_OP op_gelu(V x) { return v_wide(wide_gelu, x); }
