@@ -123,8 +123,8 @@ def linear(x, weight, bias=None):
     if not (type(x) is _ndarray and type(weight) is _ndarray and x.dtype is weight.dtype
             and (x.dtype is _F64 or x.dtype is _F32)
             and (bias is None or (type(bias) is _ndarray and bias.dtype is x.dtype and bias.ndim == 1))):
-        # anything but arrays of one native dtype: convert (the common call converts
-        # nothing: per-call cost is all a 2x2 sheet layer has)
+        # anything but arrays of one native dtype: convert (such arrays reach here only
+        # when not C-contiguous or not fitting: no conversion, only the copy or the error)
         operands = [x, weight] + ([bias] if bias is not None else [])
         arrs, _ = as_floats(*operands, names=["x", "weight", "bias"][: len(operands)])
         x, weight = arrs[0], arrs[1]

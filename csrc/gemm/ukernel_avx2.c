@@ -14,27 +14,24 @@
 #define LOADM_F64(m, p) _mm256_loadu_pd(p)
 #define STOREM_F64(p, m, v) _mm256_storeu_pd(p, v)
 
-/* Prefetch distance for packed A: 256 bytes ahead. */
-NNK_DEFINE_TILE(tile_f32, float, __m256, 6, 8, 64, _mm256_set1_ps, _mm256_loadu_ps,
-                _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps, _mm256_setzero_ps,
-                0, int, NO_MASK, LOADM_F32, STOREM_F32)
-NNK_DEFINE_TILE(tile_f64, double, __m256d, 6, 4, 32, _mm256_set1_pd, _mm256_loadu_pd,
-                _mm256_storeu_pd, _mm256_fmadd_pd, _mm256_mul_pd, _mm256_add_pd, _mm256_setzero_pd,
-                0, int, NO_MASK, LOADM_F64, STOREM_F64)
-
-/* Tiles of fewer rows, for the edges: the 6-row tile computes a missing row from the last
- * real one and discards it, so an edge of two rows (the last panel of every m = 128, or
- * of 64, 256, 1024) costs a whole tile; its own tile of mb rows costs mb sixths of one. */
-#define ROWS_F32(R)                                                                        \
-  NNK_DEFINE_TILE(tile_f32_r##R, float, __m256, R, 8, 64, _mm256_set1_ps, _mm256_loadu_ps, \
+/* The tiles, R rows each: 6 (the microkernel's), and fewer for the edges (the 6-row tile
+ * computes a missing row from the last real one and discards it, so an edge of two rows,
+ * the last panel of every m = 128, or of 64, 256, 1024, costs a whole tile; its own tile
+ * of mb rows costs mb sixths of one).  Prefetch distance for packed A: 256 bytes ahead. */
+#define TILE_F32(NAME, R)                                                                  \
+  NNK_DEFINE_TILE(NAME, float, __m256, R, 8, 64, _mm256_set1_ps, _mm256_loadu_ps,          \
                   _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_mul_ps, _mm256_add_ps,         \
                   _mm256_setzero_ps, 0, int, NO_MASK, LOADM_F32, STOREM_F32)
-#define ROWS_F64(R)                                                                        \
-  NNK_DEFINE_TILE(tile_f64_r##R, double, __m256d, R, 4, 32, _mm256_set1_pd, _mm256_loadu_pd, \
+#define TILE_F64(NAME, R)                                                                  \
+  NNK_DEFINE_TILE(NAME, double, __m256d, R, 4, 32, _mm256_set1_pd, _mm256_loadu_pd,        \
                   _mm256_storeu_pd, _mm256_fmadd_pd, _mm256_mul_pd, _mm256_add_pd,         \
                   _mm256_setzero_pd, 0, int, NO_MASK, LOADM_F64, STOREM_F64)
-ROWS_F32(1) ROWS_F32(2) ROWS_F32(3) ROWS_F32(4) ROWS_F32(5)
-ROWS_F64(1) ROWS_F64(2) ROWS_F64(3) ROWS_F64(4) ROWS_F64(5)
+TILE_F32(tile_f32, 6)
+TILE_F32(tile_f32_r1, 1) TILE_F32(tile_f32_r2, 2) TILE_F32(tile_f32_r3, 3) TILE_F32(tile_f32_r4, 4)
+TILE_F32(tile_f32_r5, 5)
+TILE_F64(tile_f64, 6)
+TILE_F64(tile_f64_r1, 1) TILE_F64(tile_f64_r2, 2) TILE_F64(tile_f64_r3, 3) TILE_F64(tile_f64_r4, 4)
+TILE_F64(tile_f64_r5, 5)
 #define ROWS_SWITCH(P, mb, ...)                                                            \
   switch (mb) {                                                                            \
   NNK_TILE_ROWS_CASES(P, __VA_ARGS__)                                                      \

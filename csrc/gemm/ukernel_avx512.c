@@ -14,28 +14,25 @@
 #define MASK16(n) ((__mmask16)((1u << (n)) - 1))
 #define MASK8(n) ((__mmask8)((1u << (n)) - 1))
 
-/* Prefetch distance for packed A: 512 (f32) and 1024 (f64) bytes ahead. */
-NNK_DEFINE_TILE(tile_f32, float, __m512, 8, 16, 128, _mm512_set1_ps, _mm512_loadu_ps,
-                _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps, _mm512_setzero_ps,
-                1, __mmask16, MASK16, _mm512_maskz_loadu_ps, _mm512_mask_storeu_ps)
-NNK_DEFINE_TILE(tile_f64, double, __m512d, 8, 8, 128, _mm512_set1_pd, _mm512_loadu_pd,
-                _mm512_storeu_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_add_pd, _mm512_setzero_pd,
-                1, __mmask8, MASK8, _mm512_maskz_loadu_pd, _mm512_mask_storeu_pd)
-
-/* Tiles of fewer rows, for the edges (an 8-row tile computes a missing row from the last
- * real one and discards it): mb rows cost mb eighths of a tile. */
-#define ROWS_F32(R)                                                                        \
-  NNK_DEFINE_TILE(tile_f32_r##R, float, __m512, R, 16, 128, _mm512_set1_ps, _mm512_loadu_ps, \
+/* The tiles, R rows each: 8 (the microkernel's), and fewer for the edges (an 8-row tile
+ * computes a missing row from the last real one and discards it): mb rows cost mb eighths
+ * of a tile.  Prefetch distance for packed A: 512 (f32) and 1024 (f64) bytes ahead. */
+#define TILE_F32(NAME, R)                                                                  \
+  NNK_DEFINE_TILE(NAME, float, __m512, R, 16, 128, _mm512_set1_ps, _mm512_loadu_ps,        \
                   _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps,         \
                   _mm512_setzero_ps, 1, __mmask16, MASK16, _mm512_maskz_loadu_ps,          \
                   _mm512_mask_storeu_ps)
-#define ROWS_F64(R)                                                                        \
-  NNK_DEFINE_TILE(tile_f64_r##R, double, __m512d, R, 8, 128, _mm512_set1_pd, _mm512_loadu_pd, \
+#define TILE_F64(NAME, R)                                                                  \
+  NNK_DEFINE_TILE(NAME, double, __m512d, R, 8, 128, _mm512_set1_pd, _mm512_loadu_pd,       \
                   _mm512_storeu_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_add_pd,         \
                   _mm512_setzero_pd, 1, __mmask8, MASK8, _mm512_maskz_loadu_pd,            \
                   _mm512_mask_storeu_pd)
-ROWS_F32(1) ROWS_F32(2) ROWS_F32(3) ROWS_F32(4) ROWS_F32(5) ROWS_F32(6) ROWS_F32(7)
-ROWS_F64(1) ROWS_F64(2) ROWS_F64(3) ROWS_F64(4) ROWS_F64(5) ROWS_F64(6) ROWS_F64(7)
+TILE_F32(tile_f32, 8)
+TILE_F32(tile_f32_r1, 1) TILE_F32(tile_f32_r2, 2) TILE_F32(tile_f32_r3, 3) TILE_F32(tile_f32_r4, 4)
+TILE_F32(tile_f32_r5, 5) TILE_F32(tile_f32_r6, 6) TILE_F32(tile_f32_r7, 7)
+TILE_F64(tile_f64, 8)
+TILE_F64(tile_f64_r1, 1) TILE_F64(tile_f64_r2, 2) TILE_F64(tile_f64_r3, 3) TILE_F64(tile_f64_r4, 4)
+TILE_F64(tile_f64_r5, 5) TILE_F64(tile_f64_r6, 6) TILE_F64(tile_f64_r7, 7)
 #define ROWS_SWITCH(P, mb, ...)                                                            \
   switch (mb) {                                                                            \
   NNK_TILE_ROWS_CASES(P, __VA_ARGS__)                                                      \

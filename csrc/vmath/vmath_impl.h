@@ -273,7 +273,8 @@ GELU_OP op_gelu_grad(V x, V dy)
 }
 #elif NNK_F32_LOOKUP8 /* AVX2 */
 /* GELU in float32 on AVX2's lanes in [5, 7.5) (gelu_sixteenths below takes the others
- * under 5), from G(a) = a Q(a) as above but with 8-entry tables: G = a M(a) e^(-a^2/2), M(a) = Q(a) e^(a^2/2) (Mills's ratio over
+ * under 5), from G(a) = a Q(a) as above but with 8-entry tables: G = a M(a) e^(-a^2/2),
+ * M(a) = Q(a) e^(a^2/2) (Mills's ratio over
  * sqrt(2 pi), smooth and slowly varying) tabulated by unit intervals of a (gelu_mills.h,
  * build-aux/fit_f32_gelu_mills.py; interval k = a rounded, one conversion), e^(-a^2/2)
  * from a table of 2^(j/8) (exp2_8ths.h).  Every factor is carried as a value and its
