@@ -41,15 +41,15 @@
 
 /* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
 #define dot_d VF(dot_d)
-#define exp_row VF(exp_row)
+#define block_exp VF(block_exp)
+#define tile_weights VF(tile_weights)
 #define transposed VF(transposed)
 #define padded VF(padded)
 #define tile_start VF(tile_start)
 #define tile_step VF(tile_step)
 #define score_tile VF(score_tile)
 #define scores VF(scores)
-#define lanes_below VF(lanes_below)
-#define row_max VF(row_max)
+#define key_lanes VF(key_lanes)
 #define block_lse VF(block_lse)
 #define row_tile VF(row_tile)
 #define rows_out VF(rows_out)
@@ -67,47 +67,85 @@ static T dot_d(size_t d, const T *a, const T *b)
   return v_hsum(acc);
 }
 
-/* The lanes below c (c <= W) of a vector. */
-static inline M lanes_below(size_t c)
+/* The keys j0 .. j0 + W - 1 of a vector, as values: a lane's key against a row's count
+ * of keys (v_lt) is the causal mask. */
+static inline V key_lanes(size_t j0)
 {
   static const T lane[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-  return v_lt(v_load(lane), v_set1((T)c));
+  return v_add(v_load(lane), v_set1((T)j0));
 }
 
-/* The largest of s[0..n): the last vector taken whole, its lanes from n on as -inf. */
-static T row_max(size_t n, const T *s)
+/* The softmax numerators of a block's rows r < rows (at most TR), row r holding the
+ * scores of keys 0..i0+r at s + r lds: each row's largest m[r], its e_j = exp(s_j - m[r])
+ * in place (and zeros to the end of its last vector: those lanes are not exponentiated,
+ * since an exp that underflows costs more) and their sum[r], every vector's added in
+ * lanes (the last one's zeros past the row included) and the lanes added at the end.
+ * A vector of every row in turn: TR independent chains and the constants loaded once a
+ * block, where row by row each row's short chain waited on the last (forward 330 -> 300
+ * us, backward's tile_weights 657 -> 615, Zen 4, 16 x 4 heads x 64 x 32 float32, side by
+ * side).  A row's numbers are those of the row alone, whatever the block holds.  Rows
+ * past `rows` are neither read nor written. */
+NNK_TILE_INLINE void block_exp(size_t rows, size_t i0, T *s, size_t lds, T m[TR], T sum[TR],
+                               const int RR)
 {
-  V top = v_set1(-INFINITY);
-  size_t j = 0;
-  for (; j + W <= n; j += W) top = v_max(top, v_load(s + j));
-  if (j < n) top = v_max(top, v_select(lanes_below(n - j), v_load(s + j), v_set1(-INFINITY)));
-  return v_hmax(top);
+  const size_t nv = (i0 + rows + W - 1) / W; /* vectors of the longest row */
+  const V ninf = v_set1(-INFINITY), zero = v_set1(0);
+  V top[TR], acc[TR], n[TR], vm[TR];
+  _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) top[r] = ninf, acc[r] = vm[r] = zero, n[r] = v_set1((T)(i0 + (size_t)r + 1));
+  for (size_t v = 0; v < nv; v++) {
+    const V j = key_lanes(v * W);
+    _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+      if ((size_t)r >= rows) break;
+      top[r] = v_max(top[r], v_select(v_lt(j, n[r]), v_load(s + r * lds + v * W), ninf));
+    }
+  }
+  _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+    if ((size_t)r >= rows) break;
+    m[r] = v_hmax(top[r]), vm[r] = v_set1(m[r]);
+  }
+  for (size_t v = 0; v < nv; v++) {
+    const V j = key_lanes(v * W);
+    _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+      if ((size_t)r >= rows) break;
+      T *sv = s + r * lds + v * W;
+      const M in = v_lt(j, n[r]);
+      const V e = v_select(in, v_exp(v_select(in, v_sub(v_load(sv), vm[r]), zero)), zero);
+      v_store(sv, e);
+      acc[r] = v_add(acc[r], e);
+    }
+  }
+  _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+    if ((size_t)r >= rows) break;
+    sum[r] = v_hsum(acc[r]);
+  }
 }
 
-/* s[j] = exp(s[j] - m) for j < n, and 0 for j up to the end of the last vector (its
- * lanes from n on are not exponentiated: an exp that underflows costs more); returns
- * their sum, every vector's added in lanes (the last one's zeros past n included) and
- * the lanes added at the end.  Adding the last vector's values one by one after the
- * lanes' sum (up to 15 scalar adds a row of the GPT's 1-64 scores) made attention 3 %
- * slower (Zen 4, 16 x 4 heads x 64 x 32 float32, side by side: forward 336 -> 326 us,
- * backward 670 -> 655 us). */
-static T exp_row(size_t n, T *s, T m)
+/* Backward's weights of a tile of rows r < rows (query rows i0 + r, at most TR), from
+ * their scores at p and do . v at ds (rows lds apart): p_j = exp(s_j - lse[r]) and ds_j =
+ * p_j (ds_j - di[r]) scale in place for j <= i0 + r, and p_j = 0 after it to the end of
+ * the last vector (ds_j there is any: no sum reads it).  A vector of every row in turn,
+ * as block_exp. */
+NNK_TILE_INLINE void tile_weights(size_t rows, size_t i0, T *p, T *ds, size_t lds, const T *lse,
+                                  const T *di, T scale, const int RR)
 {
-  const V vm = v_set1(m), zero = v_set1(0);
-  V acc = zero;
-  size_t j = 0;
-  for (; j + W <= n; j += W) {
-    V e = v_exp(v_sub(v_load(s + j), vm));
-    v_store(s + j, e);
-    acc = v_add(acc, e);
+  const size_t nv = (i0 + rows + W - 1) / W;
+  const V zero = v_set1(0), vs = v_set1(scale);
+  V n[TR], vl[TR], vd[TR];
+  _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+    const size_t rr = (size_t)r < rows ? (size_t)r : rows - 1;
+    n[r] = v_set1((T)(i0 + rr + 1)), vl[r] = v_set1(lse[rr]), vd[r] = v_set1(di[rr]);
   }
-  if (j < n) {
-    const M in = lanes_below(n - j);
-    const V e = v_select(in, v_exp(v_select(in, v_sub(v_load(s + j), vm), zero)), zero);
-    v_store(s + j, e);
-    acc = v_add(acc, e);
+  for (size_t v = 0; v < nv; v++) {
+    const V j = key_lanes(v * W);
+    _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
+      if ((size_t)r >= rows) break;
+      T *pv = p + r * lds + v * W, *dv = ds + r * lds + v * W;
+      const M in = v_lt(j, n[r]);
+      const V e = v_select(in, v_exp(v_select(in, v_sub(v_load(pv), vl[r]), zero)), zero);
+      v_store(pv, e);
+      v_store(dv, v_mul(v_mul(e, v_sub(v_load(dv), vd[r])), vs));
+    }
   }
-  return v_hsum(acc);
 }
 
 /* lse[r] = m[r] + log(sum[r]) for r < rows, W logs at a time (a lane's log is the
@@ -326,11 +364,9 @@ void KNAME(attention)(size_t lo, size_t hi, size_t H, size_t len, size_t first, 
       const size_t rows = len - i0 < TR ? len - i0 : TR;
       scores(rows, i0 + rows, D, qb + i0 * ld, ld, kt, stride, scale, s, stride);
       T m[TR], sum[TR], inv[TR];
-      for (size_t r = 0; r < rows; r++) {
-        T *sr = s + r * stride;
-        m[r] = row_max(i0 + r + 1, sr), sum[r] = exp_row(i0 + r + 1, sr, m[r]);
-        inv[r] = (T)1 / sum[r];
-      }
+      if (rows == 1) block_exp(1, i0, s, stride, m, sum, 1);
+      else block_exp(rows, i0, s, stride, m, sum, TR);
+      for (size_t r = 0; r < rows; r++) inv[r] = (T)1 / sum[r];
       if (lse) block_lse(rows, m, sum, lse + item * (len - first) + i0 - first);
       T *orow = out + (i0 - first) * ldo;
       rows_out(rows, i0, s, stride, vx, ldv, DW, inv, direct ? orow : ob, direct ? ldo : DW);
@@ -371,22 +407,16 @@ void KNAME(attention_grad)(size_t lo, size_t hi, size_t H, size_t len, size_t D,
     }
     for (size_t i0 = 0; i0 < len; i0 += RB) {
       const size_t nb = len - i0 < RB ? len - i0 : RB, i1 = i0 + nb;
-      /* p = exp(s - lse) and ds = p (do . v - do . o) scale, the block's rows */
+      /* p = exp(s - lse) and ds = p (do . v - do . o) scale, the block's rows, a tile of
+       * rows at a time */
       for (size_t r0 = 0; r0 < nb; r0 += TR) {
-        const size_t rows = nb - r0 < TR ? nb - r0 : TR, n = i0 + r0 + rows;
-        scores(rows, n, D, qh + (i0 + r0) * ld, ld, kt, stride, scale, pb + r0 * stride, stride);
-        scores(rows, n, D, doh + (i0 + r0) * ldo, ldo, vt, stride, 1, dsb + r0 * stride, stride);
-      }
-      for (size_t r = 0; r < nb; r++) {
-        const size_t i = i0 + r;
-        T *p = pb + r * stride, *ds = dsb + r * stride;
-        const T di = dot_d(D, doh + i * ldo, oh + i * ldo);
-        exp_row(i + 1, p, lse[item * len + i]); /* p_j = exp(s_j - lse_i) */
-        const V vdi = v_set1(di), vs = v_set1(scale);
-        size_t j = 0;
-        for (; j + W <= i + 1; j += W)
-          v_store(ds + j, v_mul(v_mul(v_load(p + j), v_sub(v_load(ds + j), vdi)), vs));
-        for (; j <= i; j++) ds[j] = p[j] * (ds[j] - di) * scale;
+        const size_t rows = nb - r0 < TR ? nb - r0 : TR, i = i0 + r0, n = i + rows;
+        T *p = pb + r0 * stride, *ds = dsb + r0 * stride, di[TR];
+        scores(rows, n, D, qh + i * ld, ld, kt, stride, scale, p, stride);
+        scores(rows, n, D, doh + i * ldo, ldo, vt, stride, 1, ds, stride);
+        for (size_t r = 0; r < rows; r++) di[r] = dot_d(D, doh + (i + r) * ldo, oh + (i + r) * ldo);
+        if (rows == 1) tile_weights(1, i, p, ds, stride, lse + item * len + i, di, scale, 1);
+        else tile_weights(rows, i, p, ds, stride, lse + item * len + i, di, scale, TR);
       }
       /* dq_i = sum_j ds_ij k_j, a tile of rows at a time */
       for (size_t r0 = 0; r0 < nb; r0 += TR) {
