@@ -317,6 +317,22 @@ def test_matrix_vector_shapes_every_layout(m, n, k, ta, tb, dtype):
     check(got, a, b, c, 0.7, 1.3, ta, tb, dtype)
 
 
+@pytest.mark.parametrize("n", [32_769, 65_600, 100_000, 262_147, 1_000_003])
+def test_long_dot_same_bits_on_any_thread_count(n, dtype, set_threads):
+    """A dot product past one block is summed in blocks set by its length alone (equal
+    ones, the last shorter), their partials added in order: 1, 2 and 3 threads give the
+    same bits, within the bound of the terms of the float64 sum."""
+    rng = np.random.default_rng(n)
+    a, b = (rng.uniform(-1, 1, n).astype(dtype) for _ in range(2))
+    got = {}
+    for threads in (1, 2, 3):
+        set_threads(threads)
+        got[threads] = nnk.matmul(a, b)
+    assert got[1].tobytes() == got[2].tobytes() == got[3].tobytes()
+    terms = a.astype(np.float64) * b
+    assert abs(float(got[1]) - terms.sum()) <= n * np.finfo(dtype).eps * np.abs(terms).sum()
+
+
 def test_matrix_vector_strided_operands_and_output(dtype):
     rng = np.random.default_rng(5)
     big = rng.uniform(-1, 1, (300, 400)).astype(dtype)
