@@ -50,7 +50,7 @@
 #define score_tile VF(score_tile)
 #define scores VF(scores)
 #define key_lanes VF(key_lanes)
-#define block_lse VF(block_lse)
+#define head_lse VF(head_lse)
 #define row_tile VF(row_tile)
 #define rows_out VF(rows_out)
 #define key_tile VF(key_tile)
@@ -174,15 +174,18 @@ NNK_TILE_INLINE void tile_weights(size_t rows, size_t i0, T *p, T *ds, size_t ld
   }
 }
 
-/* lse[r] = m[r] + log(sum[r]) for r < rows, W logs at a time (a lane's log is the
- * vector function's, as s_log gives it one by one). */
-static void block_lse(size_t rows, const T *m, const T *sum, T *lse)
+/* lse[r] += log(sum[r]) for r < rows (lse holding each row's largest score), a head's
+ * rows W logs at a time (a lane's log is the vector function's, as s_log gives it one by
+ * one), where a block's TR rows took one call each (AVX2 half a vector, AVX-512 half). */
+static void head_lse(size_t rows, const T *sum, T *lse)
 {
-  for (size_t r = 0; r < rows; r += W) {
+  size_t r = 0;
+  for (; r + W <= rows; r += W) v_store(lse + r, v_add(v_load(lse + r), v_log(v_load(sum + r))));
+  if (r < rows) {
     T b[W];
     for (size_t u = 0; u < W; u++) b[u] = r + u < rows ? sum[r + u] : 1;
     v_store(b, v_log(v_load(b)));
-    for (size_t u = 0; u < W && r + u < rows; u++) lse[r + u] = m[r + u] + b[u];
+    for (size_t u = 0; r + u < rows; u++) lse[r + u] += b[u];
   }
 }
 
@@ -375,9 +378,10 @@ void KNAME(attention)(size_t lo, size_t hi, size_t H, size_t len, size_t first, 
 {
   const size_t stride = (len + W - 1) / W * W, DW = (D + W - 1) / W * W;
   const int direct = DW == D; /* rows of whole vectors: read and written in place */
-  /* a block's scores, the keys transposed; then, when D is not whole vectors, the
-   * values padded and the block's output rows */
-  T *s = scratch, *kt = s + TR * stride, *vp = kt + D * stride, *ob = vp + len * DW;
+  /* a block's scores, the keys transposed, the head's rows' sums; then, when D is not
+   * whole vectors, the values padded and the block's output rows */
+  T *s = scratch, *kt = s + TR * stride, *sums = kt + D * stride, *vp = sums + stride,
+    *ob = vp + len * DW;
   for (size_t item = lo; item < hi; item++) {
     const size_t b = item / H, h = item % H;
     const T *qb = q + b * bs + h * D, *kb = k + b * bs + h * D, *vb = v + b * bs + h * D;
@@ -389,16 +393,17 @@ void KNAME(attention)(size_t lo, size_t hi, size_t H, size_t len, size_t first, 
     for (size_t i0 = first; i0 < len; i0 += TR) {
       const size_t rows = len - i0 < TR ? len - i0 : TR;
       scores(rows, i0 + rows, D, qb + i0 * ld, ld, kt, stride, scale, s, stride);
-      T m[TR], sum[TR], inv[TR];
+      T m[TR], *sum = sums + i0 - first, inv[TR];
       if (rows == 1) block_exp(1, i0, s, stride, m, sum, 1);
       else block_exp(rows, i0, s, stride, m, sum, TR);
       for (size_t r = 0; r < rows; r++) inv[r] = (T)1 / sum[r];
-      if (lse) block_lse(rows, m, sum, lse + item * (len - first) + i0 - first);
+      if (lse) memcpy(lse + item * (len - first) + i0 - first, m, rows * sizeof(T));
       T *orow = out + (i0 - first) * ldo;
       rows_out(rows, i0, s, stride, vx, ldv, DW, inv, direct ? orow : ob, direct ? ldo : DW);
       if (!direct)
         for (size_t r = 0; r < rows; r++) memcpy(orow + r * ldo, ob + r * DW, D * sizeof(T));
     }
+    if (lse) head_lse(len - first, sums, lse + item * (len - first));
   }
 }
 
