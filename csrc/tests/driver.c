@@ -575,25 +575,35 @@ static void test_attention(const nnk_kernel_table *ref, const nnk_kernel_table *
                                     L[k], sc, d, d + C, d + 2 * C, S);
           }
         }
-        /* the last query row alone (a key/value cache's step) gives that row's output
-         * bit for bit, lse not kept */
-        void *last = guarded(B * C, esz);
-        if (is_f32) {
-          const float *q = qkv;
-          t->f32.attention(0, B * H, H, len, len - 1, D, q, q + C, q + 2 * C, 3 * C, len * 3 * C,
-                           1.0f / sqrtf((float)D), last, C, C, NULL, S);
-        } else {
-          const double *q = qkv;
-          t->f64.attention(0, B * H, H, len, len - 1, D, q, q + C, q + 2 * C, 3 * C, len * 3 * C,
-                           1.0 / sqrt((double)D), last, C, C, NULL, S);
+        /* the query rows from `first` on alone give those rows' outputs bit for bit: the
+         * last row (a key/value cache's step, lse not kept), and the rows from a third of
+         * the way in with their log-sum-exp (register tiles of rows then start anywhere,
+         * a tile's rows reaching different counts of key vectors) */
+        const size_t firsts[2] = {len - 1, len / 3};
+        for (int f = 0; f < 2; f++) {
+          const size_t first = firsts[f], nr = len - first;
+          if (f == 1 && (first == 0 || first == len - 1)) continue;
+          void *part = guarded(B * nr * C, esz), *plse = f ? guarded(B * H * nr, esz) : NULL;
+          if (is_f32) {
+            const float *q = qkv;
+            t->f32.attention(0, B * H, H, len, first, D, q, q + C, q + 2 * C, 3 * C, len * 3 * C,
+                             1.0f / sqrtf((float)D), part, C, nr * C, plse, S);
+          } else {
+            const double *q = qkv;
+            t->f64.attention(0, B * H, H, len, first, D, q, q + C, q + 2 * C, 3 * C, len * 3 * C,
+                             1.0 / sqrt((double)D), part, C, nr * C, plse, S);
+          }
+          int same = guard_intact(part, B * nr * C, esz) && (!plse || guard_intact(plse, B * H * nr, esz));
+          for (size_t b = 0; b < B; b++)
+            same &= memcmp((char *)part + b * nr * C * esz, (char *)O[0] + (b * len + first) * C * esz,
+                           nr * C * esz) == 0;
+          for (size_t item = 0; plse && item < B * H; item++)
+            same &= memcmp((char *)plse + item * nr * esz, (char *)L[0] + (item * len + first) * esz,
+                           nr * esz) == 0;
+          CHECK(same, "%s %s attention of rows %zu.. alone differs (len=%zu D=%zu)",
+                nnk_isa_name(t->isa), is_f32 ? "f32" : "f64", first, len, D);
+          free(part), free(plse);
         }
-        int same_last = guard_intact(last, B * C, esz);
-        for (size_t b = 0; b < B; b++)
-          same_last &= memcmp((char *)last + b * C * esz, (char *)O[0] + ((b * len + len - 1) * C) * esz,
-                              C * esz) == 0;
-        CHECK(same_last, "%s %s attention of the last row alone differs (len=%zu D=%zu)",
-              nnk_isa_name(t->isa), is_f32 ? "f32" : "f64", len, D);
-        free(last);
 #define AT(p, i) (is_f32 ? (double)((float *)(p))[i] : ((double *)(p))[i])
         int ok = 1;
         for (size_t i = 0; i < no; i++) ok &= near(AT(O[0], i), AT(O[1], i), 2 * (double)D, is_f32);
