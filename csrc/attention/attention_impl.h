@@ -50,6 +50,7 @@
 #define score_tile VF(score_tile)
 #define scores VF(scores)
 #define key_lanes VF(key_lanes)
+#define causal_exp VF(causal_exp)
 #define head_lse VF(head_lse)
 #define row_tile VF(row_tile)
 #define rows_out VF(rows_out)
@@ -75,11 +76,20 @@ static inline V key_lanes(size_t j0)
   return v_add(v_load(lane), v_set1((T)j0));
 }
 
+/* exp(s - sub) in the lanes whose key j is below n (a row's count of keys), 0 in the
+ * others: those are not exponentiated, since an exp that underflows costs more. */
+NNK_TILE_INLINE V causal_exp(V s, V sub, V j, size_t n)
+{
+  const M in = v_lt(j, v_set1((T)n));
+  const V zero = v_set1(0);
+  return v_select(in, v_exp(v_select(in, v_sub(s, sub), zero)), zero);
+}
+
 /* The softmax numerators of a block's rows r < rows (at most TR), row r holding the
  * scores of keys 0..i0+r at s + r lds: each row's largest m[r], its e_j = exp(s_j - m[r])
- * in place (and zeros to the end of its last vector: those lanes are not exponentiated,
- * since an exp that underflows costs more) and their sum[r], every vector's added in
- * lanes (the last one's zeros past the row included) and the lanes added at the end.
+ * in place (and zeros to the end of its last vector, causal_exp) and their sum[r],
+ * every vector's added in lanes (the last one's zeros past the row included) and the
+ * lanes added at the end.
  * A vector of every row in turn: TR independent chains and the constants loaded once a
  * block, where row by row each row's short chain waited on the last; the vectors every
  * row fills go unmasked, so that on AVX2's 16 registers the rows' maxima and sums stay
@@ -126,8 +136,7 @@ NNK_TILE_INLINE void block_exp(size_t rows, size_t i0, T *s, size_t lds, T m[TR]
     _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
       if ((size_t)r >= rows) break;
       T *sv = s + r * lds + v * W;
-      const M in = v_lt(j, v_set1((T)(i0 + (size_t)r + 1)));
-      const V e = v_select(in, v_exp(v_select(in, v_sub(v_load(sv), vm[r]), zero)), zero);
+      const V e = causal_exp(v_load(sv), vm[r], j, i0 + (size_t)r + 1);
       v_store(sv, e);
       acc[r] = v_add(acc[r], e);
     }
@@ -147,7 +156,7 @@ NNK_TILE_INLINE void tile_weights(size_t rows, size_t i0, T *p, T *ds, size_t ld
                                   const T *di, T scale, const int RR)
 {
   const size_t full = (i0 + 1) / W, nv = (i0 + rows + W - 1) / W; /* as block_exp's */
-  const V zero = v_set1(0), vs = v_set1(scale);
+  const V vs = v_set1(scale);
   V vl[TR], vd[TR];
   _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
     const size_t rr = (size_t)r < rows ? (size_t)r : rows - 1;
@@ -166,8 +175,7 @@ NNK_TILE_INLINE void tile_weights(size_t rows, size_t i0, T *p, T *ds, size_t ld
     _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
       if ((size_t)r >= rows) break;
       T *pv = p + r * lds + v * W, *dv = ds + r * lds + v * W;
-      const M in = v_lt(j, v_set1((T)(i0 + (size_t)r + 1)));
-      const V e = v_select(in, v_exp(v_select(in, v_sub(v_load(pv), vl[r]), zero)), zero);
+      const V e = causal_exp(v_load(pv), vl[r], j, i0 + (size_t)r + 1);
       v_store(pv, e);
       v_store(dv, v_mul(v_mul(e, v_sub(v_load(dv), vd[r])), vs));
     }

@@ -161,8 +161,8 @@
 /* Scratch values per call (csrc/attention/attention_impl.h's layout, for any vector width
  * up to 16 and register tiles of up to 8 rows): forward, a tile's scores, the keys
  * transposed and the rows' sums ((9 + D) rows of len rounded up), the values padded to
- * whole vectors and a tile's output rows; backward, a block's p and ds rows and the keys and values
- * transposed, then q, k, dout, dk and dv padded and a tile's dq rows. */
+ * whole vectors and a tile's output rows; backward, a block's p and ds rows and the keys
+ * and values transposed, then q, k, dout, dk and dv padded and a tile's dq rows. */
 #define NNK_ATTENTION_SCRATCH(len, D, grad)                                               \
   ((grad) ? 2 * (NNK_ATTENTION_GRAD_ROWS + (D)) * ((len) + 16) + (5 * (len) + 8) * ((D) + 16) \
           : (9 + (D)) * ((len) + 16) + ((len) + 8) * ((D) + 16))
