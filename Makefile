@@ -148,7 +148,8 @@ fuzz: test-asan-build
 	  $(CURDIR)/$(VPY) $(CURDIR)/tests/fuzz/fuzz_binding.py \
 	  -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1
 
-# C-level GEMM GFLOP/s per ISA (1 and all threads), then the Python-level tables; the
+# C-level GEMM GFLOP/s per ISA (1 and all threads), then the Python-level tables, and
+# last the goals read off them (nnk/bench_goals.py: each measured ratio beside its target); the
 # whole run is kept in bench/RESULTS-<vendor>-family<F>-model<M>.md, one file per CPU
 # (figures from one CPU say nothing of another), from which the README's tables are taken.
 CPU_SLUG = $(shell awk -F': *' '/^vendor_id/{v=$$2} /^cpu family/{f=$$2} /^model[[:space:]]*:/{m=$$2} \
@@ -159,13 +160,18 @@ bench: $(EXT_STAMP) $(VENV)/.torch
 	rm -f build/bench.ok
 	{ PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --json build/bench.json --plot bench/bench.png && \
 	  echo && echo "## The same at all cores ($$(nproc) threads)" && echo && \
-	  PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --quick --threads $$(nproc) > build/bench-all.md && \
+	  PYTHONPATH=$(CURDIR) $(VPY) -m nnk bench --quick --threads $$(nproc) --json build/bench-all.json > build/bench-all.md && \
 	  sed -n '/^## GEMM/,/^## Elementwise/p' build/bench-all.md | sed '$$d' && \
 	  echo && echo "## C-level elementwise and the machine's limits" && echo && ./$(BUILD)/vmath_bench && \
 	  echo && echo "## C-level GEMM (no Python), one thread" && echo && ./$(BUILD)/gemm_bench 1 && \
 	  echo && echo "## C-level GEMM, all cores" && echo && ./$(BUILD)/gemm_bench $$(nproc) 256 1024 2048 && \
-	  echo && echo "## C-level GEMM thread scaling" && echo && ./$(BUILD)/gemm_bench scaling $$(nproc) 1024 2048 && \
-	  echo && echo "## float32 maps over every input (make test-exhaustive)" && echo && ./$(BUILD)/exhaustive && \
+	  echo && echo "## C-level GEMM thread scaling" && echo && \
+	  ./$(BUILD)/gemm_bench scaling $$(nproc) 1024 2048 > build/bench-scaling.md && cat build/bench-scaling.md && \
+	  echo && echo "## float32 maps over every input (make test-exhaustive)" && echo && \
+	  ./$(BUILD)/exhaustive > build/bench-exhaustive.md && cat build/bench-exhaustive.md && \
+	  echo && echo "## The goals on this CPU, from this run" && echo && \
+	  PYTHONPATH=$(CURDIR) $(VPY) -m nnk.bench_goals build/bench.json build/bench-all.json \
+	    build/bench-scaling.md build/bench-exhaustive.md && \
 	  touch build/bench.ok; \
 	} | tee build/RESULTS.part
 	test -f build/bench.ok
