@@ -12,20 +12,50 @@ with atheris.instrument_imports():
 DTYPES = [np.float32, np.float64, np.int32, np.int64, np.complex64, np.bool_]
 
 
-def array(fdp):
-    dt = DTYPES[fdp.ConsumeIntInRange(0, len(DTYPES) - 1)]
-    ndim = fdp.ConsumeIntInRange(0, 3)
-    shape = tuple(fdp.ConsumeIntInRange(0, 9) for _ in range(ndim))
+def values(fdp, shape, dt):
     a = np.asarray(fdp.ConsumeFloatListInRange(int(np.prod(shape)), -1e3, 1e3) or [0.0])
-    a = np.resize(a, shape).astype(dt)
+    return np.resize(a, shape).astype(dt)
+
+
+def layout(fdp, a):
+    """a as it is, reversed along its first axis, transposed, or read-only."""
     kind = fdp.ConsumeIntInRange(0, 3)
     if kind == 1 and a.ndim:
-        a = a[::-1]
-    elif kind == 2 and a.ndim == 2:
-        a = a.T
-    elif kind == 3:
+        return a[::-1]
+    if kind == 2 and a.ndim == 2:
+        return a.T
+    if kind == 3:
         a.flags.writeable = False
     return a
+
+
+class Operands:
+    """The arrays of one call.  Independent random arrays almost never fit together (two
+    float arrays of one shape and dtype are a few in a thousand), so past the first each
+    is, as the input chooses, built on an earlier one: its shape and dtype with new values
+    (the input's default, so that short inputs make fitting calls), the same object (one
+    operand aliasing another), its shape reversed, its last axis or first axis alone (a
+    bias, a row's statistics), or a fresh array of any dtype and shape.  Each but an
+    alias then takes a layout of its own."""
+
+    def __init__(self, fdp):
+        self.fdp, self.made = fdp, []
+
+    def __call__(self):
+        fdp = self.fdp
+        how = fdp.ConsumeIntInRange(0, 5) if self.made else 5
+        base = self.made[fdp.ConsumeIntInRange(0, len(self.made) - 1)] if how < 5 else None
+        if how == 1:
+            a = base
+        elif how == 5:
+            ndim = fdp.ConsumeIntInRange(0, 3)
+            dt = DTYPES[fdp.ConsumeIntInRange(0, len(DTYPES) - 1)]
+            a = layout(fdp, values(fdp, tuple(fdp.ConsumeIntInRange(0, 9) for _ in range(ndim)), dt))
+        else:
+            shape = {0: base.shape, 2: base.shape[::-1], 3: base.shape[-1:], 4: base.shape[:1]}[how]
+            a = layout(fdp, values(fdp, shape, base.dtype))
+        self.made.append(a)
+        return a
 
 
 def scalar(fdp):
@@ -35,65 +65,66 @@ def scalar(fdp):
 def one_input(data):
     fdp = atheris.FuzzedDataProvider(data)
     which = fdp.ConsumeIntInRange(0, 21)
+    array = Operands(fdp)
     try:
         if which == 0:
-            _C.map(fdp.ConsumeIntInRange(-2, 9), array(fdp), array(fdp))
+            _C.map(fdp.ConsumeIntInRange(-2, 9), array(), array())
         elif which == 1:
-            _C.grad(fdp.ConsumeIntInRange(-2, 7), array(fdp), array(fdp), array(fdp))
+            _C.grad(fdp.ConsumeIntInRange(-2, 7), array(), array(), array())
         elif which == 2:
-            _C.gemm(array(fdp), array(fdp), array(fdp), scalar(fdp), scalar(fdp),
+            _C.gemm(array(), array(), array(), scalar(fdp), scalar(fdp),
                     fdp.ConsumeBool(), fdp.ConsumeBool())
         elif which == 3:
-            _C.rows(fdp.ConsumeIntInRange(-1, 3), array(fdp), array(fdp), fdp.ConsumeIntInRange(-3, 20))
+            _C.rows(fdp.ConsumeIntInRange(-1, 3), array(), array(), fdp.ConsumeIntInRange(-3, 20))
         elif which == 4:
-            _C.loss(fdp.ConsumeIntInRange(-1, 5), array(fdp), array(fdp),
-                    array(fdp) if fdp.ConsumeBool() else None)
+            _C.loss(fdp.ConsumeIntInRange(-1, 5), array(), array(),
+                    array() if fdp.ConsumeBool() else None)
         elif which == 5:
-            _C.loss_grad(fdp.ConsumeIntInRange(-1, 5), array(fdp), array(fdp), array(fdp), scalar(fdp))
+            _C.loss_grad(fdp.ConsumeIntInRange(-1, 5), array(), array(), array(), scalar(fdp))
         elif which == 6:
-            _C.sgd_step(array(fdp), array(fdp), array(fdp) if fdp.ConsumeBool() else None,
+            _C.sgd_step(array(), array(), array() if fdp.ConsumeBool() else None,
                         scalar(fdp), scalar(fdp), scalar(fdp), fdp.ConsumeBool())
         elif which == 7:
-            _C.adam_step(*(array(fdp) for _ in range(4)), *(scalar(fdp) for _ in range(7)),
+            _C.adam_step(*(array() for _ in range(4)), *(scalar(fdp) for _ in range(7)),
                          fdp.ConsumeBool())
         elif which == 8:
             dims = [fdp.ConsumeIntInRange(-1, 5) for _ in range(4)]
-            _C.rnn_forward(*dims, *(array(fdp) for _ in range(3)),
-                           *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)), array(fdp))
+            _C.rnn_forward(*dims, *(array() for _ in range(3)),
+                           *(array() if fdp.ConsumeBool() else None for _ in range(2)), array())
         elif which == 9:
-            _C.linear_forward(array(fdp), array(fdp), array(fdp) if fdp.ConsumeBool() else None,
-                              array(fdp))
+            _C.linear_forward(array(), array(), array() if fdp.ConsumeBool() else None,
+                              array())
         elif which == 10:
-            _C.linear_backward(*(array(fdp) for _ in range(4)),
-                               *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)),
+            _C.linear_backward(*(array() for _ in range(4)),
+                               *(array() if fdp.ConsumeBool() else None for _ in range(2)),
                                fdp.ConsumeBool())
         elif which == 11:
-            _C.layernorm_forward(array(fdp), *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)),
-                                 scalar(fdp), array(fdp),
-                                 *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)))
+            _C.layernorm_forward(array(), *(array() if fdp.ConsumeBool() else None for _ in range(2)),
+                                 scalar(fdp), array(),
+                                 *(array() if fdp.ConsumeBool() else None for _ in range(2)))
         elif which == 12:
-            _C.layernorm_backward(array(fdp), array(fdp) if fdp.ConsumeBool() else None,
-                                  *(array(fdp) for _ in range(4)),
-                                  *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)))
+            _C.layernorm_backward(array(), array() if fdp.ConsumeBool() else None,
+                                  *(array() for _ in range(4)),
+                                  *(array() if fdp.ConsumeBool() else None for _ in range(2)))
         elif which == 13:
             labels = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 6), -101, 12), dtype=np.int64)
-            _C.cross_entropy(array(fdp), labels, fdp.ConsumeIntInRange(-101, 3), scalar(fdp), array(fdp),
-                             array(fdp) if fdp.ConsumeBool() else None)
+            _C.cross_entropy(array(), labels, fdp.ConsumeIntInRange(-101, 3), scalar(fdp), array(),
+                             array() if fdp.ConsumeBool() else None)
         elif which == 14:
-            _C.attention_forward(array(fdp), fdp.ConsumeIntInRange(-1, 4), scalar(fdp), array(fdp),
-                                 array(fdp))
+            _C.attention_forward(array(), fdp.ConsumeIntInRange(-1, 4), scalar(fdp), array(),
+                                 array())
         elif which == 15:
-            _C.attention_backward(array(fdp), fdp.ConsumeIntInRange(-1, 4), scalar(fdp),
-                                  *(array(fdp) for _ in range(4)))
+            _C.attention_backward(array(), fdp.ConsumeIntInRange(-1, 4), scalar(fdp),
+                                  *(array() for _ in range(4)))
         elif which == 18:
-            _C.attention_step(array(fdp), fdp.ConsumeIntInRange(-2, 9), fdp.ConsumeIntInRange(-1, 4),
-                              scalar(fdp), array(fdp))
+            _C.attention_step(array(), fdp.ConsumeIntInRange(-2, 9), fdp.ConsumeIntInRange(-1, 4),
+                              scalar(fdp), array())
         elif which == 19:
-            _C.rmsprop_step(*(array(fdp) for _ in range(3)),
-                            *(array(fdp) if fdp.ConsumeBool() else None for _ in range(2)),
+            _C.rmsprop_step(*(array() for _ in range(3)),
+                            *(array() if fdp.ConsumeBool() else None for _ in range(2)),
                             *(scalar(fdp) for _ in range(5)))
         elif which == 20:
-            _C.adagrad_step(*(array(fdp) for _ in range(3)), *(scalar(fdp) for _ in range(3)))
+            _C.adagrad_step(*(array() for _ in range(3)), *(scalar(fdp) for _ in range(3)))
         elif which in (16, 17):
             ids = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 9), -3, 300), dtype=np.int32)
             k = fdp.ConsumeIntInRange(0, 4)
@@ -101,7 +132,7 @@ def one_input(data):
             (_C.bpe_train if which == 16 else _C.bpe_encode)(ids, merges)
         else:
             ids = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 6), -3, 12), dtype=np.int64)
-            _C.embedding_backward(ids, array(fdp), array(fdp))
+            _C.embedding_backward(ids, array(), array())
     except (TypeError, ValueError, IndexError, OverflowError, MemoryError):
         pass
 
