@@ -117,10 +117,13 @@ def met(row):
 def markdown(rows):
     lines = ["| goal | measured | target | met | note |", "|---|---|---|---|---|"]
     for r in rows:
+        digits = 2  # more where two would print a missed goal as its target
+        while not met(r) and digits < 5 and f"{r['value']:.{digits}f}" == f"{r['target']:.{digits}f}":
+            digits += 1
         if r["unit"] == "ULP":
-            value, target = f"{r['value']:.3f} ULP", f"<= {r['target']:g} ULP"
+            value, target = f"{r['value']:.{max(digits, 3)}f} ULP", f"<= {r['target']:g} ULP"
         else:
-            value, target = f"{r['value']:.2f}x", f">= {r['target']:g}x"
+            value, target = f"{r['value']:.{digits}f}x", f">= {r['target']:g}x"
         lines.append(f"| {r['goal']} | {value} | {target} | {'yes' if met(r) else '**no**'} | {r['note']} |")
     missed = sum(not met(r) for r in rows)
     lines += ["", f"{len(rows) - missed} of {len(rows)} goals met on this CPU in this run."]
