@@ -145,8 +145,9 @@ test-valgrind: $(EXT_STAMP)
 # coverage counters (-fsanitize=fuzzer-no-link), ASan, and UBSan trapping (no runtime of
 # its own), and atheris's ASan runtime with libFuzzer in it preloaded.  (With gcc's ASan
 # runtime preloaded libFuzzer saw no coverage at all, of C or Python: it mutated one
-# empty input at random, and a read one element past a map's end went unfound in 240 s
-# that this finds in seconds.)  A bad access is reported, not just a crash.
+# empty input at random, and a read one element past a map's end went unfound in 120 s
+# that this finds in seconds.)  A bad access is reported, not just a crash; an input
+# that runs a minute is a finding too (a hang).
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS := -Db_sanitize=address -Db_lundef=false -Ddebug=true \
 	-Dc_args="-fsanitize=fuzzer-no-link -fsanitize=undefined -fsanitize-trap=undefined -fno-omit-frame-pointer"
@@ -159,7 +160,7 @@ fuzz: $(EXT_STAMP)
 	cd $(FUZZ_STAGE) && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
 	  LD_PRELOAD="$$($(CURDIR)/$(VPY) -c 'import atheris; print(atheris.path())')/asan_with_fuzzer.so" \
 	  PYTHONPATH=$(CURDIR)/$(FUZZ_STAGE) $(CURDIR)/$(VPY) $(CURDIR)/tests/fuzz/fuzz_binding.py \
-	  -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -print_final_stats=1
+	  -max_total_time=$(FUZZ_SECONDS) -timeout=60 -rss_limit_mb=4096 -print_final_stats=1
 
 # C-level GEMM GFLOP/s per ISA (1 and all threads), then the Python-level tables, and
 # last the goals read off them (nnk/bench_goals.py: each measured ratio beside its target); the

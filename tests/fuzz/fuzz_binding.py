@@ -64,7 +64,7 @@ def scalar(fdp):
 
 def one_input(data):
     fdp = atheris.FuzzedDataProvider(data)
-    which = fdp.ConsumeIntInRange(0, 21)
+    which = fdp.ConsumeIntInRange(0, 28)
     array = Operands(fdp)
     try:
         if which == 0:
@@ -125,6 +125,35 @@ def one_input(data):
                             *(scalar(fdp) for _ in range(5)))
         elif which == 20:
             _C.adagrad_step(*(array() for _ in range(3)), *(scalar(fdp) for _ in range(3)))
+        elif which == 22:
+            (_C.map_into if fdp.ConsumeBool() else _C.pmap)(fdp.ConsumeIntInRange(-2, 9), array(), array(),
+                                                           *([scalar(fdp)] if fdp.ConsumeBool() else []))
+        elif which == 23:
+            (_C.grad_into if fdp.ConsumeBool() else _C.pgrad)(fdp.ConsumeIntInRange(-2, 7), array(), array(),
+                                                             array(), *([scalar(fdp)] if fdp.ConsumeBool() else []))
+        elif which == 24:
+            _C.rows_grad(fdp.ConsumeIntInRange(-1, 3), array(), array(), array() if fdp.ConsumeBool() else None,
+                         fdp.ConsumeIntInRange(-3, 20))
+        elif which == 25:
+            _C.axpy(scalar(fdp), array(), array())
+        elif which == 26:  # lists of parameters, their lengths and members as the input says
+            lists = [[array() for _ in range(fdp.ConsumeIntInRange(0, 3))] for _ in range(4)]
+            if fdp.ConsumeBool():
+                lists[fdp.ConsumeIntInRange(0, 3)] = tuple(lists[0])
+            _C.adam_steps(*lists, *(scalar(fdp) for _ in range(7)), fdp.ConsumeBool())
+        elif which == 27:
+            dims = [fdp.ConsumeIntInRange(-1, 5) for _ in range(4)]
+            _C.rnn_backward(*dims, *(array() for _ in range(3)), array() if fdp.ConsumeBool() else None,
+                            array(), array(), array() if fdp.ConsumeBool() else None, array(), array(),
+                            *(array() if fdp.ConsumeBool() else None for _ in range(2)))
+        elif which == 28:  # a kernel's output from the array pool, then the pool emptied
+            previous = _C.pool_enter()
+            try:
+                _C.map(fdp.ConsumeIntInRange(0, 9), array(), None)
+            finally:
+                _C.pool_exit(previous)
+            if fdp.ConsumeBool():
+                _C.empty_cache()
         elif which in (16, 17):
             ids = np.asarray(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 9), -3, 300), dtype=np.int32)
             k = fdp.ConsumeIntInRange(0, 4)
