@@ -16,6 +16,11 @@ MESON := PATH="$(abspath $(VENV))/bin:$$PATH" $(abspath $(VENV))/bin/meson
 BUILD := build/meson
 # Configure a build directory once (meson reconfigures itself when meson.build changes).
 meson_setup = [ -f $(1)/build.ninja ] || $(MESON) setup $(1) $(2)
+# A copy of the package at $(2) with build $(1)'s extension in it, to import from there.
+define stage_ext
+	rm -rf $(2) && mkdir -p $(2) && cp -r nnk $(2)/ && rm -rf $(2)/nnk/_C*.so $(2)/nnk/__pycache__
+	cp $(1)/_C*.so $(2)/nnk/
+endef
 
 .PHONY: all demo wheel test-wheel test test-py test-mpi test-c test-exhaustive test-neon test-asan test-asan-build test-tsan test-valgrind fuzz bench clean deps-sys
 
@@ -118,8 +123,7 @@ STAGE := build/asan/stage
 
 test-asan-build: $(EXT_STAMP)
 	$(call build_logged,$(call meson_setup,build/asan,$(SAN_ARGS)) && $(MESON) compile -C build/asan,build/asan-build.log)
-	rm -rf $(STAGE) && mkdir -p $(STAGE) && cp -r nnk $(STAGE)/ && rm -rf $(STAGE)/nnk/_C*.so $(STAGE)/nnk/__pycache__
-	cp build/asan/_C*.so $(STAGE)/nnk/
+	$(call stage_ext,build/asan,$(STAGE))
 
 test-asan: test-asan-build
 	ASAN_OPTIONS=detect_leaks=1 ./build/asan/ctest
@@ -152,11 +156,12 @@ FUZZ_SECONDS ?= 60
 FUZZ_ARGS := -Db_sanitize=address -Db_lundef=false -Ddebug=true \
 	-Dc_args="-fsanitize=fuzzer-no-link -fsanitize=undefined -fsanitize-trap=undefined -fno-omit-frame-pointer"
 FUZZ_STAGE := build/fuzz/stage
+# (the extension alone: the C driver and benchmarks of that build are never run)
 fuzz: $(EXT_STAMP)
 	$(call apt_install,clang)
-	$(call build_logged,export CC=clang && $(call meson_setup,build/fuzz,$(FUZZ_ARGS)) && $(MESON) compile -C build/fuzz,build/fuzz-build.log)
-	rm -rf $(FUZZ_STAGE) && mkdir -p $(FUZZ_STAGE) && cp -r nnk $(FUZZ_STAGE)/ && rm -rf $(FUZZ_STAGE)/nnk/_C*.so $(FUZZ_STAGE)/nnk/__pycache__
-	cp build/fuzz/_C*.so $(FUZZ_STAGE)/nnk/
+	$(call build_logged,export CC=clang && $(call meson_setup,build/fuzz,$(FUZZ_ARGS)) && \
+	  $(MESON) compile -C build/fuzz "_C$$($(VPY) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')",build/fuzz-build.log)
+	$(call stage_ext,build/fuzz,$(FUZZ_STAGE))
 	cd $(FUZZ_STAGE) && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
 	  LD_PRELOAD="$$($(CURDIR)/$(VPY) -c 'import atheris; print(atheris.path())')/asan_with_fuzzer.so" \
 	  PYTHONPATH=$(CURDIR)/$(FUZZ_STAGE) $(CURDIR)/$(VPY) $(CURDIR)/tests/fuzz/fuzz_binding.py \
