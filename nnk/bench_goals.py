@@ -83,9 +83,10 @@ def goals(one, every=None, scaling_text="", exhaustive_text=""):
     for label, run in (("one thread", one), ("all threads", every or {})):
         products = run.get("gpt_products")
         for r in run.get("gpt", []):
-            target, note = (1.5 if r["case"].startswith("training") else 2.0), ""
-            if target == 1.5 and products and r.get("torch"):  # the bound the products set
-                note = (f"{r['torch'] / 1.5 * 1e3:.1f} ms needed; the products alone: nnk "
+            training = r["case"].startswith("training")
+            target, note = (1.5 if training else 2.0), ""
+            if training and products and r.get("torch"):  # the bound the products set
+                note = (f"{r['torch'] / target * 1e3:.1f} ms needed; the products alone: nnk "
                         f"{products['nnk'] * 1e3:.1f} ms, NumPy {products['numpy'] * 1e3:.1f} ms")
             add(f"GPT {r['case']}, {label}, nnk / PyTorch", _speed(r, "nnk", "torch"), target, note=note)
     mem = one.get("gpt_memory")
