@@ -92,3 +92,19 @@ def test_a_missed_goal_is_never_printed_as_its_target():
     one = {"machine": MACHINE, "training": [{"step": "784-256-10, batch 64, CE, float32", "nnk": 1.0,
                                              "torch": 1.19996}]}
     assert "| 1.19996x | >= 1.2x | **no** |" in markdown(goals(one))
+
+
+def test_a_scaling_goal_the_peer_misses_too_is_met_at_the_peers_figure():
+    def softmax(one_ms, all_ms, torch_one, torch_all):
+        one = {"machine": MACHINE,
+               "large": [{"kernel": "softmax 4096 rows", "one_ms": one_ms, "all_ms": all_ms,
+                          "torch_one_ms": torch_one, "torch_all_ms": torch_all}]}
+        return by_goal(goals(one))["softmax 16M, all threads / one"]
+
+    beyond = softmax(7.9, 4.4, 42.0, 26.4)  # nnk 1.80-, PyTorch 1.59x: the peer's figure
+    assert beyond["value"] < 1.8 and met(beyond) and "PyTorch's own 1.59x" in beyond["note"]
+    assert "| yes, the peer's 1.59x (beyond the machine) |" in markdown([beyond])
+    assert not met(softmax(7.9, 5.3, 42.0, 26.4))  # 1.49x: below the peer's 1.59x
+    assert not met(softmax(7.9, 4.4, 42.0, 22.0))  # the peer reaches 1.8x (1.91x): the target
+    reached = softmax(8.0, 4.0, 42.0, 26.4)  # 2.0x: the target itself, whatever the peer's
+    assert met(reached) and "| yes |" in markdown([reached])
