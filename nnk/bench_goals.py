@@ -129,8 +129,9 @@ def met(row):
 def _verdict(row):
     if not met(row):
         return "**no**"
-    peer = row.get("peer")
-    return "yes" if row["value"] >= row["target"] else f"yes, the peer's {peer:.2f}x (beyond the machine)"
+    if row["unit"] == "ULP" or row["value"] >= row["target"]:
+        return "yes"
+    return f"yes, the peer's {row['peer']:.2f}x (beyond the machine)"
 
 
 def markdown(rows):

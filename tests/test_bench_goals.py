@@ -74,6 +74,9 @@ ok
     assert gelu["value"] == 1.25 and not met(gelu)  # the worst ISA's, and above 1 ULP
     exp = rows["float32 exp, worst error over every input"]
     assert exp["value"] == 0.761 and met(exp)
+    text = markdown([gelu, exp])
+    assert "| float32 gelu, worst error over every input | 1.250 ULP | <= 1 ULP | **no** |" in text
+    assert "| float32 exp, worst error over every input | 0.761 ULP | <= 1 ULP | yes |" in text
 
 
 def test_markdown_marks_the_missed_goals_and_counts_them():
