@@ -169,8 +169,8 @@ fuzz: $(EXT_STAMP)
 
 # C-level GEMM GFLOP/s per ISA (1 and all threads), then the Python-level tables, and
 # last the goals read off them (nnk/bench_goals.py: each measured ratio beside its target) and
-# the rows slower than the CPU's last run (nnk/bench_compare.py, against the .json kept beside
-# the .md); the whole run is kept in bench/RESULTS-<vendor>-family<F>-model<M>.md, one file per CPU
+# the rows slower than the CPU's last run (nnk/bench_compare.py, against its results file's
+# tables); the whole run is kept in bench/RESULTS-<vendor>-family<F>-model<M>.md, one file per CPU
 # (figures from one CPU say nothing of another), from which the README's tables are taken.
 CPU_SLUG = $(shell awk -F': *' '/^vendor_id/{v=$$2} /^cpu family/{f=$$2} /^model[[:space:]]*:/{m=$$2} \
   END{sub(/^Authentic|^Genuine/,"",v); printf "%s-family%s-model%s", tolower(v), f, m}' /proc/cpuinfo)
@@ -192,13 +192,12 @@ bench: $(EXT_STAMP) $(VENV)/.torch
 	  echo && echo "## The goals on this CPU, from this run" && echo && \
 	  PYTHONPATH=$(CURDIR) $(VPY) -m nnk.bench_goals build/bench.json build/bench-all.json \
 	    build/bench-scaling.md build/bench-exhaustive.md && \
-	  { [ ! -f bench/RESULTS-$(CPU_SLUG).json ] || { echo && echo "## Against this CPU's last run" && echo && \
-	    PYTHONPATH=$(CURDIR) $(VPY) -m nnk.bench_compare bench/RESULTS-$(CPU_SLUG).json build/bench.json; }; } && \
+	  { [ ! -f bench/RESULTS-$(CPU_SLUG).md ] || { echo && echo "## Against this CPU's last run" && echo && \
+	    PYTHONPATH=$(CURDIR) $(VPY) -m nnk.bench_compare bench/RESULTS-$(CPU_SLUG).md build/bench.json; }; } && \
 	  touch build/bench.ok; \
 	} | tee build/RESULTS.part
 	test -f build/bench.ok
 	mv build/RESULTS.part bench/RESULTS-$(CPU_SLUG).md
-	cp build/bench.json bench/RESULTS-$(CPU_SLUG).json
 
 # ---- the wheel ---------------------------------------------------------------
 # dist/: the sdist (meson dist of the committed tree: uncommitted changes are not in it)

@@ -1,15 +1,21 @@
 """nnk's rows of one ``make bench`` run against the last run kept for the same CPU: which
 got slower.
 
-``python -m nnk.bench_compare LAST.json THIS.json``: the one-thread ``nnk bench --json``
-of both runs.  These machines are shared and their speed drifts from run to run, so a
-row counts as slower only when both of its figures fell by more than a tenth: nnk's own
-(time or rate) and nnk's speed against the peer timed beside it in the same run.  A busy
-machine slows nnk and its peer alike (the ratio holds); a peer's lucky run moves the
-ratio alone; a slower kernel moves both.
+``python -m nnk.bench_compare LAST THIS``: each the one-thread ``nnk bench --json`` of a
+run or the results file of one (bench/RESULTS-<cpu>.md, read back from its tables: the
+file every CPU's runs are kept in).  These machines are shared and their speed drifts
+from run to run, so a row counts as slower only when both of its figures fell by more
+than a tenth: nnk's own (time or rate) and nnk's speed against the peer timed beside it
+in the same run.  A busy machine slows nnk and its peer alike (the ratio holds); a
+peer's lucky run moves the ratio alone; a slower kernel moves both.  (The results
+file's figures are rounded to their printed digits: a row of tenths of a nanosecond
+moves by up to 5 % through that alone, half the margin.)
 """
 import json
+import re
 import sys
+
+from nnk.bench_goals import _table
 
 DROP = 0.9  # a figure below this share of the last run's is a drop
 
@@ -72,14 +78,67 @@ def markdown(rows, last_when=""):
     return "\n".join(lines)
 
 
+# section -> (the header its one-thread table starts with in a results file, the JSON
+# field of each column the results file names otherwise, the factor from a column's
+# unit there to the JSON's: the GPT's milliseconds to seconds)
+MARKDOWN = {
+    "gemm": ("| dtype | n | scalar", {}, {}),
+    "matvec": ("| dtype | shape |", {}, {}),
+    "gpt": ("| case | nnk | torch |", {}, {"nnk": 1e-3, "torch": 1e-3}),
+    "elementwise": ("| kernel | scalar |", {}, {}),
+    "softmax": ("| rows | shape |", {"rows": "kernel"}, {}),
+    "overhead": ("| call | nnk |", {}, {}),
+    "training": ("| network | nnk |", {"network": "step"}, {}),
+}
+
+
+def _number(cell):
+    try:
+        return float(cell.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def from_markdown(text):
+    """The one-thread run of a results file (bench/RESULTS-<cpu>.md) as the JSON's
+    sections: each section's first table (the one-thread one; the all-cores tables come
+    after it), its figures as numbers, the run's best ISA and date from the lines that
+    name them."""
+    best = re.search(r"nnk on (\w+)\.", text)
+    date = re.search(r"^- threads: .*?(\d{4}-\d\d-\d\d \d\d:\d\d UTC)", text, re.M)
+    run = {"machine": {"isa": best.group(1) if best else "scalar", "date": date.group(1) if date else ""}}
+    for section, (header, rename, unit) in MARKDOWN.items():
+        lines = text.splitlines()
+        at = next((line for line in lines if line.startswith(header)), None)
+        if at is None:
+            continue
+        names = [rename.get(c.strip(), c.strip()) for c in at.strip("|").split("|")]
+        rows = []
+        for cells in _table(text, header):
+            row = dict(zip(names, cells))
+            for k, v in row.items():
+                if k not in ("dtype", "shape", "case", "kernel", "call", "step"):
+                    row[k] = _number(v)
+                    if row[k] is not None and k in unit:
+                        row[k] *= unit[k]
+            if section == "gemm":
+                row["n"] = int(row["n"])
+            rows.append(row)
+        run[section] = rows
+    return run
+
+
+def load(path):
+    """A run from its JSON or from its results file (any other name)."""
+    with open(path) as f:
+        return json.load(f) if path.endswith(".json") else from_markdown(f.read())
+
+
 def main(argv):
     if len(argv) != 2:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
-    with open(argv[0]) as f:
-        last = json.load(f)
-    with open(argv[1]) as f:
-        this = json.load(f)
+    last, this = load(argv[0]), load(argv[1])
     print(markdown(slower(last, this), last["machine"].get("date", "")))
     return 0
 
