@@ -107,8 +107,8 @@ def from_markdown(text):
     best = re.search(r"nnk on (\w+)\.", text)
     date = re.search(r"^- threads: .*?(\d{4}-\d\d-\d\d \d\d:\d\d UTC)", text, re.M)
     run = {"machine": {"isa": best.group(1) if best else "scalar", "date": date.group(1) if date else ""}}
+    lines = text.splitlines()
     for section, (header, rename, unit) in MARKDOWN.items():
-        lines = text.splitlines()
         at = next((line for line in lines if line.startswith(header)), None)
         if at is None:
             continue
