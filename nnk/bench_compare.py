@@ -136,7 +136,8 @@ def load(path):
 
 def main(argv):
     if len(argv) != 2:
-        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        print("usage: python -m nnk.bench_compare LAST THIS (each a bench JSON or a results file)",
+              file=sys.stderr)
         return 2
     last, this = load(argv[0]), load(argv[1])
     print(markdown(slower(last, this), last["machine"].get("date", "")))
