@@ -15,7 +15,7 @@ import json
 import re
 import sys
 
-from nnk.bench_goals import _table
+from nnk.bench_goals import _header_and_rows
 
 DROP = 0.9  # a figure below this share of the last run's is a drop
 
@@ -102,29 +102,23 @@ def _number(cell):
 def from_markdown(text):
     """The one-thread run of a results file (bench/RESULTS-<cpu>.md) as the JSON's
     sections: each section's first table (the one-thread one; the all-cores tables come
-    after it), its figures as numbers, the run's best ISA and date from the lines that
-    name them."""
+    after it), the fields naming a row as their text (as _rows names a JSON row), the
+    figures as numbers, the run's best ISA and date from the lines that name them."""
     best = re.search(r"nnk on (\w+)\.", text)
     date = re.search(r"^- threads: .*?(\d{4}-\d\d-\d\d \d\d:\d\d UTC)", text, re.M)
     run = {"machine": {"isa": best.group(1) if best else "scalar", "date": date.group(1) if date else ""}}
-    lines = text.splitlines()
     for section, (header, rename, unit) in MARKDOWN.items():
-        at = next((line for line in lines if line.startswith(header)), None)
-        if at is None:
+        head, rows = _header_and_rows(text, header)
+        if head is None:
             continue
-        names = [rename.get(c.strip(), c.strip()) for c in at.strip("|").split("|")]
-        rows = []
-        for cells in _table(text, header):
-            row = dict(zip(names, cells))
-            for k, v in row.items():
-                if k not in ("dtype", "shape", "case", "kernel", "call", "step"):
-                    row[k] = _number(v)
-                    if row[k] is not None and k in unit:
-                        row[k] *= unit[k]
-            if section == "gemm":
-                row["n"] = int(row["n"])
-            rows.append(row)
-        run[section] = rows
+        names, naming = [rename.get(c, c) for c in head], SECTIONS[section][0]
+        run[section] = []
+        for cells in rows:
+            row = {k: v if k in naming else _number(v) for k, v in zip(names, cells)}
+            for k, factor in unit.items():
+                if row.get(k) is not None:
+                    row[k] *= factor
+            run[section].append(row)
     return run
 
 

@@ -27,17 +27,30 @@ def _speed(row, ours, theirs, times=True):
     return b / a if times else a / b
 
 
+def _cells(line):
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def _header_and_rows(text, header):
+    """The first Markdown table in text whose header line starts with `header`: its
+    header's cells (None where there is no such table) and its rows, each a list of its
+    cells."""
+    lines = text.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.startswith(header)), None)
+    if at is None:
+        return None, []
+    rows = []
+    for line in lines[at + 2:]:  # past the header and its rule
+        if not line.startswith("|"):
+            break
+        rows.append(_cells(line))
+    return _cells(lines[at]), rows
+
+
 def _table(text, header):
     """The rows of the first Markdown table in text whose header line starts with
     `header`, each a list of its cells."""
-    lines = text.splitlines()
-    at = next((i for i, line in enumerate(lines) if line.startswith(header)), None)
-    rows = []
-    for line in lines[at + 2:] if at is not None else []:  # past the header and its rule
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split("|")])
-    return rows
+    return _header_and_rows(text, header)[1]
 
 
 def _parse_scaling(text):
