@@ -22,6 +22,20 @@ static inline const T *FN(at)(const T *base, size_t i, ptrdiff_t rs, size_t j, p
   return base + (ptrdiff_t)i * rs + (ptrdiff_t)j * cs;
 }
 
+/* Rows ahead that pack_b asks for while it copies one, and pack_a_steps (a transposed A's
+ * rows) where it copies a row at a time.  A member's piece of a row is a few cache lines
+ * (128 bytes to 1 KiB in a GPT step) a row length apart, and in a step B is often a
+ * layer's input from the forward pass, gone to L3 or memory: the hardware's stream
+ * prefetchers, which follow runs within a page, start over on every few rows (Zen 4, the
+ * GPT step's pack_b cycles: weight gradients 15-30 % fewer with the rows asked for 2, 4,
+ * 8 or 16 ahead, alike; the step 61.2-61.7 -> 59.9-60.3 ms on one thread, 32.2-33.1 ->
+ * 32.3 on two).  A's rows (a layer's dy) likewise: pack_a's share of the step 2.0-2.3 ->
+ * 1.4-1.7 % (AVX-512, side by side); AVX2's eight rows at a time (pack_a_steps) rose
+ * from 2.3-2.6 to 2.7-3.0 % when the next eight were asked for, and are not. */
+#ifndef PACK_AHEAD
+#define PACK_AHEAD 4
+#endif
+
 /* The whole panels of a block of a transposed view of A (its columns contiguous, rs_a =
  * 1: the dy of a weight gradient dy^T x).  Where a panel's k step (mr values) divides a
  * cache line: each k step's mc values, contiguous, are cut into the panels' steps, so
@@ -59,6 +73,8 @@ static size_t FN(pack_a_steps)(size_t mr, size_t mc, size_t kc, const T *a, ptrd
   for (size_t p = 0; p < kc; p++) {
     const T *src = a + (ptrdiff_t)p * cs_a;
     T *dst = ap + p * mr;
+    if (p + PACK_AHEAD < kc)
+      for (size_t c = 0; c < mc; c += 64 / sizeof(T)) __builtin_prefetch(src + PACK_AHEAD * cs_a + c, 0, 3);
     for (size_t i0 = 0; i0 < whole; i0 += mr, dst += mr * kc)
       switch (step) { /* fixed sizes: vector moves, not a call */
       case 16: memcpy(dst, src + i0, 16); break;
@@ -96,16 +112,6 @@ static void FN(pack_a)(const CONFIG *cfg, size_t mc, size_t kc, const T *a, ptrd
   }
 }
 
-/* Rows ahead that pack_b asks for while it copies one.  A member's piece of a row is a
- * few cache lines (128 bytes to 1 KiB in a GPT step) a row length apart, and in a step
- * B is often a layer's input from the forward pass, gone to L3 or memory: the hardware's
- * stream prefetchers, which follow runs within a page, start over on every few rows
- * (Zen 4, the GPT step's pack_b cycles: weight gradients 15-30 % fewer with the rows
- * asked for 2, 4, 8 or 16 ahead, alike; the step 61.2-61.7 -> 59.9-60.3 ms on one
- * thread, 32.2-33.1 -> 32.3 on two). */
-#ifndef PACK_B_AHEAD
-#define PACK_B_AHEAD 4
-#endif
 
 /* Panels jp_lo..jp_hi-1 of a block of B (kc x nc) -> each kc rows of nr values,
  * zero-padded past nc; panel jp lands at bp + jp * nr * kc.  B's rows are read whole,
@@ -120,9 +126,9 @@ static void FN(pack_b)(const CONFIG *cfg, size_t kc, size_t nc, size_t jp_lo, si
     const size_t c_lo = jp_lo * nr, c_hi = jp_hi * nr < nc ? jp_hi * nr : nc;
     for (size_t p = 0; p < kc; p++) {
       const T *src = FN(at)(b, p, rs_b, 0, cs_b);
-      if (p + PACK_B_AHEAD < kc) /* the same columns of a row PACK_B_AHEAD rows on */
+      if (p + PACK_AHEAD < kc) /* the same columns of a row PACK_AHEAD rows on */
         for (size_t c = c_lo; c < c_hi; c += 64 / sizeof(T))
-          __builtin_prefetch(src + PACK_B_AHEAD * rs_b + c, 0, 3);
+          __builtin_prefetch(src + PACK_AHEAD * rs_b + c, 0, 3);
       for (size_t jp = jp_lo; jp < jp_hi; jp++) {
         size_t j0 = jp * nr, nb = nc - j0 < nr ? nc - j0 : nr;
         T *dst = bp + j0 * kc + p * nr;
