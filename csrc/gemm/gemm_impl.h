@@ -112,7 +112,6 @@ static void FN(pack_a)(const CONFIG *cfg, size_t mc, size_t kc, const T *a, ptrd
   }
 }
 
-
 /* Panels jp_lo..jp_hi-1 of a block of B (kc x nc) -> each kc rows of nr values,
  * zero-padded past nc; panel jp lands at bp + jp * nr * kc.  B's rows are read whole,
  * left to right, for every panel at once: a panel at a time would read one short piece
