@@ -58,8 +58,6 @@
 #define keys_update VF(keys_update)
 #define ask_rows VF(ask_rows)
 
-#define NNK_TILE_INLINE static inline __attribute__((always_inline))
-
 static T dot_d(size_t d, const T *a, const T *b)
 {
   V acc = v_set1(0);
@@ -79,7 +77,7 @@ static inline V key_lanes(size_t j0)
 
 /* exp(s - sub) in the lanes whose key j is below n (a row's count of keys), 0 in the
  * others: those are not exponentiated, since an exp that underflows costs more. */
-NNK_TILE_INLINE V causal_exp(V s, V sub, V j, size_t n)
+NNK_FORCE_INLINE V causal_exp(V s, V sub, V j, size_t n)
 {
   const M in = v_lt(j, v_set1((T)n));
   const V zero = v_set1(0);
@@ -99,8 +97,8 @@ NNK_TILE_INLINE V causal_exp(V s, V sub, V j, size_t n)
  * -> 670; masking every vector was no faster than row by row on AVX2).  A row's numbers
  * are those of the row alone, whatever the block holds.  Rows past `rows` are neither
  * read nor written. */
-NNK_TILE_INLINE void block_exp(size_t rows, size_t i0, T *s, size_t lds, T m[TR], T sum[TR],
-                               const int RR)
+NNK_FORCE_INLINE void block_exp(size_t rows, size_t i0, T *s, size_t lds, T m[TR], T sum[TR],
+                                const int RR)
 {
   /* vectors 0..full-1 hold keys of every row; from there to nv, the mask of each row */
   const size_t full = (i0 + 1) / W, nv = (i0 + rows + W - 1) / W;
@@ -153,8 +151,8 @@ NNK_TILE_INLINE void block_exp(size_t rows, size_t i0, T *s, size_t lds, T m[TR]
  * p_j (ds_j - di[r]) scale in place for j <= i0 + r, and p_j = 0 after it to the end of
  * the last vector (ds_j there is any: no sum reads it).  A vector of every row in turn,
  * as block_exp. */
-NNK_TILE_INLINE void tile_weights(size_t rows, size_t i0, T *p, T *ds, size_t lds, const T *lse,
-                                  const T *di, T scale, const int RR)
+NNK_FORCE_INLINE void tile_weights(size_t rows, size_t i0, T *p, T *ds, size_t lds, const T *lse,
+                                   const T *di, T scale, const int RR)
 {
   const size_t full = (i0 + 1) / W, nv = (i0 + rows + W - 1) / W; /* as block_exp's */
   const V vs = v_set1(scale);
@@ -228,7 +226,7 @@ static void transposed(size_t n, size_t D, const T *src, size_t ld, T *dst, size
  * step 60.2-61.1 -> 58.9-59.5 ms, on AVX2 63.5 -> 61.3, two threads 32.0-32.4 -> 31.6).
  * Forced inline: a helper of prefetches alone is a function without side effects to GCC,
  * whose calls it drops (-O2). */
-NNK_TILE_INLINE void ask_rows(size_t lo, size_t hi, size_t D, const T *p, size_t ld, int write)
+NNK_FORCE_INLINE void ask_rows(size_t lo, size_t hi, size_t D, const T *p, size_t ld, int write)
 {
   const size_t step = 64 / sizeof(T);
   for (size_t r = lo; r < hi; r++) {
@@ -254,8 +252,8 @@ static void padded(size_t n, size_t D, size_t DW, const T *src, size_t ld, T *ds
 
 /* A register tile's rows: pr[r] = base + r ld for r < rows, the rows past `rows` (up to
  * RR) repeating the last, and their accumulators zero. */
-NNK_TILE_INLINE void tile_start(V acc[TR][2], const T *pr[TR], const T *base, size_t ld,
-                                size_t rows, const int RR)
+NNK_FORCE_INLINE void tile_start(V acc[TR][2], const T *pr[TR], const T *base, size_t ld,
+                                 size_t rows, const int RR)
 {
   _Pragma("GCC unroll 8") for (int r = 0; r < RR; r++) {
     pr[r] = base + ((size_t)r < rows ? (size_t)r : rows - 1) * ld;
@@ -265,8 +263,8 @@ NNK_TILE_INLINE void tile_start(V acc[TR][2], const T *pr[TR], const T *base, si
 
 /* One step of a register tile: acc[r] += pr[r][s] (NV vectors at b) for r0 <= r < RR,
  * each row's value broadcast, one FMA per vector. */
-NNK_TILE_INLINE void tile_step(V acc[TR][2], const T *const pr[TR], size_t s, const T *b,
-                               const int r0, const int RR, const int NV)
+NNK_FORCE_INLINE void tile_step(V acc[TR][2], const T *const pr[TR], size_t s, const T *b,
+                                const int r0, const int RR, const int NV)
 {
   const V b0 = v_load(b), b1 = NV > 1 ? v_load(b + W) : b0;
   _Pragma("GCC unroll 8") for (int r = r0; r < RR; r++) {
@@ -280,9 +278,9 @@ NNK_TILE_INLINE void tile_step(V acc[TR][2], const T *const pr[TR], size_t s, co
  * broadcast), the keys transposed at kt (row d at kt + d stride).  RR (>= rows) and NV
  * are constants, so the accumulators stay in registers; rows past `rows` repeat the
  * last and are not stored.  One chain per score, over d in order. */
-NNK_TILE_INLINE void score_tile(size_t rows, size_t D, const T *x, size_t ldx, const T *kt,
-                                size_t stride, size_t j, V vs, T *s, size_t lds, const int RR,
-                                const int NV)
+NNK_FORCE_INLINE void score_tile(size_t rows, size_t D, const T *x, size_t ldx, const T *kt,
+                                 size_t stride, size_t j, V vs, T *s, size_t lds, const int RR,
+                                 const int NV)
 {
   const T *xr[TR];
   V acc[TR][2];
@@ -316,9 +314,9 @@ static void scores(size_t rows, size_t n, size_t D, const T *x, size_t ldx, cons
  * i0 + r of a block takes keys 0..i0-1 (shared by all) and then i0..i0+r (the diagonal
  * triangle); y_j at y + j ldy, w row r at w + r ldw, c_r = scale[r] (NULL: 1).  RR and
  * NV constants as in score_tile.  One chain per value, over j in order. */
-NNK_TILE_INLINE void row_tile(size_t rows, size_t i0, const T *w, size_t ldw, const T *y,
-                              size_t ldy, const T *scale, T *out, size_t ldo, const int RR,
-                              const int NV)
+NNK_FORCE_INLINE void row_tile(size_t rows, size_t i0, const T *w, size_t ldw, const T *y,
+                               size_t ldy, const T *scale, T *out, size_t ldo, const int RR,
+                               const int NV)
 {
   const T *wr[TR];
   V acc[TR][2];
@@ -355,8 +353,8 @@ static void rows_out(size_t rows, size_t i0, const T *w, size_t ldw, const T *y,
  * x + r ldx, w row r at w + r ldw, acc_j at a + j lda, which starts from zero in the
  * block that holds key j (the blocks go in order; TR divides their size).  Keys past
  * `keys` repeat the last and are not stored.  One chain per value, over the rows in order. */
-NNK_TILE_INLINE void key_tile(size_t keys, size_t jt, size_t i0, size_t rows, const T *w,
-                              size_t ldw, const T *x, size_t ldx, T *a, size_t lda, const int NV)
+NNK_FORCE_INLINE void key_tile(size_t keys, size_t jt, size_t i0, size_t rows, const T *w,
+                               size_t ldw, const T *x, size_t ldx, T *a, size_t lda, const int NV)
 {
   T *ar[TR];
   size_t col[TR];

@@ -29,13 +29,12 @@
  * share dgamma and dbeta, which it loads and stores once for four rows: 33.5 -> 34.7 us,
  * AVX2 41.5 -> 43.0, float64 alike) and go a row at a time. */
 #define LN_ROWS 4
-#define LN_INLINE static inline __attribute__((always_inline))
 
 /* This file's helpers, one set per dtype (it is included once for each: simd/layer.h). */
 #define rows_stats VF(rows_stats)
 
 /* mu[r] and rs[r] (the mean and 1/sqrt(var + eps)) of rows r < R at x + r n. */
-LN_INLINE void rows_stats(const int R, size_t n, const T *x, T eps, T *mu, T *rs)
+NNK_FORCE_INLINE void rows_stats(const int R, size_t n, const T *x, T eps, T *mu, T *rs)
 {
   V acc[LN_ROWS];
   size_t i;

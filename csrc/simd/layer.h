@@ -27,6 +27,9 @@
 #define NNK_CAT(a, b) NNK_CAT_(a, b)
 #define NNK_STR_(x) #x
 #define NNK_STR(x) NNK_STR_(x)
+/* A helper the compiler must inline: left to itself GCC calls some once per vector (whose
+ * chains then run one after the other), and drops calls to one that only prefetches. */
+#define NNK_FORCE_INLINE static inline __attribute__((always_inline))
 /* "f32_avx2.h" for dt f32 on avx2: the layer header in this directory. */
 #define NNK_LAYER_HEADER(dt) NNK_STR(NNK_CAT(dt, NNK_CAT(_, NNK_ISA)).h)
 

@@ -135,7 +135,7 @@ static inline __attribute__((always_inline)) V times_pair(V a, V h, V l, V *lo)
  * and AVX2's erf forms, in float32 from tables (below).  Forced inline:
  * left to itself GCC calls them once per vector, and the map's two vectors' chains then
  * run one after the other (measured on Zen 3: GELU's gradient 2.55 -> 2.15 ns). */
-#define GELU_OP static inline __attribute__((always_inline)) V
+#define GELU_OP NNK_FORCE_INLINE V
 /* every lane's |x| (v) below bound: the first path that holds it takes the vector */
 #define GELU_BELOW(v, bound) __builtin_expect(!v_any(v_ge(v, v_set1((T)(bound)))), 1)
 #if NNK_F32_LOOKUP32 || NNK_F32_LOOKUP8
