@@ -418,15 +418,18 @@ void KNAME(attention)(size_t lo, size_t hi, size_t H, size_t len, size_t first, 
     const size_t b = item / H, h = item % H;
     const T *qb = q + b * bs + h * D, *kb = k + b * bs + h * D, *vb = v + b * bs + h * D;
     T *out = o + b * bso + h * D;
+    /* the next pair's rows, asked for a slice a block (ask_rows) */
+    const int ask = item + 1 < hi;
+    const size_t nd = (item + 1) / H * bs + (item + 1) % H * D;
+    const size_t no = (item + 1) / H * bso + (item + 1) % H * D;
     transposed(len, D, kb, ld, kt, stride);
     const T *vx = vb;
     size_t ldv = ld;
     if (!direct) padded(len, D, DW, vb, ld, vp), vx = vp, ldv = DW;
     for (size_t i0 = first; i0 < len; i0 += TR) {
       const size_t rows = len - i0 < TR ? len - i0 : TR;
-      if (item + 1 < hi) { /* the next pair's rows i0.. (its keys before first too) */
-        const size_t nb = (item + 1) / H, nd = nb * bs + (item + 1) % H * D;
-        const size_t j0 = i0 == first ? 0 : i0, no = nb * bso + (item + 1) % H * D;
+      if (ask) { /* the next pair's rows i0.. (its keys before first too) */
+        const size_t j0 = i0 == first ? 0 : i0;
         ask_rows(i0, i0 + rows, D, q + nd, ld, 0), ask_rows(j0, i0 + rows, D, k + nd, ld, 0);
         ask_rows(j0, i0 + rows, D, v + nd, ld, 0);
         ask_rows(i0 - first, i0 - first + rows, D, o + no, ldo, 1);
@@ -465,6 +468,10 @@ void KNAME(attention_grad)(size_t lo, size_t hi, size_t H, size_t len, size_t D,
     const T *qh = q + base * ld + h * D, *kh = k + base * ld + h * D, *vh = v + base * ld + h * D;
     const T *oh = o + base * ldo + h * D, *doh = dout + base * ldo + h * D;
     T *dqh = dq + base * ld + h * D, *dkh = dk + base * ld + h * D, *dvh = dv + base * ld + h * D;
+    /* the next pair's rows, asked for a slice a tile (ask_rows) */
+    const int ask = item + 1 < hi;
+    const size_t nd = (item + 1) / H * len * ld + (item + 1) % H * D;
+    const size_t no = (item + 1) / H * len * ldo + (item + 1) % H * D;
     transposed(len, D, kh, ld, kt, stride);
     transposed(len, D, vh, ld, vt, stride);
     /* the rows read as vectors (q for dk, k for dq, dout for dv) and the dk, dv sums */
@@ -482,9 +489,7 @@ void KNAME(attention_grad)(size_t lo, size_t hi, size_t H, size_t len, size_t D,
       for (size_t r0 = 0; r0 < nb; r0 += TR) {
         const size_t rows = nb - r0 < TR ? nb - r0 : TR, i = i0 + r0, n = i + rows;
         T *p = pb + r0 * stride, *ds = dsb + r0 * stride, di[TR];
-        if (item + 1 < hi) { /* the next pair's rows i..n-1 of its eight operands */
-          const size_t nd = (item + 1) / H * len * ld + (item + 1) % H * D;
-          const size_t no = (item + 1) / H * len * ldo + (item + 1) % H * D;
+        if (ask) { /* the next pair's rows i..n-1 of its eight operands */
           ask_rows(i, n, D, q + nd, ld, 0), ask_rows(i, n, D, k + nd, ld, 0);
           ask_rows(i, n, D, v + nd, ld, 0), ask_rows(i, n, D, o + no, ldo, 0);
           ask_rows(i, n, D, dout + no, ldo, 0), ask_rows(i, n, D, dq + nd, ld, 1);
