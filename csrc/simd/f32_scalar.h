@@ -8,27 +8,12 @@
 #define KNAME(op) nnk_f32_##op##__scalar
 #define V float
 #define M int
-static inline V v_load(const T *p) { return *p; }
-static inline void v_store(T *p, V v) { *p = v; }
-static inline V v_set1(T x) { return x; }
-static inline V v_add(V a, V b) { return a + b; }
-static inline V v_sub(V a, V b) { return a - b; }
-static inline V v_mul(V a, V b) { return a * b; }
+#include "scalar_lane.h"
 /* Fused in effect: the product is exact in double, the sum rounds to double and then to
  * float (a second rounding that differs from one only at a double-rounding tie); the
  * float32 math (vmath/f32_math.h) needs its residuals exact, which this gives. */
 static inline V v_fma(V a, V b, V c) { return (float)((double)a * b + c); }
-static inline V v_div(V a, V b) { return a / b; }
-static inline V v_max(V a, V b) { return a > b ? a : b; }
-static inline V v_min(V a, V b) { return a < b ? a : b; }
-static inline V v_neg(V a) { return -a; }
 static inline V v_abs(V a) { return __builtin_fabsf(a); }
-static inline M v_lt(V a, V b) { return a < b; }
-static inline M v_gt(V a, V b) { return a > b; }
-static inline M v_ge(V a, V b) { return a >= b; }
-static inline V v_select(M m, V a, V b) { return m ? a : b; }
-/* whether any lane of m is set */
-static inline int v_any(M m) { return m != 0; }
 static inline V v_log(V a) { return Sleef_logf_u10(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf_u15(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf_u10(a); }
@@ -52,5 +37,3 @@ static inline V v_round_bits(V t)
 /* float32 functions evaluated in double (vmath/wide_math.h): fn on the widened value,
  * rounded once back to float. */
 #define f32_v_wide(fn, x) ((float)fn((double)(x)))
-static inline T v_hsum(V a) { return a; }
-static inline T v_hmax(V a) { return a; }

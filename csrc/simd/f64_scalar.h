@@ -8,24 +8,9 @@
 #define KNAME(op) nnk_f64_##op##__scalar
 #define V double
 #define M int
-static inline V v_load(const T *p) { return *p; }
-static inline void v_store(T *p, V v) { *p = v; }
-static inline V v_set1(T x) { return x; }
-static inline V v_add(V a, V b) { return a + b; }
-static inline V v_sub(V a, V b) { return a - b; }
-static inline V v_mul(V a, V b) { return a * b; }
+#include "scalar_lane.h"
 static inline V v_fma(V a, V b, V c) { return __builtin_fma(a, b, c); } /* libm: one rounding */
-static inline V v_div(V a, V b) { return a / b; }
-static inline V v_max(V a, V b) { return a > b ? a : b; }
-static inline V v_min(V a, V b) { return a < b ? a : b; }
-static inline V v_neg(V a) { return -a; }
 static inline V v_abs(V a) { return __builtin_fabs(a); }
-static inline M v_lt(V a, V b) { return a < b; }
-static inline M v_gt(V a, V b) { return a > b; }
-static inline M v_ge(V a, V b) { return a >= b; }
-static inline V v_select(M m, V a, V b) { return m ? a : b; }
-/* whether any lane of m is set */
-static inline int v_any(M m) { return m != 0; }
 static inline V v_exp(V a) { return Sleef_exp_u10(a); }
 static inline V v_log(V a) { return Sleef_log_u10(a); }
 static inline V v_erfc(V a) { return Sleef_erfc_u15(a); }
@@ -39,5 +24,3 @@ static inline V v_pow2_shifted(V k)
   memcpy(&k, &b, 8);
   return k;
 }
-static inline T v_hsum(V a) { return a; }
-static inline T v_hmax(V a) { return a; }
