@@ -497,6 +497,43 @@ def test_a_zeroed_weight_beside_a_bias_that_is_not_adds_to_the_bias(dtype):
     np.testing.assert_allclose(lin.bias.grad, 1 + g.astype(np.float64).sum(0), **tol)
 
 
+@pytest.mark.parametrize("n", [1, 5, 16, 33, 128])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_forward_row_groups(n, affine, isa, dtype):
+    """The forward takes rows four at a time and a shorter group's rows alone: every row
+    count from 1 to 9 (whole groups, a group and a rest, a rest alone), rows of very
+    different offsets side by side, each row the bits it has alone and within the
+    float64 formula's tolerance, mean and 1/std kept for its own row."""
+    from nnk import _C
+    rng = np.random.default_rng(n)
+    offsets = np.array([0, 300, -2, 40, -300, 1, 5, -40, 2])[:, None]
+    x = (rng.standard_normal((9, n)) * rng.uniform(0.5, 3, (9, 1)) + offsets).astype(dtype)
+    gamma = rng.uniform(0.5, 1.5, n).astype(dtype) if affine else None
+    beta = rng.standard_normal(n).astype(dtype) if affine else None
+
+    def forward(rows):
+        y, mean, rstd = np.empty_like(rows), np.empty(len(rows), dtype), np.empty(len(rows), dtype)
+        _C.layernorm_forward(rows, gamma, beta, 1e-5, y, mean, rstd)
+        return y, mean, rstd
+
+    alone = [forward(x[r:r + 1]) for r in range(9)]
+    x64 = x.astype(np.float64)
+    mean64 = x64.mean(1)
+    rstd64 = 1 / np.sqrt(x64.var(1) + 1e-5)
+    want = (x64 - mean64[:, None]) * rstd64[:, None]
+    if affine:
+        want = want * gamma + beta
+    tol = dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    for rows in range(1, 10):
+        y, mean, rstd = forward(x[:rows])
+        for r in range(rows):
+            for got, one in zip((y[r], mean[r], rstd[r]), alone[r]):
+                np.testing.assert_array_equal(got, one[0])
+        np.testing.assert_allclose(y, want[:rows], **tol)
+        np.testing.assert_allclose(mean, mean64[:rows], rtol=tol["rtol"])
+        np.testing.assert_allclose(rstd, rstd64[:rows], rtol=tol["rtol"])
+
+
 @pytest.mark.parametrize("rows, n", [(1030, 130), (300, 1000), (4100, 64)])
 @pytest.mark.parametrize("affine", [True, False])
 def test_layernorm_backward_large_same_bits_on_any_thread_count(rows, n, affine, isa, dtype, set_threads):

@@ -452,17 +452,18 @@ static int near(double a, double b, double mag, int is_f32)
 
 /* LayerNorm forward and backward and the fused cross-entropy of the ISA against scalar,
  * both dtypes, every row length up to MAXN, with and without the optional operands,
- * rows of different scales (mean far from zero: the two-pass variance), guards after
- * every output. */
+ * rows of different scales (means far from zero: the two-pass variance), guards after
+ * every output.  Seven rows: the forward's group of four rows side by side and a rest
+ * of three taken one by one. */
 static void test_row_layers(const nnk_kernel_table *ref, const nnk_kernel_table *t)
 {
-  enum { ROWS = 3 };
+  enum { ROWS = 7 };
   for (int is_f32 = 0; is_f32 < 2; is_f32++)
     for (size_t n = 1; n <= MAXN; n++)
       for (int affine = 0; affine < 2; affine++) {
         size_t esz = is_f32 ? 4 : 8, rn = ROWS * n;
         double x[ROWS * MAXN], gm[MAXN], bt[MAXN], dy[ROWS * MAXN];
-        for (size_t i = 0; i < rn; i++) x[i] = uniform(-2, 2) + (i / n == 1 ? 1000.0 : 0.0);
+        for (size_t i = 0; i < rn; i++) x[i] = uniform(-2, 2) + (i / n == 1 ? 1000.0 : i / n == 5 ? -300.0 : 0.0);
         for (size_t i = 0; i < rn; i++) dy[i] = uniform(-1, 1);
         for (size_t i = 0; i < n; i++) gm[i] = uniform(0.5, 1.5), bt[i] = uniform(-1, 1);
         /* operands in the dtype, one set per table (0: ISA, 1: scalar) */
@@ -476,7 +477,7 @@ static void test_row_layers(const nnk_kernel_table *ref, const nnk_kernel_table 
           else ((double *)G)[i] = gm[i], ((double *)B)[i] = bt[i];
         }
         void *Y[2], *MU[2], *RS[2], *DX[2], *DG[2], *DB[2], *L[2], *DL[2];
-        int64_t labels[ROWS] = {(int64_t)(n - 1), -100, 0};
+        int64_t labels[ROWS] = {(int64_t)(n - 1), -100, 0, (int64_t)(n / 2), (int64_t)(n - 1), 0, (int64_t)(n / 3)};
         for (int k = 0; k < 2; k++) {
           const nnk_kernel_table *tab = k ? ref : t;
           Y[k] = guarded(rn, esz), MU[k] = guarded(ROWS, esz), RS[k] = guarded(ROWS, esz);
