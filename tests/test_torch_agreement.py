@@ -115,24 +115,25 @@ def test_bce_on_probabilities_equals_torch():
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 @pytest.mark.parametrize("shape, normalized", [((5, 7), 7), ((2, 3, 33), 33), ((4, 3, 5), (3, 5)),
                                                ((6, 1), 1)])
-@pytest.mark.parametrize("affine", [True, False])
-def test_layernorm_equals_torch(dtype, tol, shape, normalized, affine):
+@pytest.mark.parametrize("affine, bias", [(True, True), (True, False), (False, False)])
+def test_layernorm_equals_torch(dtype, tol, shape, normalized, affine, bias):
     """Forward, dL/dx, dL/dweight, dL/dbias against torch.nn.LayerNorm, rows of very
-    different offsets (the variance is taken about the mean, not as E[x^2] - mean^2)."""
+    different offsets (the variance is taken about the mean, not as E[x^2] - mean^2);
+    with a weight and a bias, a weight alone (bias=False) and neither."""
     rng = np.random.default_rng(11)
     offset = 1e3 if dtype == np.float64 else 30  # float32 keeps fewer digits of x - mean
     x = (rng.standard_normal(shape) * 3 +
          rng.uniform(-offset, offset, shape[:1] + (1,) * (len(shape) - 1))).astype(dtype)
     g = rng.standard_normal(shape).astype(dtype)
-    ours = nn.LayerNorm(normalized, eps=1e-5, elementwise_affine=affine, dtype=dtype)
-    theirs = torch.nn.LayerNorm(normalized, eps=1e-5, elementwise_affine=affine,
+    ours = nn.LayerNorm(normalized, eps=1e-5, elementwise_affine=affine, bias=bias, dtype=dtype)
+    theirs = torch.nn.LayerNorm(normalized, eps=1e-5, elementwise_affine=affine, bias=bias,
                                 dtype=torch.float64 if dtype == np.float64 else torch.float32)
-    if affine:  # parameters away from their initial ones and zeros
-        w = rng.uniform(0.5, 1.5, ours.weight.data.shape).astype(dtype)
-        b = rng.uniform(-1, 1, ours.bias.data.shape).astype(dtype)
-        ours.weight.data[...], ours.bias.data[...] = w, b
+    pairs = [(ours.weight, theirs.weight)] * affine + [(ours.bias, theirs.bias)] * bias
+    for p_n, p_t in pairs:  # parameters away from their initial ones and zeros
+        v = rng.uniform(0.5, 1.5, p_n.data.shape).astype(dtype)
+        p_n.data[...] = v
         with torch.no_grad():
-            theirs.weight.copy_(torch.from_numpy(w)), theirs.bias.copy_(torch.from_numpy(b))
+            p_t.copy_(torch.from_numpy(v))
     y = ours(x)
     ours.zero_grad()
     dx = ours.backward(g)
@@ -148,11 +149,9 @@ def test_layernorm_equals_torch(dtype, tol, shape, normalized, affine):
                                                     atol=tol * cond * (np.abs(b).max() + 1))
     close(y, yt.detach().numpy())
     close(dx, xt.grad.numpy())
-    if affine:
-        for p_n, p_t in ((ours.weight, theirs.weight), (ours.bias, theirs.bias)):
-            close(p_n.grad, p_t.grad.numpy())
-    else:
-        assert ours.parameters() == []
+    for p_n, p_t in pairs:
+        close(p_n.grad, p_t.grad.numpy())
+    assert ours.parameters() == [p for p, _ in pairs]
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-13), (np.float32, 1e-5)])

@@ -451,7 +451,8 @@ static int near(double a, double b, double mag, int is_f32)
 }
 
 /* LayerNorm forward and backward and the fused cross-entropy of the ISA against scalar,
- * both dtypes, every row length up to MAXN, with and without the optional operands,
+ * both dtypes, every row length up to MAXN, with and without the optional operands (gamma
+ * and beta, gamma alone: LayerNorm(bias=False), neither),
  * rows of different scales (means far from zero: the two-pass variance), guards after
  * every output.  Seven rows: the forward's group of four rows side by side and a rest
  * of three taken one by one. */
@@ -460,7 +461,7 @@ static void test_row_layers(const nnk_kernel_table *ref, const nnk_kernel_table 
   enum { ROWS = 7 };
   for (int is_f32 = 0; is_f32 < 2; is_f32++)
     for (size_t n = 1; n <= MAXN; n++)
-      for (int affine = 0; affine < 2; affine++) {
+      for (int affine = 0; affine < 3; affine++) { /* 0: no gamma, beta; 1: both; 2: gamma alone */
         size_t esz = is_f32 ? 4 : 8, rn = ROWS * n;
         double x[ROWS * MAXN], gm[MAXN], bt[MAXN], dy[ROWS * MAXN];
         for (size_t i = 0; i < rn; i++) x[i] = uniform(-2, 2) + (i / n == 1 ? 1000.0 : i / n == 5 ? -300.0 : 0.0);
@@ -484,16 +485,16 @@ static void test_row_layers(const nnk_kernel_table *ref, const nnk_kernel_table 
           DX[k] = guarded(rn, esz), DG[k] = guarded(n, esz), DB[k] = guarded(n, esz);
           L[k] = guarded(ROWS, esz), DL[k] = guarded(rn, esz);
           memset(DG[k], 0, n * esz), memset(DB[k], 0, n * esz);
-          const void *g = affine ? G : NULL, *b = affine ? B : NULL;
+          const void *g = affine ? G : NULL, *b = affine == 1 ? B : NULL;
           if (is_f32) {
             tab->f32.layernorm(ROWS, n, X, g, b, 1e-5f, Y[k], MU[k], RS[k]);
             tab->f32.layernorm_grad(ROWS, n, X, g, MU[k], RS[k], DY, DX[k], affine ? DG[k] : NULL,
-                                    affine ? DB[k] : NULL);
+                                    affine == 1 ? DB[k] : NULL);
             tab->f32.cross_entropy(ROWS, n, X, labels, -100, 0.5f, L[k], affine ? DL[k] : NULL);
           } else {
             tab->f64.layernorm(ROWS, n, X, g, b, 1e-5, Y[k], MU[k], RS[k]);
             tab->f64.layernorm_grad(ROWS, n, X, g, MU[k], RS[k], DY, DX[k], affine ? DG[k] : NULL,
-                                    affine ? DB[k] : NULL);
+                                    affine == 1 ? DB[k] : NULL);
             tab->f64.cross_entropy(ROWS, n, X, labels, -100, 0.5, L[k], affine ? DL[k] : NULL);
           }
         }
