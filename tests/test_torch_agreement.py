@@ -236,14 +236,16 @@ def test_attention_binding_checks_shapes():
 
 # ---- GPT, nanoGPT's structure -------------------------------------------------------
 
-def _torch_gpt(vocab, block, n_layer, n_head, n_embd, tdt):
-    """nanoGPT's model (Karpathy's model.py, dropout 0), written out with torch.nn."""
+def _torch_gpt(vocab, block, n_layer, n_head, n_embd, tdt, bias=True):
+    """nanoGPT's model (Karpathy's model.py, dropout 0), written out with torch.nn; bias as
+    nanoGPT's GPTConfig.bias (False: no bias in the Linears and LayerNorms)."""
     F = torch.nn.functional
 
     class Attn(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.c_attn, self.c_proj = torch.nn.Linear(n_embd, 3 * n_embd), torch.nn.Linear(n_embd, n_embd)
+            self.c_attn = torch.nn.Linear(n_embd, 3 * n_embd, bias=bias)
+            self.c_proj = torch.nn.Linear(n_embd, n_embd, bias=bias)
 
         def forward(self, x):
             return _torch_causal_attention(x, self.c_attn, self.c_proj, n_head)
@@ -251,7 +253,8 @@ def _torch_gpt(vocab, block, n_layer, n_head, n_embd, tdt):
     class MLP(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.c_fc, self.c_proj = torch.nn.Linear(n_embd, 4 * n_embd), torch.nn.Linear(4 * n_embd, n_embd)
+            self.c_fc = torch.nn.Linear(n_embd, 4 * n_embd, bias=bias)
+            self.c_proj = torch.nn.Linear(4 * n_embd, n_embd, bias=bias)
 
         def forward(self, x):
             return self.c_proj(F.gelu(self.c_fc(x)))
@@ -259,8 +262,8 @@ def _torch_gpt(vocab, block, n_layer, n_head, n_embd, tdt):
     class Block(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.ln_1, self.attn = torch.nn.LayerNorm(n_embd), Attn()
-            self.ln_2, self.mlp = torch.nn.LayerNorm(n_embd), MLP()
+            self.ln_1, self.attn = torch.nn.LayerNorm(n_embd, bias=bias), Attn()
+            self.ln_2, self.mlp = torch.nn.LayerNorm(n_embd, bias=bias), MLP()
 
         def forward(self, x):
             x = x + self.attn(self.ln_1(x))
@@ -271,7 +274,8 @@ def _torch_gpt(vocab, block, n_layer, n_head, n_embd, tdt):
             super().__init__()
             self.transformer = torch.nn.ModuleDict(dict(
                 wte=torch.nn.Embedding(vocab, n_embd), wpe=torch.nn.Embedding(block, n_embd),
-                h=torch.nn.ModuleList([Block() for _ in range(n_layer)]), ln_f=torch.nn.LayerNorm(n_embd)))
+                h=torch.nn.ModuleList([Block() for _ in range(n_layer)]),
+                ln_f=torch.nn.LayerNorm(n_embd, bias=bias)))
             self.lm_head = torch.nn.Linear(n_embd, vocab, bias=False)
             self.transformer.wte.weight = self.lm_head.weight
 
@@ -293,14 +297,16 @@ def _torch_gpt(vocab, block, n_layer, n_head, n_embd, tdt):
 # 100 eps of it; a wrong gradient would not be), then zeroes them in both before the optimiser steps: the
 # weights must then agree everywhere, the key bias (moved by weight decay alone) included.
 @pytest.mark.parametrize("dtype, tol, wtol", [(np.float64, 1e-10, 1e-10), (np.float32, 1e-4, 1e-4)])
-def test_gpt_equals_nanogpt_in_torch(dtype, tol, wtol):
+@pytest.mark.parametrize("bias", [True, False])
+def test_gpt_equals_nanogpt_in_torch(dtype, tol, wtol, bias):
     """Same weights (nnk's state_dict loaded into the PyTorch model by nanoGPT's names):
-    the same logits, loss, every gradient, and the same weights after ten AdamW steps."""
+    the same logits, loss, every gradient, and the same weights after ten AdamW steps;
+    with biases (GPT-2's) and without (nanoGPT's bias=False)."""
     V, block, L, H, C, B, T = 61, 12, 2, 2, 16, 3, 10
     nnk.manual_seed(3)
-    ours = nn.GPT(V, block, L, H, C, dtype=dtype)
+    ours = nn.GPT(V, block, L, H, C, bias=bias, dtype=dtype)
     tdt = torch.float64 if dtype == np.float64 else torch.float32
-    theirs = _torch_gpt(V, block, L, H, C, tdt)
+    theirs = _torch_gpt(V, block, L, H, C, tdt, bias=bias)
     theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
     assert set(ours.state_dict()) == set(theirs.state_dict())
     rng = np.random.default_rng(4)
@@ -310,7 +316,8 @@ def test_gpt_equals_nanogpt_in_torch(dtype, tol, wtol):
     lf = nn.CrossEntropyLoss()
     named_t = dict(theirs.named_parameters())
     attn_biases = [name for name, _ in ours.named_parameters() if name.endswith("attn.c_attn.bias")]
-    assert len(attn_biases) == L
+    assert len(attn_biases) == (L if bias else 0)
+    assert bias or not any(name.endswith(".bias") for name in ours.state_dict())
     noise = 100 * np.finfo(dtype).eps  # measured: 1 to 4 eps on every ISA
     for step in range(10):
         logits = ours(idx)
