@@ -77,33 +77,43 @@ def test_rnn_recurrence_by_hand():
     np.testing.assert_allclose(rnn(x)[0], expect, rtol=1e-13, atol=1e-15)
 
 
-def test_rnn_equals_torch():
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("with_h0", [True, False])
+def test_rnn_equals_torch(bias, with_h0):
+    """Outputs and every gradient against torch.nn.RNN (tanh), with and without a bias
+    and a given h0 (none: zeros, as PyTorch)."""
     torch = pytest.importorskip("torch")
     nnk.manual_seed(3)
-    rnn = nn.RNN(3, 5)
-    t_rnn = torch.nn.RNN(3, 5, batch_first=True).double()
+    rnn = nn.RNN(3, 5, bias=bias)
+    t_rnn = torch.nn.RNN(3, 5, bias=bias, batch_first=True).double()
     with torch.no_grad():
         t_rnn.weight_ih_l0.copy_(torch.from_numpy(rnn.weight_ih.data))
         t_rnn.weight_hh_l0.copy_(torch.from_numpy(rnn.weight_hh.data))
-        t_rnn.bias_ih_l0.copy_(torch.from_numpy(rnn.bias.data))
-        t_rnn.bias_hh_l0.zero_()
-    x = RNG.standard_normal((4, 7, 3))
-    h0 = RNG.standard_normal((4, 5))
-    g = RNG.standard_normal((4, 7, 5))
+        if bias:
+            t_rnn.bias_ih_l0.copy_(torch.from_numpy(rnn.bias.data))
+            t_rnn.bias_hh_l0.zero_()
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 7, 3))
+    h0 = rng.standard_normal((4, 5)) if with_h0 else None
+    g = rng.standard_normal((4, 7, 5))
     y = rnn(x, h0)
     rnn.zero_grad()
     dx = rnn.backward(g)
     xt = torch.from_numpy(x).requires_grad_()
-    h0t = torch.from_numpy(h0[None].copy()).requires_grad_()
+    h0t = torch.from_numpy(h0[None].copy()).requires_grad_() if with_h0 else None
     yt, _ = t_rnn(xt, h0t)
     (yt * torch.from_numpy(g)).sum().backward()
     np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-13)
-    np.testing.assert_allclose(rnn.h0_grad, h0t.grad.numpy()[0], rtol=1e-11, atol=1e-13)
+    if with_h0:
+        np.testing.assert_allclose(rnn.h0_grad, h0t.grad.numpy()[0], rtol=1e-11, atol=1e-13)
+    else:
+        assert rnn.h0_grad is None
     np.testing.assert_allclose(rnn.weight_ih.grad, t_rnn.weight_ih_l0.grad.numpy(), rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(rnn.weight_hh.grad, t_rnn.weight_hh_l0.grad.numpy(), rtol=1e-11, atol=1e-13)
-    np.testing.assert_allclose(rnn.bias.grad, t_rnn.bias_ih_l0.grad.numpy(), rtol=1e-11, atol=1e-13)
-    assert list(rnn.state_dict()) == ["weight_ih", "weight_hh", "bias"]
+    if bias:
+        np.testing.assert_allclose(rnn.bias.grad, t_rnn.bias_ih_l0.grad.numpy(), rtol=1e-11, atol=1e-13)
+    assert list(rnn.state_dict()) == ["weight_ih", "weight_hh"] + ["bias"] * bias
 
 
 def test_rnn_float32():
