@@ -142,6 +142,33 @@ def test_attention_gradcheck_and_causality():
     assert nnk.gradcheck(full, x)
 
 
+@pytest.mark.parametrize("causal", [True, False])
+def test_self_attention_equals_torch(causal):
+    """Forward and every gradient against PyTorch's scaled_dot_product_attention between
+    the module's four projections, with the causal mask and without it (gradcheck alone
+    would pass a consistent but wrong forward)."""
+    torch = pytest.importorskip("torch")
+    nnk.manual_seed(8)
+    att = nn.SelfAttention(6, causal=causal)
+    rng = np.random.default_rng(9)
+    x, g = rng.standard_normal((3, 5, 6)), rng.standard_normal((3, 5, 6))
+    y = att(x)
+    att.zero_grad()
+    dx = att.backward(g)
+    xt = torch.from_numpy(x).requires_grad_()
+    w = {name: torch.from_numpy(getattr(att, name).weight.data.copy()).requires_grad_()
+         for name in ("q", "k", "v", "o")}
+    F = torch.nn.functional
+    o = F.scaled_dot_product_attention(xt @ w["q"].T, xt @ w["k"].T, xt @ w["v"].T, is_causal=causal)
+    yt = o @ w["o"].T
+    (yt * torch.from_numpy(g)).sum().backward()
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-12)
+    for name, wt in w.items():
+        np.testing.assert_allclose(getattr(att, name).weight.grad, wt.grad.numpy(), rtol=1e-11,
+                                   atol=1e-12, err_msg=name)
+
+
 def test_attention_by_hand():
     att = nn.SelfAttention(2, causal=True)
     for lin in (att.q, att.k, att.v, att.o):
