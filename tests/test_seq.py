@@ -239,6 +239,9 @@ def test_sample_takes_one_id_per_row():
     rows = np.repeat(np.log([[0.2, 0.5, 0.3]]), 20_000, axis=0)
     freq = np.bincount(nnk.sample(rows, rng=2), minlength=3) / rows.shape[0]
     np.testing.assert_allclose(freq, [0.2, 0.5, 0.3], atol=0.015)
+    # a temperature divides the logits: T = 0.5 squares the probabilities, renormalised
+    sharp = np.bincount(nnk.sample(rows, temperature=0.5, rng=3), minlength=3) / rows.shape[0]
+    np.testing.assert_allclose(sharp, np.array([0.04, 0.25, 0.09]) / 0.38, atol=0.015)
     # a vanishing probability is never drawn; a certain one always is
     sure = np.array([[0.0, -np.inf, -np.inf], [-np.inf, -np.inf, 0.0]])
     for seed in range(20):

@@ -391,6 +391,12 @@ def test_gpt_generate_is_seeded_and_respects_top_k():
     g = m.generate([[1, 2]], 6, top_k=1, seed=9)
     for t in range(2, 8):
         assert g[0, t] == np.argmax(m(g[:, max(0, t - 8):t])[0, -1])
+    # top_k = 3 at a high temperature: every token among its step's three largest logits,
+    # and not always the largest
+    g = m.generate([[1, 2]], 30, temperature=5.0, top_k=3, seed=4)
+    ranks = [int(np.sum(m(g[:, max(0, t - 8):t])[0, -1] > m(g[:, max(0, t - 8):t])[0, -1][g[0, t]]))
+             for t in range(2, 32)]
+    assert max(ranks) <= 2 and min(ranks) == 0 and max(ranks) > 0
     with pytest.raises(ValueError, match="block_size"):
         m(np.zeros((1, 9), np.int64))
 
