@@ -227,9 +227,37 @@ def test_train_decreases_loss_and_is_reproducible():
     h1, h2 = run(), run()
     assert h1.loss == h2.loss
     assert h1.loss[-1] < 0.1 * h1.loss[0]
-    full = nnk.train(mlp(nn.Tanh), nn.MSELoss(), optim.Adam(mlp(nn.Tanh).parameters()), X5, Y5,
-                     epochs=3, progress=False)
-    assert len(full) == 3
+
+
+@pytest.mark.parametrize("batch_size", [None, 2, 5])
+def test_train_is_the_loop_it_describes(batch_size):
+    """Without shuffling, train is zero_grad, forward, loss, backward and a step per batch
+    (full batch when batch_size is None or covers the data; batches of 2, 2, 1 of the five
+    samples for 2), and each epoch's loss is its batches' losses weighted by their sizes:
+    the same parameters and losses, bit for bit, as that loop written out."""
+    def fresh():
+        net = mlp(nn.Tanh, seed=3)
+        return net, optim.Adam(net.parameters(), lr=0.05), nn.MSELoss()
+
+    net, opt, lf = fresh()
+    history = nnk.train(net, lf, opt, X5, Y5, epochs=4, batch_size=batch_size, shuffle=False,
+                        progress=False)
+    ref, ref_opt, ref_lf = fresh()
+    size = len(X5) if batch_size is None else batch_size
+    losses = []
+    for _ in range(4):
+        total = 0.0
+        for lo in range(0, len(X5), size):
+            xb, yb = X5[lo:lo + size], Y5[lo:lo + size]
+            loss = ref_lf(ref(xb), yb)
+            ref.zero_grad()
+            ref.backward(ref_lf.backward())
+            ref_opt.step()
+            total += loss * len(xb)
+        losses.append(total / len(X5))
+    assert history.loss == losses
+    for p, q in zip(net.parameters(), ref.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
 
 
 def test_lstsq():
