@@ -219,12 +219,18 @@ def test_next_token_training_beats_uniform_and_samples():
 
 
 def test_train_takes_unsigned_token_ids():
-    nnk.manual_seed(10)
-    lm = nn.FixedWindowLM(vocab=5, window=2, dim=3, hidden=4)
+    """uint8 token ids train as their int64 values do: the same losses and weights."""
     X = np.array([[0, 1], [1, 2], [2, 3], [3, 4]], dtype=np.uint8)
-    h = nnk.train(lm, nn.CrossEntropyLoss(), optim.SGD(lm.parameters(), lr=0.1), X, np.array([2, 3, 4, 0]),
-                  epochs=3, progress=False)
-    assert len(h) == 3
+    runs = []
+    for ids in (X, X.astype(np.int64)):
+        nnk.manual_seed(10)
+        lm = nn.FixedWindowLM(vocab=5, window=2, dim=3, hidden=4)
+        h = nnk.train(lm, nn.CrossEntropyLoss(), optim.SGD(lm.parameters(), lr=0.1), ids,
+                      np.array([2, 3, 4, 0]), epochs=3, progress=False)
+        runs.append((h.loss, [p.data.copy() for p in lm.parameters()]))
+    assert len(runs[0][0]) == 3 and runs[0][0] == runs[1][0] and runs[0][0][-1] < runs[0][0][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_sample_takes_one_id_per_row():
