@@ -605,3 +605,47 @@ def test_layernorm_backward_large_same_bits_on_any_thread_count(rows, n, affine,
     if affine:
         want = start.astype(np.float64) + np.stack([(dy * xh).sum(0), dy.astype(np.float64).sum(0)])
         np.testing.assert_allclose(got[1, False][1], want, rtol=tol, atol=tol * rows)
+
+
+def _accumulating_cases():
+    """(name, module builder, input maker, dtype): every layer with parameters."""
+    ids = lambda r: r.integers(0, 11, (2, 5))
+    x3 = lambda r: r.standard_normal((2, 5, 8))
+    return [
+        ("Linear", lambda: nn.Linear(8, 3), x3),
+        ("LayerNorm", lambda: nn.LayerNorm(8), x3),
+        ("LayerNorm(bias=False)", lambda: nn.LayerNorm(8, bias=False), x3),
+        ("Embedding", lambda: nn.Embedding(11, 4), ids),
+        ("RNN", lambda: nn.RNN(8, 6), x3),
+        ("SelfAttention", lambda: nn.SelfAttention(8), x3),
+        ("CausalSelfAttention", lambda: nn.CausalSelfAttention(8, 2), x3),
+        ("MLP", lambda: nn.MLP(8), x3),
+        ("Block", lambda: nn.Block(8, 2), x3),
+        ("GPT", lambda: nn.GPT(11, 6, 2, 2, 8, dtype=np.float64), ids),
+    ]
+
+
+@pytest.mark.parametrize("name, build, make", _accumulating_cases(), ids=lambda v: v if isinstance(v, str) else "")
+def test_two_backwards_without_zero_grad_add_their_gradients(name, build, make):
+    """As in PyTorch, a second forward and backward before zero_grad adds its gradients to
+    the first's, in every layer with parameters (a kernel that wrote its gradient instead
+    of adding it would keep only the second)."""
+    nnk.manual_seed(4)
+    layer = build()
+    rng = np.random.default_rng(5)
+    xs = [make(rng), make(rng)]
+    alone = []
+    for x in xs:  # each input's gradients on their own
+        layer.zero_grad()
+        y = layer(x)
+        layer.backward(rng.standard_normal(y.shape))
+        alone.append([p.grad.copy() for p in layer.parameters()])
+    rng = np.random.default_rng(5)
+    xs = [make(rng), make(rng)]  # the same inputs and output gradients again
+    layer.zero_grad()
+    for x in xs:
+        y = layer(x)
+        layer.backward(rng.standard_normal(y.shape))
+    for p, a, b in zip(layer.parameters(), *alone):
+        np.testing.assert_allclose(p.grad, a + b, rtol=1e-12, atol=1e-14)
+        assert np.abs(a).max() > 0 and np.abs(b).max() > 0
