@@ -649,3 +649,23 @@ def test_two_backwards_without_zero_grad_add_their_gradients(name, build, make):
     for p, a, b in zip(layer.parameters(), *alone):
         np.testing.assert_allclose(p.grad, a + b, rtol=1e-12, atol=1e-14)
         assert np.abs(a).max() > 0 and np.abs(b).max() > 0
+
+
+@pytest.mark.parametrize("name, build, make", _accumulating_cases(), ids=lambda v: v if isinstance(v, str) else "")
+def test_backward_for_the_parameters_alone_gives_their_gradients(name, build, make):
+    """backward(g, input_grad=False), what nnk.train calls, returns None and leaves every
+    parameter the gradient a whole backward gives it, bit for bit."""
+    nnk.manual_seed(6)
+    layer = build()
+    rng = np.random.default_rng(7)
+    x = make(rng)
+    y = layer(x)
+    g = rng.standard_normal(y.shape)
+    layer.zero_grad()
+    layer.backward(g)
+    whole = [p.grad.copy() for p in layer.parameters()]
+    layer(x)
+    layer.zero_grad()
+    assert layer.backward(g, input_grad=False) is None
+    for p, w in zip(layer.parameters(), whole):
+        np.testing.assert_array_equal(p.grad, w)

@@ -122,8 +122,11 @@ class Block(Module):
         return _residual(self.mlp(_only_next(self.ln_2(x))), x)
 
     def backward(self, g, input_grad=True):
+        """dL/dx (None when ``input_grad`` is False, as every layer's); the parameters'
+        gradients accumulate either way."""
         g = _residual(self.ln_2.backward(self.mlp.backward(g)), g)
-        return _residual(self.ln_1.backward(self.attn.backward(g)), g)
+        dx = self.ln_1.backward(self.attn.backward(g), input_grad=input_grad)
+        return _residual(dx, g) if input_grad else None
 
     def prefill(self, x, cache):
         """forward(x) for generation: the attention's q, k, v rows kept in ``cache``."""
