@@ -331,3 +331,33 @@ def test_sample_rng_forms():
     for bad in ("seed", 1.5, True):
         with pytest.raises(TypeError, match="rng"):
             nnk.sample(logits, rng=bad)
+
+
+def test_gpt_generate_refuses_what_it_cannot_mean():
+    """A prompt that is no token ids, a negative count, a top_k below one or a temperature
+    that is not positive: each a clear error, never a silent guess (1.7 read as token 1,
+    top_k = -1 keeping all but the smallest logit, an empty prompt an IndexError)."""
+    m = nnk.nn.GPT(11, 6, 1, 2, 8, dtype=np.float64)
+    with pytest.raises(TypeError, match="integer token ids"):
+        m.generate([[1.7]], 2)
+    with pytest.raises(TypeError, match="integer token ids"):
+        m.generate([[True]], 2)
+    for prompt in (np.zeros((1, 0), np.int64), 3, np.zeros((1, 1, 1), np.int64)):
+        with pytest.raises(ValueError, match="prompt of shape"):
+            m.generate(prompt, 2)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        m.generate([[1]], -1)
+    for k in (0, -1):
+        with pytest.raises(ValueError, match="top_k"):
+            m.generate([[1]], 2, top_k=k)
+    for t in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="temperature"):
+            m.generate([[1]], 2, temperature=t)
+    with pytest.raises(IndexError, match=r"\[0, 11\)"):
+        m.generate([[11]], 2)
+    # what it can mean: no new tokens, a top_k past the vocabulary (all of it), a 1-D prompt
+    np.testing.assert_array_equal(m.generate([[4, 2]], 0), [[4, 2]])
+    np.testing.assert_array_equal(m.generate([[1, 2]], 3, top_k=100, seed=1),
+                                  m.generate([[1, 2]], 3, seed=1))
+    np.testing.assert_array_equal(m.generate(np.array([1, 2], np.uint8), 3, seed=2),
+                                  m.generate([[1, 2]], 3, seed=2))

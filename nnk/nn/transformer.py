@@ -1,6 +1,7 @@
 """The Transformer, as nanoGPT builds it: causal multi-head self-attention, the MLP, the
 pre-norm block and the GPT language model, with nanoGPT's parameter names."""
 import math
+import operator
 
 import numpy as np
 
@@ -225,12 +226,23 @@ class GPT(Module):
         block_size tokens.  With ``use_cache`` every layer keeps its keys and values, so a
         new token costs one position's work (the window is run whole only at the start
         and when it has to slide); without, every step runs the whole window."""
-        idx = np.array(idx, dtype=np.int64, ndmin=2)
-        if temperature <= 0:
+        ids = np.asarray(idx)
+        if ids.dtype.kind not in "iu":  # as forward: 1.7 is no token id
+            raise TypeError(f"generate takes integer token ids, got dtype {ids.dtype}")
+        if not 1 <= ids.ndim <= 2 or ids.shape[-1] == 0:
+            raise ValueError(f"generate takes a prompt of shape (B, T) or (T,) with T >= 1, "
+                             f"got shape {ids.shape}")
+        idx = np.array(ids, dtype=np.int64, ndmin=2)
+        max_new_tokens = operator.index(max_new_tokens)
+        if max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+        if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
+        if top_k is not None and not operator.index(top_k) >= 1:
+            raise ValueError(f"top_k must be None or >= 1, got {top_k}")
         rng = np.random.default_rng(seed)
         with _owned_inputs():  # every array the layers see here is this loop's own
-            return self._generate(idx, int(max_new_tokens), temperature, top_k, rng, use_cache)
+            return self._generate(idx, max_new_tokens, temperature, top_k, rng, use_cache)
 
     def _generate(self, idx, max_new_tokens, temperature, top_k, rng, use_cache):
         t, caches, pos = self.transformer, None, 0
