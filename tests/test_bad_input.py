@@ -361,3 +361,15 @@ def test_gpt_generate_refuses_what_it_cannot_mean():
                                   m.generate([[1, 2]], 3, seed=1))
     np.testing.assert_array_equal(m.generate(np.array([1, 2], np.uint8), 3, seed=2),
                                   m.generate([[1, 2]], 3, seed=2))
+
+
+def test_sample_refuses_logits_with_no_answer():
+    """NaN or +inf logits, or a row whose every logit is -inf: an error (as
+    torch.multinomial's), where the draw had been token 0 whatever the row said; -inf
+    elsewhere is a token never drawn."""
+    for logits in ([0.0, np.nan, 1.0], [0.0, np.inf, 1.0], [[0.0, 1.0], [-np.inf, -np.inf]]):
+        for temperature in (1.0, 0.0):
+            with pytest.raises(ValueError, match="logit"):
+                nnk.sample(np.array(logits), temperature=temperature, rng=0)
+    for seed in range(5):
+        assert nnk.sample(np.array([-np.inf, 0.0, -np.inf]), rng=seed) == 1

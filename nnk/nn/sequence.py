@@ -175,7 +175,9 @@ class FixedWindowLM(Sequential):
 def sample(logits, temperature=1.0, rng=None):
     """Token ids drawn from softmax(logits / temperature) over the last axis; temperature 0
     is greedy (argmax).  1-D logits give one int; (..., V) logits one id per row, an
-    integer array of shape (...), as ``torch.multinomial`` and ``argmax(-1)`` do.
+    integer array of shape (...), as ``torch.multinomial`` and ``argmax(-1)`` do.  A -inf
+    logit is a token never drawn; NaN or +inf logits, or a row of -inf alone, are a
+    ValueError (as torch.multinomial refuses such probabilities).
 
     ``rng``: None (the generator ``nnk.manual_seed`` seeds), an int seed, or a
     ``numpy.random.Generator``.
@@ -193,6 +195,11 @@ def sample(logits, temperature=1.0, rng=None):
             raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, "
                             f"got {type(rng).__name__}")
         rng = np.random.default_rng(rng)
+    if np.isnan(logits).any() or (logits == np.inf).any():  # torch.multinomial refuses them too
+        raise ValueError("sample: logits must be finite or -inf (a token never drawn); "
+                         "these hold NaN or +inf")
+    if (logits == -np.inf).all(axis=-1).any():
+        raise ValueError("sample: a row whose every logit is -inf has no token to draw")
     if temperature == 0:
         ids = np.argmax(logits, axis=-1)
     else:
