@@ -98,7 +98,7 @@ def bce_with_logits_grad(logits, target, reduction="mean"):
     return _pointwise_grad("bce_logits", logits, target, reduction, ("logits", "target"))
 
 
-def _ce_inputs(logits, target, ignore_index=None):
+def _ce_inputs(logits, target, ignore_index=None, name="cross_entropy"):
     """(logits as (N, C), class indices or None, probabilities (N, C) or None).
 
     The target is class indices (integers, one per row: shape (N,), or () for 1-D
@@ -106,7 +106,7 @@ def _ce_inputs(logits, target, ignore_index=None):
     integer one-hot rows included)."""
     logits = as_float(logits, "logits")
     if logits.ndim not in (1, 2):
-        raise ValueError(f"cross_entropy: logits must be (C,) or (N, C), got shape {logits.shape}")
+        raise ValueError(f"{name}: logits must be (C,) or (N, C), got shape {logits.shape}")
     x = logits.reshape(1, -1) if logits.ndim == 1 else logits
     t = np.asarray(target)
     c = x.shape[1]
@@ -114,20 +114,20 @@ def _ce_inputs(logits, target, ignore_index=None):
         return x, None, as_float(t, "target").astype(x.dtype, copy=False).reshape(x.shape)
     if t.dtype.kind not in "iu":
         if t.dtype.kind == "f" and t.shape == logits.shape[:-1]:
-            raise TypeError(f"cross_entropy: class indices must be integers, got a {t.dtype} "
+            raise TypeError(f"{name}: class indices must be integers, got a {t.dtype} "
                             f"target of shape {t.shape} (a float target is a probability matrix "
                             f"of the logits' shape {logits.shape})")
-        raise ValueError(f"cross_entropy: logits have shape {logits.shape}, so the target is "
+        raise ValueError(f"{name}: logits have shape {logits.shape}, so the target is "
                          f"class indices of shape {logits.shape[:-1]} or probabilities of shape "
                          f"{logits.shape}; got a {t.dtype} target of shape {t.shape}")
     if t.shape != logits.shape[:-1]:
         multi = " (multi-target is not supported)" if t.ndim >= logits.ndim else ""
-        raise ValueError(f"cross_entropy: class indices for logits of shape {logits.shape} must "
+        raise ValueError(f"{name}: class indices for logits of shape {logits.shape} must "
                          f"have shape {logits.shape[:-1]}, got {t.shape}{multi}")
     labels = t.reshape(-1)
     counted = labels if ignore_index is None else labels[labels != ignore_index]
     if counted.size and (counted.min() < 0 or counted.max() >= c):
-        raise ValueError(f"cross_entropy: class labels must lie in [0, {c}), got "
+        raise ValueError(f"{name}: class labels must lie in [0, {c}), got "
                          f"{counted.min()}..{counted.max()}")
     return x, labels, None
 
@@ -211,7 +211,7 @@ def nll_loss(log_probs, target, reduction="mean", *, ignore_index=-100):
 def _nll(log_probs, target, reduction, ignore_index, want_grad):
     """(loss, dL/dlog_probs) of the negative log-likelihood."""
     _check_reduction(reduction)
-    x, labels, probs = _ce_inputs(log_probs, target, int(ignore_index))
+    x, labels, probs = _ce_inputs(log_probs, target, int(ignore_index), "nll_loss")
     if labels is None:
         raise ValueError("nll_loss takes class indices, not probabilities")
     rows = x.shape[0]

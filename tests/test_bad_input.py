@@ -373,3 +373,12 @@ def test_sample_refuses_logits_with_no_answer():
                 nnk.sample(np.array(logits), temperature=temperature, rng=0)
     for seed in range(5):
         assert nnk.sample(np.array([-np.inf, 0.0, -np.inf]), rng=seed) == 1
+
+
+def test_nll_loss_errors_name_nll_loss():
+    """nll_loss shares cross_entropy's checks of the target; its errors name nll_loss."""
+    log_p = np.log(np.full((2, 3), 1 / 3))
+    with pytest.raises(ValueError, match=r"^nll_loss: class labels must lie in \[0, 3\)"):
+        nnk.nll_loss(log_p, np.array([0, 3]))
+    with pytest.raises(TypeError, match="^nll_loss: class indices must be integers"):
+        nnk.nll_loss(log_p, np.array([0.0, 1.0]))
