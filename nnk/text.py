@@ -47,13 +47,23 @@ class BPE:
 
     def encode(self, text):
         """The token ids of ``text`` (an int64 array)."""
+        if not isinstance(text, str):
+            raise TypeError(f"encode takes a str, got {type(text).__name__}")
         ids = np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int32)
         n = _C.bpe_encode(ids, self.merges)
         return ids[:n].astype(np.int64)
 
     def decode(self, ids):
-        """The text of token ids (bytes that are not whole UTF-8 characters become U+FFFD)."""
-        ids = np.asarray(ids).reshape(-1)
+        """The text of token ids, one id or a sequence of them (bytes that are not whole
+        UTF-8 characters become U+FFFD).  A batch (B, T) is decoded row by row, as
+        ``[tok.decode(row) for row in batch]``: decode refuses it rather than join the rows."""
+        ids = np.asarray(ids)
+        if ids.dtype.kind not in "iu" and not (ids.size == 0 and ids.dtype.kind == "f"):
+            raise TypeError(f"decode takes integer token ids, got dtype {ids.dtype}")
+        if ids.ndim > 1:
+            raise ValueError(f"decode takes one sequence of token ids, got shape {ids.shape}: "
+                             f"decode a batch row by row")
+        ids = ids.reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             raise ValueError(f"token ids must lie in [0, {self.vocab_size}), got "
                              f"{ids.min()}..{ids.max()}")

@@ -86,6 +86,15 @@ def test_bad_input():
         BPE.train("abc", 100)
     with pytest.raises(ValueError, match=r"lie in \[0, 400\)"):
         _TRAINED.decode([1, 400])
+    with pytest.raises(TypeError, match="takes a str"):
+        _TRAINED.encode(b"bytes")
+    for ids in ([1.5], [True], np.array([65.0])):  # 1.5 is no token, nor True a number of one
+        with pytest.raises(TypeError, match="integer token ids"):
+            _TRAINED.decode(ids)
+    with pytest.raises(ValueError, match="row by row"):  # a batch is not one text
+        _TRAINED.decode(np.array([[65, 66], [67, 68]]))
+    assert _TRAINED.decode([]) == "" and _TRAINED.decode(65) == "A"
+    assert _TRAINED.decode(np.array([65, 66], np.uint8)) == "AB"
     with pytest.raises(ValueError, match="below 256"):
         BPE([[256, 1]])  # merge 0 cannot use a token not made yet
     with pytest.raises(TypeError, match="ids must be int32"):
