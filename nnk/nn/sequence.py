@@ -195,10 +195,10 @@ def sample(logits, temperature=1.0, rng=None):
             raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, "
                             f"got {type(rng).__name__}")
         rng = np.random.default_rng(rng)
-    if np.isnan(logits).any() or (logits == np.inf).any():  # torch.multinomial refuses them too
-        raise ValueError("sample: logits must be finite or -inf (a token never drawn); "
-                         "these hold NaN or +inf")
-    if (logits == -np.inf).all(axis=-1).any():
+    if not np.isfinite(np.max(logits, axis=-1)).all():  # a row's largest: NaN, +inf or -inf
+        if np.isnan(logits).any() or (logits == np.inf).any():  # torch.multinomial refuses them
+            raise ValueError("sample: logits must be finite or -inf (a token never drawn); "
+                             "these hold NaN or +inf")
         raise ValueError("sample: a row whose every logit is -inf has no token to draw")
     if temperature == 0:
         ids = np.argmax(logits, axis=-1)
