@@ -10,6 +10,7 @@ import numpy as np
 from . import _C
 from ._arrays import as_real
 from ._docs import inherit_docstrings
+from .nn.module import Parameter
 
 
 def _non_negative(value, what):
@@ -51,6 +52,10 @@ class Optimizer:
             if unknown:
                 raise ValueError(f"unknown option(s) in a parameter group: {sorted(unknown)}")
             members = list(group["params"])
+            for p in members:  # an array has no .grad to step from (torch: "can only optimize Tensors")
+                if not isinstance(p, Parameter):
+                    raise TypeError(f"an optimizer steps nnk Parameters (a layer's .parameters()), "
+                                    f"got a {type(p).__name__}")
             unique = list({id(p): p for p in members}.values())
             if len(unique) < len(members):  # each step must move a parameter once
                 warnings.warn("optimizer got some parameters more than once; each is updated once "

@@ -201,6 +201,11 @@ def test_nn_bad_inputs():
         layer(np.ones((4, 5)))
     with pytest.raises(ValueError):
         nnk.optim.SGD([], lr=0.1)
+    for stray in (np.ones(3), 3.0):  # no .grad to step from: refused when built, not at step()
+        with pytest.raises(TypeError, match="steps nnk Parameters"):
+            nnk.optim.SGD([layer.weight, stray], lr=0.1)
+        with pytest.raises(TypeError, match="steps nnk Parameters"):
+            nnk.optim.Adam([{"params": [stray]}])
     with pytest.raises(ValueError):
         nnk.optim.Adam(layer.parameters(), betas=(1.0, 0.9))
     with pytest.raises(TypeError):
