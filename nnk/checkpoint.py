@@ -68,7 +68,14 @@ def save(obj, path):
 
 def load(path):
     """What ``save`` wrote to ``path``: the same tree, arrays bit for bit."""
-    with np.load(path, allow_pickle=False) as z:
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError) as e:  # not .npz: NumPy's own words suggest unpickling it
+        raise ValueError(f"{path} is not an nnk checkpoint (nnk.save writes .npz files)") from e
+    if not isinstance(z, np.lib.npyio.NpzFile):  # a lone .npy array
+        raise ValueError(f"{path} is not an nnk checkpoint (nnk.save writes .npz files, "
+                         f"this holds one array)")
+    with z:
         if _TREE not in z.files:
             raise ValueError(f"{path} is not an nnk checkpoint (no {_TREE} entry)")
         arrays = {name: z[name] for name in z.files if name != _TREE}

@@ -387,3 +387,20 @@ def test_nll_loss_errors_name_nll_loss():
         nnk.nll_loss(log_p, np.array([0, 3]))
     with pytest.raises(TypeError, match="^nll_loss: class indices must be integers"):
         nnk.nll_loss(log_p, np.array([0.0, 1.0]))
+
+
+def test_load_names_a_file_that_is_no_checkpoint(tmp_path):
+    """Anything nnk.save did not write is a ValueError that says so: an empty or text file
+    (NumPy's own error suggests unpickling it), a pickle, a lone .npy array, an .npz of
+    other arrays; a missing file stays FileNotFoundError."""
+    import pickle
+    (tmp_path / "empty").write_bytes(b"")
+    (tmp_path / "text").write_bytes(b"hello world")
+    (tmp_path / "pickle").write_bytes(pickle.dumps({"weight": [1.0]}))
+    np.save(tmp_path / "one.npy", np.ones(3))
+    np.savez(tmp_path / "other.npz", a=np.ones(2))
+    for name in ("empty", "text", "pickle", "one.npy", "other.npz"):
+        with pytest.raises(ValueError, match="is not an nnk checkpoint"):
+            nnk.load(tmp_path / name)
+    with pytest.raises(FileNotFoundError):
+        nnk.load(tmp_path / "missing")
