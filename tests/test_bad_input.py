@@ -404,3 +404,27 @@ def test_load_names_a_file_that_is_no_checkpoint(tmp_path):
             nnk.load(tmp_path / name)
     with pytest.raises(FileNotFoundError):
         nnk.load(tmp_path / "missing")
+
+
+def test_backward_refuses_a_gradient_of_another_shape():
+    """A gradient of the output's size in another shape (a transposed (T, B, H) for
+    (B, T, H)) was reshaped by the RNN, SelfAttention and Flatten, and broadcast by
+    Dropout, into a wrong answer; it is a ValueError in every layer, as autograd's."""
+    rng = np.random.default_rng(0)
+    nn = nnk.nn
+    cases = [(nn.RNN(3, 4), (2, 5, 3)), (nn.SelfAttention(4), (2, 3, 4)), (nn.Flatten(), (2, 3, 4)),
+             (nn.Dropout(0.5), (2, 3)), (nn.Dropout(0.5).eval(), (2, 3)), (nn.Identity(), (2, 3)),
+             (nn.Linear(3, 3), (2, 3)), (nn.LayerNorm(3), (2, 3)), (nn.Tanh(), (2, 3)),
+             (nn.CausalSelfAttention(4, 2), (2, 3, 4))]
+    for layer, shape in cases:
+        y = layer(rng.standard_normal(shape))
+        for wrong in (y.shape[::-1], (1,) + y.shape[1:], (y.size,)):
+            if wrong != y.shape:
+                with pytest.raises(ValueError, match="shape"):
+                    layer.backward(np.ones(wrong))
+        layer.backward(np.ones(y.shape))  # the right one still goes through
+    for layer, shape in ((nn.RNN(3, 4), (5, 3)), (nn.SelfAttention(4), (5, 4))):  # one sequence
+        y = layer(rng.standard_normal(shape))
+        assert layer.backward(np.ones(y.shape)).shape == shape
+        with pytest.raises(ValueError, match="for one sequence"):
+            layer.backward(np.ones(y.shape[::-1]))

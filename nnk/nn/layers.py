@@ -8,7 +8,8 @@ from .._arrays import as_float
 from ..elementwise import (gelu, gelu_grad, leaky_relu, leaky_relu_grad, relu, relu_grad,
                            sigmoid, sigmoid_grad, tanh, tanh_grad)
 from ..softmax import log_softmax, log_softmax_grad, softmax, softmax_grad
-from .module import Module, Parameter, _ParameterFree, _dtype, _keep, _layer_input, _size, _uniform
+from .module import (Module, Parameter, _ParameterFree, _check_grad_shape, _dtype, _keep,
+                     _layer_input, _size, _uniform)
 def _activation(name, fwd, grad, keep_output, extra=""):
     """A parameter-free layer y = fwd(x) with dx = grad(u, dy), u = y or x."""
 
@@ -35,9 +36,12 @@ class Identity(_ParameterFree):
     """The input itself; backward passes the gradient through."""
 
     def forward(self, x):
-        return as_float(x)
+        x = as_float(x)
+        self._shape = x.shape
+        return x
 
     def backward(self, g, input_grad=True):
+        _check_grad_shape("Identity", g, self._needs("_shape"))
         return as_float(g) if input_grad else None
 
 
@@ -206,6 +210,7 @@ class Dropout(_ParameterFree):
 
     def forward(self, x):
         x = as_float(x)
+        self._shape = x.shape
         if not self.training or self.p == 0:
             self._scale = None
             return x
@@ -215,6 +220,7 @@ class Dropout(_ParameterFree):
         return x * self._scale
 
     def backward(self, g, input_grad=True):
+        _check_grad_shape("Dropout", g, self._needs("_shape"))
         if not input_grad:
             return None
         g = as_float(g)
@@ -236,6 +242,7 @@ class Flatten(Module):
 
     def backward(self, g, input_grad=True):
         shape = self._needs("_shape")
+        _check_grad_shape("Flatten", g, (shape[0], math.prod(shape[1:])))
         return np.asarray(g).reshape(shape) if input_grad else None
 
 

@@ -108,6 +108,18 @@ def _owned_inputs():
         _inputs.owned = before
 
 
+def _check_grad_shape(layer, g, shape, one_sequence=False):
+    """A backward's incoming gradient must have its output's shape, as PyTorch's autograd
+    requires: a gradient of the same size in another shape (a transposed (T, B, H) for
+    (B, T, H)) would otherwise be reshaped into a wrong answer.  ``one_sequence``: the
+    layer also takes one sequence without its batch axis, whose output is shape[1:]."""
+    got, shape = np.shape(g), tuple(shape)
+    if got == shape or (one_sequence and shape[0] == 1 and got == shape[1:]):
+        return
+    alone = f" (or {shape[1:]} for one sequence)" if one_sequence and shape[0] == 1 else ""
+    raise ValueError(f"{layer}.backward: grad has shape {got} for an output of shape {shape}{alone}")
+
+
 def _layer_input(x, dtype, layer):
     """``x`` as a C-contiguous array of a layer's parameter dtype (see the module notes):
     a float array of another dtype is a TypeError, never silently converted."""

@@ -9,7 +9,8 @@ from .._arrays import as_float
 from ..linalg import gemm
 from ..softmax import softmax, softmax_grad
 from .layers import Flatten, Linear, Tanh
-from .module import Module, Parameter, Sequential, _dtype, _keep, _layer_input, _size, _uniform
+from .module import (Module, Parameter, Sequential, _check_grad_shape, _dtype, _keep, _layer_input,
+                     _size, _uniform)
 
 class Embedding(Module):
     """Integer ids of any shape -> (..., dim) vectors; backward accumulates rows (C kernel)."""
@@ -87,6 +88,7 @@ class RNN(Module):
         ``self.h0_grad``."""
         x, h0, h = self._needs("_saved")
         squeeze = np.ndim(g) == 2
+        _check_grad_shape("RNN", g, h.shape, one_sequence=True)
         g = np.array(g, dtype=h.dtype).reshape(h.shape)  # a copy: the kernel overwrites it
         B, T, H = h.shape
         I = x.shape[2]
@@ -142,6 +144,7 @@ class SelfAttention(Module):
     def backward(self, g, input_grad=True):
         Q, K, V, P = self._needs("_saved")
         squeeze = np.ndim(g) == 2
+        _check_grad_shape("SelfAttention", g, Q.shape, one_sequence=True)
         g = as_float(g).reshape(Q.shape)
         dO = self.o.backward(g)
         B, T, D = Q.shape
