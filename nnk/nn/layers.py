@@ -176,9 +176,7 @@ class Linear(Module):
         if type(g) is not np.ndarray or g.dtype != x.dtype or not g.flags.c_contiguous:
             g = np.ascontiguousarray(as_float(g), dtype=x.dtype)
         w = self.weight
-        if g.shape != x.shape[:-1] + (w.data.shape[0],):
-            raise ValueError(f"Linear.backward: grad has shape {g.shape} for output of "
-                             f"{x.shape[:-1] + (w.data.shape[0],)}")
+        _check_grad_shape("Linear", g, x.shape[:-1] + (w.data.shape[0],))
         dx = np.empty(x.shape, x.dtype) if input_grad else None
         b = self.bias
         # gradients zeroed lazily are written, not added to; one zeroed and the other not,

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _C
 from .._arrays import as_float
-from .module import Module, Parameter, _dtype, _keep, _layer_input, _size
+from .module import Module, Parameter, _check_grad_shape, _dtype, _keep, _layer_input, _size
 
 
 class LayerNorm(Module):
@@ -54,8 +54,7 @@ class LayerNorm(Module):
         x, mean, rstd = self._needs("_saved")
         x2, shape = self._rows(x), x.shape
         g = np.ascontiguousarray(as_float(g), dtype=x2.dtype)
-        if g.shape != shape:
-            raise ValueError(f"LayerNorm.backward: grad has shape {g.shape} for output of {shape}")
+        _check_grad_shape("LayerNorm", g, shape)
         dx = np.empty(shape, x2.dtype)
         _C.layernorm_backward(x2, _data(self.weight), mean, rstd, g, dx, _grad(self.weight),
                               _grad(self.bias))
