@@ -428,3 +428,31 @@ def test_backward_refuses_a_gradient_of_another_shape():
         assert layer.backward(np.ones(y.shape)).shape == shape
         with pytest.raises(ValueError, match="for one sequence"):
             layer.backward(np.ones(y.shape[::-1]))
+
+
+def test_loss_backward_takes_the_gradient_of_its_own_shape():
+    """backward(grad): one number for reduction mean or sum, the loss's shape for 'none'
+    (cross-entropy's per row, also as a column); an (N,) grad for an (N, 1) input had
+    broadcast to an (N, N) gradient."""
+    nn = nnk.nn
+    mse = nn.MSELoss(reduction="none")
+    mse(np.ones((4, 1)), np.zeros((4, 1)))
+    for bad in ((4,), (1,), ()):
+        with pytest.raises(ValueError, match="loss of shape"):
+            mse.backward(np.full(bad, 2.0))
+    np.testing.assert_array_equal(mse.backward(np.arange(4.0)[:, None]), 2 * np.arange(4.0)[:, None])
+    mean = nn.MSELoss()
+    mean(np.ones((4, 1)), np.zeros((4, 1)))
+    with pytest.raises(ValueError, match="one number"):
+        mean.backward(np.ones(4))
+    np.testing.assert_array_equal(mean.backward(3.0), np.full((4, 1), 1.5))
+    x, labels = np.zeros((4, 3)), np.array([0, 1, 2, 0])
+    for grad in (np.arange(4.0), np.arange(4.0)[:, None]):  # per row, or as a column
+        ce = nn.CrossEntropyLoss(reduction="none")
+        ce(x, labels)
+        g = ce.backward(grad)
+        np.testing.assert_allclose(g, (np.full((4, 3), 1 / 3) - np.eye(3)[labels]) * np.arange(4.0)[:, None])
+    ce = nn.CrossEntropyLoss(reduction="none")
+    ce(x, labels)
+    with pytest.raises(ValueError, match="loss of shape"):
+        ce.backward(np.ones(3))  # as many as the classes, not the rows

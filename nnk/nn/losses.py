@@ -5,6 +5,30 @@ from ..losses import _cross_entropy, _nll, _pair, _reduced, _reduced_grad
 from .module import Module, _keep
 
 
+def _times_upstream(loss, g, grad, per_row=False):
+    """dL/dinput ``g`` times ``grad``, the gradient of what uses the loss (None: 1): one
+    number for reduction mean or sum, an array of the loss's own shape for 'none' (the
+    input's; per_row: one per row of g, shape g.shape[:-1], also taken as a column
+    g.shape[:-1] + (1,)).  Another shape would broadcast into a wrong answer ((N,) times
+    an (N, 1) input's gradient makes (N, N)): a ValueError, as autograd's."""
+    if grad is None:
+        return g
+    grad = np.asarray(grad, g.dtype)
+    name = type(loss).__name__
+    if loss.reduction != "none":
+        if grad.ndim:
+            raise ValueError(f"{name}.backward: the loss is one number (reduction="
+                             f"{loss.reduction!r}), so is its grad; got shape {grad.shape}")
+        return g * grad
+    want = g.shape[:-1] if per_row else g.shape
+    if per_row and grad.shape == want:
+        return g * grad[..., None]
+    if grad.shape == want or (per_row and grad.shape == want + (1,)):
+        return g * grad
+    raise ValueError(f"{name}.backward: grad has shape {grad.shape} for a loss of shape {want} "
+                     f"(reduction='none')")
+
+
 class _Loss(Module):
     """A loss over a pair of same-shape operands; subclasses name their pointwise kernel
     (``_pointwise``) or define forward and backward themselves (CrossEntropyLoss)."""
@@ -23,12 +47,10 @@ class _Loss(Module):
         return value if self.reduction == "none" else float(value)
 
     def backward(self, grad=None):
-        """dL/d(input); ``grad`` scales it (an array of them for reduction='none')."""
+        """dL/d(input), times ``grad`` when given: a number for reduction mean or sum,
+        an array of the loss's shape for 'none' (_times_upstream)."""
         input, target = self._needs("_saved")
-        g = _reduced_grad(self._pointwise, input, target, self.reduction)
-        if grad is not None:
-            g = g * np.asarray(grad, g.dtype)
-        return g
+        return _times_upstream(self, _reduced_grad(self._pointwise, input, target, self.reduction), grad)
 
     def extra_repr(self):
         return f"reduction={self.reduction!r}"
@@ -68,14 +90,13 @@ class CrossEntropyLoss(_Loss):
         return value if self.reduction == "none" else float(value)
 
     def backward(self, grad=None):
-        """dL/d(input); ``grad`` scales it (an array of them for reduction='none')."""
+        """dL/d(input), times ``grad`` when given: a number for reduction mean or sum,
+        an array of the loss's shape for 'none' (_times_upstream)."""
         g, self._grad_saved = self._grad_saved, None
         if g is None:
             raise RuntimeError("CrossEntropyLoss.backward: no gradient kept; call forward first "
                                "(each forward's gradient is handed over by one backward)")
-        if grad is not None:
-            g = g * np.asarray(grad, g.dtype)
-        return g
+        return _times_upstream(self, g, grad, per_row=True)
 
     def extra_repr(self):
         return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
