@@ -1,4 +1,5 @@
 """The training loop, its history, and a finite-difference gradient check."""
+import operator
 import sys
 
 import numpy as np
@@ -103,6 +104,8 @@ def train(net, loss_fn, optimizer, X, Y, epochs, batch_size=None, shuffle=True, 
         raise ValueError(f"X has {n} samples but Y has {Y.shape[0]}")
     if n == 0:
         raise ValueError("train: X and Y hold no samples, so there is nothing to fit")
+    epochs = operator.index(epochs)  # 2.5 epochs had run two
+    batch_size = None if batch_size is None else operator.index(batch_size)
     if epochs < 0 or (batch_size is not None and batch_size < 1):
         raise ValueError("epochs must be >= 0 and batch_size >= 1")
     parallel = _data_parallel(net)

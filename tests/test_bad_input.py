@@ -456,3 +456,27 @@ def test_loss_backward_takes_the_gradient_of_its_own_shape():
     ce(x, labels)
     with pytest.raises(ValueError, match="loss of shape"):
         ce.backward(np.ones(3))  # as many as the classes, not the rows
+
+
+def test_schedules_training_and_clipping_refuse_counts_and_norms_they_cannot_use():
+    """Lengths are integers >= 1 (a step_size or T_max of 0 divided by zero at the first
+    step; 2.5 epochs ran two), a decay factor is >= 0 (a negative one made the learning
+    rate negative), a norm's order is > 0 and max_norm >= 0 (order 0 divided by zero)."""
+    nn, optim = nnk.nn, nnk.optim
+    net = nn.Linear(2, 1)
+    opt = optim.SGD(net.parameters(), lr=0.1)
+    for make in (lambda: optim.StepLR(opt, step_size=0), lambda: optim.CosineAnnealingLR(opt, T_max=0),
+                 lambda: optim.ExponentialLR(opt, gamma=-0.5), lambda: optim.StepLR(opt, 2, gamma=-1)):
+        with pytest.raises(ValueError, match="invalid"):
+            make()
+    with pytest.raises(TypeError):
+        optim.StepLR(opt, step_size=2.5)
+    X, Y = np.ones((5, 2)), np.ones((5, 1))
+    for kw in ({"epochs": 2.5}, {"epochs": 1, "batch_size": 2.5}):
+        with pytest.raises(TypeError):
+            nnk.train(net, nn.MSELoss(), opt, X, Y, progress=False, **kw)
+    assert len(nnk.train(net, nn.MSELoss(), opt, X, Y, epochs=np.int64(2), progress=False).loss) == 2
+    for kw in ({"max_norm": 1.0, "norm_type": 0}, {"max_norm": 1.0, "norm_type": -2},
+               {"max_norm": float("nan")}, {"max_norm": -1.0}):
+        with pytest.raises(ValueError, match="norm"):
+            nn.utils.clip_grad_norm_(net.parameters(), **kw)

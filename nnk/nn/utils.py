@@ -14,7 +14,11 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
                               else parameters)]
     if not grads:
         return 0.0
-    norm_type = float(norm_type)
+    norm_type, max_norm = float(norm_type), float(max_norm)
+    if not norm_type > 0:  # 0 divided by zero; a negative one is no norm
+        raise ValueError(f"norm_type must be > 0 (or inf), got {norm_type}")
+    if not max_norm >= 0:
+        raise ValueError(f"max_norm must be >= 0, got {max_norm}")
     if norm_type == math.inf:
         total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
     elif norm_type == 2.0:
@@ -22,7 +26,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
         total = math.sqrt(sum(float(matmul(f, f)) for f in flat if f.size))  # dot products
     else:
         total = sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads) ** (1 / norm_type)
-    coef = min(1.0, float(max_norm) / (total + 1e-6))
+    coef = min(1.0, max_norm / (total + 1e-6))
     if coef < 1.0:
         for g in grads:
             g *= g.dtype.type(coef)
