@@ -151,9 +151,8 @@ static void dot_4_rows(size_t n, const T *a, size_t lda, const T *x, T *d, const
 
 /* Rows r0, r0 + 1 against NX vectors: 2 x NX accumulators (8 at most), each load of a
  * row shared by the NX vectors, each load of a vector by the two rows. */
-static inline __attribute__((always_inline)) void dots_2_rows(size_t n, const T *a, size_t lda,
-                                                              const T *x, size_t ldx,
-                                                              const int NX, T *d)
+NNK_FORCE_INLINE void dots_2_rows(size_t n, const T *a, size_t lda, const T *x, size_t ldx,
+                                   const int NX, T *d)
 {
   /* Inlined with a constant NX and the loops over it unrolled: the accumulators are
    * registers (left as an array in memory, each step loaded and stored all eight). */

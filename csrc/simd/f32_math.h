@@ -113,7 +113,7 @@ static inline V f32_scale(V v, V k)
  * ln2/2N; returns r, *k = m + F32_SHIFTER for m = N n + j (c x N/ln2 rounded by the
  * shifter: j the low bits of its bits) and *s = m/N (n = floor(s)).  r = c x - m ln2/N by
  * two FMAs, the first exact up to its rounding of a value below 0.011 (0.044 for N = 8). */
-static inline __attribute__((always_inline)) V f32_exp_table_r(V x, float c, V *k, V *s)
+NNK_FORCE_INLINE V f32_exp_table_r(V x, float c, V *k, V *s)
 {
   *k = v_fma(x, v_set1(c * 0x1.715476p+0f * EXP_N), v_set1(F32_SHIFTER));
   const V m = v_sub(*k, v_set1(F32_SHIFTER));
@@ -125,7 +125,7 @@ static inline __attribute__((always_inline)) V f32_exp_table_r(V x, float c, V *
 /* e^r - 1 for |r| <= ln2/2N (a little more): r + r^2 (1/2 + r/6 + r^2/24) for N = 32
  * (remainder 2^-40); for N = 8, r + r^2 P(r) with P fitted (build-aux/fit_f32_math.py:
  * 2^-30.4 of e^r), evaluated with r^2 beside the first FMA, one step shorter than Horner. */
-static inline __attribute__((always_inline)) V f32_exp_table_q(V r)
+NNK_FORCE_INLINE V f32_exp_table_q(V r)
 {
 #if EXP_N == 8
   const V r2 = v_mul(r, r);
@@ -194,7 +194,7 @@ static inline V v_exp(V x)
 
 /* e^x = hi + lo for x in [-30, 0]: f32_exp_parts' pair, normalised and scaled by 2^n
  * (2^-44 at least: hi and lo stay normal). */
-static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
+NNK_FORCE_INLINE V f32_exp_pair(V x, V *lo)
 {
   V k, hi = f32_normalise(f32_exp_parts(x, &k, lo), lo), s = v_pow2_shifted(k);
   *lo = v_mul(*lo, s);
@@ -206,7 +206,7 @@ static inline __attribute__((always_inline)) V f32_exp_pair(V x, V *lo)
  * power of two, negative: f32_exp_table_r): e^(c a) = e0 (1 + q) + *tl with e0 = 2^n
  * t_hi and *tl = 2^n t_lo (exact: 2^n is normal), q from f32_exp_table_q: within 2^-28.3
  * for N = 8 (the reduction, q, the table). */
-static inline __attribute__((always_inline)) V f32_exp_table_split(V a, float c, V *q, V *tl)
+NNK_FORCE_INLINE V f32_exp_table_split(V a, float c, V *q, V *tl)
 {
   V k, s;
   *q = f32_exp_table_q(f32_exp_table_r(a, c, &k, &s));
@@ -225,7 +225,7 @@ static inline __attribute__((always_inline)) V f32_exp_table_split(V a, float c,
  * (returned first, so that a division may start on it): t0 + t0l = 1 + e0 (Fast2Sum),
  * d = t0 + e0 q rounded once (FMA), *dl its error (FMA on t0 - d, exact by Sterbenz) +
  * t0l + tl: within 2^-46 of 1 + e where that is near 1 (1 - e: e0 and tl negated). */
-static inline __attribute__((always_inline)) V f32_one_plus_pair(V e0, V q, V tl, V *dl)
+NNK_FORCE_INLINE V f32_one_plus_pair(V e0, V q, V tl, V *dl)
 {
   const V one = v_set1(1.0f), t0 = v_add(one, e0), t0l = v_add(v_sub(one, t0), e0);
   const V d = v_fma(e0, q, t0);
@@ -237,7 +237,7 @@ static inline __attribute__((always_inline)) V f32_one_plus_pair(V e0, V q, V tl
  * residual rho = (nh + g d) + (nl + g dl) (FMAs, the first exact), and -(rho (-1/d) +
  * g): one rounding of the result, besides which nl may be a few hundredths of nh (its
  * part of rho rounds at 2^-24 of it). */
-static inline __attribute__((always_inline)) V f32_pair_quotient(V nh, V nl, V d, V dl)
+NNK_FORCE_INLINE V f32_pair_quotient(V nh, V nl, V d, V dl)
 {
   const V rn = v_div(v_set1(-1.0f), d), g = v_mul(nh, rn);
   const V rho = v_add(v_fma(g, d, nh), v_fma(g, dl, nl));
@@ -260,7 +260,7 @@ static inline __attribute__((always_inline)) V f32_pair_quotient(V nh, V nl, V d
 #else
 #define SIGMOID_TABLE_NAME f32_sigmoid_table
 #endif
-static inline __attribute__((always_inline)) V SIGMOID_TABLE_NAME(V x)
+NNK_FORCE_INLINE V SIGMOID_TABLE_NAME(V x)
 {
   V q, tl, dl;
   const V e0 = f32_exp_table_split(v_min(v_set1(20.0f), v_abs(x)), -1.0f, &q, &tl);
@@ -289,13 +289,13 @@ static inline __attribute__((always_inline)) V SIGMOID_TABLE_NAME(V x)
  * y s1 is added.  F32_TABLE_P1 gives (P(y) - P0) / y, F32_TABLE_TAIL the tail from it. */
 #define F32_TABLE_P1(NAME, k, y) f32_table_p1(k, y, NAME##_P1, NAME##_P2, NAME##_P3, NAME##_P4)
 #define F32_TABLE_TAIL(NAME, k, y, p1) f32_table_tail(k, y, p1, NAME##_S1, NAME##_P0, NAME##_LO)
-static inline __attribute__((always_inline)) V f32_table_tail(VI k, V y, V p1, const float *s1,
-                                                              const float *p0, const float *lo)
+NNK_FORCE_INLINE V f32_table_tail(VI k, V y, V p1, const float *s1, const float *p0,
+                                   const float *lo)
 {
   return v_fma(y, v_lookup32(s1, k), v_fma(v_mul(y, y), v_fma(p1, y, v_lookup32(p0, k)), v_lookup32(lo, k)));
 }
-static inline __attribute__((always_inline)) V f32_table_p1(VI k, V y, const float *p1, const float *p2,
-                                                            const float *p3, const float *p4)
+NNK_FORCE_INLINE V f32_table_p1(VI k, V y, const float *p1, const float *p2, const float *p3,
+                                 const float *p4)
 {
   V p = v_fma(v_lookup32(p4, k), y, v_lookup32(p3, k));
   p = v_fma(p, y, v_lookup32(p2, k));
@@ -316,7 +316,7 @@ static inline __attribute__((always_inline)) V f32_table_p1(VI k, V y, const flo
  * (vmath_impl.h): computing both and blending would cost wide inputs a third more.
  * Bits differ from the other layers' and between the two paths, each within 1 ULP. */
 #include "sigmoid_halves.h"
-static inline __attribute__((always_inline)) V v_sigmoid(V x)
+NNK_FORCE_INLINE V v_sigmoid(V x)
 {
   /* |x| < 8 - 1/128: 2x + 16 rounds below 32 (just under 8 it rounds to 32).  A NaN lane
    * stays (its lookups are any, its result NaN); infinities leave. */

@@ -31,7 +31,7 @@ static const double EXP2_16_LO[16] __attribute__((aligned(64))) = {0.0, 0x1.8a62
 /* The reduction both exponentials here share: x = (16 n + j) ln2/16 + r, |r| <= ln2/32;
  * returns e^r - 1 (Taylor to r^7), *k the shifted 16 n + j (its low four bits index the
  * tables) and *n = (16 n + j)/16, which vscalefpd floors to n. */
-static inline __attribute__((always_inline)) V f64_exp16_reduce(V x, V *k, V *n)
+NNK_FORCE_INLINE V f64_exp16_reduce(V x, V *k, V *n)
 {
   static const double Q[] = {1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5};
   *k = v_fma(x, v_set1(16 * F64_INV_LN2), v_set1(F64_SHIFTER));
@@ -62,7 +62,7 @@ static inline V v_exp(V x)
  * F64_SHIFTER.  x = n ln2 + r with ln2 in two parts (fdlibm's: n ln2_hi exact for
  * |n| < 2^21), e^r = 1 + r + r^2 P(r), P the Taylor series of (e^r - 1 - r)/r^2 to
  * degree 12 (remainder 2^-63 at |r| = 0.35); hi = 1 + r_hi rounded, lo the rest. */
-static inline __attribute__((always_inline)) V f64_exp_parts(V x, V *k, V *lo)
+NNK_FORCE_INLINE V f64_exp_parts(V x, V *k, V *lo)
 {
   static const double EXP_P[] = {
       1.0 / 1307674368000.0, 1.0 / 87178291200.0, 1.0 / 6227020800.0, 1.0 / 479001600.0,
@@ -103,7 +103,7 @@ static inline V v_exp(V x)
  * 16-entry tables (AVX-512), 2^(j/16) (hi + lo) from them and e^r - 1 to r^7 (v_exp's
  * reduction, a polynomial half as long as f64_exp_parts'), both scaled by vscalefpd
  * (exact: normal results); elsewhere f64_exp_parts' pair scaled by 2^n. */
-static inline __attribute__((always_inline)) V f64_exp_pair(V x, V *lo)
+NNK_FORCE_INLINE V f64_exp_pair(V x, V *lo)
 {
 #if NNK_F64_LOOKUP16
   V k, n, q = f64_exp16_reduce(x, &k, &n);

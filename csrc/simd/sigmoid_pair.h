@@ -18,7 +18,7 @@
  * where e and its products with 2^-64 underflowed; beyond NEAR the pair is held at
  * NEAR, whose sigmoid rounds to 1 for x > 0).
  */
-static inline __attribute__((always_inline)) V v_sigmoid(V x)
+NNK_FORCE_INLINE V v_sigmoid(V x)
 {
   const V one = v_set1((T)1);
   V el, eh = SIGMOID_EXP_PAIR(v_neg(v_min(v_set1(SIGMOID_NEAR), v_abs(x))), &el);

@@ -116,14 +116,14 @@ static inline V op_relu_grad(V x, V dy) { return v_select(v_gt(x, v_set1(0)), dy
 static inline V op_log(V x) { return v_log(x); }
 static inline V op_exp(V x) { return v_exp(x); }
 static inline V op_tanh(V x) { return v_tanh(x); }
-static inline __attribute__((always_inline)) V op_sigmoid(V x) { return v_sigmoid(x); }
+NNK_FORCE_INLINE V op_sigmoid(V x) { return v_sigmoid(x); }
 static inline V op_tanh_grad(V y, V dy) { return v_mul(dy, v_sub(v_set1(1), v_mul(y, y))); }
 static inline V op_sigmoid_grad(V y, V dy) { return v_mul(dy, v_mul(y, v_sub(v_set1(1), y))); }
 
 /* a (h + l) = returned + *lo for a value a and a pair h + l: the product's error by FMA,
  * a l added to it (GELU's a times Mills's ratio, both dtypes). */
 #define times_pair VF(times_pair)
-static inline __attribute__((always_inline)) V times_pair(V a, V h, V l, V *lo)
+NNK_FORCE_INLINE V times_pair(V a, V h, V l, V *lo)
 {
   const V p = v_mul(a, h);
   *lo = v_fma(a, l, v_fma(a, h, v_neg(p)));
@@ -443,7 +443,7 @@ GELU_OP op_gelu_tanh_grad(V x, V dy) { return v_mul(dy, v_wide(wide_gelu_tanh_gr
 #define GELU64_NUM(row, i, kv) v_set1(row[i])
 #endif
 /* W = a M(a) = returned + *lo on region i (or each lane's, kv) */
-static inline __attribute__((always_inline)) V gelu64_region(V a, int i, V kv, V *lo)
+NNK_FORCE_INLINE V gelu64_region(V a, int i, V kv, V *lo)
 {
   (void)i, (void)kv;
   const V y = v_sub(a, GELU64_NUM(GELU64_C, i, kv)), s1 = GELU64_NUM(GELU64_S1_HI, i, kv);
@@ -457,7 +457,7 @@ static inline __attribute__((always_inline)) V gelu64_region(V a, int i, V kv, V
   return times_pair(a, m, ml, lo);
 }
 /* W = f(u) / sqrt(2 pi) = returned + *lo for a >= 5, s = a^2 rounded */
-static inline __attribute__((always_inline)) V gelu64_far(V s, V *lo)
+NNK_FORCE_INLINE V gelu64_far(V s, V *lo)
 {
   const V one = v_set1(1.0), kh = v_set1(GELU64_INV_SQRT_2PI_HI), u = v_div(one, s);
   V r = v_set1(GELU64_R[0]);
@@ -469,7 +469,7 @@ static inline __attribute__((always_inline)) V gelu64_far(V s, V *lo)
   *lo = v_fma(f, v_set1(GELU64_INV_SQRT_2PI_LO), v_fma(fl, kh, v_fma(f, kh, v_neg(w))));
   return w;
 }
-static inline __attribute__((always_inline)) V op_gelu(V x)
+NNK_FORCE_INLINE V op_gelu(V x)
 {
   const V a = v_min(v_set1(GELU64_CLAMP), v_abs(x)), s = v_mul(a, a), sl = v_fma(a, a, v_neg(s));
   V w = v_set1(0.0), wl = v_set1(0.0);
