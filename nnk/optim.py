@@ -3,7 +3,6 @@ parameter in place with one C kernel call (sgd_step / adam_step) per parameter, 
 Adam and AdamW, one call (adam_steps) over a whole parameter group, as PyTorch's foreach
 form does."""
 import math
-import operator
 import warnings
 
 import numpy as np
@@ -11,7 +10,7 @@ import numpy as np
 from . import _C
 from ._arrays import as_real
 from ._docs import inherit_docstrings
-from .nn.module import Parameter
+from .nn.module import Parameter, _size
 
 
 def _non_negative(value, what):
@@ -19,15 +18,6 @@ def _non_negative(value, what):
     value = as_real(value, what)
     if not value >= 0:
         raise ValueError(f"invalid {what}: {value} (must be >= 0)")
-    return value
-
-
-def _count(value, what):
-    """A schedule's length in steps: an integer >= 1 (2.5 steps is no length, and 0 would
-    divide by zero at the first step)."""
-    value = operator.index(value)
-    if value < 1:
-        raise ValueError(f"invalid {what}: {value} (must be >= 1)")
     return value
 
 
@@ -350,7 +340,8 @@ class StepLR(_Schedule):
 
     def __init__(self, optimizer, step_size, gamma=0.1):
         super().__init__(optimizer)
-        self.step_size, self.gamma = _count(step_size, "step_size"), _non_negative(gamma, "gamma")
+        # both checked: a step_size of 0 divided by zero at the first step
+        self.step_size, self.gamma = _size(step_size, "step_size"), _non_negative(gamma, "gamma")
 
     def lr_at(self, epoch, base):
         return base * self.gamma ** (epoch // self.step_size)
@@ -372,7 +363,7 @@ class CosineAnnealingLR(_Schedule):
 
     def __init__(self, optimizer, T_max, eta_min=0.0):
         super().__init__(optimizer)
-        self.T_max, self.eta_min = _count(T_max, "T_max"), _non_negative(eta_min, "eta_min")
+        self.T_max, self.eta_min = _size(T_max, "T_max"), _non_negative(eta_min, "eta_min")
 
     def lr_at(self, epoch, base):
         return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2

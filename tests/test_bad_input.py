@@ -465,9 +465,12 @@ def test_schedules_training_and_clipping_refuse_counts_and_norms_they_cannot_use
     nn, optim = nnk.nn, nnk.optim
     net = nn.Linear(2, 1)
     opt = optim.SGD(net.parameters(), lr=0.1)
-    for make in (lambda: optim.StepLR(opt, step_size=0), lambda: optim.CosineAnnealingLR(opt, T_max=0),
-                 lambda: optim.ExponentialLR(opt, gamma=-0.5), lambda: optim.StepLR(opt, 2, gamma=-1)):
-        with pytest.raises(ValueError, match="invalid"):
+    with pytest.raises(ValueError, match="step_size must be >= 1"):
+        optim.StepLR(opt, step_size=0)
+    with pytest.raises(ValueError, match="T_max must be >= 1"):
+        optim.CosineAnnealingLR(opt, T_max=0)
+    for make in (lambda: optim.ExponentialLR(opt, gamma=-0.5), lambda: optim.StepLR(opt, 2, gamma=-1)):
+        with pytest.raises(ValueError, match="invalid gamma"):
             make()
     with pytest.raises(TypeError):
         optim.StepLR(opt, step_size=2.5)

@@ -238,8 +238,8 @@ class GPT(Module):
             raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
-        if top_k is not None and not operator.index(top_k) >= 1:
-            raise ValueError(f"top_k must be None or >= 1, got {top_k}")
+        if top_k is not None:
+            _size(top_k, "top_k")
         rng = np.random.default_rng(seed)
         with _owned_inputs():  # every array the layers see here is this loop's own
             return self._generate(idx, max_new_tokens, temperature, top_k, rng, use_cache)
