@@ -36,9 +36,7 @@ class Embedding(Module):
         ids = self._needs("_ids")
         w = self.weight.data
         g = np.asarray(as_float(g), dtype=w.dtype, order="C")
-        if g.shape != ids.shape + w.shape[1:]:
-            raise ValueError(f"Embedding.backward: grad has shape {g.shape}, but the output "
-                             f"for ids of shape {ids.shape} has shape {ids.shape + w.shape[1:]}")
+        _check_grad_shape("Embedding", g, ids.shape + w.shape[1:])
         _C.embedding_backward(ids.reshape(-1), g.reshape(-1, w.shape[1]), self.weight.grad)
         return None  # ids have no gradient
 
