@@ -80,9 +80,7 @@ def identity(x, *, out=None):
     x = as_float(x)
     if out is not None:
         check_out(out, x.shape, x.dtype)
-        out[...] = x
-        return out
-    return x.copy()
+    return deliver(x.copy() if out is None else x, out)
 
 
 def leaky_relu(x, negative_slope=0.01, *, out=None):

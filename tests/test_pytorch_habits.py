@@ -132,6 +132,12 @@ def test_numpy_scalars_where_numpy_gives_them():
                         (nnk.logsumexp(np.zeros(4)), np.log(4.0))]:
         assert type(got) is type(expect) and got == pytest.approx(expect, rel=1e-6)
     assert type(nnk.matmul(np.ones(3), np.ones(3))) is np.float64
+    for name in ("exp", "log", "tanh", "sigmoid", "relu", "identity", "leaky_relu", "gelu",
+                 "softmax", "log_softmax", "logsumexp"):
+        for x in (0.5, np.float32(0.5), np.array(0.5)):
+            assert type(getattr(nnk, name)(x)) is np.asarray(x).dtype.type, (name, x)
+    for name in [n for n in dir(nnk) if n.endswith("_grad")]:
+        assert type(getattr(nnk, name)(np.float32(0.5), np.float32(1.0))) is np.float32, name
     out = np.empty(())
     assert nnk.exp(0.0, out=out) is out  # with out: the array itself
 
