@@ -268,6 +268,19 @@ def test_lstsq():
     np.testing.assert_allclose(nnk.lstsq(X5, Y5[:, 0]), [1.0, 1.0], rtol=1e-12)  # notes, case 1
     with pytest.raises(ValueError, match="singular"):
         nnk.lstsq(np.c_[X, X[:, :1]], Y)
+    with pytest.raises(ValueError, match="2 rows cannot fix 3 weights"):
+        nnk.lstsq(X[:2, :3], Y[:2])
+
+
+def test_lstsq_keeps_the_digits_of_an_ill_conditioned_fit():
+    """A degree-11 polynomial fit on 20 points: cond(X) is about 1.6e8, so X^T X (about
+    2.5e16) is singular to float64 and the normal equations lose every digit (the weights
+    5 % off); QR keeps about eight, as the SVD of numpy.linalg.lstsq does."""
+    t = np.linspace(0, 1, 20)
+    X, Y = np.vander(t, 12), np.sin(3 * t)
+    W, ref = nnk.lstsq(X, Y), np.linalg.lstsq(X, Y, rcond=None)[0]
+    assert np.abs(W - ref).max() <= 1e-6 * np.abs(ref).max()
+    assert np.linalg.norm(X @ W - Y) <= 2 * np.linalg.norm(X @ ref - Y) + 1e-14
 
 
 def test_repr_html():
