@@ -214,12 +214,20 @@ def gradcheck(f, *inputs, eps=None, atol=None, rtol=None, seed=0):
     else:
         loss = lambda: float(f(*inputs)[0])  # noqa: E731
         _, grads = f(*inputs)
+        grads = list(grads)
+        if len(grads) != len(inputs):
+            raise AssertionError(f"gradcheck: f returned {len(grads)} gradients for {len(inputs)} inputs")
         checks += [(f"input {i}", x, np.asarray(g)) for i, (x, g) in enumerate(zip(inputs, grads))]
     for name, x, analytic in checks:
+        if analytic is None or np.shape(analytic) != x.shape:
+            got = None if analytic is None else np.shape(analytic)
+            raise AssertionError(f"gradcheck: {name}: analytic gradient of shape {got}, "
+                                 f"the input's shape is {x.shape}")
         numeric = _numeric_grad(loss, x, eps)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        err[np.isnan(err)] = np.inf  # a NaN on either side is a disagreement, as in torch
         if err.size and err.max() > 0:
             i = np.unravel_index(np.argmax(err), err.shape)
-            raise AssertionError(f"gradcheck: {name}{list(i)}: analytic {analytic[i]:.10g}, "
+            raise AssertionError(f"gradcheck: {name}{[int(j) for j in i]}: analytic {analytic[i]:.10g}, "
                                  f"numeric {numeric[i]:.10g}")
     return True

@@ -77,6 +77,21 @@ def test_gradcheck_catches_a_wrong_gradient():
         nnk.gradcheck(nn.Sequential(nn.Linear(2, 2), Wrong()), X5)
 
 
+def test_gradcheck_catches_gradients_that_cannot_be_compared_entry_by_entry():
+    """A NaN gradient, one of another shape (broadcasting would hide it) and a missing one
+    each fail, where comparisons that are False for NaN and broadcasting passed all four."""
+    sq = lambda grad: (lambda x: (float(np.sum(x ** 2)), [grad(x)]))  # noqa: E731
+    with pytest.raises(AssertionError, match=r"input 0\[0\]: analytic nan, numeric 2"):
+        nnk.gradcheck(sq(lambda x: np.full_like(x, np.nan)), np.ones(3))
+    with pytest.raises(AssertionError, match=r"shape \(3,\), the input's shape is \(3, 1\)"):
+        nnk.gradcheck(sq(lambda x: 2 * x.ravel()), np.ones((3, 1)))
+    with pytest.raises(AssertionError, match=r"shape \(\), the input's shape is \(3,\)"):
+        nnk.gradcheck(sq(lambda x: np.array(2.0)), np.ones(3))
+    with pytest.raises(AssertionError, match="1 gradients for 2 inputs"):
+        nnk.gradcheck(lambda x, y: (float(np.sum(x * y)), [y]), np.ones(3), np.arange(3.0))
+    assert nnk.gradcheck(sq(lambda x: 2 * x), np.ones((3, 1)))
+
+
 def test_softmax_layer_gradcheck():
     nnk.manual_seed(3)
     assert nnk.gradcheck(nn.Sequential(nn.Linear(2, 4), nn.Softmax()), X5)
