@@ -3,7 +3,11 @@
 ``BPE.train(text, vocab_size)`` starts from the 256 byte values and merges the most
 frequent adjacent pair into a new token until the vocabulary has ``vocab_size`` tokens
 (the merge loop runs in C); ``encode`` applies the learned merges in order, ``decode``
-joins the tokens' bytes.  Any string round-trips: ``decode(encode(s)) == s``.
+joins the tokens' bytes.  Any string round-trips: ``decode(encode(s)) == s``; a string
+holding a lone surrogate (half of a UTF-16 pair, which has no UTF-8 form) is refused with
+UnicodeEncodeError, as ``s.encode("utf-8")`` refuses it.  Writing surrogates as bytes
+instead would let decode give them back, and then generated text could hold them and
+fail where it is printed; GPT-2's tokenizers make the same choice.
 """
 import json
 

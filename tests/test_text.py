@@ -68,6 +68,13 @@ def test_any_string_round_trips(s):
     assert len(ids) <= len(s.encode("utf-8"))
 
 
+def test_a_lone_surrogate_is_refused_not_mangled():
+    """'\ud800' has no UTF-8 form: a clear error from encode and train, never other text."""
+    for call in (lambda: _TRAINED.encode("ab\ud800c"), lambda: BPE.train("x\udfff", 300)):
+        with pytest.raises(UnicodeEncodeError, match="surrogates not allowed"):
+            call()
+
+
 def test_save_and_load(tmp_path):
     path = tmp_path / "tok.json"
     _TRAINED.save(path)
