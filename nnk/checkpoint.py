@@ -22,11 +22,16 @@ def _encode(node, arrays):
     if hasattr(node, "detach") and hasattr(node, "numpy"):  # a PyTorch tensor
         node = node.detach().cpu().numpy()
     if isinstance(node, np.ndarray):
+        if node.dtype.hasobject:  # np.savez would pickle it, and load (no pickle) refuse it
+            raise TypeError(f"nnk.save stores arrays of numbers, bools and strings, not of "
+                            f"Python objects (dtype {node.dtype})")
         name = f"a{len(arrays)}"
         arrays[name] = node
         return {"array": name}
     if node is None or isinstance(node, (bool, str)):
         return node
+    if isinstance(node, np.bool_):
+        return bool(node)
     if isinstance(node, numbers.Integral):
         return int(node)
     if isinstance(node, numbers.Real):

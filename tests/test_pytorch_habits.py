@@ -308,6 +308,10 @@ def test_checkpoint_keeps_values_exactly_and_refuses_code(tmp_path):
     np.testing.assert_array_equal(back["t"][1], np.ones(2))
     with pytest.raises(TypeError, match="nnk.save stores"):
         nnk.save({"f": lambda: 0}, tmp_path / "y.npz")
+    with pytest.raises(TypeError, match="not of Python objects"):  # else saved, then unloadable
+        nnk.save({"o": np.array([1, "x"], dtype=object)}, tmp_path / "o.npz")
+    nnk.save({"b": np.bool_(True)}, tmp_path / "b.npz")  # a NumPy bool, as a comparison gives
+    assert nnk.load(tmp_path / "b.npz") == {"b": True}
     np.savez(tmp_path / "plain.npz", a=np.ones(2))
     with pytest.raises(ValueError, match="not an nnk checkpoint"):
         nnk.load(tmp_path / "plain.npz")
