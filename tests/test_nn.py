@@ -520,6 +520,23 @@ def test_zero_grad_reads_as_zeros_before_any_backward(dtype):
     np.testing.assert_array_equal(p.data, np.ones(4, dtype))
 
 
+def test_an_assigned_gradient_is_checked_when_assigned_and_used_as_given(dtype):
+    """p.grad = g: another shape or dtype, or None, refused at the assignment (as torch
+    refuses one), not at the optimiser's step with a message about buffers; a transposed
+    (non-contiguous) gradient steps by its values, as written."""
+    p = nn.Parameter(np.zeros((2, 3), dtype))
+    other = np.float64 if dtype == np.float32 else np.float32
+    for value, error, words in [(None, TypeError, "got None"),
+                                (np.ones((3, 2), dtype), ValueError, r"shape \(2, 3\), got \(3, 2\)"),
+                                (np.ones((2, 3), other), TypeError, f"dtype {np.dtype(dtype)}, got")]:
+        with pytest.raises(error, match=words):
+            p.grad = value
+    g = np.arange(6, dtype=dtype).reshape(3, 2).T
+    p.grad = g
+    optim.SGD([p], lr=1.0).step()
+    np.testing.assert_array_equal(p.data, -g)
+
+
 def test_backward_after_zero_grad_writes_the_gradient_over_whatever_was_there(dtype):
     """The zeroed gradient's memory is not cleared: backward must write it whole and
     never read it (NaN left there would show), for weight and bias alike."""

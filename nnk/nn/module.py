@@ -163,7 +163,20 @@ class Parameter:
 
     @grad.setter
     def grad(self, value):
-        self._grad, self._zeroed = value, False
+        """As torch refuses a gradient of another size or type at assignment, not at the
+        optimiser's step; nnk keeps a gradient array always (zero_grad() zeroes it), so
+        None is refused too, and a non-contiguous array is stored as a contiguous copy."""
+        if value is None:
+            raise TypeError("Parameter.grad is an array of the parameter's shape and dtype "
+                            "(nnk keeps one always: zero_grad() zeroes it), got None")
+        grad = np.asarray(value)
+        if grad.dtype != self.data.dtype:
+            raise TypeError(f"Parameter.grad must have the parameter's dtype {self.data.dtype}, "
+                            f"got {grad.dtype}")
+        if grad.shape != self.data.shape:
+            raise ValueError(f"Parameter.grad must have the parameter's shape {self.data.shape}, "
+                             f"got {grad.shape}")
+        self._grad, self._zeroed = np.ascontiguousarray(grad), False
 
     def _zero_grad(self):
         self._zeroed = True
