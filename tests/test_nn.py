@@ -537,6 +537,26 @@ def test_an_assigned_gradient_is_checked_when_assigned_and_used_as_given(dtype):
     np.testing.assert_array_equal(p.data, -g)
 
 
+def test_assigned_data_is_used_as_given(dtype):
+    """lin.weight.data = W.T (as torch's p.data = t): forward, backward and the step use
+    W.T's values, where the kernels refused a non-contiguous weight; a new shape brings
+    a gradient of that shape."""
+    rng = np.random.default_rng(2)
+    W, x = rng.standard_normal((2, 3)).astype(dtype), rng.standard_normal((4, 2)).astype(dtype)
+    lin = nn.Linear(2, 3, bias=False, dtype=dtype)
+    lin.weight.data = W.T
+    tol = dict(rtol=1e-5 if dtype == np.float32 else 1e-13)
+    np.testing.assert_allclose(lin(x), x @ W, **tol)
+    lin.zero_grad()
+    lin.backward(np.ones((4, 3), dtype))
+    optim.SGD(lin.parameters(), lr=1.0).step()
+    np.testing.assert_allclose(lin.weight.data, W.T - np.ones((4, 3)).T @ x, **tol)
+    lin.weight.data = np.zeros((5, 2), dtype)
+    assert lin.weight.grad.shape == (5, 2)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        lin.weight.data = np.zeros((5, 2), np.int64)
+
+
 def test_backward_after_zero_grad_writes_the_gradient_over_whatever_was_there(dtype):
     """The zeroed gradient's memory is not cleared: backward must write it whole and
     never read it (NaN left there would show), for weight and bias alike."""

@@ -145,13 +145,28 @@ class Parameter:
     pass of zeros over the weight's size and the GEMM's read of them: a twelfth of a
     784-256-10 float64 training step), and reading ``.grad`` before that gives the zeros."""
 
-    __slots__ = ("data", "_grad", "_zeroed")
+    __slots__ = ("_data", "_grad", "_zeroed")
 
     def __init__(self, data):
-        self.data = np.ascontiguousarray(data)
-        if self.data.dtype not in _NATIVE:
-            raise TypeError(f"parameters are float32 or float64, got {self.data.dtype}")
-        self._grad, self._zeroed = np.zeros_like(self.data), False
+        self._grad = None
+        self.data = data
+
+    @property
+    def data(self):
+        """The values, a C-contiguous float32 or float64 array (the kernels' operand)."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        """As torch's ``p.data = t``: any float32 or float64 array, a non-contiguous one
+        (a transpose, a slice) stored as a contiguous copy, since the kernels read and
+        update it in place; the gradient follows a change of shape or dtype (zeros)."""
+        data = np.ascontiguousarray(value)
+        if data.dtype not in _NATIVE:
+            raise TypeError(f"parameters are float32 or float64, got {data.dtype}")
+        self._data = data
+        if self._grad is None or self._grad.shape != data.shape or self._grad.dtype != data.dtype:
+            self._grad, self._zeroed = np.zeros_like(data), False
 
     @property
     def grad(self):
