@@ -225,7 +225,7 @@ def gradcheck(f, *inputs, eps=None, atol=None, rtol=None, seed=0):
                                  f"the input's shape is {x.shape}")
         numeric = _numeric_grad(loss, x, eps)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
-        err[np.isnan(err)] = np.inf  # a NaN on either side is a disagreement, as in torch
+        err = np.where(np.isnan(err), np.inf, err)  # a NaN on either side disagrees, as in torch
         if err.size and err.max() > 0:
             i = np.unravel_index(np.argmax(err), err.shape)
             raise AssertionError(f"gradcheck: {name}{[int(j) for j in i]}: analytic {analytic[i]:.10g}, "

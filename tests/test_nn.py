@@ -90,6 +90,9 @@ def test_gradcheck_catches_gradients_that_cannot_be_compared_entry_by_entry():
     with pytest.raises(AssertionError, match="1 gradients for 2 inputs"):
         nnk.gradcheck(lambda x, y: (float(np.sum(x * y)), [y]), np.ones(3), np.arange(3.0))
     assert nnk.gradcheck(sq(lambda x: 2 * x), np.ones((3, 1)))
+    assert nnk.gradcheck(sq(lambda x: 2 * x), 3.0)  # a 0-d input
+    with pytest.raises(AssertionError, match=r"input 0\[\]: analytic 9, numeric 6"):
+        nnk.gradcheck(sq(lambda x: 3 * x), 3.0)
 
 
 def test_softmax_layer_gradcheck():
