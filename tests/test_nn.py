@@ -558,6 +558,8 @@ def test_assigned_data_is_used_as_given(dtype):
     assert lin.weight.grad.shape == (5, 2)
     with pytest.raises(TypeError, match="float32 or float64"):
         lin.weight.data = np.zeros((5, 2), np.int64)
+    scale = nn.Parameter(np.array(2.0, dtype))  # a 0-d parameter stays 0-d, as torch's
+    assert scale.data.shape == scale.grad.shape == ()
 
 
 def test_backward_after_zero_grad_writes_the_gradient_over_whatever_was_there(dtype):

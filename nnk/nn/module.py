@@ -161,7 +161,7 @@ class Parameter:
         """As torch's ``p.data = t``: any float32 or float64 array, a non-contiguous one
         (a transpose, a slice) stored as a contiguous copy, since the kernels read and
         update it in place; the gradient follows a change of shape or dtype (zeros)."""
-        data = np.ascontiguousarray(value)
+        data = np.asarray(value, order="C")  # (ascontiguousarray would make a 0-d one 1-d)
         if data.dtype not in _NATIVE:
             raise TypeError(f"parameters are float32 or float64, got {data.dtype}")
         self._data = data
@@ -191,7 +191,7 @@ class Parameter:
         if grad.shape != self.data.shape:
             raise ValueError(f"Parameter.grad must have the parameter's shape {self.data.shape}, "
                              f"got {grad.shape}")
-        self._grad, self._zeroed = np.ascontiguousarray(grad), False
+        self._grad, self._zeroed = np.asarray(grad, order="C"), False
 
     def _zero_grad(self):
         self._zeroed = True
