@@ -116,13 +116,38 @@ class Optimizer:
                  for k, st in self.state.items()}
         return {"state": state, "param_groups": groups}
 
+    # torch.optim's group options that nnk's optimisers do not have: a loaded group may
+    # carry one only with the value that means what nnk does (Adam(amsgrad=True)'s state
+    # would otherwise go on as plain Adam without a word); torch's speed and autograd
+    # switches change no value and are dropped.
+    _TORCH_SWITCHES = frozenset({"foreach", "fused", "capturable", "differentiable"})
+
+    def _own_options(self, group):
+        """A loaded group's options, torch's that nnk does anyway dropped; ValueError for
+        one that would change the updates."""
+        as_nnk = {"maximize": False, "amsgrad": False, "dampening": 0,
+                  "decoupled_weight_decay": getattr(self, "_decoupled", False)}
+        options = {}
+        for key, value in group.items():
+            if key == "params" or key in self._TORCH_SWITCHES:
+                continue
+            if key not in self.defaults and not (key in as_nnk and value == as_nnk[key]):
+                own = f" (its {key} is {as_nnk[key]!r})" if key in as_nnk else ""
+                raise ValueError(f"loaded state dict has {key}={value!r}, which "
+                                 f"nnk.optim.{type(self).__name__} does not do{own}")
+            if key in self.defaults:
+                options[key] = value
+        return options
+
     def load_state_dict(self, state_dict):
         """Restore what state_dict gave (groups of the same sizes, state of the same shapes)."""
         groups = state_dict["param_groups"]
         if [len(g["params"]) for g in groups] != [len(g["params"]) for g in self.param_groups]:
             raise ValueError("loaded state dict has parameter groups of other sizes than this optimizer's")
-        for mine, theirs in zip(self.param_groups, groups):
-            mine.update({k: v for k, v in theirs.items() if k != "params"})
+        loaded = [self._checked({**mine, **self._own_options(theirs)})
+                  for mine, theirs in zip(self.param_groups, groups)]
+        for mine, options in zip(self.param_groups, loaded):
+            mine.update(options)
         params = self.params
         self.state = {}
         for k, st in state_dict["state"].items():

@@ -221,6 +221,35 @@ def test_parameter_groups_and_optimizer_state_dict_match_pytorch(name):
             np.testing.assert_allclose(np.asarray(value), np.asarray(mine["state"][i][key]), rtol=1e-12)
 
 
+@pytest.mark.parametrize("theirs, ours, refused", [
+    (lambda p: torch.optim.Adam(p, amsgrad=True), nnk.optim.Adam, "amsgrad=True"),
+    (lambda p: torch.optim.Adam(p, maximize=True), nnk.optim.Adam, "maximize=True"),
+    (lambda p: torch.optim.AdamW(p), nnk.optim.Adam, "decoupled_weight_decay=True"),
+    (lambda p: torch.optim.Adam(p, weight_decay=0.1), nnk.optim.AdamW, "decoupled_weight_decay=False"),
+    (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.5), nnk.optim.SGD, "dampening=0.5"),
+    (lambda p: torch.optim.RMSprop(p, maximize=True), nnk.optim.RMSprop, "maximize=True"),
+])
+def test_a_pytorch_optimizer_state_that_nnk_would_step_otherwise_is_refused(theirs, ours, refused):
+    """torch's options nnk does not have load only with the value that means what nnk
+    does: an AMSGrad state went on as plain Adam, a maximising one minimised, AdamW's
+    decay became Adam's L2, all without a word; the same options at torch's defaults load."""
+    tnet = torch.nn.Linear(2, 2)
+    topt = theirs(tnet.parameters())
+    tnet(torch.ones(1, 2)).sum().backward()
+    topt.step()
+    kwargs = {"lr": 0.1} if ours is nnk.optim.SGD else {}
+    opt = ours(nn.Linear(2, 2).parameters(), **kwargs)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=refused):
+        opt.load_state_dict(topt.state_dict())
+    assert opt.state_dict()["param_groups"] == before["param_groups"]  # nothing half-loaded
+    plain = {nnk.optim.Adam: torch.optim.Adam, nnk.optim.AdamW: torch.optim.AdamW,
+             nnk.optim.SGD: lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+             nnk.optim.RMSprop: torch.optim.RMSprop}[ours](tnet.parameters())
+    opt.load_state_dict(plain.state_dict())
+    assert set(opt.param_groups[0]) == set(before["param_groups"][0])  # torch's switches dropped
+
+
 def test_schedules_follow_each_group():
     ours, theirs = pair()
     opt = nnk.optim.SGD([{"params": ours[0].parameters(), "lr": 1.0},
