@@ -140,18 +140,19 @@ class Optimizer:
         return options
 
     def load_state_dict(self, state_dict):
-        """Restore what state_dict gave (groups of the same sizes, state of the same shapes)."""
+        """Restore what state_dict gave (groups of the same sizes, state of the same shapes);
+        what cannot be restored raises before anything changes."""
         groups = state_dict["param_groups"]
         if [len(g["params"]) for g in groups] != [len(g["params"]) for g in self.param_groups]:
             raise ValueError("loaded state dict has parameter groups of other sizes than this optimizer's")
         loaded = [self._checked({**mine, **self._own_options(theirs)})
                   for mine, theirs in zip(self.param_groups, groups)]
-        for mine, options in zip(self.param_groups, loaded):
-            mine.update(options)
-        params = self.params
-        self.state = {}
+        params, state = self.params, {}
         for k, st in state_dict["state"].items():
             k = int(k)
+            if not 0 <= k < len(params):
+                raise ValueError(f"loaded state dict has state for parameter {k}; this optimizer "
+                                 f"has {len(params)}")
             entry = {}
             for name, v in st.items():
                 if hasattr(v, "detach") and hasattr(v, "numpy"):  # a PyTorch tensor
@@ -164,7 +165,10 @@ class Optimizer:
                     if v.shape != params[k].data.shape:
                         raise ValueError(f"state {k}.{name}: expected shape {params[k].data.shape}, got {v.shape}")
                 entry[name] = v
-            self.state[k] = entry
+            state[k] = entry
+        for mine, options in zip(self.param_groups, loaded):
+            mine.update(options)
+        self.state = state
 
 
 class SGD(Optimizer):

@@ -122,6 +122,41 @@ def test_parameters_order_and_state_dict():
         other.load_state_dict({"nope": 1})
 
 
+def test_a_refused_load_changes_nothing():
+    """A state that cannot load (a shape, GPT's untied lm_head, an optimiser state of
+    another shape) raises before any parameter or state changes, where the parameters
+    before the bad one were already overwritten; a float64 GPT state loads into a
+    float32 GPT (its tied weight compared in the state, not after rounding)."""
+    net, other = mlp(nn.ReLU), mlp(nn.ReLU, seed=99)
+    keep = other.state_dict()
+    bad = net.state_dict()
+    bad["4.bias"] = np.ones(2)
+    with pytest.raises(ValueError, match=r"4.bias: expected shape \(1,\), got \(2,\)"):
+        other.load_state_dict(bad)
+    for name, value in other.state_dict().items():
+        np.testing.assert_array_equal(value, keep[name])
+    g64, g32 = nn.GPT(20, 8, 1, 2, 8, dtype=np.float64), nn.GPT(20, 8, 1, 2, 8, dtype=np.float32)
+    keep = g32.state_dict()
+    untied = g64.state_dict()
+    untied["lm_head.weight"] = untied["lm_head.weight"] + 1
+    with pytest.raises(ValueError, match="ties them"):
+        g32.load_state_dict(untied)
+    for name, value in g32.state_dict().items():
+        np.testing.assert_array_equal(value, keep[name])
+    g32.load_state_dict(g64.state_dict())
+    np.testing.assert_array_equal(g32.transformer.wte.weight.data,
+                                  g64.transformer.wte.weight.data.astype(np.float32))
+    opt = optim.Adam(net.parameters(), lr=0.1)
+    net(X5), net.backward(np.ones((5, 1))), opt.step()
+    state = opt.state_dict()
+    state["param_groups"][0]["lr"] = 0.5
+    state["state"][1]["exp_avg"] = np.ones(7)
+    fresh = optim.Adam(net.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="state 1.exp_avg"):
+        fresh.load_state_dict(state)
+    assert fresh.lr == 0.1 and fresh.state == {}
+
+
 def test_seed_reproducible_and_dtype():
     a, b = mlp(nn.Tanh, seed=5), mlp(nn.Tanh, seed=5)
     np.testing.assert_array_equal(a(X5), b(X5))

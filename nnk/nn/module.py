@@ -338,16 +338,18 @@ class Module:
 
     def load_state_dict(self, state):
         """Copy ``state``'s arrays (NumPy arrays or PyTorch tensors) into the parameters of
-        the same names and shapes; a missing or extra name is a KeyError."""
+        the same names and shapes (cast to their dtype); a missing or extra name is a
+        KeyError, another shape a ValueError, and either leaves every parameter as it was."""
         params = dict(self.named_parameters())
         missing, unexpected = set(params) - set(state), set(state) - set(params)
         if missing or unexpected:
             raise KeyError(f"state_dict mismatch: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+        values = {name: np.asarray(state[name]) for name in params}
+        for name, p in params.items():  # every shape checked before any is copied
+            if values[name].shape != p.data.shape:
+                raise ValueError(f"{name}: expected shape {p.data.shape}, got {values[name].shape}")
         for name, p in params.items():
-            value = np.asarray(state[name])
-            if value.shape != p.data.shape:
-                raise ValueError(f"{name}: expected shape {p.data.shape}, got {value.shape}")
-            p.data[...] = value
+            p.data[...] = values[name]
 
     def _needs(self, attr):
         value = getattr(self, attr, None)

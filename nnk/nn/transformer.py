@@ -214,9 +214,12 @@ class GPT(Module):
     def load_state_dict(self, state):
         state = dict(state)
         tied = state.pop("lm_head.weight", None)
-        super().load_state_dict(state)
-        if tied is not None and not np.array_equal(np.asarray(tied), self.transformer.wte.weight.data):
+        wte = state.get("transformer.wte.weight")
+        # the state's two arrays compared (not the state's lm_head with the model's wte,
+        # which a float64 state loaded into a float32 model has rounded), before any copy
+        if tied is not None and wte is not None and not np.array_equal(np.asarray(tied), np.asarray(wte)):
             raise ValueError("lm_head.weight differs from transformer.wte.weight: GPT ties them")
+        super().load_state_dict(state)
 
     @_pooled  # its layer calls nested in one pool scope, not one scope each
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, seed=None, use_cache=True):
