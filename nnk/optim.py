@@ -118,9 +118,11 @@ class Optimizer:
 
     # torch.optim's group options that nnk's optimisers do not have: a loaded group may
     # carry one only with the value that means what nnk does (Adam(amsgrad=True)'s state
-    # would otherwise go on as plain Adam without a word); torch's speed and autograd
-    # switches change no value and are dropped.
-    _TORCH_SWITCHES = frozenset({"foreach", "fused", "capturable", "differentiable"})
+    # would otherwise go on as plain Adam without a word).  Dropped: torch's speed and
+    # autograd switches, and what its schedules keep in the groups (initial_lr; OneCycleLR
+    # and CyclicLR's bounds), none of which changes an update.
+    _TORCH_SWITCHES = frozenset({"foreach", "fused", "capturable", "differentiable", "initial_lr",
+                                 "max_lr", "min_lr", "max_momentum", "base_momentum"})
 
     def _own_options(self, group):
         """A loaded group's options, torch's that nnk does anyway dropped; ValueError for

@@ -246,8 +246,11 @@ def test_a_pytorch_optimizer_state_that_nnk_would_step_otherwise_is_refused(thei
     plain = {nnk.optim.Adam: torch.optim.Adam, nnk.optim.AdamW: torch.optim.AdamW,
              nnk.optim.SGD: lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
              nnk.optim.RMSprop: torch.optim.RMSprop}[ours](tnet.parameters())
+    # a schedule keeps its numbers in torch's groups (initial_lr, OneCycleLR's bounds)
+    torch.optim.lr_scheduler.OneCycleLR(plain, max_lr=0.5, total_steps=10)
     opt.load_state_dict(plain.state_dict())
-    assert set(opt.param_groups[0]) == set(before["param_groups"][0])  # torch's switches dropped
+    assert set(opt.param_groups[0]) == set(before["param_groups"][0])  # torch's extras dropped
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.5 / 25)
 
 
 def test_schedules_follow_each_group():
