@@ -99,8 +99,8 @@ class Optimizer:
                 yield g, i, p
                 i += 1
 
-    def zero_grad(self):
-        """Set every parameter's ``.grad`` to 0."""
+    def zero_grad(self, set_to_none=True):
+        """Set every parameter's ``.grad`` to 0 (``set_to_none``: see Module.zero_grad)."""
         for p in self.params:
             p._zero_grad()
 

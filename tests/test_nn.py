@@ -551,6 +551,11 @@ def test_zero_grad_reads_as_zeros_before_any_backward(dtype):
     lin.weight.grad[...] = 7
     lin.zero_grad()
     np.testing.assert_array_equal(lin.weight.grad, np.zeros((2, 3), dtype))
+    net = nn.Sequential(lin, nn.ReLU())
+    for set_to_none in (True, False):  # torch's argument taken; the gradient reads as zeros
+        lin.weight.grad[...] = 7
+        net.zero_grad(set_to_none=set_to_none)
+        np.testing.assert_array_equal(lin.weight.grad, np.zeros((2, 3), dtype))
     p = nn.Parameter(np.ones(4, dtype))
     p.grad[...] = 5
     optim.SGD([p], lr=1.0).zero_grad()

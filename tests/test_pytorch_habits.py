@@ -181,7 +181,7 @@ def _trained(optimizer_pair, steps=5):
                         {"params": list(theirs[2].parameters()) + list(theirs[3].parameters())}])
     loss_fn = nn.MSELoss()
     for _ in range(steps):
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=True)  # torch's spelling, taken as it is
         loss_fn(ours(x), y)
         ours.backward(loss_fn.backward())
         opt.step()

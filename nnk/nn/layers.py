@@ -141,7 +141,7 @@ class Linear(Module):
         layer._x = None
         return layer
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
         self.weight._zero_grad()
         if self.bias is not None:
             self.bias._zero_grad()

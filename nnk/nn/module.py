@@ -327,8 +327,10 @@ class Module:
         """Every trainable Parameter, each once (see named_parameters)."""
         return [p for _, p in self.named_parameters()]
 
-    def zero_grad(self):
-        """Set every parameter's ``.grad`` to 0 (backward accumulates into it)."""
+    def zero_grad(self, set_to_none=True):
+        """Set every parameter's ``.grad`` to 0 (backward accumulates into it).
+        ``set_to_none`` is taken for torch's sake and changes nothing: nnk keeps a
+        gradient array always, marked zero until the next backward writes it."""
         for p in self.parameters():
             p._zero_grad()
 
@@ -386,7 +388,7 @@ class _ParameterFree(Module):
     def named_parameters(self, prefix="", _seen=None):
         return iter(())
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
         pass
 
 
@@ -458,7 +460,7 @@ class Sequential(Module):
             g = backward_of(layer, g, input_grad or i > 0)
         return g
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
         for layer in self.layers:  # each layer knows its own parameters
             layer.zero_grad()
 
