@@ -319,3 +319,22 @@ def test_generate_leaves_layers_keeping_private_copies():
     lin.zero_grad()
     lin.backward(np.ones((2, 2)))
     np.testing.assert_allclose(lin.weight.grad, expect)
+
+
+@pytest.mark.parametrize("dims", [(), (0,), (1, 2), (2, -1), (-2, -1), (3, 3), (0, -1)])
+def test_flatten_joins_the_dimensions_torch_does(dims):
+    """Flatten(start_dim, end_dim) as torch.nn.Flatten: the same shape and values forward,
+    the gradient reshaped back, its repr; dimensions that do not fit are refused."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).standard_normal((2, 3, 4, 5))
+    ours, theirs = nn.Flatten(*dims), torch.nn.Flatten(*dims)
+    y = ours(x)
+    np.testing.assert_array_equal(y, theirs(torch.from_numpy(x)).numpy())
+    g = np.arange(y.size, dtype=float).reshape(y.shape)
+    np.testing.assert_array_equal(ours.backward(g), g.reshape(x.shape))
+    assert repr(ours) == repr(theirs)
+    for bad in [(2, 1), (0, 4), (-5, -1)]:
+        with pytest.raises(ValueError, match="does not fit an input of shape"):
+            nn.Flatten(*bad)(x)
+    with pytest.raises(ValueError, match="does not fit"):
+        nn.Flatten()(np.zeros(3))  # one dimension: nothing after the first (torch: IndexError)

@@ -1,5 +1,6 @@
 """Layers: activations, softmax, the fully connected layer and Flatten."""
 import math
+import operator
 
 import numpy as np
 
@@ -228,19 +229,35 @@ class Dropout(_ParameterFree):
         return f"p={self.p}"
 
 
-class Flatten(Module):
-    """(N, d1, d2, ...) -> (N, d1*d2*...): concatenates a window's embeddings."""
+class Flatten(_ParameterFree):
+    """Dimensions start_dim..end_dim joined into one, as torch.nn.Flatten; by default all
+    but the first, (N, d1, d2, ...) -> (N, d1*d2*...): a window's embeddings concatenated."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        self.start_dim, self.end_dim = operator.index(start_dim), operator.index(end_dim)
+
+    def _out_shape(self, shape):
+        nd = len(shape)
+        s = self.start_dim + nd if self.start_dim < 0 else self.start_dim
+        e = self.end_dim + nd if self.end_dim < 0 else self.end_dim
+        if not (0 <= s < nd and 0 <= e < nd and s <= e):
+            raise ValueError(f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}) does not "
+                             f"fit an input of shape {tuple(shape)}")
+        # math.prod, not -1: -1 cannot size a dimension beside an empty one
+        return tuple(shape[:s]) + (math.prod(shape[s:e + 1]),) + tuple(shape[e + 1:])
 
     def forward(self, x):
         x = np.asarray(x)
-        if x.ndim == 0:
-            raise ValueError("Flatten takes (N, d1, ...), got a 0-d input")
+        out = self._out_shape(x.shape)
         self._shape = x.shape
-        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # -1 cannot size an empty batch
+        return x.reshape(out)
 
     def backward(self, g, input_grad=True):
         shape = self._needs("_shape")
-        _check_grad_shape("Flatten", g, (shape[0], math.prod(shape[1:])))
+        _check_grad_shape("Flatten", g, self._out_shape(shape))
         return np.asarray(g).reshape(shape) if input_grad else None
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
