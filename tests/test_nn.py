@@ -328,7 +328,7 @@ def test_lstsq():
 def test_lstsq_keeps_the_digits_of_an_ill_conditioned_fit():
     """A degree-11 polynomial fit on 20 points: cond(X) is about 1.6e8, so X^T X (about
     2.5e16) is singular to float64 and the normal equations lose every digit (the weights
-    5 % off); QR keeps about eight, as the SVD of numpy.linalg.lstsq does."""
+    0.5-5 % off, by ISA); QR keeps about eight, as the SVD of numpy.linalg.lstsq does."""
     t = np.linspace(0, 1, 20)
     X, Y = np.vander(t, 12), np.sin(3 * t)
     W, ref = nnk.lstsq(X, Y), np.linalg.lstsq(X, Y, rcond=None)[0]
