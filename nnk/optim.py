@@ -121,7 +121,7 @@ class Optimizer:
     # would otherwise go on as plain Adam without a word).  Dropped: torch's speed and
     # autograd switches, and what its schedules keep in the groups (initial_lr; OneCycleLR
     # and CyclicLR's bounds), none of which changes an update.
-    _TORCH_SWITCHES = frozenset({"foreach", "fused", "capturable", "differentiable", "initial_lr",
+    _TORCH_DROPPED = frozenset({"foreach", "fused", "capturable", "differentiable", "initial_lr",
                                  "max_lr", "min_lr", "max_momentum", "base_momentum"})
 
     def _own_options(self, group):
@@ -131,7 +131,7 @@ class Optimizer:
                   "decoupled_weight_decay": getattr(self, "_decoupled", False)}
         options = {}
         for key, value in group.items():
-            if key == "params" or key in self._TORCH_SWITCHES:
+            if key == "params" or key in self._TORCH_DROPPED:
                 continue
             if key not in self.defaults and not (key in as_nnk and value == as_nnk[key]):
                 own = f" (its {key} is {as_nnk[key]!r})" if key in as_nnk else ""

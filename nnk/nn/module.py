@@ -184,14 +184,14 @@ class Parameter:
         if value is None:
             raise TypeError("Parameter.grad is an array of the parameter's shape and dtype "
                             "(nnk keeps one always: zero_grad() zeroes it), got None")
-        grad = np.asarray(value)
+        grad = np.asarray(value, order="C")
         if grad.dtype != self.data.dtype:
             raise TypeError(f"Parameter.grad must have the parameter's dtype {self.data.dtype}, "
                             f"got {grad.dtype}")
         if grad.shape != self.data.shape:
             raise ValueError(f"Parameter.grad must have the parameter's shape {self.data.shape}, "
                              f"got {grad.shape}")
-        self._grad, self._zeroed = np.asarray(grad, order="C"), False
+        self._grad, self._zeroed = grad, False
 
     def _zero_grad(self):
         self._zeroed = True
