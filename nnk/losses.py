@@ -16,7 +16,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _check_reduction(reduction):
-    if reduction not in _REDUCTIONS:
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
@@ -132,15 +132,30 @@ def _ce_inputs(logits, target, ignore_index=None, name="cross_entropy"):
     return x, labels, None
 
 
+def _class_weight(weight, x, name):
+    """``weight`` (None, or one number per class, as PyTorch's ``weight=``) as a vector
+    of the logits' dtype; another length is a ValueError."""
+    if weight is None:
+        return None
+    w = as_float(weight, "weight").astype(x.dtype, copy=False)
+    if w.shape != (x.shape[1],):
+        raise ValueError(f"{name}: weight must hold one value per class, shape ({x.shape[1]},); "
+                         f"got shape {w.shape}")
+    return w
+
+
 def _cross_entropy(logits, target, reduction, want_loss, want_grad, ignore_index=-100,
-                   label_smoothing=0.0):
+                   label_smoothing=0.0, weight=None):
     """(the loss as ``cross_entropy`` gives it, dL/dlogits) -- each only when wanted.
 
     Class indices go through one fused kernel (per row: max, one exp pass, the loss and
     softmax - onehot; rows labelled ``ignore_index`` give 0 and 0, and the mean is over
     the others, as PyTorch's); probability targets through log-sum-exp and softmax.
     label_smoothing eps mixes the target with the uniform distribution: (1 - eps) onehot
-    + eps / C (PyTorch's definition)."""
+    + eps / C (PyTorch's definition).  Class weights w, as PyTorch's: with class indices
+    row i counts w[t_i] times and the mean divides by the sum of the counted rows' w[t_i]
+    (the smoothing's term is -sum_c w_c log p_ic, over the same sum); with probabilities
+    each class's term counts w_c times and the mean divides by the rows."""
     _check_reduction(reduction)
     eps = float(label_smoothing)
     if not 0.0 <= eps <= 1.0:
@@ -148,17 +163,38 @@ def _cross_entropy(logits, target, reduction, want_loss, want_grad, ignore_index
     ignore_index = int(ignore_index)
     x, labels, probs = _ce_inputs(logits, target, ignore_index)
     rows, classes = x.shape
+    w = _class_weight(weight, x, "cross_entropy")
     if labels is not None:
         kept = labels != ignore_index
-        counted = int(kept.sum())
+        picked = np.where(kept, labels, 0)  # a valid index on every row, masked by kept
+        w_row = None if w is None else np.where(kept, w[picked], 0).astype(x.dtype)
+        counted = int(kept.sum()) if w is None else float(w_row.sum())  # the mean's divisor
         scale = 1.0 / counted if reduction == "mean" and counted else 1.0
         x = contiguous(x)
         each = np.empty(rows, x.dtype)
         g = np.empty_like(x) if want_grad else None
-        _C.cross_entropy(x, labels.astype(np.int64, copy=False), ignore_index, scale, each, g)
-        if eps:  # (1 - eps) nll + eps (lse - mean x); lse = nll + x[label]
-            picked = x[np.arange(rows), np.where(kept, labels, 0)]
-            smooth = np.where(kept, each + picked - x.mean(axis=1), 0).astype(x.dtype)
+        # weighted rows: the kernel's plain softmax - onehot, weighted and scaled below
+        _C.cross_entropy(x, labels.astype(np.int64, copy=False), ignore_index,
+                         scale if w is None else 1.0, each, g)
+        if w is not None:
+            if eps:  # -sum_c w_c log p_c = lse sum(w) - w.x, lse = nll + x[label]
+                lse = each + x[np.arange(rows), picked]
+                smooth = np.where(kept, lse * w.sum() - x @ w, 0).astype(x.dtype)
+                if want_grad:  # its gradient sum(w) p - w; p = g + onehot on kept rows
+                    p = g.copy()
+                    p[kept, labels[kept]] += 1
+                    g_smooth = w.sum() * p - np.where(kept[:, None], w, 0)
+            each = each * w_row
+            if want_grad:
+                g *= w_row[:, None]
+            if eps:
+                each = ((1 - eps) * each + (eps / classes) * smooth).astype(x.dtype)
+                if want_grad:
+                    g = ((1 - eps) * g + (eps / classes) * g_smooth).astype(x.dtype)
+            if want_grad and scale != 1.0:
+                g *= x.dtype.type(scale)
+        elif eps:  # (1 - eps) nll + eps (lse - mean x); lse = nll + x[label]
+            smooth = np.where(kept, each + x[np.arange(rows), picked] - x.mean(axis=1), 0).astype(x.dtype)
             each = (1 - eps) * each + eps * smooth
             if want_grad:  # softmax - (1 - eps) onehot - eps / C, on the counted rows
                 g[kept, labels[kept]] += x.dtype.type(eps * scale)
@@ -168,6 +204,8 @@ def _cross_entropy(logits, target, reduction, want_loss, want_grad, ignore_index
         scale = 1.0 / rows if reduction == "mean" and rows else 1.0
         if eps:
             probs = probs * (1 - eps) + eps / classes
+        if w is not None:
+            probs = probs * w
         each = logsumexp(x, axis=1) * probs.sum(axis=1) - np.einsum("ij,ij->i", probs, x) \
             if want_loss else None
         g = softmax(x, axis=1) * probs.sum(axis=1, keepdims=True) - probs if want_grad else None
@@ -190,34 +228,45 @@ def _cross_entropy(logits, target, reduction, want_loss, want_grad, ignore_index
 _NO_LABEL = -1
 
 
-def cross_entropy(logits, target, reduction="mean", *, ignore_index=-100, label_smoothing=0.0):
+def cross_entropy(logits, target, reduction="mean", *, weight=None, ignore_index=-100,
+                  label_smoothing=0.0):
     """-log softmax(logits)[target] from class indices, or -sum p log softmax for a
     probability / one-hot target; logits (N, C) or (C,).  Fused with log-sum-exp: no
-    overflow for any finite logits.  ignore_index and label_smoothing as in PyTorch."""
-    return _cross_entropy(logits, target, reduction, True, False, ignore_index, label_smoothing)[0]
+    overflow for any finite logits.  weight (one per class), ignore_index and
+    label_smoothing as in PyTorch."""
+    return _cross_entropy(logits, target, reduction, True, False, ignore_index, label_smoothing,
+                          weight)[0]
 
 
-def cross_entropy_grad(logits, target, reduction="mean", *, ignore_index=-100, label_smoothing=0.0):
+def cross_entropy_grad(logits, target, reduction="mean", *, weight=None, ignore_index=-100,
+                       label_smoothing=0.0):
     """dL/dlogits of ``cross_entropy``: softmax - onehot (times sum p for soft targets)."""
-    return _cross_entropy(logits, target, reduction, False, True, ignore_index, label_smoothing)[1]
+    return _cross_entropy(logits, target, reduction, False, True, ignore_index, label_smoothing,
+                          weight)[1]
 
 
-def nll_loss(log_probs, target, reduction="mean", *, ignore_index=-100):
+def nll_loss(log_probs, target, reduction="mean", *, weight=None, ignore_index=-100):
     """-log_probs[i, target[i]] from log-probabilities (N, C) or (C,) and class indices,
-    as torch.nn.functional.nll_loss (ignored rows give 0; the mean is over the others)."""
-    return _nll(log_probs, target, reduction, ignore_index, True)[0]
+    as torch.nn.functional.nll_loss (ignored rows give 0; the mean is over the others;
+    with class weights w, row i counts w[target[i]] times and the mean divides by their
+    sum)."""
+    return _nll(log_probs, target, reduction, ignore_index, True, weight)[0]
 
 
-def _nll(log_probs, target, reduction, ignore_index, want_grad):
+def _nll(log_probs, target, reduction, ignore_index, want_grad, weight=None):
     """(loss, dL/dlog_probs) of the negative log-likelihood."""
     _check_reduction(reduction)
     x, labels, probs = _ce_inputs(log_probs, target, int(ignore_index), "nll_loss")
     if labels is None:
         raise ValueError("nll_loss takes class indices, not probabilities")
+    w = _class_weight(weight, x, "nll_loss")
     rows = x.shape[0]
     kept = labels != int(ignore_index)
-    counted = int(kept.sum())
-    each = np.where(kept, -x[np.arange(rows), np.where(kept, labels, 0)], 0).astype(x.dtype)
+    picked = np.where(kept, labels, 0)
+    w_row = kept.astype(x.dtype) if w is None else np.where(kept, w[picked], 0).astype(x.dtype)
+    counted = int(kept.sum()) if w is None else float(w_row.sum())  # the mean's divisor
+    # ignored rows give 0 whatever they hold (-inf times their weight 0 would be NaN)
+    each = (-np.where(kept, x[np.arange(rows), picked], 0) * w_row).astype(x.dtype)
     if reduction == "none":
         value = each if np.ndim(log_probs) == 2 else each[0]
     else:
@@ -227,6 +276,6 @@ def _nll(log_probs, target, reduction, ignore_index, want_grad):
     if want_grad:
         scale = 1.0 / counted if reduction == "mean" and counted else 1.0
         g = np.zeros_like(x)
-        g[kept, labels[kept]] = -scale
+        g[kept, labels[kept]] = -scale * w_row[kept]
         g = g.reshape(np.shape(log_probs))
     return value, g

@@ -404,6 +404,62 @@ def test_cross_entropy_options_match_pytorch(reduction, smoothing, dtype):
     np.testing.assert_allclose(nnk.cross_entropy(x, p, reduction, label_smoothing=smoothing), sl.numpy(), **tol)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_class_weights_match_pytorch(reduction, smoothing, dtype):
+    """weight= as torch's: a row counts w[target] times and the mean divides by the counted
+    rows' weights (class indices, NLLLoss), each class's term w_c times over the rows
+    (probabilities); ignored rows and label smoothing with it."""
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((9, 6)).astype(dtype)
+    t = rng.integers(0, 6, 9)
+    t[[2, 7]] = -1  # ignored
+    w = rng.uniform(0.1, 3.0, 6).astype(dtype)
+    tw = torch.from_numpy(w)
+    g = rng.standard_normal(9).astype(dtype) if reduction == "none" else None
+    tg = None if g is None else torch.from_numpy(g)
+    tol = dict(rtol=2e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+
+    tx = torch.from_numpy(x).requires_grad_()
+    tl = torch.nn.CrossEntropyLoss(weight=tw, reduction=reduction, ignore_index=-1,
+                                   label_smoothing=smoothing)(tx, torch.from_numpy(t))
+    tl.backward(tg)
+    ours = nn.CrossEntropyLoss(reduction=reduction, ignore_index=-1, label_smoothing=smoothing, weight=w)
+    np.testing.assert_allclose(ours(x, t), tl.detach().numpy(), **tol)
+    np.testing.assert_allclose(ours.backward(g), tx.grad.numpy(), **tol)
+
+    p = rng.dirichlet(np.ones(6), 9).astype(dtype)
+    tp = torch.from_numpy(x).requires_grad_()
+    sl = torch.nn.functional.cross_entropy(tp, torch.from_numpy(p), weight=tw, reduction=reduction,
+                                           label_smoothing=smoothing)
+    sl.backward(tg)
+    np.testing.assert_allclose(nnk.cross_entropy(x, p, reduction, weight=w, label_smoothing=smoothing),
+                               sl.detach().numpy(), **tol)
+    dp = nnk.losses.cross_entropy_grad(x, p, reduction, weight=w, label_smoothing=smoothing)
+    np.testing.assert_allclose(dp if g is None else dp * g[:, None], tp.grad.numpy(), **tol)
+
+    logp = nnk.log_softmax(x)
+    logp[2, 0] = -np.inf  # an ignored row's -inf stays out of the loss (0 times -inf is NaN)
+    tn = torch.from_numpy(logp).requires_grad_()
+    nl = torch.nn.NLLLoss(weight=tw, reduction=reduction, ignore_index=-1)(tn, torch.from_numpy(t))
+    nl.backward(tg)
+    ours = nn.NLLLoss(reduction, ignore_index=-1, weight=w)
+    np.testing.assert_allclose(ours(logp, t), nl.detach().numpy(), **tol)
+    np.testing.assert_allclose(ours.backward(g), tn.grad.numpy(), **tol)
+
+
+def test_class_weights_refused_when_they_do_not_fit():
+    with pytest.raises(ValueError, match="one value per class"):
+        nnk.cross_entropy(np.zeros((2, 3)), [0, 1], weight=[1.0, 2.0])
+    with pytest.raises(ValueError, match="one value per class"):
+        nnk.nll_loss(np.zeros((2, 3)), [0, 1], weight=np.ones((3, 1)))
+    with pytest.raises(ValueError, match="1-D"):
+        nn.CrossEntropyLoss(weight=np.ones((3, 3)))
+    with pytest.raises(ValueError, match="weight="):  # torch's positional weight, given as here
+        nn.CrossEntropyLoss(np.ones(3))
+
+
 def test_all_ignored_mean_is_nan_as_pytorch():
     x = np.zeros((2, 3))
     t = np.array([-100, -100])

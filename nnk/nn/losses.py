@@ -1,6 +1,7 @@
 """Loss modules: forward gives the loss, backward dL/d(input)."""
 import numpy as np
 
+from .._arrays import as_float
 from ..losses import _cross_entropy, _nll, _pair, _reduced, _reduced_grad
 from .module import Module, _keep
 
@@ -35,9 +36,13 @@ class _Loss(Module):
     _names = ("input", "target")
     _pointwise = None  # the kernel's name: operands validated and converted once
 
+    _takes_weight = False  # PyTorch's first positional argument is weight=: nnk's by keyword
+
     def __init__(self, reduction="mean"):
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        if not isinstance(reduction, str) or reduction not in ("mean", "sum", "none"):
+            hint = (" (class weights go by keyword: weight=...)"
+                    if self._takes_weight and not isinstance(reduction, str) else "")
+            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}{hint}")
         self.reduction, self._saved = reduction, None
 
     def forward(self, input, target):
@@ -76,14 +81,19 @@ class CrossEntropyLoss(_Loss):
     copy of the logits (32 MB for a batch of GPT logits); backward hands it over, once
     per forward, as PyTorch frees its graph after a backward."""
     _grad_saved = None
+    _takes_weight = True
 
-    def __init__(self, reduction="mean", ignore_index=-100, label_smoothing=0.0):
+    def __init__(self, reduction="mean", ignore_index=-100, label_smoothing=0.0, *, weight=None):
         super().__init__(reduction)
         self.ignore_index, self.label_smoothing = int(ignore_index), float(label_smoothing)
+        # one weight per class, as torch's weight= (checked against the logits' classes)
+        self.weight = None if weight is None else np.array(as_float(weight, "weight"))
+        if self.weight is not None and self.weight.ndim != 1:
+            raise ValueError(f"weight must be 1-D, one value per class; got shape {self.weight.shape}")
 
     def _value_and_grad(self, input, target):
         return _cross_entropy(input, target, self.reduction, True, True, self.ignore_index,
-                              self.label_smoothing)
+                              self.label_smoothing, self.weight)
 
     def forward(self, input, target):
         value, self._grad_saved = self._value_and_grad(input, target)
@@ -100,7 +110,8 @@ class CrossEntropyLoss(_Loss):
 
     def extra_repr(self):
         return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
-                f"label_smoothing={self.label_smoothing}")
+                f"label_smoothing={self.label_smoothing}"
+                + ("" if self.weight is None else f", weight={self.weight.tolist()}"))
 
 
 class NextTokenLoss(CrossEntropyLoss):
@@ -125,11 +136,12 @@ class NLLLoss(CrossEntropyLoss):
     """Negative log-likelihood from log-probabilities (N, C) (LogSoftmax's output) and
     class indices, as torch.nn.NLLLoss; forward keeps the gradient as CrossEntropyLoss."""
 
-    def __init__(self, reduction="mean", ignore_index=-100):
-        super().__init__(reduction, ignore_index)
+    def __init__(self, reduction="mean", ignore_index=-100, *, weight=None):
+        super().__init__(reduction, ignore_index, weight=weight)
 
     def _value_and_grad(self, input, target):
-        return _nll(input, target, self.reduction, self.ignore_index, True)
+        return _nll(input, target, self.reduction, self.ignore_index, True, self.weight)
 
     def extra_repr(self):
-        return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
+        return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
+                + ("" if self.weight is None else f", weight={self.weight.tolist()}"))
