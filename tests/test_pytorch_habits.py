@@ -460,6 +460,33 @@ def test_class_weights_refused_when_they_do_not_fit():
         nn.CrossEntropyLoss(np.ones(3))
 
 
+@pytest.mark.parametrize("padding_idx", [0, 3, -1])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_embedding_padding_idx_as_pytorch(padding_idx, dtype):
+    """The padding row starts at zero and no gradient reaches it (ids of every shape, the
+    padding id repeated), with torch's weights and gradients."""
+    theirs = torch.nn.Embedding(7, 4, padding_idx=padding_idx).to(torch.float64 if dtype == np.float64
+                                                                    else torch.float32)
+    ours = nn.Embedding(7, 4, dtype=dtype, padding_idx=padding_idx)
+    row = padding_idx % 7
+    assert ours.padding_idx == theirs.padding_idx == row and repr(ours) == repr(theirs)
+    assert not ours.weight.data[row].any() and ours.weight.data[(row + 1) % 7].all()
+    ours.load_state_dict(theirs.state_dict())
+    ids = np.array([[row, 1, 2, row], [5, row, 2, 6]])
+    g = np.random.default_rng(16).standard_normal((2, 4, 4)).astype(dtype)
+    out = theirs(torch.from_numpy(ids))
+    out.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(ours(ids), out.detach().numpy())
+    ours.zero_grad()
+    ours.backward(g)
+    np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-6)
+    assert not ours.weight.grad[row].any() and ours.weight.grad[2].any()
+    with pytest.raises(ValueError, match="padding_idx"):
+        nn.Embedding(7, 4, padding_idx=7)
+    with pytest.raises(TypeError, match="padding_idx="):  # torch's positional padding_idx
+        nn.Embedding(7, 4, 0)
+
+
 def test_all_ignored_mean_is_nan_as_pytorch():
     x = np.zeros((2, 3))
     t = np.array([-100, -100])

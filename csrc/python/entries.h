@@ -57,7 +57,7 @@
   X(attention_step, VARARGS,                                                              \
     "attention_step(cache, t, n_head, scale, out): row t of a (B, S, 3C) key/value cache.") \
   X(embedding_backward, VARARGS,                                                          \
-    "embedding_backward(ids, grad, weight_grad): weight_grad[ids[i]] += grad[i].")        \
+    "embedding_backward(ids, grad, weight_grad, skip=-1): weight_grad[ids[i]] += grad[i], ids == skip left out.") \
   /* text.c */                                                                            \
   X(bpe_train, VARARGS, "bpe_train(ids, merges): learn merges in place; (learned, tokens left).") \
   X(bpe_encode, VARARGS, "bpe_encode(ids, merges): apply merges in place; tokens left.")  \

@@ -69,13 +69,15 @@ done:
 
 NNK_PY_FORWARD_BACKWARD(rnn, rnn_call)
 
-/* embedding_backward(ids (int64), dy (n, dim), dw (rows, dim)): dw[ids[i]] += dy[i] */
+/* embedding_backward(ids (int64), dy (n, dim), dw (rows, dim), skip=-1): dw[ids[i]] +=
+ * dy[i] for every id but skip */
 PyObject *nnk_py_embedding_backward(PyObject *self, PyObject *args)
 {
   PyObject *io, *go, *wo;
+  long long skip = -1;
   buf b[3] = {0}; /* ids, grad (read), weight grad (written) */
   PyObject *result = NULL;
-  if (!PyArg_ParseTuple(args, "OOO:embedding_backward", &io, &go, &wo) ||
+  if (!PyArg_ParseTuple(args, "OOO|L:embedding_backward", &io, &go, &wo, &skip) ||
       get_ints(io, &b[0], 8, 0, "embedding ids"))
     goto done;
   size_t n = (size_t)(b[0].view.len / 8), count;
@@ -91,7 +93,7 @@ PyObject *nnk_py_embedding_backward(PyObject *self, PyObject *args)
   nnk_status st;
   WITHOUT_GIL_IF(count >= RELEASE_GIL_ELEMENTS,
                  st = BY_DTYPE(b[2].dt, nnk_f32_embedding_backward, nnk_f64_embedding_backward,
-                               n, dim, rows, (const long long *)b[0].data, b[1].data, b[2].data));
+                               n, dim, rows, (const long long *)b[0].data, skip, b[1].data, b[2].data));
   if (st == NNK_OK) result = Py_NewRef(Py_None);
   else PyErr_SetString(PyExc_IndexError, "embedding id out of range");
 done:

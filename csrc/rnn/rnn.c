@@ -26,16 +26,19 @@
 #include "rnn_impl.h"
 
 /* Embedding backward: dW[ids[i]] += dy[i] for each of n ids (rows of dim), through the
- * ISA's axpy.  Ids were range-checked by the caller; checked again here, so a bad id is
+ * ISA's axpy, but for ids equal to skip (a padding row, whose gradient stays as it is;
+ * -1: none).  Ids were range-checked by the caller; checked again here, so a bad id is
  * an error, never a write out of bounds. */
 #define DEFINE_EMBED_BACKWARD(T, P, AXPY)                                                 \
   nnk_status nnk_##P##_embedding_backward(size_t n, size_t dim, size_t rows,              \
-                                          const long long *ids, const T *dy, T *dw)       \
+                                          const long long *ids, long long skip,           \
+                                          const T *dy, T *dw)                             \
   {                                                                                       \
     const nnk_kernel_table *k = nnk_kernels();                                            \
     for (size_t i = 0; i < n; i++)                                                        \
       if (ids[i] < 0 || (unsigned long long)ids[i] >= rows) return NNK_EINVAL;            \
-    for (size_t i = 0; i < n; i++) k->AXPY(dim, 1, dy + i * dim, dw + (size_t)ids[i] * dim); \
+    for (size_t i = 0; i < n; i++)                                                        \
+      if (ids[i] != skip) k->AXPY(dim, 1, dy + i * dim, dw + (size_t)ids[i] * dim);       \
     return NNK_OK;                                                                        \
   }
 DEFINE_EMBED_BACKWARD(float, f32, f32.axpy)

@@ -20,9 +20,10 @@ nnk_status nnk_f64_rnn_tanh_backward(size_t B, size_t T, size_t I, size_t H, con
                                      const double *wc, const double *wh, const double *h0,
                                      const double *h, double *dh, double *dx, double *dwc,
                                      double *dwh, double *db, double *dh0);
+/* dw[ids[i]] += dy[i], but for ids equal to skip (-1: none; an Embedding's padding_idx) */
 nnk_status nnk_f32_embedding_backward(size_t n, size_t dim, size_t rows, const long long *ids,
-                                      const float *dy, float *dw);
+                                      long long skip, const float *dy, float *dw);
 nnk_status nnk_f64_embedding_backward(size_t n, size_t dim, size_t rows, const long long *ids,
-                                      const double *dy, double *dw);
+                                      long long skip, const double *dy, double *dw);
 
 #endif

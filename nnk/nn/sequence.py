@@ -1,6 +1,7 @@
 """Sequence models of the course: embeddings, the tanh RNN, single-head self-attention,
 a fixed-window neural LM, and sampling from next-token probabilities."""
 import math
+import operator
 
 import numpy as np
 
@@ -13,12 +14,27 @@ from .module import (Module, Parameter, Sequential, _check_grad_shape, _dtype, _
                      _size, _uniform)
 
 class Embedding(Module):
-    """Integer ids of any shape -> (..., dim) vectors; backward accumulates rows (C kernel)."""
+    """Integer ids of any shape -> (..., dim) vectors; backward accumulates rows (C kernel).
 
-    def __init__(self, num_embeddings, dim, dtype=np.float64):
+    ``padding_idx`` as torch.nn.Embedding's: that row starts at zero and no gradient
+    reaches it, so a padding token's vector stays what it is (negative: counted from
+    the end)."""
+
+    def __init__(self, num_embeddings, dim, dtype=np.float64, *, padding_idx=None):
+        if isinstance(dtype, (int, np.integer)):  # torch's third argument
+            raise TypeError(f"Embedding's third argument is the dtype; padding_idx goes by "
+                            f"keyword: Embedding({num_embeddings}, {dim}, padding_idx={dtype})")
         dtype = _dtype(dtype)
         shape = (_size(num_embeddings, "num_embeddings"), _size(dim, "embedding dim"))
+        if padding_idx is not None:
+            padding_idx = operator.index(padding_idx)
+            if not -shape[0] <= padding_idx < shape[0]:
+                raise ValueError(f"padding_idx must lie in [-{shape[0]}, {shape[0]}), got {padding_idx}")
+            padding_idx %= shape[0]
+        self.padding_idx = padding_idx
         self.weight = Parameter(_random.generator().standard_normal(shape).astype(dtype))
+        if padding_idx is not None:
+            self.weight.data[padding_idx] = 0
         self._ids = None
 
     def forward(self, ids):
@@ -37,11 +53,13 @@ class Embedding(Module):
         w = self.weight.data
         g = np.asarray(as_float(g), dtype=w.dtype, order="C")
         _check_grad_shape("Embedding", g, ids.shape + w.shape[1:])
-        _C.embedding_backward(ids.reshape(-1), g.reshape(-1, w.shape[1]), self.weight.grad)
+        _C.embedding_backward(ids.reshape(-1), g.reshape(-1, w.shape[1]), self.weight.grad,
+                              -1 if self.padding_idx is None else self.padding_idx)
         return None  # ids have no gradient
 
     def extra_repr(self):
-        return f"{self.weight.data.shape[0]}, {self.weight.data.shape[1]}"
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.weight.data.shape[0]}, {self.weight.data.shape[1]}{pad}"
 
 
 class RNN(Module):
