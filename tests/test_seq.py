@@ -78,42 +78,66 @@ def test_rnn_recurrence_by_hand():
 
 
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("with_h0", [True, False])
-def test_rnn_equals_torch(bias, with_h0):
+@pytest.mark.parametrize("h0_layout", [None, "ours", "torch"])
+def test_rnn_equals_torch(bias, h0_layout):
     """Outputs and every gradient against torch.nn.RNN (tanh), with and without a bias
-    and a given h0 (none: zeros, as PyTorch)."""
+    and a given h0 (none: zeros, as PyTorch; (B, H) or torch's (1, B, H)), torch's
+    state dict loaded as it is (two nonzero biases, whose sum is ours)."""
     torch = pytest.importorskip("torch")
-    nnk.manual_seed(3)
+    torch.manual_seed(3)
     rnn = nn.RNN(3, 5, bias=bias)
     t_rnn = torch.nn.RNN(3, 5, bias=bias, batch_first=True).double()
-    with torch.no_grad():
-        t_rnn.weight_ih_l0.copy_(torch.from_numpy(rnn.weight_ih.data))
-        t_rnn.weight_hh_l0.copy_(torch.from_numpy(rnn.weight_hh.data))
-        if bias:
-            t_rnn.bias_ih_l0.copy_(torch.from_numpy(rnn.bias.data))
-            t_rnn.bias_hh_l0.zero_()
+    rnn.load_state_dict(t_rnn.state_dict())
+    if bias:
+        np.testing.assert_array_equal(rnn.bias.data, (t_rnn.bias_ih_l0 + t_rnn.bias_hh_l0).detach().numpy())
     rng = np.random.default_rng(5)
     x = rng.standard_normal((4, 7, 3))
-    h0 = rng.standard_normal((4, 5)) if with_h0 else None
+    h0 = None if h0_layout is None else rng.standard_normal((1, 4, 5))
     g = rng.standard_normal((4, 7, 5))
-    y = rnn(x, h0)
+    y = rnn(x, None if h0 is None else h0[0] if h0_layout == "ours" else h0)
     rnn.zero_grad()
     dx = rnn.backward(g)
     xt = torch.from_numpy(x).requires_grad_()
-    h0t = torch.from_numpy(h0[None].copy()).requires_grad_() if with_h0 else None
+    h0t = torch.from_numpy(h0).requires_grad_() if h0 is not None else None
     yt, _ = t_rnn(xt, h0t)
     (yt * torch.from_numpy(g)).sum().backward()
     np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-13)
-    if with_h0:
-        np.testing.assert_allclose(rnn.h0_grad, h0t.grad.numpy()[0], rtol=1e-11, atol=1e-13)
+    if h0 is not None:  # in the shape it was given
+        want = h0t.grad.numpy()[0] if h0_layout == "ours" else h0t.grad.numpy()
+        assert rnn.h0_grad.shape == want.shape
+        np.testing.assert_allclose(rnn.h0_grad, want, rtol=1e-11, atol=1e-13)
     else:
         assert rnn.h0_grad is None
     np.testing.assert_allclose(rnn.weight_ih.grad, t_rnn.weight_ih_l0.grad.numpy(), rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(rnn.weight_hh.grad, t_rnn.weight_hh_l0.grad.numpy(), rtol=1e-11, atol=1e-13)
-    if bias:
+    if bias:  # each of torch's biases has the gradient of their sum
         np.testing.assert_allclose(rnn.bias.grad, t_rnn.bias_ih_l0.grad.numpy(), rtol=1e-11, atol=1e-13)
     assert list(rnn.state_dict()) == ["weight_ih", "weight_hh"] + ["bias"] * bias
+
+
+def test_rnn_one_sequence_and_torch_state_in_a_sequential():
+    """One sequence (T, I) with torch's unbatched h0 (1, H) or (H,), and a torch RNN's
+    state loaded inside a Sequential under its prefix; a second layer's names are not
+    ours to load (nnk's RNN is one layer): a KeyError naming them."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(4)
+    t_rnn = torch.nn.RNN(2, 3, batch_first=True).double()
+    net = nn.Sequential(nn.RNN(2, 3), nn.Tanh())
+    net.load_state_dict({"0." + k: v for k, v in t_rnn.state_dict().items()})
+    rng = np.random.default_rng(6)
+    x, h0 = rng.standard_normal((5, 2)), rng.standard_normal((1, 3))
+    yt, _ = t_rnn(torch.from_numpy(x), torch.from_numpy(h0))
+    for given in (h0, h0[0]):
+        y = net[0](x, given)
+        np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+        net[0].backward(np.ones_like(y))
+        assert net[0].h0_grad.shape == given.shape
+    with pytest.raises(ValueError, match="h0"):
+        net[0](x, np.zeros((2, 3)))
+    two = torch.nn.RNN(2, 3, num_layers=2, batch_first=True).double()
+    with pytest.raises(KeyError, match="weight_ih_l1"):
+        nn.RNN(2, 3).load_state_dict(two.state_dict())
 
 
 def test_rnn_float32():

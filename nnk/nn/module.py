@@ -342,6 +342,9 @@ class Module:
         """Copy ``state``'s arrays (NumPy arrays or PyTorch tensors) into the parameters of
         the same names and shapes (cast to their dtype); a missing or extra name is a
         KeyError, another shape a ValueError, and either leaves every parameter as it was."""
+        state = dict(state)  # a copy: modules may rename their entries (_torch_names)
+        for name, m in self.named_modules():
+            m._torch_names(state, f"{name}." if name else "")
         params = dict(self.named_parameters())
         missing, unexpected = set(params) - set(state), set(state) - set(params)
         if missing or unexpected:
@@ -352,6 +355,11 @@ class Module:
                 raise ValueError(f"{name}: expected shape {p.data.shape}, got {values[name].shape}")
         for name, p in params.items():
             p.data[...] = values[name]
+
+    def _torch_names(self, state, prefix):
+        """Rename in ``state`` what PyTorch's module of this kind calls otherwise (under
+        ``prefix``, this module's place in the model), so that a PyTorch state dict loads
+        where the structures differ only in names; most modules have nothing to do."""
 
     def _needs(self, attr):
         value = getattr(self, attr, None)

@@ -65,10 +65,14 @@ class Embedding(Module):
 class RNN(Module):
     """h_t = tanh(W_c c_t + W_h h_{t-1} + b), one layer, batch first.
 
-    (B, T, input) in, every hidden state (B, T, hidden) out; ``h0`` (B, hidden) optional.
-    The time loop and backpropagation through time run in C.  Parameters (state_dict):
+    (B, T, input) in, every hidden state (B, T, hidden) out; ``h0`` (B, hidden) optional
+    (or torch.nn.RNN's (1, B, hidden); for one sequence (hidden,) or (1, hidden)).  The
+    time loop and backpropagation through time run in C.  Parameters (state_dict):
     ``weight_ih`` (hidden, input) = W_c, ``weight_hh`` (hidden, hidden) = W_h, ``bias``.
-    torch.nn.RNN has two biases; ours is their sum.
+    torch.nn.RNN has two biases; ours is their sum: a one-layer torch.nn.RNN's state dict
+    (``weight_ih_l0``, ..., ``bias_hh_l0``) loads as it is, its biases added.
+    torch.nn.RNN(batch_first=True) returns (outputs, h_n): here the outputs, whose last
+    step is h_n.
     """
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=np.float64):
@@ -82,21 +86,41 @@ class RNN(Module):
     def forward(self, x, h0=None):
         dt = self.weight_ih.data.dtype
         x = _layer_input(x, dt, self)
-        if x.ndim == 2:  # one sequence
-            return self.forward(x[None], None if h0 is None else np.asarray(h0)[None])[0]
         H, I = self.weight_ih.data.shape
+        if x.ndim == 2:  # one sequence: h0 (H,) or torch's (1, H)
+            if h0 is not None and np.shape(h0) not in ((H,), (1, H)):
+                raise ValueError(f"h0 for one sequence must have shape {(H,)} or {(1, H)}, "
+                                 f"got {np.shape(h0)}")
+            h = self.forward(x[None], None if h0 is None else np.reshape(h0, (1, H)))[0]
+            self._h0_shape = None if h0 is None else np.shape(h0)
+            return h
         if x.ndim != 3 or x.shape[2] != I:
             raise ValueError(f"RNN expects (B, T, {I}), got {x.shape}")
         B, T = x.shape[:2]
+        self._h0_shape = None
         if h0 is not None:
             h0 = _layer_input(h0, dt, self)
-            if h0.shape != (B, H):
-                raise ValueError(f"h0 must have shape {(B, H)}, got {h0.shape}")
+            if h0.shape not in ((B, H), (1, B, H)):
+                raise ValueError(f"h0 must have shape {(B, H)} (or torch's {(1, B, H)}), got {h0.shape}")
+            self._h0_shape, h0 = h0.shape, h0.reshape(B, H)
         h = np.empty((B, T, H), dt)
         _C.rnn_forward(B, T, I, H, x, self.weight_ih.data, self.weight_hh.data,
                        None if self.bias is None else self.bias.data, h0, h)
         self._saved = (_keep(x), None if h0 is None else _keep(h0), _keep(h))
         return h
+
+    def _torch_names(self, state, prefix):
+        """torch.nn.RNN's one-layer names: weight_ih_l0, weight_hh_l0, and its two biases,
+        whose sum is ours (computed in float64, rounded once on loading)."""
+        if prefix + "weight_ih_l0" not in state:
+            return
+        for ours in ("weight_ih", "weight_hh"):
+            if prefix + ours + "_l0" in state:
+                state[prefix + ours] = state.pop(prefix + ours + "_l0")
+        b_ih, b_hh = prefix + "bias_ih_l0", prefix + "bias_hh_l0"
+        if b_ih in state and b_hh in state:
+            state[prefix + "bias"] = (np.asarray(state.pop(b_ih), np.float64)
+                                      + np.asarray(state.pop(b_hh), np.float64))
 
     def backward(self, g, input_grad=True):
         """Gradient w.r.t. the input sequence (None with ``input_grad=False``); parameter
@@ -113,6 +137,8 @@ class RNN(Module):
         _C.rnn_backward(B, T, I, H, x, self.weight_ih.data, self.weight_hh.data, h0, h, g, dx,
                         self.weight_ih.grad, self.weight_hh.grad,
                         None if self.bias is None else self.bias.grad, self.h0_grad)
+        if self.h0_grad is not None:  # in the shape h0 was given
+            self.h0_grad = self.h0_grad.reshape(self._h0_shape)
         if not input_grad:
             return None
         return dx[0] if squeeze else dx
