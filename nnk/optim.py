@@ -104,13 +104,27 @@ class Optimizer:
         for p in self.params:
             p._zero_grad()
 
+    # torch's options of this kind of optimiser that nnk's has fixed (see _as_torch): a
+    # state dict names them, as torch's does, so that torch's optimiser steps from it
+    # (torch.optim.SGD reads a group's dampening and has no default for it)
+    _torch_fixed = ("maximize",)
+
+    def _as_torch(self):
+        """The values of torch's options that mean what this optimiser does."""
+        return {"maximize": False, "amsgrad": False, "dampening": 0,
+                "decoupled_weight_decay": getattr(self, "_decoupled", False)}
+
     def state_dict(self):
         """{"state": {index: {name: array or number}}, "param_groups": [{hyper-parameters,
-        "params": [indices]}]}: PyTorch's layout, the arrays copied."""
+        "params": [indices]}]}: PyTorch's layout, the arrays copied, the groups with the
+        options torch's optimiser of this kind reads (``dampening`` 0, ``maximize``
+        False, ...) at the values that mean what nnk's does."""
+        fixed = {k: v for k, v in self._as_torch().items() if k in self._torch_fixed}
         groups, i = [], 0
         for g in self.param_groups:
             n = len(g["params"])
-            groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": list(range(i, i + n))})
+            groups.append({**{k: v for k, v in g.items() if k != "params"}, **fixed,
+                           "params": list(range(i, i + n))})
             i += n
         state = {k: {name: (v.copy() if isinstance(v, np.ndarray) else v) for name, v in st.items()}
                  for k, st in self.state.items()}
@@ -127,8 +141,7 @@ class Optimizer:
     def _own_options(self, group):
         """A loaded group's options, torch's that nnk does anyway dropped; ValueError for
         one that would change the updates."""
-        as_nnk = {"maximize": False, "amsgrad": False, "dampening": 0,
-                  "decoupled_weight_decay": getattr(self, "_decoupled", False)}
+        as_nnk = self._as_torch()
         options = {}
         for key, value in group.items():
             if key == "params" or key in self._TORCH_DROPPED:
@@ -175,6 +188,7 @@ class Optimizer:
 
 class SGD(Optimizer):
     """p -= lr * v with v = momentum * v + (g + weight_decay * p); Nesterov optional."""
+    _torch_fixed = ("dampening", "maximize")
 
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov,
@@ -208,6 +222,7 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with bias correction, as torch.optim.Adam (L2 weight decay)."""
     _decoupled = False
+    _torch_fixed = ("amsgrad", "maximize", "decoupled_weight_decay")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
@@ -357,17 +372,38 @@ class _Schedule:
         """Each group's current learning rate."""
         return [g["lr"] for g in self.optimizer.param_groups]
 
+    # torch's name of each hyperparameter a state dict carries -> (our attribute, its type)
+    _torch_hyper = {}
+
     def state_dict(self):
-        """{"epoch", "base_lrs"}: what load_state_dict restores."""
-        return {"epoch": self.epoch, "base_lrs": list(self.base_lrs)}
+        """PyTorch's layout (``last_epoch``, ``base_lrs``, ``_last_lr``, ``_step_count``
+        and the schedule's settings under torch's names), so that either library's
+        schedule loads the other's."""
+        state = {"last_epoch": self.epoch, "base_lrs": list(self.base_lrs),
+                 "_last_lr": self.get_last_lr(), "_step_count": self.epoch + 1}
+        state.update({key: getattr(self, attr) for key, (attr, _) in self._torch_hyper.items()})
+        return state
 
     def load_state_dict(self, state):
-        """Restore what state_dict gave."""
-        self.epoch, self.base_lrs = int(state["epoch"]), [float(b) for b in state["base_lrs"]]
+        """Restore what state_dict gave, or a PyTorch schedule's state dict: the epoch,
+        each group's starting lr, and the settings it names, as torch's load does (the
+        other entries of torch's, its own bookkeeping, are not needed here).  The
+        learning rates themselves come back with the optimiser's state."""
+        epoch = state["last_epoch"] if "last_epoch" in state else state["epoch"]  # (older nnk)
+        base_lrs = [float(b) for b in state["base_lrs"]]
+        if len(base_lrs) != len(self.optimizer.param_groups):
+            raise ValueError(f"the state holds {len(base_lrs)} groups' starting lrs; the optimiser "
+                             f"has {len(self.optimizer.param_groups)} groups")
+        hyper = {attr: kind(state[key]) for key, (attr, kind) in self._torch_hyper.items() if key in state}
+        self.epoch, self.base_lrs = int(epoch), base_lrs
+        for attr, value in hyper.items():
+            setattr(self, attr, value)
 
 
 class StepLR(_Schedule):
     """lr = base * gamma ** (epoch // step_size)."""
+
+    _torch_hyper = {"step_size": ("step_size", int), "gamma": ("gamma", float)}
 
     def __init__(self, optimizer, step_size, gamma=0.1):
         super().__init__(optimizer)
@@ -381,6 +417,8 @@ class StepLR(_Schedule):
 class ExponentialLR(_Schedule):
     """lr = base * gamma ** epoch."""
 
+    _torch_hyper = {"gamma": ("gamma", float)}
+
     def __init__(self, optimizer, gamma):
         super().__init__(optimizer)
         self.gamma = _non_negative(gamma, "gamma")  # a negative one made the lr negative
@@ -391,6 +429,8 @@ class ExponentialLR(_Schedule):
 
 class CosineAnnealingLR(_Schedule):
     """lr = eta_min + (base - eta_min) (1 + cos(pi epoch / T_max)) / 2."""
+
+    _torch_hyper = {"T_max": ("T_max", int), "eta_min": ("eta_min", float)}
 
     def __init__(self, optimizer, T_max, eta_min=0.0):
         super().__init__(optimizer)
@@ -403,6 +443,9 @@ class CosineAnnealingLR(_Schedule):
 class LinearLR(_Schedule):
     """lr = base * f, f going linearly from start_factor to end_factor over total_iters
     steps and staying there (a warm-up), as torch.optim.lr_scheduler.LinearLR."""
+
+    _torch_hyper = {"start_factor": ("start", float), "end_factor": ("end", float),
+                    "total_iters": ("total", int)}
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5):
         if not (0 < start_factor <= 1 and 0 <= end_factor <= 1):
@@ -441,14 +484,19 @@ class OneCycleLR(_Schedule):
         self.warm_end = float(pct_start * self.total) - 1
         self.max_lrs = [float(m) for m in maxes]
         self.min_lrs = [m / div_factor / final_div_factor for m in self.max_lrs]
-        for g, m in zip(groups, self.max_lrs):
-            g["lr"] = m / div_factor
         self.momentum = None
         if cycle_momentum:
             key = "betas" if "betas" in groups[0] else "momentum"
             if key == "momentum" and not groups[0].get("momentum"):
                 raise ValueError("optimizer must support momentum or beta1 with cycle_momentum")
             self.momentum = (key, float(base_momentum), float(max_momentum))
+        # the bounds also in the groups, where torch's OneCycleLR reads them: a torch
+        # schedule then steps on from this optimiser's state dict (nnk's loads drop them)
+        for g, m, low in zip(groups, self.max_lrs, self.min_lrs):
+            g["lr"] = g["initial_lr"] = m / div_factor
+            g["max_lr"], g["min_lr"] = m, low
+            if cycle_momentum:
+                g["max_momentum"], g["base_momentum"] = float(max_momentum), float(base_momentum)
         super().__init__(optimizer)
         self._apply(0)
 

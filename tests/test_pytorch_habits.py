@@ -249,7 +249,7 @@ def test_a_pytorch_optimizer_state_that_nnk_would_step_otherwise_is_refused(thei
     # a schedule keeps its numbers in torch's groups (initial_lr, OneCycleLR's bounds)
     torch.optim.lr_scheduler.OneCycleLR(plain, max_lr=0.5, total_steps=10)
     opt.load_state_dict(plain.state_dict())
-    assert set(opt.param_groups[0]) == set(before["param_groups"][0])  # torch's extras dropped
+    assert set(opt.state_dict()["param_groups"][0]) == set(before["param_groups"][0])  # torch's extras dropped
     assert opt.param_groups[0]["lr"] == pytest.approx(0.5 / 25)
 
 
@@ -264,6 +264,49 @@ def test_schedules_follow_each_group():
         opt.step(), topt.step()
         s.step(), ts.step()
         assert s.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-15)
+
+
+SCHEDULES = {  # settings to save with, and other settings for the schedule that loads
+    "StepLR": (dict(step_size=3, gamma=0.5), dict(step_size=2, gamma=0.3)),
+    "ExponentialLR": (dict(gamma=0.9), dict(gamma=0.7)),
+    "CosineAnnealingLR": (dict(T_max=7, eta_min=0.01), dict(T_max=4)),
+    "LinearLR": (dict(start_factor=0.25, total_iters=4), dict(start_factor=0.5, total_iters=2)),
+    "OneCycleLR": (dict(max_lr=0.5, total_steps=12), dict(max_lr=0.5, total_steps=12)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULES))
+def test_schedule_states_load_across_libraries(name):
+    """A schedule saved three steps in, with its optimiser, by either library and loaded by
+    the other into a schedule built with other settings (PyTorch's load takes the state's
+    settings): every later lr the same as the schedule that never stopped."""
+    saved_with, other = SCHEDULES[name]
+
+    def build(settings):
+        ours = nnk.optim.SGD([nn.Parameter(np.zeros(2))], lr=0.5, momentum=0.9)
+        theirs = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))], lr=0.5,
+                                 momentum=0.9)
+        return (ours, getattr(nnk.optim, name)(ours, **settings),
+                theirs, getattr(torch.optim.lr_scheduler, name)(theirs, **settings))
+
+    o, s, to, ts = build(saved_with)
+    for _ in range(3):
+        o.step(), to.step(), s.step(), ts.step()
+    o2, s2, _, _ = build(other)  # nnk loading torch's
+    o2.load_state_dict(to.state_dict())
+    s2.load_state_dict(ts.state_dict())
+    _, _, to3, ts3 = build(other)  # torch loading nnk's (its optimiser wants tensors)
+    state = o.state_dict()
+    state["state"] = {i: {k: torch.from_numpy(v) for k, v in st.items()} for i, st in state["state"].items()}
+    to3.load_state_dict(state)
+    ts3.load_state_dict(s.state_dict())
+    for _ in range(6):
+        for opt, sched in ((o, s), (to, ts), (o2, s2), (to3, ts3)):
+            opt.step(), sched.step()
+        lrs = [s.get_last_lr()[0], ts.get_last_lr()[0], s2.get_last_lr()[0], ts3.get_last_lr()[0]]
+        assert lrs == pytest.approx([lrs[1]] * 4, rel=1e-12)
+    with pytest.raises(ValueError, match="groups"):
+        s2.load_state_dict({"last_epoch": 1, "base_lrs": [0.1, 0.2]})
 
 
 def test_a_bad_parameter_group_is_refused():
