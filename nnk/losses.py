@@ -157,6 +157,9 @@ def _cross_entropy(logits, target, reduction, want_loss, want_grad, ignore_index
     (the smoothing's term is -sum_c w_c log p_ic, over the same sum); with probabilities
     each class's term counts w_c times and the mean divides by the rows."""
     _check_reduction(reduction)
+    if np.ndim(logits) > 2:  # torch's (N, C, d1, ...): every position a row of C scores
+        return _positions_as_rows(logits, target, reduction, want_loss, want_grad, ignore_index,
+                                  label_smoothing, weight)
     eps = float(label_smoothing)
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing}")
@@ -224,6 +227,27 @@ def _cross_entropy(logits, target, reduction, want_loss, want_grad, ignore_index
     return value, None if g is None else g.reshape(np.shape(logits))
 
 
+def _positions_as_rows(logits, target, reduction, want_loss, want_grad, *options):
+    """_cross_entropy of logits (N, C, d1, ...) with class indices (N, d1, ...) or
+    probabilities of the logits' shape, as PyTorch's: the classes moved last and every
+    position made a row (a copy), the mean over all counted positions; the loss per
+    position (N, d1, ...) and the gradient come back in the logits' layout."""
+    x, t = np.asarray(logits), np.asarray(target)
+    classes, at = x.shape[1], np.moveaxis(x, 1, -1)
+    positions = at.shape[:-1]  # (N, d1, ...)
+    if t.shape == x.shape and t.dtype.kind == "f":
+        rows_t = np.moveaxis(t, 1, -1).reshape(-1, classes)
+    elif t.shape == positions:
+        rows_t = t.reshape(-1)
+    else:
+        raise ValueError(f"cross_entropy: logits of shape {x.shape} take class indices of shape "
+                         f"{positions} or probabilities of shape {x.shape}; got a target of shape {t.shape}")
+    value, g = _cross_entropy(at.reshape(-1, classes), rows_t, reduction, want_loss, want_grad, *options)
+    if value is not None and reduction == "none":
+        value = value.reshape(positions)
+    return value, None if g is None else np.moveaxis(g.reshape(at.shape), -1, 1)
+
+
 # The fused kernel's "ignore" label: none (labels are checked to lie in [0, C)).
 _NO_LABEL = -1
 
@@ -231,9 +255,9 @@ _NO_LABEL = -1
 def cross_entropy(logits, target, reduction="mean", *, weight=None, ignore_index=-100,
                   label_smoothing=0.0):
     """-log softmax(logits)[target] from class indices, or -sum p log softmax for a
-    probability / one-hot target; logits (N, C) or (C,).  Fused with log-sum-exp: no
-    overflow for any finite logits.  weight (one per class), ignore_index and
-    label_smoothing as in PyTorch."""
+    probability / one-hot target; logits (N, C) or (C,), or (N, C, d1, ...) with a target
+    per position, as PyTorch's.  Fused with log-sum-exp: no overflow for any finite
+    logits.  weight (one per class), ignore_index and label_smoothing as in PyTorch."""
     return _cross_entropy(logits, target, reduction, True, False, ignore_index, label_smoothing,
                           weight)[0]
 

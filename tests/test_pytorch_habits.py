@@ -492,6 +492,31 @@ def test_class_weights_match_pytorch(reduction, smoothing, dtype):
     np.testing.assert_allclose(ours.backward(g), tn.grad.numpy(), **tol)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_over_positions_as_pytorch(reduction):
+    """Logits (N, C, d1, d2) with class indices (N, d1, d2) or probabilities of the
+    logits' shape, as torch's: the loss per position and the gradient in the logits'
+    layout, with class weights and ignored positions."""
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((3, 5, 4, 2))
+    t = rng.integers(0, 5, (3, 4, 2))
+    t[0, 1, 1] = t[2, 3, 0] = -100
+    w = rng.uniform(0.5, 2.0, 5)
+    g = rng.standard_normal(t.shape) if reduction == "none" else None
+    tx = torch.from_numpy(x).requires_grad_()
+    tl = torch.nn.CrossEntropyLoss(weight=torch.from_numpy(w), reduction=reduction,
+                                   label_smoothing=0.1)(tx, torch.from_numpy(t))
+    tl.backward(None if g is None else torch.from_numpy(g))
+    ours = nn.CrossEntropyLoss(reduction, label_smoothing=0.1, weight=w)
+    np.testing.assert_allclose(ours(x, t), tl.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.backward(g), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+    p = np.moveaxis(rng.dirichlet(np.ones(5), (3, 4, 2)), -1, 1)
+    sl = torch.nn.functional.cross_entropy(torch.from_numpy(x), torch.from_numpy(p), reduction=reduction)
+    np.testing.assert_allclose(nnk.cross_entropy(x, p, reduction), sl.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"\(3, 4, 2\)"):
+        nnk.cross_entropy(x, t[:, :, 0])
+
+
 def test_class_weights_refused_when_they_do_not_fit():
     with pytest.raises(ValueError, match="one value per class"):
         nnk.cross_entropy(np.zeros((2, 3)), [0, 1], weight=[1.0, 2.0])

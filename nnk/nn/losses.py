@@ -74,7 +74,8 @@ BCEWithLogitsLoss = _loss("BCEWithLogitsLoss", "Binary cross-entropy on logits (
 
 
 class CrossEntropyLoss(_Loss):
-    """Cross-entropy from logits (N, C) or (C,); class indices or probability targets.
+    """Cross-entropy from logits (N, C) or (C,) (or (N, C, d1, ...), as PyTorch's); class
+    indices or probability targets.
 
     forward computes the loss and its gradient together (for class indices one kernel
     pass per row, as the loss over a vocabulary needs) and keeps only the gradient, no
@@ -106,6 +107,12 @@ class CrossEntropyLoss(_Loss):
         if g is None:
             raise RuntimeError("CrossEntropyLoss.backward: no gradient kept; call forward first "
                                "(each forward's gradient is handed over by one backward)")
+        if g.ndim > 2 and grad is not None and self.reduction == "none":  # (N, C, d1, ...)
+            grad, want = np.asarray(grad, g.dtype), g.shape[:1] + g.shape[2:]
+            if grad.shape != want:
+                raise ValueError(f"CrossEntropyLoss.backward: grad has shape {grad.shape} for a "
+                                 f"loss of shape {want} (reduction='none')")
+            return g * np.expand_dims(grad, 1)
         return _times_upstream(self, g, grad, per_row=True)
 
     def extra_repr(self):
