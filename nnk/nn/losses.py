@@ -6,12 +6,13 @@ from ..losses import _cross_entropy, _nll, _pair, _reduced, _reduced_grad
 from .module import Module, _keep
 
 
-def _times_upstream(loss, g, grad, per_row=False):
+def _times_upstream(loss, g, grad, class_axis=None):
     """dL/dinput ``g`` times ``grad``, the gradient of what uses the loss (None: 1): one
-    number for reduction mean or sum, an array of the loss's own shape for 'none' (the
-    input's; per_row: one per row of g, shape g.shape[:-1], also taken as a column
-    g.shape[:-1] + (1,)).  Another shape would broadcast into a wrong answer ((N,) times
-    an (N, 1) input's gradient makes (N, N)): a ValueError, as autograd's."""
+    number for reduction mean or sum, an array of the loss's own shape for 'none': the
+    input's, or with ``class_axis`` (cross-entropy's classes: the last, or 1 for PyTorch's
+    (N, C, d1, ...)) g's shape without that axis, also taken as a column (N, 1) where the
+    classes are last.  Another shape would broadcast into a wrong answer ((N,) times an
+    (N, 1) input's gradient makes (N, N)): a ValueError, as autograd's."""
     if grad is None:
         return g
     grad = np.asarray(grad, g.dtype)
@@ -21,10 +22,13 @@ def _times_upstream(loss, g, grad, per_row=False):
             raise ValueError(f"{name}.backward: the loss is one number (reduction="
                              f"{loss.reduction!r}), so is its grad; got shape {grad.shape}")
         return g * grad
-    want = g.shape[:-1] if per_row else g.shape
-    if per_row and grad.shape == want:
-        return g * grad[..., None]
-    if grad.shape == want or (per_row and grad.shape == want + (1,)):
+    if class_axis is None:
+        want = g.shape
+    else:
+        want = g.shape[:class_axis % g.ndim] + g.shape[class_axis % g.ndim + 1:]
+        if grad.shape == want:
+            return g * np.expand_dims(grad, class_axis)
+    if grad.shape == want or (class_axis == -1 and grad.shape == want + (1,)):
         return g * grad
     raise ValueError(f"{name}.backward: grad has shape {grad.shape} for a loss of shape {want} "
                      f"(reduction='none')")
@@ -107,13 +111,7 @@ class CrossEntropyLoss(_Loss):
         if g is None:
             raise RuntimeError("CrossEntropyLoss.backward: no gradient kept; call forward first "
                                "(each forward's gradient is handed over by one backward)")
-        if g.ndim > 2 and grad is not None and self.reduction == "none":  # (N, C, d1, ...)
-            grad, want = np.asarray(grad, g.dtype), g.shape[:1] + g.shape[2:]
-            if grad.shape != want:
-                raise ValueError(f"CrossEntropyLoss.backward: grad has shape {grad.shape} for a "
-                                 f"loss of shape {want} (reduction='none')")
-            return g * np.expand_dims(grad, 1)
-        return _times_upstream(self, g, grad, per_row=True)
+        return _times_upstream(self, g, grad, class_axis=1 if g.ndim > 2 else -1)
 
     def extra_repr(self):
         return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}, "
