@@ -146,6 +146,12 @@ def test_a_refused_load_changes_nothing():
     g32.load_state_dict(g64.state_dict())
     np.testing.assert_array_equal(g32.transformer.wte.weight.data,
                                   g64.transformer.wte.weight.data.astype(np.float32))
+    wrapped = nn.Sequential(nn.GPT(20, 8, 1, 2, 8))  # nanoGPT's names under a prefix, lm_head too
+    with pytest.raises(ValueError, match="ties them"):
+        wrapped.load_state_dict({"0." + k: v for k, v in untied.items()})
+    wrapped.load_state_dict({"0." + k: v for k, v in g64.state_dict().items()})
+    np.testing.assert_array_equal(wrapped[0].transformer.wte.weight.data,
+                                  g64.transformer.wte.weight.data.astype(np.float32))
     opt = optim.Adam(net.parameters(), lr=0.1)
     net(X5), net.backward(np.ones((5, 1))), opt.step()
     state = opt.state_dict()
