@@ -79,7 +79,8 @@ def test_gradcheck_catches_a_wrong_gradient():
 
 def test_gradcheck_catches_gradients_that_cannot_be_compared_entry_by_entry():
     """A NaN gradient, one of another shape (broadcasting would hide it) and a missing one
-    each fail, where comparisons that are False for NaN and broadcasting passed all four."""
+    each fail, where comparisons that are False for NaN and broadcasting passed all four;
+    a None gradient is named as missing, for a 0-d input too (not a TypeError)."""
     sq = lambda grad: (lambda x: (float(np.sum(x ** 2)), [grad(x)]))  # noqa: E731
     with pytest.raises(AssertionError, match=r"input 0\[0\]: analytic nan, numeric 2"):
         nnk.gradcheck(sq(lambda x: np.full_like(x, np.nan)), np.ones(3))
@@ -87,6 +88,9 @@ def test_gradcheck_catches_gradients_that_cannot_be_compared_entry_by_entry():
         nnk.gradcheck(sq(lambda x: 2 * x.ravel()), np.ones((3, 1)))
     with pytest.raises(AssertionError, match=r"shape \(\), the input's shape is \(3,\)"):
         nnk.gradcheck(sq(lambda x: np.array(2.0)), np.ones(3))
+    for x in (3.0, np.ones(3)):
+        with pytest.raises(AssertionError, match=r"input 0: no analytic gradient \(None\)"):
+            nnk.gradcheck(sq(lambda x: None), x)
     with pytest.raises(AssertionError, match="1 gradients for 2 inputs"):
         nnk.gradcheck(lambda x, y: (float(np.sum(x * y)), [y]), np.ones(3), np.arange(3.0))
     assert nnk.gradcheck(sq(lambda x: 2 * x), np.ones((3, 1)))
