@@ -158,8 +158,10 @@ def _cross_entropy(logits, target, reduction, want_loss, want_grad, ignore_index
     each class's term counts w_c times and the mean divides by the rows."""
     _check_reduction(reduction)
     if np.ndim(logits) > 2:  # torch's (N, C, d1, ...): every position a row of C scores
-        return _positions_as_rows(logits, target, reduction, want_loss, want_grad, ignore_index,
-                                  label_smoothing, weight)
+        return _positions_as_rows(
+            lambda x, t: _cross_entropy(x, t, reduction, want_loss, want_grad, ignore_index,
+                                        label_smoothing, weight),
+            logits, target, reduction, "cross_entropy")
     eps = float(label_smoothing)
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing}")
@@ -227,11 +229,12 @@ def _cross_entropy(logits, target, reduction, want_loss, want_grad, ignore_index
     return value, None if g is None else g.reshape(np.shape(logits))
 
 
-def _positions_as_rows(logits, target, reduction, want_loss, want_grad, *options):
-    """_cross_entropy of logits (N, C, d1, ...) with class indices (N, d1, ...) or
-    probabilities of the logits' shape, as PyTorch's: the classes moved last and every
-    position made a row (a copy), the mean over all counted positions; the loss per
-    position (N, d1, ...) and the gradient come back in the logits' layout."""
+def _positions_as_rows(rows_loss, logits, target, reduction, name):
+    """``rows_loss`` ((N, C) scores, a target per row -> (loss, gradient)) over logits
+    (N, C, d1, ...) with class indices (N, d1, ...) or probabilities of the logits' shape,
+    as PyTorch's: the classes moved last and every position made a row (a copy), the mean
+    over all counted positions; the loss per position (N, d1, ...) and the gradient come
+    back in the logits' layout."""
     x, t = np.asarray(logits), np.asarray(target)
     classes, at = x.shape[1], np.moveaxis(x, 1, -1)
     positions = at.shape[:-1]  # (N, d1, ...)
@@ -240,9 +243,9 @@ def _positions_as_rows(logits, target, reduction, want_loss, want_grad, *options
     elif t.shape == positions:
         rows_t = t.reshape(-1)
     else:
-        raise ValueError(f"cross_entropy: logits of shape {x.shape} take class indices of shape "
+        raise ValueError(f"{name}: logits of shape {x.shape} take class indices of shape "
                          f"{positions} or probabilities of shape {x.shape}; got a target of shape {t.shape}")
-    value, g = _cross_entropy(at.reshape(-1, classes), rows_t, reduction, want_loss, want_grad, *options)
+    value, g = rows_loss(at.reshape(-1, classes), rows_t)
     if value is not None and reduction == "none":
         value = value.reshape(positions)
     return value, None if g is None else np.moveaxis(g.reshape(at.shape), -1, 1)
@@ -270,8 +273,8 @@ def cross_entropy_grad(logits, target, reduction="mean", *, weight=None, ignore_
 
 
 def nll_loss(log_probs, target, reduction="mean", *, weight=None, ignore_index=-100):
-    """-log_probs[i, target[i]] from log-probabilities (N, C) or (C,) and class indices,
-    as torch.nn.functional.nll_loss (ignored rows give 0; the mean is over the others;
+    """-log_probs[i, target[i]] from log-probabilities (N, C) or (C,) and class indices
+    (or (N, C, d1, ...) with class indices (N, d1, ...)), as torch.nn.functional.nll_loss (ignored rows give 0; the mean is over the others;
     with class weights w, row i counts w[target[i]] times and the mean divides by their
     sum)."""
     return _nll(log_probs, target, reduction, ignore_index, True, weight)[0]
@@ -280,6 +283,9 @@ def nll_loss(log_probs, target, reduction="mean", *, weight=None, ignore_index=-
 def _nll(log_probs, target, reduction, ignore_index, want_grad, weight=None):
     """(loss, dL/dlog_probs) of the negative log-likelihood."""
     _check_reduction(reduction)
+    if np.ndim(log_probs) > 2:  # torch's (N, C, d1, ...): every position a row
+        return _positions_as_rows(lambda x, t: _nll(x, t, reduction, ignore_index, want_grad, weight),
+                                  log_probs, target, reduction, "nll_loss")
     x, labels, probs = _ce_inputs(log_probs, target, int(ignore_index), "nll_loss")
     if labels is None:
         raise ValueError("nll_loss takes class indices, not probabilities")

@@ -517,6 +517,32 @@ def test_cross_entropy_over_positions_as_pytorch(reduction):
         nnk.cross_entropy(x, t[:, :, 0])
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_over_positions_as_pytorch(reduction):
+    """Log-probabilities (N, C, d1, d2) with class indices (N, d1, d2), as torch's NLLLoss:
+    the loss per position and the gradient in the input's layout, with class weights and
+    ignored positions (a ValueError before)."""
+    rng = np.random.default_rng(18)
+    logp = np.ascontiguousarray(nnk.log_softmax(rng.standard_normal((3, 5, 4, 2)), axis=1))
+    t = rng.integers(0, 5, (3, 4, 2))
+    t[1, 0, 1] = t[2, 2, 0] = 7
+    w = rng.uniform(0.5, 2.0, 5)
+    g = rng.standard_normal(t.shape) if reduction == "none" else None
+    tx = torch.from_numpy(logp).requires_grad_()
+    tl = torch.nn.NLLLoss(weight=torch.from_numpy(w), reduction=reduction, ignore_index=7)(
+        tx, torch.from_numpy(t))
+    tl.backward(None if g is None else torch.from_numpy(g))
+    ours = nn.NLLLoss(reduction, ignore_index=7, weight=w)
+    np.testing.assert_allclose(ours(logp, t), tl.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.backward(g), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+    plain = torch.nn.functional.nll_loss(torch.from_numpy(logp), torch.from_numpy(t % 5), reduction=reduction)
+    np.testing.assert_allclose(nnk.nll_loss(logp, t % 5, reduction), plain.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"nll_loss: .*\(3, 4, 2\)"):
+        nnk.nll_loss(logp, t[:, :, 0])
+    with pytest.raises(ValueError, match="class indices"):
+        nnk.nll_loss(logp, np.exp(logp))
+
+
 def test_class_weights_refused_when_they_do_not_fit():
     with pytest.raises(ValueError, match="one value per class"):
         nnk.cross_entropy(np.zeros((2, 3)), [0, 1], weight=[1.0, 2.0])
