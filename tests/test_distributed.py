@@ -119,6 +119,19 @@ def test_ddp_in_a_world_of_one_trains_as_the_module(one):
                                                     "module.2.weight", "module.2.bias"]
 
 
+def test_ddp_state_dict_names_gpts_tied_weight_as_torchs_ddp(one):
+    """torch's DDP state holds every key of the module's under "module.", GPT's tied
+    lm_head.weight too (left out before), and the state loads back."""
+    gpt = nn.GPT(20, 8, 1, 2, 8, dtype=np.float64)
+    model = dist.DistributedDataParallel(gpt)
+    state = model.state_dict()
+    assert list(state) == ["module." + k for k in gpt.state_dict()]
+    assert "module.lm_head.weight" in state
+    state["module.lm_head.weight"] = state["module.transformer.wte.weight"] = np.ones((20, 8))
+    model.load_state_dict(state)
+    assert (gpt.lm_head.weight.data == 1).all()
+
+
 # ---- DistributedSampler: torch's split ------------------------------------------------------
 
 @pytest.mark.parametrize("n", [0, 1, 7, 10, 11])

@@ -466,7 +466,8 @@ def test_shared_layer_listed_and_stepped_once():
     model = nn.Sequential(lin, nn.Tanh(), lin)
     assert model.parameters() == [lin.weight, lin.bias]
     assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias"]
-    assert list(model.state_dict()) == ["0.weight", "0.bias"]
+    # the state under each place, as torch's (so torch's state loads, and torch loads it)
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
     lin.weight.grad[...] = 1.0
     optim.SGD(model.parameters(), lr=0.1).step()
     np.testing.assert_allclose(lin.weight.data, np.eye(2) - 0.1)  # moved by lr * grad, once

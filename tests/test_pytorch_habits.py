@@ -543,6 +543,39 @@ def test_nll_loss_over_positions_as_pytorch(reduction):
         nnk.nll_loss(logp, np.exp(logp))
 
 
+def test_shared_and_tied_weights_state_dict_as_pytorch():
+    """A layer used twice and GPT's tied lm_head, under a prefix too: the state lists a
+    shared parameter under each of its places, as torch's; torch loads nnk's state and
+    nnk torch's (a KeyError before: '2.weight' unexpected, and under a prefix torch lacked
+    '0.lm_head.weight'); a state naming a shared parameter once still loads, and one
+    whose names disagree is a ValueError that changes nothing."""
+    torch.manual_seed(3)
+    tl = torch.nn.Linear(3, 3).double()
+    theirs = torch.nn.Sequential(tl, torch.nn.Tanh(), tl)
+    lin = nn.Linear(3, 3)
+    ours = nn.Sequential(lin, nn.Tanh(), lin)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(4).standard_normal((5, 3))
+    np.testing.assert_allclose(ours(x), theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
+    lin.weight.data[...] = 0.5
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    assert (tl.weight.detach().numpy() == 0.5).all()
+    ours.load_state_dict({"0.weight": np.eye(3), "0.bias": np.zeros(3)})  # named once
+    np.testing.assert_allclose(ours(x), np.tanh(x), rtol=1e-15, atol=1e-300)
+    bad = dict(ours.state_dict(), **{"2.bias": np.ones(3)})
+    with pytest.raises(ValueError, match="2.bias differs from 0.bias"):
+        ours.load_state_dict(bad)
+    np.testing.assert_allclose(ours(x), np.tanh(x), rtol=1e-15, atol=1e-300)
+
+    gpt = nn.Sequential(nn.GPT(20, 8, 1, 2, 8, dtype=np.float64))
+    keys = list(gpt.state_dict())
+    assert keys[-1] == "0.lm_head.weight" and keys.count("0.lm_head.weight") == 1
+    assert keys[:-1] == ["0." + k for k in nn.GPT(20, 8, 1, 2, 8).state_dict() if k != "lm_head.weight"]
+    np.testing.assert_array_equal(gpt.state_dict()["0.lm_head.weight"],
+                                  gpt[0].transformer.wte.weight.data)
+
+
 def test_class_weights_refused_when_they_do_not_fit():
     with pytest.raises(ValueError, match="one value per class"):
         nnk.cross_entropy(np.zeros((2, 3)), [0, 1], weight=[1.0, 2.0])

@@ -334,27 +334,50 @@ class Module:
         for p in self.parameters():
             p._zero_grad()
 
+    def _parameter_names(self, prefix=""):
+        """(name, Parameter) under every name a parameter has, as PyTorch's state_dict
+        lists them: each module's own parameters at its place, so that a tied weight or a
+        layer used twice comes once for each place it sits (named_parameters lists each
+        parameter once)."""
+        for name, value in self._members():
+            if isinstance(value, Module):
+                yield from value._parameter_names(prefix + name + ".")
+            else:
+                yield prefix + name, value
+
     def state_dict(self):
-        """{name: copy of the parameter's array}, PyTorch's names ("0.weight", ...)."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        """{name: copy of the parameter's array}, PyTorch's names ("0.weight", ...), a tied
+        weight under each of its names (GPT's lm_head.weight and transformer.wte.weight)."""
+        return OrderedDict((name, p.data.copy()) for name, p in self._parameter_names())
 
     def load_state_dict(self, state):
         """Copy ``state``'s arrays (NumPy arrays or PyTorch tensors) into the parameters of
         the same names and shapes (cast to their dtype); a missing or extra name is a
-        KeyError, another shape a ValueError, and either leaves every parameter as it was."""
+        KeyError, another shape a ValueError, and either leaves every parameter as it was.
+        A tied weight needs one of its names; where the state holds several, their values
+        must be equal (a ValueError otherwise: the model cannot hold both)."""
         state = dict(state)  # a copy: modules may rename their entries (_torch_names)
         for name, m in self.named_modules():
             m._torch_names(state, f"{name}." if name else "")
-        params = dict(self.named_parameters())
-        missing, unexpected = set(params) - set(state), set(state) - set(params)
+        names = {}  # id(parameter) -> (parameter, its names)
+        for name, p in self._parameter_names():
+            names.setdefault(id(p), (p, []))[1].append(name)
+        given = {i: [n for n in ns if n in state] for i, (_, ns) in names.items()}
+        missing = [ns[0] for i, (_, ns) in names.items() if not given[i]]
+        unexpected = set(state) - {n for _, ns in names.values() for n in ns}
         if missing or unexpected:
             raise KeyError(f"state_dict mismatch: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
-        values = {name: np.asarray(state[name]) for name in params}
-        for name, p in params.items():  # every shape checked before any is copied
-            if values[name].shape != p.data.shape:
-                raise ValueError(f"{name}: expected shape {p.data.shape}, got {values[name].shape}")
-        for name, p in params.items():
-            p.data[...] = values[name]
+        values = {}
+        for i, (p, _) in names.items():  # every shape and tie checked before any is copied
+            first, *others = given[i]
+            values[i] = np.asarray(state[first])
+            if values[i].shape != p.data.shape:
+                raise ValueError(f"{first}: expected shape {p.data.shape}, got {values[i].shape}")
+            for other in others:
+                if not np.array_equal(np.asarray(state[other]), values[i]):
+                    raise ValueError(f"{other} differs from {first}: the model ties them (one parameter)")
+        for i, (p, _) in names.items():
+            p.data[...] = values[i]
 
     def _torch_names(self, state, prefix):
         """Rename in ``state`` what PyTorch's module of this kind calls otherwise (under

@@ -206,22 +206,6 @@ class GPT(Module):
         t.wpe.backward(g.sum(axis=0))
         return None
 
-    def state_dict(self):
-        state = super().state_dict()
-        state["lm_head.weight"] = state["transformer.wte.weight"]  # the tied weight, both names
-        return state
-
-    def _torch_names(self, state, prefix):
-        """nanoGPT's state holds the tied weight under both names: lm_head.weight is
-        dropped once it is seen to equal transformer.wte.weight (the state's two arrays
-        compared, not the state's lm_head with the model's wte, which a float64 state
-        loaded into a float32 model has rounded), before any copy; under a wrapper's
-        prefix too."""
-        tied = state.pop(prefix + "lm_head.weight", None)
-        wte = state.get(prefix + "transformer.wte.weight")
-        if tied is not None and wte is not None and not np.array_equal(np.asarray(tied), np.asarray(wte)):
-            raise ValueError("lm_head.weight differs from transformer.wte.weight: GPT ties them")
-
     @_pooled  # its layer calls nested in one pool scope, not one scope each
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, seed=None, use_cache=True):
         """idx (B, T) extended by max_new_tokens sampled tokens: each step samples from
