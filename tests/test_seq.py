@@ -140,6 +140,63 @@ def test_rnn_one_sequence_and_torch_state_in_a_sequential():
         nn.RNN(2, 3).load_state_dict(two.state_dict())
 
 
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("with_h0", [False, True])
+def test_stacked_rnn_equals_torch(bias, with_h0):
+    """num_layers = 3 against torch.nn.RNN(num_layers=3): torch's state loaded as it is,
+    outputs, the input's, h0's and every layer's gradients; one sequence with h0 (L, H)."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(7)
+    rnn = nn.RNN(3, 5, bias=bias, num_layers=3)
+    t_rnn = torch.nn.RNN(3, 5, num_layers=3, bias=bias, batch_first=True).double()
+    rnn.load_state_dict(t_rnn.state_dict())
+    assert list(rnn.state_dict()) == [f"{w}_l{k}" for k in range(3)
+                                      for w in ("weight_ih", "weight_hh") + ("bias",) * bias]
+    assert repr(rnn) == repr(t_rnn).replace(", batch_first=True", "")
+    rng = np.random.default_rng(8)
+    x, g = rng.standard_normal((4, 6, 3)), rng.standard_normal((4, 6, 5))
+    h0 = rng.standard_normal((3, 4, 5)) if with_h0 else None
+    y = rnn(x, h0)
+    rnn.zero_grad()
+    dx = rnn.backward(g)
+    xt = torch.from_numpy(x).requires_grad_()
+    h0t = torch.from_numpy(h0).requires_grad_() if with_h0 else None
+    yt, _ = t_rnn(xt, h0t)
+    (yt * torch.from_numpy(g)).sum().backward()
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-13)
+    if with_h0:
+        np.testing.assert_allclose(rnn.h0_grad, h0t.grad.numpy(), rtol=1e-11, atol=1e-13)
+    ours = dict(rnn.named_parameters())
+    for k in range(3):
+        for w in ("weight_ih", "weight_hh"):
+            np.testing.assert_allclose(ours[f"{w}_l{k}"].grad, getattr(t_rnn, f"{w}_l{k}").grad.numpy(),
+                                       rtol=1e-11, atol=1e-13)
+        if bias:
+            np.testing.assert_allclose(ours[f"bias_l{k}"].grad, getattr(t_rnn, f"bias_hh_l{k}").grad.numpy(),
+                                       rtol=1e-11, atol=1e-13)
+    h0_one = rng.standard_normal((3, 5))
+    yt1, _ = t_rnn(torch.from_numpy(x[0]), torch.from_numpy(h0_one))
+    np.testing.assert_allclose(rnn(x[0], h0_one), yt1.detach().numpy(), rtol=1e-12, atol=1e-14)
+    rnn.backward(g[0])
+    assert rnn.h0_grad.shape == (3, 5)
+    with pytest.raises(ValueError, match=r"\(3, 4, 5\)"):
+        rnn(x, rng.standard_normal((4, 5)))  # one layer's h0 for three
+
+
+def test_stacked_rnn_gradcheck_and_bad_arguments():
+    nnk.manual_seed(9)
+    rnn = nn.RNN(2, 3, num_layers=2)
+    assert nnk.gradcheck(rnn, RNG.standard_normal((2, 4, 2)))
+    with pytest.raises(TypeError, match="num_layers=2"):  # torch's positional num_layers
+        nn.RNN(2, 3, 2)
+    with pytest.raises(ValueError, match="num_layers"):
+        nn.RNN(2, 3, num_layers=0)
+    three = pytest.importorskip("torch").nn.RNN(2, 3, num_layers=3, batch_first=True)
+    with pytest.raises(KeyError, match="weight_ih_l2"):
+        rnn.load_state_dict(three.state_dict())
+
+
 def test_rnn_float32():
     nnk.manual_seed(4)
     rnn = nn.RNN(3, 4, dtype=np.float32)

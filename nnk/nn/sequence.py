@@ -63,35 +63,56 @@ class Embedding(Module):
 
 
 class RNN(Module):
-    """h_t = tanh(W_c c_t + W_h h_{t-1} + b), one layer, batch first.
+    """h_t = tanh(W_c c_t + W_h h_{t-1} + b), batch first; ``num_layers`` stacked (each
+    layer's outputs the next one's inputs, as torch.nn.RNN's num_layers).
 
-    (B, T, input) in, every hidden state (B, T, hidden) out; ``h0`` (B, hidden) optional
-    (or torch.nn.RNN's (1, B, hidden); for one sequence (hidden,) or (1, hidden)).  The
-    time loop and backpropagation through time run in C.  Parameters (state_dict):
-    ``weight_ih`` (hidden, input) = W_c, ``weight_hh`` (hidden, hidden) = W_h, ``bias``.
-    torch.nn.RNN has two biases; ours is their sum: a one-layer torch.nn.RNN's state dict
-    (``weight_ih_l0``, ..., ``bias_hh_l0``) loads as it is, its biases added.
-    torch.nn.RNN(batch_first=True) returns (outputs, h_n): here the outputs, whose last
-    step is h_n.
+    (B, T, input) in, the last layer's every hidden state (B, T, hidden) out.  ``h0``
+    optional: one layer's (B, hidden), or torch.nn.RNN's (num_layers, B, hidden); for one
+    sequence (T, input), (num_layers, hidden) or, for one layer, (hidden,).  The time loop
+    and backpropagation through time run in C, a layer at a time.  Parameters
+    (state_dict): ``weight_ih`` (hidden, input) = W_c, ``weight_hh`` (hidden, hidden) =
+    W_h, ``bias``; with num_layers > 1, layer k's under torch's names ``weight_ih_l{k}``,
+    ``weight_hh_l{k}`` and ``bias_l{k}``.  torch.nn.RNN has two biases a layer; ours is
+    their sum: torch.nn.RNN's state dict (``weight_ih_l0``, ..., ``bias_hh_l0``, ...)
+    loads as it is, its biases added.  torch.nn.RNN(batch_first=True) returns (outputs,
+    h_n): here the outputs, whose last step is the last layer's h_n.
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float64):
+    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float64, *, num_layers=1):
+        if type(bias) is int or isinstance(bias, np.integer):  # torch's third argument
+            raise TypeError(f"RNN's third argument is bias; num_layers goes by keyword: "
+                            f"RNN({input_size}, {hidden_size}, num_layers={bias})")
         dtype = _dtype(dtype)
         input_size, hidden_size = _size(input_size, "input_size"), _size(hidden_size, "hidden_size")
-        self.weight_ih = _uniform((hidden_size, input_size), hidden_size, dtype)
-        self.weight_hh = _uniform((hidden_size, hidden_size), hidden_size, dtype)
-        self.bias = _uniform(hidden_size, hidden_size, dtype) if bias else None
+        self.num_layers = _size(num_layers, "num_layers")
+        for k in range(self.num_layers):  # torch's order: layer by layer
+            w_ih, w_hh, b = self._names(k)
+            setattr(self, w_ih, _uniform((hidden_size, hidden_size if k else input_size), hidden_size, dtype))
+            setattr(self, w_hh, _uniform((hidden_size, hidden_size), hidden_size, dtype))
+            setattr(self, b, _uniform(hidden_size, hidden_size, dtype) if bias else None)
         self._saved = None
 
+    def _names(self, k):
+        """Layer k's parameter attributes: (W_c, W_h, b)."""
+        if self.num_layers == 1:
+            return "weight_ih", "weight_hh", "bias"
+        return f"weight_ih_l{k}", f"weight_hh_l{k}", f"bias_l{k}"
+
+    def _layer(self, k):
+        return tuple(getattr(self, name) for name in self._names(k))
+
     def forward(self, x, h0=None):
-        dt = self.weight_ih.data.dtype
+        L = self.num_layers
+        w_ih0, _, _ = self._layer(0)
+        dt = w_ih0.data.dtype
         x = _layer_input(x, dt, self)
-        H, I = self.weight_ih.data.shape
-        if x.ndim == 2:  # one sequence: h0 (H,) or torch's (1, H)
-            if h0 is not None and np.shape(h0) not in ((H,), (1, H)):
-                raise ValueError(f"h0 for one sequence must have shape {(H,)} or {(1, H)}, "
+        H, I = w_ih0.data.shape
+        if x.ndim == 2:  # one sequence: h0 (L, H), or (H,) for one layer
+            shapes = ((L, H), (H,)) if L == 1 else ((L, H),)
+            if h0 is not None and np.shape(h0) not in shapes:
+                raise ValueError(f"h0 for one sequence must have shape {' or '.join(map(str, shapes))}, "
                                  f"got {np.shape(h0)}")
-            h = self.forward(x[None], None if h0 is None else np.reshape(h0, (1, H)))[0]
+            h = self.forward(x[None], None if h0 is None else np.reshape(h0, (L, 1, H)))[0]
             self._h0_shape = None if h0 is None else np.shape(h0)
             return h
         if x.ndim != 3 or x.shape[2] != I:
@@ -100,52 +121,70 @@ class RNN(Module):
         self._h0_shape = None
         if h0 is not None:
             h0 = _layer_input(h0, dt, self)
-            if h0.shape not in ((B, H), (1, B, H)):
-                raise ValueError(f"h0 must have shape {(B, H)} (or torch's {(1, B, H)}), got {h0.shape}")
-            self._h0_shape, h0 = h0.shape, h0.reshape(B, H)
-        h = np.empty((B, T, H), dt)
-        _C.rnn_forward(B, T, I, H, x, self.weight_ih.data, self.weight_hh.data,
-                       None if self.bias is None else self.bias.data, h0, h)
-        self._saved = (_keep(x), None if h0 is None else _keep(h0), _keep(h))
+            shapes = ((B, H), (1, B, H)) if L == 1 else ((L, B, H),)
+            if h0.shape not in shapes:
+                raise ValueError(f"h0 must have shape {' or '.join(map(str, shapes))} "
+                                 f"(num_layers, batch, hidden), got {h0.shape}")
+            self._h0_shape, h0 = h0.shape, h0.reshape(L, B, H)
+        saved = []
+        for k in range(L):
+            w_ih, w_hh, b = self._layer(k)
+            h = np.empty((B, T, H), dt)
+            h0_k = None if h0 is None else h0[k]
+            _C.rnn_forward(B, T, x.shape[2], H, x, w_ih.data, w_hh.data, None if b is None else b.data,
+                           h0_k, h)
+            # a layer's outputs below the last are the next one's inputs, seen by no caller
+            saved.append((x if k else _keep(x), None if h0 is None else _keep(h0_k),
+                          h if k < L - 1 else _keep(h)))
+            x = h
+        self._saved = saved
         return h
 
     def _torch_names(self, state, prefix):
-        """torch.nn.RNN's one-layer names: weight_ih_l0, weight_hh_l0, and its two biases,
-        whose sum is ours (computed in float64, rounded once on loading)."""
-        if prefix + "weight_ih_l0" not in state:
-            return
-        for ours in ("weight_ih", "weight_hh"):
-            if prefix + ours + "_l0" in state:
-                state[prefix + ours] = state.pop(prefix + ours + "_l0")
-        b_ih, b_hh = prefix + "bias_ih_l0", prefix + "bias_hh_l0"
-        if b_ih in state and b_hh in state:
-            state[prefix + "bias"] = (np.asarray(state.pop(b_ih), np.float64)
-                                      + np.asarray(state.pop(b_hh), np.float64))
+        """torch.nn.RNN's names: weight_ih_l{k} and weight_hh_l{k} (ours for one layer
+        without the suffix), and its two biases a layer, whose sum is ours (computed in
+        float64, rounded once on loading)."""
+        for k in range(self.num_layers):
+            if prefix + f"weight_ih_l{k}" not in state:
+                continue
+            for theirs, ours in zip((f"weight_ih_l{k}", f"weight_hh_l{k}"), self._names(k)):
+                if prefix + theirs in state:
+                    state[prefix + ours] = state.pop(prefix + theirs)
+            b_ih, b_hh = prefix + f"bias_ih_l{k}", prefix + f"bias_hh_l{k}"
+            if b_ih in state and b_hh in state:
+                state[prefix + self._names(k)[2]] = (np.asarray(state.pop(b_ih), np.float64)
+                                                     + np.asarray(state.pop(b_hh), np.float64))
 
     def backward(self, g, input_grad=True):
         """Gradient w.r.t. the input sequence (None with ``input_grad=False``); parameter
         gradients accumulate.  The gradient w.r.t. h0 (when h0 was given) is left in
-        ``self.h0_grad``."""
-        x, h0, h = self._needs("_saved")
+        ``self.h0_grad``, in the shape h0 was given."""
+        saved = self._needs("_saved")
+        h = saved[-1][2]
         squeeze = np.ndim(g) == 2
         _check_grad_shape("RNN", g, h.shape, one_sequence=True)
         g = np.array(g, dtype=h.dtype).reshape(h.shape)  # a copy: the kernel overwrites it
         B, T, H = h.shape
-        I = x.shape[2]
-        dx = np.empty_like(x)
-        self.h0_grad = None if h0 is None else np.zeros_like(h0)
-        _C.rnn_backward(B, T, I, H, x, self.weight_ih.data, self.weight_hh.data, h0, h, g, dx,
-                        self.weight_ih.grad, self.weight_hh.grad,
-                        None if self.bias is None else self.bias.grad, self.h0_grad)
-        if self.h0_grad is not None:  # in the shape h0 was given
-            self.h0_grad = self.h0_grad.reshape(self._h0_shape)
+        given_h0 = saved[0][1] is not None
+        h0_grad = np.zeros((self.num_layers, B, H), h.dtype) if given_h0 else None
+        for k in reversed(range(self.num_layers)):
+            x, h0, h = saved[k]
+            w_ih, w_hh, b = self._layer(k)
+            dx = np.empty_like(x)
+            _C.rnn_backward(B, T, x.shape[2], H, x, w_ih.data, w_hh.data, h0, h, g, dx,
+                            w_ih.grad, w_hh.grad, None if b is None else b.grad,
+                            None if h0_grad is None else h0_grad[k])
+            g = dx  # the layer below's outputs' gradient
+        self.h0_grad = None if h0_grad is None else h0_grad.reshape(self._h0_shape)
         if not input_grad:
             return None
         return dx[0] if squeeze else dx
 
     def extra_repr(self):
-        H, I = self.weight_ih.data.shape
-        return f"{I}, {H}"
+        H, I = self._layer(0)[0].data.shape
+        layers = "" if self.num_layers == 1 else f", num_layers={self.num_layers}"
+        bias = "" if self._layer(0)[2] is not None else ", bias=False"
+        return f"{I}, {H}{layers}{bias}"
 
 
 class SelfAttention(Module):
