@@ -99,6 +99,11 @@ class Optimizer:
                 yield g, i, p
                 i += 1
 
+    def _stepped(self):
+        """(group, index, parameter) over the parameters a step moves: not the frozen
+        ones (requires_grad False), which PyTorch's optimisers pass by (no gradient)."""
+        return ((g, i, p) for g, i, p in self._indexed() if p.requires_grad)
+
     def zero_grad(self, set_to_none=True):
         """Set every parameter's ``.grad`` to 0 (``set_to_none``: see Module.zero_grad)."""
         for p in self.params:
@@ -209,7 +214,7 @@ class SGD(Optimizer):
         raise AttributeError(name)
 
     def step(self):
-        for g, i, p in self._indexed():
+        for g, i, p in self._stepped():
             v = None
             if g["momentum"]:
                 st = self._state(i, p)
@@ -247,7 +252,7 @@ class Adam(Optimizer):
         parameters were added or loaded apart) is one kernel call over all of them,
         threaded as one large array; others go one parameter at a time."""
         groups = {}
-        for g, i, p in self._indexed():
+        for g, i, p in self._stepped():
             st = self._state(i, p)
             if not st:
                 st.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
@@ -302,7 +307,7 @@ class RMSprop(Optimizer):
         return g
 
     def step(self):
-        for g, i, p in self._indexed():
+        for g, i, p in self._stepped():
             st = self._state(i, p)
             if not st:
                 st.update(step=0, square_avg=np.zeros_like(p.data))
@@ -335,7 +340,7 @@ class Adagrad(Optimizer):
         return g
 
     def step(self):
-        for g, i, p in self._indexed():
+        for g, i, p in self._stepped():
             st = self._state(i, p)
             st["step"] += 1
             lr = g["lr"] / (1 + (st["step"] - 1) * g["lr_decay"])

@@ -587,6 +587,85 @@ def test_class_weights_refused_when_they_do_not_fit():
         nn.CrossEntropyLoss(np.ones(3))
 
 
+FREEZE_OPTIMISERS = {
+    "sgd": lambda lib, ps: lib.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+    "adam": lambda lib, ps: lib.Adam(ps, lr=0.01, weight_decay=0.01),
+    "adamw": lambda lib, ps: lib.AdamW(ps, lr=0.01),
+    "rmsprop": lambda lib, ps: lib.RMSprop(ps, lr=0.01, weight_decay=0.01, momentum=0.5),
+    "adagrad": lambda lib, ps: lib.Adagrad(ps, lr=0.1, weight_decay=0.01),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FREEZE_OPTIMISERS))
+def test_frozen_parameters_as_pytorch(kind):
+    """requires_grad_(False) on a layer and on one bias: torch's optimisers and
+    clip_grad_norm_ pass them by (no gradient), nnk's as well (an AttributeError before);
+    three clipped steps give torch's weights, the frozen ones unchanged (weight decay and
+    momentum too)."""
+    ours, theirs = pair()
+    for lib_net in (ours, theirs):
+        lib_net[0].requires_grad_(False)
+        lib_net[3].bias.requires_grad_(False)
+    assert [p.requires_grad for p in ours.parameters()] == [p.requires_grad for p in theirs.parameters()]
+    before = {k: v.copy() for k, v in ours.state_dict().items()}
+    opt = FREEZE_OPTIMISERS[kind](nnk.optim, ours.parameters())
+    topt = FREEZE_OPTIMISERS[kind](torch.optim, theirs.parameters())
+    x = np.random.default_rng(10).standard_normal((16, 3))
+    y = np.random.default_rng(11).standard_normal((16, 2))
+    loss_fn = nn.MSELoss()
+    for _ in range(3):
+        opt.zero_grad()
+        loss_fn(ours(x), y)
+        ours.backward(loss_fn.backward())
+        norm = nn.utils.clip_grad_norm_(ours, 0.05)
+        opt.step()
+        topt.zero_grad()
+        torch.nn.functional.mse_loss(theirs(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        tnorm = torch.nn.utils.clip_grad_norm_(theirs.parameters(), 0.05)
+        topt.step()
+        np.testing.assert_allclose(norm, float(tnorm), rtol=1e-12)
+        assert norm > 0.05  # the clipping acts
+    for name, value in ours.state_dict().items():
+        np.testing.assert_allclose(value, theirs.state_dict()[name].numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
+        if name.startswith("0.") or name == "3.bias":
+            np.testing.assert_array_equal(value, before[name])
+        else:
+            assert not np.array_equal(value, before[name])
+    assert "requires_grad=False" in repr(ours[3].bias) and ours.requires_grad_() is ours
+    assert all(p.requires_grad for p in ours.parameters())
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_embedding_from_pretrained_as_pytorch(freeze):
+    """Embedding.from_pretrained: the given rows (a copy, their dtype), frozen by default,
+    the padding row kept and given no gradient, as torch's; the generator untouched."""
+    w = np.random.default_rng(12).standard_normal((6, 3)).astype(np.float32)
+    theirs = torch.nn.Embedding.from_pretrained(torch.from_numpy(w.copy()), freeze=freeze, padding_idx=2)
+    nnk.manual_seed(1)
+    ours = nn.Embedding.from_pretrained(w, freeze=freeze, padding_idx=2)
+    after = nn.Linear(2, 2).weight.data
+    nnk.manual_seed(1)
+    np.testing.assert_array_equal(after, nn.Linear(2, 2).weight.data)
+    w[0] = 7  # a copy
+    assert ours.weight.data.dtype == np.float32 and ours.weight.requires_grad == theirs.weight.requires_grad
+    assert repr(ours) == repr(theirs) and ours.padding_idx == 2
+    ids = np.array([[2, 0, 5], [1, 2, 2]])
+    g = np.random.default_rng(13).standard_normal((2, 3, 3)).astype(np.float32)
+    out = theirs(torch.from_numpy(ids))
+    np.testing.assert_array_equal(ours(ids), out.detach().numpy())
+    opt, topt = nnk.optim.SGD(ours.parameters(), lr=0.5), torch.optim.SGD(theirs.parameters(), lr=0.5)
+    ours.zero_grad()
+    ours.backward(g)
+    opt.step()
+    if not freeze:
+        out.backward(torch.from_numpy(g))
+        topt.step()
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="2-D"):
+        nn.Embedding.from_pretrained(np.ones(3))
+
+
 @pytest.mark.parametrize("padding_idx", [0, 3, -1])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_embedding_padding_idx_as_pytorch(padding_idx, dtype):

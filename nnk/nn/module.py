@@ -143,13 +143,23 @@ class Parameter:
     ``zero_grad()`` marks the gradient zero without writing its memory: the next backward
     through a Linear writes the gradient instead of adding to it (the same GEMM, without a
     pass of zeros over the weight's size and the GEMM's read of them: a twelfth of a
-    784-256-10 float64 training step), and reading ``.grad`` before that gives the zeros."""
+    784-256-10 float64 training step), and reading ``.grad`` before that gives the zeros.
 
-    __slots__ = ("_data", "_grad", "_zeroed")
+    ``requires_grad`` False (``requires_grad_(False)``, or a module's) freezes it, as in
+    PyTorch: optimisers and clip_grad_norm_ pass it by.  Backward still fills its
+    ``.grad`` (nnk has no graph to prune), which nothing then reads."""
 
-    def __init__(self, data):
+    __slots__ = ("_data", "_grad", "_zeroed", "requires_grad")
+
+    def __init__(self, data, requires_grad=True):
         self._grad = None
         self.data = data
+        self.requires_grad = bool(requires_grad)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` (False: frozen, as PyTorch's); returns the parameter."""
+        self.requires_grad = bool(requires_grad)
+        return self
 
     @property
     def data(self):
@@ -217,7 +227,8 @@ class Parameter:
         return self.data.size
 
     def __repr__(self):
-        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+        frozen = "" if self.requires_grad else ", requires_grad=False"
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype}{frozen})"
 
 
 class Module:
@@ -326,6 +337,13 @@ class Module:
     def parameters(self):
         """Every trainable Parameter, each once (see named_parameters)."""
         return [p for _, p in self.named_parameters()]
+
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter of the module, as PyTorch's; returns
+        the module (see Parameter.requires_grad)."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     def zero_grad(self, set_to_none=True):
         """Set every parameter's ``.grad`` to 0 (backward accumulates into it).

@@ -20,7 +20,7 @@ class Embedding(Module):
     reaches it, so a padding token's vector stays what it is (negative: counted from
     the end)."""
 
-    def __init__(self, num_embeddings, dim, dtype=np.float64, *, padding_idx=None):
+    def __init__(self, num_embeddings, dim, dtype=np.float64, *, padding_idx=None, _weight=None):
         if isinstance(dtype, (int, np.integer)):  # torch's third argument
             raise TypeError(f"Embedding's third argument is the dtype; padding_idx goes by "
                             f"keyword: Embedding({num_embeddings}, {dim}, padding_idx={dtype})")
@@ -32,10 +32,26 @@ class Embedding(Module):
                 raise ValueError(f"padding_idx must lie in [-{shape[0]}, {shape[0]}), got {padding_idx}")
             padding_idx %= shape[0]
         self.padding_idx = padding_idx
-        self.weight = Parameter(_random.generator().standard_normal(shape).astype(dtype))
-        if padding_idx is not None:
-            self.weight.data[padding_idx] = 0
+        if _weight is not None:  # from_pretrained's (its shape and dtype), no draw from the generator
+            self.weight = Parameter(np.array(_weight, dtype=dtype))
+        else:
+            self.weight = Parameter(_random.generator().standard_normal(shape).astype(dtype))
+            if padding_idx is not None:
+                self.weight.data[padding_idx] = 0
         self._ids = None
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+        """An Embedding holding a copy of ``embeddings`` (num_embeddings, dim), its dtype
+        kept (float32 or float64; others become float64), frozen unless ``freeze`` is
+        False (Parameter.requires_grad), as torch.nn.Embedding.from_pretrained: the
+        padding row keeps its values and gets no gradient."""
+        w = as_float(embeddings, "embeddings")
+        if w.ndim != 2:
+            raise ValueError(f"embeddings must be 2-D (num_embeddings, dim), got shape {w.shape}")
+        layer = cls(*w.shape, dtype=w.dtype, padding_idx=padding_idx, _weight=w)
+        layer.weight.requires_grad_(not freeze)
+        return layer
 
     def forward(self, ids):
         ids = np.asarray(ids)
