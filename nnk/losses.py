@@ -274,9 +274,9 @@ def cross_entropy_grad(logits, target, reduction="mean", *, weight=None, ignore_
 
 def nll_loss(log_probs, target, reduction="mean", *, weight=None, ignore_index=-100):
     """-log_probs[i, target[i]] from log-probabilities (N, C) or (C,) and class indices
-    (or (N, C, d1, ...) with class indices (N, d1, ...)), as torch.nn.functional.nll_loss (ignored rows give 0; the mean is over the others;
-    with class weights w, row i counts w[target[i]] times and the mean divides by their
-    sum)."""
+    (or (N, C, d1, ...) with class indices (N, d1, ...)), as torch.nn.functional.nll_loss
+    (ignored rows give 0; the mean is over the others; with class weights w, row i counts
+    w[target[i]] times and the mean divides by their sum)."""
     return _nll(log_probs, target, reduction, ignore_index, True, weight)[0]
 
 

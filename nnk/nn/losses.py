@@ -139,7 +139,8 @@ class NextTokenLoss(CrossEntropyLoss):
 
 class NLLLoss(CrossEntropyLoss):
     """Negative log-likelihood from log-probabilities (N, C) (LogSoftmax's output) and
-    class indices, or (N, C, d1, ...) and (N, d1, ...), as torch.nn.NLLLoss; forward keeps the gradient as CrossEntropyLoss."""
+    class indices, or (N, C, d1, ...) and (N, d1, ...), as torch.nn.NLLLoss; forward keeps
+    the gradient as CrossEntropyLoss."""
 
     def __init__(self, reduction="mean", ignore_index=-100, *, weight=None):
         super().__init__(reduction, ignore_index, weight=weight)
