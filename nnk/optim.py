@@ -3,6 +3,7 @@ parameter in place with one C kernel call (sgd_step / adam_step) per parameter, 
 Adam and AdamW, one call (adam_steps) over a whole parameter group, as PyTorch's foreach
 form does."""
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -19,6 +20,15 @@ def _non_negative(value, what):
     if not value >= 0:
         raise ValueError(f"invalid {what}: {value} (must be >= 0)")
     return value
+
+
+def _outside_this_file():
+    """The stacklevel of the first caller outside this module, for a warning raised in
+    it: the user's line, however many constructors and helpers lie between."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class Optimizer:
@@ -44,28 +54,35 @@ class Optimizer:
             raise ValueError("optimizer got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.defaults, self.param_groups, self.state = dict(defaults), [], {}
-        seen = set()
         for group in groups:
-            if not isinstance(group, dict) or "params" not in group:
-                raise TypeError("parameter groups are dicts with a 'params' list")
-            unknown = set(group) - set(defaults) - {"params"}
-            if unknown:
-                raise ValueError(f"unknown option(s) in a parameter group: {sorted(unknown)}")
-            members = list(group["params"])
-            for p in members:  # an array has no .grad to step from (torch: "can only optimize Tensors")
-                if not isinstance(p, Parameter):
-                    raise TypeError(f"an optimizer steps nnk Parameters (a layer's .parameters()), "
-                                    f"got a {type(p).__name__}")
-            unique = list({id(p): p for p in members}.values())
-            if len(unique) < len(members):  # each step must move a parameter once
-                warnings.warn("optimizer got some parameters more than once; each is updated once "
-                              "per step (as in PyTorch, this will be an error in a future version)",
-                              UserWarning, stacklevel=3)
-            if seen & {id(p) for p in unique}:
-                raise ValueError("some parameters appear in more than one parameter group")
-            seen |= {id(p) for p in unique}
-            full = {**self.defaults, **{k: v for k, v in group.items() if k != "params"}}
-            self.param_groups.append(self._checked({**full, "params": unique}))
+            self._add_group(group)
+
+    def add_param_group(self, param_group):
+        """Add a parameter group (a dict with "params"; the options it leaves out take the
+        optimiser's), as torch's: for layers unfrozen or added while training.  Its
+        parameters take the next state indices; one already in a group is a ValueError."""
+        self._add_group(param_group)
+
+    def _add_group(self, group):
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError("parameter groups are dicts with a 'params' list")
+        unknown = set(group) - set(self.defaults) - {"params"}
+        if unknown:
+            raise ValueError(f"unknown option(s) in a parameter group: {sorted(unknown)}")
+        members = [group["params"]] if isinstance(group["params"], Parameter) else list(group["params"])
+        for p in members:  # an array has no .grad to step from (torch: "can only optimize Tensors")
+            if not isinstance(p, Parameter):
+                raise TypeError(f"an optimizer steps nnk Parameters (a layer's .parameters()), "
+                                f"got a {type(p).__name__}")
+        unique = list({id(p): p for p in members}.values())
+        if len(unique) < len(members):  # each step must move a parameter once
+            warnings.warn("optimizer got some parameters more than once; each is updated once "
+                          "per step (as in PyTorch, this will be an error in a future version)",
+                          UserWarning, stacklevel=_outside_this_file())
+        if {id(p) for p in self.params} & {id(p) for p in unique}:
+            raise ValueError("some parameters appear in more than one parameter group")
+        full = {**self.defaults, **{k: v for k, v in group.items() if k != "params"}}
+        self.param_groups.append(self._checked({**full, "params": unique}))
 
     def _checked(self, group):
         """A group's hyper-parameters validated (subclasses add theirs)."""
@@ -330,8 +347,12 @@ class Adagrad(Optimizer):
                  initial_accumulator_value=0.0, eps=1e-10):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, eps=eps))
-        for g, i, p in self._indexed():  # PyTorch creates the state at construction
-            self.state[i] = {"step": 0, "sum": np.full_like(p.data, g["initial_accumulator_value"])}
+
+    def _add_group(self, group):
+        super()._add_group(group)
+        for g, i, p in self._indexed():  # PyTorch creates the state with the group
+            if g is self.param_groups[-1]:
+                self.state[i] = {"step": 0, "sum": np.full_like(p.data, g["initial_accumulator_value"])}
 
     def _checked(self, g):
         g = super()._checked(g)

@@ -471,8 +471,11 @@ def test_shared_layer_listed_and_stepped_once():
     lin.weight.grad[...] = 1.0
     optim.SGD(model.parameters(), lr=0.1).step()
     np.testing.assert_allclose(lin.weight.data, np.eye(2) - 0.1)  # moved by lr * grad, once
-    with pytest.warns(UserWarning, match="more than once"):
+    with pytest.warns(UserWarning, match="more than once") as warned:
         opt = optim.SGD([lin.weight, lin.weight], lr=0.1)
+        optim.AdamW([lin.weight, lin.weight])  # (was shown at Adam's constructor)
+        optim.Adagrad([lin.bias]).add_param_group({"params": [lin.weight, lin.weight]})
+    assert [w.filename for w in warned] == [__file__] * 3  # the caller's line, not nnk's
     opt.step()
     np.testing.assert_allclose(lin.weight.data, np.eye(2) - 0.2)
     assert nnk.gradcheck(model, X5)  # the tied gradient is the sum of both uses

@@ -636,6 +636,60 @@ def test_frozen_parameters_as_pytorch(kind):
     assert all(p.requires_grad for p in ours.parameters())
 
 
+@pytest.mark.parametrize("kind", sorted(FREEZE_OPTIMISERS))
+def test_fine_tuning_flow_as_pytorch(kind):
+    """A pretrained body loaded with strict=False into a model with a new head (the
+    missing and unexpected keys as torch reports them; strict=False and the report were
+    a TypeError and None before), the body frozen while the head trains, then unfrozen
+    (by parameter and by module) and given to the optimiser by add_param_group at its own
+    lr (an AttributeError before), the gradients backward left while it was frozen not
+    counted: every step's weights are torch's."""
+    torch.manual_seed(5)
+    body = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 4)).double()
+    pretrained = dict(body.state_dict(), **{"extra.weight": torch.ones(2)})
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 4),
+                                 torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
+    ours = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 2))
+    ours[4].load_state_dict({k: v.detach().numpy() for k, v in theirs[4].state_dict().items()})
+    got, want = ours.load_state_dict(pretrained, strict=False), theirs.load_state_dict(pretrained, strict=False)
+    assert (got.missing_keys, got.unexpected_keys) == (want.missing_keys, want.unexpected_keys)
+    assert got.missing_keys == ["4.weight", "4.bias"] and got.unexpected_keys == ["extra.weight"]
+    assert repr(ours.load_state_dict(ours.state_dict())) == repr(theirs.load_state_dict(theirs.state_dict()))
+    x = np.random.default_rng(14).standard_normal((16, 3))
+    y = np.random.default_rng(15).standard_normal((16, 2))
+    loss_fn = nn.MSELoss()
+    for net in (ours, theirs):
+        for layer in (net[0], net[2]):
+            layer.requires_grad_(False)
+    opt = FREEZE_OPTIMISERS[kind](nnk.optim, ours[4].parameters())
+    topt = FREEZE_OPTIMISERS[kind](torch.optim, theirs[4].parameters())
+    for step in range(4):
+        opt.zero_grad()
+        topt.zero_grad()
+        if step == 2:  # unfreeze the body (its gradients not zeroed by the optimiser,
+            # which did not hold it: what backward left while frozen must not count)
+            for net, o in ((ours, opt), (theirs, topt)):
+                body_params = list(net[0].parameters()) + list(net[2].parameters())
+                for p in body_params[:2]:
+                    p.requires_grad_(True)
+                net[2].requires_grad_(True)
+                # and train it at a tenth of the rate
+                o.add_param_group({"params": body_params, "lr": o.param_groups[0]["lr"] / 10})
+        loss_fn(ours(x), y)
+        ours.backward(loss_fn.backward())
+        opt.step()
+        torch.nn.functional.mse_loss(theirs(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        topt.step()
+        for name, value in ours.state_dict().items():
+            np.testing.assert_allclose(value, theirs.state_dict()[name].numpy(), rtol=1e-10, atol=1e-12,
+                                       err_msg=f"{name} after step {step}")
+    assert [len(g["params"]) for g in opt.param_groups] == [2, 4]
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": ours[0].parameters()})
+    with pytest.raises(KeyError, match="4.weight"):
+        ours.load_state_dict(pretrained)
+
+
 @pytest.mark.parametrize("freeze", [True, False])
 def test_embedding_from_pretrained_as_pytorch(freeze):
     """Embedding.from_pretrained: the given rows (a copy, their dtype), frozen by default,

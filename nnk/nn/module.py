@@ -29,7 +29,7 @@ import inspect
 import math
 import operator
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
@@ -137,6 +137,17 @@ def _layer_input(x, dtype, layer):
     return np.asarray(arr, dtype=dtype, order="C")
 
 
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict left out: the model's names the state lacked and the state's
+    names the model lacks, as torch's (its repr too when both are empty)."""
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
 class Parameter:
     """A trainable array: ``.data`` and its gradient ``.grad`` (same shape and dtype).
 
@@ -147,18 +158,32 @@ class Parameter:
 
     ``requires_grad`` False (``requires_grad_(False)``, or a module's) freezes it, as in
     PyTorch: optimisers and clip_grad_norm_ pass it by.  Backward still fills its
-    ``.grad`` (nnk has no graph to prune), which nothing then reads."""
+    ``.grad`` (nnk has no graph to prune), which nothing then reads; unfrozen, it starts
+    from zero, as torch's starts from None (what backward left while it was frozen would
+    otherwise reach the next step)."""
 
-    __slots__ = ("_data", "_grad", "_zeroed", "requires_grad")
+    __slots__ = ("_data", "_grad", "_zeroed", "_requires_grad")
 
     def __init__(self, data, requires_grad=True):
         self._grad = None
         self.data = data
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
+
+    @property
+    def requires_grad(self):
+        """False: frozen (optimisers pass it by), as PyTorch's."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if value and not self._requires_grad:
+            self._zeroed = True
+        self._requires_grad = value
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` (False: frozen, as PyTorch's); returns the parameter."""
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         return self
 
     @property
@@ -227,7 +252,7 @@ class Parameter:
         return self.data.size
 
     def __repr__(self):
-        frozen = "" if self.requires_grad else ", requires_grad=False"
+        frozen = "" if self._requires_grad else ", requires_grad=False"
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype}{frozen})"
 
 
@@ -368,12 +393,14 @@ class Module:
         weight under each of its names (GPT's lm_head.weight and transformer.wte.weight)."""
         return OrderedDict((name, p.data.copy()) for name, p in self._parameter_names())
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state, strict=True):
         """Copy ``state``'s arrays (NumPy arrays or PyTorch tensors) into the parameters of
         the same names and shapes (cast to their dtype); a missing or extra name is a
-        KeyError, another shape a ValueError, and either leaves every parameter as it was.
-        A tied weight needs one of its names; where the state holds several, their values
-        must be equal (a ValueError otherwise: the model cannot hold both)."""
+        KeyError (with ``strict=False``, as torch's, a missing parameter keeps its values
+        and an extra name is passed by), another shape a ValueError, and either error
+        leaves every parameter as it was.  A tied weight needs one of its names; where the
+        state holds several, their values must be equal (a ValueError otherwise: the model
+        cannot hold both).  Returns (missing_keys, unexpected_keys), as torch's."""
         state = dict(state)  # a copy: modules may rename their entries (_torch_names)
         for name, m in self.named_modules():
             m._torch_names(state, f"{name}." if name else "")
@@ -381,12 +408,15 @@ class Module:
         for name, p in self._parameter_names():
             names.setdefault(id(p), (p, []))[1].append(name)
         given = {i: [n for n in ns if n in state] for i, (_, ns) in names.items()}
-        missing = [ns[0] for i, (_, ns) in names.items() if not given[i]]
-        unexpected = set(state) - {n for _, ns in names.values() for n in ns}
-        if missing or unexpected:
+        missing = [n for i, (_, ns) in names.items() if not given[i] for n in ns]
+        known = {n for _, ns in names.values() for n in ns}
+        unexpected = [n for n in state if n not in known]
+        if strict and (missing or unexpected):
             raise KeyError(f"state_dict mismatch: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
         values = {}
         for i, (p, _) in names.items():  # every shape and tie checked before any is copied
+            if not given[i]:
+                continue
             first, *others = given[i]
             values[i] = np.asarray(state[first])
             if values[i].shape != p.data.shape:
@@ -394,8 +424,9 @@ class Module:
             for other in others:
                 if not np.array_equal(np.asarray(state[other]), values[i]):
                     raise ValueError(f"{other} differs from {first}: the model ties them (one parameter)")
-        for i, (p, _) in names.items():
-            p.data[...] = values[i]
+        for i, value in values.items():
+            names[i][0].data[...] = value
+        return IncompatibleKeys(missing, unexpected)
 
     def _torch_names(self, state, prefix):
         """Rename in ``state`` what PyTorch's module of this kind calls otherwise (under
