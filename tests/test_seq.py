@@ -144,7 +144,8 @@ def test_rnn_one_sequence_and_torch_state_in_a_sequential():
 @pytest.mark.parametrize("with_h0", [False, True])
 def test_stacked_rnn_equals_torch(bias, with_h0):
     """num_layers = 3 against torch.nn.RNN(num_layers=3): torch's state loaded as it is,
-    outputs, the input's, h0's and every layer's gradients; one sequence with h0 (L, H)."""
+    outputs, h_n, the input's, h0's and every layer's gradients; one sequence with h0
+    (L, H); h_n continuing a sequence split in two."""
     torch = pytest.importorskip("torch")
     torch.manual_seed(7)
     rnn = nn.RNN(3, 5, bias=bias, num_layers=3)
@@ -161,9 +162,10 @@ def test_stacked_rnn_equals_torch(bias, with_h0):
     dx = rnn.backward(g)
     xt = torch.from_numpy(x).requires_grad_()
     h0t = torch.from_numpy(h0).requires_grad_() if with_h0 else None
-    yt, _ = t_rnn(xt, h0t)
+    yt, hn_t = t_rnn(xt, h0t)
     (yt * torch.from_numpy(g)).sum().backward()
     np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rnn.h_n, hn_t.detach().numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-13)
     if with_h0:
         np.testing.assert_allclose(rnn.h0_grad, h0t.grad.numpy(), rtol=1e-11, atol=1e-13)
@@ -176,12 +178,18 @@ def test_stacked_rnn_equals_torch(bias, with_h0):
             np.testing.assert_allclose(ours[f"bias_l{k}"].grad, getattr(t_rnn, f"bias_hh_l{k}").grad.numpy(),
                                        rtol=1e-11, atol=1e-13)
     h0_one = rng.standard_normal((3, 5))
-    yt1, _ = t_rnn(torch.from_numpy(x[0]), torch.from_numpy(h0_one))
+    yt1, hn1 = t_rnn(torch.from_numpy(x[0]), torch.from_numpy(h0_one))
     np.testing.assert_allclose(rnn(x[0], h0_one), yt1.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert rnn.h_n.shape == (3, 5)  # torch's unbatched h_n
+    np.testing.assert_allclose(rnn.h_n, hn1.detach().numpy(), rtol=1e-12, atol=1e-14)
     rnn.backward(g[0])
     assert rnn.h0_grad.shape == (3, 5)
     with pytest.raises(ValueError, match=r"\(3, 4, 5\)"):
         rnn(x, rng.standard_normal((4, 5)))  # one layer's h0 for three
+    # h_n continues the sequences: two halves in turn give the whole's outputs
+    first = rnn(x[:, :3])
+    second = rnn(x[:, 3:], rnn.h_n)
+    np.testing.assert_allclose(np.concatenate([first, second], axis=1), rnn(x), rtol=1e-13, atol=1e-15)
 
 
 def test_stacked_rnn_gradcheck_and_bad_arguments():
@@ -192,6 +200,8 @@ def test_stacked_rnn_gradcheck_and_bad_arguments():
         nn.RNN(2, 3, 2)
     with pytest.raises(ValueError, match="num_layers"):
         nn.RNN(2, 3, num_layers=0)
+    with pytest.raises(RuntimeError, match="h_n"):
+        nn.RNN(2, 3, num_layers=2).h_n
     three = pytest.importorskip("torch").nn.RNN(2, 3, num_layers=3, batch_first=True)
     with pytest.raises(KeyError, match="weight_ih_l2"):
         rnn.load_state_dict(three.state_dict())

@@ -91,7 +91,7 @@ class RNN(Module):
     ``weight_hh_l{k}`` and ``bias_l{k}``.  torch.nn.RNN has two biases a layer; ours is
     their sum: torch.nn.RNN's state dict (``weight_ih_l0``, ..., ``bias_hh_l0``, ...)
     loads as it is, its biases added.  torch.nn.RNN(batch_first=True) returns (outputs,
-    h_n): here the outputs, whose last step is the last layer's h_n.
+    h_n): here the outputs, and ``h_n`` (every layer's last state) is an attribute.
     """
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=np.float64, *, num_layers=1):
@@ -129,12 +129,12 @@ class RNN(Module):
                 raise ValueError(f"h0 for one sequence must have shape {' or '.join(map(str, shapes))}, "
                                  f"got {np.shape(h0)}")
             h = self.forward(x[None], None if h0 is None else np.reshape(h0, (L, 1, H)))[0]
-            self._h0_shape = None if h0 is None else np.shape(h0)
+            self._h0_shape, self._one_sequence = None if h0 is None else np.shape(h0), True
             return h
         if x.ndim != 3 or x.shape[2] != I:
             raise ValueError(f"RNN expects (B, T, {I}), got {x.shape}")
         B, T = x.shape[:2]
-        self._h0_shape = None
+        self._h0_shape, self._one_sequence = None, False
         if h0 is not None:
             h0 = _layer_input(h0, dt, self)
             shapes = ((B, H), (1, B, H)) if L == 1 else ((L, B, H),)
@@ -155,6 +155,16 @@ class RNN(Module):
             x = h
         self._saved = saved
         return h
+
+    @property
+    def h_n(self):
+        """Every layer's last hidden state after the last forward, (num_layers, B, hidden)
+        ((num_layers, hidden) for one sequence): torch.nn.RNN's second output, the h0 that
+        continues the sequences (a fresh array)."""
+        if self._saved is None:
+            raise RuntimeError("RNN.h_n is the last forward's; there has been none")
+        h_n = np.stack([h[:, -1] for _, _, h in self._saved])
+        return h_n[:, 0] if self._one_sequence else h_n
 
     def _torch_names(self, state, prefix):
         """torch.nn.RNN's names: weight_ih_l{k} and weight_hh_l{k} (ours for one layer
