@@ -171,7 +171,7 @@ def test_embedding_and_rnn_entries_with_overlapping_outputs(dtype):
     buf = rng.standard_normal(40).astype(dtype)
     x = buf[:B * T * I]
     h_ref = np.empty(B * T * H, dtype)
-    _C.rnn_forward(B, T, I, H, x.copy(), wih, whh, None, None, h_ref)
+    _C.rnn_forward(B, T, I, H, False, x.copy(), wih, whh, None, None, h_ref)
     h = buf[4:4 + B * T * H]  # the hidden states written over the input sequence
-    _C.rnn_forward(B, T, I, H, x, wih, whh, None, None, h)
+    _C.rnn_forward(B, T, I, H, False, x, wih, whh, None, None, h)
     np.testing.assert_array_equal(h, h_ref)

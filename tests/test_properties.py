@@ -80,7 +80,7 @@ SIGNATURES = {
     "loss": "oAAN", "loss_grad": "oAAAf", "sgd_step": "AANfffb", "adam_step": "AAAAfffffff",
     "axpy": "fAA", "rows": "oAAn", "gemm": "AAAffbb", "linear_forward": "AANN",
     "linear_backward": "AAAANNb", "embedding_backward": "IAA",
-    "rnn_forward": "nnnnAAANNA", "rnn_backward": "nnnnAAANAAAAANN",
+    "rnn_forward": "nnnnbAAANNA", "rnn_backward": "nnnnbAAANAAAAANN",
 }
 SIZES = st.one_of(st.integers(-2, 12), st.sampled_from(  # products of these wrap 64 bits
     [2**32, 2**32, 2**31, 2**32 + 1, 2**62, 2**63 - 1, -(2**63)]))

@@ -191,7 +191,7 @@ def test_rnn_entry_size_products_are_overflow_checked():
     for B, T, I, H in ((2**32, 2**32, 1, 1), (0, 0, 2**32, 2**32), (1, 2**62, 4, 4),
                        (2**40, 1, 1, 2**30)):
         with pytest.raises(OverflowError):
-            _C.rnn_forward(B, T, I, H, e, e, e, None, None, e)
+            _C.rnn_forward(B, T, I, H, False, e, e, e, None, None, e)
         with pytest.raises(OverflowError):
-            _C.rnn_backward(B, T, I, H, e, e, e, None, e, e, e, e, e, None, None)
+            _C.rnn_backward(B, T, I, H, True, e, e, e, None, e, e, e, e, e, None, None)
 

@@ -140,16 +140,17 @@ def test_rnn_one_sequence_and_torch_state_in_a_sequential():
         nn.RNN(2, 3).load_state_dict(two.state_dict())
 
 
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("with_h0", [False, True])
-def test_stacked_rnn_equals_torch(bias, with_h0):
-    """num_layers = 3 against torch.nn.RNN(num_layers=3): torch's state loaded as it is,
-    outputs, h_n, the input's, h0's and every layer's gradients; one sequence with h0
-    (L, H); h_n continuing a sequence split in two."""
+def test_stacked_rnn_equals_torch(bias, with_h0, nonlinearity):
+    """num_layers = 3 against torch.nn.RNN(num_layers=3), tanh and ReLU: torch's state
+    loaded as it is, outputs, h_n, the input's, h0's and every layer's gradients; one
+    sequence with h0 (L, H); h_n continuing a sequence split in two."""
     torch = pytest.importorskip("torch")
     torch.manual_seed(7)
-    rnn = nn.RNN(3, 5, bias=bias, num_layers=3)
-    t_rnn = torch.nn.RNN(3, 5, num_layers=3, bias=bias, batch_first=True).double()
+    rnn = nn.RNN(3, 5, bias=bias, num_layers=3, nonlinearity=nonlinearity)
+    t_rnn = torch.nn.RNN(3, 5, num_layers=3, bias=bias, batch_first=True, nonlinearity=nonlinearity).double()
     rnn.load_state_dict(t_rnn.state_dict())
     assert list(rnn.state_dict()) == [f"{w}_l{k}" for k in range(3)
                                       for w in ("weight_ih", "weight_hh") + ("bias",) * bias]
@@ -200,6 +201,8 @@ def test_stacked_rnn_gradcheck_and_bad_arguments():
         nn.RNN(2, 3, 2)
     with pytest.raises(ValueError, match="num_layers"):
         nn.RNN(2, 3, num_layers=0)
+    with pytest.raises(ValueError, match="nonlinearity 'sigmoid'"):
+        nn.RNN(2, 3, nonlinearity="sigmoid")
     with pytest.raises(RuntimeError, match="h_n"):
         nn.RNN(2, 3, num_layers=2).h_n
     three = pytest.importorskip("torch").nn.RNN(2, 3, num_layers=3, batch_first=True)

@@ -47,9 +47,9 @@
     "cross_entropy(input, target, ignore_index, scale, loss, grad): per-row loss, grad.")  \
   /* seq.c */                                                                             \
   X(rnn_forward, FASTCALL,                                                                \
-    "rnn_forward(B, T, I, H, x, w_ih, w_hh, b, h0, out): tanh RNN, all hidden states.")   \
+    "rnn_forward(B, T, I, H, relu, x, w_ih, w_hh, b, h0, out): all hidden states.")       \
   X(rnn_backward, FASTCALL,                                                               \
-    "rnn_backward(B, T, I, H, x, w_ih, w_hh, h0, h, grad, dx, dw_ih, dw_hh, db, dh0): BPTT.") \
+    "rnn_backward(B, T, I, H, relu, x, w_ih, w_hh, h0, h, grad, dx, dw_ih, dw_hh, db, dh0)") \
   X(attention_forward, VARARGS,                                                           \
     "attention_forward(qkv, n_head, scale, out, lse): causal attention of a packed (B, T, 3C) qkv.") \
   X(attention_backward, VARARGS,                                                          \

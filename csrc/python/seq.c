@@ -1,5 +1,5 @@
-/* nnk._C entry points of the sequence models: the tanh RNN's forward and backward
- * through time, the embedding's gradient (csrc/rnn/), and causal multi-head attention
+/* nnk._C entry points of the sequence models: the RNN's forward and backward through
+ * time (tanh or ReLU), the embedding's gradient (csrc/rnn/), and causal multi-head attention
  * (csrc/layers/attention.c). */
 #include "entries.h"
 
@@ -24,9 +24,9 @@ static int rnn_sizes(Py_ssize_t B, Py_ssize_t Tn, Py_ssize_t I, Py_ssize_t H, rn
          size_mul((size_t)H, (size_t)H, &c->whh) || size_mul((size_t)B, (size_t)H, &c->bh);
 }
 
-/* rnn_forward(B, T, I, H, x, wc, wh, b|None, h0|None, h): h = all hidden states.
- * rnn_backward(B, T, I, H, x, wc, wh, h0|None, h, dh, dx, dwc, dwh, db|None, dh0|None);
- * dh is overwritten (the kernel's workspace). */
+/* rnn_forward(B, T, I, H, relu, x, wc, wh, b|None, h0|None, h): h = all hidden states.
+ * rnn_backward(B, T, I, H, relu, x, wc, wh, h0|None, h, dh, dx, dwc, dwh, db|None,
+ * dh0|None); dh is overwritten (the kernel's workspace).  relu: ReLU, not tanh. */
 static PyObject *rnn_call(PyObject *const *args, Py_ssize_t nargs, int backward)
 {
   buf b[11] = {0};
@@ -34,12 +34,14 @@ static PyObject *rnn_call(PyObject *const *args, Py_ssize_t nargs, int backward)
   Py_ssize_t s[4];
   rnn_counts n;
   int count = backward ? 11 : 6;
-  if (arg_count(nargs, 4 + count, backward ? "rnn_backward(B, T, I, H, x, w_ih, w_hh, h0, h, "
-                                            "grad, dx, dw_ih, dw_hh, db, dh0)"
-                                          : "rnn_forward(B, T, I, H, x, w_ih, w_hh, b, h0, out)"))
+  if (arg_count(nargs, 5 + count, backward ? "rnn_backward(B, T, I, H, relu, x, w_ih, w_hh, h0, "
+                                            "h, grad, dx, dw_ih, dw_hh, db, dh0)"
+                                          : "rnn_forward(B, T, I, H, relu, x, w_ih, w_hh, b, h0, out)"))
     return NULL;
   for (int i = 0; i < 4; i++)
     if ((s[i] = PyLong_AsSsize_t(args[i])) == -1 && PyErr_Occurred()) return NULL;
+  const int relu = PyObject_IsTrue(args[4]);
+  if (relu < 0) return NULL;
   if (rnn_sizes(s[0], s[1], s[2], s[3], &n)) return NULL;
   const operand forward[] = {{"x", n.x, 0, 0}, {"weight_ih", n.wih, 0, 0},
     {"weight_hh", n.whh, 0, 0}, {"bias", n.bias, 0, 1}, {"h0", n.bh, 0, 1}, {"out", n.h, 1, 0}};
@@ -47,18 +49,18 @@ static PyObject *rnn_call(PyObject *const *args, Py_ssize_t nargs, int backward)
     {"weight_hh", n.whh, 0, 0}, {"h0", n.bh, 0, 1}, {"h", n.h, 0, 0}, {"grad", n.h, 1, 0},
     {"dx", n.x, 1, 0}, {"dweight_ih", n.wih, 1, 0}, {"dweight_hh", n.whh, 1, 0},
     {"dbias", n.bias, 1, 1}, {"dh0", n.bh, 1, 1}};
-  if (get_operands(args + 4, backward ? grads : forward, count, b, NULL) ||
+  if (get_operands(args + 5, backward ? grads : forward, count, b, NULL) ||
       operands_apart(b, 5, b + 5, count - 5, 0)) /* the first five are read */
     goto done;
   nnk_status st;
   WITHOUT_GIL_IF(n.h >= RELEASE_GIL_ELEMENTS,
-                 st = backward ? BY_DTYPE(b[0].dt, nnk_f32_rnn_tanh_backward,
-                                          nnk_f64_rnn_tanh_backward, s[0], s[1], s[2], s[3],
+                 st = backward ? BY_DTYPE(b[0].dt, nnk_f32_rnn_backward, nnk_f64_rnn_backward,
+                                          s[0], s[1], s[2], s[3], relu,
                                           b[0].data, b[1].data, b[2].data, ptr_or_null(&b[3]),
                                           b[4].data, b[5].data, b[6].data, b[7].data, b[8].data,
                                           ptr_or_null(&b[9]), ptr_or_null(&b[10]))
-                               : BY_DTYPE(b[0].dt, nnk_f32_rnn_tanh_forward,
-                                          nnk_f64_rnn_tanh_forward, s[0], s[1], s[2], s[3],
+                               : BY_DTYPE(b[0].dt, nnk_f32_rnn_forward, nnk_f64_rnn_forward,
+                                          s[0], s[1], s[2], s[3], relu,
                                           b[0].data, b[1].data, b[2].data, ptr_or_null(&b[3]),
                                           ptr_or_null(&b[4]), b[5].data));
   result = status_result(st);

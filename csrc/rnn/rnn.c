@@ -1,4 +1,4 @@
-/* The tanh RNN's forward and backward-through-time loops, for both dtypes. */
+/* The RNN's forward and backward-through-time loops (tanh or ReLU), for both dtypes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,20 +9,20 @@
 #define T float
 #define FN(name) nnk_f32_##name
 #define GEMM nnk_sgemm_strided
-#define TANH(n, x, y) k->f32.map[NNK_TANH](n, x, y)
-#define TANH_GRAD(n, y, g, out) nnk_kernels()->f32.grad[NNK_TANH_GRAD](n, y, g, out)
+#define MAP(op, n, x, y) k->f32.map[op](n, x, y)
+#define GRAD(op, n, u, g, out) k->f32.grad[op](n, u, g, out)
 #include "rnn_impl.h"
 #undef T
 #undef FN
 #undef GEMM
-#undef TANH
-#undef TANH_GRAD
+#undef MAP
+#undef GRAD
 
 #define T double
 #define FN(name) nnk_f64_##name
 #define GEMM nnk_dgemm_strided
-#define TANH(n, x, y) k->f64.map[NNK_TANH](n, x, y)
-#define TANH_GRAD(n, y, g, out) nnk_kernels()->f64.grad[NNK_TANH_GRAD](n, y, g, out)
+#define MAP(op, n, x, y) k->f64.map[op](n, x, y)
+#define GRAD(op, n, u, g, out) k->f64.grad[op](n, u, g, out)
 #include "rnn_impl.h"
 
 /* Embedding backward: dW[ids[i]] += dy[i] for each of n ids (rows of dim), through the

@@ -1,24 +1,27 @@
 /*
- * The tanh RNN's time loops, written once for both dtypes (rnn.c includes it with T,
- * FN, GEMM, and the table fields).  Portable C over the strided GEMM and the current
- * ISA's tanh / tanh-gradient kernels: no ISA code of its own.
+ * The RNN's time loops, written once for both dtypes (rnn.c includes it with T, FN,
+ * GEMM, and the table fields).  Portable C over the strided GEMM and the current ISA's
+ * tanh or ReLU map and gradient kernels: no ISA code of its own.
  *
  * Layout is batch-first and row-major: x (B, T, I), h (B, T, H); the slice at time t
  * is a B x I (or B x H) matrix with row stride T*I (T*H), which the strided GEMM reads
- * in place.  Forward:
- *   h_t = tanh(x_t W_c^T + h_{t-1} W_h^T + b)
+ * in place.  Forward, f tanh (or ReLU when relu is set):
+ *   h_t = f(x_t W_c^T + h_{t-1} W_h^T + b)
  * The input projection of all steps is one GEMM (B*T x I times I x H); only the
  * recurrent product is sequential.  Backward (BPTT), given dL/dh for every step:
- *   g_t = (dh_t + g_{t+1} W_h) * (1 - h_t^2)        (g_T = 0), t = T-1 .. 0
+ *   g_t = (dh_t + g_{t+1} W_h) * f'      (g_T = 0), t = T-1 .. 0
+ * with f' from h_t: 1 - h_t^2, or for ReLU [h_t > 0] (h_t > 0 exactly where its
+ * pre-activation is, so ReLU's gradient kernel takes h_t in the pre-activation's place).
  * then, over all steps at once: dW_c = sum_t g_t^T x_t, dW_h = sum_t g_t^T h_{t-1},
  * db = sum_t 1^T g_t, dx_t = g_t W_c, dh_0 = g_0 W_h.  Gradients accumulate (beta = 1).
  */
 
 /* h (B, T, H) <- x (B, T, I), weights, bias (may be NULL), h0 (B, H; NULL = zeros). */
-nnk_status FN(rnn_tanh_forward)(size_t B, size_t Tn, size_t I, size_t H, const T *x,
-                                const T *wc, const T *wh, const T *b, const T *h0, T *h)
+nnk_status FN(rnn_forward)(size_t B, size_t Tn, size_t I, size_t H, int relu, const T *x,
+                           const T *wc, const T *wh, const T *b, const T *h0, T *h)
 {
   const nnk_kernel_table *k = nnk_kernels();
+  const int act = relu ? NNK_RELU : NNK_TANH;
   ptrdiff_t rs_h = (ptrdiff_t)(Tn * H);
   /* pre-activations of every step: h := x W_c^T (+ b) */
   if (b)
@@ -39,7 +42,7 @@ nnk_status FN(rnn_tanh_forward)(size_t B, size_t Tn, size_t I, size_t H, const T
       ptrdiff_t rs_p = t ? rs_h : (ptrdiff_t)H;
       st = GEMM(B, H, H, 1, hp, rs_p, 1, wht, (ptrdiff_t)H, 1, 1, ht, rs_h, 1);
     }
-    for (size_t r = 0; r < B && st == NNK_OK; r++) TANH(H, ht + r * Tn * H, ht + r * Tn * H);
+    for (size_t r = 0; r < B && st == NNK_OK; r++) MAP(act, H, ht + r * Tn * H, ht + r * Tn * H);
   }
   free(wht);
   return st;
@@ -48,10 +51,12 @@ nnk_status FN(rnn_tanh_forward)(size_t B, size_t Tn, size_t I, size_t H, const T
 /* BPTT.  dh (B, T, H) is dL/dh from above and is overwritten with g (the
  * pre-activation gradients).  dx (B, T, I) is written; dwc, dwh, db, dh0 accumulate
  * (db and dh0 may be NULL). */
-nnk_status FN(rnn_tanh_backward)(size_t B, size_t Tn, size_t I, size_t H, const T *x,
-                                 const T *wc, const T *wh, const T *h0, const T *h, T *dh,
-                                 T *dx, T *dwc, T *dwh, T *db, T *dh0)
+nnk_status FN(rnn_backward)(size_t B, size_t Tn, size_t I, size_t H, int relu, const T *x,
+                            const T *wc, const T *wh, const T *h0, const T *h, T *dh, T *dx,
+                            T *dwc, T *dwh, T *db, T *dh0)
 {
+  const nnk_kernel_table *k = nnk_kernels();
+  const int act = relu ? NNK_RELU_GRAD : NNK_TANH_GRAD;
   ptrdiff_t rs_h = (ptrdiff_t)(Tn * H), rs_x = (ptrdiff_t)(Tn * I);
   nnk_status st;
   for (size_t t = Tn; t-- > 0;) {
@@ -61,7 +66,7 @@ nnk_status FN(rnn_tanh_backward)(size_t B, size_t Tn, size_t I, size_t H, const 
       if (st != NNK_OK) return st;
     }
     for (size_t r = 0; r < B; r++)
-      TANH_GRAD(H, h + t * H + r * Tn * H, gt + r * Tn * H, gt + r * Tn * H);
+      GRAD(act, H, h + t * H + r * Tn * H, gt + r * Tn * H, gt + r * Tn * H);
   }
   /* all steps at once: G (B*T x H) */
   st = GEMM(H, I, B * Tn, 1, dh, 1, (ptrdiff_t)H, x, (ptrdiff_t)I, 1, 1, dwc, (ptrdiff_t)I, 1);

@@ -79,8 +79,9 @@ class Embedding(Module):
 
 
 class RNN(Module):
-    """h_t = tanh(W_c c_t + W_h h_{t-1} + b), batch first; ``num_layers`` stacked (each
-    layer's outputs the next one's inputs, as torch.nn.RNN's num_layers).
+    """h_t = tanh(W_c c_t + W_h h_{t-1} + b) (ReLU with ``nonlinearity="relu"``), batch
+    first; ``num_layers`` stacked (each layer's outputs the next one's inputs), as
+    torch.nn.RNN's.
 
     (B, T, input) in, the last layer's every hidden state (B, T, hidden) out.  ``h0``
     optional: one layer's (B, hidden), or torch.nn.RNN's (num_layers, B, hidden); for one
@@ -94,13 +95,17 @@ class RNN(Module):
     h_n): here the outputs, and ``h_n`` (every layer's last state) is an attribute.
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float64, *, num_layers=1):
+    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float64, *, num_layers=1,
+                 nonlinearity="tanh"):
         if type(bias) is int or isinstance(bias, np.integer):  # torch's third argument
             raise TypeError(f"RNN's third argument is bias; num_layers goes by keyword: "
                             f"RNN({input_size}, {hidden_size}, num_layers={bias})")
         dtype = _dtype(dtype)
         input_size, hidden_size = _size(input_size, "input_size"), _size(hidden_size, "hidden_size")
         self.num_layers = _size(num_layers, "num_layers")
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity {nonlinearity!r}. Select from 'tanh' or 'relu'.")
+        self.nonlinearity = nonlinearity
         for k in range(self.num_layers):  # torch's order: layer by layer
             w_ih, w_hh, b = self._names(k)
             setattr(self, w_ih, _uniform((hidden_size, hidden_size if k else input_size), hidden_size, dtype))
@@ -142,13 +147,13 @@ class RNN(Module):
                 raise ValueError(f"h0 must have shape {' or '.join(map(str, shapes))} "
                                  f"(num_layers, batch, hidden), got {h0.shape}")
             self._h0_shape, h0 = h0.shape, h0.reshape(L, B, H)
-        saved = []
+        saved, relu = [], self.nonlinearity == "relu"
         for k in range(L):
             w_ih, w_hh, b = self._layer(k)
             h = np.empty((B, T, H), dt)
             h0_k = None if h0 is None else h0[k]
-            _C.rnn_forward(B, T, x.shape[2], H, x, w_ih.data, w_hh.data, None if b is None else b.data,
-                           h0_k, h)
+            _C.rnn_forward(B, T, x.shape[2], H, relu, x, w_ih.data, w_hh.data,
+                           None if b is None else b.data, h0_k, h)
             # a layer's outputs below the last are the next one's inputs, seen by no caller
             saved.append((x if k else _keep(x), None if h0 is None else _keep(h0_k),
                           h if k < L - 1 else _keep(h)))
@@ -193,11 +198,12 @@ class RNN(Module):
         B, T, H = h.shape
         given_h0 = saved[0][1] is not None
         h0_grad = np.zeros((self.num_layers, B, H), h.dtype) if given_h0 else None
+        relu = self.nonlinearity == "relu"
         for k in reversed(range(self.num_layers)):
             x, h0, h = saved[k]
             w_ih, w_hh, b = self._layer(k)
             dx = np.empty_like(x)
-            _C.rnn_backward(B, T, x.shape[2], H, x, w_ih.data, w_hh.data, h0, h, g, dx,
+            _C.rnn_backward(B, T, x.shape[2], H, relu, x, w_ih.data, w_hh.data, h0, h, g, dx,
                             w_ih.grad, w_hh.grad, None if b is None else b.grad,
                             None if h0_grad is None else h0_grad[k])
             g = dx  # the layer below's outputs' gradient

@@ -89,7 +89,7 @@ def one_input(data):
                          fdp.ConsumeBool())
         elif which == 8:
             dims = [fdp.ConsumeIntInRange(-1, 5) for _ in range(4)]
-            _C.rnn_forward(*dims, *(array() for _ in range(3)),
+            _C.rnn_forward(*dims, fdp.ConsumeBool(), *(array() for _ in range(3)),
                            *(array() if fdp.ConsumeBool() else None for _ in range(2)), array())
         elif which == 9:
             _C.linear_forward(array(), array(), array() if fdp.ConsumeBool() else None,
@@ -143,7 +143,8 @@ def one_input(data):
             _C.adam_steps(*lists, *(scalar(fdp) for _ in range(7)), fdp.ConsumeBool())
         elif which == 27:
             dims = [fdp.ConsumeIntInRange(-1, 5) for _ in range(4)]
-            _C.rnn_backward(*dims, *(array() for _ in range(3)), array() if fdp.ConsumeBool() else None,
+            _C.rnn_backward(*dims, fdp.ConsumeBool(), *(array() for _ in range(3)),
+                            array() if fdp.ConsumeBool() else None,
                             array(), array(), array() if fdp.ConsumeBool() else None, array(), array(),
                             *(array() if fdp.ConsumeBool() else None for _ in range(2)))
         elif which == 28:  # a kernel's output from the array pool, then the pool emptied
