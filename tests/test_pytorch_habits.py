@@ -690,6 +690,37 @@ def test_fine_tuning_flow_as_pytorch(kind):
         ours.load_state_dict(pretrained)
 
 
+def test_module_to_float_and_double_as_pytorch():
+    """.float(), .double() and .to(dtype or device) as torch's (an AttributeError before):
+    every parameter and its gradient converted in place (the same roundings as torch's),
+    a LayerNorm without weights casting to the new dtype; the CPU is the one device."""
+    ours, theirs = pair()
+    x = np.random.default_rng(16).standard_normal((4, 3))
+    loss_fn = nn.MSELoss()
+    loss_fn(ours(x), np.zeros((4, 2)))
+    ours.backward(loss_fn.backward())
+    torch.nn.functional.mse_loss(theirs(torch.from_numpy(x)), torch.zeros(4, 2, dtype=torch.float64)).backward()
+    assert ours.float() is ours and theirs.float() is theirs
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        assert p.data.dtype == p.grad.dtype == np.float32, name
+        np.testing.assert_array_equal(p.data, q.detach().numpy(), err_msg=name)
+        np.testing.assert_allclose(p.grad, q.grad.numpy(), rtol=1e-6, err_msg=name)
+    x32 = x.astype(np.float32)
+    np.testing.assert_allclose(ours(x32), theirs(torch.from_numpy(x32)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    for to in (lambda m: m.double(), lambda m: m.to(torch.float64), lambda m: m.to("cpu", dtype="float64"),
+               lambda m: m.to(torch.device("cpu"), np.float64)):
+        ours.float()
+        assert to(ours) is ours and all(p.data.dtype == np.float64 for p in ours.parameters())
+    norm = nn.LayerNorm(3, elementwise_affine=False).float()
+    tnorm = torch.nn.LayerNorm(3, elementwise_affine=False).float()
+    np.testing.assert_allclose(norm(x32), tnorm(torch.from_numpy(x32)).numpy(), rtol=1e-5, atol=1e-6)
+    assert ours.to("cpu") is ours
+    with pytest.raises(ValueError, match="CPU"):
+        ours.to("cuda:0")
+    with pytest.raises(TypeError, match="float32 or float64"):
+        ours.to(torch.int64)
+
+
 @pytest.mark.parametrize("freeze", [True, False])
 def test_embedding_from_pretrained_as_pytorch(freeze):
     """Embedding.from_pretrained: the given rows (a copy, their dtype), frozen by default,

@@ -137,6 +137,19 @@ def _layer_input(x, dtype, layer):
     return np.asarray(arr, dtype=dtype, order="C")
 
 
+def _is_device(arg):
+    """Whether a ``to`` argument names a device (torch.device, or a string NumPy does not
+    read as a dtype: "cpu", "cuda:0")."""
+    if type(arg).__name__ == "device":
+        return True
+    if isinstance(arg, str):
+        try:
+            np.dtype(arg)
+        except TypeError:
+            return True
+    return False
+
+
 class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     """What load_state_dict left out: the model's names the state lacked and the state's
     names the model lacks, as torch's (its repr too when both are empty)."""
@@ -362,6 +375,42 @@ class Module:
     def parameters(self):
         """Every trainable Parameter, each once (see named_parameters)."""
         return [p for _, p in self.named_parameters()]
+
+    def to(self, *args, dtype=None, device=None):
+        """As torch's Module.to: a dtype (float32 or float64, by NumPy's type, its name or
+        torch's) converts every parameter and its gradient in place; a device must be the
+        CPU ("cpu", torch.device("cpu")), where nnk runs (another is a ValueError).
+        Returns the module."""
+        for arg in args:
+            if _is_device(arg):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ValueError(f"nnk runs on the CPU; got device {str(device)!r}")
+        if dtype is not None:
+            dtype = _dtype(str(dtype).removeprefix("torch.") if type(dtype).__module__ == "torch" else dtype)
+            for m in self.modules():
+                m._to_dtype(dtype)
+            for p in self.parameters():
+                if p.data.dtype != dtype:
+                    grad, zeroed = p._grad, p._zeroed
+                    p.data = p.data.astype(dtype)
+                    p.grad = grad.astype(dtype)
+                    p._zeroed = zeroed
+        return self
+
+    def double(self):
+        """``to(np.float64)``, as torch's."""
+        return self.to(np.float64)
+
+    def float(self):
+        """``to(np.float32)``, as torch's."""
+        return self.to(np.float32)
+
+    def _to_dtype(self, dtype):
+        """What a module keeps of its dtype besides its parameters, set by ``to``; most
+        modules keep nothing."""
 
     def requires_grad_(self, requires_grad=True):
         """Freeze (False) or unfreeze every parameter of the module, as PyTorch's; returns

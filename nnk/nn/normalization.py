@@ -33,6 +33,9 @@ class LayerNorm(Module):
         self._dtype, self._saved = dtype, None
         self._row = math.prod(self.normalized_shape)  # values normalised together
 
+    def _to_dtype(self, dtype):
+        self._dtype = dtype  # without weights, what the input is cast to
+
     def _rows(self, x):
         k = len(self.normalized_shape)
         if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
