@@ -690,6 +690,31 @@ def test_fine_tuning_flow_as_pytorch(kind):
         ours.load_state_dict(pretrained)
 
 
+def test_sequential_append_extend_insert_as_pytorch():
+    """A Sequential grown by append, extend and insert (an AttributeError before) holds
+    torch's layers in torch's order: its state loads, its output agrees; an index beyond
+    -n..n is torch's IndexError and a non-module a TypeError."""
+    torch.manual_seed(6)
+    theirs = torch.nn.Sequential()
+    theirs.append(torch.nn.Linear(3, 4)).extend([torch.nn.Tanh(), torch.nn.Linear(4, 2)])
+    theirs.insert(-1, torch.nn.Linear(4, 4)).insert(0, torch.nn.Identity()).insert(5, torch.nn.ReLU())
+    theirs = theirs.double()
+    ours = nn.Sequential()
+    assert ours.append(nn.Linear(3, 4)).extend([nn.Tanh(), nn.Linear(4, 2)]) is ours
+    ours.insert(-1, nn.Linear(4, 4)).insert(0, nn.Identity()).insert(5, nn.ReLU())
+    assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(17).standard_normal((5, 3))
+    np.testing.assert_allclose(ours(x), theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-12)
+    for index in (-7, 7):
+        with pytest.raises(IndexError, match="out of range"):
+            ours.insert(index, nn.ReLU())
+        with pytest.raises(IndexError, match="out of range"):
+            theirs.insert(index, torch.nn.ReLU())
+    with pytest.raises(TypeError, match="Modules"):
+        ours.append(np.tanh)
+
+
 def test_module_to_float_and_double_as_pytorch():
     """.float(), .double() and .to(dtype or device) as torch's (an AttributeError before):
     every parameter and its gradient converted in place (the same roundings as torch's),

@@ -607,6 +607,28 @@ class Sequential(Module):
     def __len__(self):
         return len(self.layers)
 
+    def append(self, layer):
+        """Add ``layer`` at the end, as torch's; returns the Sequential."""
+        return self.insert(len(self.layers), layer)
+
+    def extend(self, layers):
+        """Add each of ``layers`` at the end, as torch's; returns the Sequential."""
+        for layer in layers:
+            self.append(layer)
+        return self
+
+    def insert(self, index, layer):
+        """Put ``layer`` before position ``index`` (negative: from the end; beyond -n..n an
+        IndexError, as torch's); returns the Sequential."""
+        if not isinstance(layer, Module):
+            raise TypeError(f"Sequential takes Modules, got {type(layer).__name__}")
+        n = len(self.layers)
+        index = operator.index(index)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        self.layers.insert(index, layer)  # a negative one as list.insert: -n is the front
+        return self
+
     def _repr_html_(self):
         rows = "".join(
             f"<tr><td>{i}</td><td>{type(m).__name__}</td><td><code>{html.escape(m.extra_repr())}</code></td>"
