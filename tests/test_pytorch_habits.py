@@ -1,5 +1,7 @@
 """What a PyTorch user reaches for first (issue: modules, Dropout, LogSoftmax, Sequential's
 keys and slices, Parameter's attributes), each against PyTorch's own behaviour."""
+import math
+
 import numpy as np
 import pytest
 
@@ -688,6 +690,48 @@ def test_fine_tuning_flow_as_pytorch(kind):
         opt.add_param_group({"params": ours[0].parameters()})
     with pytest.raises(KeyError, match="4.weight"):
         ours.load_state_dict(pretrained)
+
+
+def test_init_as_pytorch():
+    """nnk.nn.init (a missing module before): torch's gains and fans, so each draw has
+    torch's bounds and spread (checked on 120,000 values), in place on a Parameter or a
+    float array, in its dtype, reproducible by nnk.manual_seed; torch's errors."""
+    from nnk.nn import init
+    for name, param in (("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None),
+                        ("leaky_relu", None), ("leaky_relu", 0.2), ("selu", None), ("conv2d", None)):
+        assert init.calculate_gain(name, param) == torch.nn.init.calculate_gain(name, param)
+    for shape in ((400, 300), (60, 50, 5, 8), (300, 40, 10)):
+        fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+        tanh, leaky = torch.nn.init.calculate_gain("tanh"), torch.nn.init.calculate_gain("leaky_relu", 0.1)
+        bounds = {  # (function, kwargs, uniform half-width or normal std, from torch's formulas)
+            "xavier_uniform_": ({"gain": tanh}, tanh * math.sqrt(6 / (fan_in + fan_out)), True),
+            "kaiming_uniform_": ({"a": 0.1}, leaky * math.sqrt(3 / fan_in), True),
+            "xavier_normal_": ({"gain": tanh}, tanh * math.sqrt(2 / (fan_in + fan_out)), False),
+            "kaiming_normal_": ({"mode": "fan_out", "nonlinearity": "relu"}, math.sqrt(2 / fan_out), False),
+        }
+        for fn, (kwargs, scale, uniform) in bounds.items():
+            p = nn.Parameter(np.full(shape, 7.0, np.float32))
+            assert getattr(init, fn)(p, **kwargs) is p and p.data.dtype == np.float32
+            w = p.data.astype(np.float64)
+            if uniform:
+                # (float64 draws rounded to float32 may pass the bound by its last place)
+                assert scale * 0.999 < np.abs(w).max() <= scale * (1 + 2**-23), (fn, shape)
+            else:
+                assert abs(w.std() / scale - 1) < 0.02 and abs(w.mean()) < 0.02 * scale, (fn, shape)
+    a = np.empty((3, 4))
+    nnk.manual_seed(2)
+    first = init.normal_(a, 1.0, 0.5).copy()
+    nnk.manual_seed(2)
+    np.testing.assert_array_equal(init.normal_(a, 1.0, 0.5), first)
+    assert (init.uniform_(a, -2, -1) < -1).all() and (init.zeros_(a) == 0).all() and (init.ones_(a) == 1).all()
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        init.xavier_uniform_(np.empty(3))
+    with pytest.raises(ValueError, match="Mode fan_sum not supported"):
+        init.kaiming_normal_(a, mode="fan_sum")
+    with pytest.raises(ValueError, match="Unsupported nonlinearity"):
+        init.calculate_gain("softsign")
+    with pytest.raises(TypeError, match="float"):
+        init.normal_(np.zeros(3, np.int64))
 
 
 def test_sequential_append_extend_insert_as_pytorch():

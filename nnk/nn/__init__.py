@@ -12,6 +12,7 @@ nnk/nn/module.py for the dtype rule and what is kept).
   NLLLoss
 - sequence.py: Embedding, RNN, SelfAttention, FixedWindowLM, sample
 - utils.py: clip_grad_norm_
+- init.py: weight initialisation in place (xavier_, kaiming_, normal_, ...), as torch.nn.init
 """
 from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
                      Sigmoid, Softmax, Tanh)
@@ -21,7 +22,7 @@ from .module import Module, Parameter, Sequential
 from .normalization import LayerNorm
 from .transformer import GPT, MLP, Block, CausalSelfAttention
 from .sequence import RNN, Embedding, FixedWindowLM, SelfAttention, sample
-from . import utils  # noqa: E402  (nnk.nn.utils.clip_grad_norm_)
+from . import init, utils  # noqa: E402  (nnk.nn.init.xavier_uniform_, nnk.nn.utils.clip_grad_norm_)
 
 __all__ = [
     "Module", "Parameter", "Sequential",
