@@ -2,7 +2,10 @@
 parameter in place with one C kernel call (sgd_step / adam_step) per parameter, or, for
 Adam and AdamW, one call (adam_steps) over a whole parameter group, as PyTorch's foreach
 form does."""
+import bisect
+import collections
 import math
+import operator
 import sys
 import warnings
 
@@ -391,8 +394,16 @@ class _Schedule:
     def step(self):
         """Advance one epoch (OneCycleLR: one batch) and set every group's lr."""
         self.epoch += 1
-        for g, base in zip(self.optimizer.param_groups, self.base_lrs):
-            g["lr"] = self.lr_at(self.epoch, base)
+        self._set_lrs(self.epoch)
+
+    def _set_lrs(self, epoch):
+        for i, (g, base) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
+            g["lr"] = self._group_lr(i, epoch, base)
+
+    def _group_lr(self, group, epoch, base):
+        """Group ``group``'s lr after ``epoch`` steps (the same rule for every group but
+        in LambdaLR)."""
+        return self.lr_at(epoch, base)
 
     def get_last_lr(self):
         """Each group's current learning rate."""
@@ -440,6 +451,55 @@ class StepLR(_Schedule):
         return base * self.gamma ** (epoch // self.step_size)
 
 
+class MultiStepLR(_Schedule):
+    """lr = base * gamma ** (the milestones reached), a milestone named twice counting
+    twice, as torch.optim.lr_scheduler.MultiStepLR."""
+
+    # torch keeps the milestones as a Counter, and its state dict so
+    _torch_hyper = {"milestones": ("_milestones", collections.Counter), "gamma": ("gamma", float)}
+
+    def __init__(self, optimizer, milestones, gamma=0.1):
+        super().__init__(optimizer)
+        self._milestones = collections.Counter(operator.index(m) for m in milestones)
+        self.gamma = _non_negative(gamma, "gamma")
+
+    @property
+    def milestones(self):
+        """The milestones, sorted, each as often as it was named."""
+        return sorted(self._milestones.elements())
+
+    def lr_at(self, epoch, base):
+        return base * self.gamma ** bisect.bisect_right(self.milestones, epoch)
+
+
+class LambdaLR(_Schedule):
+    """lr = base * lr_lambda(epoch), one function for every group or one per group, as
+    torch.optim.lr_scheduler.LambdaLR (a warm-up or any rule written as a function).  Its
+    state dict holds no code: torch's records its functions as None, and so does this."""
+
+    def __init__(self, optimizer, lr_lambda):
+        super().__init__(optimizer)
+        n = len(optimizer.param_groups)
+        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+        if len(lambdas) != n:
+            raise ValueError(f"Expected {n} lr_lambdas, but got {len(lambdas)}")
+        for f in lambdas:
+            if not callable(f):
+                raise TypeError(f"lr_lambda must be a function of the epoch, got {type(f).__name__}")
+        self.lr_lambdas = lambdas
+        self._set_lrs(0)
+
+    def _group_lr(self, group, epoch, base):
+        return base * self.lr_lambdas[group](epoch)
+
+    def lr_at(self, epoch, base):
+        """The first group's rule (each group has its own: _group_lr)."""
+        return self._group_lr(0, epoch, base)
+
+    def state_dict(self):
+        return {**super().state_dict(), "lr_lambdas": [None] * len(self.lr_lambdas)}
+
+
 class ExponentialLR(_Schedule):
     """lr = base * gamma ** epoch."""
 
@@ -478,8 +538,7 @@ class LinearLR(_Schedule):
             raise ValueError("start_factor must lie in (0, 1] and end_factor in [0, 1]")
         super().__init__(optimizer)
         self.start, self.end, self.total = float(start_factor), float(end_factor), int(total_iters)
-        for g, base in zip(optimizer.param_groups, self.base_lrs):
-            g["lr"] = self.lr_at(0, base)
+        self._set_lrs(0)
 
     def lr_at(self, epoch, base):
         t = min(epoch, self.total) / self.total if self.total else 1.0

@@ -268,12 +268,41 @@ def test_schedules_follow_each_group():
         assert s.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-15)
 
 
+def test_lambda_and_multistep_schedules_as_pytorch():
+    """LambdaLR with a function per group and MultiStepLR with a repeated milestone (two
+    missing schedules before): every group's lr at every step is torch's; a wrong number
+    of functions is torch's ValueError."""
+    def groups(lib, params):
+        return lib.SGD([{"params": params[:2], "lr": 1.0}, {"params": params[2:]}], lr=0.1)
+
+    ours, theirs = pair()
+    cases = [(lambda o: nnk.optim.LambdaLR(o, [lambda e: 0.9 ** e, lambda e: min(1.0, (e + 1) / 4)]),
+              lambda o: torch.optim.lr_scheduler.LambdaLR(o, [lambda e: 0.9 ** e, lambda e: min(1.0, (e + 1) / 4)])),
+             (lambda o: nnk.optim.MultiStepLR(o, [5, 2, 5], gamma=0.5),
+              lambda o: torch.optim.lr_scheduler.MultiStepLR(o, [5, 2, 5], gamma=0.5))]
+    for make_ours, make_theirs in cases:
+        opt, topt = groups(nnk.optim, ours.parameters()), groups(torch.optim, list(theirs.parameters()))
+        s, ts = make_ours(opt), make_theirs(topt)
+        assert s.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-15)
+        for _ in range(8):
+            opt.step(), topt.step()
+            s.step(), ts.step()
+            assert s.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-15)
+    with pytest.raises(ValueError, match="Expected 2 lr_lambdas, but got 3"):
+        nnk.optim.LambdaLR(groups(nnk.optim, ours.parameters()), [abs] * 3)
+    with pytest.raises(TypeError, match="function"):
+        nnk.optim.LambdaLR(groups(nnk.optim, ours.parameters()), 0.5)
+
+
 SCHEDULES = {  # settings to save with, and other settings for the schedule that loads
     "StepLR": (dict(step_size=3, gamma=0.5), dict(step_size=2, gamma=0.3)),
     "ExponentialLR": (dict(gamma=0.9), dict(gamma=0.7)),
     "CosineAnnealingLR": (dict(T_max=7, eta_min=0.01), dict(T_max=4)),
     "LinearLR": (dict(start_factor=0.25, total_iters=4), dict(start_factor=0.5, total_iters=2)),
     "OneCycleLR": (dict(max_lr=0.5, total_steps=12), dict(max_lr=0.5, total_steps=12)),
+    "MultiStepLR": (dict(milestones=[2, 5, 5], gamma=0.5), dict(milestones=[1], gamma=0.3)),
+    # a state holds no code: the loading schedule is built with the same function
+    "LambdaLR": (dict(lr_lambda=lambda e: 0.8 ** e + 0.1), dict(lr_lambda=lambda e: 0.8 ** e + 0.1)),
 }
 
 
