@@ -71,6 +71,13 @@ def test_parameter_attributes_as_tensors_have():
     w = nn.Linear(3, 4, dtype=np.float32).weight
     t = torch.nn.Linear(3, 4).weight
     assert (w.shape, w.ndim, w.size, w.dtype) == (tuple(t.shape), t.ndim, t.numel(), np.float32)
+    # a tensor's numel() and numpy(), and NumPy taking its values (a 0-d object array before)
+    assert w.numel() == t.numel() and w.numpy() is w.data
+    assert np.asarray(w) is w.data and np.shares_memory(np.asarray(t.detach()), t.detach().numpy())
+    np.testing.assert_array_equal(np.round(w, 3), np.round(w.data, 3))
+    assert np.asarray(w, dtype=np.float64).dtype == np.float64 and np.array(w) is not w.data
+    with pytest.raises(ValueError, match="need a copy"):
+        np.asarray(w, dtype=np.float64, copy=False)
 
 
 def test_dropout_masks_scales_and_is_the_identity_in_eval():

@@ -264,6 +264,22 @@ class Parameter:
         """The number of values (NumPy's ``size``; PyTorch's ``numel()``)."""
         return self.data.size
 
+    def numel(self):
+        """The number of values, as a tensor's ``numel()``."""
+        return self.data.size
+
+    def numpy(self):
+        """The values, sharing their memory, as a tensor's ``numpy()``."""
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        """The values for NumPy (``np.asarray(p)``, ``np.round(p, 3)``), as a tensor
+        gives them, not a 0-d array of one object."""
+        values = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        if copy is False and values is not self._data:
+            raise ValueError(f"the parameter's {self._data.dtype} values as {np.dtype(dtype)} need a copy")
+        return values.copy() if copy else values
+
     def __repr__(self):
         frozen = "" if self._requires_grad else ", requires_grad=False"
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype}{frozen})"
