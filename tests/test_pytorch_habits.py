@@ -770,6 +770,67 @@ def test_init_as_pytorch():
         init.normal_(np.zeros(3, np.int64))
 
 
+def test_module_list_and_dict_as_pytorch():
+    """A custom module over ModuleDict and ModuleList, written as in torch (two missing
+    containers before): torch's state-dict keys and module names, torch's state loaded,
+    its outputs and every gradient; the containers' own operations and errors as
+    torch's."""
+    def build(lib):
+        class Net(lib.Module):
+            def __init__(self):
+                super().__init__() if lib is torch.nn else None
+                self.body = lib.ModuleDict(dict(inp=lib.Linear(3, 4)))
+                self.body["h"] = lib.ModuleList([lib.Linear(4, 4), lib.Tanh()]).extend(
+                    [lib.Linear(4, 4), lib.Tanh()])
+                self.head = lib.Linear(4, 2)
+
+            def forward(self, x):
+                x = self.body.inp(x)
+                for layer in self.body["h"]:
+                    x = layer(x)
+                return self.head(x)
+
+            def backward(self, g):  # nnk's explicit backward: the members in reverse
+                g = self.head.backward(g)
+                for layer in reversed(list(self.body["h"])):
+                    g = layer.backward(g)
+                return self.body.inp.backward(g)
+        return Net()
+
+    torch.manual_seed(8)
+    theirs, ours = build(torch.nn).double(), build(nn)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(18).standard_normal((5, 3))
+    g = np.random.default_rng(19).standard_normal((5, 2))
+    tx = torch.from_numpy(x).requires_grad_()
+    y = theirs(tx)
+    y.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(ours(x), y.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.backward(g), tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad, q.grad.numpy(), rtol=1e-12, atol=1e-15, err_msg=name)
+
+    h, th = ours.body["h"], theirs.body["h"]
+    assert len(h) == len(th) == 4 and isinstance(h[1:3], nn.ModuleList) and h[-1] is h[3]
+    assert h.insert(0, nn.ReLU()) is th.insert(0, torch.nn.ReLU()) is None
+    with pytest.raises(IndexError, match="out of range"):
+        h[9]
+    with pytest.raises(TypeError, match="Module"):
+        h.append(3)
+    d = ours.body
+    assert d.keys() == list(theirs.body.keys()) and "h" in d and "x" not in d and len(d) == 2
+    for key, error in (("keys", KeyError), ("training", KeyError), ("a.b", KeyError), ("", KeyError)):
+        with pytest.raises(error):
+            d[key] = nn.ReLU()
+        with pytest.raises(error):
+            theirs.body[key] = torch.nn.ReLU()
+    with pytest.raises(KeyError):
+        d["missing"]
+    assert d.pop("h") is h and d.keys() == ["inp"]
+
+
 def test_sequential_append_extend_insert_as_pytorch():
     """A Sequential grown by append, extend and insert (an AttributeError before) holds
     torch's layers in torch's order: its state loads, its output agrees; an index beyond

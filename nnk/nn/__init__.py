@@ -4,7 +4,7 @@
 returns dL/d(input) and accumulates parameter gradients into ``p.grad`` (see
 nnk/nn/module.py for the dtype rule and what is kept).
 
-- module.py: Parameter, Module, Sequential
+- module.py: Parameter, Module, Sequential, ModuleList, ModuleDict
 - layers.py: Linear, activations, Softmax, LogSoftmax, Dropout, Flatten
 - normalization.py: LayerNorm
 - transformer.py: CausalSelfAttention, MLP, Block, GPT
@@ -18,14 +18,14 @@ from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSof
                      Sigmoid, Softmax, Tanh)
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MAELoss,
                      MSELoss, NextTokenLoss, NLLLoss)
-from .module import Module, Parameter, Sequential
+from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .normalization import LayerNorm
 from .transformer import GPT, MLP, Block, CausalSelfAttention
 from .sequence import RNN, Embedding, FixedWindowLM, SelfAttention, sample
 from . import init, utils  # noqa: E402  (nnk.nn.init.xavier_uniform_, nnk.nn.utils.clip_grad_norm_)
 
 __all__ = [
-    "Module", "Parameter", "Sequential",
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict",
     "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
     "Dropout", "Flatten",
     "LayerNorm", "CausalSelfAttention", "MLP", "Block", "GPT",

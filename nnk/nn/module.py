@@ -565,6 +565,17 @@ def _restore(state):
         vars(module).update(saved)
 
 
+def _insert_module(modules, index, module, owner):
+    """``module`` into the list ``modules`` before ``index`` (negative: from the end, -n
+    the front; beyond -n..n an IndexError), as torch's containers insert."""
+    if not isinstance(module, Module):
+        raise TypeError(f"{owner} takes Modules, got {type(module).__name__}")
+    n, index = len(modules), operator.index(index)
+    if not -n <= index <= n:
+        raise IndexError(f"Index out of range: {index}")
+    modules.insert(index, module)
+
+
 class Sequential(Module):
     """Layers applied in order.  A layer may appear more than once (its parameters are
     shared, listed and stepped once): each use's forward state is kept and put back for
@@ -636,13 +647,7 @@ class Sequential(Module):
     def insert(self, index, layer):
         """Put ``layer`` before position ``index`` (negative: from the end; beyond -n..n an
         IndexError, as torch's); returns the Sequential."""
-        if not isinstance(layer, Module):
-            raise TypeError(f"Sequential takes Modules, got {type(layer).__name__}")
-        n = len(self.layers)
-        index = operator.index(index)
-        if not -n <= index <= n:
-            raise IndexError(f"Index out of range: {index}")
-        self.layers.insert(index, layer)  # a negative one as list.insert: -n is the front
+        _insert_module(self.layers, index, layer, "Sequential")
         return self
 
     def _repr_html_(self):
@@ -655,3 +660,117 @@ class Sequential(Module):
                 f"<td style='text-align:right'>{self.num_parameters():,}</td></tr></tfoot></table>")
 
 
+class ModuleList(Module):
+    """Modules in a list, as torch.nn.ModuleList: indexed (a slice another ModuleList),
+    iterated and grown (append, extend, insert), their parameters named "0.weight",
+    "1.weight", ...  It has no forward: the module holding it calls its members (and
+    their backward, in reverse order) itself."""
+
+    def __init__(self, modules=()):
+        self._list = []
+        self.extend(modules)
+
+    def _members(self):
+        for i, module in enumerate(self._list):
+            yield str(i), module
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return ModuleList(self._list[i])
+        try:
+            return self._list[operator.index(i)]
+        except IndexError:
+            raise IndexError(f"index {i} is out of range") from None
+
+    def __setitem__(self, i, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._list[operator.index(i)] = module
+
+    def __len__(self):
+        return len(self._list)
+
+    def __iter__(self):
+        return iter(self._list)
+
+    def append(self, module):
+        """Add ``module`` at the end; returns the list, as torch's."""
+        _insert_module(self._list, len(self._list), module, "ModuleList")
+        return self
+
+    def extend(self, modules):
+        """Add each of ``modules`` at the end; returns the list, as torch's."""
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        """Put ``module`` before position ``index``, as torch's (which returns None)."""
+        _insert_module(self._list, index, module, "ModuleList")
+
+
+class ModuleDict(Module):
+    """Modules by name, as torch.nn.ModuleDict: ``d["wte"]`` and ``d.wte`` alike, in the
+    order they were added, their parameters under their names ("wte.weight").  A name
+    must be a non-empty string without "." that is not already an attribute (``keys``,
+    ``training``: a KeyError, as torch's)."""
+
+    def __init__(self, modules=None):
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        module = vars(self).get(key) if isinstance(key, str) else None
+        if not isinstance(module, Module):
+            raise KeyError(key)
+        return module
+
+    def __setitem__(self, key, module):
+        if not isinstance(key, str):
+            raise TypeError(f"module name should be a string, got {type(key).__name__}")
+        if "." in key:
+            raise KeyError(f'module name can\'t contain ".", got: {key}')
+        if not key:
+            raise KeyError('module name can\'t be empty string ""')
+        if hasattr(type(self), key) or (key in vars(self) and not isinstance(vars(self)[key], Module)):
+            raise KeyError(f"attribute '{key}' already exists")
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        setattr(self, key, module)
+
+    def __delitem__(self, key):
+        self[key]  # a KeyError for a name it does not hold
+        delattr(self, key)
+
+    def __contains__(self, key):
+        return isinstance(key, str) and isinstance(vars(self).get(key), Module)
+
+    def __len__(self):
+        return len(self.keys())
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def keys(self):
+        """The names, in the order they were added."""
+        return [name for name, _ in self.named_children()]
+
+    def values(self):
+        """The modules, in the order they were added."""
+        return [module for _, module in self.named_children()]
+
+    def items(self):
+        """(name, module) pairs, in the order they were added."""
+        return list(self.named_children())
+
+    def update(self, modules):
+        """Add (or replace) the modules of a mapping or of (name, module) pairs."""
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module
+
+    def pop(self, key):
+        """Remove the module named ``key`` and return it."""
+        module = self[key]
+        del self[key]
+        return module
