@@ -610,3 +610,82 @@ class OneCycleLR(_Schedule):
     def step(self):
         self.epoch += 1
         self._apply(self.epoch)
+
+
+class ReduceLROnPlateau:
+    """Cut every group's lr by ``factor`` once the metric given to ``step(metric)`` has
+    not improved for more than ``patience`` steps, as torch.optim.lr_scheduler's:
+    improvement beyond ``threshold`` (relative or absolute, ``mode`` "min" or "max"),
+    ``cooldown`` steps of rest after a cut, no lr below ``min_lr`` (one, or one per
+    group), a cut smaller than ``eps`` not made.  Its state dict is torch's."""
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        if not factor < 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode {mode} is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold mode {threshold_mode} is unknown!")
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise ValueError(f"expected {n} min_lrs, got {len(min_lr)}")
+            self.default_min_lr, self.min_lrs = None, [float(m) for m in min_lr]
+        else:
+            self.default_min_lr, self.min_lrs = min_lr, [float(min_lr)] * n
+        self.optimizer, self.factor, self.eps = optimizer, float(factor), float(eps)
+        self.patience, self.cooldown = operator.index(patience), operator.index(cooldown)
+        self.mode, self.threshold, self.threshold_mode = mode, float(threshold), threshold_mode
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.best, self.num_bad_epochs, self.cooldown_counter = self.mode_worse, 0, 0
+        self.last_epoch, self._last_lr = 0, self.get_last_lr()
+
+    def _is_better(self, value):
+        """torch's test, its quirks kept (a relative threshold scales a negative best the
+        other way), so that both libraries cut at the same steps."""
+        if self.mode == "min":
+            return value < (self.best * (1 - self.threshold) if self.threshold_mode == "rel"
+                            else self.best - self.threshold)
+        return value > (self.best * (1 + self.threshold) if self.threshold_mode == "rel"
+                        else self.best + self.threshold)
+
+    def step(self, metrics):
+        """One step with the metric just measured (a validation loss, say)."""
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(current):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:  # bad steps in the rest after a cut do not count
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            groups = self.optimizer.param_groups
+            if len(self.min_lrs) != len(groups) and self.default_min_lr is not None:
+                self.min_lrs = [float(self.default_min_lr)] * len(groups)
+            for g, floor in zip(groups, self.min_lrs):
+                new = max(g["lr"] * self.factor, floor)
+                if g["lr"] - new > self.eps:
+                    g["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = self.get_last_lr()
+
+    def get_last_lr(self):
+        """Each group's current learning rate."""
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+    _STATE = ("factor", "default_min_lr", "min_lrs", "patience", "cooldown", "eps", "last_epoch",
+              "_last_lr", "mode_worse", "mode", "threshold", "threshold_mode", "best",
+              "cooldown_counter", "num_bad_epochs")
+
+    def state_dict(self):
+        """torch's ReduceLROnPlateau state: its settings and where it stands."""
+        return {key: getattr(self, key) for key in self._STATE}
+
+    def load_state_dict(self, state):
+        """Restore a state of either library's (entries it does not know are passed by)."""
+        for key in self._STATE:
+            if key in state:
+                setattr(self, key, state[key])

@@ -301,6 +301,44 @@ def test_lambda_and_multistep_schedules_as_pytorch():
         nnk.optim.LambdaLR(groups(nnk.optim, ours.parameters()), 0.5)
 
 
+@pytest.mark.parametrize("settings", [dict(patience=2), dict(mode="max", factor=0.5, patience=1, cooldown=2),
+                                      dict(threshold=0.5, threshold_mode="abs", min_lr=[0.3, 0.02]),
+                                      dict(patience=0, min_lr=0.05, eps=0.2)])
+def test_reduce_lr_on_plateau_as_pytorch(settings):
+    """ReduceLROnPlateau (missing before): the lrs of two groups after each of 30 metrics
+    (plateaus, improvements, negative values) are torch's, in each mode, with cooldown,
+    floors and eps; its state dict loads across the two libraries mid-run."""
+    def groups(lib, params):
+        return lib.SGD([{"params": params[:2], "lr": 1.0}, {"params": params[2:]}], lr=0.1)
+
+    ours, theirs = pair()
+    opt, topt = groups(nnk.optim, ours.parameters()), groups(torch.optim, list(theirs.parameters()))
+    s = nnk.optim.ReduceLROnPlateau(opt, **settings)
+    ts = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **settings)
+    metrics = np.round(np.random.default_rng(20).standard_normal(30).cumsum() * 0.3, 2)
+    metrics[10:16] = metrics[9]  # a plateau
+    for i, m in enumerate(metrics):
+        s.step(m), ts.step(m)
+        assert s.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-15), i
+        if i == 14:  # each library's state into a fresh schedule of the other's
+            opt2, topt2 = groups(nnk.optim, ours.parameters()), groups(torch.optim, list(theirs.parameters()))
+            s2 = nnk.optim.ReduceLROnPlateau(opt2)
+            s2.load_state_dict(ts.state_dict())
+            ts2 = torch.optim.lr_scheduler.ReduceLROnPlateau(topt2)
+            ts2.load_state_dict(s.state_dict())
+            for g2, tg2, g in zip(opt2.param_groups, topt2.param_groups, opt.param_groups):
+                g2["lr"] = tg2["lr"] = g["lr"]
+        if i > 14:
+            s2.step(m), ts2.step(m)
+            assert s2.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-15), i
+            assert ts2.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-15), i
+    assert s.get_last_lr() != [1.0, 0.1]  # it did cut
+    with pytest.raises(ValueError, match="Factor should be < 1.0"):
+        nnk.optim.ReduceLROnPlateau(opt, factor=1.0)
+    with pytest.raises(ValueError, match="mode"):
+        nnk.optim.ReduceLROnPlateau(opt, mode="lowest")
+
+
 SCHEDULES = {  # settings to save with, and other settings for the schedule that loads
     "StepLR": (dict(step_size=3, gamma=0.5), dict(step_size=2, gamma=0.3)),
     "ExponentialLR": (dict(gamma=0.9), dict(gamma=0.7)),
