@@ -15,9 +15,10 @@ _LOSS = kernel_ops("loss")
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(reduction):
+def _check_reduction(reduction, hint=""):
+    """A ValueError for anything but "mean", "sum" or "none" (``hint`` appended)."""
     if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}{hint}")
 
 
 def _pair(y, t, names, op=None):

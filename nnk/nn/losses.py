@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._arrays import as_float
-from ..losses import _cross_entropy, _nll, _pair, _reduced, _reduced_grad
+from ..losses import _check_reduction, _cross_entropy, _nll, _pair, _reduced, _reduced_grad
 from .module import Module, _keep
 
 
@@ -43,10 +43,8 @@ class _Loss(Module):
     _takes_weight = False  # PyTorch's first positional argument is weight=: nnk's by keyword
 
     def __init__(self, reduction="mean"):
-        if not isinstance(reduction, str) or reduction not in ("mean", "sum", "none"):
-            hint = (" (class weights go by keyword: weight=...)"
-                    if self._takes_weight and not isinstance(reduction, str) else "")
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}{hint}")
+        _check_reduction(reduction, " (class weights go by keyword: weight=...)"
+                         if self._takes_weight and not isinstance(reduction, str) else "")
         self.reduction, self._saved = reduction, None
 
     def forward(self, input, target):
