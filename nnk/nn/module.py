@@ -241,6 +241,14 @@ class Parameter:
                              f"got {grad.shape}")
         self._grad, self._zeroed = grad, False
 
+    def _astype(self, dtype):
+        """Values and gradient converted to ``dtype`` in place (Module.to), a gradient
+        marked zero staying so (the data setter alone would start it over at zeros)."""
+        if self._data.dtype != dtype:
+            grad, zeroed = self._grad.astype(dtype), self._zeroed
+            self.data = self._data.astype(dtype)
+            self._grad, self._zeroed = grad, zeroed
+
     def _zero_grad(self):
         self._zeroed = True
 
@@ -409,11 +417,7 @@ class Module:
             for m in self.modules():
                 m._to_dtype(dtype)
             for p in self.parameters():
-                if p.data.dtype != dtype:
-                    grad, zeroed = p._grad, p._zeroed
-                    p.data = p.data.astype(dtype)
-                    p.grad = grad.astype(dtype)
-                    p._zeroed = zeroed
+                p._astype(dtype)
         return self
 
     def double(self):
