@@ -569,18 +569,44 @@ def _restore(state):
         vars(module).update(saved)
 
 
-def _insert_module(modules, index, module, owner):
-    """``module`` into the list ``modules`` before ``index`` (negative: from the end, -n
-    the front; beyond -n..n an IndexError), as torch's containers insert."""
-    if not isinstance(module, Module):
-        raise TypeError(f"{owner} takes Modules, got {type(module).__name__}")
-    n, index = len(modules), operator.index(index)
-    if not -n <= index <= n:
-        raise IndexError(f"Index out of range: {index}")
-    modules.insert(index, module)
+class _ModuleSequence(Module):
+    """Modules in the list ``layers``, as torch's Sequential and ModuleList hold them: under
+    their positions "0", "1", ... (PyTorch's state-dict keys), iterated, and grown by
+    append, extend and insert."""
+
+    def _members(self):
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def append(self, layer):
+        """Add ``layer`` at the end, as torch's; returns the container."""
+        self._insert(len(self.layers), layer)
+        return self
+
+    def extend(self, layers):
+        """Add each of ``layers`` at the end, as torch's; returns the container."""
+        for layer in layers:
+            self.append(layer)
+        return self
+
+    def _insert(self, index, layer):
+        """``layer`` before position ``index`` (negative: from the end, -n the front;
+        beyond -n..n an IndexError), as torch's containers insert."""
+        if not isinstance(layer, Module):
+            raise TypeError(f"{type(self).__name__} takes Modules, got {type(layer).__name__}")
+        n, index = len(self.layers), operator.index(index)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        self.layers.insert(index, layer)
 
 
-class Sequential(Module):
+class Sequential(_ModuleSequence):
     """Layers applied in order.  A layer may appear more than once (its parameters are
     shared, listed and stepped once): each use's forward state is kept and put back for
     that use's backward, so the gradients are those of the whole composition.
@@ -590,11 +616,8 @@ class Sequential(Module):
     returned after returning it."""
 
     def __init__(self, *layers):
-        for layer in layers:
-            if not isinstance(layer, Module):
-                raise TypeError(f"Sequential takes Modules, got {type(layer).__name__}")
-        self.layers = list(layers)
-        self._uses = None
+        self.layers, self._uses = [], None
+        self.extend(layers)
 
     def forward(self, x):
         layers, last = self.layers, len(self.layers) - 1
@@ -624,34 +647,16 @@ class Sequential(Module):
         for layer in self.layers:  # each layer knows its own parameters
             layer.zero_grad()
 
-    def _members(self):
-        """The layers under their positions, "0", "1", ...: PyTorch's state-dict keys."""
-        for i, layer in enumerate(self.layers):
-            yield str(i), layer
-
     def __getitem__(self, i):
         """A layer, or a Sequential of the layers a slice selects (shared, not copied)."""
         if isinstance(i, slice):
             return Sequential(*self.layers[i])
         return self.layers[i]
 
-    def __len__(self):
-        return len(self.layers)
-
-    def append(self, layer):
-        """Add ``layer`` at the end, as torch's; returns the Sequential."""
-        return self.insert(len(self.layers), layer)
-
-    def extend(self, layers):
-        """Add each of ``layers`` at the end, as torch's; returns the Sequential."""
-        for layer in layers:
-            self.append(layer)
-        return self
-
     def insert(self, index, layer):
         """Put ``layer`` before position ``index`` (negative: from the end; beyond -n..n an
         IndexError, as torch's); returns the Sequential."""
-        _insert_module(self.layers, index, layer, "Sequential")
+        self._insert(index, layer)
         return self
 
     def _repr_html_(self):
@@ -664,53 +669,32 @@ class Sequential(Module):
                 f"<td style='text-align:right'>{self.num_parameters():,}</td></tr></tfoot></table>")
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """Modules in a list, as torch.nn.ModuleList: indexed (a slice another ModuleList),
     iterated and grown (append, extend, insert), their parameters named "0.weight",
     "1.weight", ...  It has no forward: the module holding it calls its members (and
     their backward, in reverse order) itself."""
 
     def __init__(self, modules=()):
-        self._list = []
+        self.layers = []
         self.extend(modules)
-
-    def _members(self):
-        for i, module in enumerate(self._list):
-            yield str(i), module
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return ModuleList(self._list[i])
+            return ModuleList(self.layers[i])
         try:
-            return self._list[operator.index(i)]
+            return self.layers[operator.index(i)]
         except IndexError:
             raise IndexError(f"index {i} is out of range") from None
 
     def __setitem__(self, i, module):
         if not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
-        self._list[operator.index(i)] = module
-
-    def __len__(self):
-        return len(self._list)
-
-    def __iter__(self):
-        return iter(self._list)
-
-    def append(self, module):
-        """Add ``module`` at the end; returns the list, as torch's."""
-        _insert_module(self._list, len(self._list), module, "ModuleList")
-        return self
-
-    def extend(self, modules):
-        """Add each of ``modules`` at the end; returns the list, as torch's."""
-        for module in modules:
-            self.append(module)
-        return self
+        self.layers[operator.index(i)] = module
 
     def insert(self, index, module):
         """Put ``module`` before position ``index``, as torch's (which returns None)."""
-        _insert_module(self._list, index, module, "ModuleList")
+        self._insert(index, module)
 
 
 class ModuleDict(Module):
