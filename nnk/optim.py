@@ -639,7 +639,7 @@ class ReduceLROnPlateau:
         self.mode, self.threshold, self.threshold_mode = mode, float(threshold), threshold_mode
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.best, self.num_bad_epochs, self.cooldown_counter = self.mode_worse, 0, 0
-        self.last_epoch, self._last_lr = 0, self.get_last_lr()
+        self.last_epoch = 0
 
     def _is_better(self, value):
         """torch's test, its quirks kept (a relative threshold scales a negative best the
@@ -670,19 +670,19 @@ class ReduceLROnPlateau:
                 if g["lr"] - new > self.eps:
                     g["lr"] = new
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
-        self._last_lr = self.get_last_lr()
 
     def get_last_lr(self):
         """Each group's current learning rate."""
         return [g["lr"] for g in self.optimizer.param_groups]
 
     _STATE = ("factor", "default_min_lr", "min_lrs", "patience", "cooldown", "eps", "last_epoch",
-              "_last_lr", "mode_worse", "mode", "threshold", "threshold_mode", "best",
-              "cooldown_counter", "num_bad_epochs")
+              "mode_worse", "mode", "threshold", "threshold_mode", "best", "cooldown_counter",
+              "num_bad_epochs")
 
     def state_dict(self):
-        """torch's ReduceLROnPlateau state: its settings and where it stands."""
-        return {key: getattr(self, key) for key in self._STATE}
+        """torch's ReduceLROnPlateau state: its settings and where it stands (the groups'
+        lrs as ``_last_lr``, read from the optimiser, as the other schedules give them)."""
+        return {**{key: getattr(self, key) for key in self._STATE}, "_last_lr": self.get_last_lr()}
 
     def load_state_dict(self, state):
         """Restore a state of either library's (entries it does not know are passed by)."""
