@@ -121,13 +121,14 @@ class Optimizer:
 
     def _stepped(self):
         """(group, index, parameter) over the parameters a step moves: not the frozen
-        ones (requires_grad False), which PyTorch's optimisers pass by (no gradient)."""
-        return ((g, i, p) for g, i, p in self._indexed() if p.requires_grad)
+        ones (requires_grad False), nor those no backward reached since zero_grad (see
+        Parameter), which PyTorch's optimisers pass by (their gradient is None)."""
+        return ((g, i, p) for g, i, p in self._indexed() if p.requires_grad and p._has_grad)
 
     def zero_grad(self, set_to_none=True):
         """Set every parameter's ``.grad`` to 0 (``set_to_none``: see Module.zero_grad)."""
         for p in self.params:
-            p._zero_grad()
+            p._zero_grad(set_to_none)
 
     # torch's options of this kind of optimiser that nnk's has fixed (see _as_torch): a
     # state dict names them, as torch's does, so that torch's optimiser steps from it

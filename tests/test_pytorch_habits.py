@@ -1031,3 +1031,64 @@ def test_rmsprop_and_adagrad_trajectories_match_pytorch(name):
         for key, value in st.items():
             np.testing.assert_allclose(np.asarray(mine["state"][i][key]), np.asarray(value), rtol=1e-9,
                                        atol=1e-12)
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+@pytest.mark.parametrize("kind", sorted(FREEZE_OPTIMISERS))
+def test_parameters_no_backward_reached_as_pytorch(kind, set_to_none):
+    """A trunk and two heads, one head used a step (a task switch, an unused branch):
+    torch's optimisers pass by a parameter whose gradient is None, so the unused head
+    neither decays nor moves on its momentum, and clip_grad_norm_ leaves it out; nnk's
+    stepped it with zeros before.  zero_grad(set_to_none=False) writes zeros into a
+    gradient that exists, which both then step, and leaves a None as it is.  Every step's
+    weights and norms are torch's."""
+    def build(lib):
+        class Net(lib.Module):
+            def __init__(self):
+                super().__init__() if lib is torch.nn else None
+                self.trunk = lib.Sequential(lib.Linear(3, 5), lib.Tanh())
+                self.heads = lib.ModuleDict(dict(a=lib.Linear(5, 2), b=lib.Linear(5, 2)))
+
+            def forward(self, x, head):
+                self.used = self.heads[head]
+                return self.used(self.trunk(x))
+
+            def backward(self, g):
+                return self.trunk.backward(self.used.backward(g))
+        return Net()
+
+    torch.manual_seed(21)
+    theirs, ours = build(torch.nn).double(), build(nn)
+    ours.load_state_dict(theirs.state_dict())
+    opt = FREEZE_OPTIMISERS[kind](nnk.optim, ours.parameters())
+    topt = FREEZE_OPTIMISERS[kind](torch.optim, theirs.parameters())
+    x = np.random.default_rng(22).standard_normal((8, 3))
+    y = np.random.default_rng(23).standard_normal((8, 2))
+    loss_fn = nn.MSELoss()
+    before = ours.heads["b"].weight.data.copy()
+    for step, head in enumerate("abaa"):
+        opt.zero_grad(set_to_none=set_to_none)
+        topt.zero_grad(set_to_none=set_to_none)
+        loss_fn(ours(x, head), y)
+        ours.backward(loss_fn.backward())
+        norm = nn.utils.clip_grad_norm_(ours, 10.0)
+        opt.step()
+        torch.nn.functional.mse_loss(theirs(torch.from_numpy(x), head), torch.from_numpy(y)).backward()
+        tnorm = torch.nn.utils.clip_grad_norm_(theirs.parameters(), 10.0)
+        topt.step()
+        np.testing.assert_allclose(norm, float(tnorm), rtol=1e-12)
+        for name, value in ours.state_dict().items():
+            np.testing.assert_allclose(value, theirs.state_dict()[name].numpy(), rtol=1e-10, atol=1e-12,
+                                       err_msg=f"{name} after step {step}")
+        after = ours.heads["b"].weight.data
+        if step == 0:  # head b has no gradient yet, whatever zero_grad was told
+            assert np.array_equal(after, before)
+        elif step > 1:  # head b's gradient from step 1: None, or zeros that step it
+            assert np.array_equal(after, before) == set_to_none
+        before = after.copy()
+    # the optimiser's state holds what torch's does (Adam's step counts per parameter)
+    tstate = topt.state_dict()["state"]
+    assert sorted(opt.state_dict()["state"]) == sorted(tstate)
+    if kind.startswith("adam"):
+        assert [opt.state[i]["step"] for i in sorted(opt.state)] == [
+            int(tstate[i]["step"]) for i in sorted(tstate)]

@@ -143,9 +143,9 @@ class Linear(Module):
         return layer
 
     def zero_grad(self, set_to_none=True):
-        self.weight._zero_grad()
+        self.weight._zero_grad(set_to_none)
         if self.bias is not None:
-            self.bias._zero_grad()
+            self.bias._zero_grad(set_to_none)
 
     @property
     def in_features(self):

@@ -168,6 +168,12 @@ class Parameter:
     through a Linear writes the gradient instead of adding to it (the same GEMM, without a
     pass of zeros over the weight's size and the GEMM's read of them: a twelfth of a
     784-256-10 float64 training step), and reading ``.grad`` before that gives the zeros.
+    A gradient so marked and not touched since (by backward, or by reading or assigning
+    ``.grad``) is PyTorch's None: from its creation on, and after ``zero_grad()``, until
+    a backward reaches it (``zero_grad(set_to_none=False)`` writes zeros, as torch's, and
+    leaves a None as it is).  Optimisers and clip_grad_norm_ pass such a parameter by, as
+    torch's pass by a gradient of None: an unused layer's weights do not decay, nor move
+    on momentum.
 
     ``requires_grad`` False (``requires_grad_(False)``, or a module's) freezes it, as in
     PyTorch: optimisers and clip_grad_norm_ pass it by.  Backward still fills its
@@ -214,7 +220,7 @@ class Parameter:
             raise TypeError(f"parameters are float32 or float64, got {data.dtype}")
         self._data = data
         if self._grad is None or self._grad.shape != data.shape or self._grad.dtype != data.dtype:
-            self._grad, self._zeroed = np.zeros_like(data), False
+            self._grad, self._zeroed = np.zeros_like(data), True  # no gradient yet
 
     @property
     def grad(self):
@@ -249,8 +255,17 @@ class Parameter:
             self.data = self._data.astype(dtype)
             self._grad, self._zeroed = grad, zeroed
 
-    def _zero_grad(self):
-        self._zeroed = True
+    def _zero_grad(self, set_to_none=True):
+        if set_to_none:
+            self._zeroed = True
+        elif not self._zeroed:  # zeros in place, which torch's optimisers step (weight
+            self._grad[...] = 0  # decay, momentum); a gradient that is None stays None
+
+
+    @property
+    def _has_grad(self):
+        """False while its gradient is torch's None (see the class): optimisers skip it."""
+        return not self._zeroed
 
     @property
     def shape(self):
@@ -440,11 +455,12 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        """Set every parameter's ``.grad`` to 0 (backward accumulates into it).
-        ``set_to_none`` is taken for torch's sake and changes nothing: nnk keeps a
-        gradient array always, marked zero until the next backward writes it."""
+        """Set every parameter's ``.grad`` to 0 (backward accumulates into it).  nnk keeps
+        a gradient array always, marked zero until the next backward writes it; with
+        ``set_to_none`` (the default) it also counts as torch's None until then, so that
+        optimisers pass by the parameters no backward reached (see Parameter)."""
         for p in self.parameters():
-            p._zero_grad()
+            p._zero_grad(set_to_none)
 
     def _parameter_names(self, prefix=""):
         """(name, Parameter) under every name a parameter has, as PyTorch's state_dict
@@ -645,7 +661,7 @@ class Sequential(_ModuleSequence):
 
     def zero_grad(self, set_to_none=True):
         for layer in self.layers:  # each layer knows its own parameters
-            layer.zero_grad()
+            layer.zero_grad(set_to_none)
 
     def __getitem__(self, i):
         """A layer, or a Sequential of the layers a slice selects (shared, not copied)."""

@@ -10,9 +10,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     """Scale every gradient by min(1, max_norm / (total_norm + 1e-6)), total_norm the
     norm of all gradients together (2-norm by default, ``inf`` for the largest value), as
     torch.nn.utils.clip_grad_norm_; returns total_norm.  Frozen parameters
-    (requires_grad False) are left out, as torch leaves out those without a gradient."""
+    (requires_grad False) and those no backward reached since zero_grad are left out, as
+    torch leaves out those without a gradient."""
     grads = [p.grad for p in (parameters.parameters() if hasattr(parameters, "parameters")
-                              else parameters) if p.requires_grad]
+                              else parameters) if p.requires_grad and p._has_grad]
     if not grads:
         return 0.0
     norm_type, max_norm = float(norm_type), float(max_norm)
