@@ -1092,3 +1092,22 @@ def test_parameters_no_backward_reached_as_pytorch(kind, set_to_none):
     if kind.startswith("adam"):
         assert [opt.state[i]["step"] for i in sorted(opt.state)] == [
             int(tstate[i]["step"]) for i in sorted(tstate)]
+
+
+def test_schedules_and_optimisers_live_where_pytorch_keeps_them():
+    """``from torch.optim.lr_scheduler import StepLR`` reads the same with nnk (a
+    ModuleNotFoundError before: nnk.optim was one module): every schedule of nnk's is in
+    nnk.optim.lr_scheduler under torch's name and is nnk.optim's own, and every optimiser
+    and schedule nnk.optim offers is one torch.optim has, by name."""
+    from nnk.optim.lr_scheduler import StepLR
+
+    schedules = {name for name, obj in vars(nnk.optim.lr_scheduler).items()
+                 if isinstance(obj, type) and obj.__module__ == nnk.optim.lr_scheduler.__name__
+                 and not name.startswith("_")}
+    assert StepLR is nnk.optim.StepLR and len(schedules) == 8
+    for name in schedules:
+        assert getattr(nnk.optim, name) is getattr(nnk.optim.lr_scheduler, name)
+        assert hasattr(torch.optim.lr_scheduler, name), name
+    optimisers = {n for n in nnk.optim.__all__ if n not in schedules and n != "lr_scheduler"}
+    assert optimisers == {"Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"}
+    assert all(hasattr(torch.optim, n) for n in optimisers)
