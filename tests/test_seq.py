@@ -140,6 +140,29 @@ def test_rnn_one_sequence_and_torch_state_in_a_sequential():
         nn.RNN(2, 3).load_state_dict(two.state_dict())
 
 
+def _agrees_with_torch(rnn, t_rnn, x, g, h0):
+    """nnk's RNN and torch's (its weights loaded) on the same x, upstream gradient g and h0
+    (or None): the outputs, h_n, the input's and h0's gradients, and every parameter's
+    under torch's names (each of torch's two biases has the gradient of ours, their sum)."""
+    import torch
+    y = rnn(x, h0)
+    rnn.zero_grad()
+    dx = rnn.backward(g)
+    xt = torch.from_numpy(x).requires_grad_()
+    h0t = None if h0 is None else torch.from_numpy(h0).requires_grad_()
+    yt, hn_t = t_rnn(xt, h0t)
+    (yt * torch.from_numpy(g)).sum().backward()
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rnn.h_n, hn_t.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-13)
+    if h0 is not None:
+        np.testing.assert_allclose(rnn.h0_grad, h0t.grad.numpy(), rtol=1e-11, atol=1e-13)
+    theirs = dict(t_rnn.named_parameters())
+    for name, p in rnn.named_parameters():
+        np.testing.assert_allclose(p.grad, theirs[name.replace("bias", "bias_hh")].grad.numpy(),
+                                   rtol=1e-11, atol=1e-13, err_msg=name)
+
+
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("with_h0", [False, True])
@@ -157,27 +180,7 @@ def test_stacked_rnn_equals_torch(bias, with_h0, nonlinearity):
     assert repr(rnn) == repr(t_rnn).replace(", batch_first=True", "")
     rng = np.random.default_rng(8)
     x, g = rng.standard_normal((4, 6, 3)), rng.standard_normal((4, 6, 5))
-    h0 = rng.standard_normal((3, 4, 5)) if with_h0 else None
-    y = rnn(x, h0)
-    rnn.zero_grad()
-    dx = rnn.backward(g)
-    xt = torch.from_numpy(x).requires_grad_()
-    h0t = torch.from_numpy(h0).requires_grad_() if with_h0 else None
-    yt, hn_t = t_rnn(xt, h0t)
-    (yt * torch.from_numpy(g)).sum().backward()
-    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(rnn.h_n, hn_t.detach().numpy(), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-13)
-    if with_h0:
-        np.testing.assert_allclose(rnn.h0_grad, h0t.grad.numpy(), rtol=1e-11, atol=1e-13)
-    ours = dict(rnn.named_parameters())
-    for k in range(3):
-        for w in ("weight_ih", "weight_hh"):
-            np.testing.assert_allclose(ours[f"{w}_l{k}"].grad, getattr(t_rnn, f"{w}_l{k}").grad.numpy(),
-                                       rtol=1e-11, atol=1e-13)
-        if bias:
-            np.testing.assert_allclose(ours[f"bias_l{k}"].grad, getattr(t_rnn, f"bias_hh_l{k}").grad.numpy(),
-                                       rtol=1e-11, atol=1e-13)
+    _agrees_with_torch(rnn, t_rnn, x, g, rng.standard_normal((3, 4, 5)) if with_h0 else None)
     h0_one = rng.standard_normal((3, 5))
     yt1, hn1 = t_rnn(torch.from_numpy(x[0]), torch.from_numpy(h0_one))
     np.testing.assert_allclose(rnn(x[0], h0_one), yt1.detach().numpy(), rtol=1e-12, atol=1e-14)
@@ -208,6 +211,98 @@ def test_stacked_rnn_gradcheck_and_bad_arguments():
     three = pytest.importorskip("torch").nn.RNN(2, 3, num_layers=3, batch_first=True)
     with pytest.raises(KeyError, match="weight_ih_l2"):
         rnn.load_state_dict(three.state_dict())
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("bias,with_h0,batch_first", [(True, True, True), (False, False, True),
+                                                      (True, False, False), (False, True, False)])
+def test_bidirectional_rnn_in_either_layout_equals_torch(layers, bias, with_h0, batch_first, nonlinearity):
+    """bidirectional=True and batch_first=False (a TypeError before: neither existed)
+    against torch.nn.RNN: torch's state loaded as it is under torch's names (``_reverse``
+    for the backward direction), outputs (both directions side by side), h_n, the
+    input's, h0's and every parameter's gradients, in torch's (T, B, ...) layout too; one
+    sequence with its (2 L, H) h0."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(31)
+    rnn = nn.RNN(3, 5, bias=bias, num_layers=layers, nonlinearity=nonlinearity,
+                 batch_first=batch_first, bidirectional=True)
+    t_rnn = torch.nn.RNN(3, 5, num_layers=layers, bias=bias, batch_first=batch_first,
+                         nonlinearity=nonlinearity, bidirectional=True).double()
+    rnn.load_state_dict(t_rnn.state_dict())
+    assert list(rnn.state_dict()) == [f"{w}_l{k}{d}" for k in range(layers) for d in ("", "_reverse")
+                                      for w in ("weight_ih", "weight_hh") + ("bias",) * bias]
+    want_repr = repr(t_rnn).replace(", batch_first=True", "") if batch_first else \
+        repr(t_rnn).replace(", bidirectional", ", batch_first=False, bidirectional")
+    assert repr(rnn) == want_repr
+    rng = np.random.default_rng(32)
+    B, T = 4, 6
+    x = rng.standard_normal((B, T, 3) if batch_first else (T, B, 3))
+    g = rng.standard_normal(x.shape[:2] + (10,))
+    _agrees_with_torch(rnn, t_rnn, x, g, rng.standard_normal((2 * layers, B, 5)) if with_h0 else None)
+    one = x[0] if batch_first else x[:, 0]
+    h0_one = rng.standard_normal((2 * layers, 5))
+    yt1, hn1 = t_rnn(torch.from_numpy(one), torch.from_numpy(h0_one))
+    np.testing.assert_allclose(rnn(one, h0_one), yt1.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(rnn.h_n, hn1.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert rnn.backward(g[0] if batch_first else g[:, 0]).shape == one.shape
+    with pytest.raises(ValueError, match="h0"):
+        rnn(x, rng.standard_normal((layers, B, 5)))  # one direction's h0 for two
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_rnn_dropout_between_layers_as_pytorch(bidirectional):
+    """dropout= (a TypeError before): while training, each layer's outputs but the last's
+    are dropped and scaled on their way up, as torch.nn.RNN does, and backward passes
+    the same mask: the outputs and every gradient are those of the layers composed with
+    nn.Dropout between them, drawn from the same seed.  In eval() no dropout: torch's
+    outputs.  torch's warning for one layer and its error for p outside [0, 1]."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(33)
+    D = 2 if bidirectional else 1
+    t_rnn = torch.nn.RNN(3, 4, num_layers=3, dropout=0.4, batch_first=True, bidirectional=bidirectional).double()
+    rnn = nn.RNN(3, 4, num_layers=3, dropout=0.4, bidirectional=bidirectional)
+    rnn.load_state_dict(t_rnn.state_dict())
+    rng = np.random.default_rng(34)
+    x, g = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 5, 4 * D))
+    t_rnn.eval()
+    np.testing.assert_allclose(rnn.eval()(x), t_rnn(torch.from_numpy(x))[0].detach().numpy(), rtol=1e-12)
+    rnn.train()
+    # the same three layers one by one, nn.Dropout between them
+    layers = [nn.RNN(3 if k == 0 else 4 * D, 4, bidirectional=bidirectional) for k in range(3)]
+    stacked = dict(rnn.named_parameters())
+
+    def pairs():  # (the stacked RNN's parameter, the same one in the layer of its own)
+        for k, layer in enumerate(layers):
+            for name, p in layer.named_parameters():  # one layer: "weight_ih" or "weight_ih_l0..."
+                base, _, reverse = name.partition("_l0")
+                yield stacked[f"{base}_l{k}{reverse}"], p
+    for theirs, p in pairs():
+        p.data = theirs.data.copy()
+    chain = nn.Sequential(layers[0], nn.Dropout(0.4), layers[1], nn.Dropout(0.4), layers[2])
+    nnk.manual_seed(35)
+    y = rnn(x)
+    nnk.manual_seed(35)
+    want = chain(x)
+    np.testing.assert_array_equal(y, want)
+    assert not np.allclose(y, rnn.eval()(x))  # the dropout acts
+    rnn.train()
+    nnk.manual_seed(35)
+    rnn(x)
+    rnn.zero_grad()
+    chain.zero_grad()
+    np.testing.assert_allclose(rnn.backward(g), chain.backward(g), rtol=1e-13, atol=1e-15)
+    for theirs, p in pairs():
+        np.testing.assert_allclose(theirs.grad, p.grad, rtol=1e-13, atol=1e-15)
+    with pytest.warns(UserWarning, match="num_layers greater than 1"):
+        nn.RNN(3, 4, dropout=0.2)
+    with pytest.warns(UserWarning, match="num_layers greater than 1"):
+        torch.nn.RNN(3, 4, dropout=0.2)
+    for p in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="dropout should be a number in range"):
+            nn.RNN(3, 4, num_layers=2, dropout=p)
+        with pytest.raises(ValueError, match="dropout should be a number in range"):
+            torch.nn.RNN(3, 4, num_layers=2, dropout=p)
 
 
 def test_rnn_float32():

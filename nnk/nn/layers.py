@@ -195,6 +195,13 @@ class Linear(Module):
                 f"bias={self.bias is not None}, dtype={self.weight.data.dtype}")
 
 
+def _dropout_scale(shape, p, dtype):
+    """Inverted dropout's mask times 1/(1 - p), one array of ``dtype`` (p = 1: every value
+    dropped), drawn from the generator nnk.manual_seed seeds (Dropout, RNN's dropout)."""
+    keep = _random.generator().random(shape) >= p
+    return keep.astype(dtype) * np.dtype(dtype).type(0 if p == 1 else 1 / (1 - p))
+
+
 class Dropout(_ParameterFree):
     """Zeroes each value with probability ``p`` while training and scales the rest by
     1/(1 - p) (inverted dropout, as PyTorch), so that eval() -- the identity -- needs no
@@ -213,9 +220,7 @@ class Dropout(_ParameterFree):
         if not self.training or self.p == 0:
             self._scale = None
             return x
-        keep = _random.generator().random(x.shape) >= self.p
-        # mask times 1/(1 - p) as one array of x's dtype (p = 1: every value dropped)
-        self._scale = keep.astype(x.dtype) * x.dtype.type(0 if self.p == 1 else 1 / (1 - self.p))
+        self._scale = _dropout_scale(x.shape, self.p, x.dtype)
         return x * self._scale
 
     def backward(self, g, input_grad=True):

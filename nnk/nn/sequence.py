@@ -2,6 +2,7 @@
 a fixed-window neural LM, and sampling from next-token probabilities."""
 import math
 import operator
+import warnings
 
 import numpy as np
 
@@ -9,7 +10,7 @@ from .. import _C, _random
 from .._arrays import as_float
 from ..linalg import gemm
 from ..softmax import softmax, softmax_grad
-from .layers import Flatten, Linear, Tanh
+from .layers import Flatten, Linear, Tanh, _dropout_scale
 from .module import (Module, Parameter, Sequential, _check_grad_shape, _dtype, _keep, _layer_input,
                      _size, _uniform)
 
@@ -79,24 +80,31 @@ class Embedding(Module):
 
 
 class RNN(Module):
-    """h_t = tanh(W_c c_t + W_h h_{t-1} + b) (ReLU with ``nonlinearity="relu"``), batch
-    first; ``num_layers`` stacked (each layer's outputs the next one's inputs), as
-    torch.nn.RNN's.
+    """h_t = tanh(W_c c_t + W_h h_{t-1} + b) (ReLU with ``nonlinearity="relu"``), as
+    torch.nn.RNN: ``num_layers`` stacked (each layer's outputs the next one's inputs, with
+    ``dropout`` on them while training, but for the last's), ``bidirectional`` (each layer
+    also run from the last step back, its states beside the forward ones: 2 hidden wide).
 
-    (B, T, input) in, the last layer's every hidden state (B, T, hidden) out.  ``h0``
-    optional: one layer's (B, hidden), or torch.nn.RNN's (num_layers, B, hidden); for one
-    sequence (T, input), (num_layers, hidden) or, for one layer, (hidden,).  The time loop
-    and backpropagation through time run in C, a layer at a time.  Parameters
-    (state_dict): ``weight_ih`` (hidden, input) = W_c, ``weight_hh`` (hidden, hidden) =
-    W_h, ``bias``; with num_layers > 1, layer k's under torch's names ``weight_ih_l{k}``,
-    ``weight_hh_l{k}`` and ``bias_l{k}``.  torch.nn.RNN has two biases a layer; ours is
-    their sum: torch.nn.RNN's state dict (``weight_ih_l0``, ..., ``bias_hh_l0``, ...)
-    loads as it is, its biases added.  torch.nn.RNN(batch_first=True) returns (outputs,
-    h_n): here the outputs, and ``h_n`` (every layer's last state) is an attribute.
+    Batch first, as nnk's layers are: (B, T, input) in, the last layer's every hidden
+    state (B, T, D hidden) out (D = 2 if bidirectional, else 1); ``batch_first=False``
+    takes and gives torch's default layout, (T, B, ...).  One sequence: (T, input) in,
+    (T, D hidden) out.  ``h0`` optional: torch.nn.RNN's (D num_layers, B, hidden), or
+    for one layer one way (B, hidden); for one sequence (D num_layers, hidden), or (hidden,).
+    The time loop and backpropagation through time run in C, a layer and direction at a
+    time (the reverse direction on the sequence reversed).
+
+    Parameters (state_dict): ``weight_ih`` (hidden, input) = W_c, ``weight_hh`` (hidden,
+    hidden) = W_h, ``bias``; with num_layers > 1 or both directions, torch's names:
+    layer k's ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_l{k}``, the reverse
+    direction's with ``_reverse`` after them.  torch.nn.RNN has two biases a layer and
+    direction; ours is their sum: torch.nn.RNN's state dict (``weight_ih_l0``, ...,
+    ``bias_hh_l0``, ...) loads as it is, its biases added.  torch.nn.RNN returns
+    (outputs, h_n): here the outputs, and ``h_n`` (every layer's and direction's last
+    state) is an attribute.
     """
 
     def __init__(self, input_size, hidden_size, bias=True, dtype=np.float64, *, num_layers=1,
-                 nonlinearity="tanh"):
+                 nonlinearity="tanh", batch_first=True, dropout=0.0, bidirectional=False):
         if type(bias) is int or isinstance(bias, np.integer):  # torch's third argument
             raise TypeError(f"RNN's third argument is bias; num_layers goes by keyword: "
                             f"RNN({input_size}, {hidden_size}, num_layers={bias})")
@@ -105,67 +113,102 @@ class RNN(Module):
         self.num_layers = _size(num_layers, "num_layers")
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity {nonlinearity!r}. Select from 'tanh' or 'relu'.")
-        self.nonlinearity = nonlinearity
-        for k in range(self.num_layers):  # torch's order: layer by layer
-            w_ih, w_hh, b = self._names(k)
-            setattr(self, w_ih, _uniform((hidden_size, hidden_size if k else input_size), hidden_size, dtype))
-            setattr(self, w_hh, _uniform((hidden_size, hidden_size), hidden_size, dtype))
-            setattr(self, b, _uniform(hidden_size, hidden_size, dtype) if bias else None)
+        dropout = float(dropout)
+        if not 0 <= dropout <= 1:  # torch's check and message
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if dropout > 0 and self.num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                          f"non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers=1", UserWarning, stacklevel=2)
+        self.nonlinearity, self.batch_first = nonlinearity, bool(batch_first)
+        self.dropout, self.bidirectional = dropout, bool(bidirectional)
+        D = self._directions
+        for k in range(self.num_layers):  # torch's order: layer by layer, forward then reverse
+            for d in range(D):
+                w_ih, w_hh, b = self._names(k, d)
+                setattr(self, w_ih, _uniform((hidden_size, D * hidden_size if k else input_size),
+                                             hidden_size, dtype))
+                setattr(self, w_hh, _uniform((hidden_size, hidden_size), hidden_size, dtype))
+                setattr(self, b, _uniform(hidden_size, hidden_size, dtype) if bias else None)
         self._saved = None
 
-    def _names(self, k):
-        """Layer k's parameter attributes: (W_c, W_h, b)."""
-        if self.num_layers == 1:
-            return "weight_ih", "weight_hh", "bias"
-        return f"weight_ih_l{k}", f"weight_hh_l{k}", f"bias_l{k}"
+    @property
+    def _directions(self):
+        return 2 if self.bidirectional else 1
 
-    def _layer(self, k):
-        return tuple(getattr(self, name) for name in self._names(k))
+    def _names(self, k, d=0):
+        """Layer k's parameter attributes in direction d (1: reverse): (W_c, W_h, b)."""
+        if self.num_layers == 1 and not self.bidirectional:
+            return "weight_ih", "weight_hh", "bias"
+        suffix = "_reverse" if d else ""
+        return f"weight_ih_l{k}{suffix}", f"weight_hh_l{k}{suffix}", f"bias_l{k}{suffix}"
+
+    def _layer(self, k, d=0):
+        return tuple(getattr(self, name) for name in self._names(k, d))
 
     def forward(self, x, h0=None):
-        L = self.num_layers
+        L, D = self.num_layers, self._directions
         w_ih0, _, _ = self._layer(0)
         dt = w_ih0.data.dtype
         x = _layer_input(x, dt, self)
         H, I = w_ih0.data.shape
-        if x.ndim == 2:  # one sequence: h0 (L, H), or (H,) for one layer
-            shapes = ((L, H), (H,)) if L == 1 else ((L, H),)
+        if x.ndim == 2:  # one sequence: h0 (D L, H), or (H,) for one layer one way
+            shapes = ((D * L, H), (H,)) if D * L == 1 else ((D * L, H),)
             if h0 is not None and np.shape(h0) not in shapes:
                 raise ValueError(f"h0 for one sequence must have shape {' or '.join(map(str, shapes))}, "
                                  f"got {np.shape(h0)}")
-            h = self.forward(x[None], None if h0 is None else np.reshape(h0, (L, 1, H)))[0]
+            batch_first, self.batch_first = self.batch_first, True
+            try:
+                h = self.forward(x[None], None if h0 is None else np.reshape(h0, (D * L, 1, H)))[0]
+            finally:
+                self.batch_first = batch_first
             self._h0_shape, self._one_sequence = None if h0 is None else np.shape(h0), True
             return h
         if x.ndim != 3 or x.shape[2] != I:
-            raise ValueError(f"RNN expects (B, T, {I}), got {x.shape}")
+            raise ValueError(f"RNN expects ({'B, T' if self.batch_first else 'T, B'}, {I}), got {x.shape}")
+        if not self.batch_first:  # torch's (T, B, input): the kernels' (B, T, input)
+            x = np.ascontiguousarray(x.swapaxes(0, 1))
         B, T = x.shape[:2]
         self._h0_shape, self._one_sequence = None, False
         if h0 is not None:
             h0 = _layer_input(h0, dt, self)
-            shapes = ((B, H), (1, B, H)) if L == 1 else ((L, B, H),)
+            shapes = ((B, H), (1, B, H)) if D * L == 1 else ((D * L, B, H),)
             if h0.shape not in shapes:
                 raise ValueError(f"h0 must have shape {' or '.join(map(str, shapes))} "
-                                 f"(num_layers, batch, hidden), got {h0.shape}")
-            self._h0_shape, h0 = h0.shape, h0.reshape(L, B, H)
-        saved, relu = [], self.nonlinearity == "relu"
+                                 f"(num_layers{' * 2' if D == 2 else ''}, batch, hidden), got {h0.shape}")
+            self._h0_shape, h0 = h0.shape, h0.reshape(D * L, B, H)
+        saved, scales, relu = [], [], self.nonlinearity == "relu"
         for k in range(L):
-            w_ih, w_hh, b = self._layer(k)
-            h = np.empty((B, T, H), dt)
-            h0_k = None if h0 is None else h0[k]
-            _C.rnn_forward(B, T, x.shape[2], H, relu, x, w_ih.data, w_hh.data,
-                           None if b is None else b.data, h0_k, h)
-            # a layer's outputs below the last are the next one's inputs, seen by no caller
-            saved.append((x if k else _keep(x), None if h0 is None else _keep(h0_k),
-                          h if k < L - 1 else _keep(h)))
-            x = h
-        self._saved = saved
-        return h
+            outs = []
+            for d in range(D):
+                w_ih, w_hh, b = self._layer(k, d)
+                # the reverse direction runs on the sequence reversed (a copy the kernel reads)
+                xd = x if d == 0 else np.ascontiguousarray(x[:, ::-1])
+                h = np.empty((B, T, H), dt)
+                h0_kd = None if h0 is None else h0[k * D + d]
+                _C.rnn_forward(B, T, xd.shape[2], H, relu, xd, w_ih.data, w_hh.data,
+                               None if b is None else b.data, h0_kd, h)
+                # a layer's outputs below the last are the next one's inputs, seen by no caller
+                saved.append((xd if k or d else _keep(xd), None if h0 is None else _keep(h0_kd),
+                              h if k < L - 1 or D == 2 or not self.batch_first else _keep(h)))
+                outs.append(h if d == 0 else h[:, ::-1])
+            out = outs[0] if D == 1 else np.concatenate(outs, axis=2)
+            if k < L - 1 and self.training and self.dropout > 0:  # on the next layer's inputs
+                scales.append(_dropout_scale(out.shape, self.dropout, dt))
+                out = out * scales[-1]
+            else:
+                scales.append(None)
+            x = out
+        self._saved, self._scales = saved, scales
+        return x if self.batch_first else np.ascontiguousarray(x.swapaxes(0, 1))
 
     @property
     def h_n(self):
-        """Every layer's last hidden state after the last forward, (num_layers, B, hidden)
-        ((num_layers, hidden) for one sequence): torch.nn.RNN's second output, the h0 that
-        continues the sequences (a fresh array)."""
+        """Every layer's and direction's last hidden state after the last forward, (D
+        num_layers, B, hidden) ((D num_layers, hidden) for one sequence): torch.nn.RNN's
+        second output, the h0 that continues the sequences (a fresh array; the reverse
+        direction's last is its state at the first step)."""
         if self._saved is None:
             raise RuntimeError("RNN.h_n is the last forward's; there has been none")
         h_n = np.stack([h[:, -1] for _, _, h in self._saved])
@@ -173,50 +216,68 @@ class RNN(Module):
 
     def _torch_names(self, state, prefix):
         """torch.nn.RNN's names: weight_ih_l{k} and weight_hh_l{k} (ours for one layer
-        without the suffix), and its two biases a layer, whose sum is ours (computed in
-        float64, rounded once on loading)."""
+        one way without the suffix), and its two biases a layer and direction, whose sum
+        is ours (computed in float64, rounded once on loading)."""
         for k in range(self.num_layers):
-            if prefix + f"weight_ih_l{k}" not in state:
-                continue
-            for theirs, ours in zip((f"weight_ih_l{k}", f"weight_hh_l{k}"), self._names(k)):
-                if prefix + theirs in state:
-                    state[prefix + ours] = state.pop(prefix + theirs)
-            b_ih, b_hh = prefix + f"bias_ih_l{k}", prefix + f"bias_hh_l{k}"
-            if b_ih in state and b_hh in state:
-                state[prefix + self._names(k)[2]] = (np.asarray(state.pop(b_ih), np.float64)
-                                                     + np.asarray(state.pop(b_hh), np.float64))
+            for d in range(self._directions):
+                suffix = "_reverse" if d else ""
+                if prefix + f"weight_ih_l{k}{suffix}" not in state:
+                    continue
+                names = self._names(k, d)
+                for theirs, ours in zip((f"weight_ih_l{k}{suffix}", f"weight_hh_l{k}{suffix}"), names):
+                    if prefix + theirs in state:
+                        state[prefix + ours] = state.pop(prefix + theirs)
+                b_ih, b_hh = prefix + f"bias_ih_l{k}{suffix}", prefix + f"bias_hh_l{k}{suffix}"
+                if b_ih in state and b_hh in state:
+                    state[prefix + names[2]] = (np.asarray(state.pop(b_ih), np.float64)
+                                                + np.asarray(state.pop(b_hh), np.float64))
 
     def backward(self, g, input_grad=True):
         """Gradient w.r.t. the input sequence (None with ``input_grad=False``); parameter
         gradients accumulate.  The gradient w.r.t. h0 (when h0 was given) is left in
         ``self.h0_grad``, in the shape h0 was given."""
-        saved = self._needs("_saved")
-        h = saved[-1][2]
+        saved, D, L = self._needs("_saved"), self._directions, self.num_layers
+        B, T, H = saved[-1][2].shape
+        batch_first = self.batch_first or self._one_sequence
+        out_shape = (B, T, D * H) if batch_first else (T, B, D * H)
         squeeze = np.ndim(g) == 2
-        _check_grad_shape("RNN", g, h.shape, one_sequence=True)
-        g = np.array(g, dtype=h.dtype).reshape(h.shape)  # a copy: the kernel overwrites it
-        B, T, H = h.shape
+        _check_grad_shape("RNN", g, out_shape, one_sequence=True)
+        g = np.asarray(g, dtype=saved[-1][2].dtype).reshape(out_shape)
+        if not batch_first:
+            g = g.swapaxes(0, 1)
         given_h0 = saved[0][1] is not None
-        h0_grad = np.zeros((self.num_layers, B, H), h.dtype) if given_h0 else None
+        h0_grad = np.zeros((D * L, B, H), g.dtype) if given_h0 else None
         relu = self.nonlinearity == "relu"
-        for k in reversed(range(self.num_layers)):
-            x, h0, h = saved[k]
-            w_ih, w_hh, b = self._layer(k)
-            dx = np.empty_like(x)
-            _C.rnn_backward(B, T, x.shape[2], H, relu, x, w_ih.data, w_hh.data, h0, h, g, dx,
-                            w_ih.grad, w_hh.grad, None if b is None else b.grad,
-                            None if h0_grad is None else h0_grad[k])
-            g = dx  # the layer below's outputs' gradient
+        for k in reversed(range(L)):
+            dx = None
+            for d in range(D):
+                x, h0, h = saved[k * D + d]
+                w_ih, w_hh, b = self._layer(k, d)
+                gd = g[:, :, d * H:(d + 1) * H]
+                # a copy in the kernel's time order: the kernel overwrites it
+                gd = np.array(gd if d == 0 else gd[:, ::-1], order="C")
+                dxd = np.empty_like(x)
+                _C.rnn_backward(B, T, x.shape[2], H, relu, x, w_ih.data, w_hh.data, h0, h, gd, dxd,
+                                w_ih.grad, w_hh.grad, None if b is None else b.grad,
+                                None if h0_grad is None else h0_grad[k * D + d])
+                dxd = dxd if d == 0 else dxd[:, ::-1]
+                dx = dxd if dx is None else dx + dxd
+            g = dx if k == 0 or self._scales[k - 1] is None else dx * self._scales[k - 1]
         self.h0_grad = None if h0_grad is None else h0_grad.reshape(self._h0_shape)
         if not input_grad:
             return None
-        return dx[0] if squeeze else dx
+        if squeeze:
+            return g[0]
+        return g if batch_first else np.ascontiguousarray(g.swapaxes(0, 1))
 
     def extra_repr(self):
         H, I = self._layer(0)[0].data.shape
         layers = "" if self.num_layers == 1 else f", num_layers={self.num_layers}"
         bias = "" if self._layer(0)[2] is not None else ", bias=False"
-        return f"{I}, {H}{layers}{bias}"
+        extra = "".join(s for s, on in ((", batch_first=False", not self.batch_first),
+                                         (f", dropout={self.dropout}", self.dropout > 0),
+                                         (", bidirectional=True", self.bidirectional)) if on)
+        return f"{I}, {H}{layers}{bias}{extra}"
 
 
 class SelfAttention(Module):
