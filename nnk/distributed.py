@@ -183,7 +183,10 @@ class DistributedDataParallel(Module):
     soon as the layers holding its parameters have finished their backward, all
     completed before backward returns.  The buckets follow the order the first backward
     produced the gradients in (as torch's DDP rebuilds its buckets after the first
-    iteration); that first backward reduces everything at its end.
+    iteration); that first backward reduces everything at its end.  A parameter no rank's
+    backward reached keeps no gradient (torch's None: optimisers pass it by on every
+    rank, as one process would); one some rank's reached gets the mean, the others'
+    counted as zeros.
 
     ``ddp(x)`` is ``module(x)``; ``parameters()`` are the module's (state-dict names start
     with ``module.``, as torch's).  ``wait_seconds`` adds up the time backward spent
@@ -247,40 +250,53 @@ class _Bucket:
     of one buffer (each view 64-byte aligned, the gaps zero), so MPI reduces the
     gradients where backward wrote them, with no copy either way (torch's
     gradient_as_bucket_view).  A ``.grad`` replaced by another array since is copied in
-    and out instead."""
+    and out instead.
+
+    After the gradients, one value a parameter travels with them: 1 where this rank has
+    a gradient for it, 0 where no backward reached it since zero_grad (torch's None,
+    which the rank sends as zeros).  A parameter no rank has a gradient for keeps its
+    None (torch's DDP leaves such a gradient undefined), so that the optimisers pass it
+    by on every rank, as one process on the whole batch would."""
 
     _ALIGN = 64
 
     def __init__(self, params):
         self.params = params
-        dtype = params[0].grad.dtype
+        dtype = params[0].data.dtype  # (.data's, as .grad's: reading .grad would give it one)
         step = self._ALIGN // dtype.itemsize
         offsets, at = [], 0
         for p in params:
             offsets.append(at)
-            at += -(-p.grad.size // step) * step
-        raw = np.zeros(at + step, dtype)
+            at += -(-p.data.size // step) * step
+        raw = np.zeros(at + len(params) + step, dtype)
         skip = (-raw.ctypes.data % self._ALIGN) // dtype.itemsize
-        self.data = raw[skip:skip + at]
+        self.data = raw[skip:skip + at + len(params)]
+        self.has_grad = self.data[at:]
         self.views = []
         for p, o in zip(params, offsets):
-            view = self.data[o:o + p.grad.size].reshape(p.grad.shape)
+            none = not p._has_grad
+            view = self.data[o:o + p.data.size].reshape(p.data.shape)
             view[...] = p.grad
             p.grad = view
+            if none:  # (reading and setting .grad above gave it one)
+                p._zero_grad()
             self.views.append(view)
         self.request = None
 
     def start(self, comm):
-        for p, view in zip(self.params, self.views):
+        for i, (p, view) in enumerate(zip(self.params, self.views)):
+            self.has_grad[i] = p._has_grad  # (before .grad is read: reading gives it one)
             if p.grad is not view:
                 view[...] = p.grad
         self.request = comm.Iallreduce(MPI.IN_PLACE, self.data, MPI.SUM)
 
     def unpack(self, scale):
         self.data *= self.data.dtype.type(scale)
-        for p, view in zip(self.params, self.views):
+        for p, view, anywhere in zip(self.params, self.views, self.has_grad):
             if p.grad is not view:
                 p.grad[...] = view
+            if not anywhere:  # no rank's backward reached it: None, the zeros unread
+                p._zero_grad()
         self.request = None
 
 
@@ -291,8 +307,8 @@ class _Schedule:
     def __init__(self, order, calls, bucket_bytes):
         self.buckets, group = [], []
         for p in order:
-            if group and (p.grad.dtype != group[0].grad.dtype
-                          or sum(q.grad.nbytes for q in group) >= bucket_bytes):
+            if group and (p.data.dtype != group[0].data.dtype
+                          or sum(q.data.nbytes for q in group) >= bucket_bytes):
                 self.buckets.append(_Bucket(group))
                 group = []
             group.append(p)

@@ -126,6 +126,55 @@ def test_a_layer_run_more_often_than_the_schedule_is_refused(world):
         ddp.backward(np.ones((2, 4)))
 
 
+class _TwoHeads(nn.Module):
+    """A trunk and two heads, one of them used a step."""
+
+    def __init__(self):
+        nnk.manual_seed(12)
+        self.trunk = nn.Sequential(nn.Linear(6, 8, dtype=np.float64), nn.Tanh())
+        self.heads = nn.ModuleDict(dict(a=nn.Linear(8, 3, dtype=np.float64), b=nn.Linear(8, 3, dtype=np.float64)))
+
+    def forward(self, x, head):
+        self.used = self.heads[head]
+        return self.used(self.trunk(x))
+
+    def backward(self, g, input_grad=True):
+        return self.trunk.backward(self.used.backward(g), input_grad)
+
+
+@pytest.mark.parametrize("bucket_cap_mb", [1e-5, 1.0])
+def test_a_head_no_rank_reached_is_passed_by_as_in_one_process(world, bucket_cap_mb):
+    """Heads used in turns (b never at first, then left again): where no rank's backward
+    reached a parameter, its gradient stays None after the reduction, so AdamW's decay
+    passes it by on every rank, as in one process on the whole batch (where the
+    optimiser passes it by); it was reduced as zeros and decayed before."""
+    rank, size = world
+    rng = np.random.default_rng(13)
+    X, Y = rng.standard_normal((8, 6)), rng.standard_normal((8, 3))
+    mine = slice(rank * 8 // size, (rank + 1) * 8 // size)
+    net, ref = _TwoHeads(), _TwoHeads()
+    ddp = dist.DistributedDataParallel(net, bucket_cap_mb=bucket_cap_mb)
+    opt = optim.AdamW(net.parameters(), lr=0.05, weight_decay=0.5)
+    ref_opt = optim.AdamW(ref.parameters(), lr=0.05, weight_decay=0.5)
+    loss_fn, ref_loss = nn.MSELoss(reduction="sum"), nn.MSELoss(reduction="sum")
+    b_before = net.heads["b"].weight.data.copy()
+    for step, head in enumerate("aabaa"):
+        opt.zero_grad()
+        loss_fn(ddp(X[mine], head), Y[mine])
+        ddp.backward(loss_fn.backward() * size)  # the mean over ranks of size x each part: the sum
+        opt.step()
+        ref_opt.zero_grad()
+        ref_loss(ref(X, head), Y)
+        ref.backward(ref_loss.backward())
+        ref_opt.step()
+        for (name, p), q in zip(net.named_parameters(), ref.parameters()):
+            np.testing.assert_allclose(p.data, q.data, rtol=1e-12, atol=1e-14,
+                                       err_msg=f"{name} after step {step}")
+        if step < 2:  # head b not reached yet: not a bit moved
+            np.testing.assert_array_equal(net.heads["b"].weight.data, b_before)
+    assert all(np.array_equal(w, net.heads["b"].weight.data) for w in everyone(net.heads["b"].weight.data))
+
+
 # ---- nnk.train over ranks --------------------------------------------------------------
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
