@@ -1111,3 +1111,21 @@ def test_schedules_and_optimisers_live_where_pytorch_keeps_them():
     optimisers = {n for n in nnk.optim.__all__ if n not in schedules and n != "lr_scheduler"}
     assert optimisers == {"Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad"}
     assert all(hasattr(torch.optim, n) for n in optimisers)
+
+
+def test_layers_take_torch_dtypes():
+    """dtype=torch.float32 in a layer's constructor, as a PyTorch user writes it (a
+    TypeError before; only Module.to took it): the parameters are those of NumPy's dtype
+    of that name, as torch's layer given the same dtype holds them; a dtype nnk does not
+    compute in is still a TypeError naming it."""
+    for tdtype, ndtype in ((torch.float32, np.float32), (torch.float64, np.float64)):
+        pairs = [(nn.Linear(3, 4, dtype=tdtype), torch.nn.Linear(3, 4, dtype=tdtype)),
+                 (nn.Embedding(5, 2, dtype=tdtype), torch.nn.Embedding(5, 2, dtype=tdtype)),
+                 (nn.LayerNorm(4, dtype=tdtype), torch.nn.LayerNorm(4, dtype=tdtype)),
+                 (nn.RNN(3, 4, dtype=tdtype), torch.nn.RNN(3, 4, dtype=tdtype))]
+        for ours, theirs in pairs:
+            assert [p.data.dtype for p in ours.parameters()] == [ndtype] * len(list(ours.parameters()))
+            assert all(str(p.dtype) == f"torch.{np.dtype(ndtype)}" for p in theirs.parameters())
+        assert nn.GPT(10, 4, 1, 1, 8, dtype=tdtype).transformer.wte.weight.data.dtype == ndtype
+    with pytest.raises(TypeError, match="float16"):
+        nn.Linear(3, 4, dtype=torch.float16)

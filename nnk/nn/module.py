@@ -39,7 +39,10 @@ from .._arrays import _NATIVE, as_float
 
 
 def _dtype(dtype):
-    """A layer's parameter dtype: float32 or float64, else a TypeError."""
+    """A layer's parameter dtype: float32 or float64 (NumPy's type, its name, or torch's
+    dtype: ``dtype=torch.float32`` as a PyTorch user writes it), else a TypeError."""
+    if type(dtype).__module__ == "torch":  # torch.float32 -> "float32", without importing torch
+        dtype = str(dtype).removeprefix("torch.")
     dtype = np.dtype(dtype)
     if dtype not in _NATIVE:
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
@@ -428,7 +431,7 @@ class Module:
         if device is not None and str(device).split(":")[0] != "cpu":
             raise ValueError(f"nnk runs on the CPU; got device {str(device)!r}")
         if dtype is not None:
-            dtype = _dtype(str(dtype).removeprefix("torch.") if type(dtype).__module__ == "torch" else dtype)
+            dtype = _dtype(dtype)
             for m in self.modules():
                 m._to_dtype(dtype)
             for p in self.parameters():
