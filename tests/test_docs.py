@@ -20,7 +20,7 @@ def public(mod):
 def undocumented():
     missing = []
     import nnk.distributed
-    for mod in (nnk, nnk.nn, nnk.optim, nnk.text, nnk.nn.utils, nnk.distributed):
+    for mod in (nnk, nnk.nn, nnk.optim, nnk.text, nnk.nn.utils, nnk.nn.functional, nnk.distributed):
         for qual, obj in public(mod):
             if not (obj.__doc__ or "").strip():
                 missing.append(qual)

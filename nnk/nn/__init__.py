@@ -13,6 +13,7 @@ nnk/nn/module.py for the dtype rule and what is kept).
 - sequence.py: Embedding, RNN, SelfAttention, FixedWindowLM, sample
 - utils.py: clip_grad_norm_
 - init.py: weight initialisation in place (xavier_, kaiming_, normal_, ...), as torch.nn.init
+- functional.py: torch.nn.functional's names and arguments over nnk's kernels (values only)
 """
 from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
                      Sigmoid, Softmax, Tanh)
@@ -22,7 +23,7 @@ from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .normalization import LayerNorm
 from .transformer import GPT, MLP, Block, CausalSelfAttention
 from .sequence import RNN, Embedding, FixedWindowLM, SelfAttention, sample
-from . import init, utils  # noqa: E402  (nnk.nn.init.xavier_uniform_, nnk.nn.utils.clip_grad_norm_)
+from . import functional, init, utils  # noqa: E402  (nnk.nn.init.xavier_uniform_, nnk.nn.functional.relu, ...)
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict",

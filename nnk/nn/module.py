@@ -38,12 +38,17 @@ from .._docs import inherit_docstrings
 from .._arrays import _NATIVE, as_float
 
 
-def _dtype(dtype):
-    """A layer's parameter dtype: float32 or float64 (NumPy's type, its name, or torch's
-    dtype: ``dtype=torch.float32`` as a PyTorch user writes it), else a TypeError."""
-    if type(dtype).__module__ == "torch":  # torch.float32 -> "float32", without importing torch
+def _np_dtype(dtype):
+    """NumPy's dtype for NumPy's type, its name, or torch's dtype (``torch.float32`` as a
+    PyTorch user writes it: read by its name, without importing torch)."""
+    if type(dtype).__module__ == "torch":
         dtype = str(dtype).removeprefix("torch.")
-    dtype = np.dtype(dtype)
+    return np.dtype(dtype)
+
+
+def _dtype(dtype):
+    """A layer's parameter dtype: float32 or float64 (see _np_dtype), else a TypeError."""
+    dtype = _np_dtype(dtype)
     if dtype not in _NATIVE:
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
     return dtype

@@ -31,31 +31,20 @@ class LayerNorm(Module):
         self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if elementwise_affine and bias else None
         self._dtype, self._saved = dtype, None
-        self._row = math.prod(self.normalized_shape)  # values normalised together
 
     def _to_dtype(self, dtype):
         self._dtype = dtype  # without weights, what the input is cast to
 
-    def _rows(self, x):
-        k = len(self.normalized_shape)
-        if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
-            raise ValueError(f"LayerNorm{self.normalized_shape}: input of shape {x.shape} does "
-                             f"not end in {self.normalized_shape}")
-        return x.reshape(-1, self._row)
-
     def forward(self, x):
         x = _layer_input(x, self._dtype, self)
-        x2 = self._rows(x)
-        y = np.empty(x.shape, x.dtype)
-        mean, rstd = np.empty(x2.shape[0], x.dtype), np.empty(x2.shape[0], x.dtype)
-        _C.layernorm_forward(x2, _data(self.weight), _data(self.bias), self.eps, y, mean, rstd)
+        y, mean, rstd = _layer_norm(x, self.normalized_shape, _data(self.weight), _data(self.bias), self.eps)
         self._saved = (_keep(x), mean, rstd)  # x itself: a read-only x is kept uncopied
         return y
 
     def backward(self, g, input_grad=True):
         """dL/dx (None when ``input_grad`` is False); weight.grad and bias.grad accumulate."""
         x, mean, rstd = self._needs("_saved")
-        x2, shape = self._rows(x), x.shape
+        x2, shape = _rows(x, self.normalized_shape), x.shape
         g = np.ascontiguousarray(as_float(g), dtype=x2.dtype)
         _check_grad_shape("LayerNorm", g, shape)
         dx = np.empty(shape, x2.dtype)
@@ -66,6 +55,26 @@ class LayerNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.weight is not None}, dtype={self._dtype}")
+
+
+def _rows(x, normalized_shape):
+    """x as rows of the values normalised together (its trailing ``normalized_shape``)."""
+    k = len(normalized_shape)
+    if x.ndim < k or x.shape[x.ndim - k:] != normalized_shape:
+        raise ValueError(f"LayerNorm{normalized_shape}: input of shape {x.shape} does "
+                         f"not end in {normalized_shape}")
+    return x.reshape(-1, math.prod(normalized_shape))
+
+
+def _layer_norm(x, normalized_shape, weight, bias, eps):
+    """(y, each row's mean, each row's 1/std) of a C-contiguous float x normalised over
+    its trailing ``normalized_shape``, then scaled by ``weight`` and shifted by ``bias``
+    (arrays of x's dtype and that shape, or None): one kernel call."""
+    x2 = _rows(x, normalized_shape)
+    y = np.empty(x.shape, x.dtype)
+    mean, rstd = np.empty(x2.shape[0], x.dtype), np.empty(x2.shape[0], x.dtype)
+    _C.layernorm_forward(x2, weight, bias, eps, y, mean, rstd)
+    return y, mean, rstd
 
 
 def _data(p):
