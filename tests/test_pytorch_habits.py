@@ -408,6 +408,37 @@ def test_clip_grad_norm_matches_pytorch(norm_type):
         np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-12)
 
 
+def test_clip_grad_value_and_parameter_vectors_as_pytorch():
+    """clip_grad_value_, parameters_to_vector and vector_to_parameters (missing before):
+    torch's gradients and values, a frozen parameter's gradient left alone as torch
+    leaves one without a gradient."""
+    ours, theirs = pair()
+    ours[0].bias.requires_grad_(False)
+    theirs[0].bias.requires_grad_(False)
+    rng = np.random.default_rng(12)
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
+        g = rng.standard_normal(p.shape) * 3
+        p.grad = g.copy()
+        if tp.requires_grad:
+            tp.grad = torch.from_numpy(g.copy())
+    frozen = ours[0].bias.grad.copy()
+    assert nn.utils.clip_grad_value_(ours, 1.5) is torch.nn.utils.clip_grad_value_(theirs.parameters(), 1.5) is None
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
+        if tp.requires_grad:
+            np.testing.assert_array_equal(p.grad, tp.grad.numpy())
+            assert np.abs(p.grad).max() == 1.5
+    np.testing.assert_array_equal(ours[0].bias.grad, frozen)
+    vec = nn.utils.parameters_to_vector(ours.parameters())
+    np.testing.assert_array_equal(vec, torch.nn.utils.parameters_to_vector(theirs.parameters()).detach().numpy())
+    new = rng.standard_normal(vec.shape)
+    nn.utils.vector_to_parameters(new, ours.parameters())
+    torch.nn.utils.vector_to_parameters(torch.from_numpy(new), theirs.parameters())
+    for name, value in ours.state_dict().items():
+        np.testing.assert_array_equal(value, theirs.state_dict()[name].numpy())
+    with pytest.raises(ValueError, match="1-D vector of"):
+        nn.utils.vector_to_parameters(new[:-1], ours.parameters())
+
+
 def test_checkpoint_resume_is_bitwise_the_same_as_not_stopping(tmp_path):
     """Train 10 AdamW steps with a schedule; or 5, save model, optimiser and schedule,
     load them into fresh objects and train 5 more: the same bits."""
