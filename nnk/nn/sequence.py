@@ -153,31 +153,38 @@ class RNN(Module):
         dt = w_ih0.data.dtype
         x = _layer_input(x, dt, self)
         H, I = w_ih0.data.shape
+        if h0 is not None:
+            h0 = _layer_input(h0, dt, self)
         if x.ndim == 2:  # one sequence: h0 (D L, H), or (H,) for one layer one way
             shapes = ((D * L, H), (H,)) if D * L == 1 else ((D * L, H),)
-            if h0 is not None and np.shape(h0) not in shapes:
+            if h0 is not None and h0.shape not in shapes:
                 raise ValueError(f"h0 for one sequence must have shape {' or '.join(map(str, shapes))}, "
-                                 f"got {np.shape(h0)}")
-            batch_first, self.batch_first = self.batch_first, True
-            try:
-                h = self.forward(x[None], None if h0 is None else np.reshape(h0, (D * L, 1, H)))[0]
-            finally:
-                self.batch_first = batch_first
-            self._h0_shape, self._one_sequence = None if h0 is None else np.shape(h0), True
+                                 f"got {h0.shape}")
+            h = self._layers_forward(x[None], None if h0 is None else h0.reshape(D * L, 1, H), True)[0]
+            self._h0_shape, self._one_sequence = None if h0 is None else h0.shape, True
             return h
         if x.ndim != 3 or x.shape[2] != I:
             raise ValueError(f"RNN expects ({'B, T' if self.batch_first else 'T, B'}, {I}), got {x.shape}")
-        if not self.batch_first:  # torch's (T, B, input): the kernels' (B, T, input)
+        if not self.batch_first:  # torch's (T, B, input): the kernels' (B, T, input), a copy
             x = np.ascontiguousarray(x.swapaxes(0, 1))
-        B, T = x.shape[:2]
+            x.flags.writeable = False  # nobody else holds it: kept for backward uncopied
+        B = x.shape[0]
         self._h0_shape, self._one_sequence = None, False
         if h0 is not None:
-            h0 = _layer_input(h0, dt, self)
             shapes = ((B, H), (1, B, H)) if D * L == 1 else ((D * L, B, H),)
             if h0.shape not in shapes:
                 raise ValueError(f"h0 must have shape {' or '.join(map(str, shapes))} "
                                  f"(num_layers{' * 2' if D == 2 else ''}, batch, hidden), got {h0.shape}")
             self._h0_shape, h0 = h0.shape, h0.reshape(D * L, B, H)
+        h = self._layers_forward(x, h0, self.batch_first)
+        return h if self.batch_first else np.ascontiguousarray(h.swapaxes(0, 1))
+
+    def _layers_forward(self, x, h0, handed_back):
+        """Every layer and direction on x (B, T, input) from h0 (D L, B, hidden) or None:
+        the last layer's states (B, T, D hidden), what backward needs kept.
+        ``handed_back``: the caller receives that array itself (kept as a copy then)."""
+        L, D = self.num_layers, self._directions
+        (B, T), H, dt = x.shape[:2], self._layer(0)[1].data.shape[0], x.dtype
         saved, scales, relu = [], [], self.nonlinearity == "relu"
         for k in range(L):
             outs = []
@@ -190,8 +197,9 @@ class RNN(Module):
                 _C.rnn_forward(B, T, xd.shape[2], H, relu, xd, w_ih.data, w_hh.data,
                                None if b is None else b.data, h0_kd, h)
                 # a layer's outputs below the last are the next one's inputs, seen by no caller
+                last = k == L - 1 and D == 1 and handed_back
                 saved.append((xd if k or d else _keep(xd), None if h0 is None else _keep(h0_kd),
-                              h if k < L - 1 or D == 2 or not self.batch_first else _keep(h)))
+                              _keep(h) if last else h))
                 outs.append(h if d == 0 else h[:, ::-1])
             out = outs[0] if D == 1 else np.concatenate(outs, axis=2)
             if k < L - 1 and self.training and self.dropout > 0:  # on the next layer's inputs
@@ -201,7 +209,7 @@ class RNN(Module):
                 scales.append(None)
             x = out
         self._saved, self._scales = saved, scales
-        return x if self.batch_first else np.ascontiguousarray(x.swapaxes(0, 1))
+        return x
 
     @property
     def h_n(self):
