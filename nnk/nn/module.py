@@ -269,7 +269,6 @@ class Parameter:
         elif not self._zeroed:  # zeros in place, which torch's optimisers step (weight
             self._grad[...] = 0  # decay, momentum); a gradient that is None stays None
 
-
     @property
     def _has_grad(self):
         """False while its gradient is torch's None (see the class): optimisers skip it."""
