@@ -79,7 +79,7 @@ SIGNATURES = {
     "map": "oAA", "grad": "oAAA", "pmap": "oAAf", "pgrad": "oAAAf", "rows_grad": "oAAAn",
     "loss": "oAAN", "loss_grad": "oAAAf", "sgd_step": "AANfffb", "adam_step": "AAAAfffffff",
     "axpy": "fAA", "rows": "oAAn", "gemm": "AAAffbb", "linear_forward": "AANN",
-    "linear_backward": "AAAANNb", "embedding_backward": "IAA",
+    "linear_backward": "AAANNNb", "embedding_backward": "IAA",
     "rnn_forward": "nnnnbAAANNA", "rnn_backward": "nnnnbAAANAAAAANN",
 }
 SIZES = st.one_of(st.integers(-2, 12), st.sampled_from(  # products of these wrap 64 bits

@@ -1160,3 +1160,37 @@ def test_layers_take_torch_dtypes():
         assert nn.GPT(10, 4, 1, 1, 8, dtype=tdtype).transformer.wte.weight.data.dtype == ndtype
     with pytest.raises(TypeError, match="float16"):
         nn.Linear(3, 4, dtype=torch.float16)
+
+
+def test_frozen_parameters_gradients_are_not_computed_as_pytorch():
+    """A frozen parameter of Linear, LayerNorm or Embedding: backward leaves its .grad as
+    it was (torch's stays None; nnk computed it and added it before, work a frozen body
+    does not need), while the input's and the other parameters' gradients are torch's."""
+    torch.manual_seed(40)
+    t_emb, t_lin, t_ln = torch.nn.Embedding(6, 4).double(), torch.nn.Linear(4, 3).double(), \
+        torch.nn.LayerNorm(3).double()
+    emb, lin, ln = nn.Embedding(6, 4), nn.Linear(4, 3), nn.LayerNorm(3)
+    for ours, theirs in ((emb, t_emb), (lin, t_lin), (ln, t_ln)):
+        ours.load_state_dict(theirs.state_dict())
+    frozen = [emb.weight, lin.weight, ln.weight]
+    for p in frozen:
+        p.grad = np.full(p.shape, 7.0)
+        p.requires_grad_(False)
+    for p in (t_emb.weight, t_lin.weight, t_ln.weight):
+        p.requires_grad_(False)
+    ids = np.array([[0, 5, 2], [2, 2, 1]])
+    g = np.random.default_rng(41).standard_normal((2, 3, 3))
+    y = ln(lin(emb(ids)))
+    dx = lin.backward(ln.backward(g))
+    emb.backward(dx)
+    te = t_emb(torch.from_numpy(ids)).detach().requires_grad_()  # the frozen Linear's input
+    ty = t_ln(t_lin(te))
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(dx, te.grad.numpy(), rtol=1e-12, atol=1e-15)
+    for p in frozen:
+        np.testing.assert_array_equal(p.grad, 7.0)
+    for p, tp in ((lin.bias, t_lin.bias), (ln.bias, t_ln.bias)):
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-12, atol=1e-15)
+    assert t_lin.weight.grad is None and t_emb.weight.grad is None
+

@@ -35,7 +35,8 @@ DEFINE_COLUMN_SUMS(double, f64, nnk_dgemm)
                                        const T *w, const T *g, T *dw, T *db, T *dx,        \
                                        bool add)                                          \
   {                                                                                       \
-    nnk_status st = GEMM(true, false, out, in, n, 1, g, out, x, in, add ? 1 : 0, dw, in);  \
+    nnk_status st = dw ? GEMM(true, false, out, in, n, 1, g, out, x, in, add ? 1 : 0, dw, in) \
+                       : NNK_OK;                                                          \
     if (st == NNK_OK && db) st = nnk_##P##_column_sums(n, out, g, db, add);                \
     if (st == NNK_OK && dx) st = GEMM(false, false, n, in, out, 1, g, out, w, in, 0, dx, in); \
     return st;                                                                            \

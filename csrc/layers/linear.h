@@ -15,9 +15,9 @@ nnk_status nnk_f64_linear_forward(size_t n, size_t in, size_t out, const double 
                                   const double *w, const double *b, double *y);
 
 /* From g = dL/dy (n, out): dw (out, in) += g^T x and db (out) += the column sums of g
- * (db may be NULL), or, when add is false, dw and db set to them (whatever they held is
- * ignored: a gradient zeroed lazily, nn's Parameter); dx (n, in) = g W is written when dx
- * is not NULL. */
+ * (either may be NULL: a frozen parameter's, not computed), or, when add is false, dw and
+ * db set to them (whatever they held is ignored: a gradient zeroed lazily, nn's
+ * Parameter); dx (n, in) = g W is written when dx is not NULL. */
 nnk_status nnk_f32_linear_backward(size_t n, size_t in, size_t out, const float *x,
                                    const float *w, const float *g, float *dw, float *db,
                                    float *dx, bool add);

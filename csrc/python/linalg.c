@@ -109,7 +109,7 @@ static PyObject *new_linear_out(PyObject *x, PyObject *w, PyObject *bias)
   return PyArray_EMPTY(nd, dims, type, 0);
 }
 
-/* linear_forward(x, w, b|None, y|None) and linear_backward(x, w, g, dw, db|None, dx|None, add):
+/* linear_forward(x, w, b|None, y|None) and linear_backward(x, w, g, dw|None, db|None, dx|None, add):
  * y = x w^T + b;  dw += g^T x, db += sum g (add true) or dw = g^T x, db = sum g (false),
  * dx = g w.  w (out, in) and x (..., in) come first; the one place x W^T + b checks
  * shapes, for nnk.linear and nn.Linear alike.  y = None: returns a new y for plain
@@ -157,7 +157,7 @@ static PyObject *linear_call(PyObject *const *args, Py_ssize_t nargs, int backwa
   n = buf_count(&b[1]) / in;
   if (size_mul(n, out, &no) || size_mul(n, in, &ni)) goto done;
   const operand forward[] = {{"bias", out, 0, 1}, {"out", no, 1, 0}};
-  const operand grads[] = {{"grad", no, 0, 0}, {"weight grad", out * in, 1, 0},
+  const operand grads[] = {{"grad", no, 0, 0}, {"weight grad", out * in, 1, 1},
                            {"bias grad", out, 1, 1}, {"dx", ni, 1, 1}};
   const int n_in = 3; /* w, x, and the bias or g: read; the rest written */
   if (get_operands(args + 2, backward ? grads : forward, count - 2, b + 2, &b[0]) ||
@@ -167,7 +167,7 @@ static PyObject *linear_call(PyObject *const *args, Py_ssize_t nargs, int backwa
   WITHOUT_GIL_IF((double)n * (double)in * (double)out >= RELEASE_GIL_MNK,
                  st = backward ? BY_DTYPE(b[0].dt, nnk_f32_linear_backward,
                                           nnk_f64_linear_backward, n, in, out, b[1].data,
-                                          b[0].data, b[2].data, b[3].data, ptr_or_null(&b[4]),
+                                          b[0].data, b[2].data, ptr_or_null(&b[3]), ptr_or_null(&b[4]),
                                           ptr_or_null(&b[5]), add)
                                : BY_DTYPE(b[0].dt, nnk_f32_linear_forward,
                                           nnk_f64_linear_forward, n, in, out, b[1].data,

@@ -180,13 +180,19 @@ class Linear(Module):
         _check_grad_shape("Linear", g, x.shape[:-1] + (w.data.shape[0],))
         dx = np.empty(x.shape, x.dtype) if input_grad else None
         b = self.bias
+        # a frozen parameter's gradient is not computed (torch's stays None): in a frozen
+        # layer only dx is left, a third of the work
+        w_on, b_on = w._requires_grad, b is not None and b._requires_grad
         # gradients zeroed lazily are written, not added to; one zeroed and the other not,
         # the zeroed one's zeros are made (its .grad) and both added to
-        add = not w._zeroed or (b is not None and not b._zeroed)
-        _C.linear_backward(x, w.data, g, w.grad if add else w._grad,
-                           None if b is None else (b.grad if add else b._grad), dx, add)
-        w._zeroed = False
-        if b is not None:
+        add = (w_on and not w._zeroed) or (b_on and not b._zeroed)
+        dw = (w.grad if add else w._grad) if w_on else None
+        db = (b.grad if add else b._grad) if b_on else None
+        if w_on or b_on or input_grad:
+            _C.linear_backward(x, w.data, g, dw, db, dx, add)
+        if w_on:
+            w._zeroed = False
+        if b_on:
             b._zeroed = False
         return dx
 

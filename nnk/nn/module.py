@@ -184,10 +184,11 @@ class Parameter:
     on momentum.
 
     ``requires_grad`` False (``requires_grad_(False)``, or a module's) freezes it, as in
-    PyTorch: optimisers and clip_grad_norm_ pass it by.  Backward still fills its
-    ``.grad`` (nnk has no graph to prune), which nothing then reads; unfrozen, it starts
-    from zero, as torch's starts from None (what backward left while it was frozen would
-    otherwise reach the next step)."""
+    PyTorch: optimisers and clip_grad_norm_ pass it by.  Linear, LayerNorm and Embedding
+    leave its ``.grad`` as it is and skip that part of their backward (a frozen Linear
+    computes dx alone), as torch prunes it; the RNN's kernels still fill it, which nothing
+    then reads.  Unfrozen, it starts from zero, as torch's starts from None (what backward
+    left while it was frozen would otherwise reach the next step)."""
 
     __slots__ = ("_data", "_grad", "_zeroed", "_requires_grad")
 

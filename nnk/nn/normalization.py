@@ -82,4 +82,6 @@ def _data(p):
 
 
 def _grad(p):
-    return None if p is None else p.grad
+    """The gradient the kernel accumulates into: none for a frozen parameter (torch's
+    stays None), whose part of the kernel's work is then skipped."""
+    return None if p is None or not p.requires_grad else p.grad

@@ -70,8 +70,9 @@ class Embedding(Module):
         w = self.weight.data
         g = np.asarray(as_float(g), dtype=w.dtype, order="C")
         _check_grad_shape("Embedding", g, ids.shape + w.shape[1:])
-        _C.embedding_backward(ids.reshape(-1), g.reshape(-1, w.shape[1]), self.weight.grad,
-                              -1 if self.padding_idx is None else self.padding_idx)
+        if self.weight.requires_grad:  # frozen (from_pretrained's default): nothing to add
+            _C.embedding_backward(ids.reshape(-1), g.reshape(-1, w.shape[1]), self.weight.grad,
+                                  -1 if self.padding_idx is None else self.padding_idx)
         return None  # ids have no gradient
 
     def extra_repr(self):

@@ -118,7 +118,8 @@ class Optimizer:
         """(group, index, parameter) over the parameters a step moves: not the frozen
         ones (requires_grad False), nor those no backward reached since zero_grad (see
         Parameter), which PyTorch's optimisers pass by (their gradient is None)."""
-        return ((g, i, p) for g, i, p in self._indexed() if p.requires_grad and p._has_grad)
+        # (the slots themselves, not the properties: a step of a small net is its calls)
+        return ((g, i, p) for g, i, p in self._indexed() if p._requires_grad and not p._zeroed)
 
     def zero_grad(self, set_to_none=True):
         """Set every parameter's ``.grad`` to 0 (``set_to_none``: see Module.zero_grad)."""
