@@ -82,6 +82,14 @@ class Optimizer:
         full = {**self.defaults, **{k: v for k, v in group.items() if k != "params"}}
         self.param_groups.append(self._checked({**full, "params": unique}))
 
+    # options read as attributes (opt.momentum, opt.betas): the first group's
+    _first_group_options = ()
+
+    def __getattr__(self, name):
+        if name in type(self)._first_group_options:
+            return self.__dict__["param_groups"][0][name]
+        raise AttributeError(name)
+
     def _checked(self, group):
         """A group's hyper-parameters validated (subclasses add theirs)."""
         group["lr"] = _non_negative(group["lr"], "learning rate")
@@ -211,6 +219,7 @@ class Optimizer:
 class SGD(Optimizer):
     """p -= lr * v with v = momentum * v + (g + weight_decay * p); Nesterov optional."""
     _torch_fixed = ("dampening", "maximize")
+    _first_group_options = ("momentum", "nesterov", "weight_decay")
 
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov,
@@ -224,11 +233,6 @@ class SGD(Optimizer):
         if g["nesterov"] and g["momentum"] <= 0:
             raise ValueError("Nesterov momentum needs momentum > 0")
         return g
-
-    def __getattr__(self, name):  # momentum, nesterov, weight_decay: the first group's
-        if name in ("momentum", "nesterov", "weight_decay"):
-            return self.__dict__["param_groups"][0][name]
-        raise AttributeError(name)
 
     def step(self):
         for g, i, p in self._stepped():
@@ -245,6 +249,7 @@ class Adam(Optimizer):
     """Adam (Kingma & Ba) with bias correction, as torch.optim.Adam (L2 weight decay)."""
     _decoupled = False
     _torch_fixed = ("amsgrad", "maximize", "decoupled_weight_decay")
+    _first_group_options = ("betas", "eps", "weight_decay")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
@@ -258,11 +263,6 @@ class Adam(Optimizer):
         g["eps"] = _non_negative(g["eps"], "eps")
         g["weight_decay"] = _non_negative(g["weight_decay"], "weight_decay")
         return g
-
-    def __getattr__(self, name):  # betas, eps, weight_decay: the first group's
-        if name in ("betas", "eps", "weight_decay"):
-            return self.__dict__["param_groups"][0][name]
-        raise AttributeError(name)
 
     def step(self):
         """A group whose parameters share a dtype and a step count (every one, unless
