@@ -144,11 +144,16 @@ def bench_matvec(shapes, dtypes=("float32", "float64")):
     return rows
 
 
+GELU_WIDE = "gelu, x ~ N(0, 3^2)"  # the elementwise row of GELU on heavier-tailed inputs
+
+
 def bench_elementwise(n, dtype="float32", names=None):
     torch = _torch()
     x = np.random.default_rng(2).uniform(-5, 5, n).astype(dtype)
+    xw = (3 * np.random.default_rng(4).standard_normal(n)).astype(dtype)
     out = np.empty_like(x)
     tx, tout = (torch.from_numpy(x), torch.from_numpy(out)) if torch is not None else (None, None)
+    txw = torch.from_numpy(xw) if torch is not None else None
     cases = {
         "exp": (lambda: exp(x, out=out), lambda: np.exp(x, out=out),
                 torch and (lambda: torch.exp(tx, out=tout))),
@@ -158,6 +163,9 @@ def bench_elementwise(n, dtype="float32", names=None):
                     torch and (lambda: torch.sigmoid(tx, out=tout))),
         "gelu": (lambda: gelu(x, out=out), None,
                  torch and (lambda: torch.nn.functional.gelu(tx))),
+        # heavier tails, a tenth of them beyond |x| = 5, where GELU's far path takes them
+        GELU_WIDE: (lambda: gelu(xw, out=out), None,
+                    torch and (lambda: torch.nn.functional.gelu(txw))),
         "relu": (lambda: relu(x, out=out), lambda: np.maximum(x, 0, out=out),
                  torch and (lambda: torch.relu(tx))),
     }

@@ -180,6 +180,37 @@ def test_gelu_mixed_vectors_match_scalar():
     assert gap.max() <= 0, f"gradient off by {gap.max():.3g} beyond the bound at x={x[np.argmax(gap)]!r}"
 
 
+def test_gelu_lanes_do_not_depend_on_their_neighbours(isa):
+    """float32 GELU and its gradient, each element bit for bit what it gives alone, beside
+    whatever lanes: on AVX-512 and AVX2 a vector's lanes beyond the near tables go through
+    the far path in vectors packed from many (and on AVX2 the far path is by Mills's ratio
+    below 7.5 and in double beyond).  Shuffled heavy-tailed inputs against the same sorted
+    (neighbours alike) and one at a time; in place too (the far lanes' inputs are read
+    after the near results are written)."""
+    inf, nan = np.inf, np.nan
+    rng = np.random.default_rng(21)
+    edges = [inf, -inf, nan, 5, -5, 7.5, -7.5, 7.75, -7.75, 8, -8, 15.5, -15.5, 0, -0.0, 4.99, -4.99]
+    x = np.concatenate([3 * rng.standard_normal(1 << 15), rng.uniform(-16, 16, 1 << 13),
+                        edges * 40]).astype(np.float32)
+    rng.shuffle(x)
+    dy = rng.standard_normal(x.size).astype(np.float32)
+    order = np.argsort(x, kind="stable")
+    with nnk.use_isa(isa):
+        y, g = nnk.gelu(x), nnk.gelu_grad(x, dy)
+        np.testing.assert_array_equal(y[order], nnk.gelu(x[order]))
+        np.testing.assert_array_equal(g[order], nnk.gelu_grad(x[order], dy[order]))
+        for i in range(0, x.size, 97):
+            np.testing.assert_array_equal(nnk.gelu(x[i:i + 1]), y[i:i + 1], err_msg=f"x={x[i]!r}")
+            np.testing.assert_array_equal(nnk.gelu_grad(x[i:i + 1], dy[i:i + 1]), g[i:i + 1], err_msg=f"x={x[i]!r}")
+        z = x.copy()
+        nnk.gelu(z, out=z)
+        np.testing.assert_array_equal(z, y)
+        for inplace in ("u", "dy"):
+            u, d = x.copy(), dy.copy()
+            nnk.gelu_grad(u, d, out=u if inplace == "u" else d)
+            np.testing.assert_array_equal(u if inplace == "u" else d, g)
+
+
 def test_sigmoid_float32_within_one_ulp():
     """float32 sigmoid within 1 ULP of long double on a dense grid of [-8, 8] (where
     AVX-512's whole vectors take its polynomials per half of x) and beyond, and on

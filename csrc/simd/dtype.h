@@ -12,6 +12,7 @@
 #undef V
 #undef M
 #undef VJ
+#undef VC
 #undef KNAME
 #undef VF
 #undef NNK_DT_F32

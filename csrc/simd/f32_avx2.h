@@ -96,6 +96,30 @@ static inline V v_lookup16(const float *table, VI16 k)
   return _mm256_blendv_ps(_mm256_permutevar8x32_ps(_mm256_load_ps(table), k.i),
                           _mm256_permutevar8x32_ps(_mm256_load_ps(table + 8), k.i), k.upper);
 }
+/* A vector's chosen lanes packed to its front, in order, and spread back (vmath_impl.h's
+ * GELU maps list the lanes beyond their tables' reach): v_mask_bits(m) has lane i's bit
+ * i; v_compress(v, v_compress_key(bits)) is the lanes whose bit is set first, the others
+ * after; v_expand(base, bits, p) base with its chosen lanes taken from p's first ones in
+ * order.  AVX2 has no vcompressps or vexpandps: a vpermps by the permutation of
+ * compress8.h's row for the mask, its nibbles shifted down to the lanes (vpermps reads
+ * their low three bits), and for v_expand a blend on the mask's bits. */
+#include "compress8.h"
+#define NNK_F32_COMPRESS 1
+#define VC __m256i
+static inline unsigned v_mask_bits(M m) { return (unsigned)_mm256_movemask_ps(m); }
+static inline VC v_compress_key(unsigned bits)
+{
+  return _mm256_srlv_epi32(_mm256_set1_epi32((int)COMPRESS8[bits]), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
+}
+static inline V v_compress(V v, VC key) { return _mm256_permutevar8x32_ps(v, key); }
+static inline V v_expand(V base, unsigned bits, V p)
+{
+  const __m256i lane = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256i nibble = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+  const __m256i chosen = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)bits), lane), lane);
+  const V spread = _mm256_permutevar8x32_ps(p, _mm256_srlv_epi32(_mm256_set1_epi32((int)EXPAND8[bits]), nibble));
+  return _mm256_blendv_ps(base, spread, _mm256_castsi256_ps(chosen));
+}
 static inline T v_hsum(V a)
 {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));

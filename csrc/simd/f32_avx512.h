@@ -101,6 +101,18 @@ static inline V v_copysign(V mag, V sign)
                                                        _mm512_castps_si512(mag),
                                                        _mm512_castps_si512(sign), 0xAC));
 }
+/* A vector's chosen lanes packed to its front, in order, and spread back (vmath_impl.h's
+ * GELU maps list the lanes beyond their tables' reach): v_mask_bits(m) has lane i's bit
+ * i; v_compress(v, v_compress_key(bits)) is the lanes whose bit is set first, zeros
+ * after; v_expand(base, bits, p) base with its chosen lanes taken from p's first ones in
+ * order (vcompressps and vexpandps into a register: their forms with memory are
+ * microcoded on Zen 4). */
+#define NNK_F32_COMPRESS 1
+#define VC __mmask16
+static inline unsigned v_mask_bits(M m) { return m; }
+static inline VC v_compress_key(unsigned bits) { return (VC)bits; }
+static inline V v_compress(V v, VC key) { return _mm512_maskz_compress_ps(key, v); }
+static inline V v_expand(V base, unsigned bits, V p) { return _mm512_mask_expand_ps(base, (__mmask16)bits, p); }
 static inline T v_hsum(V a) { return _mm512_reduce_add_ps(a); }
 static inline T v_hmax(V a) { return _mm512_reduce_max_ps(a); }
 /* Non-temporal stores (NNK_STREAM_STORES, csrc/simd/README.md): v_stream writes a vector

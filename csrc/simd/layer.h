@@ -97,5 +97,11 @@ NNK_DECLARE_ISA_KERNELS(NNK_ISA)
 #define v_floor_index VF(v_floor_index)
 #define v_bits_index VF(v_bits_index)
 #define v_copysign VF(v_copysign)
+/* float32 layers that define NNK_F32_COMPRESS (AVX-512, AVX2): chosen lanes packed to the
+ * front, and spread back */
+#define v_mask_bits VF(v_mask_bits)
+#define v_compress_key VF(v_compress_key)
+#define v_compress VF(v_compress)
+#define v_expand VF(v_expand)
 
 #endif

@@ -10,7 +10,8 @@
  * f64_math.h; float64 exp is SLEEF's on the scalar layer); float32's GELUs are evaluated
  * in double (wide_math.h), but for AVX-512's GELU and its gradient (every input) and
  * AVX2's (below: its GELU by sixteenths of |x| below 5, by Mills's ratio up to 7.5, its
- * gradient by halves of |x| below 7.75).  The float32 maps are within 1 ULP, proved over
+ * gradient by halves of |x| below 7.75; their maps split a vector's lanes between the
+ * near and the far paths: gelu_split).  The float32 maps are within 1 ULP, proved over
  * every input by make test-exhaustive.  GELU's stability choices, the same for both:
  *   gelu(x)      = x/2 * erfc(-x/sqrt2): erfc, not 1 + erf, so there is no cancellation for x < 0
  *   gelu_tanh(x) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), since 1 + tanh(u) = 2 sigmoid(2u)
@@ -256,21 +257,17 @@ GELU_OP gelu_grad_beyond(V x, V a)
   return v_select(v_ge(x, v_set1(0.0f)), v_set1(1.0f), v_scalef(v_add(dh, dl), s));
 }
 #undef MILLS_HALVES
-GELU_OP op_gelu(V x)
-{
-  V a = v_abs(x); /* a < 5: k < 32 (a NaN lane stays: every step passes it on) */
-  if (GELU_BELOW(a, 5.0f)) return gelu_intervals(x, a);
-  /* the lanes below 5 as above, their a kept below 5 for the others' sake */
-  const V near = gelu_intervals(x, v_min(v_set1(0x1.3ffffep+2f), a));
-  return v_select(v_lt(a, v_set1(5.0f)), near, gelu_beyond(x, a));
-}
-GELU_OP op_gelu_grad(V x, V dy)
-{
-  V a = v_abs(x); /* a NaN lane stays on the first path: every step passes it on */
-  if (GELU_BELOW(a, 8.0f)) return v_mul(dy, gelu_grad_quarters(x, a));
-  const V near = gelu_grad_quarters(x, v_min(v_set1(0x1.fffffep+2f), a));
-  return v_mul(dy, v_select(v_lt(a, v_set1(8.0f)), near, gelu_grad_beyond(x, a)));
-}
+/* The near paths for |x| = a below their bounds (a NaN lane stays: every step passes it
+ * on), a clamped to the last float below (..._CLAMP) in a vector with far lanes, for
+ * their sake (a < 5: k < 32); the far paths for the others. */
+#define GELU_NEAR_BOUND 5.0f
+#define GELU_NEAR_CLAMP 0x1.3ffffep+2f
+#define GELU_GRAD_NEAR_BOUND 8.0f
+#define GELU_GRAD_NEAR_CLAMP 0x1.fffffep+2f
+GELU_OP gelu_near(V x, V a) { return gelu_intervals(x, a); }
+GELU_OP gelu_far(V x) { return gelu_beyond(x, v_abs(x)); }
+GELU_OP gelu_grad_near(V x, V a) { return gelu_grad_quarters(x, a); }
+GELU_OP gelu_grad_far(V x) { return gelu_grad_beyond(x, v_abs(x)); }
 #elif NNK_F32_LOOKUP8 /* AVX2 */
 /* GELU in float32 on AVX2's lanes in [5, 7.5) (gelu_sixteenths below takes the others
  * under 5), from G(a) = a Q(a) as above but with 8-entry tables: G = a M(a) e^(-a^2/2),
@@ -365,15 +362,19 @@ GELU_OP gelu_sixteenths(V x, V a)
   const V e = v_sub(v_sub(d, v_sub(s, bb)), v_add(p, bb));
   return v_sub(s, v_sub(r, e));
 }
-GELU_OP op_gelu(V x)
+/* The near path below 5 (a NaN lane stays on it: every step passes it on; a clamped below
+ * 5 in a vector with far lanes, as on AVX-512); the far path by Mills's ratio below 7.5
+ * and in double from there, each where a lane of the vector lies, so that each lane's
+ * bits are the same whatever its neighbours. */
+#define GELU_NEAR_BOUND 5.0f
+#define GELU_NEAR_CLAMP 0x1.3ffffep+2f
+GELU_OP gelu_near(V x, V a) { return gelu_sixteenths(x, a); }
+GELU_OP gelu_far(V x)
 {
-  V a = v_abs(x); /* a NaN lane stays on the first path: every step passes it on */
-  if (GELU_BELOW(a, 5.0f)) return gelu_sixteenths(x, a);
-  /* the lanes below 5 as above (a kept below 5 for the others' sake), so that each lane's
-   * bits are the same whatever its neighbours */
-  const V near = gelu_sixteenths(x, v_min(v_set1(0x1.3ffffep+2f), a));
-  const V far = GELU_BELOW(a, 7.5f) ? gelu_mills(x, a) : v_wide(wide_gelu, x);
-  return v_select(v_lt(a, v_set1(5.0f)), near, far);
+  const V a = v_abs(x);
+  const M mills = v_lt(a, v_set1(7.5f));
+  const V m = v_any(mills) ? gelu_mills(x, v_min(v_set1(0x1.dffffep+2f), a)) : x;
+  return GELU_BELOW(a, 7.5f) ? m : v_select(mills, m, v_wide(wide_gelu, x));
 }
 /* GELU's gradient on vectors whose every |x| < 7.75 as AVX-512's gelu_grad_quarters, but
  * by halves of |x| (gelu_grad_halves.h, build-aux/fit_f32_gelu_grad.py 16: k = floor(2a +
@@ -392,12 +393,28 @@ GELU_OP gelu_grad_halves(V x, V a)
   const V t = v_fma(y, v_lookup16(GELU_D16_S1, k), v_fma(v_mul(y, y), poly, v_lookup16(GELU_D16_LO, k)));
   return v_select(v_ge(x, v_set1(0.0f)), v_sub(v_sub(v_set1(1.0f), h), t), v_add(h, t));
 }
+#define GELU_GRAD_NEAR_BOUND 7.75f
+#define GELU_GRAD_NEAR_CLAMP 0x1.effffep+2f
+GELU_OP gelu_grad_near(V x, V a) { return gelu_grad_halves(x, a); }
+GELU_OP gelu_grad_far(V x) { return v_wide(wide_gelu_grad, x); }
+#endif
+#if NNK_F32_LOOKUP32 || NNK_F32_LOOKUP8
+/* A vector's GELU (its gradient's factor): the near path alone where every lane is near,
+ * else the near path's lanes and the far path's for the others (the maps' tails; the
+ * maps themselves split the work by lanes: gelu_split below). */
+GELU_OP op_gelu(V x)
+{
+  const V a = v_abs(x);
+  if (GELU_BELOW(a, GELU_NEAR_BOUND)) return gelu_near(x, a);
+  const V near = gelu_near(x, v_min(v_set1(GELU_NEAR_CLAMP), a));
+  return v_select(v_lt(a, v_set1(GELU_NEAR_BOUND)), near, gelu_far(x));
+}
 GELU_OP op_gelu_grad(V x, V dy)
 {
-  V a = v_abs(x); /* a NaN lane stays on the first path: every step passes it on */
-  if (GELU_BELOW(a, 7.75f)) return v_mul(dy, gelu_grad_halves(x, a));
-  const V near = gelu_grad_halves(x, v_min(v_set1(0x1.effffep+2f), a));
-  return v_mul(dy, v_select(v_lt(a, v_set1(7.75f)), near, v_wide(wide_gelu_grad, x)));
+  const V a = v_abs(x);
+  if (GELU_BELOW(a, GELU_GRAD_NEAR_BOUND)) return v_mul(dy, gelu_grad_near(x, a));
+  const V near = gelu_grad_near(x, v_min(v_set1(GELU_GRAD_NEAR_CLAMP), a));
+  return v_mul(dy, v_select(v_lt(a, v_set1(GELU_GRAD_NEAR_BOUND)), near, gelu_grad_far(x)));
 }
 #else
 GELU_OP op_gelu(V x) { return v_wide(wide_gelu, x); }
@@ -549,6 +566,161 @@ static inline V op_gelu_tanh_grad(V x, V dy)
 }
 #endif
 
+#if NNK_DT_F32 && NNK_F32_COMPRESS
+/* GELU's maps split by lanes (float32 on AVX-512 and AVX2).  The near paths hold |x| below
+ * a bound (GELU_NEAR_BOUND, GELU_GRAD_NEAR_BOUND); the far paths cost two to four times as
+ * much a vector (Mills's ratio, or double).  A vector of a block whose every lane is near
+ * takes the near path, one whose every lane is far the far path, and a mixed one the
+ * near path, its far lanes' inputs packed (v_compress) onto the block's list; the far
+ * path then takes the list W lanes at a time, and each mixed vector's results are
+ * spread back over the near path's (v_expand): a far lane costs a lane's share of the far
+ * path, not a vector's.  (With x ~ N(0, 3^2) a tenth of the lanes lie beyond 5, in four
+ * fifths of AVX-512's vectors.)  Each lane's bits are its path's, whatever its
+ * neighbours; the list holds copies of the inputs, so an output may be an input. */
+#define SPLIT_BLOCK (64 * W)
+#define far_list VF(far_list)
+#define far_list_add VF(far_list_add)
+#define far_list_run VF(far_list_run)
+#define split_lanes VF(split_lanes)
+#define gelu_split VF(gelu_split)
+#define gelu_part VF(gelu_part)
+#define gelu_map VF(gelu_map)
+#define gelu_map_nt VF(gelu_map_nt)
+typedef struct {
+  T x[SPLIT_BLOCK + W], dy[SPLIT_BLOCK + W]; /* far lanes' inputs, packed (x: then results) */
+  struct {
+    uint32_t at, bits, from; /* a mixed vector's place in the block, far lanes, first in x */
+  } mixed[SPLIT_BLOCK / W + 1];
+  size_t n, vectors;
+} far_list;
+/* the far lanes (bits) of the mixed vector at place j */
+NNK_FORCE_INLINE void far_list_add(far_list *l, unsigned bits, size_t j, V x, V dy, int grad)
+{
+  const VC key = v_compress_key(bits);
+  v_store(l->x + l->n, v_compress(x, key));
+  if (grad) v_store(l->dy + l->n, v_compress(dy, key));
+  l->mixed[l->vectors].at = (uint32_t)j, l->mixed[l->vectors].bits = bits;
+  l->mixed[l->vectors].from = (uint32_t)l->n;
+  l->n += (size_t)__builtin_popcount(bits), l->vectors++;
+}
+/* the far path on the listed lanes, each mixed vector's results spread over its place in
+ * out; the list padded for a vector with its last lane, so that the last vector through
+ * the far path and the last one spread read only lanes written */
+NNK_FORCE_INLINE void far_list_run(far_list *l, T *out, int grad)
+{
+  const size_t n = l->n;
+  if (n == 0) return;
+  for (size_t k = n; k < n + W; k++) {
+    l->x[k] = l->x[n - 1];
+    if (grad) l->dy[k] = l->dy[n - 1];
+  }
+  for (size_t k = 0; k < n; k += W) {
+    const V x = v_load(l->x + k);
+    v_store(l->x + k, grad ? v_mul(v_load(l->dy + k), gelu_grad_far(x)) : gelu_far(x));
+  }
+  for (size_t v = 0; v < l->vectors; v++) {
+    T *o = out + l->mixed[v].at;
+    v_store(o, v_expand(v_load(o), l->mixed[v].bits, v_load(l->x + l->mixed[v].from)));
+  }
+  l->n = 0, l->vectors = 0;
+}
+/* A vector with far lanes (bits): its GELU (its gradient's factor), its far lanes listed
+ * where it is mixed.  Not
+ * inlined where the layer has 16 vector registers (AVX2): in the loop it would take some
+ * from the near path's two chains (AVX2's near GELU 0.41 -> 0.53 ns an element on Zen
+ * 4); inlined on AVX-512, whose 32 hold both (called, it reloads its tables each time:
+ * with N(0, 3^2) inputs 0.29 -> 0.40-0.97 ns). */
+#if VREGS < 32
+#define SPLIT_LANES_FN __attribute__((noinline)) static V
+#else
+#define SPLIT_LANES_FN NNK_FORCE_INLINE V
+#endif
+SPLIT_LANES_FN split_lanes(far_list *l, V x, V a, V d, unsigned bits, size_t j, int grad)
+{
+  if (__builtin_expect(bits == (1u << W) - 1, 0)) return grad ? gelu_grad_far(x) : gelu_far(x);
+  far_list_add(l, bits, j, x, d, grad);
+  return grad ? gelu_grad_near(x, v_min(v_set1(GELU_GRAD_NEAR_CLAMP), a))
+              : gelu_near(x, v_min(v_set1(GELU_NEAR_CLAMP), a));
+}
+/* y = GELU(x) (grad 0) or dy GELU'(x) (grad 1) on [0, n), n a multiple of W, a block at a
+ * time; stream (AVX-512's _nt maps, y aligned to a vector): each block into a buffer in
+ * the caches, then around them to y. */
+NNK_FORCE_INLINE void gelu_split(size_t n, const T *x, const T *dy, T *y, int grad, int stream)
+{
+  const T bound = grad ? GELU_GRAD_NEAR_BOUND : GELU_NEAR_BOUND;
+  T buf[SPLIT_BLOCK] __attribute__((aligned(64)));
+  far_list l;
+  l.n = 0, l.vectors = 0;
+  for (size_t b = 0; b < n; b += SPLIT_BLOCK) {
+    const size_t len = n - b < SPLIT_BLOCK ? n - b : SPLIT_BLOCK;
+    T *out = stream ? buf : y + b;
+    /* two vectors a step (MAP_STEPS): independent chains the core may overlap */
+    for (size_t j = 0; j < len; j += 2 * W) {
+      const size_t j1 = j + W < len ? j + W : j; /* len an odd number of vectors: j again */
+      const V x0 = v_load(x + b + j), x1 = v_load(x + b + j1), a0 = v_abs(x0), a1 = v_abs(x1);
+      const V d0 = grad ? v_load(dy + b + j) : x0, d1 = grad ? v_load(dy + b + j1) : x1;
+      const unsigned bits0 = v_mask_bits(v_ge(a0, v_set1(bound))), bits1 = v_mask_bits(v_ge(a1, v_set1(bound)));
+      V r0, r1;
+      if (__builtin_expect((bits0 | bits1) == 0, 1)) {
+        r0 = grad ? gelu_grad_near(x0, a0) : gelu_near(x0, a0);
+        r1 = grad ? gelu_grad_near(x1, a1) : gelu_near(x1, a1);
+      } else {
+        r0 = bits0 ? split_lanes(&l, x0, a0, d0, bits0, j, grad)
+                   : grad ? gelu_grad_near(x0, a0) : gelu_near(x0, a0);
+        r1 = j1 == j ? r0 : bits1 ? split_lanes(&l, x1, a1, d1, bits1, j1, grad)
+                                 : grad ? gelu_grad_near(x1, a1) : gelu_near(x1, a1);
+      }
+      v_store(out + j1, grad ? v_mul(d1, r1) : r1);
+      v_store(out + j, grad ? v_mul(d0, r0) : r0);
+    }
+    far_list_run(&l, out, grad);
+#if NNK_STREAM_STORES
+    if (stream)
+      for (size_t j = 0; j < len; j += W) v_stream(y + b + j, v_load(buf + j));
+#endif
+  }
+#if NNK_STREAM_STORES
+  if (stream) v_stream_fence();
+#else
+  (void)buf;
+#endif
+}
+/* count < W elements through a zero-padded vector (the maps' heads and tails) */
+NNK_FORCE_INLINE void gelu_part(size_t count, const T *x, const T *dy, T *y, int grad)
+{
+  if (count == 0) return;
+  T bx[W] = {0}, bd[W] = {0};
+  memcpy(bx, x, count * sizeof(T));
+  if (grad) memcpy(bd, dy, count * sizeof(T));
+  v_store(bx, grad ? op_gelu_grad(v_load(bx), v_load(bd)) : op_gelu(v_load(bx)));
+  memcpy(y, bx, count * sizeof(T));
+}
+NNK_FORCE_INLINE void gelu_map(size_t n, const T *x, const T *dy, T *y, int grad)
+{
+  const size_t m = n - n % W;
+  gelu_split(m, x, dy, y, grad, 0);
+  gelu_part(n - m, x + m, grad ? dy + m : dy, y + m, grad);
+}
+#if NNK_STREAM_STORES
+/* off elements before y's first address aligned to a vector, then the split map streaming */
+NNK_FORCE_INLINE void gelu_map_nt(size_t n, const T *x, const T *dy, T *y, int grad)
+{
+  if ((uintptr_t)y % sizeof(T) != 0 || n < 4 * W) {
+    gelu_map(n, x, dy, y, grad);
+    return;
+  }
+  const size_t off = (W - (size_t)((uintptr_t)y / sizeof(T)) % W) % W, m = (n - off) - (n - off) % W;
+  gelu_part(off, x, dy, y, grad);
+  gelu_split(m, x + off, grad ? dy + off : dy, y + off, grad, 1);
+  gelu_part(n - off - m, x + off + m, grad ? dy + off + m : dy, y + off + m, grad);
+}
+void KNAME(vgelu_nt)(size_t n, const T *x, T *y) { gelu_map_nt(n, x, NULL, y, 0); }
+void KNAME(vgelu_grad_nt)(size_t n, const T *u, const T *dy, T *dx) { gelu_map_nt(n, u, dy, dx, 1); }
+#endif
+void KNAME(vgelu)(size_t n, const T *x, T *y) { gelu_map(n, x, NULL, y, 0); }
+void KNAME(vgelu_grad)(size_t n, const T *u, const T *dy, T *dx) { gelu_map(n, u, dy, dx, 1); }
+#endif
+
 #if NNK_STREAM_STORES
 #define DEFINE_MAP1(name)                                                          \
   void KNAME(v##name)(size_t n, const T *x, T *y) { MAP1(op_##name) }            \
@@ -568,12 +740,16 @@ DEFINE_MAP1(exp)
 DEFINE_MAP1(log)
 DEFINE_MAP1(tanh)
 DEFINE_MAP1(sigmoid)
+#if !(NNK_DT_F32 && NNK_F32_COMPRESS) /* else split by lanes, above */
 DEFINE_MAP1(gelu)
+#endif
 DEFINE_MAP1(gelu_tanh)
 DEFINE_MAP2(relu_grad)
 DEFINE_MAP2(tanh_grad)
 DEFINE_MAP2(sigmoid_grad)
+#if !(NNK_DT_F32 && NNK_F32_COMPRESS)
 DEFINE_MAP2(gelu_grad)
+#endif
 DEFINE_MAP2(gelu_tanh_grad)
 
 /* Leaky ReLU carries its slope through a vector the maps close over. */
