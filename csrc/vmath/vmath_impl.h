@@ -593,7 +593,7 @@ typedef struct {
   } mixed[SPLIT_BLOCK / W + 1];
   size_t n, vectors;
 } far_list;
-/* the far lanes (bits) of the mixed vector at place j */
+/* the far lanes (bits) of the vector at place j, a record of it where it has any */
 NNK_FORCE_INLINE void far_list_add(far_list *l, unsigned bits, size_t j, V x, V dy, int grad)
 {
   const VC key = v_compress_key(bits);
@@ -601,7 +601,7 @@ NNK_FORCE_INLINE void far_list_add(far_list *l, unsigned bits, size_t j, V x, V 
   if (grad) v_store(l->dy + l->n, v_compress(dy, key));
   l->mixed[l->vectors].at = (uint32_t)j, l->mixed[l->vectors].bits = bits;
   l->mixed[l->vectors].from = (uint32_t)l->n;
-  l->n += (size_t)__builtin_popcount(bits), l->vectors++;
+  l->n += (size_t)__builtin_popcount(bits), l->vectors += bits != 0;
 }
 /* the far path on the listed lanes, each mixed vector's results spread over its place in
  * out; the list padded for a vector with its last lane, so that the last vector through
@@ -624,8 +624,8 @@ NNK_FORCE_INLINE void far_list_run(far_list *l, T *out, int grad)
   }
   l->n = 0, l->vectors = 0;
 }
-/* A vector with far lanes (bits): its GELU (its gradient's factor), its far lanes listed
- * where it is mixed.  Not
+/* A vector of a pair with far lanes (bits: those of this one): its GELU (its gradient's
+ * factor), its far lanes listed unless all are.  Not
  * inlined where the layer has 16 vector registers (AVX2): in the loop it would take some
  * from the near path's two chains (AVX2's near GELU 0.41 -> 0.53 ns an element on Zen
  * 4); inlined on AVX-512, whose 32 hold both (called, it reloads its tables each time:
@@ -665,10 +665,10 @@ NNK_FORCE_INLINE void gelu_split(size_t n, const T *x, const T *dy, T *y, int gr
         r0 = grad ? gelu_grad_near(x0, a0) : gelu_near(x0, a0);
         r1 = grad ? gelu_grad_near(x1, a1) : gelu_near(x1, a1);
       } else {
-        r0 = bits0 ? split_lanes(&l, x0, a0, d0, bits0, j, grad)
-                   : grad ? gelu_grad_near(x0, a0) : gelu_near(x0, a0);
-        r1 = j1 == j ? r0 : bits1 ? split_lanes(&l, x1, a1, d1, bits1, j1, grad)
-                                 : grad ? gelu_grad_near(x1, a1) : gelu_near(x1, a1);
+        /* each listed without asking whether it has far lanes (none: no record), a
+         * question that mispredicts as often as a pair's vectors differ */
+        r0 = split_lanes(&l, x0, a0, d0, bits0, j, grad);
+        r1 = j1 == j ? r0 : split_lanes(&l, x1, a1, d1, bits1, j1, grad);
       }
       v_store(out + j1, grad ? v_mul(d1, r1) : r1);
       v_store(out + j, grad ? v_mul(d0, r0) : r0);
