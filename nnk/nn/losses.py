@@ -3,6 +3,7 @@ import numpy as np
 
 from .._arrays import as_float
 from ..losses import _check_reduction, _cross_entropy, _nll, _pair, _reduced, _reduced_grad
+from ..grad_mode import _mode as _grad_mode
 from .module import Module, _keep
 
 
@@ -84,6 +85,7 @@ class CrossEntropyLoss(_Loss):
     copy of the logits (32 MB for a batch of GPT logits); backward hands it over, once
     per forward, as PyTorch frees its graph after a backward."""
     _grad_saved = None
+    _forward_without_grad = False
     _takes_weight = True
 
     def __init__(self, reduction="mean", ignore_index=-100, label_smoothing=0.0, *, weight=None):
@@ -94,12 +96,15 @@ class CrossEntropyLoss(_Loss):
         if self.weight is not None and self.weight.ndim != 1:
             raise ValueError(f"weight must be 1-D, one value per class; got shape {self.weight.shape}")
 
-    def _value_and_grad(self, input, target):
-        return _cross_entropy(input, target, self.reduction, True, True, self.ignore_index,
+    def _value_and_grad(self, input, target, want_grad):
+        return _cross_entropy(input, target, self.reduction, True, want_grad, self.ignore_index,
                               self.label_smoothing, self.weight)
 
     def forward(self, input, target):
-        value, self._grad_saved = self._value_and_grad(input, target)
+        """The loss, and (but inside ``nnk.no_grad()``) its gradient kept for backward."""
+        want_grad = _grad_mode.enabled
+        value, self._grad_saved = self._value_and_grad(input, target, want_grad)
+        self._forward_without_grad = not want_grad
         return value if self.reduction == "none" else float(value)
 
     def backward(self, grad=None):
@@ -107,6 +112,8 @@ class CrossEntropyLoss(_Loss):
         an array of the loss's shape for 'none' (_times_upstream)."""
         g, self._grad_saved = self._grad_saved, None
         if g is None:
+            if self._forward_without_grad:
+                raise self._no_grad_error()
             raise RuntimeError("CrossEntropyLoss.backward: no gradient kept; call forward first "
                                "(each forward's gradient is handed over by one backward)")
         return _times_upstream(self, g, grad, class_axis=1 if g.ndim > 2 else -1)
@@ -143,8 +150,8 @@ class NLLLoss(CrossEntropyLoss):
     def __init__(self, reduction="mean", ignore_index=-100, *, weight=None):
         super().__init__(reduction, ignore_index, weight=weight)
 
-    def _value_and_grad(self, input, target):
-        return _nll(input, target, self.reduction, self.ignore_index, True, self.weight)
+    def _value_and_grad(self, input, target, want_grad):
+        return _nll(input, target, self.reduction, self.ignore_index, want_grad, self.weight)
 
     def extra_repr(self):
         return (f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"

@@ -35,6 +35,7 @@ import numpy as np
 
 from .. import _C, _random
 from .._docs import inherit_docstrings
+from ..grad_mode import _mode as _grad_mode
 from .._arrays import _NATIVE, as_float
 
 
@@ -92,14 +93,25 @@ def _uniform(shape, fan_in, dtype):
     return Parameter(_random.generator().uniform(-bound, bound, shape).astype(dtype))
 
 
-_inputs = threading.local()  # .owned: the caller owns every array its layers are given
+class _Inputs(threading.local):
+    """.owned: the caller owns every array its layers are given (a class attribute as the
+    default, as grad_mode's: getattr's default would cost its caught AttributeError)."""
+    owned = False
+
+
+_inputs = _Inputs()
+# What forwards keep for backward (the names backward asks _needs for): dropped after a
+# forward inside nnk.no_grad().
+_SAVED_FOR_BACKWARD = ("_u", "_shape", "_x", "_y", "_ids", "_saved", "_T", "_grad_saved")
 
 
 def _keep(arr):
     """``arr`` as backward may keep it: a private copy, unless nobody can write it (a
     read-only array that owns its data, or one of a loop that owns its layers' inputs:
-    _owned_inputs), so later in-place changes cannot reach it."""
-    if getattr(_inputs, "owned", False) or (not arr.flags.writeable and arr.base is None):
+    _owned_inputs), so later in-place changes cannot reach it; inside ``nnk.no_grad()``
+    itself (Module.__call__ drops it when the call returns)."""
+    if (_inputs.owned or (not arr.flags.writeable and arr.base is None)
+            or not _grad_mode.enabled):
         return arr
     return arr.copy()
 
@@ -108,7 +120,7 @@ def _keep(arr):
 def _owned_inputs():
     """A block whose layers are given only arrays the caller made and will not change
     (GPT.generate's loop: no one else sees them): their forwards keep them uncopied."""
-    before = getattr(_inputs, "owned", False)
+    before = _inputs.owned
     _inputs.owned = True
     try:
         yield
@@ -332,8 +344,24 @@ class Module:
 
     @_pooled
     def __call__(self, *args):
-        """``forward(*args)``: the output, with what backward needs kept."""
-        return self.forward(*args)
+        """``forward(*args)``: the output, with what backward needs kept (inside
+        ``nnk.no_grad()``, nothing past the call)."""
+        if _grad_mode.enabled:
+            return self.forward(*args)
+        try:
+            return self.forward(*args)
+        finally:
+            for module in self.modules():
+                module._drop_saved()
+
+    def _drop_saved(self):
+        """Let go of what the last forward kept for backward (a forward inside
+        ``nnk.no_grad()``), and remember why, for backward's error."""
+        state = vars(self)
+        for name in _SAVED_FOR_BACKWARD:
+            if state.get(name) is not None:
+                state[name] = None
+        state["_forward_without_grad"] = True
 
     def forward(self, *args):
         """The layer's output for its input (for most layers x of shape (N, features) or
@@ -527,10 +555,18 @@ class Module:
         where the structures differ only in names; most modules have nothing to do."""
 
     def _needs(self, attr):
+        """What the last forward kept for backward under ``attr`` (one of
+        _SAVED_FOR_BACKWARD), or a RuntimeError saying why there is none."""
         value = getattr(self, attr, None)
         if value is None:
+            if vars(self).get("_forward_without_grad"):
+                raise self._no_grad_error()
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         return value
+
+    def _no_grad_error(self):
+        return RuntimeError(f"{type(self).__name__}.backward after a forward inside nnk.no_grad(), which "
+                            f"keeps nothing for backward: run the forward with gradients enabled")
 
     # display
     def extra_repr(self):
