@@ -625,11 +625,11 @@ NNK_FORCE_INLINE void far_list_run(far_list *l, T *out, int grad)
   l->n = 0, l->vectors = 0;
 }
 /* A vector of a pair with far lanes (bits: those of this one): its GELU (its gradient's
- * factor), its far lanes listed unless all are.  Not
- * inlined where the layer has 16 vector registers (AVX2): in the loop it would take some
- * from the near path's two chains (AVX2's near GELU 0.41 -> 0.53 ns an element on Zen
- * 4); inlined on AVX-512, whose 32 hold both (called, it reloads its tables each time:
- * with N(0, 3^2) inputs 0.29 -> 0.40-0.97 ns). */
+ * factor), its far lanes listed unless all are.  Not inlined where the layer has 16
+ * vector registers (AVX2): in the loop it would take some from the near path's two
+ * chains (AVX2's near GELU 0.41 -> 0.53 ns an element, Zen 4, two threads); inlined on
+ * AVX-512, whose 32 hold both (called, it reloads its tables each time: with N(0, 3^2)
+ * inputs 0.29 -> 0.40-0.97 ns, two threads). */
 #if VREGS < 32
 #define SPLIT_LANES_FN __attribute__((noinline)) static V
 #else
