@@ -19,7 +19,7 @@ from ._random import manual_seed
 from .checkpoint import load, save
 from .memory import empty_cache, memory_stats
 from .training import History, gradcheck, train
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from . import nn, optim, text  # noqa: E402  (modules of their own: nnk.nn, nnk.optim, nnk.text)
 from .nn import sample
 
@@ -34,5 +34,5 @@ __all__ = [
     "mse_loss", "mae_loss", "bce_loss", "bce_with_logits", "cross_entropy", "nll_loss",
     "lstsq", "gradcheck", "train", "History", "manual_seed", "nn", "optim", "sample",
     "save", "load", "empty_cache", "memory_stats",
-    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
 ]

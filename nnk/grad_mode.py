@@ -62,6 +62,18 @@ class no_grad(_GradMode):
     _enabled = False
 
 
+class inference_mode(_GradMode):
+    """``with nnk.inference_mode():`` as ``no_grad()`` (nnk has no tensor versions for it to
+    skip besides), as ``torch.inference_mode(mode=True)``; ``inference_mode(False)``, as
+    torch's, enables gradients for its block; also a decorator."""
+
+    def __init__(self, mode=True):
+        self._mode_arg, self._enabled = mode, not mode
+
+    def _fresh(self):
+        return type(self)(self._mode_arg)
+
+
 class enable_grad(_GradMode):
     """``with nnk.enable_grad():`` forwards keep what backward needs again inside a
     ``no_grad()`` block, as ``torch.enable_grad()``; also a decorator."""

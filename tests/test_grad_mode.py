@@ -53,6 +53,21 @@ def _mode_trace(lib):
     except KeyError:
         pass
     seen.append(lib.is_grad_enabled())  # put back when the block raises
+    with lib.inference_mode():
+        seen.append(lib.is_grad_enabled())
+        with lib.inference_mode(False):
+            seen.append(lib.is_grad_enabled())
+        with lib.enable_grad():
+            seen.append(lib.is_grad_enabled())
+    seen.append(lib.is_grad_enabled())
+    with lib.inference_mode(False):
+        seen.append(lib.is_grad_enabled())
+
+    @lib.inference_mode()
+    def inside_inference():
+        return lib.is_grad_enabled()
+
+    seen += [inside_inference(), lib.is_grad_enabled()]
     other = []
     with lib.no_grad():
         thread = threading.Thread(target=lambda: other.append(lib.is_grad_enabled()))
