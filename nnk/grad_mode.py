@@ -13,6 +13,7 @@ as PyTorch's.
 import functools
 import threading
 
+
 class _Mode(threading.local):
     """The thread's mode: ``enabled`` False inside no_grad() (a class attribute as the
     default: read on every layer call, where getattr's default would cost the
