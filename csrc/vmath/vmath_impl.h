@@ -83,10 +83,17 @@
  * one thread's exp of 16M float32 1.5x slower, 4.2 -> 6.3 ms, on Zen 4).  The first off
  * elements and the last vector's rest go through a buffer, the tail as MAP1's.
  * In place is safe: a block's store reaches no element past the vectors already read. */
+#define streamable VF(streamable)
+#define stream_head VF(stream_head)
+/* whether an output of n elements goes around the caches (its elements aligned to their
+ * size, four vectors at least), and how many of them lie before its first address
+ * aligned to a vector (MAP_NT and GELU's gelu_map_nt) */
+static inline int streamable(const T *out, size_t n) { return (uintptr_t)out % sizeof(T) == 0 && n >= 4 * W; }
+static inline size_t stream_head(const T *out) { return (W - (size_t)((uintptr_t)out / sizeof(T)) % W) % W; }
 #define MAP_NT(OUT, AT, OP)                                                        \
   size_t i = 0;                                                                    \
-  if ((uintptr_t)(OUT) % sizeof(T) == 0 && n >= 4 * W) {                           \
-    const size_t off = (W - (size_t)((uintptr_t)(OUT) / sizeof(T)) % W) % W;       \
+  if (streamable(OUT, n)) {                                                        \
+    const size_t off = stream_head(OUT);                                           \
     const VJ j = v_join_index(off);                                                \
     T b[W];                                                                        \
     V c = AT(OP, 0); /* the vector before i */                                     \
@@ -705,11 +712,11 @@ NNK_FORCE_INLINE void gelu_map(size_t n, const T *x, const T *dy, T *y, int grad
 /* off elements before y's first address aligned to a vector, then the split map streaming */
 NNK_FORCE_INLINE void gelu_map_nt(size_t n, const T *x, const T *dy, T *y, int grad)
 {
-  if ((uintptr_t)y % sizeof(T) != 0 || n < 4 * W) {
+  if (!streamable(y, n)) {
     gelu_map(n, x, dy, y, grad);
     return;
   }
-  const size_t off = (W - (size_t)((uintptr_t)y / sizeof(T)) % W) % W, m = (n - off) - (n - off) % W;
+  const size_t off = stream_head(y), m = (n - off) - (n - off) % W;
   gelu_part(off, x, dy, y, grad);
   gelu_split(m, x + off, grad ? dy + off : dy, y + off, grad, 1);
   gelu_part(n - off - m, x + off + m, grad ? dy + off + m : dy, y + off + m, grad);
