@@ -85,7 +85,6 @@ class CrossEntropyLoss(_Loss):
     copy of the logits (32 MB for a batch of GPT logits); backward hands it over, once
     per forward, as PyTorch frees its graph after a backward."""
     _grad_saved = None
-    _forward_without_grad = False
     _takes_weight = True
 
     def __init__(self, reduction="mean", ignore_index=-100, label_smoothing=0.0, *, weight=None):

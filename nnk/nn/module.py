@@ -342,6 +342,8 @@ class Module:
         if "backward" in vars(cls):  # every backward draws its arrays from the pool
             cls.backward = _pooled(vars(cls)["backward"])
 
+    _forward_without_grad = False  # the last forward ran inside nnk.no_grad(): kept nothing
+
     @_pooled
     def __call__(self, *args):
         """``forward(*args)``: the output, with what backward needs kept (inside
@@ -559,7 +561,7 @@ class Module:
         _SAVED_FOR_BACKWARD), or a RuntimeError saying why there is none."""
         value = getattr(self, attr, None)
         if value is None:
-            if vars(self).get("_forward_without_grad"):
+            if self._forward_without_grad:
                 raise self._no_grad_error()
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         return value
