@@ -30,6 +30,12 @@ static inline V v_min(V a, V b) { return _mm256_min_ps(a, b); }
 /* the vector extension's negation (a sign flip): GCC folds it into FMA's negated forms */
 static inline V v_neg(V a) { return -a; }
 static inline V v_abs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+/* mag with the sign of sign (three bitwise ops: AVX2 has no ternary logic) */
+static inline V v_copysign(V mag, V sign)
+{
+  const V s = _mm256_set1_ps(-0.0f);
+  return _mm256_or_ps(_mm256_andnot_ps(s, mag), _mm256_and_ps(s, sign));
+}
 static inline M v_lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
 static inline M v_gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 static inline M v_ge(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }

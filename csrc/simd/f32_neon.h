@@ -19,6 +19,8 @@ static inline V v_max(V a, V b) { return vmaxq_f32(a, b); }
 static inline V v_min(V a, V b) { return vminq_f32(a, b); }
 static inline V v_neg(V a) { return vnegq_f32(a); }
 static inline V v_abs(V a) { return vabsq_f32(a); }
+/* mag with the sign of sign: a bitwise select on the sign bit */
+static inline V v_copysign(V mag, V sign) { return vbslq_f32(vdupq_n_u32(0x80000000u), sign, mag); }
 static inline M v_lt(V a, V b) { return vcltq_f32(a, b); }
 static inline M v_gt(V a, V b) { return vcgtq_f32(a, b); }
 static inline M v_ge(V a, V b) { return vcgeq_f32(a, b); }

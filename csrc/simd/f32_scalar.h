@@ -14,6 +14,7 @@
  * float32 math (vmath/f32_math.h) needs its residuals exact, which this gives. */
 static inline V v_fma(V a, V b, V c) { return (float)((double)a * b + c); }
 static inline V v_abs(V a) { return __builtin_fabsf(a); }
+static inline V v_copysign(V mag, V sign) { return __builtin_copysignf(mag, sign); }
 static inline V v_log(V a) { return Sleef_logf_u10(a); }
 static inline V v_erfc(V a) { return Sleef_erfcf_u15(a); }
 static inline V v_log1p(V a) { return Sleef_log1pf_u10(a); }

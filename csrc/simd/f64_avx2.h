@@ -27,6 +27,12 @@ static inline V v_min(V a, V b) { return _mm256_min_pd(a, b); }
 /* the vector extension's negation (a sign flip): GCC folds it into FMA's negated forms */
 static inline V v_neg(V a) { return -a; }
 static inline V v_abs(V a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
+/* mag with the sign of sign (three bitwise ops: AVX2 has no ternary logic) */
+static inline V v_copysign(V mag, V sign)
+{
+  const V s = _mm256_set1_pd(-0.0);
+  return _mm256_or_pd(_mm256_andnot_pd(s, mag), _mm256_and_pd(s, sign));
+}
 static inline M v_lt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
 static inline M v_gt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
 static inline M v_ge(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GE_OQ); }

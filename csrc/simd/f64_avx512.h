@@ -36,6 +36,13 @@ static inline V v_neg(V a)
   return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), _mm512_set1_epi64(INT64_MIN)));
 }
 static inline V v_abs(V a) { return _mm512_abs_pd(a); }
+/* mag with the sign of sign: one ternary-logic op, bit by bit signbit ? sign : mag. */
+static inline V v_copysign(V mag, V sign)
+{
+  return _mm512_castsi512_pd(_mm512_ternarylogic_epi64(_mm512_set1_epi64(INT64_MIN),
+                                                       _mm512_castpd_si512(mag),
+                                                       _mm512_castpd_si512(sign), 0xAC));
+}
 static inline M v_lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
 static inline M v_gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
 static inline M v_ge(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }

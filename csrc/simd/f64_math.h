@@ -127,20 +127,39 @@ NNK_FORCE_INLINE V f64_exp_pair(V x, V *lo)
 #include "sigmoid_pair.h"
 
 /* tanh (tanh_pair.h), nnk's own on every layer (SLEEF's u10 was a call per vector, at
- * 0.46x NumPy's AVX-512 tanh on an Intel Xeon): e = e^-2|x| <= 0.61 from |x| = 1/4 up
- * to 19.5, where tanh rounds to +-1; below 1/4, T of degree 8 by Estrin
- * (build-aux/fit_f64_tanh.py: 2^-54 of T, 2^-59 of tanh); below 2^-27, x. */
+ * 0.46x NumPy's AVX-512 tanh on an Intel Xeon): the quotient of e = e^-2|x| up to 19.5,
+ * where tanh rounds to +-1; below TANH_SMALL, x + x^3 T(x^2) (build-aux/fit_f64_tanh.py:
+ * T within 2^-54, its share of tanh 2^-59.6 or less); below 2^-27, x.  How far down the
+ * quotient holds depends on e's pair: with AVX-512's tables the rounding of 2^(j/16) q,
+ * about 2^-59 absolute, is what reaches the numerator 1 - e ~ 2|x|, within 0.69 ULP in
+ * all down to |x| = 1/16 (1.3 ULP at 1/32, measured); without them, 0.96 ULP in
+ * [1/8, 1/4).  So the polynomial covers 1/16 with degree 4 on AVX-512 and 1/4 with
+ * degree 8 elsewhere.  With the sign put back by v_copysign, AVX-512's tanh went from
+ * 1.61 to 1.43 ns an element on x in (-5, 5), one Zen 4 core (NumPy's 1.68). */
 static inline V f64_tanh_t(V x2)
 {
+#if NNK_F64_LOOKUP16
+  static const double TANH_T[] = {-0x1.2148b25f508f4p-7, 0x1.664ec83460fb2p-6,
+                                  -0x1.ba1ba1a3345cdp-5, 0x1.111111111059ep-3,
+                                  -0x1.5555555555555p-2};
+  V t = v_set1(TANH_T[0]); /* Horner: a short chain gains nothing from Estrin (poly.h) */
+  for (size_t i = 1; i < sizeof TANH_T / sizeof TANH_T[0]; i++) t = v_fma(t, x2, v_set1(TANH_T[i]));
+  return t;
+#else
   static const double TANH_T[] = {
       -0x1.bff153c36cb39p-13, 0x1.33cf3deecb286p-11, -0x1.7d971c140d5d9p-10,
       0x1.d6d39755b2859p-9,   -0x1.226e350f0cce6p-7, 0x1.664f488245e56p-6,
       -0x1.ba1ba1ba1b41ep-5,  0x1.1111111111110p-3,  -0x1.5555555555555p-2};
   return v_poly9(x2, TANH_T, 1);
+#endif
 }
 #define TANH_EXP_PAIR f64_exp_pair
 #define TANH_FAR 19.5
+#if NNK_F64_LOOKUP16
+#define TANH_SMALL 0.0625
+#else
 #define TANH_SMALL 0.25
+#endif
 #define TANH_T f64_tanh_t
 #define TANH_TINY 0x1p-27
 #include "tanh_pair.h"

@@ -19,6 +19,8 @@ static inline V v_max(V a, V b) { return vmaxq_f64(a, b); }
 static inline V v_min(V a, V b) { return vminq_f64(a, b); }
 static inline V v_neg(V a) { return vnegq_f64(a); }
 static inline V v_abs(V a) { return vabsq_f64(a); }
+/* mag with the sign of sign: a bitwise select on the sign bit */
+static inline V v_copysign(V mag, V sign) { return vbslq_f64(vdupq_n_u64(0x8000000000000000ull), sign, mag); }
 static inline M v_lt(V a, V b) { return vcltq_f64(a, b); }
 static inline M v_gt(V a, V b) { return vcgtq_f64(a, b); }
 static inline M v_ge(V a, V b) { return vcgeq_f64(a, b); }

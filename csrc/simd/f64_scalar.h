@@ -11,6 +11,7 @@
 #include "scalar_lane.h"
 static inline V v_fma(V a, V b, V c) { return __builtin_fma(a, b, c); } /* libm: one rounding */
 static inline V v_abs(V a) { return __builtin_fabs(a); }
+static inline V v_copysign(V mag, V sign) { return __builtin_copysign(mag, sign); }
 static inline V v_exp(V a) { return Sleef_exp_u10(a); }
 static inline V v_log(V a) { return Sleef_log_u10(a); }
 static inline V v_erfc(V a) { return Sleef_erfc_u15(a); }

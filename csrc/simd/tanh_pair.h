@@ -11,7 +11,7 @@
  * For |x| >= TANH_SMALL, (1 - e)/(1 + e) with e = e^-2|x| < 1: e as a pair, numerator and denominator as pairs (Fast2Sum; 1 - e is exact or nearly
  * where e is near 1/2), the quotient q = N_hi/D_hi rounded and corrected by its residual
  * (FMA): N/D = q + (N_hi - q D_hi + N_lo - q D_lo)/D_hi.  Only the last operation rounds
- * at the dtype's precision.
+ * at the dtype's precision; the quotient is positive, x's sign is put back on it.
  */
 static inline V v_tanh(V x)
 {
@@ -26,7 +26,7 @@ static inline V v_tanh(V x)
   V q = v_mul(nh, rd);
   V rho = v_add(v_fma(v_neg(q), dh, nh), v_sub(nl, v_mul(q, dl)));
   V big = v_fma(rho, rd, q);
-  big = v_select(v_lt(x, v_set1((T)0)), v_neg(big), big);
+  big = v_copysign(big, x);
   V x2 = v_mul(x, x);
   V small = v_fma(v_mul(x, x2), TANH_T(x2), x);
   small = v_select(v_lt(a, v_set1(TANH_TINY)), x, small);
