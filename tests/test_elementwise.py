@@ -445,42 +445,48 @@ def test_threaded_rows_losses_and_steps_equal_one_thread_bitwise(dtype, set_thre
             np.testing.assert_array_equal(got, expect)
 
 
-def test_adam_steps_is_adam_step_on_each_parameter(dtype, set_threads):
+@pytest.mark.parametrize("amsgrad, maximize", [(False, False), (True, True)])
+def test_adam_steps_is_adam_step_on_each_parameter(dtype, set_threads, amsgrad, maximize):
     """One call over many parameters (threads splitting their elements laid end to end)
-    gives each parameter, moment and square the bits of adam_step on it alone, on one
-    thread and on several: sizes with every kind of tail, one beyond the threading
-    threshold, one empty.  Parameters that overlap one another are stepped in turn, as
-    separate calls step them."""
+    gives each parameter, moment, square (and AMSGrad's maximum) the bits of adam_step on
+    it alone, on one thread and on several: sizes with every kind of tail, one beyond the
+    threading threshold, one empty.  Parameters that overlap one another are stepped in
+    turn, as separate calls step them."""
     from nnk import _C
 
     rng = np.random.default_rng(8)
     sizes = [1, 63, 65, 1000, (1 << 17) + 3, 0, 7]
     start = [(rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype),
-              rng.uniform(-1, 1, n).astype(dtype), rng.uniform(0, 1, n).astype(dtype)) for n in sizes]
+              rng.uniform(-1, 1, n).astype(dtype), rng.uniform(0, 1, n).astype(dtype),
+              rng.uniform(0, 1, n).astype(dtype)) for n in sizes]
     args = (1e-3, 0.9, 0.999, 1e-8, 0.19, 0.002, 0.01, True)
     want = []
-    for p, g, m, v in start:
-        p, m, v = p.copy(), m.copy(), v.copy()
-        _C.adam_step(p, g, m, v, *args)
-        want += [p, m, v]
+    for p, g, m, v, mx in start:
+        p, m, v, mx = p.copy(), m.copy(), v.copy(), mx.copy()
+        _C.adam_step(p, g, m, v, *args, mx if amsgrad else None, maximize)
+        want += [p, m, v, mx]
     for threads in (1, 2, 3):
         set_threads(threads)
-        ps, ms, vs = ([x[i].copy() for x in start] for i in (0, 2, 3))
-        _C.adam_steps(ps, [x[1] for x in start], ms, vs, *args)
-        for got, expect in zip([a for trio in zip(ps, ms, vs) for a in trio], want):
+        ps, ms, vs, xs = ([x[i].copy() for x in start] for i in (0, 2, 3, 4))
+        _C.adam_steps(ps, [x[1] for x in start], ms, vs, *args, xs if amsgrad else None, maximize)
+        for got, expect in zip([a for four in zip(ps, ms, vs, xs) for a in four], want):
             np.testing.assert_array_equal(got, expect)
     # two parameters sharing memory (the second's first half is the first's second half),
     # large enough that two threads would step both halves at once
     h = 1 << 17
     buf = rng.standard_normal(3 * h).astype(dtype)
     g = rng.standard_normal(2 * h).astype(dtype)
-    states = [rng.uniform(0, 1, 2 * h).astype(dtype) for _ in range(4)]
+    states = [rng.uniform(0, 1, 2 * h).astype(dtype) for _ in range(6)]
     seq = buf.copy()
-    _C.adam_step(seq[:2 * h], g, states[0].copy(), states[1].copy(), *args)
-    _C.adam_step(seq[h:], g, states[2].copy(), states[3].copy(), *args)
+    mx = (states[4].copy(), states[5].copy()) if amsgrad else (None, None)
+    _C.adam_step(seq[:2 * h], g, states[0].copy(), states[1].copy(), *args, mx[0], maximize)
+    _C.adam_step(seq[h:], g, states[2].copy(), states[3].copy(), *args, mx[1], maximize)
     set_threads(2)
-    _C.adam_steps([buf[:2 * h], buf[h:]], [g, g], [states[0], states[2]], [states[1], states[3]], *args)
+    _C.adam_steps([buf[:2 * h], buf[h:]], [g, g], [states[0], states[2]], [states[1], states[3]], *args,
+                  [states[4], states[5]] if amsgrad else None, maximize)
     np.testing.assert_array_equal(buf, seq)
+    if amsgrad:
+        np.testing.assert_array_equal(states[4], mx[0])
 
 
 def test_adam_steps_rejects_mismatched_lists():
@@ -495,6 +501,12 @@ def test_adam_steps_rejects_mismatched_lists():
                       0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0, True)
     with pytest.raises(TypeError):
         _C.adam_steps(3, x, x, x, 0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0, True)
+    with pytest.raises(ValueError, match="max_exp_avg_sqs"):
+        _C.adam_steps(x, x, x, x, 0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0, True, [])
+    with pytest.raises(ValueError, match="elements"):  # AMSGrad's maximum of another size
+        _C.adam_steps(x, x, x, x, 0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0, True, [np.zeros(3, np.float32)])
+    with pytest.raises(TypeError, match="moments"):
+        _C.adam_step(np.zeros(4), np.zeros(4), None, np.zeros(4), 0.1, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.0, True)
     frozen = np.zeros(4, np.float32)
     frozen.flags.writeable = False
     with pytest.raises((ValueError, TypeError)):

@@ -65,13 +65,16 @@ def test_forward_loss_and_gradients_equal_torch(act, loss):
         np.testing.assert_allclose(p_n.grad, p_t.grad.numpy(), rtol=1e-11, atol=1e-14)
 
 
-@pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adam", "adam_l2", "adamw"])
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adam", "adam_l2", "adamw",
+                                  "adam_l2_amsgrad", "adamw_amsgrad_maximize"])
 def test_optimizer_trajectories_equal_torch(kind):
     ours, theirs = pair("tanh", out=1)
     target = np.linspace(-1, 1, X.shape[0]).reshape(-1, 1)
     if kind.startswith("adam"):
-        ours_cls, theirs_cls = (optim.AdamW, torch.optim.AdamW) if kind == "adamw" else (optim.Adam, torch.optim.Adam)
-        kw = dict(lr=0.01, weight_decay=0.0 if kind == "adam" else 0.1)
+        decoupled = kind.startswith("adamw")
+        ours_cls, theirs_cls = (optim.AdamW, torch.optim.AdamW) if decoupled else (optim.Adam, torch.optim.Adam)
+        kw = dict(lr=0.01, weight_decay=0.0 if kind == "adam" else 0.1,
+                  amsgrad="amsgrad" in kind, maximize="maximize" in kind)
         o_n, o_t = ours_cls(ours.parameters(), **kw), theirs_cls(theirs.parameters(), **kw)
     else:
         kw = dict(lr=0.05, momentum=0.0 if kind == "sgd" else 0.9, nesterov=kind == "nesterov",

@@ -32,9 +32,14 @@
 #define NNK_SIG_LOSS(T) (size_t n, const T *y, const T *t, T *each)
 #define NNK_SIG_LOSS_GRAD(T) (size_t n, const T *y, const T *t, T scale, T *dy)
 #define NNK_SIG_SGD(T) (size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nesterov)
+/* adam_step's options, bits of its last argument: AdamW's decoupled weight decay, and
+ * maximize (the update follows the gradient up, torch's maximize=True).  vmax, AMSGrad's
+ * running maximum of v, is NULL for plain Adam. */
+#define NNK_ADAM_DECOUPLED 1
+#define NNK_ADAM_MAXIMIZE 2
 #define NNK_SIG_ADAM(T)                                                                   \
-  (size_t n, T *p, const T *g, T *m, T *v, T lr, T b1, T b2, T eps, T c1, T c2, T wd,       \
-   int decoupled)
+  (size_t n, T *p, const T *g, T *m, T *v, T *vmax, T lr, T b1, T b2, T eps, T c1, T c2,    \
+   T wd, int options)
 #define NNK_SIG_AXPY(T) (size_t n, T a, const T *x, T *y)
 #define NNK_SIG_RMSPROP(T)                                                                \
   (size_t n, T *p, const T *g, T *v, T *gavg, T *buf, T lr, T alpha, T eps, T wd, T mu)

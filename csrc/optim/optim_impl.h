@@ -6,7 +6,9 @@
  *         p -= lr (nesterov ? g' + mu v : v)          -- PyTorch's SGD (dampening 0)
  *   adam: g' = g + wd p; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
  *         p -= lr * (m / c1) / (sqrt(v / c2) + eps), c1 = 1 - b1^t, c2 = 1 - b2^t
- *         decoupled (AdamW, as torch.optim.AdamW): g' = g, and p *= 1 - lr wd first
+ *         decoupled (AdamW, as torch.optim.AdamW): g' = g, and p *= 1 - lr wd first;
+ *         maximize: -g for g; AMSGrad (vmax != NULL): vmax = max(vmax, v) in v's place
+ *         under the square root                  -- torch.optim.Adam and AdamW
  *   rmsprop: g' = g + wd p; v = alpha v + (1-alpha) g'^2; centered (gavg != NULL):
  *         gavg = alpha gavg + (1-alpha) g', d = sqrt(v - gavg^2) + eps, else sqrt(v) + eps;
  *         momentum (buf != NULL): buf = mu buf + g'/d, p -= lr buf; else p -= lr g'/d
@@ -57,40 +59,47 @@ void KNAME(sgd_step)(size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nes
 #undef SGD_BODY
 }
 
-void KNAME(adam_step)(size_t n, T *p, const T *g, T *m, T *v, T lr, T b1, T b2, T eps, T c1,
-                      T c2, T wd, int decoupled)
+void KNAME(adam_step)(size_t n, T *p, const T *g, T *m, T *v, T *vmax, T lr, T b1, T b2,
+                      T eps, T c1, T c2, T wd, int options)
 {
+  const int decoupled = options & NNK_ADAM_DECOUPLED, maximize = options & NNK_ADAM_MAXIMIZE;
   const T coupled = decoupled ? 0 : wd, keep = decoupled ? 1 - lr * wd : 1;
   const V vkeep = v_set1(keep);
   const V vlr = v_set1(lr), vb1 = v_set1(b1), vb2 = v_set1(b2), veps = v_set1(eps);
   const V v1b1 = v_set1(1 - b1), v1b2 = v_set1(1 - b2), vc1 = v_set1(c1), vc2 = v_set1(c2);
   const V vwd = v_set1(coupled);
   size_t i = 0;
-#define ADAM_BODY(P, G, M, VV)                                                     \
+#define ADAM_BODY(P, G, M, VV, VMAX)                                               \
   {                                                                                \
-    V gp = coupled != 0 ? v_add(G, v_mul(vwd, P)) : G;                            \
+    V gp = maximize ? v_neg(G) : G;                                                \
+    if (coupled != 0) gp = v_add(gp, v_mul(vwd, P));                               \
     if (keep != 1) P = v_mul(P, vkeep);                                            \
     M = v_add(v_mul(vb1, M), v_mul(v1b1, gp));                                     \
     VV = v_add(v_mul(vb2, VV), v_mul(v1b2, v_mul(gp, gp)));                        \
-    V den = v_add(v_sqrt(v_div(VV, vc2)), veps);                                   \
+    if (vmax) VMAX = v_max(VMAX, VV);                                              \
+    V den = v_add(v_sqrt(v_div(vmax ? VMAX : VV, vc2)), veps);                     \
     P = v_sub(P, v_mul(vlr, v_div(v_div(M, vc1), den)));                           \
   }
   for (; i + W <= n; i += W) {
     V pv = v_load(p + i), gv = v_load(g + i), mv = v_load(m + i), vv = v_load(v + i);
-    ADAM_BODY(pv, gv, mv, vv)
+    V xv = vmax ? v_load(vmax + i) : vv;
+    ADAM_BODY(pv, gv, mv, vv, xv)
     v_store(p + i, pv), v_store(m + i, mv), v_store(v + i, vv);
+    if (vmax) v_store(vmax + i, xv);
   }
   if (i < n) {
     TAIL_COPY_IN(bp, p)
     TAIL_COPY_IN(bg, g)
     TAIL_COPY_IN(bm, m)
     TAIL_COPY_IN(bv, v)
-    V pv = v_load(bp), gv = v_load(bg), mv = v_load(bm), vv = v_load(bv);
-    ADAM_BODY(pv, gv, mv, vv)
-    v_store(bp, pv), v_store(bm, mv), v_store(bv, vv);
+    TAIL_COPY_IN(bx, vmax)
+    V pv = v_load(bp), gv = v_load(bg), mv = v_load(bm), vv = v_load(bv), xv = v_load(bx);
+    ADAM_BODY(pv, gv, mv, vv, xv)
+    v_store(bp, pv), v_store(bm, mv), v_store(bv, vv), v_store(bx, xv);
     memcpy(p + i, bp, (n - i) * sizeof(T));
     memcpy(m + i, bm, (n - i) * sizeof(T));
     memcpy(v + i, bv, (n - i) * sizeof(T));
+    if (vmax) memcpy(vmax + i, bx, (n - i) * sizeof(T));
   }
 #undef ADAM_BODY
 }

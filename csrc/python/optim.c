@@ -44,33 +44,45 @@ done:
   return result;
 }
 
-/* adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay, decoupled) */
+/* The options bits of adam_step from its two flags (nnk_kernels.h). */
+static int adam_options(int decoupled, int maximize)
+{
+  return (decoupled ? NNK_ADAM_DECOUPLED : 0) | (maximize ? NNK_ADAM_MAXIMIZE : 0);
+}
+
+/* adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay, decoupled,
+ * max_v=None, maximize=False): max_v, AMSGrad's running maximum of v, in place too */
 PyObject *nnk_py_adam_step(PyObject *self, PyObject *args)
 {
-  PyObject *g, *outs[3]; /* p, m, v */
+  PyObject *g, *outs[4] = {0, 0, 0, Py_None}; /* p, m, v, max_v */
   double lr, b1, b2, eps, c1, c2, wd;
-  int decoupled;
-  buf b[4] = {0};
+  int decoupled, maximize = 0;
+  buf b[5] = {0};
   PyObject *result = NULL;
-  if (!PyArg_ParseTuple(args, "OOOOdddddddp:adam_step", &outs[0], &g, &outs[1], &outs[2], &lr,
-                        &b1, &b2, &eps, &c1, &c2, &wd, &decoupled) ||
-      get_step(g, outs, 3, 0, b))
+  if (!PyArg_ParseTuple(args, "OOOOdddddddp|Op:adam_step", &outs[0], &g, &outs[1], &outs[2],
+                        &lr, &b1, &b2, &eps, &c1, &c2, &wd, &decoupled, &outs[3], &maximize) ||
+      get_step(g, outs, 4, 1, b))
     goto done;
+  if (!b[2].data || !b[3].data) {
+    PyErr_SetString(PyExc_TypeError, "adam_step: the moments m and v are required");
+    goto done;
+  }
   size_t n = buf_count(&b[1]);
   const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
                  nnk_map_adam(t, b[1].dt == DT_F64, n, b[1].data, b[0].data, b[2].data,
-                              b[3].data, lr, b1, b2, eps, c1, c2, wd, decoupled));
+                              b[3].data, ptr_or_null(&b[4]), lr, b1, b2, eps, c1, c2, wd,
+                              adam_options(decoupled, maximize)));
   result = Py_NewRef(Py_None);
 done:
-  release_all(b, 4);
+  release_all(b, 5);
   return result;
 }
 
-/* Whether any two of the `count` entries' operands (4 buffers each) share memory (1, or
- * 0; -1 with MemoryError set): the extents sorted by start, each against the furthest
- * end before it and the furthest end of another entry than that one's (an extent may
- * overlap its own entry's). */
+/* Whether any two of the `count` entries' operands (`per` buffers each; a buffer not
+ * given has length 0) share memory (1, or 0; -1 with MemoryError set): the extents sorted
+ * by start, each against the furthest end before it and the furthest end of another
+ * entry than that one's (an extent may overlap its own entry's). */
 typedef struct {
   uintptr_t lo, hi;
   size_t entry;
@@ -80,17 +92,17 @@ static int by_start(const void *a, const void *b)
   uintptr_t x = ((const extent *)a)->lo, y = ((const extent *)b)->lo;
   return x < y ? -1 : x > y;
 }
-static int entries_overlap(const buf *b, size_t count)
+static int entries_overlap(const buf *b, size_t count, size_t per)
 {
-  extent *e = PyMem_Malloc(4 * count * sizeof *e + 1);
+  extent *e = PyMem_Malloc(per * count * sizeof *e + 1);
   if (!e) {
     PyErr_NoMemory();
     return -1;
   }
   size_t k = 0;
-  for (size_t i = 0; i < 4 * count; i++)
+  for (size_t i = 0; i < per * count; i++)
     if (b[i].view.len > 0)
-      e[k++] = (extent){(uintptr_t)b[i].view.buf, (uintptr_t)b[i].view.buf + (uintptr_t)b[i].view.len, i / 4};
+      e[k++] = (extent){(uintptr_t)b[i].view.buf, (uintptr_t)b[i].view.buf + (uintptr_t)b[i].view.len, i / per};
   qsort(e, k, sizeof *e, by_start);
   int overlap = 0;
   const extent none = {0, 0, SIZE_MAX};
@@ -108,23 +120,27 @@ static int entries_overlap(const buf *b, size_t count)
 }
 
 /* adam_steps(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, c1, c2,
- * weight_decay, decoupled): adam_step on every parameter of the lists (one dtype), as
- * one threaded call over all their elements; parameters that share memory with each
- * other's operands are stepped one after the other instead, as separate calls would. */
+ * weight_decay, decoupled, max_exp_avg_sqs=None, maximize=False): adam_step on every
+ * parameter of the lists (one dtype), as one threaded call over all their elements;
+ * parameters that share memory with each other's operands are stepped one after the
+ * other instead, as separate calls would. */
 PyObject *nnk_py_adam_steps(PyObject *self, PyObject *args)
 {
-  PyObject *lists[4], *seq[4] = {0};
+  enum { PER = 5 }; /* per entry: g, p, m, v, max_v (get_step's order) */
+  PyObject *lists[5] = {0, 0, 0, 0, Py_None}, *seq[5] = {0};
   double lr, b1, b2, eps, c1, c2, wd;
-  int decoupled;
+  int decoupled, maximize = 0;
   buf *b = NULL;
   void **ptrs = NULL;
   size_t *sizes = NULL, count = 0, got = 0;
   PyObject *result = NULL;
-  if (!PyArg_ParseTuple(args, "OOOOdddddddp:adam_steps", &lists[0], &lists[1], &lists[2], &lists[3],
-                        &lr, &b1, &b2, &eps, &c1, &c2, &wd, &decoupled))
+  if (!PyArg_ParseTuple(args, "OOOOdddddddp|Op:adam_steps", &lists[0], &lists[1], &lists[2],
+                        &lists[3], &lr, &b1, &b2, &eps, &c1, &c2, &wd, &decoupled, &lists[4],
+                        &maximize))
     return NULL;
-  static const char *const names[] = {"params", "grads", "exp_avgs", "exp_avg_sqs"};
-  for (int i = 0; i < 4; i++) {
+  const int amsgrad = lists[4] != Py_None, nlists = 4 + amsgrad;
+  static const char *const names[] = {"params", "grads", "exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs"};
+  for (int i = 0; i < nlists; i++) {
     if (!(seq[i] = PySequence_Fast(lists[i], "adam_steps: params, grads and states must be sequences")))
       goto done;
     if (i && PySequence_Fast_GET_SIZE(seq[i]) != PySequence_Fast_GET_SIZE(seq[0])) {
@@ -134,8 +150,8 @@ PyObject *nnk_py_adam_steps(PyObject *self, PyObject *args)
     }
   }
   count = (size_t)PySequence_Fast_GET_SIZE(seq[0]);
-  b = PyMem_Calloc(4 * count + 1, sizeof *b); /* per entry: g, p, m, v (get_step's order) */
-  ptrs = PyMem_Malloc((4 * count + 1) * sizeof *ptrs);
+  b = PyMem_Calloc(PER * count + 1, sizeof *b);
+  ptrs = PyMem_Malloc((PER * count + 1) * sizeof *ptrs);
   sizes = PyMem_Malloc((count + 1) * sizeof *sizes);
   if (!b || !ptrs || !sizes) {
     PyErr_NoMemory();
@@ -143,10 +159,11 @@ PyObject *nnk_py_adam_steps(PyObject *self, PyObject *args)
   }
   size_t total = 0;
   for (; got < count; got++) {
-    PyObject *outs[3] = {PySequence_Fast_GET_ITEM(seq[0], got), PySequence_Fast_GET_ITEM(seq[2], got),
-                         PySequence_Fast_GET_ITEM(seq[3], got)};
-    buf *e = b + 4 * got;
-    if (get_step(PySequence_Fast_GET_ITEM(seq[1], got), outs, 3, 0, e)) goto done;
+    PyObject *outs[4] = {PySequence_Fast_GET_ITEM(seq[0], got), PySequence_Fast_GET_ITEM(seq[2], got),
+                         PySequence_Fast_GET_ITEM(seq[3], got),
+                         amsgrad ? PySequence_Fast_GET_ITEM(seq[4], got) : NULL};
+    buf *e = b + PER * got;
+    if (get_step(PySequence_Fast_GET_ITEM(seq[1], got), outs, 3 + amsgrad, 0, e)) goto done;
     if (e[1].dt != b[1].dt) {
       PyErr_Format(PyExc_TypeError, "adam_steps: params of one dtype (param %zu differs from param 0)", got);
       goto done;
@@ -154,26 +171,28 @@ PyObject *nnk_py_adam_steps(PyObject *self, PyObject *args)
     sizes[got] = buf_count(&e[1]), total += sizes[got];
     ptrs[got] = e[1].data, ptrs[count + got] = e[0].data;
     ptrs[2 * count + got] = e[2].data, ptrs[3 * count + got] = e[3].data;
+    ptrs[4 * count + got] = amsgrad ? e[4].data : NULL;
   }
-  const int overlap = entries_overlap(b, count);
+  const int overlap = entries_overlap(b, count, PER);
   if (overlap < 0) goto done;
   const nnk_kernel_table *t = nnk_kernels();
-  const int f64 = count && b[1].dt == DT_F64;
+  const int f64 = count && b[1].dt == DT_F64, options = adam_options(decoupled, maximize);
+  void *const *vmax = amsgrad ? ptrs + 4 * count : NULL;
   if (!overlap) {
     WITHOUT_GIL_IF(total >= RELEASE_GIL_ELEMENTS,
                    nnk_map_adam_list(t, f64, count, ptrs, (const void *const *)(ptrs + count),
-                                     ptrs + 2 * count, ptrs + 3 * count, sizes, lr, b1, b2, eps,
-                                     c1, c2, wd, decoupled));
+                                     ptrs + 2 * count, ptrs + 3 * count, vmax, sizes, lr, b1, b2,
+                                     eps, c1, c2, wd, options));
   } else {
     for (size_t i = 0; i < count; i++)
       nnk_map_adam(t, f64, sizes[i], ptrs[i], ptrs[count + i], ptrs[2 * count + i],
-                   ptrs[3 * count + i], lr, b1, b2, eps, c1, c2, wd, decoupled);
+                   ptrs[3 * count + i], vmax ? vmax[i] : NULL, lr, b1, b2, eps, c1, c2, wd, options);
   }
   result = Py_NewRef(Py_None);
 done:
-  if (b) release_all(b, (int)(4 * (got < count ? got + 1 : count)));
+  if (b) release_all(b, (int)(PER * (got < count ? got + 1 : count)));
   PyMem_Free(b), PyMem_Free(ptrs), PyMem_Free(sizes);
-  for (int i = 0; i < 4; i++) Py_XDECREF(seq[i]);
+  for (int i = 0; i < 5; i++) Py_XDECREF(seq[i]);
   return result;
 }
 

@@ -394,10 +394,12 @@ static void test_losses(const nnk_kernel_table *ref, const nnk_kernel_table *t)
 static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
 {
   for (size_t n = 0; n <= MAXN; n++)
-    for (int variant = 0; variant < 9; variant++) {
+    for (int variant = 0; variant < 11; variant++) {
       /* 0: plain SGD, 1: momentum, 2: Nesterov + weight decay, 3: Adam, 4: AdamW,
        * 5: RMSprop, 6: centred RMSprop with momentum and weight decay (m: the gradient
-       * average, a third state: the momentum buffer), 7: Adagrad, 8: with weight decay */
+       * average, a third state: the momentum buffer), 7: Adagrad, 8: with weight decay,
+       * 9: AMSGrad (the third state: the running maximum of v, some lanes above v and
+       * some below), 10: AMSGrad maximising with AdamW's decay */
       double p0[MAXN], g[MAXN], m0[MAXN], v0[MAXN];
       fill(p0, n, -1, 1), fill(g, n, -1, 1), fill(m0, n, -1, 1), fill(v0, n, 0, 1);
       for (size_t i = 0; i < n; i++) {
@@ -413,6 +415,8 @@ static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
         p[k] = guarded(n, 8), m[k] = guarded(n, 8), v[k] = guarded(n, 8), b[k] = guarded(n, 8);
         memcpy(p[k], p0, n * 8), memcpy(m[k], m0, n * 8), memcpy(v[k], v0, n * 8);
         memcpy(b[k], g, n * 8);
+        if (variant >= 9)
+          for (size_t i = 0; i < n; i++) b[k][i] = fabs(g[i]) * 0.5;
       }
       const nnk_kernel_table *tab[2] = {t, ref};
       for (int k = 0; k < 2; k++) {
@@ -420,11 +424,14 @@ static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
           tab[k]->f64.rmsprop_step(n, p[k], g, v[k], variant == 6 ? m[k] : NULL,
                                    variant == 6 ? b[k] : NULL, 0.01, 0.99, 1e-8,
                                    variant == 6 ? 0.01 : 0, variant == 6 ? 0.9 : 0);
-        else if (variant >= 7)
+        else if (variant == 7 || variant == 8)
           tab[k]->f64.adagrad_step(n, p[k], g, v[k], 0.01, 1e-10, variant == 8 ? 0.01 : 0);
         else if (variant >= 3)
-          tab[k]->f64.adam_step(n, p[k], g, m[k], v[k], 1e-3, 0.9, 0.999, 1e-8, 0.1, 0.001, 0.01,
-                                variant == 4);
+          tab[k]->f64.adam_step(n, p[k], g, m[k], v[k], variant >= 9 ? b[k] : NULL, 1e-3, 0.9,
+                                0.999, 1e-8, 0.1, 0.001, 0.01,
+                                variant == 4 || variant == 10
+                                    ? NNK_ADAM_DECOUPLED | (variant == 10 ? NNK_ADAM_MAXIMIZE : 0)
+                                    : 0);
         else
           tab[k]->f64.sgd_step(n, p[k], g, variant ? v[k] : NULL, 0.1, 0.9, variant == 2 ? 0.01 : 0,
                                variant == 2);

@@ -60,7 +60,7 @@ typedef struct {
     case LOSS_GRAD: K.loss_grad[j->op](len, a, b, (T)p[0], out); break;                   \
     case SGD: K.sgd_step(len, out, a, s1, (T)p[0], (T)p[1], (T)p[2], j->flag); break;     \
     case ADAM:                                                                            \
-      K.adam_step(len, out, a, s1, s2, (T)p[0], (T)p[1], (T)p[2], (T)p[3], (T)p[4],        \
+      K.adam_step(len, out, a, s1, s2, s3, (T)p[0], (T)p[1], (T)p[2], (T)p[3], (T)p[4],    \
                   (T)p[5], (T)p[6], j->flag);                                             \
       break;                                                                              \
     case RMSPROP:                                                                         \
@@ -243,24 +243,25 @@ void nnk_map_sgd(const nnk_kernel_table *t, int f64, size_t n, void *p, const vo
 }
 
 void nnk_map_adam(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *m,
-                  void *v, double lr, double b1, double b2, double eps, double c1, double c2,
-                  double wd, int decoupled)
+                  void *v, void *vmax, double lr, double b1, double b2, double eps, double c1,
+                  double c2, double wd, int options)
 {
   map_job j = {.t = t, .f64 = f64, .kind = ADAM, .n = n, .a = g, .out = p, .s1 = m, .s2 = v,
-               .p = {lr, b1, b2, eps, c1, c2, wd}, .flag = decoupled};
+               .s3 = vmax, .p = {lr, b1, b2, eps, c1, c2, wd}, .flag = options};
   run(&j);
 }
 
 void nnk_map_adam_list(const nnk_kernel_table *t, int f64, size_t count, void *const *p,
-                       const void *const *g, void *const *m, void *const *v, const size_t *n,
-                       double lr, double b1, double b2, double eps, double c1, double c2,
-                       double wd, int decoupled)
+                       const void *const *g, void *const *m, void *const *v, void *const *vmax,
+                       const size_t *n, double lr, double b1, double b2, double eps, double c1,
+                       double c2, double wd, int options)
 {
   map_job *jobs = malloc((count ? count : 1) * sizeof *jobs);
   size_t total = 0, pieces = 0;
   for (size_t i = 0; i < count; i++) {
     map_job j = {.t = t, .f64 = f64, .kind = ADAM, .n = n[i], .a = g[i], .out = p[i], .s1 = m[i],
-                 .s2 = v[i], .p = {lr, b1, b2, eps, c1, c2, wd}, .flag = decoupled, .align = ALIGN};
+                 .s2 = v[i], .s3 = vmax ? vmax[i] : NULL, .p = {lr, b1, b2, eps, c1, c2, wd},
+                 .flag = options, .align = ALIGN};
     if (!jobs) { /* no room for the list: the parameters one by one */
       run(&j);
       continue;

@@ -41,15 +41,16 @@ void nnk_map_loss_grad(const nnk_kernel_table *t, int f64, int op, size_t n, con
 void nnk_map_sgd(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *v,
                  double lr, double mu, double wd, int nesterov);
 void nnk_map_adam(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *m,
-                  void *v, double lr, double b1, double b2, double eps, double c1, double c2,
-                  double wd, int decoupled);
-/* nnk_map_adam on `count` parameters at once (p[i], g[i], m[i], v[i] of n[i] elements,
- * one set of scalars): one team over all their elements, each computed as nnk_map_adam
- * computes it.  The parameters must lie apart from each other's operands. */
+                  void *v, void *vmax, double lr, double b1, double b2, double eps, double c1,
+                  double c2, double wd, int options);
+/* nnk_map_adam on `count` parameters at once (p[i], g[i], m[i], v[i] and, unless vmax is
+ * NULL, vmax[i] of n[i] elements, one set of scalars): one team over all their elements,
+ * each computed as nnk_map_adam computes it.  The parameters must lie apart from each
+ * other's operands. */
 void nnk_map_adam_list(const nnk_kernel_table *t, int f64, size_t count, void *const *p,
-                       const void *const *g, void *const *m, void *const *v, const size_t *n,
-                       double lr, double b1, double b2, double eps, double c1, double c2,
-                       double wd, int decoupled);
+                       const void *const *g, void *const *m, void *const *v, void *const *vmax,
+                       const size_t *n, double lr, double b1, double b2, double eps, double c1,
+                       double c2, double wd, int options);
 void nnk_map_rmsprop(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *v,
                      void *gavg, void *buf, double lr, double alpha, double eps, double wd,
                      double mu);

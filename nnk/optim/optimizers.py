@@ -246,13 +246,19 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction, as torch.optim.Adam (L2 weight decay)."""
-    _decoupled = False
-    _torch_fixed = ("amsgrad", "maximize", "decoupled_weight_decay")
-    _first_group_options = ("betas", "eps", "weight_decay")
+    """Adam (Kingma & Ba) with bias correction, as torch.optim.Adam (L2 weight decay).
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+    ``amsgrad``: AMSGrad (Reddi et al.), the running maximum of the second moment under the
+    square root (state ``max_exp_avg_sq``); ``maximize``: the parameters climb the
+    objective (the gradient's negative is stepped on), both as torch's."""
+    _decoupled = False
+    _torch_fixed = ("decoupled_weight_decay",)
+    _first_group_options = ("betas", "eps", "weight_decay", "amsgrad", "maximize")
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize))
 
     def _checked(self, g):
         g = super()._checked(g)
@@ -262,6 +268,7 @@ class Adam(Optimizer):
         g["betas"] = (float(b1), float(b2))
         g["eps"] = _non_negative(g["eps"], "eps")
         g["weight_decay"] = _non_negative(g["weight_decay"], "weight_decay")
+        g["amsgrad"], g["maximize"] = bool(g["amsgrad"]), bool(g["maximize"])
         return g
 
     def step(self):
@@ -273,21 +280,26 @@ class Adam(Optimizer):
             st = self._state(i, p)
             if not st:
                 st.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            if g["amsgrad"] and "max_exp_avg_sq" not in st:  # (also a group turned AMSGrad)
+                st["max_exp_avg_sq"] = np.zeros_like(p.data)
             st["step"] += 1
             groups.setdefault(id(g), (g, []))[1].append((p, st))
         for g, members in groups.values():
             b1, b2 = g["betas"]
             args = (g["lr"], b1, b2, g["eps"])
+            flags = (g["weight_decay"], self._decoupled)
             if len({st["step"] for _, st in members}) == 1 and len({p.data.dtype for p, _ in members}) == 1:
                 t = members[0][1]["step"]
+                maxima = [st["max_exp_avg_sq"] for _, st in members] if g["amsgrad"] else None
                 _C.adam_steps([p.data for p, _ in members], [p.grad for p, _ in members],
                               [st["exp_avg"] for _, st in members], [st["exp_avg_sq"] for _, st in members],
-                              *args, 1 - b1 ** t, 1 - b2 ** t, g["weight_decay"], self._decoupled)
+                              *args, 1 - b1 ** t, 1 - b2 ** t, *flags, maxima, g["maximize"])
                 continue
             for p, st in members:
                 t = st["step"]
                 _C.adam_step(p.data, p.grad, st["exp_avg"], st["exp_avg_sq"], *args, 1 - b1 ** t,
-                             1 - b2 ** t, g["weight_decay"], self._decoupled)
+                             1 - b2 ** t, *flags, st.get("max_exp_avg_sq") if g["amsgrad"] else None,
+                             g["maximize"])
 
     @property
     def t(self):
@@ -299,11 +311,13 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW: each
     step first shrinks every parameter by lr * weight_decay, and the gradient stays as it
-    is.  One kernel pass over each parameter group (Adam.step)."""
+    is.  One kernel pass over each parameter group (Adam.step); ``amsgrad`` and
+    ``maximize`` as Adam's."""
     _decoupled = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr, betas, eps, weight_decay)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
 
 
 class RMSprop(Optimizer):
