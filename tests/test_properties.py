@@ -78,6 +78,7 @@ def test_gemm_any_strides_against_float64(data, dtype, ta, tb, alpha, beta):
 SIGNATURES = {
     "map": "oAA", "grad": "oAAA", "pmap": "oAAf", "pgrad": "oAAAf", "rows_grad": "oAAAn",
     "loss": "oAAN", "loss_grad": "oAAAf", "sgd_step": "AANfffb", "adam_step": "AAAAfffffffbNb",
+    "rmsprop_step": "AAANNfffff", "adagrad_step": "AAAfff",
     "axpy": "fAA", "rows": "oAAn", "gemm": "AAAffbb", "linear_forward": "AANN",
     "linear_backward": "AAANNNb", "embedding_backward": "IAA",
     "rnn_forward": "nnnnbAAANNA", "rnn_backward": "nnnnbAAANAAAAANN",
