@@ -319,11 +319,15 @@ def test_optimiser_hyper_parameters_checked():
                        (lambda: nnk.optim.SGD(p, lr=-0.1), "learning rate"),
                        (lambda: nnk.optim.SGD(p, lr=0.1, momentum=-0.5), "momentum"),
                        (lambda: nnk.optim.SGD(p, lr=0.1, weight_decay=-1), "weight_decay"),
-                       (lambda: nnk.optim.SGD(p, lr=float("nan")), "learning rate")):
+                       (lambda: nnk.optim.SGD(p, lr=float("nan")), "learning rate"),
+                       (lambda: nnk.optim.SGD(p, 0.1, nesterov=True), "Nesterov"),
+                       (lambda: nnk.optim.SGD(p, 0.1, 0.9, 0.1, nesterov=True), "zero dampening")):
         with pytest.raises(ValueError, match=what):
             make()
     with pytest.raises(TypeError):
         nnk.optim.SGD(p, lr="0.1")
+    with pytest.raises(TypeError, match="dampening"):
+        nnk.optim.SGD(p, 0.1, 0.9, "0.1")
 
 
 def test_sample_rng_forms():

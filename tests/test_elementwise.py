@@ -431,11 +431,13 @@ def test_threaded_rows_losses_and_steps_equal_one_thread_bitwise(dtype, set_thre
         q, mom = x.copy(), np.zeros_like(x)
         _C.sgd_step(q, g, mom, 0.1, 0.9, 1e-4, True)
         _C.axpy(0.5, g, q)
+        q2, mom2 = x.copy(), np.full_like(x, 0.1)  # dampened and maximising
+        _C.sgd_step(q2, g, mom2, 0.1, 0.9, 1e-4, False, 0.3, True)
         r, sq, ga, buf = x.copy(), np.zeros_like(x), np.zeros_like(x), np.zeros_like(x)
-        _C.rmsprop_step(r, g, sq, ga, buf, 0.01, 0.99, 1e-8, 0.01, 0.9)
+        _C.rmsprop_step(r, g, sq, ga, buf, 0.01, 0.99, 1e-8, 0.01, 0.9, True)
         a, acc = x.copy(), np.full_like(x, 0.1)
-        _C.adagrad_step(a, g, acc, 0.05, 1e-10, 0.01)
-        return out + [p, m, v, q, mom, r, sq, ga, buf, a, acc]
+        _C.adagrad_step(a, g, acc, 0.05, 1e-10, 0.01, True)
+        return out + [p, m, v, q, mom, q2, mom2, r, sq, ga, buf, a, acc]
 
     set_threads(1)
     one = run()

@@ -77,8 +77,8 @@ def test_gemm_any_strides_against_float64(data, dtype, ta, tb, alpha, beta):
 # n size (huge ones included: products must not wrap), b flag, I int64 ids.
 SIGNATURES = {
     "map": "oAA", "grad": "oAAA", "pmap": "oAAf", "pgrad": "oAAAf", "rows_grad": "oAAAn",
-    "loss": "oAAN", "loss_grad": "oAAAf", "sgd_step": "AANfffb", "adam_step": "AAAAfffffffbNb",
-    "rmsprop_step": "AAANNfffff", "adagrad_step": "AAAfff",
+    "loss": "oAAN", "loss_grad": "oAAAf", "sgd_step": "AANfffbfb", "adam_step": "AAAAfffffffbNb",
+    "rmsprop_step": "AAANNfffffb", "adagrad_step": "AAAfffb",
     "axpy": "fAA", "rows": "oAAn", "gemm": "AAAffbb", "linear_forward": "AANN",
     "linear_backward": "AAANNNb", "embedding_backward": "IAA",
     "rnn_forward": "nnnnbAAANNA", "rnn_backward": "nnnnbAAANAAAAANN",

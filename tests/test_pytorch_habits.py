@@ -235,8 +235,6 @@ def test_parameter_groups_and_optimizer_state_dict_match_pytorch(name):
 @pytest.mark.parametrize("theirs, ours, refused", [
     (lambda p: torch.optim.AdamW(p), nnk.optim.Adam, "decoupled_weight_decay=True"),
     (lambda p: torch.optim.Adam(p, weight_decay=0.1), nnk.optim.AdamW, "decoupled_weight_decay=False"),
-    (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.5), nnk.optim.SGD, "dampening=0.5"),
-    (lambda p: torch.optim.RMSprop(p, maximize=True), nnk.optim.RMSprop, "maximize=True"),
 ])
 def test_a_pytorch_optimizer_state_that_nnk_would_step_otherwise_is_refused(theirs, ours, refused):
     """torch's options nnk does not have load only with the value that means what nnk
@@ -701,6 +699,12 @@ FREEZE_OPTIMISERS = {
     "adamw": lambda lib, ps: lib.AdamW(ps, lr=0.01),
     "rmsprop": lambda lib, ps: lib.RMSprop(ps, lr=0.01, weight_decay=0.01, momentum=0.5),
     "adagrad": lambda lib, ps: lib.Adagrad(ps, lr=0.1, weight_decay=0.01),
+    # torch's positional order (lr, momentum, dampening, weight_decay), and maximize
+    "sgd_positional_maximize": lambda lib, ps: lib.SGD(ps, 0.1, 0.9, 0.3, 0.01, maximize=True),
+    "adam_positional_amsgrad": lambda lib, ps: lib.Adam(ps, 0.01, (0.8, 0.9), 1e-6, 0.01, True),
+    "rmsprop_centred_maximize": lambda lib, ps: lib.RMSprop(ps, 0.01, 0.9, 1e-8, 0.01, 0.5, True,
+                                                            maximize=True),
+    "adagrad_maximize": lambda lib, ps: lib.Adagrad(ps, 0.1, 0.01, 0.01, 0.1, 1e-10, maximize=True),
 }
 
 

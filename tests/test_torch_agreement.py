@@ -65,8 +65,9 @@ def test_forward_loss_and_gradients_equal_torch(act, loss):
         np.testing.assert_allclose(p_n.grad, p_t.grad.numpy(), rtol=1e-11, atol=1e-14)
 
 
-@pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adam", "adam_l2", "adamw",
-                                  "adam_l2_amsgrad", "adamw_amsgrad_maximize"])
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "momentum_dampening_maximize",
+                                  "adam", "adam_l2", "adamw", "adam_l2_amsgrad",
+                                  "adamw_amsgrad_maximize"])
 def test_optimizer_trajectories_equal_torch(kind):
     ours, theirs = pair("tanh", out=1)
     target = np.linspace(-1, 1, X.shape[0]).reshape(-1, 1)
@@ -78,17 +79,19 @@ def test_optimizer_trajectories_equal_torch(kind):
         o_n, o_t = ours_cls(ours.parameters(), **kw), theirs_cls(theirs.parameters(), **kw)
     else:
         kw = dict(lr=0.05, momentum=0.0 if kind == "sgd" else 0.9, nesterov=kind == "nesterov",
-                  weight_decay=0.01 if kind == "nesterov" else 0.0)
+                  weight_decay=0.0 if kind in ("sgd", "momentum") else 0.01,
+                  dampening=0.3 if "dampening" in kind else 0.0, maximize="maximize" in kind)
         o_n, o_t = optim.SGD(ours.parameters(), **kw), torch.optim.SGD(theirs.parameters(), **kw)
     lf, lt = nn.MSELoss(), torch.nn.MSELoss()
     xt, tt = torch.from_numpy(X), torch.from_numpy(target)
+    up = -1.0 if "maximize" in kind else 1.0  # maximising -MSE: a trajectory as calm as descent's
     for _ in range(40):
         lf(ours(X), target)
         ours.zero_grad()
-        ours.backward(lf.backward())
+        ours.backward(up * lf.backward())
         o_n.step()
         o_t.zero_grad()
-        lt(theirs(xt), tt).backward()
+        (up * lt(theirs(xt), tt)).backward()
         o_t.step()
     for p_n, p_t in zip(ours.parameters(), theirs.parameters()):
         np.testing.assert_allclose(p_n.data, p_t.detach().numpy(), rtol=1e-10, atol=1e-12)

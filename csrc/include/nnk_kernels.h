@@ -31,19 +31,26 @@
    size_t ldx, T beta, T *y, size_t ldy)
 #define NNK_SIG_LOSS(T) (size_t n, const T *y, const T *t, T *each)
 #define NNK_SIG_LOSS_GRAD(T) (size_t n, const T *y, const T *t, T scale, T *dy)
-#define NNK_SIG_SGD(T) (size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nesterov)
-/* adam_step's options, bits of its last argument: AdamW's decoupled weight decay, and
- * maximize (the update follows the gradient up, torch's maximize=True).  vmax, AMSGrad's
- * running maximum of v, is NULL for plain Adam. */
+/* The optimiser updates' options, bits of their last argument: NNK_STEP_MAXIMIZE for
+ * every one (the update climbs the objective, -g for g: torch's maximize=True), and the
+ * kernel's own, NNK_SGD_NESTEROV or NNK_ADAM_DECOUPLED (AdamW's decoupled decay).
+ * sgd_step's dampening scales g' into the momentum (the caller passes 0 on the first
+ * step, when torch sets the buffer to g' whole); adam_step's vmax, AMSGrad's running
+ * maximum of v, is NULL for plain Adam. */
+#define NNK_STEP_MAXIMIZE 2
+#define NNK_SGD_NESTEROV 1
 #define NNK_ADAM_DECOUPLED 1
-#define NNK_ADAM_MAXIMIZE 2
+#define NNK_SIG_SGD(T)                                                                    \
+  (size_t n, T *p, const T *g, T *v, T lr, T mu, T dampening, T wd, int options)
 #define NNK_SIG_ADAM(T)                                                                   \
   (size_t n, T *p, const T *g, T *m, T *v, T *vmax, T lr, T b1, T b2, T eps, T c1, T c2,    \
    T wd, int options)
 #define NNK_SIG_AXPY(T) (size_t n, T a, const T *x, T *y)
 #define NNK_SIG_RMSPROP(T)                                                                \
-  (size_t n, T *p, const T *g, T *v, T *gavg, T *buf, T lr, T alpha, T eps, T wd, T mu)
-#define NNK_SIG_ADAGRAD(T) (size_t n, T *p, const T *g, T *sum, T lr, T eps, T wd)
+  (size_t n, T *p, const T *g, T *v, T *gavg, T *buf, T lr, T alpha, T eps, T wd, T mu,     \
+   int options)
+#define NNK_SIG_ADAGRAD(T)                                                                \
+  (size_t n, T *p, const T *g, T *sum, T lr, T eps, T wd, int options)
 #define NNK_SIG_LAYERNORM(T)                                                              \
   (size_t rows, size_t n, const T *x, const T *gamma, const T *beta, T eps, T *y, T *mean, \
    T *rstd)

@@ -1,20 +1,21 @@
 /*
  * Optimiser updates, written once over the helper layer; one pass over each parameter.
  *
- *   sgd:  g' = g + wd p (just g when wd == 0: 0 * inf would be NaN); v = mu v + g'
- *         (v == NULL: no momentum);
- *         p -= lr (nesterov ? g' + mu v : v)          -- PyTorch's SGD (dampening 0)
- *   adam: g' = g + wd p; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
+ * Every update starts from g' = g + wd p (just g when wd == 0: 0 * inf would be NaN),
+ * with -g for g when maximising (NNK_STEP_MAXIMIZE: torch's maximize=True):
+ *   sgd:  v = mu v + (1 - dampening) g' (v == NULL: no momentum);
+ *         p -= lr (nesterov ? g' + mu v : v)          -- torch.optim.SGD
+ *   adam: m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2;
  *         p -= lr * (m / c1) / (sqrt(v / c2) + eps), c1 = 1 - b1^t, c2 = 1 - b2^t
- *         decoupled (AdamW, as torch.optim.AdamW): g' = g, and p *= 1 - lr wd first;
- *         maximize: -g for g; AMSGrad (vmax != NULL): vmax = max(vmax, v) in v's place
- *         under the square root                  -- torch.optim.Adam and AdamW
- *   rmsprop: g' = g + wd p; v = alpha v + (1-alpha) g'^2; centered (gavg != NULL):
+ *         decoupled (AdamW, as torch.optim.AdamW): no wd in g', and p *= 1 - lr wd first;
+ *         AMSGrad (vmax != NULL): vmax = max(vmax, v) in v's place under the square
+ *         root                                       -- torch.optim.Adam and AdamW
+ *   rmsprop: v = alpha v + (1-alpha) g'^2; centered (gavg != NULL):
  *         gavg = alpha gavg + (1-alpha) g', d = sqrt(v - gavg^2) + eps, else sqrt(v) + eps;
  *         momentum (buf != NULL): buf = mu buf + g'/d, p -= lr buf; else p -= lr g'/d
  *                                                     -- torch.optim.RMSprop
- *   adagrad: g' = g + wd p; sum += g'^2; p -= lr g' / (sqrt(sum) + eps), lr already
- *         decayed by the caller                       -- torch.optim.Adagrad
+ *   adagrad: sum += g'^2; p -= lr g' / (sqrt(sum) + eps), lr already decayed by the
+ *         caller                                      -- torch.optim.Adagrad
  *   axpy: y += a x
  * Tails run through zero-padded buffers like every map.
  */
@@ -27,15 +28,25 @@
   T buf[W] = {0};              \
   if (src) memcpy(buf, (src) + i, (n - i) * sizeof(T));
 
-void KNAME(sgd_step)(size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nesterov)
+/* g' = (maximize ? -g : g) + wd p, the gradient every update starts from; the sum only
+ * where decay (wd != 0) */
+#define step_grad VF(step_grad)
+static inline V step_grad(V g, V p, V vwd, int decay, int maximize)
 {
-  const V vlr = v_set1(lr), vmu = v_set1(mu), vwd = v_set1(wd);
+  const V d = maximize ? v_neg(g) : g;
+  return decay ? v_add(d, v_mul(vwd, p)) : d;
+}
+
+void KNAME(sgd_step)(size_t n, T *p, const T *g, T *v, T lr, T mu, T dampening, T wd, int options)
+{
+  const int nesterov = options & NNK_SGD_NESTEROV, maximize = options & NNK_STEP_MAXIMIZE;
+  const V vlr = v_set1(lr), vmu = v_set1(mu), vwd = v_set1(wd), vkeep = v_set1(1 - dampening);
   size_t i = 0;
 #define SGD_BODY(P, G, VEL)                                                        \
   {                                                                                \
-    V gp = wd != 0 ? v_add(G, v_mul(vwd, P)) : G, step = gp;                       \
+    V gp = step_grad(G, P, vwd, wd != 0, maximize), step = gp;                     \
     if (v) {                                                                       \
-      VEL = v_add(v_mul(vmu, VEL), gp);                                            \
+      VEL = v_add(v_mul(vmu, VEL), dampening != 0 ? v_mul(vkeep, gp) : gp);        \
       step = nesterov ? v_add(gp, v_mul(vmu, VEL)) : VEL;                          \
     }                                                                              \
     P = v_sub(P, v_mul(vlr, step));                                                \
@@ -62,7 +73,7 @@ void KNAME(sgd_step)(size_t n, T *p, const T *g, T *v, T lr, T mu, T wd, int nes
 void KNAME(adam_step)(size_t n, T *p, const T *g, T *m, T *v, T *vmax, T lr, T b1, T b2,
                       T eps, T c1, T c2, T wd, int options)
 {
-  const int decoupled = options & NNK_ADAM_DECOUPLED, maximize = options & NNK_ADAM_MAXIMIZE;
+  const int decoupled = options & NNK_ADAM_DECOUPLED, maximize = options & NNK_STEP_MAXIMIZE;
   const T coupled = decoupled ? 0 : wd, keep = decoupled ? 1 - lr * wd : 1;
   const V vkeep = v_set1(keep);
   const V vlr = v_set1(lr), vb1 = v_set1(b1), vb2 = v_set1(b2), veps = v_set1(eps);
@@ -71,8 +82,7 @@ void KNAME(adam_step)(size_t n, T *p, const T *g, T *m, T *v, T *vmax, T lr, T b
   size_t i = 0;
 #define ADAM_BODY(P, G, M, VV, VMAX)                                               \
   {                                                                                \
-    V gp = maximize ? v_neg(G) : G;                                                \
-    if (coupled != 0) gp = v_add(gp, v_mul(vwd, P));                               \
+    V gp = step_grad(G, P, vwd, coupled != 0, maximize);                           \
     if (keep != 1) P = v_mul(P, vkeep);                                            \
     M = v_add(v_mul(vb1, M), v_mul(v1b1, gp));                                     \
     VV = v_add(v_mul(vb2, VV), v_mul(v1b2, v_mul(gp, gp)));                        \
@@ -105,14 +115,15 @@ void KNAME(adam_step)(size_t n, T *p, const T *g, T *m, T *v, T *vmax, T lr, T b
 }
 
 void KNAME(rmsprop_step)(size_t n, T *p, const T *g, T *v, T *gavg, T *buf, T lr, T alpha,
-                         T eps, T wd, T mu)
+                         T eps, T wd, T mu, int options)
 {
+  const int maximize = options & NNK_STEP_MAXIMIZE;
   const V vlr = v_set1(lr), va = v_set1(alpha), v1a = v_set1(1 - alpha), veps = v_set1(eps);
   const V vwd = v_set1(wd), vmu = v_set1(mu);
   size_t i = 0;
 #define RMSPROP_BODY(P, G, VV, GA, B)                                              \
   {                                                                                \
-    V gp = wd != 0 ? v_add(G, v_mul(vwd, P)) : G;                                  \
+    V gp = step_grad(G, P, vwd, wd != 0, maximize);                                \
     VV = v_add(v_mul(va, VV), v_mul(v1a, v_mul(gp, gp)));                          \
     V d;                                                                           \
     if (gavg) {                                                                    \
@@ -153,13 +164,14 @@ void KNAME(rmsprop_step)(size_t n, T *p, const T *g, T *v, T *gavg, T *buf, T lr
 #undef RMSPROP_BODY
 }
 
-void KNAME(adagrad_step)(size_t n, T *p, const T *g, T *sum, T lr, T eps, T wd)
+void KNAME(adagrad_step)(size_t n, T *p, const T *g, T *sum, T lr, T eps, T wd, int options)
 {
+  const int maximize = options & NNK_STEP_MAXIMIZE;
   const V vlr = v_set1(lr), veps = v_set1(eps), vwd = v_set1(wd);
   size_t i = 0;
 #define ADAGRAD_BODY(P, G, S)                                                      \
   {                                                                                \
-    V gp = wd != 0 ? v_add(G, v_mul(vwd, P)) : G;                                  \
+    V gp = step_grad(G, P, vwd, wd != 0, maximize);                                \
     S = v_add(S, v_mul(gp, gp));                                                   \
     P = v_sub(P, v_mul(vlr, v_div(gp, v_add(v_sqrt(S), veps))));                   \
   }

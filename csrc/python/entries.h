@@ -24,14 +24,14 @@
   X(loss, VARARGS, "loss(op, y, t, each): sum of l(y, t) (KERNELS['loss']); each l into `each`.") \
   X(loss_grad, VARARGS, "loss_grad(op, y, t, out, scale): out = scale * dl/dy.")          \
   /* optim.c */                                                                           \
-  X(sgd_step, VARARGS, "sgd_step(p, g, v, lr, momentum, weight_decay, nesterov), in place.") \
+  X(sgd_step, VARARGS, "sgd_step(p, g, v, lr, momentum, weight_decay, nesterov, dampening=0.0, maximize=False), in place.") \
   X(adam_step, VARARGS,                                                                   \
     "adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay, decoupled, max_v=None, maximize=False), in place (max_v: AMSGrad's).") \
   X(adam_steps, VARARGS,                                                                  \
     "adam_steps(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, eps, c1, c2, weight_decay, decoupled, max_exp_avg_sqs=None, maximize=False): adam_step on each, one threaded call.") \
   X(rmsprop_step, VARARGS,                                                                \
-    "rmsprop_step(p, g, v, gavg or None, buf or None, lr, alpha, eps, weight_decay, momentum), in place.") \
-  X(adagrad_step, VARARGS, "adagrad_step(p, g, sum, lr, eps, weight_decay), in place.")   \
+    "rmsprop_step(p, g, v, gavg or None, buf or None, lr, alpha, eps, weight_decay, momentum, maximize=False), in place.") \
+  X(adagrad_step, VARARGS, "adagrad_step(p, g, sum, lr, eps, weight_decay, maximize=False), in place.") \
   X(axpy, VARARGS, "axpy(a, x, y): y += a x.")                                            \
   /* linalg.c */                                                                          \
   X(gemm, FASTCALL, "gemm(a, b, c, alpha, beta, trans_a, trans_b): c = alpha op(a) op(b) + beta c.") \

@@ -21,33 +21,35 @@ static int get_step(PyObject *g, PyObject *const *outs, int n_out, int optional_
   return operands_apart(b, 1, b + 1, n_out, 1);
 }
 
-/* sgd_step(p, g, v or None, lr, momentum, weight_decay, nesterov) */
+/* The options bits of an update (nnk_kernels.h): its own flag (NNK_SGD_NESTEROV,
+ * NNK_ADAM_DECOUPLED, both bit 1) and maximize. */
+static int step_options(int own, int maximize)
+{
+  return (own ? 1 : 0) | (maximize ? NNK_STEP_MAXIMIZE : 0);
+}
+
+/* sgd_step(p, g, v or None, lr, momentum, weight_decay, nesterov, dampening=0.0,
+ * maximize=False) */
 PyObject *nnk_py_sgd_step(PyObject *self, PyObject *args)
 {
   PyObject *g, *outs[2]; /* p, v */
-  double lr, mu, wd;
-  int nesterov;
+  double lr, mu, wd, dampening = 0;
+  int nesterov, maximize = 0;
   buf b[3] = {0};
   PyObject *result = NULL;
-  if (!PyArg_ParseTuple(args, "OOOdddp:sgd_step", &outs[0], &g, &outs[1], &lr, &mu, &wd,
-                        &nesterov) ||
+  if (!PyArg_ParseTuple(args, "OOOdddp|dp:sgd_step", &outs[0], &g, &outs[1], &lr, &mu, &wd,
+                        &nesterov, &dampening, &maximize) ||
       get_step(g, outs, 2, 1, b))
     goto done;
   size_t n = buf_count(&b[1]);
   const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
                  nnk_map_sgd(t, b[1].dt == DT_F64, n, b[1].data, b[0].data, ptr_or_null(&b[2]),
-                             lr, mu, wd, nesterov));
+                             lr, mu, dampening, wd, step_options(nesterov, maximize)));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 3);
   return result;
-}
-
-/* The options bits of adam_step from its two flags (nnk_kernels.h). */
-static int adam_options(int decoupled, int maximize)
-{
-  return (decoupled ? NNK_ADAM_DECOUPLED : 0) | (maximize ? NNK_ADAM_MAXIMIZE : 0);
 }
 
 /* adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay, decoupled,
@@ -72,7 +74,7 @@ PyObject *nnk_py_adam_step(PyObject *self, PyObject *args)
   WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
                  nnk_map_adam(t, b[1].dt == DT_F64, n, b[1].data, b[0].data, b[2].data,
                               b[3].data, ptr_or_null(&b[4]), lr, b1, b2, eps, c1, c2, wd,
-                              adam_options(decoupled, maximize)));
+                              step_options(decoupled, maximize)));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 5);
@@ -176,7 +178,7 @@ PyObject *nnk_py_adam_steps(PyObject *self, PyObject *args)
   const int overlap = entries_overlap(b, count, PER);
   if (overlap < 0) goto done;
   const nnk_kernel_table *t = nnk_kernels();
-  const int f64 = count && b[1].dt == DT_F64, options = adam_options(decoupled, maximize);
+  const int f64 = count && b[1].dt == DT_F64, options = step_options(decoupled, maximize);
   void *const *vmax = amsgrad ? ptrs + 4 * count : NULL;
   if (!overlap) {
     WITHOUT_GIL_IF(total >= RELEASE_GIL_ELEMENTS,
@@ -196,15 +198,17 @@ done:
   return result;
 }
 
-/* rmsprop_step(p, g, v, gavg or None, buf or None, lr, alpha, eps, weight_decay, momentum) */
+/* rmsprop_step(p, g, v, gavg or None, buf or None, lr, alpha, eps, weight_decay, momentum,
+ * maximize=False) */
 PyObject *nnk_py_rmsprop_step(PyObject *self, PyObject *args)
 {
   PyObject *g, *outs[4]; /* p, v, gavg, buf */
   double lr, alpha, eps, wd, mu;
+  int maximize = 0;
   buf b[5] = {0};
   PyObject *result = NULL;
-  if (!PyArg_ParseTuple(args, "OOOOOddddd:rmsprop_step", &outs[0], &g, &outs[1], &outs[2],
-                        &outs[3], &lr, &alpha, &eps, &wd, &mu) ||
+  if (!PyArg_ParseTuple(args, "OOOOOddddd|p:rmsprop_step", &outs[0], &g, &outs[1], &outs[2],
+                        &outs[3], &lr, &alpha, &eps, &wd, &mu, &maximize) ||
       get_step(g, outs, 4, 1, b))
     goto done;
   if (!b[2].data) {
@@ -215,28 +219,31 @@ PyObject *nnk_py_rmsprop_step(PyObject *self, PyObject *args)
   const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
                  nnk_map_rmsprop(t, b[1].dt == DT_F64, n, b[1].data, b[0].data, b[2].data,
-                                 ptr_or_null(&b[3]), ptr_or_null(&b[4]), lr, alpha, eps, wd, mu));
+                                 ptr_or_null(&b[3]), ptr_or_null(&b[4]), lr, alpha, eps, wd, mu,
+                                 step_options(0, maximize)));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 5);
   return result;
 }
 
-/* adagrad_step(p, g, sum, lr, eps, weight_decay) */
+/* adagrad_step(p, g, sum, lr, eps, weight_decay, maximize=False) */
 PyObject *nnk_py_adagrad_step(PyObject *self, PyObject *args)
 {
   PyObject *g, *outs[2]; /* p, sum */
   double lr, eps, wd;
+  int maximize = 0;
   buf b[3] = {0};
   PyObject *result = NULL;
-  if (!PyArg_ParseTuple(args, "OOOddd:adagrad_step", &outs[0], &g, &outs[1], &lr, &eps, &wd) ||
+  if (!PyArg_ParseTuple(args, "OOOddd|p:adagrad_step", &outs[0], &g, &outs[1], &lr, &eps, &wd,
+                        &maximize) ||
       get_step(g, outs, 2, 0, b))
     goto done;
   size_t n = buf_count(&b[1]);
   const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
                  nnk_map_adagrad(t, b[1].dt == DT_F64, n, b[1].data, b[0].data, b[2].data, lr,
-                                 eps, wd));
+                                 eps, wd, step_options(0, maximize)));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 3);

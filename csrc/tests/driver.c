@@ -394,12 +394,14 @@ static void test_losses(const nnk_kernel_table *ref, const nnk_kernel_table *t)
 static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
 {
   for (size_t n = 0; n <= MAXN; n++)
-    for (int variant = 0; variant < 11; variant++) {
+    for (int variant = 0; variant < 14; variant++) {
       /* 0: plain SGD, 1: momentum, 2: Nesterov + weight decay, 3: Adam, 4: AdamW,
        * 5: RMSprop, 6: centred RMSprop with momentum and weight decay (m: the gradient
        * average, a third state: the momentum buffer), 7: Adagrad, 8: with weight decay,
        * 9: AMSGrad (the third state: the running maximum of v, some lanes above v and
-       * some below), 10: AMSGrad maximising with AdamW's decay */
+       * some below), 10: AMSGrad maximising with AdamW's decay; maximising: 11 SGD with
+       * momentum, dampening and weight decay, 12 variant 6, 13 Adagrad with decay */
+      const int up = variant >= 10 ? NNK_STEP_MAXIMIZE : 0;
       double p0[MAXN], g[MAXN], m0[MAXN], v0[MAXN];
       fill(p0, n, -1, 1), fill(g, n, -1, 1), fill(m0, n, -1, 1), fill(v0, n, 0, 1);
       for (size_t i = 0; i < n; i++) {
@@ -408,33 +410,31 @@ static void test_optim(const nnk_kernel_table *ref, const nnk_kernel_table *t)
         if (!isfinite(m0[i])) m0[i] = 0.5;
         v0[i] = fabs(v0[i]) > 1 || !isfinite(v0[i]) ? 0.5 : fabs(v0[i]);
       }
-      if (variant == 6) /* centred: v >= gavg^2 keeps the square root real */
+      if (variant == 6 || variant == 12) /* centred: v >= gavg^2 keeps the square root real */
         for (size_t i = 0; i < n; i++) m0[i] = 0.5 * sqrt(v0[i]) * (i % 2 ? 1 : -1);
       double *p[2], *m[2], *v[2], *b[2];
       for (int k = 0; k < 2; k++) {
         p[k] = guarded(n, 8), m[k] = guarded(n, 8), v[k] = guarded(n, 8), b[k] = guarded(n, 8);
         memcpy(p[k], p0, n * 8), memcpy(m[k], m0, n * 8), memcpy(v[k], v0, n * 8);
         memcpy(b[k], g, n * 8);
-        if (variant >= 9)
+        if (variant == 9 || variant == 10)
           for (size_t i = 0; i < n; i++) b[k][i] = fabs(g[i]) * 0.5;
       }
       const nnk_kernel_table *tab[2] = {t, ref};
       for (int k = 0; k < 2; k++) {
-        if (variant == 5 || variant == 6)
-          tab[k]->f64.rmsprop_step(n, p[k], g, v[k], variant == 6 ? m[k] : NULL,
-                                   variant == 6 ? b[k] : NULL, 0.01, 0.99, 1e-8,
-                                   variant == 6 ? 0.01 : 0, variant == 6 ? 0.9 : 0);
-        else if (variant == 7 || variant == 8)
-          tab[k]->f64.adagrad_step(n, p[k], g, v[k], 0.01, 1e-10, variant == 8 ? 0.01 : 0);
-        else if (variant >= 3)
+        const int centred = variant == 6 || variant == 12;
+        if (variant == 5 || centred)
+          tab[k]->f64.rmsprop_step(n, p[k], g, v[k], centred ? m[k] : NULL, centred ? b[k] : NULL,
+                                   0.01, 0.99, 1e-8, centred ? 0.01 : 0, centred ? 0.9 : 0, up);
+        else if (variant == 7 || variant == 8 || variant == 13)
+          tab[k]->f64.adagrad_step(n, p[k], g, v[k], 0.01, 1e-10, variant == 7 ? 0 : 0.01, up);
+        else if (variant >= 3 && variant <= 10)
           tab[k]->f64.adam_step(n, p[k], g, m[k], v[k], variant >= 9 ? b[k] : NULL, 1e-3, 0.9,
                                 0.999, 1e-8, 0.1, 0.001, 0.01,
-                                variant == 4 || variant == 10
-                                    ? NNK_ADAM_DECOUPLED | (variant == 10 ? NNK_ADAM_MAXIMIZE : 0)
-                                    : 0);
+                                (variant == 4 || variant == 10 ? NNK_ADAM_DECOUPLED : 0) | up);
         else
-          tab[k]->f64.sgd_step(n, p[k], g, variant ? v[k] : NULL, 0.1, 0.9, variant == 2 ? 0.01 : 0,
-                               variant == 2);
+          tab[k]->f64.sgd_step(n, p[k], g, variant ? v[k] : NULL, 0.1, 0.9, variant == 11 ? 0.3 : 0,
+                               variant >= 2 ? 0.01 : 0, (variant == 2 ? NNK_SGD_NESTEROV : 0) | up);
       }
       int ok = 1;
       for (size_t i = 0; i < n; i++)

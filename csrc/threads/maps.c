@@ -58,15 +58,16 @@ typedef struct {
       }                                                                                   \
       break;                                                                              \
     case LOSS_GRAD: K.loss_grad[j->op](len, a, b, (T)p[0], out); break;                   \
-    case SGD: K.sgd_step(len, out, a, s1, (T)p[0], (T)p[1], (T)p[2], j->flag); break;     \
+    case SGD: K.sgd_step(len, out, a, s1, (T)p[0], (T)p[1], (T)p[2], (T)p[3], j->flag); break; \
     case ADAM:                                                                            \
       K.adam_step(len, out, a, s1, s2, s3, (T)p[0], (T)p[1], (T)p[2], (T)p[3], (T)p[4],    \
                   (T)p[5], (T)p[6], j->flag);                                             \
       break;                                                                              \
     case RMSPROP:                                                                         \
-      K.rmsprop_step(len, out, a, s1, s2, s3, (T)p[0], (T)p[1], (T)p[2], (T)p[3], (T)p[4]); \
+      K.rmsprop_step(len, out, a, s1, s2, s3, (T)p[0], (T)p[1], (T)p[2], (T)p[3], (T)p[4],  \
+                     j->flag);                                                            \
       break;                                                                              \
-    case ADAGRAD: K.adagrad_step(len, out, a, s1, (T)p[0], (T)p[1], (T)p[2]); break;      \
+    case ADAGRAD: K.adagrad_step(len, out, a, s1, (T)p[0], (T)p[1], (T)p[2], j->flag); break; \
     case AXPY: K.axpy(len, (T)p[0], a, out); break;                                       \
     }                                                                                     \
   } while (0)
@@ -235,10 +236,10 @@ void nnk_map_loss_grad(const nnk_kernel_table *t, int f64, int op, size_t n, con
 }
 
 void nnk_map_sgd(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *v,
-                 double lr, double mu, double wd, int nesterov)
+                 double lr, double mu, double dampening, double wd, int options)
 {
   map_job j = {.t = t, .f64 = f64, .kind = SGD, .n = n, .a = g, .out = p, .s1 = v,
-               .p = {lr, mu, wd}, .flag = nesterov};
+               .p = {lr, mu, dampening, wd}, .flag = options};
   run(&j);
 }
 
@@ -282,17 +283,17 @@ void nnk_map_axpy(const nnk_kernel_table *t, int f64, size_t n, double a, const 
 
 void nnk_map_rmsprop(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *v,
                      void *gavg, void *buf, double lr, double alpha, double eps, double wd,
-                     double mu)
+                     double mu, int options)
 {
   map_job j = {.t = t, .f64 = f64, .kind = RMSPROP, .n = n, .a = g, .out = p, .s1 = v,
-               .s2 = gavg, .s3 = buf, .p = {lr, alpha, eps, wd, mu}};
+               .s2 = gavg, .s3 = buf, .p = {lr, alpha, eps, wd, mu}, .flag = options};
   run(&j);
 }
 
 void nnk_map_adagrad(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g,
-                     void *sum, double lr, double eps, double wd)
+                     void *sum, double lr, double eps, double wd, int options)
 {
   map_job j = {.t = t, .f64 = f64, .kind = ADAGRAD, .n = n, .a = g, .out = p, .s1 = sum,
-               .p = {lr, eps, wd}};
+               .p = {lr, eps, wd}, .flag = options};
   run(&j);
 }

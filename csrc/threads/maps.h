@@ -39,7 +39,7 @@ void nnk_map_loss_grad(const nnk_kernel_table *t, int f64, int op, size_t n, con
                        const void *target, double scale, void *dy);
 /* The optimisers' updates (NNK_STEP_LIST), arguments as their signatures. */
 void nnk_map_sgd(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *v,
-                 double lr, double mu, double wd, int nesterov);
+                 double lr, double mu, double dampening, double wd, int options);
 void nnk_map_adam(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *m,
                   void *v, void *vmax, double lr, double b1, double b2, double eps, double c1,
                   double c2, double wd, int options);
@@ -53,9 +53,9 @@ void nnk_map_adam_list(const nnk_kernel_table *t, int f64, size_t count, void *c
                        double c2, double wd, int options);
 void nnk_map_rmsprop(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g, void *v,
                      void *gavg, void *buf, double lr, double alpha, double eps, double wd,
-                     double mu);
+                     double mu, int options);
 void nnk_map_adagrad(const nnk_kernel_table *t, int f64, size_t n, void *p, const void *g,
-                     void *sum, double lr, double eps, double wd);
+                     void *sum, double lr, double eps, double wd, int options);
 void nnk_map_axpy(const nnk_kernel_table *t, int f64, size_t n, double a, const void *x, void *y);
 
 #endif

@@ -136,13 +136,12 @@ class Optimizer:
 
     # torch's options of this kind of optimiser that nnk's has fixed (see _as_torch): a
     # state dict names them, as torch's does, so that torch's optimiser steps from it
-    # (torch.optim.SGD reads a group's dampening and has no default for it)
-    _torch_fixed = ("maximize",)
+    # (torch.optim.Adam reads a group's decoupled_weight_decay)
+    _torch_fixed = ()
 
     def _as_torch(self):
         """The values of torch's options that mean what this optimiser does."""
-        return {"maximize": False, "amsgrad": False, "dampening": 0,
-                "decoupled_weight_decay": getattr(self, "_decoupled", False)}
+        return {"decoupled_weight_decay": getattr(self, "_decoupled", False)}
 
     def state_dict(self):
         """{"state": {index: {name: array or number}}, "param_groups": [{hyper-parameters,
@@ -217,32 +216,38 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """p -= lr * v with v = momentum * v + (g + weight_decay * p); Nesterov optional."""
-    _torch_fixed = ("dampening", "maximize")
-    _first_group_options = ("momentum", "nesterov", "weight_decay")
+    """p -= lr * v with v = momentum * v + (1 - dampening) * (g + weight_decay * p) (the
+    first step's v the gradient term whole), or Nesterov's g + momentum * v, as
+    torch.optim.SGD, arguments in its order; ``maximize`` climbs the objective."""
+    _torch_fixed = ()
+    _first_group_options = ("momentum", "dampening", "weight_decay", "nesterov", "maximize")
 
-    def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, momentum=momentum, nesterov=nesterov,
-                                      weight_decay=weight_decay))
+    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                 *, maximize=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
 
     def _checked(self, g):
         g = super()._checked(g)
         g["momentum"] = _non_negative(g["momentum"], "momentum")
+        g["dampening"] = as_real(g["dampening"], "dampening")
         g["weight_decay"] = _non_negative(g["weight_decay"], "weight_decay")
-        g["nesterov"] = bool(g["nesterov"])
-        if g["nesterov"] and g["momentum"] <= 0:
-            raise ValueError("Nesterov momentum needs momentum > 0")
+        g["nesterov"], g["maximize"] = bool(g["nesterov"]), bool(g["maximize"])
+        if g["nesterov"] and (g["momentum"] <= 0 or g["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         return g
 
     def step(self):
         for g, i, p in self._stepped():
-            v = None
+            v, dampening = None, g["dampening"]
             if g["momentum"]:
                 st = self._state(i, p)
                 v = st.get("momentum_buffer")
-                if v is None:
-                    v = st["momentum_buffer"] = np.zeros_like(p.data)
-            _C.sgd_step(p.data, p.grad, v, g["lr"], g["momentum"], g["weight_decay"], g["nesterov"])
+                if v is None:  # torch's first buffer is the gradient term, undamped
+                    v, dampening = st.setdefault("momentum_buffer", np.zeros_like(p.data)), 0.0
+            _C.sgd_step(p.data, p.grad, v, g["lr"], g["momentum"], g["weight_decay"], g["nesterov"],
+                        dampening, g["maximize"])
 
 
 class Adam(Optimizer):
@@ -323,18 +328,19 @@ class AdamW(Adam):
 class RMSprop(Optimizer):
     """RMSprop (Hinton), as torch.optim.RMSprop: v = alpha v + (1 - alpha) g^2 and
     p -= lr g / (sqrt(v) + eps); centred (the gradient's running mean subtracted from v),
-    momentum and weight decay optional.  One kernel pass per parameter."""
+    momentum, weight decay and ``maximize`` optional.  One kernel pass per parameter."""
+    _torch_fixed = ()
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False):
+                 centered=False, *, maximize=False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+                                      momentum=momentum, centered=centered, maximize=maximize))
 
     def _checked(self, g):
         g = super()._checked(g)
         for key in ("alpha", "eps", "weight_decay", "momentum"):
             g[key] = _non_negative(g[key], key)
-        g["centered"] = bool(g["centered"])
+        g["centered"], g["maximize"] = bool(g["centered"]), bool(g["maximize"])
         return g
 
     def step(self):
@@ -349,18 +355,20 @@ class RMSprop(Optimizer):
             st["step"] += 1
             _C.rmsprop_step(p.data, p.grad, st["square_avg"], st.get("grad_avg"),
                             st.get("momentum_buffer"), g["lr"], g["alpha"], g["eps"],
-                            g["weight_decay"], g["momentum"])
+                            g["weight_decay"], g["momentum"], g["maximize"])
 
 
 class Adagrad(Optimizer):
     """Adagrad (Duchi et al.), as torch.optim.Adagrad: sum += g^2 and
-    p -= lr_t g / (sqrt(sum) + eps), lr_t = lr / (1 + (t - 1) lr_decay).  One kernel pass
-    per parameter."""
+    p -= lr_t g / (sqrt(sum) + eps), lr_t = lr / (1 + (t - 1) lr_decay); ``maximize``
+    climbs the objective.  One kernel pass per parameter."""
+    _torch_fixed = ()
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10):
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps,
+                                      maximize=maximize))
 
     def _add_group(self, group):
         super()._add_group(group)
@@ -372,6 +380,7 @@ class Adagrad(Optimizer):
         g = super()._checked(g)
         for key in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
             g[key] = _non_negative(g[key], key)
+        g["maximize"] = bool(g["maximize"])
         return g
 
     def step(self):
@@ -379,4 +388,4 @@ class Adagrad(Optimizer):
             st = self._state(i, p)
             st["step"] += 1
             lr = g["lr"] / (1 + (st["step"] - 1) * g["lr_decay"])
-            _C.adagrad_step(p.data, p.grad, st["sum"], lr, g["eps"], g["weight_decay"])
+            _C.adagrad_step(p.data, p.grad, st["sum"], lr, g["eps"], g["weight_decay"], g["maximize"])
