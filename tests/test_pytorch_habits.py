@@ -1018,6 +1018,37 @@ def test_embedding_padding_idx_as_pytorch(padding_idx, dtype):
         nn.Embedding(7, 4, 0)
 
 
+@pytest.mark.parametrize("kw", [dict(max_norm=1.5), dict(max_norm=0.5, norm_type=float("inf")),
+                                dict(max_norm=2, norm_type=1.0, scale_grad_by_freq=True, padding_idx=2),
+                                dict(scale_grad_by_freq=True)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_embedding_max_norm_and_frequency_scaling_as_pytorch(kw, dtype):
+    """max_norm: the rows a forward names rescaled in place to that norm where longer (the
+    others untouched), the output and later gradients from the rescaled rows;
+    scale_grad_by_freq: a row's gradient over its count in the batch; torch's values and
+    repr."""
+    theirs = torch.nn.Embedding(7, 4, **kw).to(torch.float64 if dtype == np.float64 else torch.float32)
+    ours = nn.Embedding(7, 4, dtype=dtype, **kw)
+    assert repr(ours) == repr(theirs)
+    ours.load_state_dict(theirs.state_dict())
+    before = ours.weight.data.copy()
+    ids = np.array([[2, 1, 2, 3], [5, 2, 1, 6]])  # 2 thrice, 1 twice; 0 and 4 not at all
+    g = np.random.default_rng(17).standard_normal((2, 4, 4)).astype(dtype)
+    out = theirs(torch.from_numpy(ids))
+    out.backward(torch.from_numpy(g))
+    y = ours(ids)
+    ours.zero_grad()
+    ours.backward(g)
+    tol = dict(rtol=1e-12, atol=1e-15) if dtype == np.float64 else dict(rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(y, out.detach().numpy(), **tol)
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), **tol)
+    np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), **tol)
+    np.testing.assert_array_equal(ours.weight.data[[0, 4]], before[[0, 4]])
+    if "max_norm" in kw:
+        norms = np.linalg.norm(ours.weight.data[np.unique(ids)], ord=kw.get("norm_type", 2), axis=1)
+        assert norms.max() <= kw["max_norm"] * (1 + 1e-6) and not np.array_equal(ours.weight.data, before)
+
+
 def test_all_ignored_mean_is_nan_as_pytorch():
     x = np.zeros((2, 3))
     t = np.array([-100, -100])

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from .. import _C, _random
-from .._arrays import as_float
+from .._arrays import as_float, as_real
 from ..linalg import gemm
 from ..softmax import softmax, softmax_grad
 from .layers import Flatten, Linear, Tanh, _dropout_scale
@@ -17,11 +17,14 @@ from .module import (Module, Parameter, Sequential, _check_grad_shape, _dtype, _
 class Embedding(Module):
     """Integer ids of any shape -> (..., dim) vectors; backward accumulates rows (C kernel).
 
-    ``padding_idx`` as torch.nn.Embedding's: that row starts at zero and no gradient
-    reaches it, so a padding token's vector stays what it is (negative: counted from
-    the end)."""
+    As torch.nn.Embedding's keywords: ``padding_idx``, that row starting at zero and no
+    gradient reaching it, so a padding token's vector stays what it is (negative: counted
+    from the end); ``max_norm``, each row a forward looks up rescaled in place to that
+    ``norm_type``-norm when it is longer (by max_norm / (norm + 1e-7)); and
+    ``scale_grad_by_freq``, each row's gradient divided by how often the batch named it."""
 
-    def __init__(self, num_embeddings, dim, dtype=np.float64, *, padding_idx=None, _weight=None):
+    def __init__(self, num_embeddings, dim, dtype=np.float64, *, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, _weight=None):
         if isinstance(dtype, (int, np.integer)):  # torch's third argument
             raise TypeError(f"Embedding's third argument is the dtype; padding_idx goes by "
                             f"keyword: Embedding({num_embeddings}, {dim}, padding_idx={dtype})")
@@ -33,6 +36,11 @@ class Embedding(Module):
                 raise ValueError(f"padding_idx must lie in [-{shape[0]}, {shape[0]}), got {padding_idx}")
             padding_idx %= shape[0]
         self.padding_idx = padding_idx
+        if max_norm is not None:  # kept as given (the repr shows it so), as torch's
+            as_real(max_norm, "max_norm")
+        as_real(norm_type, "norm_type")
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq = bool(scale_grad_by_freq)
         if _weight is not None:  # from_pretrained's (its shape and dtype), no draw from the generator
             self.weight = Parameter(np.array(_weight, dtype=dtype))
         else:
@@ -42,7 +50,8 @@ class Embedding(Module):
         self._ids = None
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
+                        norm_type=2.0, scale_grad_by_freq=False):
         """An Embedding holding a copy of ``embeddings`` (num_embeddings, dim), its dtype
         kept (float32 or float64; others become float64), frozen unless ``freeze`` is
         False (Parameter.requires_grad), as torch.nn.Embedding.from_pretrained: the
@@ -50,9 +59,19 @@ class Embedding(Module):
         w = as_float(embeddings, "embeddings")
         if w.ndim != 2:
             raise ValueError(f"embeddings must be 2-D (num_embeddings, dim), got shape {w.shape}")
-        layer = cls(*w.shape, dtype=w.dtype, padding_idx=padding_idx, _weight=w)
+        layer = cls(*w.shape, dtype=w.dtype, padding_idx=padding_idx, max_norm=max_norm,
+                    norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, _weight=w)
         layer.weight.requires_grad_(not freeze)
         return layer
+
+    def _renorm(self, ids):
+        """torch's embedding_renorm_: the rows ids name whose norm exceeds max_norm scaled
+        down to it, in place (outside any gradient, as torch does it)."""
+        rows = np.unique(ids)
+        w = self.weight.data
+        norms = np.linalg.norm(w[rows], ord=self.norm_type, axis=1)
+        long = norms > self.max_norm
+        w[rows[long]] *= (self.max_norm / (norms[long] + 1e-7)).astype(w.dtype)[:, None]
 
     def forward(self, ids):
         ids = np.asarray(ids)
@@ -63,6 +82,8 @@ class Embedding(Module):
             raise IndexError(f"Embedding ids must lie in [0, {n}), got {ids.min()}..{ids.max()}")
         # a private copy: ids changed after forward must not move the gradient elsewhere
         self._ids = np.array(ids, dtype=np.int64, order="C")
+        if self.max_norm is not None and ids.size:
+            self._renorm(self._ids)
         return self.weight.data[self._ids]
 
     def backward(self, g, input_grad=True):
@@ -71,13 +92,24 @@ class Embedding(Module):
         g = np.asarray(as_float(g), dtype=w.dtype, order="C")
         _check_grad_shape("Embedding", g, ids.shape + w.shape[1:])
         if self.weight.requires_grad:  # frozen (from_pretrained's default): nothing to add
+            if self.scale_grad_by_freq and ids.size:  # each id's rows over its count
+                flat = ids.reshape(-1)
+                g = g / np.bincount(flat, minlength=w.shape[0])[flat].reshape(ids.shape + (1,)).astype(w.dtype)
             _C.embedding_backward(ids.reshape(-1), g.reshape(-1, w.shape[1]), self.weight.grad,
                                   -1 if self.padding_idx is None else self.padding_idx)
         return None  # ids have no gradient
 
-    def extra_repr(self):
-        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
-        return f"{self.weight.data.shape[0]}, {self.weight.data.shape[1]}{pad}"
+    def extra_repr(self):  # torch's
+        s = f"{self.weight.data.shape[0]}, {self.weight.data.shape[1]}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        return s
 
 
 class RNN(Module):
