@@ -333,6 +333,27 @@ def test_long_dot_same_bits_on_any_thread_count(n, dtype, set_threads):
     assert abs(float(got[1]) - terms.sum()) <= n * np.finfo(dtype).eps * np.abs(terms).sum()
 
 
+@pytest.mark.parametrize("rows, cols", [(1000, 1000), (2000, 700), (8001, 65), (17, 40_000), (4096, 600)])
+def test_vector_matrix_row_blocks_same_bits_on_any_thread_count(rows, cols, dtype, set_threads):
+    """x W of a large W is summed in row blocks set by the shape alone (their partials
+    added in order): 1, 2 and 3 threads give the same bits, x W and W^T x (the same
+    kernel) alike, with beta and alpha applied once, within the bound of the terms."""
+    rng = np.random.default_rng(rows + cols)
+    W = rng.uniform(-1, 1, (rows, cols)).astype(dtype)
+    x = rng.uniform(-1, 1, rows).astype(dtype)
+    c = rng.uniform(-1, 1, (1, cols)).astype(dtype)
+    got = {}
+    for threads in (1, 2, 3):
+        set_threads(threads)
+        got[threads] = (nnk.gemm(x.reshape(1, -1), W, c, alpha=0.5, beta=2.0),
+                        nnk.matmul(W.T, x))
+    for threads in (2, 3):
+        for a, b in zip(got[1], got[threads]):
+            assert a.tobytes() == b.tobytes()
+    check(got[1][0], x.reshape(1, -1), W, c, 0.5, 2.0, False, False, dtype)
+    np.testing.assert_array_equal(got[1][1], nnk.gemm(x.reshape(1, -1), W).ravel())
+
+
 def test_matrix_vector_strided_operands_and_output(dtype):
     rng = np.random.default_rng(5)
     big = rng.uniform(-1, 1, (300, 400)).astype(dtype)

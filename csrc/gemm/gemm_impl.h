@@ -527,7 +527,10 @@ static void FN(scale_c)(size_t m, size_t n, T beta, T *c, ptrdiff_t rs_c, ptrdif
  * y, each element of which is computed exactly as one thread computes it, so the result
  * is the same for every thread count.  Row dots split rows in eights (the kernel's
  * groups of eight or four; the odd rows stay with the last member, as with one
- * thread); axpys split columns in pieces of 64 (whole cache lines).  A lone dot
+ * thread); axpys split columns in pieces of 64 (whole cache lines), or, from
+ * XW_BLOCK_ELEMS elements on, rows in blocks set by the shape (below).  Each call is
+ * told the rows of the whole matrix (`whole`), by which the kernel judges whether it
+ * streams from memory: a share of it would not tell.  A lone dot
  * product (one row) has only its length to split: it is summed in blocks, one partial
  * each, added in order, the blocks set by its length alone (whatever the team): as few
  * as blocks of at most DOT_BLOCK allow, of equal lengths (a multiple of 64 values, the
@@ -545,6 +548,25 @@ static inline size_t FN(dot_block)(size_t n)
 /* The piece of y a member takes a whole number of: rows for the dots, columns for the
  * axpys. */
 static inline size_t FN(gemv_unit)(int dots) { return dots ? 8 : 64; }
+/* x W (the axpys, one vector) from XW_BLOCK_ELEMS matrix elements on is summed in row
+ * blocks, as many as the matrix has XW_BLOCK_ELEMS (2 to XW_BLOCKS, whole eight-row
+ * passes), each into a partial of y, the partials then summed in order by the same
+ * kernel (rows of ones, the members splitting the columns); the blocks set by the shape
+ * alone, so that every thread count gives the same bits.  Members take whole blocks and
+ * read their rows whole, where splitting the columns had each read a part of every row.
+ * Zen 4, side by side with the column split, best of three runs of seven (us): two
+ * threads, float32 2000^2 129 -> 105, 8000 x 512 134 -> 114, 1000^2 34 -> 28, float64
+ * 8000 x 512 417 -> 276, 2000^2 343 -> 324; one thread within 2 % either way (blocks of
+ * 2^18 elements cost it 3 % on 1000^2, 11 % on float64 8000 x 512, before the kernel
+ * was told the whole matrix's rows: a block alone looked cache-sized, not asked ahead). */
+#define XW_BLOCK_ELEMS (1u << 19)
+#define XW_BLOCKS 16
+static inline size_t FN(xw_blocks)(size_t rows, size_t n)
+{
+  const size_t want = (rows * n + XW_BLOCK_ELEMS - 1) / XW_BLOCK_ELEMS; /* (a matrix in memory: no wrap) */
+  const size_t blocks = want < XW_BLOCKS ? want : XW_BLOCKS, groups = rows / 8;
+  return blocks < groups ? blocks : groups;
+}
 typedef struct {
   void (*kernel) NNK_SIG_GEMV(T);
   int dots;
@@ -552,19 +574,44 @@ typedef struct {
   T alpha, beta;
   const T *a, *x;
   T *y, *partial;
-  size_t block; /* a lone dot's block length */
+  size_t block;      /* a lone dot's block length */
+  size_t row_blocks; /* x W's row blocks (0: columns split), of block_rows rows each */
+  size_t block_rows;
 } FN(gemv_job);
+
+/* x W by row blocks (xw_blocks): the member's blocks into their partials, then, once every
+ * member is done, its columns of y summed over the partials in order. */
+static void FN(xw_member)(const FN(gemv_job) *j, int tid, int team, nnk_barrier *barrier)
+{
+  static const T ones[XW_BLOCKS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  size_t lo, hi;
+  nnk_share(j->row_blocks, tid, team, &lo, &hi);
+  for (size_t blk = lo; blk < hi; blk++) {
+    const size_t r0 = blk * j->block_rows, nr = j->rows - r0 < j->block_rows ? j->rows - r0 : j->block_rows;
+    j->kernel(nr, j->n, 1, 1, j->a + r0 * j->lda, j->lda, j->x + r0, 0, 0, j->partial + blk * j->n, 0,
+              j->rows);
+  }
+  nnk_barrier_wait(barrier);
+  nnk_share((j->n + 63) / 64, tid, team, &lo, &hi);
+  lo *= 64, hi = hi * 64 < j->n ? hi * 64 : j->n;
+  if (lo < hi)
+    j->kernel(j->row_blocks, hi - lo, 1, j->alpha, j->partial + lo, j->n, ones, 0, j->beta, j->y + lo, 0,
+              j->row_blocks);
+}
 
 static void FN(gemv_member)(void *ctx, int tid, int team, nnk_barrier *barrier)
 {
-  (void)barrier;
   const FN(gemv_job) *j = ctx;
   size_t lo, hi;
+  if (j->row_blocks) {
+    FN(xw_member)(j, tid, team, barrier);
+    return;
+  }
   if (j->partial) { /* one long dot product: blocks of it */
     nnk_share((j->n + j->block - 1) / j->block, tid, team, &lo, &hi);
     for (size_t blk = lo; blk < hi; blk++) {
       size_t p = blk * j->block, len = j->n - p < j->block ? j->n - p : j->block;
-      j->kernel(1, len, 1, 1, j->a + p, j->lda, j->x + p, 0, 0, j->partial + blk, 1);
+      j->kernel(1, len, 1, 1, j->a + p, j->lda, j->x + p, 0, 0, j->partial + blk, 1, 1);
     }
     return;
   }
@@ -574,10 +621,10 @@ static void FN(gemv_member)(void *ctx, int tid, int team, nnk_barrier *barrier)
   if (lo >= hi) return;
   if (j->dots)
     j->kernel(hi - lo, j->n, j->nx, j->alpha, j->a + lo * j->lda, j->lda, j->x, j->ldx, j->beta,
-              j->y + lo * j->ldy, j->ldy);
+              j->y + lo * j->ldy, j->ldy, j->rows);
   else
     j->kernel(j->rows, hi - lo, j->nx, j->alpha, j->a + lo, j->lda, j->x, j->ldx, j->beta,
-              j->y + lo, j->ldy);
+              j->y + lo, j->ldy, j->rows);
 }
 
 /* kernel(rows, n, nx, ...) as the gemv list defines it, on threads when the matrix has
@@ -595,6 +642,19 @@ static int FN(gemv_run)(const CONFIG *cfg, int dots, size_t rows, size_t n, size
   int lone_dot = dots && rows == 1 && nx == 1;
   const size_t unit = FN(gemv_unit)(dots), count = dots ? rows : n;
   if (lone_dot && n > DOT_BLOCK) j.block = FN(dot_block)(n);
+  if (!dots && nx == 1 && (double)rows * (double)n >= XW_BLOCK_ELEMS) {
+    const size_t blocks = FN(xw_blocks)(rows, n), groups = (rows + 7) / 8;
+    j.block_rows = (groups + blocks - 1) / blocks * 8;
+    j.row_blocks = (rows + j.block_rows - 1) / j.block_rows;
+    if (j.row_blocks < 2) j.row_blocks = 0;
+  }
+  if (j.row_blocks) {
+    if (!(j.partial = malloc(j.row_blocks * n * sizeof(T)))) return -1;
+    if ((size_t)threads > j.row_blocks) threads = (int)j.row_blocks;
+    nnk_parallel(threads, FN(gemv_member), &j);
+    free(j.partial);
+    return 0;
+  }
   size_t pieces = j.block ? (n + j.block - 1) / j.block : (count + unit - 1) / unit;
   if ((size_t)threads > pieces) threads = (int)pieces; /* a member with nothing to do costs */
   if (j.block) { /* pieces: the blocks, one partial each */
@@ -607,7 +667,7 @@ static int FN(gemv_run)(const CONFIG *cfg, int dots, size_t rows, size_t n, size
     return 0;
   }
   if (threads > 1) nnk_parallel(threads, FN(gemv_member), &j);
-  else j.kernel(rows, n, nx, alpha, a, lda, x, ldx, beta, y, ldy);
+  else j.kernel(rows, n, nx, alpha, a, lda, x, ldx, beta, y, ldy, rows);
   return 0;
 }
 

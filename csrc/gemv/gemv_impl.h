@@ -13,7 +13,8 @@
  *               vectors take one pass each.
  * Both ask for the next rows a pass ahead (__builtin_prefetch, a hint that reads
  * nothing) only where the matrix comes from memory, beyond a share of the last cache
- * (ask_ahead): from memory the hardware prefetchers alone left x W at half of NumPy's
+ * (ask_ahead, judged by `whole`, the rows of the matrix a call takes part of: a
+ * thread's share or a block of it looks smaller than what streams): from memory the hardware prefetchers alone left x W at half of NumPy's
  * speed, while from L2 or L3 the lines asked for only took L1's and L2's load slots and
  * miss buffers (a 128 x 1024 float32 W x in L2: 0.72x NumPy's speed with them, 1.0x
  * without; a 1000^2 one in L3: 0.91x with, 1.00x without).  Rows longer than a page,
@@ -203,11 +204,11 @@ static void dot_8_rows(size_t n, const T *a, size_t lda, const T *x, T *d, const
 }
 
 void KNAME(gemv_dots)(size_t rows, size_t n, size_t nx, T alpha, const T *a, size_t lda,
-                      const T *x, size_t ldx, T beta, T *y, size_t ldy)
+                      const T *x, size_t ldx, T beta, T *y, size_t ldy, size_t whole)
 {
   size_t r = 0;
   if (nx == 1) { /* one vector: four rows share each load of it */
-    const int ahead = ask_ahead(rows, lda);
+    const int ahead = ask_ahead(whole, lda);
     if (past_a_page(lda))
       for (; r + 8 <= rows; r += 8) {
         T d[8];
@@ -276,10 +277,10 @@ static void axpys_8_rows(size_t w, const T *a, size_t lda, const T *x, T *acc, i
  * 0.97-1.00x NumPy), 512 x 8000 1.06-1.09x, 6000 x 2000 (46 MiB) 1.09-1.11x; float64
  * 1000^2 1.22-1.23x, 2000^2 1.17-1.21x. */
 static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, const T *x, T beta,
-                    T *y)
+                    T *y, size_t whole)
 {
   T acc[AXPY_CHUNK];
-  const int ahead = ask_ahead(rows, lda);
+  const int ahead = ask_ahead(whole, lda);
   const int eight = axpys_eight(lda);
   for (size_t j0 = 0; j0 < n; j0 += AXPY_CHUNK) {
     size_t w = n - j0 < AXPY_CHUNK ? n - j0 : AXPY_CHUNK, wv = w - w % W;
@@ -332,7 +333,7 @@ static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, cons
 }
 
 void KNAME(gemv_axpys)(size_t rows, size_t n, size_t nx, T alpha, const T *a, size_t lda,
-                       const T *x, size_t ldx, T beta, T *y, size_t ldy)
+                       const T *x, size_t ldx, T beta, T *y, size_t ldy, size_t whole)
 {
-  for (size_t v = 0; v < nx; v++) axpys_1(rows, n, alpha, a, lda, x + v * ldx, beta, y + v * ldy);
+  for (size_t v = 0; v < nx; v++) axpys_1(rows, n, alpha, a, lda, x + v * ldx, beta, y + v * ldy, whole);
 }

@@ -26,9 +26,11 @@
 #define NNK_SIG_PGRAD(T) (size_t n, const T *u, const T *dy, T *dx, T a)
 #define NNK_SIG_ROWS(T) (size_t rows, size_t n, const T *x, T *y)
 #define NNK_SIG_ROWS_GRAD(T) (size_t rows, size_t n, const T *y, const T *dy, T *dx)
+/* gemv's `whole`: the rows of the matrix a call takes part of (a thread's share, a block),
+ * by which the kernel judges whether the matrix streams from memory or from a cache. */
 #define NNK_SIG_GEMV(T)                                                                   \
   (size_t rows, size_t n, size_t nx, T alpha, const T *a, size_t lda, const T *x,         \
-   size_t ldx, T beta, T *y, size_t ldy)
+   size_t ldx, T beta, T *y, size_t ldy, size_t whole)
 #define NNK_SIG_LOSS(T) (size_t n, const T *y, const T *t, T *each)
 #define NNK_SIG_LOSS_GRAD(T) (size_t n, const T *y, const T *t, T scale, T *dy)
 /* The optimiser updates' options, bits of their last argument: NNK_STEP_MAXIMIZE for

@@ -823,8 +823,10 @@ static void test_gemm_threads_deterministic(nnk_isa isa)
   CHECK(memcmp(c1, c2, m * n * 4) == 0, "%s gemm differs between 1 and 2 threads", nnk_isa_name(isa));
   free(a), free(b), free(c1), free(c2);
   /* matrix-vector products shared by threads: a long dot product (fixed blocks), row
-   * dots with an odd last group, axpys with a ragged last piece, a skinny product */
+   * dots with an odd last group, axpys with a ragged last piece, axpys in row blocks
+   * (two, and three with a short last one), a skinny product */
   static const size_t mv[][5] = {{1, 1, 300007, 0, 0}, {1003, 1, 517, 0, 0}, {1, 1003, 519, 0, 0},
+                                 {1, 1001, 1040, 0, 0}, {1, 700, 2003, 0, 0},
                                  {517, 1, 1001, 1, 0}, {1999, 3, 301, 0, 0}, {1, 1001, 517, 0, 1},
                                  {3, 1001, 517, 0, 1}};
   for (size_t s = 0; s < sizeof mv / sizeof *mv; s++) {
