@@ -343,11 +343,36 @@ SCHEDULES = {  # settings to save with, and other settings for the schedule that
     "ExponentialLR": (dict(gamma=0.9), dict(gamma=0.7)),
     "CosineAnnealingLR": (dict(T_max=7, eta_min=0.01), dict(T_max=4)),
     "LinearLR": (dict(start_factor=0.25, total_iters=4), dict(start_factor=0.5, total_iters=2)),
+    "ConstantLR": (dict(factor=0.25, total_iters=5), dict(factor=0.5, total_iters=2)),
+    "PolynomialLR": (dict(total_iters=7, power=2.0), dict(total_iters=3)),
     "OneCycleLR": (dict(max_lr=0.5, total_steps=12), dict(max_lr=0.5, total_steps=12)),
     "MultiStepLR": (dict(milestones=[2, 5, 5], gamma=0.5), dict(milestones=[1], gamma=0.3)),
     # a state holds no code: the loading schedule is built with the same function
     "LambdaLR": (dict(lr_lambda=lambda e: 0.8 ** e + 0.1), dict(lr_lambda=lambda e: 0.8 ** e + 0.1)),
 }
+
+
+def test_constant_and_polynomial_schedules_as_pytorch():
+    """ConstantLR lowers the lr from the start (before any step) and gives it back at
+    total_iters; PolynomialLR reaches 0 there and stays; both as torch's, with its
+    refusals."""
+    for make in (lambda lib, o: lib.ConstantLR(o, factor=0.1, total_iters=3),
+                 lambda lib, o: lib.PolynomialLR(o, total_iters=4, power=0.5)):
+        o = nnk.optim.SGD([nn.Parameter(np.zeros(2))], lr=0.5)
+        to = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.5)
+        s, ts = make(nnk.optim, o), make(torch.optim.lr_scheduler, to)
+        lrs = [(s.get_last_lr()[0], ts.get_last_lr()[0])]
+        for _ in range(6):
+            o.step(), to.step(), s.step(), ts.step()
+            lrs.append((s.get_last_lr()[0], ts.get_last_lr()[0]))
+        assert [a for a, _ in lrs] == pytest.approx([b for _, b in lrs], rel=1e-12, abs=1e-15)
+        assert o.param_groups[0]["lr"] == s.get_last_lr()[0]
+    assert lrs[-1][0] == 0.0
+    o = nnk.optim.SGD([nn.Parameter(np.zeros(2))], lr=0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nnk.optim.ConstantLR(o, factor=1.5)
+    with pytest.raises(ValueError, match="total_iters"):
+        nnk.optim.PolynomialLR(o, total_iters=0)
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
@@ -1171,7 +1196,7 @@ def test_schedules_and_optimisers_live_where_pytorch_keeps_them():
     schedules = {name for name, obj in vars(nnk.optim.lr_scheduler).items()
                  if isinstance(obj, type) and obj.__module__ == nnk.optim.lr_scheduler.__name__
                  and not name.startswith("_")}
-    assert StepLR is nnk.optim.StepLR and len(schedules) == 8
+    assert StepLR is nnk.optim.StepLR and len(schedules) == 10
     for name in schedules:
         assert getattr(nnk.optim, name) is getattr(nnk.optim.lr_scheduler, name)
         assert hasattr(torch.optim.lr_scheduler, name), name

@@ -186,6 +186,40 @@ class LinearLR(_Schedule):
         return base * (self.start + (self.end - self.start) * t)
 
 
+class ConstantLR(_Schedule):
+    """lr = base * factor for the first total_iters steps, base after (a warm-up at a
+    constant fraction), as torch.optim.lr_scheduler.ConstantLR."""
+
+    _torch_hyper = {"factor": ("factor", float), "total_iters": ("total", int)}
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5):
+        if not 0 <= factor <= 1:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        total_iters = operator.index(total_iters)
+        if total_iters < 0:
+            raise ValueError(f"total_iters must be >= 0, got {total_iters}")
+        super().__init__(optimizer)
+        self.factor, self.total = float(factor), total_iters
+        self._set_lrs(0)
+
+    def lr_at(self, epoch, base):
+        return base if epoch >= self.total else base * self.factor
+
+
+class PolynomialLR(_Schedule):
+    """lr = base * (1 - min(epoch, total_iters) / total_iters) ** power, reaching 0 at
+    total_iters, as torch.optim.lr_scheduler.PolynomialLR."""
+
+    _torch_hyper = {"total_iters": ("total", int), "power": ("power", float)}
+
+    def __init__(self, optimizer, total_iters=5, power=1.0):
+        super().__init__(optimizer)
+        self.total, self.power = _size(total_iters, "total_iters"), _non_negative(power, "power")
+
+    def lr_at(self, epoch, base):
+        return base * (1.0 - min(epoch, self.total) / self.total) ** self.power
+
+
 class OneCycleLR(_Schedule):
     """The one-cycle policy (Smith), as torch.optim.lr_scheduler.OneCycleLR: the learning
     rate rises from max_lr/div_factor to max_lr over the first pct_start of total_steps
