@@ -21,11 +21,11 @@ static int get_step(PyObject *g, PyObject *const *outs, int n_out, int optional_
   return operands_apart(b, 1, b + 1, n_out, 1);
 }
 
-/* The options bits of an update (nnk_kernels.h): its own flag (NNK_SGD_NESTEROV,
- * NNK_ADAM_DECOUPLED, both bit 1) and maximize. */
-static int step_options(int own, int maximize)
+/* The options bits of an update (nnk_kernels.h): the kernel's own bit (NNK_SGD_NESTEROV,
+ * NNK_ADAM_DECOUPLED, or 0) and maximize's. */
+static int step_options(int own_bit, int maximize)
 {
-  return (own ? 1 : 0) | (maximize ? NNK_STEP_MAXIMIZE : 0);
+  return own_bit | (maximize ? NNK_STEP_MAXIMIZE : 0);
 }
 
 /* sgd_step(p, g, v or None, lr, momentum, weight_decay, nesterov, dampening=0.0,
@@ -45,7 +45,8 @@ PyObject *nnk_py_sgd_step(PyObject *self, PyObject *args)
   const nnk_kernel_table *t = nnk_kernels();
   WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
                  nnk_map_sgd(t, b[1].dt == DT_F64, n, b[1].data, b[0].data, ptr_or_null(&b[2]),
-                             lr, mu, dampening, wd, step_options(nesterov, maximize)));
+                             lr, mu, dampening, wd,
+                             step_options(nesterov ? NNK_SGD_NESTEROV : 0, maximize)));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 3);
@@ -74,7 +75,7 @@ PyObject *nnk_py_adam_step(PyObject *self, PyObject *args)
   WITHOUT_GIL_IF(n >= RELEASE_GIL_ELEMENTS,
                  nnk_map_adam(t, b[1].dt == DT_F64, n, b[1].data, b[0].data, b[2].data,
                               b[3].data, ptr_or_null(&b[4]), lr, b1, b2, eps, c1, c2, wd,
-                              step_options(decoupled, maximize)));
+                              step_options(decoupled ? NNK_ADAM_DECOUPLED : 0, maximize)));
   result = Py_NewRef(Py_None);
 done:
   release_all(b, 5);
@@ -178,7 +179,8 @@ PyObject *nnk_py_adam_steps(PyObject *self, PyObject *args)
   const int overlap = entries_overlap(b, count, PER);
   if (overlap < 0) goto done;
   const nnk_kernel_table *t = nnk_kernels();
-  const int f64 = count && b[1].dt == DT_F64, options = step_options(decoupled, maximize);
+  const int f64 = count && b[1].dt == DT_F64;
+  const int options = step_options(decoupled ? NNK_ADAM_DECOUPLED : 0, maximize);
   void *const *vmax = amsgrad ? ptrs + 4 * count : NULL;
   if (!overlap) {
     WITHOUT_GIL_IF(total >= RELEASE_GIL_ELEMENTS,

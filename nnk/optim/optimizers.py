@@ -91,8 +91,11 @@ class Optimizer:
         raise AttributeError(name)
 
     def _checked(self, group):
-        """A group's hyper-parameters validated (subclasses add theirs)."""
+        """A group's hyper-parameters validated (subclasses add theirs); ``maximize``, which
+        every optimiser of nnk's takes, as a bool."""
         group["lr"] = _non_negative(group["lr"], "learning rate")
+        if "maximize" in group:
+            group["maximize"] = bool(group["maximize"])
         return group
 
     @property
@@ -219,7 +222,6 @@ class SGD(Optimizer):
     """p -= lr * v with v = momentum * v + (1 - dampening) * (g + weight_decay * p) (the
     first step's v the gradient term whole), or Nesterov's g + momentum * v, as
     torch.optim.SGD, arguments in its order; ``maximize`` climbs the objective."""
-    _torch_fixed = ()
     _first_group_options = ("momentum", "dampening", "weight_decay", "nesterov", "maximize")
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
@@ -233,7 +235,7 @@ class SGD(Optimizer):
         g["momentum"] = _non_negative(g["momentum"], "momentum")
         g["dampening"] = as_real(g["dampening"], "dampening")
         g["weight_decay"] = _non_negative(g["weight_decay"], "weight_decay")
-        g["nesterov"], g["maximize"] = bool(g["nesterov"]), bool(g["maximize"])
+        g["nesterov"] = bool(g["nesterov"])
         if g["nesterov"] and (g["momentum"] <= 0 or g["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         return g
@@ -273,7 +275,7 @@ class Adam(Optimizer):
         g["betas"] = (float(b1), float(b2))
         g["eps"] = _non_negative(g["eps"], "eps")
         g["weight_decay"] = _non_negative(g["weight_decay"], "weight_decay")
-        g["amsgrad"], g["maximize"] = bool(g["amsgrad"]), bool(g["maximize"])
+        g["amsgrad"] = bool(g["amsgrad"])
         return g
 
     def step(self):
@@ -292,18 +294,18 @@ class Adam(Optimizer):
         for g, members in groups.values():
             b1, b2 = g["betas"]
             args = (g["lr"], b1, b2, g["eps"])
-            flags = (g["weight_decay"], self._decoupled)
+            decay = (g["weight_decay"], self._decoupled)
             if len({st["step"] for _, st in members}) == 1 and len({p.data.dtype for p, _ in members}) == 1:
                 t = members[0][1]["step"]
                 maxima = [st["max_exp_avg_sq"] for _, st in members] if g["amsgrad"] else None
                 _C.adam_steps([p.data for p, _ in members], [p.grad for p, _ in members],
                               [st["exp_avg"] for _, st in members], [st["exp_avg_sq"] for _, st in members],
-                              *args, 1 - b1 ** t, 1 - b2 ** t, *flags, maxima, g["maximize"])
+                              *args, 1 - b1 ** t, 1 - b2 ** t, *decay, maxima, g["maximize"])
                 continue
             for p, st in members:
                 t = st["step"]
                 _C.adam_step(p.data, p.grad, st["exp_avg"], st["exp_avg_sq"], *args, 1 - b1 ** t,
-                             1 - b2 ** t, *flags, st.get("max_exp_avg_sq") if g["amsgrad"] else None,
+                             1 - b2 ** t, *decay, st.get("max_exp_avg_sq") if g["amsgrad"] else None,
                              g["maximize"])
 
     @property
@@ -329,7 +331,6 @@ class RMSprop(Optimizer):
     """RMSprop (Hinton), as torch.optim.RMSprop: v = alpha v + (1 - alpha) g^2 and
     p -= lr g / (sqrt(v) + eps); centred (the gradient's running mean subtracted from v),
     momentum, weight decay and ``maximize`` optional.  One kernel pass per parameter."""
-    _torch_fixed = ()
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False, *, maximize=False):
@@ -340,7 +341,7 @@ class RMSprop(Optimizer):
         g = super()._checked(g)
         for key in ("alpha", "eps", "weight_decay", "momentum"):
             g[key] = _non_negative(g[key], key)
-        g["centered"], g["maximize"] = bool(g["centered"]), bool(g["maximize"])
+        g["centered"] = bool(g["centered"])
         return g
 
     def step(self):
@@ -362,7 +363,6 @@ class Adagrad(Optimizer):
     """Adagrad (Duchi et al.), as torch.optim.Adagrad: sum += g^2 and
     p -= lr_t g / (sqrt(sum) + eps), lr_t = lr / (1 + (t - 1) lr_decay); ``maximize``
     climbs the objective.  One kernel pass per parameter."""
-    _torch_fixed = ()
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
@@ -380,7 +380,6 @@ class Adagrad(Optimizer):
         g = super()._checked(g)
         for key in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
             g[key] = _non_negative(g[key], key)
-        g["maximize"] = bool(g["maximize"])
         return g
 
     def step(self):
