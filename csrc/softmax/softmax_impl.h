@@ -47,12 +47,22 @@ static T row_max(size_t n, const T *x)
   return m;
 }
 
-/* sum_i exp(x_i - m); stores the exponentials to e when e != NULL (e may alias x). */
-static T row_exp_sum(size_t n, const T *x, T m, T *e)
+/* sum_i exp(x_i - m); stores the exponentials to e when e != NULL (e may alias x).
+ * ahead (or NULL): the next row, asked for a line at a time as this pass goes, so that
+ * its max pass reads the caches.  The hardware's stream prefetchers follow only the max
+ * pass (the later passes read this row from L1), so without it each row's max pass waited
+ * on memory with nothing to do.  Measured on AMD Zen 3 (AVX2), softmax of 4096 x 4096
+ * float32, side by side, best of rounds: one thread 14.5 -> 12.3 ms, two 9.7 -> 6.4;
+ * 64 x 1000 (in the caches) the same.  (Asking for the next output row as well, for
+ * writing, measured the same.) */
+#define ROW_LINE (64 / sizeof(T))
+static T row_exp_sum(size_t n, const T *x, T m, T *e, const T *ahead)
 {
   V vm = v_set1(m), acc = v_set1(0), acc1 = v_set1(0);
   size_t i = 0;
   for (; i + 2 * W <= n; i += 2 * W) { /* two exponentials in flight */
+    if (ahead)
+      for (size_t c = 0; c < 2 * W; c += ROW_LINE) __builtin_prefetch(ahead + i + c, 0, 3);
     V v = v_exp(v_sub(v_load(x + i), vm)), v1 = v_exp(v_sub(v_load(x + i + W), vm));
     if (e) v_store(e + i, v), v_store(e + i + W, v1);
     acc = v_add(acc, v), acc1 = v_add(acc1, v1);
@@ -93,7 +103,7 @@ void KNAME(softmax_rows)(size_t rows, size_t n, const T *x, T *y)
 {
   for (size_t r = 0; r < rows; r++, x += n, y += n) {
     T m = row_max(n, x);
-    T s = row_exp_sum(n, x, m, y);
+    T s = row_exp_sum(n, x, m, y, r + 1 < rows ? x + n : NULL);
     row_scale(n, y, (T)1 / s, 0);
   }
 }
@@ -102,7 +112,7 @@ void KNAME(log_softmax_rows)(size_t rows, size_t n, const T *x, T *y)
 {
   for (size_t r = 0; r < rows; r++, x += n, y += n) {
     T m = row_max(n, x);
-    T ls = s_log(row_exp_sum(n, x, m, NULL));
+    T ls = s_log(row_exp_sum(n, x, m, NULL, r + 1 < rows ? x + n : NULL));
     /* (x - m) - log(s), one pass: m first, so equal huge inputs cancel exactly
      * (log_softmax([1e8, 1e8])) */
     V vm = v_set1(m), vls = v_set1(ls);
@@ -130,7 +140,7 @@ void KNAME(logsumexp_rows)(size_t rows, size_t n, const T *x, T *out)
       out[r] = v;
       continue;
     }
-    out[r] = m + s_log(row_exp_sum(n, x, m, NULL));
+    out[r] = m + s_log(row_exp_sum(n, x, m, NULL, r + 1 < rows ? x + n : NULL));
   }
 }
 
@@ -197,7 +207,7 @@ void KNAME(cross_entropy)(size_t rows, size_t n, const T *x, const int64_t *labe
     }
     const size_t label = (size_t)labels[r];
     const T xl = x[label], m = row_max(n, x);
-    const T s = row_exp_sum(n, x, m, d);
+    const T s = row_exp_sum(n, x, m, d, r + 1 < rows ? x + n : NULL);
     loss[r] = (m - xl) + s_log(s);
     if (d) {
       row_scale(n, d, scale / s, 0);
