@@ -133,7 +133,8 @@ def _check_grad_shape(layer, g, shape, one_sequence=False):
     requires: a gradient of the same size in another shape (a transposed (T, B, H) for
     (B, T, H)) would otherwise be reshaped into a wrong answer.  ``one_sequence``: the
     layer also takes one sequence without its batch axis, whose output is shape[1:]."""
-    got, shape = np.shape(g), tuple(shape)
+    # (an array's own .shape: np.shape's dispatch costs more than the whole check)
+    got, shape = g.shape if type(g) is np.ndarray else np.shape(g), tuple(shape)
     if got == shape or (one_sequence and shape[0] == 1 and got == shape[1:]):
         return
     alone = f" (or {shape[1:]} for one sequence)" if one_sequence and shape[0] == 1 else ""
