@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from . import _random
-from .nn.module import backward_of
+from .nn.module import _pooled, backward_of
 from ._arrays import as_float
 
 
@@ -85,6 +85,7 @@ def _slice_weight(loss_fn, part, whole, world):
     return part * world / whole
 
 
+@_pooled  # the steps' layer calls nested in one pool scope, not four scopes a step
 def train(net, loss_fn, optimizer, X, Y, epochs, batch_size=None, shuffle=True, progress=True):
     """Fit ``net`` to (X, Y): full-batch gradient descent when batch_size is None,
     otherwise mini-batches (reshuffled each epoch when ``shuffle``; the order comes from
