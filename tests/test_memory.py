@@ -54,6 +54,33 @@ def test_pooled_passes_arguments_and_results_and_nests():
     assert handler_name() == "default_allocator"
 
 
+def test_a_call_that_raises_leaves_the_next_one_pooled():
+    """Pooled calls count their nesting on the thread: one that raises must still end its
+    count, or the next outermost call would take itself for nested and not set the pool."""
+    def failing():
+        np.empty(BIG)
+        raise ValueError("inside")
+
+    for _ in range(2):
+        with pytest.raises(ValueError, match="inside"):
+            _C.pooled(failing)()
+        assert handler_name() == "default_allocator"
+        assert _C.pooled(lambda: handler_name(np.empty(4)))() == "nnk_pool"
+
+
+def test_a_pooled_method_gets_its_instance_however_it_is_called():
+    class Layer:
+        @_C.pooled
+        def run(self, a, *, b=0):
+            return self, a + b, handler_name(np.empty(4))
+
+    layer = Layer()
+    assert layer.run(1, b=2) == (layer, 3, "nnk_pool")
+    assert Layer.run(layer, 1) == (layer, 1, "nnk_pool")
+    assert layer.run.__self__ is layer
+    assert handler_name() == "default_allocator"
+
+
 def test_a_freed_block_is_handed_out_again_and_zeroed_when_asked():
     def make(fill):
         a = np.empty(BIG)

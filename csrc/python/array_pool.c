@@ -202,11 +202,28 @@ typedef struct {
   vectorcallfunc vectorcall;
 } pooled;
 
+/* The pooled calls running on this thread: inside one, the outermost has set the pool in
+ * its context, so that nested calls (a Sequential's layers, each layer's backward) go
+ * straight to their function without reading NumPy's handler.  Together with the type's
+ * METHOD_DESCRIPTOR flag (no bound method made a call), Zen 3, the notes' 2-3-4-1 network,
+ * twelve nested calls and four outermost a step: 34.5 -> 32.8 us a step.  A nested call
+ * run in a context of its own (contextvars.Context().run) finds NumPy's allocator there
+ * and keeps it: its arrays are NumPy's, as outside the layers. */
+static _Thread_local unsigned long pooled_depth;
+
 static PyObject *pooled_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
-  PyObject *previous;
+  PyObject *func = ((pooled *)self)->func, *previous;
+  if (pooled_depth) {
+    pooled_depth++;
+    PyObject *result = PyObject_Vectorcall(func, args, nargsf, kwnames);
+    pooled_depth--;
+    return result;
+  }
   if (enter(&previous)) return NULL;
-  PyObject *result = PyObject_Vectorcall(((pooled *)self)->func, args, nargsf, kwnames);
+  pooled_depth = 1;
+  PyObject *result = PyObject_Vectorcall(func, args, nargsf, kwnames);
+  pooled_depth = 0;
   if (previous) {
     PyObject *type, *value, *trace;
     PyErr_Fetch(&type, &value, &trace); /* the call's exception survives putting back */
@@ -277,7 +294,9 @@ static PyTypeObject pooled_type = {
   .tp_doc = "pooled(func): func run with nnk's array pool as NumPy's allocator; a method "
             "when set on a class.",
   .tp_basicsize = sizeof(pooled),
-  .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+  /* METHOD_DESCRIPTOR: called as a method (layer.backward(g), layer(x)), the interpreter
+   * passes the instance as the first argument instead of making a bound method a call */
+  .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
   .tp_vectorcall_offset = offsetof(pooled, vectorcall),
   .tp_call = PyVectorcall_Call,
   .tp_new = pooled_new,

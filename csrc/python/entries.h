@@ -24,7 +24,7 @@
   X(loss, VARARGS, "loss(op, y, t, each): sum of l(y, t) (KERNELS['loss']); each l into `each`.") \
   X(loss_grad, VARARGS, "loss_grad(op, y, t, out, scale): out = scale * dl/dy.")          \
   /* optim.c */                                                                           \
-  X(sgd_step, VARARGS, "sgd_step(p, g, v, lr, momentum, weight_decay, nesterov, dampening=0.0, maximize=False), in place.") \
+  X(sgd_step, FASTCALL, "sgd_step(p, g, v, lr, momentum, weight_decay, nesterov, dampening=0.0, maximize=False), in place.") \
   X(adam_step, VARARGS,                                                                   \
     "adam_step(p, g, m, v, lr, beta1, beta2, eps, c1, c2, weight_decay, decoupled, max_v=None, maximize=False), in place (max_v: AMSGrad's).") \
   X(adam_steps, VARARGS,                                                                  \

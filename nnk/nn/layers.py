@@ -36,13 +36,19 @@ Tanh = _activation("Tanh", lambda s, x: tanh(x), lambda s, y, g: tanh_grad(y, g)
 class Identity(_ParameterFree):
     """The input itself; backward passes the gradient through."""
 
+    _shape = None
+
     def forward(self, x):
         x = as_float(x)
         self._shape = x.shape
         return x
 
     def backward(self, g, input_grad=True):
-        _check_grad_shape("Identity", g, self._needs("_shape"))
+        shape = self._shape
+        if shape is None:
+            self._needs("_shape")  # raises, saying why
+        if type(g) is not np.ndarray or g.shape != shape:  # (the check's fast path inline)
+            _check_grad_shape("Identity", g, shape)
         return as_float(g) if input_grad else None
 
 
@@ -173,13 +179,18 @@ class Linear(Module):
     def backward(self, g, input_grad=True):
         """dL/dx (None when ``input_grad`` is False: the data needs none, and it costs a
         third of the layer's backward work); dW and db accumulate."""
-        x = self._needs("_x")
+        # (slots and the checks' fast paths inline: on small nets a step is its calls)
+        x = self._x
+        if x is None:
+            self._needs("_x")  # raises, saying why
         if type(g) is not np.ndarray or g.dtype != x.dtype or not g.flags.c_contiguous:
             g = np.ascontiguousarray(as_float(g), dtype=x.dtype)
-        w = self.weight
-        _check_grad_shape("Linear", g, x.shape[:-1] + (w.data.shape[0],))
+        w, b = self.weight, self.bias
+        wd = w._data
+        shape = x.shape[:-1] + (wd.shape[0],)
+        if g.shape != shape:
+            _check_grad_shape("Linear", g, shape)  # raises
         dx = np.empty(x.shape, x.dtype) if input_grad else None
-        b = self.bias
         # a frozen parameter's gradient is not computed (torch's stays None): in a frozen
         # layer only dx is left, a third of the work
         w_on, b_on = w._requires_grad, b is not None and b._requires_grad
@@ -189,7 +200,7 @@ class Linear(Module):
         dw = (w.grad if add else w._grad) if w_on else None
         db = (b.grad if add else b._grad) if b_on else None
         if w_on or b_on or input_grad:
-            _C.linear_backward(x, w.data, g, dw, db, dx, add)
+            _C.linear_backward(x, wd, g, dw, db, dx, add)
         if w_on:
             w._zeroed = False
         if b_on:

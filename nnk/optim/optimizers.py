@@ -125,12 +125,21 @@ class Optimizer:
                 yield g, i, p
                 i += 1
 
-    def _stepped(self):
-        """(group, index, parameter) over the parameters a step moves: not the frozen
-        ones (requires_grad False), nor those no backward reached since zero_grad (see
-        Parameter), which PyTorch's optimisers pass by (their gradient is None)."""
+    def _stepped_by_group(self):
+        """(group, [(index, parameter), ...]) for each group, the parameters a step moves:
+        not the frozen ones (requires_grad False), nor those no backward reached since
+        zero_grad (see Parameter), which PyTorch's optimisers pass by (their gradient is
+        None)."""
         # (the slots themselves, not the properties: a step of a small net is its calls)
-        return ((g, i, p) for g, i, p in self._indexed() if p._requires_grad and not p._zeroed)
+        i = 0
+        for g in self.param_groups:
+            params = g["params"]
+            yield g, [(i + j, p) for j, p in enumerate(params) if p._requires_grad and not p._zeroed]
+            i += len(params)
+
+    def _stepped(self):
+        """(group, index, parameter) over the parameters a step moves (_stepped_by_group)."""
+        return ((g, i, p) for g, members in self._stepped_by_group() for i, p in members)
 
     def zero_grad(self, set_to_none=True):
         """Set every parameter's ``.grad`` to 0 (``set_to_none``: see Module.zero_grad)."""
@@ -241,15 +250,20 @@ class SGD(Optimizer):
         return g
 
     def step(self):
-        for g, i, p in self._stepped():
-            v, dampening = None, g["dampening"]
-            if g["momentum"]:
-                st = self._state(i, p)
-                v = st.get("momentum_buffer")
-                if v is None:  # torch's first buffer is the gradient term, undamped
-                    v, dampening = st.setdefault("momentum_buffer", np.zeros_like(p.data)), 0.0
-            _C.sgd_step(p.data, p.grad, v, g["lr"], g["momentum"], g["weight_decay"], g["nesterov"],
-                        dampening, g["maximize"])
+        # a group's options read once, and its parameters' slots (a stepped parameter's
+        # gradient is its _grad): a step of a small net is its Python (the notes' 2-3-4-1
+        # network's six parameters, with sgd_step's FASTCALL: 5.6 -> 2.9 us on Zen 3)
+        for g, members in self._stepped_by_group():
+            lr, momentum, decay = g["lr"], g["momentum"], g["weight_decay"]
+            nesterov, damping, maximize = g["nesterov"], g["dampening"], g["maximize"]
+            for i, p in members:
+                v, dampening = None, damping
+                if momentum:
+                    st = self._state(i, p)
+                    v = st.get("momentum_buffer")
+                    if v is None:  # torch's first buffer is the gradient term, undamped
+                        v, dampening = st.setdefault("momentum_buffer", np.zeros_like(p._data)), 0.0
+                _C.sgd_step(p._data, p._grad, v, lr, momentum, decay, nesterov, dampening, maximize)
 
 
 class Adam(Optimizer):
