@@ -61,7 +61,7 @@ static T row_exp_sum(size_t n, const T *x, T m, T *e, const T *ahead)
   V vm = v_set1(m), acc = v_set1(0), acc1 = v_set1(0);
   size_t i = 0;
   for (; i + 2 * W <= n; i += 2 * W) { /* two exponentials in flight */
-    if (ahead)
+    if (ahead && (i & (ROW_LINE - 1)) < 2 * W) /* once a line: each step where 2W < a line */
       for (size_t c = 0; c < 2 * W; c += ROW_LINE) __builtin_prefetch(ahead + i + c, 0, 3);
     V v = v_exp(v_sub(v_load(x + i), vm)), v1 = v_exp(v_sub(v_load(x + i + W), vm));
     if (e) v_store(e + i, v), v_store(e + i + W, v1);
