@@ -376,11 +376,12 @@ def test_threaded_maps_equal_one_thread_bitwise(n, dtype, set_threads):
 
 
 def test_maps_beyond_the_last_cache_equal_their_slices_bitwise(dtype, set_threads):
-    """An output as large as the last-level cache is written around the caches (AVX-512's
-    non-temporal stores, shifted onto aligned addresses): bitwise what the same maps give
-    on slices small enough to be written through them, into an output off any vector's
-    alignment (and a quarter page or more ahead of the inputs, as threads/maps.c asks
-    before it streams), in place too, on one thread and two."""
+    """An output as large as the last-level cache is written around the caches (the
+    non-temporal stores of AVX-512 and of AVX2's float32, shifted onto aligned addresses):
+    bitwise what the same maps give on slices small enough to be written through them,
+    into an output off any vector's alignment (and a quarter page or more ahead of the
+    inputs, as threads/maps.c asks before it streams), in place too, on one thread and
+    two."""
     last = max(size for size, *_ in nnk.cpu_info()["caches"].values())
     itemsize = np.dtype(dtype).itemsize
     n = max(last, 1 << 20) // itemsize + 4099

@@ -29,7 +29,7 @@ const nnk_isa_config nnk_config_avx2 = {
   .gemm_blocks = &nnk_gemm_blocks_l2,
   .table = {
     .isa = NNK_ISA_AVX2,
-    .f32 = {NNK_DTYPE_TABLE(f32, avx2),
+    .f32 = {NNK_DTYPE_TABLE(f32, avx2), NNK_DTYPE_TABLE_NT(f32, avx2),
             .gemm = {.mr = 6, .nr = 16, .ukernel = nnk_f32_gemm_ukernel_6x16__avx2,
                      .edge = nnk_f32_gemm_edge_6x16__avx2,
                      .pack = nnk_f32_gemm_pack__avx2,

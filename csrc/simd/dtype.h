@@ -13,6 +13,7 @@
 #undef M
 #undef VJ
 #undef VC
+#undef NNK_STREAM_STORES /* a capability of one dtype's layer (AVX2: float32's alone) */
 #undef KNAME
 #undef VF
 #undef NNK_DT_F32

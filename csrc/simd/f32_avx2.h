@@ -126,6 +126,33 @@ static inline V v_expand(V base, unsigned bits, V p)
   const V spread = _mm256_permutevar8x32_ps(p, _mm256_srlv_epi32(_mm256_set1_epi32((int)EXPAND8[bits]), nibble));
   return _mm256_blendv_ps(base, spread, _mm256_castsi256_ps(chosen));
 }
+/* Non-temporal stores (NNK_STREAM_STORES, csrc/simd/README.md): v_stream writes a vector
+ * at an address aligned to its width straight to memory, v_stream_fence orders those
+ * writes before the stores that follow; v_join(p, c, v_join_index(s)), 0 <= s < W, is
+ * lanes s .. s + W - 1 of p's lanes followed by c's.  AVX2 has no two-table permute
+ * (AVX-512's vpermt2ps): the offsets large arrays sit at take one cheap instruction or
+ * none, s = 4 (16 bytes past a 32-byte boundary, where glibc puts large blocks: NumPy's)
+ * a vperm2f128 and s = 0 (the array pool's 64-byte blocks) none, any other s two vpermps
+ * and a blend.  With the two vpermps at every offset, one thread's exp and tanh of 16M
+ * were 1.15-1.2x slower around the caches than through them (Zen 4 running these
+ * kernels); Zen 3 with the vperm2f128: threads/maps.c.  float64's layer has none: there
+ * the maps' loop around the caches compiled worse around its ops' calls (below). */
+#define NNK_STREAM_STORES 1
+typedef struct {
+  int s;
+} VF(v_join_at); /* (one type a dtype: VJ names it) */
+#define VJ VF(v_join_at)
+static inline void v_stream(T *p, V v) { _mm256_stream_ps(p, v); }
+static inline void v_stream_fence(void) { _mm_sfence(); }
+static inline VJ v_join_index(size_t s) { return (VJ){(int)s}; }
+static inline V v_join(V p, V c, VJ j)
+{
+  if (j.s == W / 2) return _mm256_permute2f128_ps(p, c, 0x21); /* p's high half, c's low */
+  if (j.s == 0) return p;
+  const __m256i index = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(j.s));
+  const V from_p = _mm256_permutevar8x32_ps(p, index), from_c = _mm256_permutevar8x32_ps(c, index);
+  return _mm256_blendv_ps(from_p, from_c, _mm256_castsi256_ps(_mm256_cmpgt_epi32(index, _mm256_set1_epi32(W - 1))));
+}
 static inline T v_hsum(V a)
 {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));

@@ -48,6 +48,12 @@ static inline V v_pow2_shifted(V k)
   __m256i b = _mm256_slli_epi64(_mm256_castpd_si256(k), 52);
   return _mm256_castsi256_pd(_mm256_add_epi64(b, _mm256_set1_epi64x(0x3FF0000000000000ll)));
 }
+/* No non-temporal stores (NNK_STREAM_STORES): the maps around the caches, as float32's
+ * (f32_avx2.h), were faster where the op is cheap and slower where it is a call (SLEEF's
+ * exp in sigmoid, tanh's pair), whose loop kept more across the calls (Zen 3, one thread,
+ * 16M float64, side by side, best of seven: relu 11.9 -> 7.7-8.2 ms, exp 29.6 -> 27.5;
+ * tanh 67.5 -> 70.5-72.9, sigmoid 47.8 -> 48.5-53.8, the same with regular stores in that
+ * loop).  Memory-bound float64 maps are rare in a network; its float32 ones are not. */
 static inline T v_hsum(V a)
 {
   __m128d s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));

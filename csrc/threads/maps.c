@@ -141,8 +141,12 @@ static void run(map_job *j)
  * from memory (the write-allocate) and then evicts what the caller may want next;
  * written around them, it costs one transfer per line instead of two.  Measured on AMD
  * Zen 4 (32 MiB L3, AVX-512), exp of 16M float32, output as NumPy allocates it: two
- * threads 3.28 -> 2.48 ms, one 4.2 either way.  (AVX2's layers have none: there one
- * thread's exp and tanh were 1.15-1.2x slower with them, relu and GELU's gradient faster.)
+ * threads 3.28 -> 2.48 ms, one 4.2 either way.  On AMD Zen 3 (32 MiB L3, AVX2: float32's
+ * layer has them, f32_avx2.h), 16M float32 as NumPy allocates them, one thread / two,
+ * side by side, best of seven, ms: exp 9.3-9.5 / 4.8-5.3 -> 7.4-7.8 / 3.9-4.0, relu
+ * 5.8-6.1 / 3.0-4.8 -> 3.8-4.9 / 2.2-3.0, tanh 21.4-21.7 -> 20.6-21.1 (one), sigmoid
+ * 15.6-15.8 -> 14.8-14.9 (one), GELU 30.5-30.9 -> 29.2-29.5 (one), its gradient 33.2-34.7
+ * / 16.7-18.0 -> 30.1-30.5 / 15.5-15.8.
  * The size comes from the CPU's caches at run time (the last level it reports).
  *
  * Unless the output lies a little ahead of an input in address bits 0-11 (apart):

@@ -2,8 +2,9 @@
  * Elementwise kernels, written once over the helper layer (csrc/simd/): the including
  * file picks the ISA and dtype.  Every map runs whole vectors, then the tail (n mod W
  * elements) through a zero-padded stack buffer: the same vector code, and never a
- * load or store outside [0, n).  Outputs may alias inputs.  On AVX-512 each map and
- * gradient also has a twin v<name>_nt that writes around the caches (MAP_NT, below),
+ * load or store outside [0, n).  Outputs may alias inputs.  On AVX-512, and AVX2's
+ * float32, each map and gradient also has a twin v<name>_nt that writes around the
+ * caches (MAP_NT, below),
  * bitwise the same, for outputs larger than the last cache (threads/maps.c).
  *
  * exp, tanh and sigmoid are the helper layer's (nnk's own: csrc/simd/f32_math.h and
@@ -778,6 +779,8 @@ DEFINE_MAP2(sigmoid_grad)
 DEFINE_MAP2(gelu_grad)
 #endif
 DEFINE_MAP2(gelu_tanh_grad)
+#undef DEFINE_MAP1 /* (defined again for the next dtype, with or without its _nt twins) */
+#undef DEFINE_MAP2
 
 /* Leaky ReLU carries its slope through a vector the maps close over. */
 void KNAME(vleaky_relu)(size_t n, const T *x, T *y, T slope)
