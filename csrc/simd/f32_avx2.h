@@ -136,7 +136,7 @@ static inline V v_expand(V base, unsigned bits, V p)
  * and a blend.  With the two vpermps at every offset, one thread's exp and tanh of 16M
  * were 1.15-1.2x slower around the caches than through them (Zen 4 running these
  * kernels); Zen 3 with the vperm2f128: threads/maps.c.  float64's layer has none: there
- * the maps' loop around the caches compiled worse around its ops' calls (below). */
+ * the maps' loop around the caches compiled worse around its ops' calls (f64_avx2.h). */
 #define NNK_STREAM_STORES 1
 typedef struct {
   int s;

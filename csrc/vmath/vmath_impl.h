@@ -4,8 +4,8 @@
  * elements) through a zero-padded stack buffer: the same vector code, and never a
  * load or store outside [0, n).  Outputs may alias inputs.  On AVX-512, and AVX2's
  * float32, each map and gradient also has a twin v<name>_nt that writes around the
- * caches (MAP_NT, below),
- * bitwise the same, for outputs larger than the last cache (threads/maps.c).
+ * caches (MAP_NT, below), bitwise the same, for outputs larger than the last cache
+ * (threads/maps.c).
  *
  * exp, tanh and sigmoid are the helper layer's (nnk's own: csrc/simd/f32_math.h and
  * f64_math.h; float64 exp is SLEEF's on the scalar layer); float32's GELUs are evaluated
