@@ -811,6 +811,52 @@ static void test_gemm_pack(const nnk_kernel_table *t)
   }
 }
 
+/* The ISA's microkernel alone on packed panels (alpha 1, beta 0, no bias), every kc
+ * tail of a k loop unrolled by up to eight and a few KC-sized ones: each sum must be
+ * the scalar chain of fused multiply-adds in k order, bit for bit (what makes a product's
+ * bits independent of how its k loop is written or unrolled), and nothing but the tile's
+ * MR x NR values of C written (a row stride past NR, the gaps and the guard checked). */
+static void test_gemm_ukernel_sums(const nnk_kernel_table *t)
+{
+  static const size_t kcs[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 31, 64, 257, 443};
+  for (int is_f32 = 0; is_f32 < 2; is_f32++) {
+    if (!(is_f32 ? (void *)t->f32.gemm.ukernel : (void *)t->f64.gemm.ukernel)) continue;
+    const size_t mr = is_f32 ? t->f32.gemm.mr : t->f64.gemm.mr, nr = is_f32 ? t->f32.gemm.nr : t->f64.gemm.nr;
+    const size_t esz = is_f32 ? 4 : 8, rs_c = nr + 3, nc = mr * rs_c;
+    for (size_t ki = 0; ki < sizeof kcs / sizeof *kcs; ki++) {
+      const size_t kc = kcs[ki];
+      void *a = guarded(mr * kc, esz), *b = guarded(kc * nr, esz), *c = guarded(nc, esz);
+      for (size_t i = 0; i < mr * kc; i++)
+        if (is_f32) ((float *)a)[i] = (float)uniform(-1, 1);
+        else ((double *)a)[i] = uniform(-1, 1);
+      for (size_t i = 0; i < kc * nr; i++)
+        if (is_f32) ((float *)b)[i] = (float)uniform(-1, 1);
+        else ((double *)b)[i] = uniform(-1, 1);
+      if (is_f32) t->f32.gemm.ukernel(kc, 1, a, b, 0, c, (ptrdiff_t)rs_c, NULL);
+      else t->f64.gemm.ukernel(kc, 1, a, b, 0, c, (ptrdiff_t)rs_c, NULL);
+      int ok = 1;
+      for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < rs_c; j++) {
+          if (is_f32) {
+            const float *af = a, *bf = b, got = ((float *)c)[i * rs_c + j];
+            float want = 0;
+            for (size_t p = 0; p < kc && j < nr; p++) want = fmaf(af[p * mr + i], bf[p * nr + j], want);
+            ok &= j < nr ? got == want : isnan(got);
+          } else {
+            const double *ad = a, *bd = b, got = ((double *)c)[i * rs_c + j];
+            double want = 0;
+            for (size_t p = 0; p < kc && j < nr; p++) want = fma(ad[p * mr + i], bd[p * nr + j], want);
+            ok &= j < nr ? got == want : isnan(got);
+          }
+        }
+      CHECK(ok && guard_intact(c, nc, esz) && guard_intact(a, mr * kc, esz) && guard_intact(b, kc * nr, esz),
+            "%s %s gemm ukernel kc=%zu: sums not the FMA chain's, or C written outside its tile",
+            nnk_isa_name(t->isa), is_f32 ? "f32" : "f64", kc);
+      free(a), free(b), free(c);
+    }
+  }
+}
+
 /* Two thread counts give bitwise the same C: each tile has one writer and one k order. */
 static void test_gemm_threads_deterministic(nnk_isa isa)
 {
@@ -925,6 +971,7 @@ int main(int argc, char **argv)
       printf(" attention");
     }
     test_gemm_pack(t);
+    test_gemm_ukernel_sums(t);
     test_gemm((nnk_isa)isa);
     printf(" gemm");
     test_gemm_threads_deterministic((nnk_isa)isa);
