@@ -14,7 +14,9 @@
  * Both ask for the next rows a pass ahead (__builtin_prefetch, a hint that reads
  * nothing) only where the matrix comes from memory, beyond a share of the last cache
  * (ask_ahead, judged by `whole`, the rows of the matrix a call takes part of: a
- * thread's share or a block of it looks smaller than what streams): from memory the hardware prefetchers alone left x W at half of NumPy's
+ * thread's share or a block of it looks smaller than what streams), and only where that
+ * pass fits in L2 beside the one being read (ahead_fits: on Zen 3's 512 KiB L2 a float64
+ * 2000-wide pass did not, and asking cost 15-25 %): from memory the hardware prefetchers alone left x W at half of NumPy's
  * speed, while from L2 or L3 the lines asked for only took L1's and L2's load slots and
  * miss buffers (a 128 x 1024 float32 W x in L2: 0.72x NumPy's speed with them, 1.0x
  * without; a 1000^2 one in L3: 0.91x with, 1.00x without).  Rows longer than a page,
@@ -52,6 +54,7 @@
 #define past_a_page VF(past_a_page)
 #define axpys_eight VF(axpys_eight)
 #define ask_ahead VF(ask_ahead)
+#define ahead_fits VF(ahead_fits)
 #define axpys_8_rows VF(axpys_8_rows)
 
 /* Columns of y summed at once by gemv_axpys: 4-8 KiB of sums at home in L1 while the
@@ -97,6 +100,25 @@ static inline int axpys_eight(size_t ld)
 static inline int ask_ahead(size_t rows, size_t ld)
 {
   return beyond_last(rows, ld, past_a_page(ld) ? 0.5 : 0.375);
+}
+
+/* Whether the lines asked for a pass ahead can wait in L2 until their pass: that pass's
+ * rows and the one being read (pass_rows rows of `width` values each) within a quarter
+ * of L2, the rest left to the hardware prefetchers' own lines running ahead in every
+ * row, to the vector and the sums.  Larger passes push the asked-for lines out before
+ * they are read, and the asking only costs.  Zen 3 (L2 512 KiB), one thread, in turns
+ * with NumPy in one process: W x float64 2000^2 (two passes 256 KiB) 0.93-0.94x NumPy
+ * asking against 0.99-1.17x not, 4000^2 0.81-0.96x against 1.06-1.12x, float32 4000^2
+ * 0.88-0.95x against 1.02-1.14x, 8000 x 2000 (128 KiB) 0.96x against 1.04-1.07x; x W
+ * float64 2000^2 0.97-0.99x against 1.15-1.17x; but W x float64 16000 x 600 (76 KiB)
+ * 1.13-1.15x asking against 1.01-1.07x not, float32 16000 x 1100 (70 KiB) 1.01-1.03x
+ * against 0.96x.  A pass ahead in the same rows at 1 or 4 KiB, or asked into L1 or
+ * past the caches (locality 3, 0), measured no better on Zen 3.  On Zen 4 (L2 1 MiB)
+ * every pass this rule asks for there measured faster asking (above). */
+static inline int ahead_fits(size_t pass_rows, size_t width)
+{
+  size_t l2 = nnk_cache_size(2, NULL, NULL, NULL);
+  return !l2 || 2 * pass_rows * width * sizeof(T) <= l2 / 4;
 }
 
 /* alpha d + beta y, reading y only when beta != 0 (BLAS: beta = 0 ignores NaN in y). */
@@ -208,7 +230,7 @@ void KNAME(gemv_dots)(size_t rows, size_t n, size_t nx, T alpha, const T *a, siz
 {
   size_t r = 0;
   if (nx == 1) { /* one vector: four rows share each load of it */
-    const int ahead = ask_ahead(whole, lda);
+    const int ahead = ask_ahead(whole, lda) && ahead_fits(past_a_page(lda) ? 8 : 4, n);
     if (past_a_page(lda))
       for (; r + 8 <= rows; r += 8) {
         T d[8];
@@ -280,8 +302,8 @@ static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, cons
                     T *y, size_t whole)
 {
   T acc[AXPY_CHUNK];
-  const int ahead = ask_ahead(whole, lda);
   const int eight = axpys_eight(lda);
+  const int ahead = ask_ahead(whole, lda) && ahead_fits(eight ? 8 : 4, n < AXPY_CHUNK ? n : AXPY_CHUNK);
   for (size_t j0 = 0; j0 < n; j0 += AXPY_CHUNK) {
     size_t w = n - j0 < AXPY_CHUNK ? n - j0 : AXPY_CHUNK, wv = w - w % W;
     /* acc's tail read and written as a whole vector (AXPY_CHUNK being a multiple of W,
