@@ -107,14 +107,15 @@ static inline int ask_ahead(size_t rows, size_t ld)
  * of L2, the rest left to the hardware prefetchers' own lines running ahead in every
  * row, to the vector and the sums.  Larger passes push the asked-for lines out before
  * they are read, and the asking only costs.  Zen 3 (L2 512 KiB), one thread, in turns
- * with NumPy in one process: W x float64 2000^2 (two passes 256 KiB) 0.93-0.94x NumPy
+ * with NumPy in one process: W x float64 2000^2 (two passes 256 KiB) 0.93-1.01x NumPy
  * asking against 0.99-1.17x not, 4000^2 0.81-0.96x against 1.06-1.12x, float32 4000^2
- * 0.88-0.95x against 1.02-1.14x, 8000 x 2000 (128 KiB) 0.96x against 1.04-1.07x; x W
- * float64 2000^2 0.97-0.99x against 1.15-1.17x; but W x float64 16000 x 600 (76 KiB)
- * 1.13-1.15x asking against 1.01-1.07x not, float32 16000 x 1100 (70 KiB) 1.01-1.03x
- * against 0.96x.  A pass ahead in the same rows at 1 or 4 KiB, or asked into L1 or
- * past the caches (locality 3, 0), measured no better on Zen 3.  On Zen 4 (L2 1 MiB)
- * every pass this rule asks for there measured faster asking (above). */
+ * 0.88-0.95x against 1.02-1.14x; x W float64 2000^2 0.97-0.99x against 1.15-1.17x; but
+ * W x float64 16000 x 600 (76 KiB) 1.13-1.15x asking against 1.01-1.07x not, float32
+ * 16000 x 1100 (70 KiB) 1.01-1.03x against 0.96x; float32 8000 x 2000 (128 KiB, the
+ * quarter itself, still asked for) 0.96x against 1.04-1.07x.  A pass ahead in the same
+ * rows at 1 or 4 KiB, or asked into L1 or past the caches (locality 3, 0), measured no
+ * better on Zen 3.  With a 1 MiB L2 (Zen 4, Cascade Lake) every shape measured above
+ * still asks. */
 static inline int ahead_fits(size_t pass_rows, size_t width)
 {
   size_t l2 = nnk_cache_size(2, NULL, NULL, NULL);
