@@ -15,15 +15,15 @@
  * nothing) only where the matrix comes from memory, beyond a share of the last cache
  * (ask_ahead, judged by `whole`, the rows of the matrix a call takes part of: a
  * thread's share or a block of it looks smaller than what streams), and only where that
- * pass fits in L2 beside the one being read (ahead_fits: on Zen 3's 512 KiB L2 a float64
- * 2000-wide pass did not, and asking cost 15-25 %): from memory the hardware prefetchers alone left x W at half of NumPy's
- * speed, while from L2 or L3 the lines asked for only took L1's and L2's load slots and
- * miss buffers (a 128 x 1024 float32 W x in L2: 0.72x NumPy's speed with them, 1.0x
- * without; a 1000^2 one in L3: 0.91x with, 1.00x without).  Rows longer than a page,
- * which the hardware's stream prefetchers follow on their own, from half the last
- * cache on (Zen 4, side by side in one process: W x float32 2000^2 1.04-1.07x as fast,
- * float64 1000^2 1.16-1.18x, 500 x 2000 1.13x; from memory the
- * same).  The rows are asked into L2, not L1 (locality 1):
+ * pass fits in L2 beside the one being read (ahead_fits: on Zen 3's 512 KiB L2 a
+ * float64 2000-wide pass did not, and asking cost 15-25 %): from memory the hardware
+ * prefetchers alone left x W at half of NumPy's speed, while from L2 or L3 the lines
+ * asked for only took L1's and L2's load slots and miss buffers (a 128 x 1024 float32
+ * W x in L2: 0.72x NumPy's speed with them, 1.0x without; a 1000^2 one in L3: 0.91x
+ * with, 1.00x without).  Rows longer than a page, which the hardware's stream
+ * prefetchers follow on their own, from half the last cache on (Zen 4, side by side in
+ * one process: W x float32 2000^2 1.04-1.07x as fast, float64 1000^2 1.16-1.18x, 500 x
+ * 2000 1.13x; from memory the same).  The rows are asked into L2, not L1 (locality 1):
  * each is read once, so in L1 they would only push out x and the sums and hold L1's
  * few miss buffers that the loads themselves need (Zen 4, one thread, side by side
  * with NumPy: float64 W x and x W 2000^2 and 8000 x 512 0.9-1.1x -> 1.4-1.9x, float32
