@@ -88,20 +88,6 @@ static inline int axpys_eight(size_t ld)
   return ld * sizeof(T) > 4096 || ld * sizeof(T) <= 3072;
 }
 
-/* Whether to ask for the rows a pass ahead: only where they come from memory.  From L3
- * the hardware's prefetchers keep up alone and the asking only takes load slots and
- * miss buffers; rows longer than a page (runs the stream prefetchers follow) beyond
- * half the last cache, shorter rows (many short runs) from 3/8 of it on.  Zen 4, one
- * thread, side by side with NumPy, float32 unless named: without asking, W x 1000^2
- * (4 MB) 0.91x -> 1.00x, 4000 x 500 0.93x -> 0.97x, float64 500^2 0.89x -> 1.01x;
- * x W 1000^2 0.86x -> 0.95x, 3000 x 1000 (12 MB) 0.87x -> 0.93x, float64 500^2 0.91x ->
- * 1.00x; but x W 8000 x 512 (16 MB, half of L3) 1.01x with against 0.87x without, and
- * from memory (64 MB) 1.6-1.75x with against 0.95-1.0x without. */
-static inline int ask_ahead(size_t rows, size_t ld)
-{
-  return beyond_last(rows, ld, past_a_page(ld) ? 0.5 : 0.375);
-}
-
 /* Whether the lines asked for a pass ahead can wait in L2 until their pass: that pass's
  * rows and the one being read (pass_rows rows of `width` values each) within a quarter
  * of L2, the rest left to the hardware prefetchers' own lines running ahead in every
@@ -120,6 +106,22 @@ static inline int ahead_fits(size_t pass_rows, size_t width)
 {
   size_t l2 = nnk_cache_size(2, NULL, NULL, NULL);
   return !l2 || 2 * pass_rows * width * sizeof(T) <= l2 / 4;
+}
+
+/* Whether to ask for the rows a pass ahead: only where they come from memory.  From L3
+ * the hardware's prefetchers keep up alone and the asking only takes load slots and
+ * miss buffers; rows longer than a page (runs the stream prefetchers follow) beyond
+ * half the last cache, shorter rows (many short runs) from 3/8 of it on.  Zen 4, one
+ * thread, side by side with NumPy, float32 unless named: without asking, W x 1000^2
+ * (4 MB) 0.91x -> 1.00x, 4000 x 500 0.93x -> 0.97x, float64 500^2 0.89x -> 1.01x;
+ * x W 1000^2 0.86x -> 0.95x, 3000 x 1000 (12 MB) 0.87x -> 0.93x, float64 500^2 0.91x ->
+ * 1.00x; but x W 8000 x 512 (16 MB, half of L3) 1.01x with against 0.87x without, and
+ * from memory (64 MB) 1.6-1.75x with against 0.95-1.0x without.  And only where a
+ * pass of pass_rows rows of `width` values fits in L2 beside the next (ahead_fits).
+ * `rows` and `ld`: the whole matrix the call takes part of. */
+static inline int ask_ahead(size_t rows, size_t ld, size_t pass_rows, size_t width)
+{
+  return beyond_last(rows, ld, past_a_page(ld) ? 0.5 : 0.375) && ahead_fits(pass_rows, width);
 }
 
 /* alpha d + beta y, reading y only when beta != 0 (BLAS: beta = 0 ignores NaN in y). */
@@ -231,7 +233,7 @@ void KNAME(gemv_dots)(size_t rows, size_t n, size_t nx, T alpha, const T *a, siz
 {
   size_t r = 0;
   if (nx == 1) { /* one vector: four rows share each load of it */
-    const int ahead = ask_ahead(whole, lda) && ahead_fits(past_a_page(lda) ? 8 : 4, n);
+    const int ahead = ask_ahead(whole, lda, past_a_page(lda) ? 8 : 4, n);
     if (past_a_page(lda))
       for (; r + 8 <= rows; r += 8) {
         T d[8];
@@ -304,7 +306,7 @@ static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, cons
 {
   T acc[AXPY_CHUNK];
   const int eight = axpys_eight(lda);
-  const int ahead = ask_ahead(whole, lda) && ahead_fits(eight ? 8 : 4, n < AXPY_CHUNK ? n : AXPY_CHUNK);
+  const int ahead = ask_ahead(whole, lda, eight ? 8 : 4, n < AXPY_CHUNK ? n : AXPY_CHUNK);
   for (size_t j0 = 0; j0 < n; j0 += AXPY_CHUNK) {
     size_t w = n - j0 < AXPY_CHUNK ? n - j0 : AXPY_CHUNK, wv = w - w % W;
     /* acc's tail read and written as a whole vector (AXPY_CHUNK being a multiple of W,
