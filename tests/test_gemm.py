@@ -301,14 +301,14 @@ def test_linear_backward_bias_gradient_same_bits_on_any_thread_count(rows, out, 
                                      (1, 1029, 9), (1030, 1, 5), (1, 5, 4099), (501, 2, 1003),
                                      (33, 3, 257), (1001, 4, 9), (2, 3, 40), (3, 4, 3),
                                      (3, 1029, 77), (4, 257, 1003), (2, 33, 9), (1, 300, 45),
-                                     (1, 900, 13)])
+                                     (1, 900, 13), (1, 1037, 11)])
 @pytest.mark.parametrize("ta, tb", list(itertools.product([False, True], repeat=2)))
 def test_matrix_vector_shapes_every_layout(m, n, k, ta, tb, dtype):
     """Dot products, W x, x W and skinny products (n <= 4) with either operand transposed,
     tails of every kind (rows not a multiple of 8, 4 or 2, columns past the 1024-column
-    chunk, k not a multiple of a vector; x W's eight-row passes then four and one, and
-    its four-row passes for rows 3/4 of a page to a page long), against float64 with the
-    error bound of the terms."""
+    chunk, k not a multiple of a vector; x W's eight-row passes then four and one, two
+    vectors a step with one left over or none, and its four-row passes for rows 3/4 of a
+    page to a page long), against float64 with the error bound of the terms."""
     rng = np.random.default_rng(m * 7 + n * 3 + k)
     a = rng.uniform(-1, 1, (k, m) if ta else (m, k)).astype(dtype)
     b = rng.uniform(-1, 1, (n, k) if tb else (k, n)).astype(dtype)
