@@ -282,8 +282,9 @@ NNK_FORCE_INLINE void axpys_8_at(size_t j, const T *const r[4], size_t l4, const
 }
 /* acc[0:w] += sum_q x[q] a_q over eight rows a_q = a + q lda, two vectors a step (as
  * OpenBLAS's sgemv_n kernels; against one a step, Zen 3, one thread, both builds in one
- * process in turns with NumPy, eight runs: float32 x W 2000^2 and 4000^2 and float64
- * 8000 x 512 0-7 % faster, float64 2000^2 -3 to +6 %, W x unchanged), the next eight rows
+ * process in turns with NumPy, five to eight runs a shape: float32 x W 2000^2, 4000^2
+ * and 8000 x 512 (asking ahead) and float64 8000 x 512 0-11 % faster, float64 2000^2 -3
+ * to +6 %, W x unchanged), the next eight rows
  * asked for a pass ahead when `ahead`, a line of each a step.  Each sum in the same
  * order as one a step: the same bits. */
 static void axpys_8_rows(size_t w, const T *a, size_t lda, const T *x, T *acc, int ahead)
