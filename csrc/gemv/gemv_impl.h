@@ -124,6 +124,16 @@ static inline int ask_ahead(size_t rows, size_t ld, size_t pass_rows, size_t wid
   return beyond_last(rows, ld, past_a_page(ld) ? 0.5 : 0.375) && ahead_fits(pass_rows, width);
 }
 
+/* Where column p starts a cache line, ask for that line of each of `rows` rows from next
+ * on, a pass ahead (into L2: locality 1, see above); the callers' only use of
+ * __builtin_prefetch. */
+#define ask_line VF(ask_line)
+NNK_FORCE_INLINE void ask_line(const T *next, size_t lda, int rows, size_t p)
+{
+  if (p % (64 / sizeof(T)) == 0)
+    _Pragma("GCC unroll 8") for (int q = 0; q < rows; q++) __builtin_prefetch(next + q * lda + p, 0, 1);
+}
+
 /* alpha d + beta y, reading y only when beta != 0 (BLAS: beta = 0 ignores NaN in y). */
 static inline T scaled(T alpha, T d, T beta, const T *y) { return beta == 0 ? alpha * d : alpha * d + beta * *y; }
 
@@ -152,10 +162,7 @@ static void dot_4_rows(size_t n, const T *a, size_t lda, const T *x, T *d, const
   _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) s[i] = t[i] = v_set1(0);
   size_t p = 0;
   for (; p + 2 * W <= n; p += 2 * W) {
-    if (next)
-      _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++)
-        _Pragma("GCC unroll 2") for (size_t q = 0; q < 2 * W; q += 64 / sizeof(T))
-          __builtin_prefetch(next + i * lda + p + q, 0, 1);
+    if (next) ask_line(next, lda, 4, p), ask_line(next, lda, 4, p + W);
     V x0 = v_load(x + p), x1 = v_load(x + p + W);
     _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) {
       s[i] = v_fma(v_load(r[i] + p), x0, s[i]);
@@ -215,8 +222,7 @@ static void dot_8_rows(size_t n, const T *a, size_t lda, const T *x, T *d, const
   _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) s[i] = v_set1(0);
   size_t p = 0;
   for (; p + W <= n; p += W) {
-    if (next && p % (64 / sizeof(T)) == 0)
-      _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) __builtin_prefetch(next + i * lda + p, 0, 1);
+    if (next) ask_line(next, lda, 8, p);
     V xv = v_load(x + p);
     _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) s[i] = v_fma(v_load(a + i * lda + p), xv, s[i]);
   }
@@ -284,12 +290,12 @@ NNK_FORCE_INLINE void axpys_8_at(size_t j, const T *const r[4], size_t l4, const
  * OpenBLAS's sgemv_n kernels; against one a step, Zen 3, one thread, both builds in one
  * process in turns with NumPy, five to eight runs a shape: float32 x W 2000^2, 4000^2
  * and 8000 x 512 (asking ahead) and float64 8000 x 512 0-11 % faster, float64 2000^2 -3
- * to +6 %, W x unchanged), the next eight rows
- * asked for a pass ahead when `ahead`, a line of each a step.  Each sum in the same
- * order as one a step: the same bits. */
+ * to +6 %, W x unchanged), the next eight rows asked for a pass ahead when `ahead`.  Each
+ * sum in the same order as one a step: the same bits.  The loop is written twice so that
+ * the one not asking ahead carries no test of `ahead`. */
 static void axpys_8_rows(size_t w, const T *a, size_t lda, const T *x, T *acc, int ahead)
 {
-  const size_t wv = w - w % W, line = 64 / sizeof(T);
+  const size_t wv = w - w % W;
   V xs[8];
   _Pragma("GCC unroll 8") for (int q = 0; q < 8; q++) xs[q] = v_set1(x[q]);
   const T *const r[4] = {a, a + lda, a + 2 * lda, a + 3 * lda}, *next = a + 8 * lda;
@@ -297,16 +303,13 @@ static void axpys_8_rows(size_t w, const T *a, size_t lda, const T *x, T *acc, i
   size_t j = 0;
   if (ahead)
     for (; j + 2 * W <= wv; j += 2 * W) {
-      for (size_t p = j; p < j + 2 * W; p += W)
-        if (p % line == 0)
-          _Pragma("GCC unroll 8") for (int q = 0; q < 8; q++) __builtin_prefetch(next + q * lda + p, 0, 1);
+      ask_line(next, lda, 8, j), ask_line(next, lda, 8, j + W);
       axpys_8_at(j, r, l4, xs, acc), axpys_8_at(j + W, r, l4, xs, acc);
     }
   else
     for (; j + 2 * W <= wv; j += 2 * W) axpys_8_at(j, r, l4, xs, acc), axpys_8_at(j + W, r, l4, xs, acc);
   if (j < wv) {
-    if (ahead && j % line == 0)
-      _Pragma("GCC unroll 8") for (int q = 0; q < 8; q++) __builtin_prefetch(next + q * lda + j, 0, 1);
+    if (ahead) ask_line(next, lda, 8, j);
     axpys_8_at(j, r, l4, xs, acc);
   }
   if (wv < w) { /* the tail: the rows' last values by masked loads (axpys_1's acc) */
@@ -346,10 +349,7 @@ static void axpys_1(size_t rows, size_t n, T alpha, const T *a, size_t lda, cons
       V x0 = v_set1(x[r]), x1 = v_set1(x[r + 1]), x2 = v_set1(x[r + 2]), x3 = v_set1(x[r + 3]);
       const T *next = a3 + lda; /* the next four rows, asked for a pass ahead */
       for (size_t j = 0; j < wv; j += W) {
-        if (ahead && j % (64 / sizeof(T)) == 0 && r + 8 <= rows) {
-          __builtin_prefetch(next + j, 0, 1), __builtin_prefetch(next + lda + j, 0, 1);
-          __builtin_prefetch(next + 2 * lda + j, 0, 1), __builtin_prefetch(next + 3 * lda + j, 0, 1);
-        }
+        if (ahead && r + 8 <= rows) ask_line(next, lda, 4, j);
         V s = v_fma(x0, v_load(a0 + j), v_load(acc + j));
         s = v_fma(x1, v_load(a1 + j), s);
         s = v_fma(x2, v_load(a2 + j), s);
