@@ -272,7 +272,9 @@ def bench_large_threads():
 
 def bench_overhead():
     """Calls where the per-call cost is all there is: tiny products, a sheet's 2x2 layer
-    and one sample through a 256 -> 256 layer (nnk.linear against ``W @ x + b``)."""
+    and one sample through a 256 -> 256 layer (nnk.linear against ``W @ x + b``), and the
+    2x2 layer as a module (nn.Linear's forward with gradients on, which keeps x for
+    backward, against ``W @ x + b`` and torch.nn.Linear's, which records its graph)."""
     torch = _torch()
     rng = np.random.default_rng(4)
     a = rng.standard_normal((4, 4))
@@ -287,6 +289,16 @@ def bench_overhead():
         if torch is not None:
             tW, tx, tb = torch.from_numpy(W), torch.from_numpy(x), torch.from_numpy(b)
             calls[name]["torch"] = lambda tW=tW, tx=tx, tb=tb: torch.nn.functional.linear(tx, tW, tb)
+        if n == 2:
+            layer = nn.Linear.from_weights(W, b)
+            module = calls["nn.Linear 2x2 forward, W x + b"] = {
+                "nnk": lambda x=x: layer(x), "numpy": lambda W=W, x=x, b=b: W @ x + b}
+            if torch is not None:
+                tlayer = torch.nn.Linear(n, n).to(torch.float64)
+                with torch.no_grad():
+                    tlayer.weight.copy_(torch.from_numpy(W))
+                    tlayer.bias.copy_(torch.from_numpy(b))
+                module["torch"] = lambda tx=torch.from_numpy(x): tlayer(tx)
     if torch is not None:
         ta, tv = torch.from_numpy(a), torch.from_numpy(v)
         calls["matmul 4x4"]["torch"] = lambda: ta @ ta
