@@ -103,7 +103,6 @@ _inputs = _Inputs()
 # What forwards keep for backward (the names backward asks _needs for): dropped after a
 # forward inside nnk.no_grad().
 _SAVED_FOR_BACKWARD = ("_u", "_shape", "_x", "_y", "_ids", "_saved", "_T", "_grad_saved")
-_SAVED_NAMES = frozenset(_SAVED_FOR_BACKWARD)
 
 
 def _keep(arr):
@@ -359,30 +358,23 @@ class Module:
 
     def _drop_saved(self):
         """Let go of what the last forward of this module and of every module inside it
-        kept for backward (a forward inside ``nnk.no_grad()``), and remember why, for
-        backward's error.  One pass over each module's attributes finds both what it kept
-        and the modules inside it, those ``_members`` finds (held alone or in a list or
-        tuple).  Walking ``modules()`` instead, names and all, cost more than the forward:
-        a 2-3-1 Sequential's forward took 15.5 µs inside no_grad against 6.2 with
-        gradients; the 2-3-4-1 one's 22.0-24.7 (12.1-12.5 now), a 2 x 2 Linear's 4.6-4.8
-        (2.9-3.1)."""
+        (those ``_members`` names, each once) kept for backward (a forward inside
+        ``nnk.no_grad()``), and remember why, for backward's error.  Walking
+        ``modules()`` instead, with its names and nested generators, cost more than the
+        forward: a 2-3-4-1 Sequential's forward took 22.0-24.7 µs inside no_grad (16.9-17.1
+        now, 6.9 with gradients), a 2 x 2 Linear's 4.6-4.8 (3.6-3.8 now, 1.8 with
+        gradients)."""
         seen, todo = {id(self)}, [self]
         for module in todo:
             state = vars(module)
-            for name, value in state.items():
-                if name in _SAVED_NAMES:
-                    if value is not None:
-                        state[name] = None  # an existing key: the dict keeps its size
-                elif isinstance(value, Module):
-                    if id(value) not in seen:
-                        seen.add(id(value))
-                        todo.append(value)
-                elif isinstance(value, (list, tuple)):
-                    for m in value:
-                        if isinstance(m, Module) and id(m) not in seen:
-                            seen.add(id(m))
-                            todo.append(m)
+            for name in _SAVED_FOR_BACKWARD:
+                if state.get(name) is not None:
+                    state[name] = None
             state["_forward_without_grad"] = True
+            for _, member in module._members():
+                if isinstance(member, Module) and id(member) not in seen:
+                    seen.add(id(member))
+                    todo.append(member)
 
     def forward(self, *args):
         """The layer's output for its input (for most layers x of shape (N, features) or
