@@ -292,13 +292,13 @@ def bench_overhead():
         if n == 2:
             layer = nn.Linear.from_weights(W, b)
             module = calls["nn.Linear 2x2 forward, W x + b"] = {
-                "nnk": lambda x=x: layer(x), "numpy": lambda W=W, x=x, b=b: W @ x + b}
+                "nnk": lambda layer=layer, x=x: layer(x), "numpy": lambda W=W, x=x, b=b: W @ x + b}
             if torch is not None:
                 tlayer = torch.nn.Linear(n, n).to(torch.float64)
                 with torch.no_grad():
                     tlayer.weight.copy_(torch.from_numpy(W))
                     tlayer.bias.copy_(torch.from_numpy(b))
-                module["torch"] = lambda tx=torch.from_numpy(x): tlayer(tx)
+                module["torch"] = lambda tlayer=tlayer, tx=torch.from_numpy(x): tlayer(tx)
     if torch is not None:
         ta, tv = torch.from_numpy(a), torch.from_numpy(v)
         calls["matmul 4x4"]["torch"] = lambda: ta @ ta
