@@ -27,10 +27,46 @@ def test_layers_draw_from_the_pool_and_leave_numpy_its_allocator():
             return g
 
     p = Probe()
-    p(np.ones(3))
-    p.backward(np.ones(3))
+    p(np.ones(BIG))
+    p.backward(np.ones(3))  # a backward's arrays (weight gradients) need not scale with g
     assert handler_name(made["forward"]) == handler_name(made["backward"]) == "nnk_pool"
     assert handler_name(np.empty(BIG)) == handler_name() == "default_allocator"
+
+
+def test_a_forward_of_small_float_inputs_keeps_numpy_allocator_unless_nested():
+    """Module calls whose inputs are all float arrays below the pool's smallest kept block
+    (64 KiB) or plain scalars do not set the pool (their arrays are of the inputs' order:
+    malloc's either way); index arrays, lists and large arrays do, and so does a module
+    with large inputs called inside a small call."""
+    seen = []
+
+    class Probe(nn.Module):
+        def __init__(self, inner=None):
+            self.inner = inner
+
+        def forward(self, x, *rest):
+            seen.append(handler_name(np.empty(BIG)))
+            if self.inner is not None:
+                self.inner(np.ones(BIG))
+            return x
+
+    p = Probe()
+    small = np.ones(8191)  # 8191 float64: one value short of 64 KiB
+    p(small), p(np.ones(4, np.float32), 2.0, 3, None, True)
+    assert seen == ["default_allocator"] * 2
+    seen.clear()
+    for args in [(np.ones(8192),), (np.arange(4),), ([1.0, 2.0],), (small, np.ones(8192)),
+                 (np.ones(2, np.complex128),)]:
+        p(*args)
+    assert seen == ["nnk_pool"] * 5
+    seen.clear()
+    Probe(inner=Probe())(small)  # the inner call's large input: the pool for it alone
+    assert seen == ["default_allocator", "nnk_pool"]
+    with nnk.no_grad():
+        seen.clear()
+        p(np.ones(BIG)), p(small)
+        assert seen == ["nnk_pool", "default_allocator"]
+    assert handler_name() == "default_allocator"
 
 
 def test_an_exception_inside_a_layer_puts_numpy_allocator_back():
@@ -51,6 +87,9 @@ def test_pooled_passes_arguments_and_results_and_nests():
     g = _C.pooled(f)
     assert g(1, 2, c=3) == (6, "nnk_pool")
     assert _C.pooled(lambda: g(1))() == (1, "nnk_pool")  # nested: the outer call's pool
+    h = _C.pooled(lambda self, a=None: handler_name(np.empty(4)), unless_small=True)
+    assert h(None, a=np.ones(2)) == h(None, 1.5) == "default_allocator"  # past the instance
+    assert h(None, a=np.ones(BIG)) == h(np.ones(2), "text") == "nnk_pool"
     assert handler_name() == "default_allocator"
 
 

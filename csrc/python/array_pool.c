@@ -1,7 +1,8 @@
 /*
  * The array pool: a caching allocator for the arrays nnk's layers make, given to NumPy
  * as a data-memory handler (NEP 49) while a layer runs (nnk/nn/module.py sets it around
- * module calls and backward passes; arrays made elsewhere keep NumPy's own).
+ * module calls, except forwards of small inputs, and backward passes; arrays made
+ * elsewhere keep NumPy's own).
  *
  * A training step makes the same arrays every step.  Freed, glibc gave large ones back to
  * the system (the top of the heap trimmed, mapped blocks unmapped), and the next step
@@ -193,13 +194,15 @@ PyObject *nnk_py_pool_exit(PyObject *self, PyObject *previous)
 }
 
 /* pooled(func): func run with the pool as NumPy's allocator (the outermost call sets it
- * and puts the previous one back; nested calls find it set), usable as a method.  In C
+ * and puts the previous one back; nested calls find it set), usable as a method; with
+ * unless_small, an outermost call on small inputs (small_inputs) runs func as it is.  In C
  * because every layer's forward and backward go through it: a Python wrapper with the
  * same two calls added 3 us to a training step of the notes' 2-3-4-1 network. */
 typedef struct {
   PyObject_HEAD
   PyObject *func;
   vectorcallfunc vectorcall;
+  int unless_small; /* a method whose outermost call on small inputs leaves NumPy's allocator */
 } pooled;
 
 /* The pooled calls running on this thread: inside one, the outermost has set the pool in
@@ -211,9 +214,34 @@ typedef struct {
  * and keeps it: its arrays are NumPy's, as outside the layers. */
 static _Thread_local unsigned long pooled_depth;
 
+/* Whether a method's arguments past its instance (args[0]), keywords' values too, are all
+ * small: float arrays below the pool's smallest kept block, or None, bools, ints and
+ * floats.  A forward of such inputs makes arrays of their order (a layer's output, the
+ * copy it keeps), which the pool would hand to malloc anyway; setting the pool and
+ * putting NumPy's back took 0.3 us of the 1.8 of a 2 x 2 nn.Linear's forward, and each
+ * array made 0.07 more.  Index arrays (an Embedding's input: its output is n_embd times
+ * larger), lists and anything else: not small. */
+static int small_inputs(PyObject *const *args, size_t nargs, PyObject *kwnames)
+{
+  size_t n = nargs + (kwnames ? (size_t)PyTuple_GET_SIZE(kwnames) : 0);
+  for (size_t i = 1; i < n; i++) {
+    PyObject *a = args[i];
+    if (PyArray_Check(a)) {
+      PyArrayObject *arr = (PyArrayObject *)a;
+      if (!PyArray_ISFLOAT(arr) || PyArray_NBYTES(arr) >= POOL_MIN) return 0;
+    } else if (a != Py_None && !PyFloat_CheckExact(a) && !PyLong_Check(a)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 static PyObject *pooled_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
   PyObject *func = ((pooled *)self)->func, *previous;
+  const size_t nargs = PyVectorcall_NARGS(nargsf);
+  if (!pooled_depth && ((pooled *)self)->unless_small && nargs && small_inputs(args, nargs, kwnames))
+    return PyObject_Vectorcall(func, args, nargsf, kwnames); /* nested calls decide for themselves */
   if (pooled_depth) {
     pooled_depth++;
     PyObject *result = PyObject_Vectorcall(func, args, nargsf, kwnames);
@@ -235,14 +263,17 @@ static PyObject *pooled_call(PyObject *self, PyObject *const *args, size_t nargs
 
 static PyObject *pooled_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
+  static char *keywords[] = {"", "unless_small", NULL};
   PyObject *func;
-  if (kwargs && PyDict_GET_SIZE(kwargs)) return PyErr_Format(PyExc_TypeError, "pooled() takes no keywords");
-  if (!PyArg_ParseTuple(args, "O:pooled", &func)) return NULL;
+  int unless_small = 0;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|$p:pooled", keywords, &func, &unless_small))
+    return NULL;
   if (!PyCallable_Check(func)) return PyErr_Format(PyExc_TypeError, "pooled() needs a callable");
   pooled *p = (pooled *)type->tp_alloc(type, 0);
   if (!p) return NULL;
   p->func = Py_NewRef(func);
   p->vectorcall = pooled_call;
+  p->unless_small = unless_small;
   return (PyObject *)p;
 }
 
@@ -291,8 +322,10 @@ static PyObject *pooled_repr(PyObject *self)
 static PyTypeObject pooled_type = {
   PyVarObject_HEAD_INIT(NULL, 0)
   .tp_name = "nnk._C.pooled",
-  .tp_doc = "pooled(func): func run with nnk's array pool as NumPy's allocator; a method "
-            "when set on a class.",
+  .tp_doc = "pooled(func, *, unless_small=False): func run with nnk's array pool as NumPy's "
+            "allocator; a method when set on a class.  unless_small: a method whose outermost "
+            "call leaves NumPy's allocator when its other arguments are all float arrays "
+            "below 64 KiB or None, bools, ints and floats.",
   .tp_basicsize = sizeof(pooled),
   /* METHOD_DESCRIPTOR: called as a method (layer.backward(g), layer(x)), the interpreter
    * passes the instance as the first argument instead of making a bound method a call */
