@@ -11,23 +11,19 @@ GPT of the bench): its copies are small against its products.  The mode is per t
 as PyTorch's.
 """
 import functools
-import threading
 
+from . import _C
 
-class _Mode(threading.local):
-    """The thread's mode: ``enabled`` False inside no_grad() (a class attribute as the
-    default: read on every layer call, where getattr's default would cost the
-    AttributeError it catches, about a microsecond a training step of a small net)."""
-    enabled = True
-
-
-_mode = _Mode()
+# The thread's mode, ``_mode.grad_enabled`` (False inside no_grad()): read on every layer
+# call, so a C thread-local (csrc/python/thread_flags.c), a third of a threading.local
+# attribute's time.
+_mode = _C.thread_flags
 
 
 def is_grad_enabled():
     """Whether forwards keep what backward needs (``torch.is_grad_enabled``): True but
     inside ``no_grad()`` or ``set_grad_enabled(False)``."""
-    return _mode.enabled
+    return _mode.grad_enabled
 
 
 class _GradMode:
@@ -38,10 +34,10 @@ class _GradMode:
 
     def __enter__(self):
         self._before = is_grad_enabled()
-        _mode.enabled = self._enabled
+        _mode.grad_enabled = self._enabled
 
     def __exit__(self, *exc):
-        _mode.enabled = self._before
+        _mode.grad_enabled = self._before
 
     def __call__(self, fn):
         """``fn`` run in this mode: ``@nnk.no_grad()`` over a function, as in torch."""
@@ -91,7 +87,7 @@ class set_grad_enabled(_GradMode):
         if not isinstance(mode, (bool, int)):
             raise TypeError(f"set_grad_enabled(mode): mode must be a bool, got {type(mode).__name__}")
         self._before, self._enabled = is_grad_enabled(), bool(mode)
-        _mode.enabled = self._enabled
+        _mode.grad_enabled = self._enabled
 
     def __enter__(self):
         pass  # the mode was set when the object was made; _before is the mode before it
@@ -99,11 +95,11 @@ class set_grad_enabled(_GradMode):
     def __call__(self, fn):
         """``fn`` run in this mode: ``@nnk.set_grad_enabled(False)`` over a function, which
         (as in torch) changes nothing until it runs."""
-        _mode.enabled = self._before
+        _mode.grad_enabled = self._before
         return super().__call__(fn)
 
     def _fresh(self):
         mode = type(self).__new__(type(self))
         mode._before, mode._enabled = is_grad_enabled(), self._enabled
-        _mode.enabled = self._enabled
+        _mode.grad_enabled = self._enabled
         return mode

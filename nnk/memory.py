@@ -1,7 +1,9 @@
 """The array pool behind nnk's layers (csrc/python/array_pool.c): while a module's forward
 or backward runs, NumPy takes its arrays' memory from blocks that earlier arrays of the
 same size freed, instead of fresh pages that the system faults in and zeroes one by one
-(a training step makes the same arrays every step).  The pool keeps at most as many bytes
+(a training step makes the same arrays every step).  A module called on inputs that are
+all float arrays under 64 KiB or plain scalars keeps NumPy's allocator: its arrays are
+of their order, below the pool's smallest block.  The pool keeps at most as many bytes
 as were ever in use at once; arrays made outside the layers are NumPy's as usual."""
 from . import _C
 

@@ -156,3 +156,19 @@ def test_set_grad_enabled_refuses_what_is_not_a_mode():
     with pytest.raises(TypeError, match="bool"):
         nnk.set_grad_enabled("no")
     assert nnk.is_grad_enabled()
+
+
+def test_the_layers_thread_flags_are_per_thread_and_start_at_their_defaults():
+    """Grad mode and owned inputs (C thread-locals): a thread started inside no_grad and
+    _owned_inputs sees neither, and both are back when the blocks end."""
+    from nnk.nn.module import _owned_inputs
+    flags, seen = nnk._C.thread_flags, []
+    with nnk.no_grad(), _owned_inputs():
+        assert (flags.grad_enabled, flags.inputs_owned) == (False, True)
+        thread = threading.Thread(target=lambda: seen.append((flags.grad_enabled, flags.inputs_owned)))
+        thread.start()
+        thread.join()
+    assert seen == [(True, False)]
+    assert (flags.grad_enabled, flags.inputs_owned) == (True, False)
+    with pytest.raises(AttributeError, match="cannot be deleted"):
+        del flags.grad_enabled

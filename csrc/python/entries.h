@@ -91,6 +91,9 @@ NNK_PY_ENTRIES(NNK_PY_DECLARE_)
 int nnk_pool_init(void);
 int nnk_pool_add_type(PyObject *m);
 
+/* thread_flags.c: _C.thread_flags, the layers' per-thread switches (module.c). */
+int nnk_thread_flags_add(PyObject *m);
+
 /* nnk_py_<name>_forward and nnk_py_<name>_backward over one FASTCALL function
  * call(args, nargs, backward) that serves both directions. */
 #define NNK_PY_FORWARD_BACKWARD(name, call)                                               \

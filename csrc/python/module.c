@@ -84,8 +84,8 @@ static int import_numpy(void)
 
 static int module_exec(PyObject *m)
 {
-  if (import_numpy() || nnk_pool_init() || nnk_pool_add_type(m) || add_isa_names(m) ||
-      add_kernel_lists(m))
+  if (import_numpy() || nnk_pool_init() || nnk_pool_add_type(m) || nnk_thread_flags_add(m) ||
+      add_isa_names(m) || add_kernel_lists(m))
     return -1;
   /* The package's version: meson.build's project version is its one home (-DNNK_VERSION). */
   if (PyModule_AddStringConstant(m, "__version__", NNK_VERSION) < 0) return -1;

@@ -101,7 +101,7 @@ class CrossEntropyLoss(_Loss):
 
     def forward(self, input, target):
         """The loss, and (but inside ``nnk.no_grad()``) its gradient kept for backward."""
-        want_grad = _grad_mode.enabled
+        want_grad = _grad_mode.grad_enabled
         value, self._grad_saved = self._value_and_grad(input, target, want_grad)
         self._forward_without_grad = not want_grad
         return value if self.reduction == "none" else float(value)

@@ -28,7 +28,6 @@ import html
 import inspect
 import math
 import operator
-import threading
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -97,13 +96,8 @@ def _uniform(shape, fan_in, dtype):
     return Parameter(_random.generator().uniform(-bound, bound, shape).astype(dtype))
 
 
-class _Inputs(threading.local):
-    """.owned: the caller owns every array its layers are given (a class attribute as the
-    default, as grad_mode's: getattr's default would cost its caught AttributeError)."""
-    owned = False
-
-
-_inputs = _Inputs()
+# .inputs_owned: the caller owns every array the thread's layers are given (_owned_inputs).
+_inputs = _C.thread_flags
 # What forwards keep for backward (the names backward asks _needs for): dropped after a
 # forward inside nnk.no_grad().
 _SAVED_FOR_BACKWARD = ("_u", "_shape", "_x", "_y", "_ids", "_saved", "_T", "_grad_saved")
@@ -114,8 +108,8 @@ def _keep(arr):
     read-only array that owns its data, or one of a loop that owns its layers' inputs:
     _owned_inputs), so later in-place changes cannot reach it; inside ``nnk.no_grad()``
     itself (Module.__call__ drops it when the call returns)."""
-    if (_inputs.owned or (not arr.flags.writeable and arr.base is None)
-            or not _grad_mode.enabled):
+    if (_inputs.inputs_owned or (not arr.flags.writeable and arr.base is None)
+            or not _grad_mode.grad_enabled):
         return arr
     return arr.copy()
 
@@ -124,12 +118,12 @@ def _keep(arr):
 def _owned_inputs():
     """A block whose layers are given only arrays the caller made and will not change
     (GPT.generate's loop: no one else sees them): their forwards keep them uncopied."""
-    before = _inputs.owned
-    _inputs.owned = True
+    before = _inputs.inputs_owned
+    _inputs.inputs_owned = True
     try:
         yield
     finally:
-        _inputs.owned = before
+        _inputs.inputs_owned = before
 
 
 def _check_grad_shape(layer, g, shape, one_sequence=False):
@@ -353,7 +347,7 @@ class Module:
     def __call__(self, *args):
         """``forward(*args)``: the output, with what backward needs kept (inside
         ``nnk.no_grad()``, nothing past the call)."""
-        if _grad_mode.enabled:
+        if _grad_mode.grad_enabled:
             return self.forward(*args)
         try:
             return self.forward(*args)
