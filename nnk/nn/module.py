@@ -34,7 +34,6 @@ import numpy as np
 
 from .. import _C, _random
 from .._docs import inherit_docstrings
-from ..grad_mode import _mode as _grad_mode
 from .._arrays import _NATIVE, as_float
 
 
@@ -96,8 +95,10 @@ def _uniform(shape, fan_in, dtype):
     return Parameter(_random.generator().uniform(-bound, bound, shape).astype(dtype))
 
 
-# .inputs_owned: the caller owns every array the thread's layers are given (_owned_inputs).
-_inputs = _C.thread_flags
+# The thread's switches (csrc/python/thread_flags.c), grad_mode's too: .grad_enabled (False
+# inside nnk.no_grad()) and .inputs_owned (the caller owns every array the thread's layers
+# are given: _owned_inputs).
+_flags = _C.thread_flags
 # What forwards keep for backward (the names backward asks _needs for): dropped after a
 # forward inside nnk.no_grad().
 _SAVED_FOR_BACKWARD = ("_u", "_shape", "_x", "_y", "_ids", "_saved", "_T", "_grad_saved")
@@ -108,8 +109,8 @@ def _keep(arr):
     read-only array that owns its data, or one of a loop that owns its layers' inputs:
     _owned_inputs), so later in-place changes cannot reach it; inside ``nnk.no_grad()``
     itself (Module.__call__ drops it when the call returns)."""
-    if (_inputs.inputs_owned or (not arr.flags.writeable and arr.base is None)
-            or not _grad_mode.grad_enabled):
+    if (_flags.inputs_owned or (not arr.flags.writeable and arr.base is None)
+            or not _flags.grad_enabled):
         return arr
     return arr.copy()
 
@@ -118,12 +119,12 @@ def _keep(arr):
 def _owned_inputs():
     """A block whose layers are given only arrays the caller made and will not change
     (GPT.generate's loop: no one else sees them): their forwards keep them uncopied."""
-    before = _inputs.inputs_owned
-    _inputs.inputs_owned = True
+    before = _flags.inputs_owned
+    _flags.inputs_owned = True
     try:
         yield
     finally:
-        _inputs.inputs_owned = before
+        _flags.inputs_owned = before
 
 
 def _check_grad_shape(layer, g, shape, one_sequence=False):
@@ -347,7 +348,7 @@ class Module:
     def __call__(self, *args):
         """``forward(*args)``: the output, with what backward needs kept (inside
         ``nnk.no_grad()``, nothing past the call)."""
-        if _grad_mode.grad_enabled:
+        if _flags.grad_enabled:
             return self.forward(*args)
         try:
             return self.forward(*args)
