@@ -24,7 +24,9 @@ def _info(args):
             kc_small, c_bytes, k_least = info["gemm_small_c"][dtype]
             print(f"  GEMM {dtype}:  tile {mr}x{nr}, blocks MC {mc} KC {kc} NC {nc} "
                   f"(from the caches, rule {info['gemm_blocks']}); KC {kc_small} where C takes "
-                  f"{c_bytes // 1024} KiB or less and k >= {k_least}")
+                  f"{c_bytes // 1024} KiB or less and k >= {k_least}"
+                  + ("; fewer, longer k blocks where k is a little past KC and C outgrows an A block"
+                     if info["gemm_blocks"] == "l2" else ""))
     return 0
 
 

@@ -19,11 +19,12 @@
 /* A rule that gives GEMM's block sizes MC, KC, NC for an MR x NR microkernel of
  * esz-byte elements from the CPU's caches (csrc/gemm/blocking.c): "l1" keeps a B
  * micro-panel in L1 (BLIS's analytical model), "l2" streams both micro-panels from L2
- * and balances KC against MC there. */
+ * and balances KC against MC there, within an A block of a_block elements (0 for "l1":
+ * its KC is a bound). */
 typedef struct {
   const char *name;
   void (*sizes)(const nnk_cache *caches, size_t esz, size_t mr, size_t nr, size_t *mc,
-                size_t *kc, size_t *nc);
+                size_t *kc, size_t *nc, size_t *a_block);
 } nnk_gemm_blocks_rule;
 extern const nnk_gemm_blocks_rule nnk_gemm_blocks_l1, nnk_gemm_blocks_l2;
 

@@ -45,15 +45,15 @@ static void size_blocks(const nnk_isa_config *config, nnk_kernel_table *t)
   nnk_f32_gemm_config *g32 = &t->f32.gemm;
   nnk_f64_gemm_config *g64 = &t->f64.gemm;
   const nnk_gemm_blocks_rule *rule = config->gemm_blocks;
-  rule->sizes(cpu.cache, sizeof(float), g32->mr, g32->nr, &g32->mc, &g32->kc, &g32->nc);
-  rule->sizes(cpu.cache, sizeof(double), g64->mr, g64->nr, &g64->mc, &g64->kc, &g64->nc);
+  rule->sizes(cpu.cache, sizeof(float), g32->mr, g32->nr, &g32->mc, &g32->kc, &g32->nc, &g32->a_block);
+  rule->sizes(cpu.cache, sizeof(double), g64->mr, g64->nr, &g64->mc, &g64->kc, &g64->nc, &g64->a_block);
   g32->blocks_rule = g64->blocks_rule = rule->name;
   /* Where C takes a quarter of L2 or less, each KC block's pass over it is cheap, and
    * the L1 model's KC (a B micro-panel stays in L1 across the tiles) serves better, what
    * the rule (for "l2": C from L3 or memory) says: csrc/gemm/blocking.c. */
-  size_t mc, nc;
-  nnk_gemm_blocks_l1.sizes(cpu.cache, sizeof(float), g32->mr, g32->nr, &mc, &g32->kc_c_in_l2, &nc);
-  nnk_gemm_blocks_l1.sizes(cpu.cache, sizeof(double), g64->mr, g64->nr, &mc, &g64->kc_c_in_l2, &nc);
+  size_t mc, nc, a_block;
+  nnk_gemm_blocks_l1.sizes(cpu.cache, sizeof(float), g32->mr, g32->nr, &mc, &g32->kc_c_in_l2, &nc, &a_block);
+  nnk_gemm_blocks_l1.sizes(cpu.cache, sizeof(double), g64->mr, g64->nr, &mc, &g64->kc_c_in_l2, &nc, &a_block);
   if (g32->kc_c_in_l2 > g32->kc) g32->kc_c_in_l2 = g32->kc;
   if (g64->kc_c_in_l2 > g64->kc) g64->kc_c_in_l2 = g64->kc;
   g32->c_in_l2 = g64->c_in_l2 = cpu.cache[2].size / 4;

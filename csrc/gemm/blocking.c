@@ -25,7 +25,10 @@
  *   passing through, one for C's tiles): X = (W2 - 2) S2 L2 / esz elements.  Within
  *   it, a KC block costs a load and a store of each element of C (2 / KC per
  *   multiply-add) and an MC block a pass over the B panel (1 / MC); 2/KC + 1/MC with
- *   MC KC = X is least at KC = sqrt(2 X), MC = X / KC.
+ *   MC KC = X is least at KC = sqrt(2 X), MC = X / KC.  The rule gives X too
+ *   (a_block), and a product whose C is larger than X takes the k blocks this cost
+ *   says for its own k and m, fewer and longer than KC where k is a little past it
+ *   (gemm_impl.h's fewer_k_blocks).
  *
  * Both, where C is small and k long: a product whose C takes a quarter of L2 or less
  * and whose k spans four of the L1 model's KC blocks or more (a weight gradient dy^T x:
@@ -65,8 +68,9 @@ static size_t l3_nc(const nnk_cache *l3, size_t esz, size_t nr, size_t kc)
 }
 
 static void l1_resident(const nnk_cache *caches, size_t esz, size_t mr, size_t nr, size_t *mc,
-                        size_t *kc, size_t *nc)
+                        size_t *kc, size_t *nc, size_t *a_block)
 {
+  *a_block = 0; /* KC is the B micro-panel's bound in L1: no product goes past it */
   const nnk_cache *l1 = &caches[1], *l2 = &caches[2];
   size_t cb = ways_for(l1->ways, (double)mr / (double)nr);
   *kc = round_down(cb * l1->sets * l1->line / (nr * esz), 8, 8);
@@ -76,11 +80,12 @@ static void l1_resident(const nnk_cache *caches, size_t esz, size_t mr, size_t n
 }
 
 static void l2_streamed(const nnk_cache *caches, size_t esz, size_t mr, size_t nr, size_t *mc,
-                        size_t *kc, size_t *nc)
+                        size_t *kc, size_t *nc, size_t *a_block)
 {
   const nnk_cache *l2 = &caches[2];
   size_t ways = l2->ways > 2 ? l2->ways - 2 : 1;
   double x = (double)(ways * l2->sets * l2->line) / (double)esz;
+  *a_block = (size_t)x;
   *kc = round_down((size_t)sqrt(2 * x), 8, 8);
   *mc = round_down((size_t)(x / (double)*kc), mr, mr);
   *nc = l3_nc(&caches[3], esz, nr, *kc);

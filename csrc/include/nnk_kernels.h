@@ -225,6 +225,8 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
  * NULL: no blocked path, the scalar reference runs. */
 #define NNK_GEMM_CONFIG_FIELDS(T)                                                         \
   size_t mr, nr, mc, kc, nc;                                                              \
+  size_t a_block; /* elements an A block may take (MC KC at most) where a product's k   \
+                   * may take a KC of its own; 0: KC is a bound (gemm_impl.h)       */   \
   size_t kc_c_in_l2, c_in_l2, k_c_in_l2; /* KC where C's m n values take c_in_l2    \
                                * bytes or fewer and k is k_c_in_l2 or more: the L1      \
                                * model's (csrc/gemm/blocking.c)                      */ \

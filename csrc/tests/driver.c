@@ -751,7 +751,8 @@ static void test_gemm(nnk_isa isa)
     test_gemm_case(isa, is_f32, 0, 0, 1, len, 19, 0.7, 1.3);
   }
   /* blocks, both threaded and not: fixed shapes, then for each dtype two MC blocks
-   * (one ragged) and k split into KC blocks, from the sizes this ISA's rule gave; then
+   * (one ragged) and k split into KC blocks, from the sizes this ISA's rule gave, and
+   * (rule "l2") a C larger than an A block whose k takes one block past KC; then
    * a C small enough for the L1 model's KC with k just past four of those blocks (A
    * transposed too: a weight gradient), and the same k with a C just too big for it */
   const nnk_kernel_table *t = nnk_kernels_for(isa);
@@ -765,6 +766,9 @@ static void test_gemm(nnk_isa isa)
       size_t mr = is_f32 ? t->f32.gemm.mr : t->f64.gemm.mr;
       test_gemm_case(isa, is_f32, 0, 0, mc + mr + 3, 45, kc + 5, 1, 1);
       test_gemm_case(isa, is_f32, 1, 0, mc + 1, 37, 2 * kc + 1, 0.7, 0);
+      /* C more than an A block, k a quarter past KC: the "l2" rule's k in one block */
+      size_t a_block = is_f32 ? t->f32.gemm.a_block : t->f64.gemm.a_block;
+      if (a_block) test_gemm_case(isa, is_f32, 0, 0, mc + mr + 3, a_block / (mc + mr + 3) + 7, kc + kc / 4, 1, 0.5);
       size_t k_small = (is_f32 ? t->f32.gemm.k_c_in_l2 : t->f64.gemm.k_c_in_l2) + 7;
       size_t c_in_l2 = is_f32 ? t->f32.gemm.c_in_l2 : t->f64.gemm.c_in_l2, esz = is_f32 ? 4 : 8;
       test_gemm_case(isa, is_f32, 1, 0, 2 * mr + 1, 75, k_small, 1, 0);
@@ -914,8 +918,8 @@ static void test_gemm_blocks_rule(void)
   for (size_t r = 0; r < 2; r++)
     for (size_t c = 0; c < sizeof cpus / sizeof *cpus; c++)
       for (size_t t = 0; t < sizeof tiles / sizeof *tiles; t++) {
-        size_t mr = tiles[t][0], nr = tiles[t][1], esz = tiles[t][2], mc, kc, nc;
-        rules[r]->sizes(cpus[c], esz, mr, nr, &mc, &kc, &nc);
+        size_t mr = tiles[t][0], nr = tiles[t][1], esz = tiles[t][2], mc, kc, nc, a_block;
+        rules[r]->sizes(cpus[c], esz, mr, nr, &mc, &kc, &nc, &a_block);
         const nnk_cache *l1 = &cpus[c][1], *l2 = &cpus[c][2];
         int tiny = strcmp(l1->source, "tiny") == 0;
         CHECK(mc >= mr && kc >= 8 && nc >= nr && mc % mr == 0 && nc % nr == 0 && kc % 8 == 0,
@@ -923,12 +927,14 @@ static void test_gemm_blocks_rule(void)
               l1->source);
         if (tiny) continue;
         if (r == 0) {
+          CHECK(a_block == 0, "l1 lets a product's KC pass its own on %s", l1->source);
           CHECK(kc * nr * esz * l1->ways <= l1->size * (l1->ways - 1) && mc * kc * esz <= l2->size,
                 "l1 blocks MC %zu KC %zu for %zux%zu esz %zu overflow the caches of %s", mc, kc,
                 mr, nr, esz, l1->source);
           continue;
         }
         double x = (double)l2->size * (double)(l2->ways - 2) / (double)l2->ways / (double)esz;
+        CHECK(a_block == (size_t)x, "l2's A block %zu elements on %s, not %g", a_block, l1->source, x);
         CHECK((double)(mc * kc) <= x && (double)((mc + mr) * kc) >= x &&
                   fabs((double)kc - sqrt(2 * x)) < 8,
               "l2 blocks MC %zu KC %zu for %zux%zu esz %zu do not fill L2 of %s as balanced", mc,
