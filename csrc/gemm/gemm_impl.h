@@ -135,6 +135,38 @@ static void FN(pack_a)(const CONFIG *cfg, size_t mc, size_t kc, const T *a, ptrd
   }
 }
 
+/* pack_b's rows (B's rows contiguous), each cut into the panels' rows; bytes a panel
+ * row's where whole panel rows are one or two cache lines (the x86 tiles), copied by a
+ * fixed-size move: straight-line 16-byte moves (this file has no ISA flags), where the
+ * fours below are a loop of them (dy^T x of 1024 x 128 -> 128 and -> 512 float32
+ * 0.8-1.3 % slower with the loop, Zen 4, AVX2 and AVX-512, side by side); 0 otherwise.
+ * Each size its own copy of the loops, as pack_a_steps's walks. */
+static inline __attribute__((always_inline)) void FN(pack_b_rows)(size_t nr, size_t kc, size_t nc,
+                                                                  size_t jp_lo, size_t jp_hi, const T *b,
+                                                                  ptrdiff_t rs_b, T *restrict bp, size_t bytes)
+{
+  const size_t c_lo = jp_lo * nr, c_hi = jp_hi * nr < nc ? jp_hi * nr : nc;
+  for (size_t p = 0; p < kc; p++) {
+    const T *src = b + (ptrdiff_t)p * rs_b;
+    if (p + PACK_AHEAD < kc) /* the same columns of a row PACK_AHEAD rows on */
+      for (size_t c = c_lo; c < c_hi; c += 64 / sizeof(T))
+        __builtin_prefetch(src + PACK_AHEAD * rs_b + c, 0, 3);
+    for (size_t jp = jp_lo; jp < jp_hi; jp++) {
+      size_t j0 = jp * nr, nb = nc - j0 < nr ? nc - j0 : nr;
+      T *dst = bp + j0 * kc + p * nr;
+      if (bytes && __builtin_expect(nb == nr, 1)) /* (in line: all but the last panel) */
+        memcpy(dst, src + j0, bytes);
+      else if (nb == nr) /* in fours: the compiler keeps it inline instead of calling memmove */
+        for (size_t j = 0; j < nr; j += 4) {
+          T v0 = src[j0 + j], v1 = src[j0 + j + 1], v2 = src[j0 + j + 2], v3 = src[j0 + j + 3];
+          dst[j] = v0, dst[j + 1] = v1, dst[j + 2] = v2, dst[j + 3] = v3;
+        }
+      else
+        for (size_t j = 0; j < nr; j++) dst[j] = j < nb ? src[j0 + j] : 0;
+    }
+  }
+}
+
 /* Panels jp_lo..jp_hi-1 of a block of B (kc x nc) -> each kc rows of nr values,
  * zero-padded past nc; panel jp lands at bp + jp * nr * kc.  B's rows are read whole,
  * left to right, for every panel at once: a panel at a time would read one short piece
@@ -145,31 +177,10 @@ static void FN(pack_b)(const CONFIG *cfg, size_t kc, size_t nc, size_t jp_lo, si
 {
   const size_t nr = cfg->nr;
   if (cs_b == 1 && nr % 4 == 0) {
-    const size_t c_lo = jp_lo * nr, c_hi = jp_hi * nr < nc ? jp_hi * nr : nc;
-    for (size_t p = 0; p < kc; p++) {
-      const T *src = FN(at)(b, p, rs_b, 0, cs_b);
-      if (p + PACK_AHEAD < kc) /* the same columns of a row PACK_AHEAD rows on */
-        for (size_t c = c_lo; c < c_hi; c += 64 / sizeof(T))
-          __builtin_prefetch(src + PACK_AHEAD * rs_b + c, 0, 3);
-      for (size_t jp = jp_lo; jp < jp_hi; jp++) {
-        size_t j0 = jp * nr, nb = nc - j0 < nr ? nc - j0 : nr;
-        T *dst = bp + j0 * kc + p * nr;
-        /* A whole panel row of one or two cache lines (the x86 tiles) by a fixed-size copy:
-         * straight-line 16-byte moves (this file has no ISA flags), where the fours below
-         * are a loop of them (dy^T x of 1024 x 128 -> 128 and -> 512 float32 0.8-1.3 %
-         * slower with the loop, Zen 4, AVX2 and AVX-512, side by side) */
-        if (nb == nr && nr * sizeof(T) == 64)
-          memcpy(dst, src + j0, 64);
-        else if (nb == nr && nr * sizeof(T) == 128)
-          memcpy(dst, src + j0, 128);
-        else if (nb == nr) /* in fours: the compiler keeps it inline instead of calling memmove */
-          for (size_t j = 0; j < nr; j += 4) {
-            T v0 = src[j0 + j], v1 = src[j0 + j + 1], v2 = src[j0 + j + 2], v3 = src[j0 + j + 3];
-            dst[j] = v0, dst[j + 1] = v1, dst[j + 2] = v2, dst[j + 3] = v3;
-          }
-        else
-          for (size_t j = 0; j < nr; j++) dst[j] = j < nb ? src[j0 + j] : 0;
-      }
+    switch (nr * sizeof(T)) {
+    case 64: FN(pack_b_rows)(nr, kc, nc, jp_lo, jp_hi, b, rs_b, bp, 64); break;
+    case 128: FN(pack_b_rows)(nr, kc, nc, jp_lo, jp_hi, b, rs_b, bp, 128); break;
+    default: FN(pack_b_rows)(nr, kc, nc, jp_lo, jp_hi, b, rs_b, bp, 0);
     }
     return;
   }
