@@ -329,9 +329,10 @@ static inline size_t FN(balanced)(size_t size, size_t most, size_t unit)
  * float32 (X 98304, KC 440), side by side with NumPy: k = 512 in one block instead of
  * two, sgemm 512^3 0.93-0.96x -> 0.99-1.05x, x W^T of 1024 x 512 -> 128 (GPT's MLP)
  * 4-6 % faster, float64 512^3 2-3 %; 1024^3 in two blocks of 512 instead of three
- * (0.97-0.99x -> 0.99-1.00x); 2048^3 keeps five.  Only where C is larger than an A
- * block (m n > X): a C that fits in L2 beside it costs less a pass than the model says
- * (dy^T x of 1024 x 128 -> 128, k = 1024, 3 % slower in two blocks than in three). */
+ * (0.97-0.99x -> 0.99-1.00x); 2048^3 in four of 512 instead of five, alike.  Only
+ * where C is larger than an A block (m n > X): a C that fits in L2 beside it costs less
+ * a pass than the model says (dy^T x of 1024 x 128 -> 128, k = 1024, 3 % slower in two
+ * blocks than in three). */
 static void FN(fewer_k_blocks)(const CONFIG *cfg, size_t m, size_t k, size_t *KC, size_t *MC)
 {
   const size_t mr = cfg->mr;
