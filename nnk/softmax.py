@@ -60,8 +60,9 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def _map_rows(kind, x, axis, out):
     # The common call, a contiguous float array along its last axis and no out, costs a
-    # NumPy allocation and the kernel call; everything else takes the general path.
-    if (type(x) is np.ndarray and (axis == -1 or axis == x.ndim - 1) and x.ndim
+    # NumPy allocation and the kernel call; everything else takes the general path (an
+    # axis of another type too: 1.0 == 1, but NumPy takes no float axis).
+    if (type(x) is np.ndarray and type(axis) is int and (axis == -1 or axis == x.ndim - 1) and x.ndim
             and x.dtype in _FLOATS and x.flags.c_contiguous):
         if out is None:
             y = np.empty_like(x)

@@ -70,6 +70,18 @@ def test_empty_and_scalar():
         nnk.softmax(np.ones((2, 3)), axis=2)
 
 
+@pytest.mark.parametrize("f", [nnk.softmax, nnk.log_softmax, nnk.logsumexp])
+def test_axis_must_be_an_integer(f):
+    """A float axis is a TypeError, as in NumPy, on the fast path (the last axis of a
+    contiguous float array) as elsewhere; NumPy's integers are axes."""
+    for x in (np.ones((2, 3)), np.ones((2, 3)).T):
+        for axis in (1.0, -1.0, "1"):
+            with pytest.raises(TypeError):
+                f(x, axis=axis)
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(f(x, axis=np.int64(1)), f(x, axis=1))
+
+
 rows = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=40),
                   elements=st.floats(-1e6, 1e6))
 
