@@ -214,8 +214,13 @@ def gradcheck(f, *inputs, eps=None, atol=None, rtol=None, seed=0):
             checks.append((name, p.data, analytic[name]))
     else:
         loss = lambda: float(f(*inputs)[0])  # noqa: E731
-        _, grads = f(*inputs)
-        grads = list(grads)
+        returned = f(*inputs)
+        if not (isinstance(returned, tuple) and len(returned) == 2
+                and isinstance(returned[1], (tuple, list))):
+            raise TypeError("gradcheck: f must return (value, grads), grads a tuple or list with "
+                            f"one gradient per input; got {type(returned).__name__}"
+                            + (f" of {len(returned)}" if isinstance(returned, tuple) else ""))
+        grads = list(returned[1])
         if len(grads) != len(inputs):
             raise AssertionError(f"gradcheck: f returned {len(grads)} gradients for {len(inputs)} inputs")
         checks += [(f"input {i}", x, None if g is None else np.asarray(g))

@@ -99,6 +99,14 @@ def test_gradcheck_catches_gradients_that_cannot_be_compared_entry_by_entry():
         nnk.gradcheck(sq(lambda x: 3 * x), 3.0)
 
 
+def test_gradcheck_names_what_a_function_must_return():
+    """A function that returns its output alone, or (value, grad) with a bare array for
+    the grads, is told what gradcheck takes, not a TypeError from deep inside."""
+    for f in (lambda x: x ** 2, lambda x: (float(np.sum(x ** 2)), 2 * x), lambda x: (1.0, [2 * x], 0)):
+        with pytest.raises(TypeError, match=r"f must return \(value, grads\)"):
+            nnk.gradcheck(f, np.ones(3))
+
+
 def test_softmax_layer_gradcheck():
     nnk.manual_seed(3)
     assert nnk.gradcheck(nn.Sequential(nn.Linear(2, 4), nn.Softmax()), X5)
