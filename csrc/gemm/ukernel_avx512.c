@@ -44,26 +44,26 @@ TILE_F64(tile_f64_r5, 5) TILE_F64(tile_f64_r6, 6) TILE_F64(tile_f64_r7, 7)
 void nnk_f32_gemm_ukernel_8x32__avx512(size_t kc, float alpha, const float *a, const float *b,
                                        float beta, float *c, ptrdiff_t rs_c, const float *bias)
 {
-  tile_f32(8, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1);
+  tile_f32(8, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1, NULL);
 }
 
 void nnk_f64_gemm_ukernel_8x16__avx512(size_t kc, double alpha, const double *a,
                                        const double *b, double beta, double *c, ptrdiff_t rs_c, const double *bias)
 {
-  tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1);
+  tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1, NULL);
 }
 
 void nnk_f32_gemm_edge_8x32__avx512(size_t mb, size_t kc, float alpha, const float *a, const float *b,
                                     float beta, float *c, ptrdiff_t rs_c, const float *bias)
 {
-  ROWS_SWITCH(tile_f32, mb, mb, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1)
+  ROWS_SWITCH(tile_f32, mb, mb, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1, NULL)
 }
 
 void nnk_f64_gemm_edge_8x16__avx512(size_t mb, size_t kc, double alpha, const double *a,
                                     const double *b, double beta, double *c, ptrdiff_t rs_c,
                                     const double *bias)
 {
-  ROWS_SWITCH(tile_f64, mb, mb, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1)
+  ROWS_SWITCH(tile_f64, mb, mb, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1, NULL)
 }
 
 /* Direct tiles: a whole tile (the most of them) compiles to its own copy with the
@@ -71,20 +71,26 @@ void nnk_f64_gemm_edge_8x16__avx512(size_t mb, size_t kc, double alpha, const do
  * form's set-up and masked stores took 190 cycles a tile (of 1024 for its FMAs). */
 void nnk_f32_gemm_direct_8x32__avx512(size_t mb, size_t nb, size_t kc, float alpha,
                                       const float *a, ptrdiff_t rs_a, const float *b, ptrdiff_t rs_b,
-                                      float beta, float *c, ptrdiff_t rs_c, const float *bias)
+                                      float beta, float *c, ptrdiff_t rs_c, const float *bias,
+                                      nnk_gemm_ahead *ahead)
 {
-  if (mb == 8 && nb == 32)
-    tile_f32(8, 32, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
+  if (mb == 8 && nb == 32 && ahead)
+    tile_f32(8, 32, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, ahead);
+  else if (mb == 8 && nb == 32) /* and a copy that asks nothing ahead */
+    tile_f32(8, 32, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL);
   else
-    ROWS_SWITCH(tile_f32, mb, mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0)
+    ROWS_SWITCH(tile_f32, mb, mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL)
 }
 
 void nnk_f64_gemm_direct_8x16__avx512(size_t mb, size_t nb, size_t kc, double alpha,
                                       const double *a, ptrdiff_t rs_a, const double *b,
-                                      ptrdiff_t rs_b, double beta, double *c, ptrdiff_t rs_c, const double *bias)
+                                      ptrdiff_t rs_b, double beta, double *c, ptrdiff_t rs_c, const double *bias,
+                                      nnk_gemm_ahead *ahead)
 {
-  if (mb == 8 && nb == 16)
-    tile_f64(8, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
+  if (mb == 8 && nb == 16 && ahead)
+    tile_f64(8, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, ahead);
+  else if (mb == 8 && nb == 16) /* and a copy that asks nothing ahead */
+    tile_f64(8, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL);
   else
-    ROWS_SWITCH(tile_f64, mb, mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0)
+    ROWS_SWITCH(tile_f64, mb, mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL)
 }

@@ -211,9 +211,19 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
 #define NNK_SIG_GEMM_EDGE(T)                                                              \
   (size_t mb, size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c,   \
    const T *bias)
+/* Lines of memory a direct tile asks for into L2 as its k steps run, one every `every`
+ * steps while `left` remain (NULL: none): bytes 0..last of rows `ld` apart from `row`,
+ * line `line` of the current row next, `lines` a row.  The tile advances it, so the
+ * tiles of a run share the asking out among them (gemm_impl.h's streamed_member: the
+ * next group's B). */
+typedef struct {
+  const char *row;
+  ptrdiff_t ld;
+  size_t last, lines, line, left, every;
+} nnk_gemm_ahead;
 #define NNK_SIG_GEMM_DIRECT(T)                                                            \
   (size_t mb, size_t nb, size_t kc, T alpha, const T *a, ptrdiff_t rs_a, const T *b,      \
-   ptrdiff_t rs_b, T beta, T *c, ptrdiff_t rs_c, const T *bias)
+   ptrdiff_t rs_b, T beta, T *c, ptrdiff_t rs_c, const T *bias, nnk_gemm_ahead *ahead)
 /* Packing an operand that lies across its panels (A's rows or B's columns contiguous):
  * r rows of kc contiguous values at stride ld -> dst[p width + i] = row i's value p,
  * rows r..width-1 zero (csrc/gemm/pack.c). */
@@ -232,6 +242,7 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
                                * model's (csrc/gemm/blocking.c)                      */ \
   size_t l1_way; /* bytes of L1 one way holds (size / ways): addresses that far apart    \
                   * share a set (from the CPU's caches, as the blocks)                */ \
+  size_t l2;     /* bytes of L2                                                      */   \
   const char *blocks_rule; /* the rule that sized MC, KC, NC (csrc/gemm/blocking.c)  */   \
   void(*ukernel) NNK_SIG_GEMM_UKERNEL(T);                                                 \
   void(*edge) NNK_SIG_GEMM_EDGE(T); /* NULL: edge rows as a whole tile, merged      */   \

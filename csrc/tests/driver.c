@@ -753,7 +753,8 @@ static void test_gemm(nnk_isa isa)
   /* blocks, both threaded and not: fixed shapes, then for each dtype two MC blocks
    * (one ragged) and k split into KC blocks, from the sizes this ISA's rule gave, and
    * (rule "l2") a C larger than an A block whose k takes one block past KC, and A packed
-   * where k takes several blocks and B many panels (gemm_blocked's pack_a); then
+   * where k takes several blocks and B many panels (gemm_blocked's pack_a), and a few rows
+   * against many groups of B's panels (streamed_member's asking ahead); then
    * a C small enough for the L1 model's KC with k just past four of those blocks (A
    * transposed too: a weight gradient), and the same k with a C just too big for it */
   const nnk_kernel_table *t = nnk_kernels_for(isa);
@@ -773,8 +774,11 @@ static void test_gemm(nnk_isa isa)
       /* k in several blocks and 32 panels of B or more: A packed though rows allow it in place */
       size_t nr = is_f32 ? t->f32.gemm.nr : t->f64.gemm.nr;
       test_gemm_case(isa, is_f32, 0, 0, mc + mr + 3, 32 * nr + 5, 2 * kc + 3, 1, 1);
-      size_t k_small = (is_f32 ? t->f32.gemm.k_c_in_l2 : t->f64.gemm.k_c_in_l2) + 7;
       size_t c_in_l2 = is_f32 ? t->f32.gemm.c_in_l2 : t->f64.gemm.c_in_l2, esz = is_f32 ? 4 : 8;
+      /* m at most half MC, B's rows apart from their columns' panels: several groups of
+       * panels in each of three k blocks, whose direct tiles ask for the next group ahead */
+      test_gemm_case(isa, is_f32, 0, 0, 2 * mr + 1, 4 * (2 * c_in_l2 / (kc * nr * esz) + 1) * nr + 5, 2 * kc + 3, 1, 0.5);
+      size_t k_small = (is_f32 ? t->f32.gemm.k_c_in_l2 : t->f64.gemm.k_c_in_l2) + 7;
       test_gemm_case(isa, is_f32, 1, 0, 2 * mr + 1, 75, k_small, 1, 0);
       test_gemm_case(isa, is_f32, 0, 1, 3 * mr, 40, k_small, 0.5, 2);
       test_gemm_case(isa, is_f32, 1, 0, 24, c_in_l2 / (24 * esz) + 1, k_small, 1, 0);
