@@ -448,19 +448,6 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
   }
 }
 
-/* A product whose rows all fit one A block (m <= MC): a packed B block would serve that
- * one block only, so instead of packing all of it first (a layer's weight: megabytes,
- * which the tiles then read back from L3) each member takes whole NR-wide panels of C's
- * columns and packs them a group at a time (as many panels as a quarter of L2 holds,
- * `group`) just before the tiles that use them, into a buffer of its own that stays in
- * L2; A's block is packed by every member.  A group's B rows are read a group's width at
- * a time: panel by panel, each of B's rows was read 128 bytes a time, a row length
- * apart, from L3 where B is a layer's input of the step before (Zen 4, float32, dy^T x
- * of 1024 x 128 -> 2000: 1.07x as fast, -> 4096 x 64 1.18x, the GPT step's weight
- * gradients 2.2 -> 0.9 ms of pack_b, the step 63.7 -> 61.3 ms on one thread).  No
- * barrier.  Each C tile has one writer and gets the same microkernel calls on the same
- * packed values in the same k order as in gemm_blocked: the same bits, whatever the
- * team. */
 /* The lines that the direct tiles of a group (panels g0..g1-1 of this member's lo..hi, in
  * the k block at pc, kc steps) ask for ahead: the next group's piece of B's rows (this
  * k block's next group, or the next block's first), a group's width of each of its rows,
@@ -486,6 +473,20 @@ static bool FN(next_group)(const FN(blocked_job) *j, size_t pc, size_t kc, size_
   return true;
 }
 
+/* A product whose rows all fit one A block (m <= MC): a packed B block would serve that
+ * one block only, so instead of packing all of it first (a layer's weight: megabytes,
+ * which the tiles then read back from L3) each member takes whole NR-wide panels of C's
+ * columns and packs them a group at a time (as many panels as a quarter of L2 holds,
+ * `group`) just before the tiles that use them, into a buffer of its own that stays in
+ * L2; A's block is packed by every member.  A group's B rows are read a group's width at
+ * a time: panel by panel, each of B's rows was read 128 bytes a time, a row length
+ * apart, from L3 where B is a layer's input of the step before (Zen 4, float32, dy^T x
+ * of 1024 x 128 -> 2000: 1.07x as fast, -> 4096 x 64 1.18x, the GPT step's weight
+ * gradients 2.2 -> 0.9 ms of pack_b, the step 63.7 -> 61.3 ms on one thread); with
+ * few rows the direct tiles of a group ask for the next group's rows (next_group).  No
+ * barrier.  Each C tile has one writer and gets the same microkernel calls on the same
+ * packed values in the same k order as in gemm_blocked: the same bits, whatever the
+ * team. */
 static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barrier)
 {
   (void)barrier;
