@@ -125,7 +125,8 @@ void NNK_CAT(nnk_f64_gemm_pack__, NNK_ISA) NNK_SIG_GEMM_PACK(double);
   {                                                                                       \
     const size_t pv = kc - kc % TW; /* columns taken TW at a time; the rest one by one */ \
     for (size_t p = 0; p < pv; p += TW)                                                   \
-      for (size_t g = 0; g < width; g += TW) {                                            \
+      for (size_t gi = (width + TW - 1) / TW; gi-- > 0;) { /* the last group first */     \
+        const size_t g = gi * TW;                                                         \
         const size_t store = width - g < TW ? width - g : TW; /* values per row here */   \
         const size_t have = r > g ? (r - g < TW ? r - g : TW) : 0; /* real rows */        \
         VEC v[TW];                                                                        \
@@ -133,10 +134,15 @@ void NNK_CAT(nnk_f64_gemm_pack__, NNK_ISA) NNK_SIG_GEMM_PACK(double);
           v[i] = i < have ? LD(src + (ptrdiff_t)(g + i) * ld + p) : ZERO();               \
         TRANSPOSE(v);                                                                     \
         T *d = dst + p * width + g;                                                       \
-        if (store == TW) {                                                                \
-          _Pragma("GCC unroll 8") for (size_t q = 0; q < TW; q++) ST(d + q * width, v[q]); \
-        } else { /* a group narrower than a vector: a part of each result */              \
-          _Pragma("GCC unroll 8") for (size_t q = 0; q < TW; q++) PART(d + q * width, v[q], store); \
+        /* A group narrower than a vector (AVX2's 6-row panels) still stores whole      \
+         * vectors: the lanes past a row's end fall on the next row's first values,     \
+         * which a group to its left (stored after it) or the next TW columns overwrite. \
+         * Only the panel's very last row, with nothing after it, stores a part.  Parts  \
+         * for every row (two or three stores and shuffles each) made the packing of A  \
+         * three times as slow (6 x 512 blocks of a 1024-wide float32 A, in a loop).     */ \
+        _Pragma("GCC unroll 8") for (size_t q = 0; q < TW; q++) {                         \
+          if (store == TW || p + q + 1 < kc) ST(d + q * width, v[q]);                     \
+          else PART(d + q * width, v[q], store);                                          \
         }                                                                                 \
       }                                                                                   \
     for (size_t p = pv; p < kc; p++)                                                      \
