@@ -775,8 +775,8 @@ static void test_gemm(nnk_isa isa)
       size_t nr = is_f32 ? t->f32.gemm.nr : t->f64.gemm.nr;
       test_gemm_case(isa, is_f32, 0, 0, mc + mr + 3, 32 * nr + 5, 2 * kc + 3, 1, 1);
       size_t c_in_l2 = is_f32 ? t->f32.gemm.c_in_l2 : t->f64.gemm.c_in_l2, esz = is_f32 ? 4 : 8;
-      /* m at most half MC, B's rows apart from their columns' panels: several groups of
-       * panels in each of three k blocks, whose direct tiles ask for the next group ahead */
+      /* m at most half MC and B not transposed: several groups of panels in each of
+       * three k blocks, whose direct tiles ask for the next group ahead */
       test_gemm_case(isa, is_f32, 0, 0, 2 * mr + 1, 4 * (2 * c_in_l2 / (kc * nr * esz) + 1) * nr + 5, 2 * kc + 3, 1, 0.5);
       size_t k_small = (is_f32 ? t->f32.gemm.k_c_in_l2 : t->f64.gemm.k_c_in_l2) + 7;
       test_gemm_case(isa, is_f32, 1, 0, 2 * mr + 1, 75, k_small, 1, 0);
