@@ -105,9 +105,9 @@ int main(void)
         double t0 = now();
         for (int k = 0; k < 20000; k++) {
           if (f32)
-            t->f32.gemm.ukernel(kc, 1, pa, pb, 1, pc, (ptrdiff_t)nr, NULL);
+            t->f32.gemm.ukernel(kc, 1, pa, pb, 1, pc, (ptrdiff_t)nr, NULL, NULL);
           else
-            t->f64.gemm.ukernel(kc, 1, pa, pb, 1, pc, (ptrdiff_t)nr, NULL);
+            t->f64.gemm.ukernel(kc, 1, pa, pb, 1, pc, (ptrdiff_t)nr, NULL, NULL);
         }
         t0 = now() - t0;
         if (t0 < tb) tb = t0;

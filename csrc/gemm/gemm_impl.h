@@ -243,8 +243,8 @@ typedef struct {
  * tile's values are added to them.  Laid down into C for every tile, the bias cost a
  * copy and a load of C a tile: x W^T + b of 1024 x 128 -> 512 4-7 % slower than without
  * the bias, -> 384 and -> 128 4-5 % (Zen 4).  Either way fl(fl(alpha A B) + bias): the
- * same bits.  `ahead` (NULL: none) goes to the whole direct tiles, which ask for its
- * lines as they run (streamed_member). */
+ * same bits.  `ahead` (NULL: none) goes to the whole tiles, packed or direct, which ask
+ * for its lines as they run (streamed_member). */
 static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc, T alpha,
                              FN(a_block) A, const T *bp, T beta, T *c, ptrdiff_t rs_c,
                              ptrdiff_t cs_c, const T *bias, bool first, nnk_gemm_ahead *ahead)
@@ -272,7 +272,7 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
       } else {
         const T *a = A.ap + ir * kc;
         if (mb == mr && nb == nr && cs_c == 1) {
-          cfg->ukernel(kc, alpha, a, b, beta, cij, rs_c, tb);
+          cfg->ukernel(kc, alpha, a, b, beta, cij, rs_c, tb, ahead);
           continue;
         }
         if (cfg->edge && nb == nr && cs_c == 1) { /* fewer rows: a tile of their own */
@@ -282,7 +282,7 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
         /* A narrow or strided tile (or an edge where the ISA has no edge kernel): the
          * microkernel writes a private full tile, and only the mb x nb part that exists
          * is merged into C. */
-        cfg->ukernel(kc, alpha, a, b, 0, tile, (ptrdiff_t)nr, NULL);
+        cfg->ukernel(kc, alpha, a, b, 0, tile, (ptrdiff_t)nr, NULL, NULL);
       }
       if (tb) /* an edge tile adds to its rows of C laid down as the bias (beta 0) */
         for (size_t i = 0; i < mb; i++) FN(copy_row)(cij + (ptrdiff_t)i * rs_c, tb, nb);
@@ -377,7 +377,7 @@ typedef struct {
   const CONFIG *cfg;
   size_t m, n, k, MC, KC, NC, a_stride, group; /* group: streamed_member's panels at once */
   bool pack_a; /* blocked_member packs A even where the direct tiles could read it */
-  bool ahead;  /* streamed_member's direct tiles ask for the next group's B (next_group) */
+  bool ahead;  /* streamed_member's tiles ask for the next group's B (next_group) */
   T alpha, beta;
   const T *a, *b, *bias; /* bias: NULL, or a row of n values added to every row of C */
   ptrdiff_t rs_a, cs_a, rs_b, cs_b, rs_c, cs_c;
@@ -448,7 +448,7 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
   }
 }
 
-/* The lines that the direct tiles of a group (panels g0..g1-1 of this member's lo..hi, in
+/* The lines that the tiles of a group (panels g0..g1-1 of this member's lo..hi, in
  * the k block at pc, kc steps) ask for ahead: the next group's piece of B's rows (this
  * k block's next group, or the next block's first), a group's width of each of its rows,
  * shared out evenly over the group's whole tiles.  The group's packing then reads them
@@ -483,7 +483,7 @@ static bool FN(next_group)(const FN(blocked_job) *j, size_t pc, size_t kc, size_
  * apart, from L3 where B is a layer's input of the step before (Zen 4, float32, dy^T x
  * of 1024 x 128 -> 2000: 1.07x as fast, -> 4096 x 64 1.18x, the GPT step's weight
  * gradients 2.2 -> 0.9 ms of pack_b, the step 63.7 -> 61.3 ms on one thread); with
- * few rows the direct tiles of a group ask for the next group's rows (next_group).  No
+ * few rows the tiles of a group ask for the next group's rows (next_group).  No
  * barrier.  Each C tile has one writer and gets the same microkernel calls on the same
  * packed values in the same k order as in gemm_blocked: the same bits, whatever the
  * team. */
@@ -506,7 +506,7 @@ static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barri
       const size_t gw = n - c0 < (g1 - g0) * nr ? n - c0 : (g1 - g0) * nr;
       FN(pack_b)(cfg, kc, gw, 0, g1 - g0, FN(at)(j->b, pc, j->rs_b, c0, j->cs_b), j->rs_b, j->cs_b, my_bp);
       nnk_gemm_ahead ahead;
-      const bool ask = j->ahead && A.a && FN(next_group)(j, pc, kc, g0, g1, lo, hi, &ahead);
+      const bool ask = j->ahead && FN(next_group)(j, pc, kc, g0, g1, lo, hi, &ahead);
       for (size_t jp = g0; jp < g1; jp++) {
         size_t j0 = jp * nr, nb = n - j0 < nr ? n - j0 : nr;
         T *cb = (T *)FN(at)(j->c, 0, j->rs_c, j0, j->cs_c);
@@ -534,7 +534,18 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
   const size_t kc_most = c_in_l2 ? cfg->kc_c_in_l2 : cfg->kc;
   j.KC = FN(balanced)(k, kc_most, 1);
   j.MC = FN(balanced)(m, cfg->mc, mr);
-  if (cfg->a_block && m * n > cfg->a_block) FN(fewer_k_blocks)(cfg, m, k, &j.KC, &j.MC);
+  /* Few rows (at most half the rule's MC): one A block, B streamed once whatever KC, a
+   * group of its panels at a time (streamed_member).  fewer_k_blocks's longer KC would
+   * only narrow the groups, whose rows' pieces then come from memory a line or two at a
+   * time (float32 32 x 4096 x 4096 took KC 2048 and one 16-wide panel a group: 0.57-0.62x
+   * NumPy, the rule's KC 0.94-1.00x; 64 x 4096 x 4096 0.70x -> 0.98-0.99x, 64 x 2048 x 2048
+   * 0.90x -> 1.00-1.02x, 96 x 4096 x 1024 0.91-0.93x -> 0.99x, 48 x 3000 x 3000 0.88x ->
+   * 1.03x, but 96 x 4000 x 1000 0.94-0.97x -> 0.89-0.93x (one block of 1000 against three);
+   * groups of two panels at least, KC up to 1024, lost most of it again (32 x 4096 x 4096
+   * 0.68x); Zen 3, one thread, side by side.  From 144 rows to 216 the rule's KC was 1-4 %
+   * slower.)  There the tiles also ask for the next group ahead. */
+  const bool few_rows = 2 * m <= cfg->mc;
+  if (cfg->a_block && m * n > cfg->a_block && !few_rows) FN(fewer_k_blocks)(cfg, m, k, &j.KC, &j.MC);
   /* a longer KC: the B panel (KC x NC) kept within the L3 share the rule gave it */
   size_t nc_most = j.KC > cfg->kc ? cfg->nc * cfg->kc / j.KC : cfg->nc;
   j.NC = FN(balanced)(n, nc_most < nr ? nr : nc_most - nc_most % nr, nr);
@@ -545,15 +556,15 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
     j.group = cfg->c_in_l2 / (j.KC * nr * sizeof(T)); /* a quarter of L2 */
     if (j.group < 1) j.group = 1;
     size_t panel = FN(round_up)(j.group * j.KC * nr * sizeof(T), 64);
-    /* The next group asked for ahead (next_group) where B's rows are contiguous and m
-     * is at most half the rule's MC: the fewer C's rows, the larger the packing's share
-     * (the work a line of B feeds is m multiply-adds a value).  Zen 3, one thread, side
-     * by side, float32 (MC 222): 24 x 3000 x 3000 +22 %, 48 x 3000 x 3000 +36 % (0.65x
-     * NumPy -> 0.88x), 48 x 4000 x 1000 +17 %, 96 x 3000 x 3000 and 96 x 4000 x 1000
-     * +6-8 % (0.90x -> 0.95-0.99x), 144 x 3000 x 3000 +1-4 %, but 192 x 3000 x 3000 -5
+    /* The next group asked for ahead (next_group) where B's rows are contiguous and the
+     * rows are few: the fewer C's rows, the larger the packing's share (the work a line
+     * of B feeds is m multiply-adds a value).  Zen 3, one thread, side by side, float32
+     * (MC 222): 24 x 3000 x 3000 +22 %, 48 x 3000 x 3000 +36 % (0.65x NumPy -> 0.88x), 48 x
+     * 4000 x 1000 +17 %, 96 x 3000 x 3000 and 96 x 4000 x 1000 +6-8 % (0.90x -> 0.95-0.99x),
+     * 8 x 4096 x 4096 (A packed) +29 %, 144 x 3000 x 3000 +1-4 %, but 192 x 3000 x 3000 -5
      * to +2 %, 216 x 2000 x 2000 -7 to -10 %; float64 (MC 156) 24 and 48 rows +18-23 %,
      * 72 to 144 rows 0-2 %. */
-    j.ahead = cs_b == 1 && 2 * m <= cfg->mc;
+    j.ahead = cs_b == 1 && few_rows;
     char *space = nnk_gemm_workspace((size_t)nthreads * (panel + j.a_stride * sizeof(T)));
     if (!space) return NNK_ENOMEM;
     j.bp[0] = (T *)space;

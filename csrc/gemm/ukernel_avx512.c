@@ -42,15 +42,23 @@ TILE_F64(tile_f64_r5, 5) TILE_F64(tile_f64_r6, 6) TILE_F64(tile_f64_r7, 7)
   }
 
 void nnk_f32_gemm_ukernel_8x32__avx512(size_t kc, float alpha, const float *a, const float *b,
-                                       float beta, float *c, ptrdiff_t rs_c, const float *bias)
+                                       float beta, float *c, ptrdiff_t rs_c, const float *bias,
+                                       nnk_gemm_ahead *ahead)
 {
-  tile_f32(8, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1, NULL);
+  if (ahead) /* its own copy: without, the k loop is the same as ever */
+    tile_f32(8, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1, ahead);
+  else
+    tile_f32(8, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1, NULL);
 }
 
 void nnk_f64_gemm_ukernel_8x16__avx512(size_t kc, double alpha, const double *a,
-                                       const double *b, double beta, double *c, ptrdiff_t rs_c, const double *bias)
+                                       const double *b, double beta, double *c, ptrdiff_t rs_c, const double *bias,
+                                       nnk_gemm_ahead *ahead)
 {
-  tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1, NULL);
+  if (ahead) /* its own copy: without, the k loop is the same as ever */
+    tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1, ahead);
+  else
+    tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1, NULL);
 }
 
 void nnk_f32_gemm_edge_8x32__avx512(size_t mb, size_t kc, float alpha, const float *a, const float *b,

@@ -10,8 +10,10 @@
 #include "nnk_kernels.h"
 
 void nnk_f32_gemm_ukernel_8x12__neon(size_t kc, float alpha, const float *a, const float *b,
-                                     float beta, float *c, ptrdiff_t rs_c, const float *bias)
+                                     float beta, float *c, ptrdiff_t rs_c, const float *bias,
+                                     nnk_gemm_ahead *ahead)
 {
+  (void)ahead; /* asks nothing ahead: not measured on an ARM core */
   float32x4_t acc[8][3];
   for (int i = 0; i < 8; i++)
     for (int j = 0; j < 3; j++) acc[i][j] = vdupq_n_f32(0);
@@ -39,8 +41,10 @@ void nnk_f32_gemm_ukernel_8x12__neon(size_t kc, float alpha, const float *a, con
 }
 
 void nnk_f64_gemm_ukernel_4x8__neon(size_t kc, double alpha, const double *a, const double *b,
-                                    double beta, double *c, ptrdiff_t rs_c, const double *bias)
+                                    double beta, double *c, ptrdiff_t rs_c, const double *bias,
+                                    nnk_gemm_ahead *ahead)
 {
+  (void)ahead; /* asks nothing ahead: not measured on an ARM core */
   float64x2_t acc[4][4];
   for (int i = 0; i < 4; i++)
     for (int j = 0; j < 4; j++) acc[i][j] = vdupq_n_f64(0);

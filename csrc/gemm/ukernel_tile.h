@@ -15,7 +15,7 @@
  *
  * Packed tiles prefetch, as BLIS's kernels do: C's rows (last touched a KC block ago)
  * at the start, so they arrive while the k loop runs, and A a few lines ahead.  A
- * direct tile may be given lines of memory to ask for into L2 (`ahead`, nnk_kernels.h),
+ * tile may be given lines of memory to ask for into L2 (`ahead`, nnk_kernels.h),
  * one every few k steps: spread so, the requests wait on memory beside the FMAs, where
  * the same lines asked for between tiles held the loads of the tiles' own A and B
  * behind them (L1's miss buffers full: the tiles 8 % slower, for the 7 % of time the
@@ -74,14 +74,7 @@
         V b0 = MASKED ? LOADM(m0, b) : LOAD(b);                                           \
         V b1 = MASKED ? LOADM(m1, b + LANES) : LOAD(b + LANES);                           \
         if (prefetch) _mm_prefetch((const char *)(ar[0] + (ptrdiff_t)p * cs_a + PF), _MM_HINT_T0); \
-        if (ahead && --countdown == 0) {                                                  \
-          countdown = ah.every;                                                           \
-          if (ah.left) {                                                                  \
-            const size_t off = 64 * ah.line; /* the row's last byte for its last line */  \
-            _mm_prefetch(ah.row + (off < ah.last ? off : ah.last), _MM_HINT_T1);           \
-            if (--ah.left && ++ah.line == ah.lines) ah.line = 0, ah.row += ah.ld;         \
-          }                                                                               \
-        }                                                                                 \
+        if (ahead && --countdown == 0) countdown = ah.every, nnk_gemm_ask(&ah);           \
         _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                             \
         {                                                                                 \
           V ai = SET1(ar[i][(ptrdiff_t)p * cs_a]);                                        \

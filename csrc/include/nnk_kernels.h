@@ -196,8 +196,29 @@ typedef enum { NNK_ROWS_GRAD_LIST(NNK_ENUM_, ) NNK_ROWS_GRAD_COUNT } nnk_rows_gr
 typedef enum { NNK_GEMV_LIST(NNK_ENUM_, ) NNK_GEMV_COUNT } nnk_gemv_op;
 typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
 
-/* ---- GEMM -----------------------------------------------------------------
- * A packed microkernel computes one MR x NR tile: C[0:MR, 0:NR] = alpha (A_panel @
+/* ---- GEMM ----------------------------------------------------------------- */
+
+/* Lines of memory a tile (packed or direct) asks for into L2 as its k steps run, one
+ * every `every` steps while `left` remain (NULL: none): bytes 0..last of rows `ld` apart
+ * from `row`, line `line` of the current row next, `lines` a row.  The tile advances
+ * it, so the tiles of a run share the asking out among them (gemm_impl.h's
+ * streamed_member: the next group's B). */
+typedef struct {
+  const char *row;
+  ptrdiff_t ld;
+  size_t last, lines, line, left, every;
+} nnk_gemm_ahead;
+
+/* One line of `ah` asked for, its state advanced. */
+static inline void nnk_gemm_ask(nnk_gemm_ahead *ah)
+{
+  if (!ah->left) return;
+  const size_t off = 64 * ah->line; /* the row's last byte for its last line */
+  __builtin_prefetch(ah->row + (off < ah->last ? off : ah->last), 0, 2); /* into L2 */
+  if (--ah->left && ++ah->line == ah->lines) ah->line = 0, ah->row += ah->ld;
+}
+
+/* A packed microkernel computes one MR x NR tile: C[0:MR, 0:NR] = alpha (A_panel @
  * B_panel) + beta C + bias, the panels packed (A: kc columns of MR values, B: kc rows of
  * NR), C at row stride rs_c and unit column stride, bias a row of the tile's columns
  * added to each of its rows (NULL: none; the sum alpha A B + beta C rounded, then the
@@ -205,22 +226,13 @@ typedef enum { NNK_LOSS_LIST(NNK_ENUM_, ) NNK_LOSS_COUNT } nnk_loss_op;
  * stride) for small problems: mb <= MR rows, nb columns (nb is NR unless
  * direct_any_width).  beta == 0 never reads C. */
 #define NNK_SIG_GEMM_UKERNEL(T)                                                           \
-  (size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c, const T *bias)
+  (size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c, const T *bias, \
+   nnk_gemm_ahead *ahead)
 /* A packed tile of mb < MR rows and NR columns (A's panel zero-padded to MR rows, as
  * the microkernel's): rows mb..MR-1 are neither computed nor stored. */
 #define NNK_SIG_GEMM_EDGE(T)                                                              \
   (size_t mb, size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c,   \
    const T *bias)
-/* Lines of memory a direct tile asks for into L2 as its k steps run, one every `every`
- * steps while `left` remain (NULL: none): bytes 0..last of rows `ld` apart from `row`,
- * line `line` of the current row next, `lines` a row.  The tile advances it, so the
- * tiles of a run share the asking out among them (gemm_impl.h's streamed_member: the
- * next group's B). */
-typedef struct {
-  const char *row;
-  ptrdiff_t ld;
-  size_t last, lines, line, left, every;
-} nnk_gemm_ahead;
 #define NNK_SIG_GEMM_DIRECT(T)                                                            \
   (size_t mb, size_t nb, size_t kc, T alpha, const T *a, ptrdiff_t rs_a, const T *b,      \
    ptrdiff_t rs_b, T beta, T *c, ptrdiff_t rs_c, const T *bias, nnk_gemm_ahead *ahead)

@@ -776,8 +776,11 @@ static void test_gemm(nnk_isa isa)
       test_gemm_case(isa, is_f32, 0, 0, mc + mr + 3, 32 * nr + 5, 2 * kc + 3, 1, 1);
       size_t c_in_l2 = is_f32 ? t->f32.gemm.c_in_l2 : t->f64.gemm.c_in_l2, esz = is_f32 ? 4 : 8;
       /* m at most half MC and B not transposed: several groups of panels in each of
-       * three k blocks, whose direct tiles ask for the next group ahead */
-      test_gemm_case(isa, is_f32, 0, 0, 2 * mr + 1, 4 * (2 * c_in_l2 / (kc * nr * esz) + 1) * nr + 5, 2 * kc + 3, 1, 0.5);
+       * three k blocks, whose tiles ask for the next group ahead (direct, and packed
+       * where A is transposed) */
+      const size_t groups_n = 4 * (2 * c_in_l2 / (kc * nr * esz) + 1) * nr + 5;
+      test_gemm_case(isa, is_f32, 0, 0, 2 * mr + 1, groups_n, 2 * kc + 3, 1, 0.5);
+      test_gemm_case(isa, is_f32, 1, 0, 2 * mr + 1, groups_n, 2 * kc + 3, 0.7, 0);
       size_t k_small = (is_f32 ? t->f32.gemm.k_c_in_l2 : t->f64.gemm.k_c_in_l2) + 7;
       test_gemm_case(isa, is_f32, 1, 0, 2 * mr + 1, 75, k_small, 1, 0);
       test_gemm_case(isa, is_f32, 0, 1, 3 * mr, 40, k_small, 0.5, 2);
@@ -844,8 +847,8 @@ static void test_gemm_ukernel_sums(const nnk_kernel_table *t)
       for (size_t i = 0; i < kc * nr; i++)
         if (is_f32) ((float *)b)[i] = (float)uniform(-1, 1);
         else ((double *)b)[i] = uniform(-1, 1);
-      if (is_f32) t->f32.gemm.ukernel(kc, 1, a, b, 0, c, (ptrdiff_t)rs_c, NULL);
-      else t->f64.gemm.ukernel(kc, 1, a, b, 0, c, (ptrdiff_t)rs_c, NULL);
+      if (is_f32) t->f32.gemm.ukernel(kc, 1, a, b, 0, c, (ptrdiff_t)rs_c, NULL, NULL);
+      else t->f64.gemm.ukernel(kc, 1, a, b, 0, c, (ptrdiff_t)rs_c, NULL, NULL);
       int ok = 1;
       for (size_t i = 0; i < mr; i++)
         for (size_t j = 0; j < rs_c; j++) {
