@@ -60,7 +60,7 @@ static void size_blocks(const nnk_isa_config *config, nnk_kernel_table *t)
   g32->k_c_in_l2 = 4 * g32->kc_c_in_l2; /* k in four of its blocks or more */
   g64->k_c_in_l2 = 4 * g64->kc_c_in_l2;
   g32->l1_way = g64->l1_way = cpu.cache[1].size / cpu.cache[1].ways;
-  g32->l2 = g64->l2 = cpu.cache[2].size;
+  g32->l3 = g64->l3 = cpu.cache[3].size;
 }
 
 static void detect(void)

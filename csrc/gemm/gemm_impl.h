@@ -556,15 +556,17 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
     j.group = cfg->c_in_l2 / (j.KC * nr * sizeof(T)); /* a quarter of L2 */
     if (j.group < 1) j.group = 1;
     size_t panel = FN(round_up)(j.group * j.KC * nr * sizeof(T), 64);
-    /* The next group asked for ahead (next_group) where B's rows are contiguous and the
-     * rows are few: the fewer C's rows, the larger the packing's share (the work a line
-     * of B feeds is m multiply-adds a value).  Zen 3, one thread, side by side, float32
+    /* The next group asked for ahead (next_group) where B's rows are contiguous, the
+     * rows few and B larger than a quarter of L3, so that its rows come from memory
+     * (where B stays in the caches the asking costs the tiles 1-2 %: 64 x 784 <- 256,
+     * the 784-256-10 MLP's dx, 0.99x; 64 x 512 <- 1024 0.98x).  The fewer C's rows, the
+     * larger the packing's share (the work a line of B feeds is m multiply-adds a value).  Zen 3, one thread, side by side, float32
      * (MC 222): 24 x 3000 x 3000 +22 %, 48 x 3000 x 3000 +36 % (0.65x NumPy -> 0.88x), 48 x
      * 4000 x 1000 +17 %, 96 x 3000 x 3000 and 96 x 4000 x 1000 +6-8 % (0.90x -> 0.95-0.99x),
      * 8 x 4096 x 4096 (A packed) +29 %, 144 x 3000 x 3000 +1-4 %, but 192 x 3000 x 3000 -5
      * to +2 %, 216 x 2000 x 2000 -7 to -10 %; float64 (MC 156) 24 and 48 rows +18-23 %,
      * 72 to 144 rows 0-2 %. */
-    j.ahead = cs_b == 1 && few_rows;
+    j.ahead = cs_b == 1 && few_rows && k * n * sizeof(T) > cfg->l3 / 4;
     char *space = nnk_gemm_workspace((size_t)nthreads * (panel + j.a_stride * sizeof(T)));
     if (!space) return NNK_ENOMEM;
     j.bp[0] = (T *)space;

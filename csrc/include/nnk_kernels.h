@@ -254,7 +254,7 @@ static inline void nnk_gemm_ask(nnk_gemm_ahead *ah)
                                * model's (csrc/gemm/blocking.c)                      */ \
   size_t l1_way; /* bytes of L1 one way holds (size / ways): addresses that far apart    \
                   * share a set (from the CPU's caches, as the blocks)                */ \
-  size_t l2;     /* bytes of L2                                                      */   \
+  size_t l3;     /* bytes of L3 (0: none known)                                     */   \
   const char *blocks_rule; /* the rule that sized MC, KC, NC (csrc/gemm/blocking.c)  */   \
   void(*ukernel) NNK_SIG_GEMM_UKERNEL(T);                                                 \
   void(*edge) NNK_SIG_GEMM_EDGE(T); /* NULL: edge rows as a whole tile, merged      */   \
