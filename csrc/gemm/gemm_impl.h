@@ -464,12 +464,14 @@ static bool FN(next_group)(const FN(blocked_job) *j, size_t pc, size_t kc, size_
   if (g1 >= hi) npc = pc + j->KC, n0 = lo; /* the next k block's first group */
   if (npc >= j->k || tiles == 0) return false;
   const size_t n1 = hi - n0 < j->group ? hi : n0 + j->group;
-  const size_t c0 = n0 * nr, c1 = n1 * nr < j->n ? n1 * nr : j->n, rows = j->k - npc < j->KC ? j->k - npc : j->KC;
+  const size_t c0 = n0 * nr, c1 = n1 * nr < j->n ? n1 * nr : j->n;
+  const size_t rows = j->k - npc < j->KC ? j->k - npc : j->KC; /* the next group's k steps */
   const char *first = (const char *)FN(at)(j->b, npc, j->rs_b, c0, 1);
   const size_t bytes = (c1 - c0) * sizeof(T), lines = ((uintptr_t)first % 64 + bytes - 1) / 64 + 1;
   const size_t each = (rows * lines + tiles - 1) / tiles; /* lines a tile asks for */
-  *ahead = (nnk_gemm_ahead){.row = first, .ld = j->rs_b * (ptrdiff_t)sizeof(T), .last = bytes - 1,
-                            .lines = lines, .left = rows * lines, .every = kc / each ? kc / each : 1};
+  *ahead = (nnk_gemm_ahead){.row = first, .ld = j->rs_b * (ptrdiff_t)sizeof(T),
+                            .last = bytes - 1, .lines = lines, .left = rows * lines,
+                            .every = kc / each ? kc / each : 1};
   return true;
 }
 
@@ -545,7 +547,8 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
    * 0.68x); Zen 3, one thread, side by side.  From 144 rows to 216 the rule's KC was 1-4 %
    * slower.)  There the tiles also ask for the next group ahead. */
   const bool few_rows = 2 * m <= cfg->mc;
-  if (cfg->a_block && m * n > cfg->a_block && !few_rows) FN(fewer_k_blocks)(cfg, m, k, &j.KC, &j.MC);
+  if (cfg->a_block && m * n > cfg->a_block && !few_rows)
+    FN(fewer_k_blocks)(cfg, m, k, &j.KC, &j.MC);
   /* a longer KC: the B panel (KC x NC) kept within the L3 share the rule gave it */
   size_t nc_most = j.KC > cfg->kc ? cfg->nc * cfg->kc / j.KC : cfg->nc;
   j.NC = FN(balanced)(n, nc_most < nr ? nr : nc_most - nc_most % nr, nr);
@@ -560,12 +563,12 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
      * rows few and B larger than a quarter of L3, so that its rows come from memory
      * (where B stays in the caches the asking costs the tiles 1-2 %: 64 x 784 <- 256,
      * the 784-256-10 MLP's dx, 0.99x; 64 x 512 <- 1024 0.98x).  The fewer C's rows, the
-     * larger the packing's share (the work a line of B feeds is m multiply-adds a value).  Zen 3, one thread, side by side, float32
-     * (MC 222): 24 x 3000 x 3000 +22 %, 48 x 3000 x 3000 +36 % (0.65x NumPy -> 0.88x), 48 x
-     * 4000 x 1000 +17 %, 96 x 3000 x 3000 and 96 x 4000 x 1000 +6-8 % (0.90x -> 0.95-0.99x),
-     * 8 x 4096 x 4096 (A packed) +29 %, 144 x 3000 x 3000 +1-4 %, but 192 x 3000 x 3000 -5
-     * to +2 %, 216 x 2000 x 2000 -7 to -10 %; float64 (MC 156) 24 and 48 rows +18-23 %,
-     * 72 to 144 rows 0-2 %. */
+     * larger the packing's share (the work a line of B feeds is m multiply-adds a
+     * value).  Zen 3, one thread, side by side, float32 (MC 222): 24 x 3000 x 3000 +22 %,
+     * 48 x 3000 x 3000 +36 % (0.65x NumPy -> 0.88x), 48 x 4000 x 1000 +17 %, 96 x 3000 x
+     * 3000 and 96 x 4000 x 1000 +6-8 % (0.90x -> 0.95-0.99x), 8 x 4096 x 4096 (A packed)
+     * +29 %, 144 x 3000 x 3000 +1-4 %, but 192 x 3000 x 3000 -5 to +2 %, 216 x 2000 x 2000
+     * -7 to -10 %; float64 (MC 156) 24 and 48 rows +18-23 %, 72 to 144 rows 0-2 %. */
     j.ahead = cs_b == 1 && few_rows && k * n * sizeof(T) > cfg->l3 / 4;
     char *space = nnk_gemm_workspace((size_t)nthreads * (panel + j.a_stride * sizeof(T)));
     if (!space) return NNK_ENOMEM;

@@ -42,20 +42,14 @@ void nnk_f32_gemm_ukernel_6x16__avx2(size_t kc, float alpha, const float *a, con
                                      float beta, float *c, ptrdiff_t rs_c, const float *bias,
                                      nnk_gemm_ahead *ahead)
 {
-  if (ahead) /* its own copy: without, the k loop is the same as ever */
-    tile_f32(6, 16, kc, alpha, a, 1, 6, b, 16, beta, c, rs_c, bias, 1, ahead);
-  else
-    tile_f32(6, 16, kc, alpha, a, 1, 6, b, 16, beta, c, rs_c, bias, 1, NULL);
+  NNK_TILE_ASKING(tile_f32, ahead, 6, 16, kc, alpha, a, 1, 6, b, 16, beta, c, rs_c, bias, 1);
 }
 
 void nnk_f64_gemm_ukernel_6x8__avx2(size_t kc, double alpha, const double *a, const double *b,
                                     double beta, double *c, ptrdiff_t rs_c, const double *bias,
                                     nnk_gemm_ahead *ahead)
 {
-  if (ahead) /* its own copy: without, the k loop is the same as ever */
-    tile_f64(6, 8, kc, alpha, a, 1, 6, b, 8, beta, c, rs_c, bias, 1, ahead);
-  else
-    tile_f64(6, 8, kc, alpha, a, 1, 6, b, 8, beta, c, rs_c, bias, 1, NULL);
+  NNK_TILE_ASKING(tile_f64, ahead, 6, 8, kc, alpha, a, 1, 6, b, 8, beta, c, rs_c, bias, 1);
 }
 
 void nnk_f32_gemm_edge_6x16__avx2(size_t mb, size_t kc, float alpha, const float *a, const float *b,
@@ -76,10 +70,8 @@ void nnk_f32_gemm_direct_6x16__avx2(size_t mb, size_t nb, size_t kc, float alpha
                                     nnk_gemm_ahead *ahead)
 {
   (void)nb; /* always 16: this ISA's direct tiles are full width */
-  if (mb == 6 && ahead) /* a whole tile: its own copy with the row clamps constant */
-    tile_f32(6, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, ahead);
-  else if (mb == 6) /* and a copy that asks nothing ahead */
-    tile_f32(6, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL);
+  if (mb == 6) /* a whole tile: its own copy with the row clamps constant */
+    NNK_TILE_ASKING(tile_f32, ahead, 6, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
     ROWS_SWITCH(tile_f32, mb, mb, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL)
 }
@@ -90,10 +82,8 @@ void nnk_f64_gemm_direct_6x8__avx2(size_t mb, size_t nb, size_t kc, double alpha
                                    nnk_gemm_ahead *ahead)
 {
   (void)nb; /* always 8 */
-  if (mb == 6 && ahead)
-    tile_f64(6, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, ahead);
-  else if (mb == 6) /* and a copy that asks nothing ahead */
-    tile_f64(6, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL);
+  if (mb == 6)
+    NNK_TILE_ASKING(tile_f64, ahead, 6, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
     ROWS_SWITCH(tile_f64, mb, mb, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL)
 }

@@ -45,20 +45,14 @@ void nnk_f32_gemm_ukernel_8x32__avx512(size_t kc, float alpha, const float *a, c
                                        float beta, float *c, ptrdiff_t rs_c, const float *bias,
                                        nnk_gemm_ahead *ahead)
 {
-  if (ahead) /* its own copy: without, the k loop is the same as ever */
-    tile_f32(8, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1, ahead);
-  else
-    tile_f32(8, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1, NULL);
+  NNK_TILE_ASKING(tile_f32, ahead, 8, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1);
 }
 
 void nnk_f64_gemm_ukernel_8x16__avx512(size_t kc, double alpha, const double *a,
                                        const double *b, double beta, double *c, ptrdiff_t rs_c, const double *bias,
                                        nnk_gemm_ahead *ahead)
 {
-  if (ahead) /* its own copy: without, the k loop is the same as ever */
-    tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1, ahead);
-  else
-    tile_f64(8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1, NULL);
+  NNK_TILE_ASKING(tile_f64, ahead, 8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1);
 }
 
 void nnk_f32_gemm_edge_8x32__avx512(size_t mb, size_t kc, float alpha, const float *a, const float *b,
@@ -82,10 +76,8 @@ void nnk_f32_gemm_direct_8x32__avx512(size_t mb, size_t nb, size_t kc, float alp
                                       float beta, float *c, ptrdiff_t rs_c, const float *bias,
                                       nnk_gemm_ahead *ahead)
 {
-  if (mb == 8 && nb == 32 && ahead)
-    tile_f32(8, 32, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, ahead);
-  else if (mb == 8 && nb == 32) /* and a copy that asks nothing ahead */
-    tile_f32(8, 32, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL);
+  if (mb == 8 && nb == 32)
+    NNK_TILE_ASKING(tile_f32, ahead, 8, 32, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
     ROWS_SWITCH(tile_f32, mb, mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL)
 }
@@ -95,10 +87,8 @@ void nnk_f64_gemm_direct_8x16__avx512(size_t mb, size_t nb, size_t kc, double al
                                       ptrdiff_t rs_b, double beta, double *c, ptrdiff_t rs_c, const double *bias,
                                       nnk_gemm_ahead *ahead)
 {
-  if (mb == 8 && nb == 16 && ahead)
-    tile_f64(8, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, ahead);
-  else if (mb == 8 && nb == 16) /* and a copy that asks nothing ahead */
-    tile_f64(8, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL);
+  if (mb == 8 && nb == 16)
+    NNK_TILE_ASKING(tile_f64, ahead, 8, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
     ROWS_SWITCH(tile_f64, mb, mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL)
 }

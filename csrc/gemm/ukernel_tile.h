@@ -43,6 +43,14 @@
   case 4: P##_r4(__VA_ARGS__); break;                                                      \
   case 5: P##_r5(__VA_ARGS__); break;
 
+/* A whole tile TILE(..., ahead) called as two copies: one asking ahead, and one whose k
+ * loop, given NULL, is the same as without it (the asking's test folds away). */
+#define NNK_TILE_ASKING(TILE, ahead, ...)                                                  \
+  do {                                                                                     \
+    if (ahead) TILE(__VA_ARGS__, ahead);                                                   \
+    else TILE(__VA_ARGS__, NULL);                                                          \
+  } while (0)
+
 /* NAME(mb, nb, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, bias, prefetch, ahead).
  * MASKED, MASK_T, MASK(n) (the first n lanes), LOADM(m, p), STOREM(p, m, v): the mask
  * forms; an ISA without masks passes 0 and plain stand-ins. */
