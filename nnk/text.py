@@ -10,6 +10,7 @@ instead would let decode give them back, and then generated text could hold them
 fail where it is printed; GPT-2's tokenizers make the same choice.
 """
 import json
+import operator
 
 import numpy as np
 
@@ -36,11 +37,13 @@ class BPE:
         """Learns vocab_size - 256 merges from ``text`` (fewer if it runs out of pairs)."""
         if not isinstance(text, str):
             raise TypeError(f"BPE.train takes a str, got {type(text).__name__}")
-        vocab_size = int(vocab_size)
+        vocab_size = operator.index(vocab_size)
         if vocab_size < 256:
             raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
         ids = np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int32)
-        merges = np.empty((vocab_size - 256, 2), np.int32)
+        # Each merge shortens the text by a token at least: no more than len - 1 can happen,
+        # so a vocab_size beyond that asks for no more room than the text can use.
+        merges = np.empty((min(vocab_size - 256, max(ids.size - 1, 0)), 2), np.int32)
         learned, _ = _C.bpe_train(ids, merges)
         return cls(merges[:learned])
 

@@ -54,6 +54,8 @@ def test_training_stops_when_one_token_is_left():
     bpe = BPE.train("ab", 300)
     assert bpe.vocab_size == 257 and bpe.encode("ab").tolist() == [256]
     assert BPE.train("", 300).vocab_size == 256
+    # a vocabulary far beyond what the text can merge asks for no room it cannot use
+    assert BPE.train("abab", 10**15).vocab_size == 258  # ab -> 256, then 256 256 -> 257
 
 
 _TRAINED = BPE.train(TEXTS["corpus"] + TEXTS["unicode"], 400)
@@ -91,6 +93,8 @@ def test_bad_input():
         BPE.train(b"bytes", 300)
     with pytest.raises(ValueError, match="at least 256"):
         BPE.train("abc", 100)
+    with pytest.raises(TypeError):  # 300.5 tokens is no size, as in range(300.5)
+        BPE.train("abc", 300.5)
     with pytest.raises(ValueError, match=r"lie in \[0, 400\)"):
         _TRAINED.decode([1, 400])
     with pytest.raises(TypeError, match="takes a str"):
