@@ -376,7 +376,7 @@ static void FN(fill_c)(size_t m, size_t n, T beta, const T *bias, T *c, ptrdiff_
 typedef struct {
   const CONFIG *cfg;
   size_t m, n, k, MC, KC, NC, a_stride, group; /* group: streamed_member's panels at once */
-  bool pack_a; /* blocked_member packs A even where the direct tiles could read it */
+  bool pack_a; /* A packed even where the direct tiles could read it (gemm_blocked) */
   bool ahead;  /* streamed_member's tiles ask for the next group's B (next_group) */
   T alpha, beta;
   const T *a, *b, *bias; /* bias: NULL, or a row of n values added to every row of C */
@@ -501,8 +501,9 @@ static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barri
   for (size_t pc = 0; pc < k && lo < hi; pc += j->KC) {
     size_t kc = k - pc < j->KC ? k - pc : j->KC;
     const T beta_eff = FN(block_beta)(j, pc);
+    /* each member packs its own copy of A: packed where it serves 32 of its panels */
     FN(a_block) A = FN(a_block_of)(cfg, m, kc, FN(at)(j->a, 0, j->rs_a, pc, j->cs_a), j->rs_a,
-                                   j->cs_a, my_ap, false);
+                                   j->cs_a, my_ap, j->pack_a && hi - lo >= 32);
     for (size_t g0 = lo; g0 < hi; g0 += j->group) {
       const size_t g1 = hi - g0 < j->group ? hi : g0 + j->group, c0 = g0 * nr;
       const size_t gw = n - c0 < (g1 - g0) * nr ? n - c0 : (g1 - g0) * nr;
@@ -553,6 +554,23 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
   size_t nc_most = j.KC > cfg->kc ? cfg->nc * cfg->kc / j.KC : cfg->nc;
   j.NC = FN(balanced)(n, nc_most < nr ? nr : nc_most - nc_most % nr, nr);
   j.a_stride = FN(round_up)(j.MC * j.KC * sizeof(T), 64) / sizeof(T);
+  /* Where k takes more than one block and A's blocks each serve many tiles, A is packed
+   * even where the direct tiles could read it in place: in the later k blocks a direct
+   * tile waits on its rows of C (the packed tiles ask for theirs as they start, a panel
+   * of A streams ahead of them), and the packing is shared by 32 panels of B or more.
+   * Zen 3, side by side with NumPy: float32 1000^3 0.79-0.95x -> 0.96-0.98x, 1500^3
+   * 0.77-0.91x -> 0.96-0.99x, 2000^3 0.83-0.90x -> 0.86-0.98x; float64 1000^3 0.87-0.88x
+   * -> 0.98x, 2000^3 0.83-0.87x -> 0.94-0.95x, 4000 x 256 x 1000 0.93-0.96x -> 0.99-1.01x.
+   * Not for fewer panels: float64 2000 x 128 x 2000 (16 panels) 1.05x in place, 1.00-1.01x
+   * packed; float32 2000 x 128 x 2000 0.96-1.09x and 0.83-0.89x, 20000 x 16 x 1000
+   * 1.38-1.46x and 0.95x.  Nor within one k block: GPT's x W^T and dy W 2-7 % faster in
+   * place.  The same holds where A is one block (streamed_member; its direct tiles' speed
+   * also moved with where A lay, 71-85 GFLOP/s on 160 x 1024 x 3000 from one array to the
+   * next): float32 222 x 3000 x 3000 +8-13 %, 160 x 3000 x 3000 0-8 %, 96 x 4000 x 1000
+   * +6-8 %, 48 x 3000 x 3000 +2-3 %; float64 150 x 3000 x 3000 +8 %, 96 x 4000 x 1000 +6 %;
+   * 160 x 512 x 3000 and 24 x 1024 x 3000 within 2 % either way; 100 x 64 x 1000 (4
+   * panels) would lose 16 %. */
+  j.pack_a = k > j.KC && n >= 32 * nr;
   if (m <= j.MC) { /* one A block: B streamed by groups of panels (streamed_member) */
     size_t panels = (n + nr - 1) / nr;
     if ((size_t)nthreads > panels) nthreads = (int)panels;
@@ -577,18 +595,6 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
     nnk_parallel(nthreads, FN(streamed_member), &j);
     return NNK_OK;
   }
-  /* Where k takes more than one block and A's blocks each serve many tiles, A is packed
-   * even where the direct tiles could read it in place: in the later k blocks a direct
-   * tile waits on its rows of C (the packed tiles ask for theirs as they start, a panel
-   * of A streams ahead of them), and the packing is shared by 32 panels of B or more.
-   * Zen 3, side by side with NumPy: float32 1000^3 0.79-0.95x -> 0.96-0.98x, 1500^3
-   * 0.77-0.91x -> 0.96-0.99x, 2000^3 0.83-0.90x -> 0.86-0.98x; float64 1000^3 0.87-0.88x
-   * -> 0.98x, 2000^3 0.83-0.87x -> 0.94-0.95x, 4000 x 256 x 1000 0.93-0.96x -> 0.99-1.01x.
-   * Not for fewer panels: float64 2000 x 128 x 2000 (16 panels) 1.05x in place, 1.00-1.01x
-   * packed; float32 2000 x 128 x 2000 0.96-1.09x and 0.83-0.89x, 20000 x 16 x 1000
-   * 1.38-1.46x and 0.95x.  Nor within one k block: GPT's x W^T and dy W 2-7 % faster in
-   * place. */
-  j.pack_a = k > j.KC && n >= 32 * nr;
   size_t b_bytes = FN(round_up)(j.KC * j.NC * sizeof(T), 64);
   int two = nthreads > 1 && (n > j.NC || k > j.KC); /* a second B buffer only when used */
   size_t a_at = two ? 2 * b_bytes : b_bytes; /* the members' A blocks after B's */

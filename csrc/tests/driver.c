@@ -776,15 +776,17 @@ static void test_gemm(nnk_isa isa)
       test_gemm_case(isa, is_f32, 0, 0, mc + mr + 3, 32 * nr + 5, 2 * kc + 3, 1, 1);
       size_t c_in_l2 = is_f32 ? t->f32.gemm.c_in_l2 : t->f64.gemm.c_in_l2, esz = is_f32 ? 4 : 8;
       /* m at most half MC and B not transposed: several groups of panels in each of
-       * three k blocks, whose tiles ask for the next group ahead (direct, and packed
-       * where A is transposed); with L3 taken as unknown (0), so that they ask whatever
-       * B's size (the table is the library's own, writable behind its const view) */
+       * three k blocks, whose tiles ask for the next group ahead (packed where A is
+       * transposed or a member has 32 panels or more, direct where it has fewer: 31
+       * panels); with L3 taken as unknown (0), so that they ask whatever B's size (the
+       * table is the library's own, writable behind its const view) */
       const size_t groups_n = 4 * (2 * c_in_l2 / (kc * nr * esz) + 1) * nr + 5;
       nnk_kernel_table *w = (nnk_kernel_table *)t;
       const size_t l3 = is_f32 ? w->f32.gemm.l3 : w->f64.gemm.l3;
       if (is_f32) w->f32.gemm.l3 = 0; else w->f64.gemm.l3 = 0;
       test_gemm_case(isa, is_f32, 0, 0, 2 * mr + 1, groups_n, 2 * kc + 3, 1, 0.5);
       test_gemm_case(isa, is_f32, 1, 0, 2 * mr + 1, groups_n, 2 * kc + 3, 0.7, 0);
+      test_gemm_case(isa, is_f32, 0, 0, 2 * mr + 1, 30 * nr + 5, 2 * kc + 3, 1, 0);
       if (is_f32) w->f32.gemm.l3 = l3; else w->f64.gemm.l3 = l3;
       size_t k_small = (is_f32 ? t->f32.gemm.k_c_in_l2 : t->f64.gemm.k_c_in_l2) + 7;
       test_gemm_case(isa, is_f32, 1, 0, 2 * mr + 1, 75, k_small, 1, 0);
