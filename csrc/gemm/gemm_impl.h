@@ -161,8 +161,11 @@ static inline __attribute__((always_inline)) void FN(pack_b_rows)(size_t nr, siz
           T v0 = src[j0 + j], v1 = src[j0 + j + 1], v2 = src[j0 + j + 2], v3 = src[j0 + j + 3];
           dst[j] = v0, dst[j + 1] = v1, dst[j + 2] = v2, dst[j + 3] = v3;
         }
-      else
-        for (size_t j = 0; j < nr; j++) dst[j] = j < nb ? src[j0 + j] : 0;
+      else { /* the last panel, nb < nr columns: its values, then zeros */
+        size_t j = 0;
+        for (; j < nb; j++) dst[j] = src[j0 + j];
+        for (; j < nr; j++) dst[j] = 0;
+      }
     }
   }
 }
