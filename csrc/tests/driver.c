@@ -774,6 +774,11 @@ static void test_gemm(nnk_isa isa)
       /* k in several blocks and 32 panels of B or more: A packed though rows allow it in place */
       size_t nr = is_f32 ? t->f32.gemm.nr : t->f64.gemm.nr;
       test_gemm_case(isa, is_f32, 0, 0, mc + mr + 3, 32 * nr + 5, 2 * kc + 3, 1, 1);
+      /* n narrower than a tile and k past KC: C itself where A's rows are contiguous (A
+       * as it is, and with B transposed), C^T where A is a transposed view */
+      test_gemm_case(isa, is_f32, 0, 0, mc + mr + 3, 7, kc + 5, 1, 1);
+      test_gemm_case(isa, is_f32, 0, 1, mc + mr + 3, 7, kc + 5, 1, 0.5);
+      test_gemm_case(isa, is_f32, 1, 0, mc + mr + 3, 7, kc + 5, 0.7, 0);
       size_t c_in_l2 = is_f32 ? t->f32.gemm.c_in_l2 : t->f64.gemm.c_in_l2, esz = is_f32 ? 4 : 8;
       /* m at most half MC and B not transposed: several groups of panels in each of
        * three k blocks, whose tiles ask for the next group ahead (packed where A is
