@@ -266,12 +266,12 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
       T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
       if (A.a) { /* A in place: the direct tile, B's packed panel at row stride NR */
         const T *a = A.a + (ptrdiff_t)ir * A.rs_a;
-        size_t width = cfg->direct_any_width ? nb : nr; /* the columns it computes */
-        if (width == nb && cs_c == 1) {
+        /* into C where the tile stores just its nb columns (masks), else a private tile */
+        if ((nb == nr || cfg->direct_any_width) && cs_c == 1) {
           cfg->direct(mb, nb, kc, alpha, a, A.rs_a, b, (ptrdiff_t)nr, beta, cij, rs_c, tb, ahead);
           continue;
         }
-        cfg->direct(mb, width, kc, alpha, a, A.rs_a, b, (ptrdiff_t)nr, 0, tile, (ptrdiff_t)nr, NULL, NULL);
+        cfg->direct(mb, nb, kc, alpha, a, A.rs_a, b, (ptrdiff_t)nr, 0, tile, (ptrdiff_t)nr, NULL, NULL);
       } else {
         const T *a = A.ap + ir * kc;
         if (mb == mr && nb == nr && cs_c == 1) {
@@ -632,10 +632,7 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
     size_t nb = n - jr < nr ? n - jr : nr;
     const T *bj = b + jr;
     ptrdiff_t rs_bj = rs_b;
-    size_t width = nr; /* the columns the kernel computes */
-    if (nb < nr && cfg->direct_any_width) {
-      width = nb;
-    } else if (nb < nr) {
+    if (nb < nr && !cfg->direct_any_width) { /* the tile reads NR columns: pad them */
       FN(pack_b)(cfg, k, nb, 0, 1, bj, rs_b, 1, edge);
       bj = edge, rs_bj = (ptrdiff_t)nr;
     }
@@ -643,12 +640,12 @@ static nnk_status FN(gemm_direct)(const CONFIG *cfg, size_t m, size_t n, size_t 
       size_t mb = m - ir < mr ? m - ir : mr;
       const T *ai = a + (ptrdiff_t)ir * rs_a;
       T *cij = (T *)FN(at)(c, ir, rs_c, jr, cs_c);
-      if (width == nb && cs_c == 1) {
+      if ((nb == nr || cfg->direct_any_width) && cs_c == 1) {
         cfg->direct(mb, nb, k, alpha, ai, rs_a, bj, rs_bj, beta, cij, rs_c, NULL, NULL);
         continue;
       }
       T tile[NNK_GEMM_MAX_MR * NNK_GEMM_MAX_NR] __attribute__((aligned(64)));
-      cfg->direct(mb, width, k, alpha, ai, rs_a, bj, rs_bj, 0, tile, (ptrdiff_t)nr, NULL, NULL);
+      cfg->direct(mb, nb, k, alpha, ai, rs_a, bj, rs_bj, 0, tile, (ptrdiff_t)nr, NULL, NULL);
       FN(merge_tile)(mb, nb, nr, tile, beta, cij, rs_c, cs_c);
     }
   }

@@ -6,8 +6,9 @@
 #include "ukernel_tile.h"
 #include "nnk_kernels.h"
 
-/* No mask registers: tiles are always NR wide (partial ones are packed and merged by
- * the driver), so the mask forms are stand-ins that never run. */
+/* No mask registers: partial tiles are packed zero-padded and merged by the driver, so
+ * the mask forms are plain stand-ins (a direct tile of one vector's width loads and
+ * stores whole vectors through them, of its padded panel and private tile). */
 #define NO_MASK(n) 0
 #define LOADM_F32(m, p) _mm256_loadu_ps(p)
 #define STOREM_F32(p, m, v) _mm256_storeu_ps(p, v)
@@ -69,11 +70,10 @@ void nnk_f32_gemm_direct_6x16__avx2(size_t mb, size_t nb, size_t kc, float alpha
                                     float beta, float *c, ptrdiff_t rs_c, const float *bias,
                                     nnk_gemm_ahead *ahead)
 {
-  (void)nb; /* always 16: this ISA's direct tiles are full width */
-  if (mb == 6) /* a whole tile: its own copy with the row clamps constant */
+  if (mb == 6 && nb == 16) /* a whole tile: its own copy with the row clamps constant */
     NNK_TILE_ASKING(tile_f32, ahead, 6, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
-  else
-    ROWS_SWITCH(tile_f32, mb, mb, 16, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL)
+  else /* an edge: nb <= 8 (of a padded panel) one vector of columns, else two */
+    ROWS_SWITCH(tile_f32, mb, mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL)
 }
 
 void nnk_f64_gemm_direct_6x8__avx2(size_t mb, size_t nb, size_t kc, double alpha,
@@ -81,9 +81,8 @@ void nnk_f64_gemm_direct_6x8__avx2(size_t mb, size_t nb, size_t kc, double alpha
                                    double beta, double *c, ptrdiff_t rs_c, const double *bias,
                                    nnk_gemm_ahead *ahead)
 {
-  (void)nb; /* always 8 */
-  if (mb == 6)
+  if (mb == 6 && nb == 8)
     NNK_TILE_ASKING(tile_f64, ahead, 6, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0);
   else
-    ROWS_SWITCH(tile_f64, mb, mb, 8, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL)
+    ROWS_SWITCH(tile_f64, mb, mb, nb, kc, alpha, a, rs_a, 1, b, rs_b, beta, c, rs_c, bias, 0, NULL)
 }

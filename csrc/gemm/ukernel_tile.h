@@ -10,8 +10,10 @@
  *
  * On an ISA with mask registers (MASKED = 1) a tile may also be narrower than NR: only
  * the first nb columns of B are read and of C written (masked loads and stores touch
- * nothing past them), and a tile of at most one vector's width runs a one-vector loop.
- * Without masks nb is always NR and the masked forms compile away.
+ * nothing past them).  A tile of at most one vector's width runs a one-vector loop,
+ * with masks or without: there B is a zero-padded panel NR wide, read a whole vector,
+ * and C a private tile NR wide, stored whole (its second vector zeros), so that an
+ * edge panel of 1-8 float32 columns costs half the multiply-adds of a full one.
  *
  * Packed tiles prefetch, as BLIS's kernels do: C's rows (last touched a KC block ago)
  * at the start, so they arrive while the k loop runs, and A a few lines ahead.  A
@@ -66,7 +68,7 @@
     size_t countdown = ah.every;                                                          \
     V acc0[MR], acc1[MR];                                                                 \
     const MASK_T m0 = MASK(nb < LANES ? nb : LANES), m1 = MASK(nb > LANES ? nb - LANES : 0); \
-    const int two = !MASKED || nb > LANES; /* the second vector of columns exists */     \
+    const int two = nb > LANES;            /* the second vector of columns exists */     \
     (void)m0, (void)m1;                    /* unused where MASKED is 0 */               \
     _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                 \
     {                                                                                     \

@@ -223,8 +223,10 @@ static inline void nnk_gemm_ask(nnk_gemm_ahead *ah)
  * NR), C at row stride rs_c and unit column stride, bias a row of the tile's columns
  * added to each of its rows (NULL: none; the sum alpha A B + beta C rounded, then the
  * bias added).  A direct tile reads A and B unpacked (rows at rs_a and rs_b, unit column
- * stride) for small problems: mb <= MR rows, nb columns (nb is NR unless
- * direct_any_width).  beta == 0 never reads C. */
+ * stride) for small problems: mb <= MR rows, nb columns.  Unless direct_any_width, B
+ * holds NR columns whatever nb (those past nb zero: a packed, padded panel) and the
+ * tile stores NR columns (a private tile where nb < NR), but may compute only a
+ * vector's width where nb fits in one.  beta == 0 never reads C. */
 #define NNK_SIG_GEMM_UKERNEL(T)                                                           \
   (size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c, const T *bias, \
    nnk_gemm_ahead *ahead)
