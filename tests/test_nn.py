@@ -147,6 +147,12 @@ def test_a_refused_load_changes_nothing():
         other.load_state_dict(bad)
     for name, value in other.state_dict().items():
         np.testing.assert_array_equal(value, keep[name])
+    for kind in (complex, str, object):  # complex would drop its imaginary part
+        bad = {k: v.astype(kind) for k, v in net.state_dict().items()}
+        with pytest.raises(TypeError, match=r"0.weight: expected real numbers"):
+            other.load_state_dict(bad)
+    for name, value in other.state_dict().items():
+        np.testing.assert_array_equal(value, keep[name])
     g64, g32 = nn.GPT(20, 8, 1, 2, 8, dtype=np.float64), nn.GPT(20, 8, 1, 2, 8, dtype=np.float32)
     keep = g32.state_dict()
     untied = g64.state_dict()
@@ -171,6 +177,11 @@ def test_a_refused_load_changes_nothing():
     state["state"][1]["exp_avg"] = np.ones(7)
     fresh = optim.Adam(net.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="state 1.exp_avg"):
+        fresh.load_state_dict(state)
+    assert fresh.lr == 0.1 and fresh.state == {}
+    state = opt.state_dict()
+    state["state"][1]["exp_avg"] = state["state"][1]["exp_avg"] + 1j
+    with pytest.raises(TypeError, match="state 1.exp_avg: expected real numbers"):
         fresh.load_state_dict(state)
     assert fresh.lr == 0.1 and fresh.state == {}
 

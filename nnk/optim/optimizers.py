@@ -217,6 +217,8 @@ class Optimizer:
                     v = float(v)
                     v = int(v) if v.is_integer() else v
                 elif isinstance(v, np.ndarray):
+                    if v.dtype.kind not in "biuf":  # complex would lose its imaginary part
+                        raise TypeError(f"state {k}.{name}: expected real numbers, got dtype {v.dtype}")
                     v = np.array(v, dtype=params[k].data.dtype)
                     if v.shape != params[k].data.shape:
                         raise ValueError(f"state {k}.{name}: expected shape {params[k].data.shape}, got {v.shape}")
