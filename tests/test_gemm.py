@@ -50,12 +50,15 @@ def test_grid_against_float64(dtype, ta, tb):
 
 @pytest.mark.parametrize("m, n, k, ta", [(301, 203, 520, False), (40, 1000, 700, True),
                                          (200, 1500, 100, False), (9, 2051, 1300, True),
-                                         (64, 333, 5, False)])
+                                         (64, 333, 5, False), (30, 600, 1000, False),
+                                         (30, 400, 1000, False)])
 def test_blocked_and_streamed_on_one_and_two_threads(m, n, k, ta, dtype, set_threads):
     """The float64 product, and the same bits on one thread and two: a shape that crosses
     MC, NC and KC blocks, and products within one A block (m <= MC), which pack B a group
     of panels at a time: wide enough for several groups on either thread count (a last
-    group and a last panel short), a transposed A as a weight gradient's dy^T."""
+    group and a last panel short), a transposed A as a weight gradient's dy^T, and A in
+    rows with 32 to 63 panels (AVX2's float32 and float64), which one thread packs and
+    two read in place (each member packs A where it serves 32 of its panels)."""
     a = RNG.standard_normal((k, m) if ta else (m, k)).astype(dtype)
     b = RNG.standard_normal((k, n)).astype(dtype)
     op_a = a.T if ta else a
