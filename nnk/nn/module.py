@@ -531,9 +531,10 @@ class Module:
         the same names and shapes (cast to their dtype); a missing or extra name is a
         KeyError (with ``strict=False``, as torch's, a missing parameter keeps its values
         and an extra name is passed by), another shape a ValueError, complex, string or
-        object values a TypeError, and any of these leaves every parameter as it was.  A tied weight needs one of its names; where the
-        state holds several, their values must be equal (a ValueError otherwise: the model
-        cannot hold both).  Returns (missing_keys, unexpected_keys), as torch's."""
+        object values a TypeError, and any of these leaves every parameter as it was.  A
+        tied weight needs one of its names; where the state holds several, their values
+        must be equal (a ValueError otherwise: the model cannot hold both).  Returns
+        (missing_keys, unexpected_keys), as torch's."""
         state = dict(state)  # a copy: modules may rename their entries (_torch_names)
         for name, m in self.named_modules():
             m._torch_names(state, f"{name}." if name else "")
@@ -551,9 +552,7 @@ class Module:
             if not given[i]:
                 continue
             first, *others = given[i]
-            values[i] = np.asarray(state[first])
-            if values[i].dtype.kind not in "biuf":  # complex would lose its imaginary part
-                raise TypeError(f"{first}: expected real numbers, got dtype {values[i].dtype}")
+            values[i] = as_float(state[first], first)  # complex would lose its imaginary part
             if values[i].shape != p.data.shape:
                 raise ValueError(f"{first}: expected shape {p.data.shape}, got {values[i].shape}")
             for other in others:

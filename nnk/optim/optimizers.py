@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from .. import _C
-from .._arrays import as_real
+from .._arrays import as_float, as_real
 from .._docs import inherit_docstrings
 from ..nn.module import Parameter
 
@@ -217,8 +217,7 @@ class Optimizer:
                     v = float(v)
                     v = int(v) if v.is_integer() else v
                 elif isinstance(v, np.ndarray):
-                    if v.dtype.kind not in "biuf":  # complex would lose its imaginary part
-                        raise TypeError(f"state {k}.{name}: expected real numbers, got dtype {v.dtype}")
+                    v = as_float(v, f"state {k}.{name}")  # complex would lose its imaginary part
                     v = np.array(v, dtype=params[k].data.dtype)
                     if v.shape != params[k].data.shape:
                         raise ValueError(f"state {k}.{name}: expected shape {params[k].data.shape}, got {v.shape}")
