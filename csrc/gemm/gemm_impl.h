@@ -36,6 +36,13 @@ static inline const T *FN(at)(const T *base, size_t i, ptrdiff_t rs, size_t j, p
 #define PACK_AHEAD 4
 #endif
 
+/* Panels of B a block of A serves, at least, for A to be packed where the direct tiles
+ * could read it in place (gemm_blocked's pack_a: the whole product's, and each of
+ * streamed_member's members' own share). */
+#ifndef A_PACKED_PANELS
+#define A_PACKED_PANELS 32
+#endif
+
 /* pack_a_steps's two walks (below).  Eight steps at a time, panel by panel; bytes a
  * step's (fixed where the caller names it: vector moves) or 0 (mr values one by one).
  * Each size gets its own copy of the loops: with the choice inside them, GCC put the
@@ -504,9 +511,9 @@ static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barri
   for (size_t pc = 0; pc < k && lo < hi; pc += j->KC) {
     size_t kc = k - pc < j->KC ? k - pc : j->KC;
     const T beta_eff = FN(block_beta)(j, pc);
-    /* each member packs its own copy of A: packed where it serves 32 of its panels */
+    /* each member packs its own copy of A: packed where it serves enough of its panels */
     FN(a_block) A = FN(a_block_of)(cfg, m, kc, FN(at)(j->a, 0, j->rs_a, pc, j->cs_a), j->rs_a,
-                                   j->cs_a, my_ap, j->pack_a && hi - lo >= 32);
+                                   j->cs_a, my_ap, j->pack_a && hi - lo >= A_PACKED_PANELS);
     for (size_t g0 = lo; g0 < hi; g0 += j->group) {
       const size_t g1 = hi - g0 < j->group ? hi : g0 + j->group, c0 = g0 * nr;
       const size_t gw = n - c0 < (g1 - g0) * nr ? n - c0 : (g1 - g0) * nr;
@@ -573,7 +580,7 @@ static nnk_status FN(gemm_blocked)(const CONFIG *cfg, int nthreads, size_t m, si
    * +6-8 %, 48 x 3000 x 3000 +2-3 %; float64 150 x 3000 x 3000 +8 %, 96 x 4000 x 1000 +6 %;
    * 160 x 512 x 3000 and 24 x 1024 x 3000 within 2 % either way; 100 x 64 x 1000 (4
    * panels) would lose 16 %. */
-  j.pack_a = k > j.KC && n >= 32 * nr;
+  j.pack_a = k > j.KC && n >= A_PACKED_PANELS * nr;
   if (m <= j.MC) { /* one A block: B streamed by groups of panels (streamed_member) */
     size_t panels = (n + nr - 1) / nr;
     if ((size_t)nthreads > panels) nthreads = (int)panels;
