@@ -236,7 +236,7 @@ def test_linear_forward_makes_y_for_plain_arrays_only(dtype):
 
 
 @pytest.mark.parametrize("rows, out, inp", [(3, 2, 5), (1, 300, 8), (7, 20, 9), (64, 784, 40),
-                                             (600, 33, 70), (1030, 130, 50), (2, 1, 3),
+                                             (600, 33, 70), (600, 45, 70), (1030, 130, 50), (2, 1, 3),
                                              (513, 17, 3), (700, 2, 300), (96, 96, 96),
                                              (1030, 130, 700), (200, 70, 900), (300, 40, 1100)])
 @pytest.mark.parametrize("threads", [1, 2])

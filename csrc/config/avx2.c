@@ -7,7 +7,8 @@
  * AVX-512's: a KC sized for a B micro-panel in L1 made more passes over C than the
  * residency saved (Zen 4 running these kernels, side by side with the "l1" rule's
  * blocks in one process: sgemm 512-2048^3 1-2 % faster, 400 x 2000 x 400 5 %, the
- * MLP and GPT training steps the same within 0.5 %).
+ * MLP and GPT training steps the same within 0.5 %).  Direct tiles take any width up to
+ * NR (csrc/gemm/ukernel_avx2.c): an edge panel is neither packed nor merged.
  */
 #include "config.h"
 
@@ -33,12 +34,14 @@ const nnk_isa_config nnk_config_avx2 = {
             .gemm = {.mr = 6, .nr = 16, .ukernel = nnk_f32_gemm_ukernel_6x16__avx2,
                      .edge = nnk_f32_gemm_edge_6x16__avx2,
                      .pack = nnk_f32_gemm_pack__avx2,
-                     .direct = nnk_f32_gemm_direct_6x16__avx2, NNK_GEMM_THRESHOLDS}},
+                     .direct = nnk_f32_gemm_direct_6x16__avx2, .direct_any_width = true,
+                     NNK_GEMM_THRESHOLDS}},
     .f64 = {NNK_DTYPE_TABLE(f64, avx2),
             .gemm = {.mr = 6, .nr = 8, .ukernel = nnk_f64_gemm_ukernel_6x8__avx2,
                      .edge = nnk_f64_gemm_edge_6x8__avx2,
                      .pack = nnk_f64_gemm_pack__avx2,
-                     .direct = nnk_f64_gemm_direct_6x8__avx2, NNK_GEMM_THRESHOLDS}},
+                     .direct = nnk_f64_gemm_direct_6x8__avx2, .direct_any_width = true,
+                     NNK_GEMM_THRESHOLDS}},
   },
 };
 #else

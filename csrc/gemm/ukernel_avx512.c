@@ -13,6 +13,9 @@
 /* The first n lanes (n <= 16) as a mask. */
 #define MASK16(n) ((__mmask16)((1u << (n)) - 1))
 #define MASK8(n) ((__mmask8)((1u << (n)) - 1))
+/* A partial second vector of columns: masked, in its place after the first. */
+#define LAST_MASKED_F32(p, nb, m) ((p) + 16)
+#define LAST_MASKED_F64(p, nb, m) ((p) + 8)
 
 /* The tiles, R rows each: 8 (the microkernel's), and fewer for the edges (an 8-row tile
  * computes a missing row from the last real one and discards it): mb rows cost mb eighths
@@ -20,12 +23,14 @@
 #define TILE_F32(NAME, R)                                                                  \
   NNK_DEFINE_TILE(NAME, float, __m512, R, 16, 128, _mm512_set1_ps, _mm512_loadu_ps,        \
                   _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_mul_ps, _mm512_add_ps,         \
-                  _mm512_setzero_ps, 1, __mmask16, MASK16, _mm512_maskz_loadu_ps,          \
+                  _mm512_setzero_ps, __mmask16, MASK16, _mm512_maskz_loadu_ps,             \
+                  _mm512_mask_storeu_ps, LAST_MASKED_F32, _mm512_maskz_loadu_ps,           \
                   _mm512_mask_storeu_ps)
 #define TILE_F64(NAME, R)                                                                  \
   NNK_DEFINE_TILE(NAME, double, __m512d, R, 8, 128, _mm512_set1_pd, _mm512_loadu_pd,       \
                   _mm512_storeu_pd, _mm512_fmadd_pd, _mm512_mul_pd, _mm512_add_pd,         \
-                  _mm512_setzero_pd, 1, __mmask8, MASK8, _mm512_maskz_loadu_pd,            \
+                  _mm512_setzero_pd, __mmask8, MASK8, _mm512_maskz_loadu_pd,               \
+                  _mm512_mask_storeu_pd, LAST_MASKED_F64, _mm512_maskz_loadu_pd,           \
                   _mm512_mask_storeu_pd)
 TILE_F32(tile_f32, 8)
 TILE_F32(tile_f32_r1, 1) TILE_F32(tile_f32_r2, 2) TILE_F32(tile_f32_r3, 3) TILE_F32(tile_f32_r4, 4)

@@ -8,12 +8,10 @@
  * real one and are not stored).  B is read row by row at stride rs_b (NR when packed).
  * The wrappers pass constants, so each form compiles to its own straight loop.
  *
- * On an ISA with mask registers (MASKED = 1) a tile may also be narrower than NR: only
- * the first nb columns of B are read and of C written (masked loads and stores touch
- * nothing past them).  A tile of at most one vector's width runs a one-vector loop,
- * with masks or without: there B is a zero-padded panel NR wide, read a whole vector,
- * and C a private tile NR wide, stored whole (its second vector zeros), so that an
- * edge panel of 1-8 float32 columns costs half the multiply-adds of a full one.
+ * A tile may also be narrower than NR (nb < NR, direct tiles): only the first nb columns
+ * of B are read and of C written, nothing past them (NNK_DEFINE_TILE's mask forms).  A
+ * tile of at most one vector's width runs a one-vector loop, so that an edge panel of
+ * 1-8 float32 columns (AVX2) costs half the multiply-adds of a full one.
  *
  * Packed tiles prefetch, as BLIS's kernels do: C's rows (last touched a KC block ago)
  * at the start, so they arrive while the k loop runs, and A a few lines ahead.  A
@@ -53,11 +51,34 @@
     else TILE(__VA_ARGS__, NULL);                                                          \
   } while (0)
 
+/* NNK_DEFINE_TILE's k loop over two vectors of columns, the second loaded by LOAD_B1 (the
+ * first is whole wherever there is a second); variables from the tile's body. */
+#define NNK_TILE_TWO_VECTORS(V, MR, PF, SET1, LOAD, FMADD, LOAD_B1)                       \
+  for (size_t p = 0; p < kc; p++, b += rs_b) {                                             \
+    V b0 = LOAD(b), b1 = LOAD_B1;                                                          \
+    if (prefetch) _mm_prefetch((const char *)(ar[0] + (ptrdiff_t)p * cs_a + PF), _MM_HINT_T0); \
+    if (ahead && --countdown == 0) countdown = ah.every, nnk_gemm_ask(&ah);               \
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                 \
+    {                                                                                     \
+      V ai = SET1(ar[i][(ptrdiff_t)p * cs_a]);                                            \
+      acc0[i] = FMADD(ai, b0, acc0[i]), acc1[i] = FMADD(ai, b1, acc1[i]);                 \
+    }                                                                                     \
+  }
+
 /* NAME(mb, nb, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, bias, prefetch, ahead).
- * MASKED, MASK_T, MASK(n) (the first n lanes), LOADM(m, p), STOREM(p, m, v): the mask
- * forms; an ISA without masks passes 0 and plain stand-ins. */
+ * A tile narrower than two vectors (nb < 2 LANES) reads and writes its nb columns only:
+ *   MASK_T, MASK(n), LOADM(m, p), STOREM(p, m, v)   the first n lanes at p (n <= LANES):
+ *                       a tile of one vector's width or less;
+ *   LAST(p, nb, m1)     where the second vector of a row p of nb columns (LANES < nb <
+ *                       2 LANES) lies, its lanes m1 = MASK(nb - LANES), and LOADL(m1, p),
+ *                       STOREL(p, m1, v) its loads and stores there: AVX-512 masks it at
+ *                       p + LANES; AVX2 takes the whole vector that ends at the row's
+ *                       last column, p + nb - LANES, its first lanes the first vector's
+ *                       last columns again, summed in the same order (the same bits,
+ *                       stored twice), as a masked load would take a register that its
+ *                       twelve accumulators need. */
 #define NNK_DEFINE_TILE(NAME, T, V, MR, LANES, PF, SET1, LOAD, STORE, FMADD, MUL, ADD, ZERO, \
-                        MASKED, MASK_T, MASK, LOADM, STOREM)                              \
+                        MASK_T, MASK, LOADM, STOREM, LAST, LOADL, STOREL)                 \
   NNK_TILE_INLINE void NAME(size_t mb, size_t nb, size_t kc, T alpha, const T *a,          \
                             ptrdiff_t rs_a, ptrdiff_t cs_a, const T *b, ptrdiff_t rs_b,     \
                             T beta, T *c, ptrdiff_t rs_c, const T *bias, int prefetch,     \
@@ -69,7 +90,8 @@
     V acc0[MR], acc1[MR];                                                                 \
     const MASK_T m0 = MASK(nb < LANES ? nb : LANES), m1 = MASK(nb > LANES ? nb - LANES : 0); \
     const int two = nb > LANES;            /* the second vector of columns exists */     \
-    (void)m0, (void)m1;                    /* unused where MASKED is 0 */               \
+    const int full = nb == 2 * LANES;      /* whole vectors: plain loads, stores */       \
+    (void)m1;                              /* unused where LAST overlaps */               \
     _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                 \
     {                                                                                     \
       ar[i] = a + (ptrdiff_t)((size_t)i < mb ? (size_t)i : mb - 1) * rs_a;                \
@@ -79,28 +101,19 @@
         _mm_prefetch((const char *)(c + i * rs_c + 2 * LANES - 1), _MM_HINT_T0);          \
       }                                                                                   \
     }                                                                                     \
-    if (two)                                                                              \
-      for (size_t p = 0; p < kc; p++, b += rs_b) {                                         \
-        V b0 = MASKED ? LOADM(m0, b) : LOAD(b);                                           \
-        V b1 = MASKED ? LOADM(m1, b + LANES) : LOAD(b + LANES);                           \
-        if (prefetch) _mm_prefetch((const char *)(ar[0] + (ptrdiff_t)p * cs_a + PF), _MM_HINT_T0); \
-        if (ahead && --countdown == 0) countdown = ah.every, nnk_gemm_ask(&ah);           \
-        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                             \
-        {                                                                                 \
-          V ai = SET1(ar[i][(ptrdiff_t)p * cs_a]);                                        \
-          acc0[i] = FMADD(ai, b0, acc0[i]), acc1[i] = FMADD(ai, b1, acc1[i]);             \
-        }                                                                                 \
-      }                                                                                   \
+    if (full)                                                                             \
+      NNK_TILE_TWO_VECTORS(V, MR, PF, SET1, LOAD, FMADD, LOAD(b + LANES))                 \
+    else if (two) /* the second vector partial: only the row's columns read */            \
+      NNK_TILE_TWO_VECTORS(V, MR, PF, SET1, LOAD, FMADD, LOADL(m1, LAST(b, nb, m1)))      \
     else                                                                                  \
       for (size_t p = 0; p < kc; p++, b += rs_b) {                                         \
-        V b0 = LOADM(m0, b);                                                              \
+        V b0 = nb == LANES ? LOAD(b) : LOADM(m0, b);                                      \
         _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                             \
           acc0[i] = FMADD(SET1(ar[i][(ptrdiff_t)p * cs_a]), b0, acc0[i]);                 \
       }                                                                                   \
     if (ahead) *ahead = ah;                                                               \
     const V va = SET1(alpha), vb = SET1(beta);                                            \
     const int scale = alpha != 1, add = beta != 0; /* beta == 0 must not read C (NaN) */   \
-    const int full = !MASKED || nb == 2 * LANES; /* whole vectors: plain loads, stores */ \
     _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                 \
     {                                                                                     \
       if ((size_t)i >= mb) break;                                                         \
@@ -111,15 +124,14 @@
         if (add) lo = FMADD(vb, LOAD(cr), lo), hi = FMADD(vb, LOAD(cr + LANES), hi);      \
         if (bias) lo = ADD(lo, LOAD(bias)), hi = ADD(hi, LOAD(bias + LANES));             \
         STORE(cr, lo), STORE(cr + LANES, hi);                                             \
-        continue;                                                                         \
-      }                                                                                   \
-      if (add) lo = FMADD(vb, LOADM(m0, cr), lo);                                         \
-      if (bias) lo = ADD(lo, LOADM(m0, bias));                                            \
-      STOREM(cr, m0, lo);                                                                 \
-      if (two) {                                                                          \
-        if (add) hi = FMADD(vb, LOADM(m1, cr + LANES), hi);                               \
-        if (bias) hi = ADD(hi, LOADM(m1, bias + LANES));                                  \
-        STOREM(cr + LANES, m1, hi);                                                       \
+      } else if (two) { /* both of C's vectors loaded before either is stored */         \
+        if (add) lo = FMADD(vb, LOAD(cr), lo), hi = FMADD(vb, LOADL(m1, LAST(cr, nb, m1)), hi); \
+        if (bias) lo = ADD(lo, LOAD(bias)), hi = ADD(hi, LOADL(m1, LAST(bias, nb, m1)));  \
+        STORE(cr, lo), STOREL(LAST(cr, nb, m1), m1, hi);                                  \
+      } else {                                                                            \
+        if (add) lo = FMADD(vb, LOADM(m0, cr), lo);                                       \
+        if (bias) lo = ADD(lo, LOADM(m0, bias));                                          \
+        STOREM(cr, m0, lo);                                                               \
       }                                                                                   \
     }                                                                                     \
   }

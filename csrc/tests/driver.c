@@ -745,6 +745,13 @@ static void test_gemm(nnk_isa isa)
           test_gemm_case(isa, is_f32, tr, 0, rows, 1, len, 1, 0);
           test_gemm_case(isa, is_f32, 0, tr, 1, len, rows, 0.7, 1.3);
         }
+  /* every width of a tile up to two AVX-512 tiles and one more column: the direct tiles'
+   * partial vectors (masked, or the vector ending at a row's last column) with each
+   * alpha/beta, and the same through packed B (B transposed) */
+  for (int is_f32 = 0; is_f32 < 2; is_f32++)
+    for (size_t n = 1; n <= 65; n++)
+      for (int tb = 0; tb < 2; tb++)
+        test_gemm_case(isa, is_f32, 0, tb, 7, n, 9, ab[n % 4][0], ab[n % 4][1]);
   for (int is_f32 = 0; is_f32 < 2; is_f32++) {
     size_t len = 4096 / (is_f32 ? 4 : 8) + 21;
     test_gemm_case(isa, is_f32, 0, 0, 19, 1, len, 1, 0);
