@@ -301,18 +301,31 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
   }
 }
 
-/* The A block at rows ic.., columns pc.. (mc x kc): in place where its rows are contiguous
- * and the ISA has direct tiles (a tile broadcasts from MR rows, each read along: the same
- * lines as a packed panel, without the packing; x W^T of 1024 x 512 -> 128 +9 %, 256^3
- * +6 % on an Intel Xeon), else packed into ap.  Not where its rows lie a whole number of
- * L1 ways apart (a power of two of 4 KiB or more): then a tile's MR rows all fall in one
- * L1 set (1024^3 -4 to -8 %, 2048^3 -12 %).  Not a transposed A either: its columns lie a
- * row length apart, the same for every step of k (float64 dW of 1024 x 128 -> 512: half
- * speed).  Nor where the caller asks for packing (`pack`: blocked_job's pack_a). */
+/* Panels of B an A block whose rows alias in L1 (below) serves, at most, for it to be
+ * read in place all the same: the packing's cost is the block's, the aliasing's a share
+ * of each panel's tiles (Zen 3, one thread, side by side, A's rows 4 KiB apart, in place
+ * against packed: float32 64 x 10 x 1024 1.68x, 1024 x 10 x 1024 2.09x, 64 x 64 x 1024
+ * and 1024 x 64 x 1024 1.22-1.31x, 1024 x 128 x 1024 1.09x (8 panels), 1024 x 192 x 1024
+ * 0.97x (12), 1024 x 256 x 1024 0.99x, 1024 x 384 x 1024 0.89x; float64 1024 x 64 x 512
+ * 1.17x (8), 1024 x 128 x 512 1.04x (16), 1024 x 192 x 512 0.99x). */
+#ifndef ALIASED_A_PANELS
+#define ALIASED_A_PANELS 8
+#endif
+
+/* The A block at rows ic.., columns pc.. (mc x kc), serving `panels` panels of B: in
+ * place where its rows are contiguous and the ISA has direct tiles (a tile broadcasts
+ * from MR rows, each read along: the same lines as a packed panel, without the packing;
+ * x W^T of 1024 x 512 -> 128 +9 %, 256^3 +6 % on an Intel Xeon), else packed into ap.
+ * Not where its rows lie a whole number of L1 ways apart (a power of two of 4 KiB or
+ * more) and it serves many panels: then a tile's MR rows all fall in one L1 set (1024^3
+ * -4 to -8 %, 2048^3 -12 %).  Not a transposed A either: its columns lie a row length
+ * apart, the same for every step of k (float64 dW of 1024 x 128 -> 512: half speed).
+ * Nor where the caller asks for packing (`pack`: blocked_job's pack_a). */
 static FN(a_block) FN(a_block_of)(const CONFIG *cfg, size_t mc, size_t kc, const T *a,
-                                  ptrdiff_t rs_a, ptrdiff_t cs_a, T *ap, bool pack)
+                                  ptrdiff_t rs_a, ptrdiff_t cs_a, T *ap, bool pack, size_t panels)
 {
-  if (!pack && cfg->direct && cs_a == 1 && ((size_t)rs_a * sizeof(T)) % cfg->l1_way != 0)
+  const bool aliased = ((size_t)rs_a * sizeof(T)) % cfg->l1_way == 0;
+  if (!pack && cfg->direct && cs_a == 1 && (!aliased || panels <= ALIASED_A_PANELS))
     return (FN(a_block)){.a = a, .rs_a = rs_a};
   FN(pack_a)(cfg, mc, kc, a, rs_a, cs_a, ap);
   return (FN(a_block)){.ap = ap};
@@ -448,7 +461,7 @@ static void FN(blocked_member)(void *ctx, int tid, int team, nnk_barrier *barrie
       for (size_t ic = lo; ic < hi; ic += MC) {
         size_t mc = hi - ic < MC ? hi - ic : MC;
         FN(a_block) A = FN(a_block_of)(cfg, mc, kc, FN(at)(j->a, ic, j->rs_a, pc, j->cs_a),
-                                       j->rs_a, j->cs_a, my_ap, j->pack_a);
+                                       j->rs_a, j->cs_a, my_ap, j->pack_a, (nc + nr - 1) / nr);
         T *cb = (T *)FN(at)(j->c, ic, j->rs_c, jc, j->cs_c);
         const T *tile_bias = FN(block_bias)(j, pc, mc, nc, jc, cb); /* this member's rows */
         FN(macro_kernel)(cfg, mc, nc, kc, j->alpha, A, bp, beta_eff, cb, j->rs_c, j->cs_c,
@@ -513,7 +526,7 @@ static void FN(streamed_member)(void *ctx, int tid, int team, nnk_barrier *barri
     const T beta_eff = FN(block_beta)(j, pc);
     /* each member packs its own copy of A: packed where it serves enough of its panels */
     FN(a_block) A = FN(a_block_of)(cfg, m, kc, FN(at)(j->a, 0, j->rs_a, pc, j->cs_a), j->rs_a,
-                                   j->cs_a, my_ap, j->pack_a && hi - lo >= A_PACKED_PANELS);
+                                   j->cs_a, my_ap, j->pack_a && hi - lo >= A_PACKED_PANELS, hi - lo);
     for (size_t g0 = lo; g0 < hi; g0 += j->group) {
       const size_t g1 = hi - g0 < j->group ? hi : g0 + j->group, c0 = g0 * nr;
       const size_t gw = n - c0 < (g1 - g0) * nr ? n - c0 : (g1 - g0) * nr;

@@ -654,12 +654,14 @@ static void gemm_expect(int ta, int tb, size_t m, size_t n, size_t k, double alp
     }
 }
 
-static void test_gemm_case(nnk_isa isa, int is_f32, int ta, int tb, size_t m, size_t n, size_t k,
-                           double alpha, double beta)
+/* lda: A's row stride, 0 for its row length and pad */
+static void test_gemm_case_lda(nnk_isa isa, int is_f32, int ta, int tb, size_t m, size_t n, size_t k,
+                               double alpha, double beta, size_t lda)
 {
   const size_t pad = 3; /* leading dimensions longer than the rows */
   size_t ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
-  size_t lda = ac + pad, ldb = bc + pad, ldc = n + pad;
+  size_t ldb = bc + pad, ldc = n + pad;
+  if (!lda) lda = ac + pad;
   size_t na = ar * lda, nb = br * ldb, nc = m * ldc;
   double *a = malloc((na + 1) * 8), *b = malloc((nb + 1) * 8), *c = malloc((nc + 1) * 8);
   double *exp = malloc((m * n + 1) * 8), *mag = malloc((m * n + 1) * 8);
@@ -710,6 +712,12 @@ static void test_gemm_case(nnk_isa isa, int is_f32, int ta, int tb, size_t m, si
   CHECK(memcmp(A0, A, na * esz) == 0 && memcmp(B0, B, nb * esz) == 0,
         "%s gemm m=%zu n=%zu k=%zu changed an input", nnk_isa_name(isa), m, n, k);
   free(a), free(b), free(c), free(exp), free(mag), free(A), free(B), free(C), free(A0), free(B0);
+}
+
+static void test_gemm_case(nnk_isa isa, int is_f32, int ta, int tb, size_t m, size_t n, size_t k,
+                           double alpha, double beta)
+{
+  test_gemm_case_lda(isa, is_f32, ta, tb, m, n, k, alpha, beta, 0);
 }
 
 /* qemu-user (7.2) hangs creating threads in dynamically linked programs, so the
@@ -800,6 +808,15 @@ static void test_gemm(nnk_isa isa)
       test_gemm_case(isa, is_f32, 1, 0, 2 * mr + 1, groups_n, 2 * kc + 3, 0.7, 0);
       test_gemm_case(isa, is_f32, 0, 0, 2 * mr + 1, 30 * nr + 5, 2 * kc + 3, 1, 0);
       if (is_f32) w->f32.gemm.l3 = l3; else w->f64.gemm.l3 = l3;
+      /* A's rows a whole number of L1 ways apart, k past KC: read in place where a block
+       * serves few panels of B (8 or fewer), packed where it serves more; few rows and
+       * many */
+      const size_t way = (is_f32 ? t->f32.gemm.l1_way : t->f64.gemm.l1_way) / esz;
+      const size_t lda_way = (kc + 5 + way - 1) / way * way;
+      for (size_t panels = 1; panels <= 9; panels += 8) {
+        test_gemm_case_lda(isa, is_f32, 0, 0, 2 * mr + 1, panels * nr - 3, kc + 5, 1, 0.5, lda_way);
+        test_gemm_case_lda(isa, is_f32, 0, 0, mc + mr + 3, panels * nr + 5, kc + 5, 0.7, 0, lda_way);
+      }
       size_t k_small = (is_f32 ? t->f32.gemm.k_c_in_l2 : t->f64.gemm.k_c_in_l2) + 7;
       test_gemm_case(isa, is_f32, 1, 0, 2 * mr + 1, 75, k_small, 1, 0);
       test_gemm_case(isa, is_f32, 0, 1, 3 * mr, 40, k_small, 0.5, 2);
