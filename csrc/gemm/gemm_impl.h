@@ -106,8 +106,9 @@ static void FN(macro_kernel)(const CONFIG *cfg, size_t mc, size_t nc, size_t kc,
           cfg->ukernel(kc, alpha, a, b, beta, cij, rs_c, tb, ahead);
           continue;
         }
-        if (cfg->edge && nb == nr && cs_c == 1) { /* fewer rows: a tile of their own */
-          cfg->edge(mb, kc, alpha, a, b, beta, cij, rs_c, tb);
+        /* fewer rows or columns: a tile of their own */
+        if (cfg->edge && (nb == nr || cfg->direct_any_width) && cs_c == 1) {
+          cfg->edge(mb, nb, kc, alpha, a, b, beta, cij, rs_c, tb);
           continue;
         }
         /* A narrow or strided tile (or an edge where the ISA has no edge kernel): the

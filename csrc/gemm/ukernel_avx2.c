@@ -107,16 +107,18 @@ void nnk_f64_gemm_ukernel_6x8__avx2(size_t kc, double alpha, const double *a, co
   NNK_TILE_ASKING(tile_f64, ahead, 6, 8, kc, alpha, a, 1, 6, b, 8, beta, c, rs_c, bias, 1);
 }
 
-void nnk_f32_gemm_edge_6x16__avx2(size_t mb, size_t kc, float alpha, const float *a, const float *b,
-                                  float beta, float *c, ptrdiff_t rs_c, const float *bias)
+void nnk_f32_gemm_edge_6x16__avx2(size_t mb, size_t nb, size_t kc, float alpha, const float *a,
+                                  const float *b, float beta, float *c, ptrdiff_t rs_c,
+                                  const float *bias)
 {
-  ROWS_SWITCH(tile_f32, mb, mb, 16, kc, alpha, a, 1, 6, b, 16, beta, c, rs_c, bias, 1, NULL)
+  ROWS_SWITCH(tile_f32, mb, mb, nb, kc, alpha, a, 1, 6, b, 16, beta, c, rs_c, bias, 1, NULL)
 }
 
-void nnk_f64_gemm_edge_6x8__avx2(size_t mb, size_t kc, double alpha, const double *a, const double *b,
-                                 double beta, double *c, ptrdiff_t rs_c, const double *bias)
+void nnk_f64_gemm_edge_6x8__avx2(size_t mb, size_t nb, size_t kc, double alpha, const double *a,
+                                 const double *b, double beta, double *c, ptrdiff_t rs_c,
+                                 const double *bias)
 {
-  ROWS_SWITCH(tile_f64, mb, mb, 8, kc, alpha, a, 1, 6, b, 8, beta, c, rs_c, bias, 1, NULL)
+  ROWS_SWITCH(tile_f64, mb, mb, nb, kc, alpha, a, 1, 6, b, 8, beta, c, rs_c, bias, 1, NULL)
 }
 
 void nnk_f32_gemm_direct_6x16__avx2(size_t mb, size_t nb, size_t kc, float alpha,

@@ -60,17 +60,18 @@ void nnk_f64_gemm_ukernel_8x16__avx512(size_t kc, double alpha, const double *a,
   NNK_TILE_ASKING(tile_f64, ahead, 8, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1);
 }
 
-void nnk_f32_gemm_edge_8x32__avx512(size_t mb, size_t kc, float alpha, const float *a, const float *b,
-                                    float beta, float *c, ptrdiff_t rs_c, const float *bias)
+void nnk_f32_gemm_edge_8x32__avx512(size_t mb, size_t nb, size_t kc, float alpha, const float *a,
+                                    const float *b, float beta, float *c, ptrdiff_t rs_c,
+                                    const float *bias)
 {
-  ROWS_SWITCH(tile_f32, mb, mb, 32, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1, NULL)
+  ROWS_SWITCH(tile_f32, mb, mb, nb, kc, alpha, a, 1, 8, b, 32, beta, c, rs_c, bias, 1, NULL)
 }
 
-void nnk_f64_gemm_edge_8x16__avx512(size_t mb, size_t kc, double alpha, const double *a,
+void nnk_f64_gemm_edge_8x16__avx512(size_t mb, size_t nb, size_t kc, double alpha, const double *a,
                                     const double *b, double beta, double *c, ptrdiff_t rs_c,
                                     const double *bias)
 {
-  ROWS_SWITCH(tile_f64, mb, mb, 16, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1, NULL)
+  ROWS_SWITCH(tile_f64, mb, mb, nb, kc, alpha, a, 1, 8, b, 16, beta, c, rs_c, bias, 1, NULL)
 }
 
 /* Direct tiles: a whole tile (the most of them) compiles to its own copy with the

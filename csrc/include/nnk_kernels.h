@@ -230,11 +230,13 @@ static inline void nnk_gemm_ask(nnk_gemm_ahead *ah)
 #define NNK_SIG_GEMM_UKERNEL(T)                                                           \
   (size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c, const T *bias, \
    nnk_gemm_ahead *ahead)
-/* A packed tile of mb < MR rows and NR columns (A's panel zero-padded to MR rows, as
- * the microkernel's): rows mb..MR-1 are neither computed nor stored. */
+/* A packed tile of mb <= MR rows and nb <= NR columns, not both whole (A's panel
+ * zero-padded to MR rows, B's to NR columns, as the microkernel's): rows mb..MR-1 are
+ * neither computed nor stored; columns past nb not stored, and not computed where a
+ * vector's width of them is left.  nb < NR only where direct_any_width. */
 #define NNK_SIG_GEMM_EDGE(T)                                                              \
-  (size_t mb, size_t kc, T alpha, const T *a, const T *b, T beta, T *c, ptrdiff_t rs_c,   \
-   const T *bias)
+  (size_t mb, size_t nb, size_t kc, T alpha, const T *a, const T *b, T beta, T *c,        \
+   ptrdiff_t rs_c, const T *bias)
 #define NNK_SIG_GEMM_DIRECT(T)                                                            \
   (size_t mb, size_t nb, size_t kc, T alpha, const T *a, ptrdiff_t rs_a, const T *b,      \
    ptrdiff_t rs_b, T beta, T *c, ptrdiff_t rs_c, const T *bias, nnk_gemm_ahead *ahead)
