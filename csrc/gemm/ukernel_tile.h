@@ -8,10 +8,11 @@
  * real one and are not stored).  B is read row by row at stride rs_b (NR when packed).
  * The wrappers pass constants, so each form compiles to its own straight loop.
  *
- * A tile may also be narrower than NR (nb < NR, direct tiles): only the first nb columns
- * of B are read and of C written, nothing past them (NNK_DEFINE_TILE's mask forms).  A
- * tile of at most one vector's width runs a one-vector loop, so that an edge panel of
- * 1-8 float32 columns (AVX2) costs half the multiply-adds of a full one.
+ * A tile may also be narrower than NR (nb < NR: direct tiles, and packed edge tiles):
+ * only the first nb columns of B are read and of C written, nothing past them
+ * (NNK_DEFINE_TILE's mask forms).  A tile of at most one vector's width runs a
+ * one-vector loop, so that an edge panel of 1-8 float32 columns (AVX2) costs half the
+ * multiply-adds of a full one.
  *
  * Packed tiles prefetch, as BLIS's kernels do: C's rows (last touched a KC block ago)
  * at the start, so they arrive while the k loop runs, and A a few lines ahead.  A
