@@ -70,6 +70,23 @@ def test_blocked_and_streamed_on_one_and_two_threads(m, n, k, ta, dtype, set_thr
     np.testing.assert_array_equal(one, two)
 
 
+@pytest.mark.parametrize("m, n, k", [(8, 300, 784), (16, 1030, 1024), (5, 77, 64), (32, 257, 300)])
+def test_few_rows_times_a_transposed_weight_on_one_and_two_threads(m, n, k, dtype, set_threads):
+    """x W^T for a small batch, computed as W x^T (W's rows read in place, C^T's tiles
+    merged into C through its strides) where the rows are at most two tile panels and k
+    at least eight times them: the float64 product, and the same bits on one thread and
+    two (W's rows 4 KiB apart in float32 at k = 1024; (32, 257, 300) takes the plain path
+    in float64)."""
+    x = RNG.standard_normal((m, k)).astype(dtype)
+    W = RNG.standard_normal((n, k)).astype(dtype)
+    set_threads(1)
+    one = nnk.matmul(x, W.T)
+    set_threads(2)
+    two = nnk.matmul(x, W.T)
+    check(one, x, W, None, 1.0, 0.0, False, True, dtype)
+    np.testing.assert_array_equal(one, two)
+
+
 def test_agrees_with_scalar_path(dtype):
     a = RNG.standard_normal((67, 45)).astype(dtype)
     b = RNG.standard_normal((45, 39)).astype(dtype)
@@ -237,6 +254,7 @@ def test_linear_forward_makes_y_for_plain_arrays_only(dtype):
 
 @pytest.mark.parametrize("rows, out, inp", [(3, 2, 5), (1, 300, 8), (7, 20, 9), (64, 784, 40),
                                              (600, 33, 70), (600, 45, 70), (1030, 130, 50), (2, 1, 3),
+                                             (8, 130, 784), (16, 33, 200),
                                              (513, 17, 3), (700, 2, 300), (96, 96, 96),
                                              (1030, 130, 700), (200, 70, 900), (300, 40, 1100)])
 @pytest.mark.parametrize("threads", [1, 2])
