@@ -66,6 +66,15 @@
     }                                                                                     \
   }
 
+/* The same over one vector of columns, loaded by LOAD_B0 (a tile of at most one vector's
+ * width). */
+#define NNK_TILE_ONE_VECTOR(V, MR, SET1, FMADD, LOAD_B0)                                   \
+  for (size_t p = 0; p < kc; p++, b += rs_b) {                                             \
+    V b0 = LOAD_B0;                                                                        \
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                 \
+      acc0[i] = FMADD(SET1(ar[i][(ptrdiff_t)p * cs_a]), b0, acc0[i]);                     \
+  }
+
 /* NAME(mb, nb, kc, alpha, a, rs_a, cs_a, b, rs_b, beta, c, rs_c, bias, prefetch, ahead).
  * A tile narrower than two vectors (nb < 2 LANES) reads and writes its nb columns only:
  *   MASK_T, MASK(n), LOADM(m, p), STOREM(p, m, v)   the first n lanes at p (n <= LANES):
@@ -106,12 +115,10 @@
       NNK_TILE_TWO_VECTORS(V, MR, PF, SET1, LOAD, FMADD, LOAD(b + LANES))                 \
     else if (two) /* the second vector partial: only the row's columns read */            \
       NNK_TILE_TWO_VECTORS(V, MR, PF, SET1, LOAD, FMADD, LOADL(m1, LAST(b, nb, m1)))      \
+    else if (nb == LANES) /* one whole vector */                                         \
+      NNK_TILE_ONE_VECTOR(V, MR, SET1, FMADD, LOAD(b))                                    \
     else                                                                                  \
-      for (size_t p = 0; p < kc; p++, b += rs_b) {                                         \
-        V b0 = nb == LANES ? LOAD(b) : LOADM(m0, b);                                      \
-        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                             \
-          acc0[i] = FMADD(SET1(ar[i][(ptrdiff_t)p * cs_a]), b0, acc0[i]);                 \
-      }                                                                                   \
+      NNK_TILE_ONE_VECTOR(V, MR, SET1, FMADD, LOADM(m0, b))                               \
     if (ahead) *ahead = ah;                                                               \
     const V va = SET1(alpha), vb = SET1(beta);                                            \
     const int scale = alpha != 1, add = beta != 0; /* beta == 0 must not read C (NaN) */   \
